@@ -1,0 +1,43 @@
+# make run   - install what the demo needs into .venv and start the gateway on the demo house (data in ./var)
+# make test  - install the test peers and the dev tools, then run the whole suite
+# make bench - run the benchmarks and print a table
+# make lint  - ruff and mypy
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CONFIG ?= config/demo.toml
+
+.PHONY: run test bench lint peers clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/hearth run --config $(CONFIG)
+
+# The real peers the tests talk to (Debian packages); skipped where they are already there.
+peers:
+	@./deploy/install-test-peers.sh
+
+test: $(VENV)/.dev-installed peers
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.bench
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src drivers tests
+	$(BIN)/mypy --strict src/hearth/sdk src/hearth/core src/hearth/model
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

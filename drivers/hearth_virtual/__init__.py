@@ -1,0 +1,90 @@
+"""The virtual driver: simulated devices that behave like real ones.
+
+It is the embedded default of ``make run`` (a demo house) and the peer of tests and benchmarks. Any state
+of a virtual device can be set from outside to play the physical world (someone opens a door, the sun
+comes out): ``PUT /setup/devices/{deviceURL}/states/{name}/{type}/{value}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any, ClassVar
+
+from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth_virtual.house import DEMO_DEVICES
+from hearth_virtual.simulation import SimulatedDevice
+
+__all__ = ["VirtualDriver"]
+
+
+class VirtualDriver(Driver):
+    protocol: ClassVar[str] = "virtual"
+    max_concurrency: ClassVar[int] = 64
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        config = ctx.config
+        self.travel_time_s = float(config.get("travel_time_s", 20.0))
+        self.drift_interval_s = float(config.get("drift_interval_s", 30.0))
+        self.rng = random.Random(config.get("seed"))
+        self.devices: dict[str, SimulatedDevice] = {}
+
+    async def start(self) -> None:
+        config = self.ctx.config
+        wanted: list[tuple[str, str, str, str | None]] = []
+        if config.get("house", "demo") == "demo":
+            wanted.extend(DEMO_DEVICES)
+        for entry in config.get("devices", []):
+            wanted.append((str(entry["address"]), entry["controllable"], entry.get("label", entry["controllable"]),
+                           entry.get("place")))
+        generated = int(config.get("generated_devices", 0))
+        if generated:
+            wanted.extend(self._generated(generated))
+        for address, controllable_name, label, place in wanted:
+            await self.add(address, controllable_name, label, place)
+        if self.drift_interval_s > 0:
+            self.ctx.create_task(self._drift_forever(), "drift")
+
+    async def add(self, address: str, controllable_name: str, label: str, place: str | None = None) -> DeviceURL:
+        controllable = self.ctx.controllable(controllable_name)
+        if controllable is None:
+            raise ValueError(f"drivers.virtual: controllable {controllable_name!r} is not in the catalogue")
+        sim = SimulatedDevice(self.ctx, self.ctx.device_url(address), controllable, self.travel_time_s)
+        url = await self.ctx.add_device(DeviceSpec(
+            address=address, controllable_name=controllable_name, label=label, place_label=place,
+            states=sim.initial_states(self.rng)))
+        self.devices[str(url)] = sim
+        return url
+
+    def _generated(self, count: int) -> list[tuple[str, str, str, str | None]]:
+        """Many devices for benchmarks: sensors and lights in turn, addresses from 1000 up."""
+        kinds = ["zigbee:TemperatureSensorComponent", "zigbee:DimmableLightComponent",
+                 "zigbee:RollerShutterGenericComponent", "zigbee:SmartPlugComponent"]
+        return [(str(1000 + i), kinds[i % len(kinds)], f"Generated {i}", None) for i in range(count)]
+
+    async def _drift_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.drift_interval_s)
+            for sim in list(self.devices.values()):
+                if self.ctx.state(sim.url, "core:StatusState") != "unavailable":
+                    sim.drift(self.rng, self.drift_interval_s)
+
+    async def execute(self, call: CommandCall) -> None:
+        sim = self.devices.get(str(call.device_url))
+        if sim is None:
+            raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"{call.device_url} is not simulated")
+        if self.ctx.state(sim.url, "core:StatusState") == "unavailable":
+            # An unreachable device does not answer: the radio's timeout, shortened for the simulation.
+            await asyncio.sleep(0.2)
+            raise CommandFailed(FailureType.DEVICE_NO_ANSWER, f"{call.device_url} does not answer")
+        await sim.execute(call)
+
+    async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
+        sim = self.devices.get(str(url))
+        if sim is None:
+            return False
+        if name == "core:StatusState":
+            self.ctx.set_available(url, value == "available")
+        self.ctx.report_states(url, {name: value})
+        return True

@@ -1,0 +1,227 @@
+"""How each kind of virtual device answers its commands and drifts on its own.
+
+A closure moves over its travel time and reports its position as it goes; a light honours its level; a
+thermostat's room warms towards the set point; sensors drift within their range; meters accumulate energy.
+Closure positions follow the End-User API: ``core:ClosureState`` 0 is open and 100 is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from hearth.sdk import CommandCall, CommandFailed, Controllable, DeviceURL, DriverContext, FailureType
+
+STEP_S = 0.25  # how often a moving closure reports its position
+FAVOURITE = 50  # where "my" sends a closure (a Somfy motor's favourite position)
+
+
+class SimulatedDevice:
+    def __init__(self, ctx: DriverContext, url: DeviceURL, controllable: Controllable, travel_time_s: float) -> None:
+        self.ctx = ctx
+        self.url = url
+        self.controllable = controllable
+        self.travel_time_s = travel_time_s
+        self.states = controllable.states
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.ctx.state(self.url, name)
+        return default if value is None else value
+
+    def report(self, **values: Any) -> None:
+        self.ctx.report_states(self.url, {_state_name(k): v for k, v in values.items()})
+
+    def has(self, short: str) -> bool:
+        return _state_name(short) in self.states
+
+    def initial_states(self, rng: random.Random) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in self.states.items():
+            if name == "core:StatusState":
+                out[name] = "available"
+            elif name == "core:NameState":
+                continue
+            elif name in ("core:OpenClosedState", "core:ContactState"):
+                out[name] = "closed"
+            elif name == "core:OpenClosedUnknownState":
+                out[name] = "closed"
+            elif name == "core:ClosureState":
+                out[name] = 100
+            elif name == "core:TargetClosureState":
+                out[name] = 100
+            elif name == "core:MovingState":
+                out[name] = False
+            elif name == "core:DeploymentState":
+                out[name] = 0
+            elif name == "core:OnOffState":
+                out[name] = "off"
+            elif name == "core:LightIntensityState":
+                out[name] = 0
+            elif name == "core:LockedUnlockedState":
+                out[name] = "locked"
+            elif name == "core:TargetTemperatureState":
+                out[name] = 19.0
+            elif name == "core:TemperatureState":
+                out[name] = round(rng.uniform(18.0, 22.0), 1)
+            elif name == "core:BatteryLevelState":
+                out[name] = rng.randint(60, 100)
+            elif name == "core:BatteryState":
+                out[name] = "normal"
+            elif spec.values:
+                # For detectors the second value is the quiet one (notDetected, noPersonInside).
+                out[name] = spec.values[-1] if len(spec.values) == 2 else spec.values[0]
+            elif spec.type.name in ("INTEGER", "FLOAT") and spec.min is not None and spec.max is not None:
+                middle = (spec.min + spec.max) / 2
+                out[name] = int(middle) if spec.type.name == "INTEGER" else round(middle, 1)
+            elif spec.type.name == "FLOAT":
+                out[name] = 0.0
+            elif spec.type.name == "BOOLEAN":
+                out[name] = False
+        return out
+
+    # ------------------------------------------------------------------ commands
+
+    async def execute(self, call: CommandCall) -> None:
+        name, params = call.name, call.parameters
+        if name in ("refreshState", "identify"):
+            call.in_progress(50)
+            await asyncio.sleep(0.05)
+            return
+        if name == "setName":
+            self.report(NameState=params[0])
+            return
+        if name in ("on", "off"):
+            self.report(OnOffState=name)
+            if self.has("LightIntensityState"):
+                level = self.get("core:LightIntensityState", 0)
+                if name == "on" and level == 0:
+                    self.report(LightIntensityState=100)
+            return
+        if name == "setIntensity":
+            self.report(LightIntensityState=params[0], OnOffState="on" if params[0] > 0 else "off")
+            return
+        if name == "setColorTemperature":
+            self.report(ColorTemperatureState=params[0], OnOffState="on")
+            return
+        if name == "setHueAndSaturation":
+            self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), OnOffState="on")
+            return
+        if name == "setRGB":
+            self.report(RedColorIntensityState=params[0], GreenColorIntensityState=params[1],
+                        BlueColorIntensityState=params[2], OnOffState="on")
+            return
+        if name in ("lock", "unlock"):
+            call.in_progress(500)
+            await asyncio.sleep(0.2)
+            self.report(LockedUnlockedState="locked" if name == "lock" else "unlocked")
+            return
+        if name in ("setCode", "clearCode"):
+            return
+        if name == "setTargetTemperature":
+            self.report(TargetTemperatureState=float(params[0]))
+            return
+        if name == "setHeatingLevel":
+            self.report(TargetHeatingLevelState=params[0])
+            return
+        if name == "setOrientation":
+            self.report(SlateOrientationState=params[0])
+            return
+        if name in ("openSlats", "closeSlats"):
+            self.report(SlateOrientationState=0 if name == "openSlats" else 100)
+            return
+        if self.controllable.ui_class == "ProtocolGateway":
+            return  # the stack of a simulated radio has nothing to do
+        target = self._closure_target(name, params)
+        if target is not None:
+            await self._move(call, target)
+            if name == "setClosureAndOrientation":
+                self.report(SlateOrientationState=params[1])
+            return
+        if name == "stop":
+            return  # nothing moving: a stop is a no-op, as on a real motor
+        raise CommandFailed(FailureType.CMDUNKNOWN, f"virtual device cannot {name}")
+
+    def _closure_target(self, name: str, params: list[Any]) -> int | None:
+        """Where a command sends a closure, as a ClosureState (0 open, 100 closed)."""
+        if name in ("open", "up", "deploy"):
+            return 100 if name == "deploy" else 0
+        if name in ("close", "down", "undeploy"):
+            return 0 if name == "undeploy" else 100
+        if name == "my":
+            return FAVOURITE
+        if name in ("setClosure", "setClosureAndOrientation"):
+            return int(params[0])
+        if name == "setDeployment":
+            return int(params[0])
+        return None
+
+    async def _move(self, call: CommandCall, target: int) -> None:
+        deployment = self.has("DeploymentState")
+        position_state = "core:DeploymentState" if deployment else "core:ClosureState"
+        has_position = position_state in self.states
+        if has_position:
+            start = self.get(position_state, 100 if not deployment else 0)
+        else:
+            # A one-way RTS motor gives no position: the assumed state is the last command's end.
+            start = 0 if self.get("core:OpenClosedState", "closed") == "open" else 100
+        distance = abs(target - start)
+        duration = self.travel_time_s * distance / 100
+        call.in_progress(int(duration * 1000))
+        if self.has("TargetClosureState"):
+            self.report(TargetClosureState=target)
+        if self.has("MovingState"):
+            self.report(MovingState=True)
+        if self.has("OpenClosedUnknownState"):
+            self.report(OpenClosedUnknownState="unknown")
+        position = float(start)
+        try:
+            steps = max(1, int(duration / STEP_S))
+            for i in range(1, steps + 1):
+                await asyncio.sleep(duration / steps)
+                position = start + (target - start) * i / steps
+                if has_position:
+                    self.report(**{position_state.split(":")[1]: int(round(position))})
+        finally:
+            # Stopped (done, or cancelled midway): say where it is now.
+            final = int(round(position))
+            values: dict[str, Any] = {}
+            if has_position:
+                values[position_state.split(":")[1]] = final
+            if self.has("MovingState"):
+                values["MovingState"] = False
+            if self.has("OpenClosedState"):
+                is_open = final > 0 if deployment else final < 100
+                values["OpenClosedState"] = "open" if is_open else "closed"
+            if self.has("OpenClosedUnknownState"):
+                values["OpenClosedUnknownState"] = "closed" if final == 100 else "open"
+            self.report(**values)
+
+    # ------------------------------------------------------------------ the world moving on its own
+
+    def drift(self, rng: random.Random, interval_s: float) -> None:
+        values: dict[str, Any] = {}
+        for name, spec in self.states.items():
+            value = self.get(name)
+            if value is None:
+                continue
+            if name == "core:TemperatureState" and self.has("TargetTemperatureState"):
+                target = self.get("core:TargetTemperatureState", 19.0)
+                values[name] = round(value + max(-0.2, min(0.2, (target - value) / 4)), 1)
+            elif name in ("core:TemperatureState", "core:RelativeHumidityState", "core:AtmosphericPressureState",
+                          "core:LuminanceState", "core:ElectricPowerConsumptionState"):
+                low, high = spec.min if spec.min is not None else 0, spec.max if spec.max is not None else 100
+                step = (high - low) * 0.01
+                new = min(high, max(low, value + rng.uniform(-step, step)))
+                values[name] = int(round(new)) if spec.type.name == "INTEGER" else round(new, 1)
+            elif name == "core:ElectricEnergyConsumptionState":
+                power = self.get("core:ElectricPowerConsumptionState", 0.0)
+                values[name] = round(value + power * interval_s / 3600, 3)
+            elif name in ("core:OccupancyState", "core:ContactState") and rng.random() < 0.05:
+                values[name] = spec.values[0] if value == spec.values[1] else spec.values[1]
+        if values:
+            self.ctx.report_states(self.url, values)
+
+
+def _state_name(short: str) -> str:
+    return short if ":" in short else f"core:{short}"

@@ -1,0 +1,76 @@
+"""The FastAPI application: the End-User API under its base path, ``/health``, and the web page."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hearth import PROTOCOL_VERSION, __version__
+from hearth.api.auth import Authenticator
+from hearth.api.deps import BASE, ApiContext, Guard
+from hearth.api.errors import install_error_handlers, json_response
+from hearth.api.listeners import ListenerRegistry
+from hearth.api.routes import events, execution, setup, tokens
+
+if TYPE_CHECKING:
+    from hearth.app import Gateway
+
+
+class DoubleSlashFix:
+    """pyoverkiz asks for ``.../enduserAPI//exec/current/setup/{id}``: route it like one slash.
+
+    Only the slash right after the base path is folded; deviceURLs further on keep their ``//``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.bad = BASE + "//"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path: str = scope["path"]
+            if path.startswith(self.bad):
+                scope = dict(scope)
+                scope["path"] = BASE + "/" + path[len(self.bad):].lstrip("/")
+                raw: bytes = scope.get("raw_path") or b""
+                if raw.startswith(self.bad.encode()):
+                    scope["raw_path"] = BASE.encode() + b"/" + raw[len(self.bad):].lstrip(b"/")
+        await self.app(scope, receive, send)
+
+
+def build_app(gateway: Gateway) -> FastAPI:
+    settings = gateway.settings.api
+    listeners = ListenerRegistry(gateway.bus, gateway.identity.setup_oid, settings.listener_idle_s,
+                                 settings.listener_buffer)
+    ctx = ApiContext(gateway, Authenticator(gateway.tokens, settings), listeners, settings)
+    guard = Guard(ctx)
+    app = FastAPI(title="Hearth End-User API", version=__version__,
+                  description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
+                  docs_url="/docs", redoc_url=None)
+    install_error_handlers(app)
+    for module in (setup, execution, events, tokens):
+        app.include_router(module.routes(ctx, guard), prefix=BASE)
+    app.state.context = ctx
+    started = time.monotonic()
+
+    @app.get("/health", summary="Liveness (no authentication)")
+    async def health() -> Response:
+        return json_response({
+            "status": "ok", "gatewayId": gateway.identity.gateway_id, "version": __version__,
+            "uptimeSeconds": round(time.monotonic() - started, 1), "devices": len(gateway.registry),
+            "executions": len(gateway.executor.current), "writerBacklog": gateway.writer.backlog,
+        })
+
+    page = resources.files("hearth.api").joinpath("static/index.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        return HTMLResponse(page)
+
+    app.add_middleware(DoubleSlashFix)
+    return app

@@ -1,0 +1,1 @@
+"""Routes of the End-User API, one module per area."""

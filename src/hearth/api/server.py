@@ -1,0 +1,79 @@
+"""The API server: uvicorn over HTTPS on the gateway's loop, started and stopped with the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from hearth.api.app import build_app
+from hearth.api.tls import ensure_self_signed
+
+if TYPE_CHECKING:
+    from hearth.app import Gateway
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # Hearth handles SIGINT/SIGTERM itself, so that the gateway (not only the server) stops cleanly.
+        yield
+
+
+class ApiServer:
+    def __init__(self) -> None:
+        self.port = 0
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    async def start(self, gateway: Gateway) -> None:
+        settings = gateway.settings.api
+        ssl: dict[str, str] = {}
+        if settings.tls:
+            if settings.cert_file and settings.key_file:
+                cert, key = Path(settings.cert_file), Path(settings.key_file)
+            else:
+                cert, key = ensure_self_signed(gateway.settings.data_dir() / "tls", gateway.identity.gateway_id)
+            ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        app = build_app(gateway)
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
+                                proxy_headers=False, **ssl)  # type: ignore[arg-type]
+        # Bind ourselves: the port is known (and taken) before start() returns, even with port 0.
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.host, settings.port))
+        except OSError as exc:
+            sock.close()
+            raise RuntimeError(f"api.port: cannot listen on {settings.host}:{settings.port}: {exc}") from None
+        sock.listen(512)
+        sock.set_inheritable(True)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        self._server = _Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api-server")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+        gateway.api_port = self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, timeout=5)
+        if self._socket is not None:
+            self._socket.close()

@@ -1,0 +1,132 @@
+"""The composition root: store -> catalogue -> registry -> drivers -> executor -> API, and back on stop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from hearth.config import Settings
+from hearth.core.action_groups import ActionGroupStore
+from hearth.core.bus import EventBus
+from hearth.core.catalogue import Catalogue
+from hearth.core.drivers import Context, DriverManager
+from hearth.core.executor import Executor
+from hearth.core.identity import Identity, load_identity
+from hearth.core.places import PlaceTree
+from hearth.core.registry import DeviceRegistry
+from hearth.core.schedule import DelayedRunScheduler
+from hearth.core.state_store import StateStore
+from hearth.core.zones import ZoneStore
+from hearth.store.database import Database
+from hearth.store.history import StateRecorder
+from hearth.store.journal import ExecutionJournal
+from hearth.store.repositories import (
+    DeviceRepository,
+    DriverDataRepository,
+    PlaceRepository,
+    SettingsRepository,
+)
+from hearth.store.tokens import Scope, TokenStore
+from hearth.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StartReport:
+    """What the first lines of ``hearth run`` tell the user."""
+
+    gateway_id: str
+    first_start: bool
+    first_admin_token: str | None
+    devices: int
+    drivers: list[str]
+    start_seconds: float
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bus = EventBus()
+        self.states = StateStore(self.bus)
+        self.db = Database(settings.data_dir() / "hearth.db", settings.store.synchronous)
+        self.writer = BatchWriter(self.db, settings.store.batch_window_ms, settings.store.batch_max_rows)
+        self.recorder = StateRecorder(
+            self.db, self.writer, retention_days=settings.history.retention_days,
+            per_state_days=settings.history.per_state, max_rows_per_state=settings.history.max_rows_per_state)
+        self.tokens = TokenStore(self.db)
+        self.drivers = DriverManager()
+        self.journal = ExecutionJournal(self.db, self.writer)
+        self.catalogue: Catalogue
+        self.registry: DeviceRegistry
+        self.places: PlaceTree
+        self.identity: Identity
+        self.executor: Executor
+        self.action_groups: ActionGroupStore
+        self.scheduler: DelayedRunScheduler
+        self.zones: ZoneStore
+        self.api_port: int | None = None
+        self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
+
+    async def start(self) -> StartReport:
+        started = time.perf_counter()
+        settings = self.settings
+        self.catalogue = Catalogue.load(settings.catalogue_dir())
+        await self.db.open()
+        self.identity = await load_identity(SettingsRepository(self.db), settings.gateway.id)
+        self.registry = DeviceRegistry(self.catalogue, self.bus, DeviceRepository(self.db))
+        orphans = self.registry.load(await DeviceRepository(self.db).all())
+        for url in orphans:
+            log.warning("device %s: its controllable is no longer in the catalogue; it is not loaded", url)
+        saved_states = await DeviceRepository(self.db).states()
+        for device in self.registry.all():
+            self.states.restore(device, saved_states.get(device.url_text, []))
+        self.places = PlaceTree(PlaceRepository(self.db), self.bus)
+        await self.places.load(settings.gateway.home_label, [p.model_dump() for p in settings.places])
+        self.recorder.attach(self.bus)
+        self.writer.start()
+        self.recorder.start_sweeper(settings.history.sweep_interval_s)
+        first_token = None
+        if await self.tokens.count() == 0:
+            first_token, _ = await self.tokens.create(Scope.ADMIN, "first admin token")
+        await self._start_drivers()
+        ex = settings.executor
+        self.executor = Executor(self.registry, self.drivers, self.bus, self.journal,
+                                 lock_hold_s=ex.lock_hold_s, missed_grace_s=ex.missed_grace_s)
+        self.action_groups = ActionGroupStore(self.db, self.bus, self.executor)
+        await self.action_groups.load()
+        self.zones = ZoneStore(self.db, self.bus, self.registry)
+        await self.zones.load()
+        await self.executor.recover()
+        self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
+                                             missed_grace_s=ex.missed_grace_s)
+        await self.scheduler.load()
+        for extension in self.extensions:
+            await extension.start(self)
+        return StartReport(self.identity.gateway_id, self.identity.first_start, first_token, len(self.registry),
+                           sorted(settings.enabled_drivers()), time.perf_counter() - started)
+
+    async def _start_drivers(self) -> None:
+        data = DriverDataRepository(self.db)
+        for name, config in self.settings.enabled_drivers().items():
+            cls = self.drivers.load(name)
+            ctx = Context(name, cls.protocol, self.identity.gateway_id, config, self.catalogue, self.registry,
+                          self.states, self.places, data)
+            await self.drivers.start(name, cls, ctx)
+
+    async def stop(self) -> None:
+        for extension in reversed(self.extensions):
+            try:
+                await extension.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", type(extension).__name__)
+        if hasattr(self, "scheduler"):
+            await self.scheduler.stop()
+        if hasattr(self, "executor"):
+            await self.executor.stop()
+        await self.drivers.stop()
+        await self.recorder.close()
+        await self.writer.close()
+        await self.db.close()

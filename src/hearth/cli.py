@@ -1,0 +1,211 @@
+"""``hearth run | token | check-config | doctor``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from hearth import __version__
+from hearth.config import ConfigError, Settings, load_settings
+
+DEFAULT_CONFIG = Path("config/demo.toml")
+
+
+def _config_path(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    env = os.environ.get("HEARTH_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(_config_path(args.config))
+
+
+def _lan_address() -> str:
+    """The address other machines of the LAN reach us at (no packet is sent: UDP connect only routes)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: never answered, only used to pick the interface
+            return str(s.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+
+
+# ----------------------------------------------------------------------------- run
+
+
+async def _run(settings: Settings) -> int:
+    from hearth.api.server import ApiServer
+    from hearth.app import Gateway
+    from hearth.log import setup_logging
+
+    setup_logging(settings.log.level, settings.log.format)
+    gateway = Gateway(settings)
+    api = ApiServer() if settings.api.enabled else None
+    if api is not None:
+        gateway.extensions.append(api)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        report = await gateway.start()
+    except Exception as exc:
+        await gateway.stop()
+        print(f"hearth: cannot start: {exc}", file=sys.stderr)
+        return 2
+    scheme = "https" if settings.api.tls else "http"
+    host = _lan_address() if settings.api.host in ("0.0.0.0", "::") else settings.api.host
+    port = api.port if api is not None else settings.api.port
+    print(f"Hearth {__version__} gateway {report.gateway_id} started in {report.start_seconds:.2f} s: "
+          f"{report.devices} devices, drivers: {', '.join(report.drivers) or 'none'}", flush=True)
+    if api is not None:
+        print(f"  End-User API: {scheme}://{host}:{port}/enduser-mobile-web/1/enduserAPI/", flush=True)
+        print(f"  Web page:     {scheme}://{host}:{port}/", flush=True)
+    print(f"  Data:         {settings.data_dir()}", flush=True)
+    if report.first_admin_token:
+        print("  First admin token (shown once; keep it, or make another with `hearth token create`):",
+              flush=True)
+        print(f"  {report.first_admin_token}", flush=True)
+    await stop.wait()
+    print("Hearth stopping", flush=True)
+    await gateway.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return asyncio.run(_run(settings))
+
+
+# ----------------------------------------------------------------------------- token
+
+
+async def _with_store(settings: Settings, work):  # type: ignore[no-untyped-def]
+    from hearth.store.database import Database
+    from hearth.store.tokens import TokenStore
+
+    db = Database(settings.data_dir() / "hearth.db", settings.store.synchronous)
+    await db.open()
+    try:
+        return await work(TokenStore(db))
+    finally:
+        await db.close()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from hearth.store.tokens import Scope
+
+    settings = _settings(args)
+    if args.token_command == "create":
+        async def create(tokens):  # type: ignore[no-untyped-def]
+            token, _ = await tokens.create(Scope(args.scope), args.label)
+            return token
+        print(asyncio.run(_with_store(settings, create)))
+        return 0
+    if args.token_command == "list":
+        async def listing(tokens):  # type: ignore[no-untyped-def]
+            return await tokens.list()
+        for info in asyncio.run(_with_store(settings, listing)):
+            print(f"{info.id}  {info.scope.value:<7}  {info.label}")
+        return 0
+    if args.token_command == "revoke":
+        async def revoke(tokens):  # type: ignore[no-untyped-def]
+            return await tokens.delete(args.id)
+        if not asyncio.run(_with_store(settings, revoke)):
+            print(f"hearth: no token with id {args.id}", file=sys.stderr)
+            return 1
+        return 0
+    return 2
+
+
+# ----------------------------------------------------------------------------- check-config, doctor
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from hearth.core.catalogue import Catalogue
+    from hearth.core.drivers import DriverManager
+
+    settings = _settings(args)
+    catalogue = Catalogue.load(settings.catalogue_dir())
+    manager = DriverManager()
+    for name in settings.enabled_drivers():
+        manager.load(name)
+    print(f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
+          f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from hearth.doctor import run_doctor
+
+    settings = _settings(args)
+    results = run_doctor(settings)
+    ok = True
+    for check in results:
+        mark = "ok  " if check.ok else "FAIL"
+        ok = ok and check.ok
+        print(f"[{mark}] {check.name}: {check.detail}")
+    if args.json:
+        print(json.dumps([c.__dict__ for c in results]))
+    return 0 if ok else 1
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth home-gateway edge controller")
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="TOML configuration (default: $HEARTH_CONFIG, else config/demo.toml)")
+        return p
+
+    run = with_config(sub.add_parser("run", help="start the gateway"))
+    run.set_defaults(func=cmd_run)
+
+    token = with_config(sub.add_parser("token", help="local API tokens"))
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="make a token and print it alone on stdout")
+    create.add_argument("--scope", choices=["view", "control", "admin"], default="control")
+    create.add_argument("--label", default="")
+    with_config(create)
+    listing = token_sub.add_parser("list", help="list tokens (never their values)")
+    with_config(listing)
+    revoke = token_sub.add_parser("revoke", help="delete a token by id")
+    revoke.add_argument("id")
+    with_config(revoke)
+    token.set_defaults(func=cmd_token)
+
+    check = with_config(sub.add_parser("check-config", help="validate the configuration and catalogue"))
+    check.set_defaults(func=cmd_check_config)
+
+    doctor = with_config(sub.add_parser("doctor", help="check the machine, the store and the configuration"))
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Sub-parsers put --config on the leaf namespace; the parent's may be missing.
+    if not hasattr(args, "config"):
+        args.config = None
+    try:
+        return int(args.func(args))
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,201 @@
+"""Settings: a TOML file, then ``HEARTH_<SECTION>__<KEY>`` environment variables over it.
+
+Every setting is documented in ``config/hearth.example.toml``. A bad value stops the start with a message
+naming the setting and the reason: the gateway never starts half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "HEARTH_"
+REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names each bad setting and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GatewaySettings(_Section):
+    name: str = Field("Hearth", min_length=1, max_length=64)
+    # Made at first start and kept in the store; set it only to pin a known id.
+    id: str = Field("", pattern=r"^(\d{4}-\d{4}-\d{4})?$")
+    # The label of the root place.
+    home_label: str = Field("My home", min_length=1, max_length=128)
+    # Folder of the controllable catalogue; empty: the one beside the configuration, else the bundled one.
+    catalogue_dir: str = ""
+
+
+class StoreSettings(_Section):
+    data_dir: Path = Path("./var")
+    # FULL survives a power cut (a sync per commit); NORMAL only a crash of the process.
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    batch_window_ms: int = Field(250, ge=10, le=10_000)
+    batch_max_rows: int = Field(5000, ge=100, le=1_000_000)
+
+
+class HistorySettings(_Section):
+    retention_days: float = Field(7, ge=0, le=3650)
+    max_rows_per_state: int = Field(20_000, ge=1)
+    sweep_interval_s: float = Field(3600, ge=1)
+    per_state: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("per_state")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, days in value.items():
+            if days < 0:
+                raise ValueError(f"{name}: retention days must be 0 or more")
+        return value
+
+
+class ApiSettings(_Section):
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(8443, ge=0, le=65535)
+    tls: bool = True
+    # Empty: a self-signed certificate made at first start in <data_dir>/tls/.
+    cert_file: str = ""
+    key_file: str = ""
+    # Bad-token ban: this many failures from one address within the window ban it for ban_s.
+    ban_after_failures: int = Field(10, ge=1)
+    ban_window_s: float = Field(60, gt=0)
+    ban_s: float = Field(300, gt=0)
+    # Rate limits per token, requests per second with a burst; generous: the box serves its own LAN.
+    rate_exec_per_s: float = Field(50, gt=0)
+    rate_exec_burst: int = Field(200, ge=1)
+    rate_bulk_per_s: float = Field(20, gt=0)
+    rate_bulk_burst: int = Field(100, ge=1)
+    rate_polling_per_s: float = Field(20, gt=0)
+    rate_polling_burst: int = Field(100, ge=1)
+    # Event listeners: idle expiry and buffer size (the oldest events go first when it is full).
+    listener_idle_s: float = Field(600, gt=0)
+    listener_buffer: int = Field(10_000, ge=10)
+
+
+class ExecutorSettings(_Section):
+    # How long a completed command with lockLevel L keeps lower-level commands off its device.
+    lock_hold_s: float = Field(900, ge=0)
+    # A delayed command or scheduled run that fell due while the gateway was down still runs at start
+    # if it is late by less than this; later than that it fails (TIMED_OUT) or is dropped.
+    missed_grace_s: float = Field(900, ge=0)
+    # Finished executions kept in history: for this many days, and never fewer than the newest keep_last.
+    history_days: float = Field(30, ge=0)
+    history_keep_last: int = Field(500, ge=0)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class PlaceSeed(_Section):
+    label: str = Field(min_length=1, max_length=128)
+    type: int | str = 2
+    children: list[PlaceSeed] = Field(default_factory=list)
+
+
+class Settings(_Section):
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    # Places made at first start under the root; later the store is the truth.
+    places: list[PlaceSeed] = Field(default_factory=list)
+    # [drivers.<name>]: ``enabled`` plus the driver's own settings.
+    drivers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    source: Path | None = Field(None, exclude=True)
+
+    @field_validator("drivers")
+    @classmethod
+    def _drivers_have_enabled(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, section in value.items():
+            if not isinstance(section, dict):
+                raise ValueError(f"{name}: must be a table")
+            if not isinstance(section.get("enabled", False), bool):
+                raise ValueError(f"{name}.enabled: must be true or false")
+        return value
+
+    def enabled_drivers(self) -> dict[str, dict[str, Any]]:
+        return {name: s for name, s in self.drivers.items() if s.get("enabled", False)}
+
+    def catalogue_dir(self) -> Path:
+        if self.gateway.catalogue_dir:
+            return self._relative(Path(self.gateway.catalogue_dir))
+        if self.source is not None and (self.source.parent / "controllables").is_dir():
+            return self.source.parent / "controllables"
+        return REPO_CONFIG_DIR / "controllables"
+
+    def data_dir(self) -> Path:
+        return self.store.data_dir
+
+    def _relative(self, path: Path) -> Path:
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+
+def _parse_env_value(text: str) -> Any:
+    """An environment value as TOML would read it (numbers, booleans, arrays), else as plain text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    for key, text in environ.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        if not all(path):
+            raise ConfigError(f"{key}: empty part in the variable name")
+        target = raw
+        for part in path[:-1]:
+            nxt = target.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"{key}: {part} is not a section")
+            target = nxt
+        target[path[-1]] = _parse_env_value(text)
+    return raw
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {where}: {reason}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> Settings:
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    apply_env(raw, dict(os.environ) if environ is None else environ)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
+    settings.source = path.resolve() if path is not None else None
+    if path is not None and not settings.store.data_dir.is_absolute():
+        # A relative data folder is relative to where Hearth runs (``make run`` keeps it in ./var).
+        settings.store.data_dir = Path.cwd() / settings.store.data_dir
+    return settings

@@ -1,0 +1,1 @@
+"""The runtime core: registry, state store, event bus, catalogue, executor."""

@@ -1,0 +1,87 @@
+"""Persisted action groups (scenarios): kept in memory, written through to the store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hearth.core.bus import EventBus
+from hearth.core.executor import Executor
+from hearth.model.action import ActionGroup
+from hearth.model.errors import ApiError
+from hearth.model.events import ActionGroupCreatedEvent, ActionGroupDeletedEvent, ActionGroupUpdatedEvent, now_ms
+from hearth.store.database import Database
+
+
+class ActionGroupStore:
+    def __init__(self, db: Database, bus: EventBus, executor: Executor) -> None:
+        self._db = db
+        self._bus = bus
+        self._executor = executor
+        self._groups: dict[str, tuple[ActionGroup, int, int]] = {}  # oid -> (group, created, updated)
+
+    async def load(self) -> None:
+        for oid, body, created, updated in await self._db.fetchall(
+                "SELECT oid, body, creation_time, last_update_time FROM action_groups"):
+            self._groups[oid] = (ActionGroup.model_validate(json.loads(body)), created, updated)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def get(self, oid: str) -> ActionGroup:
+        entry = self._groups.get(oid)
+        if entry is None:
+            raise ApiError.not_found(f"No such action group : {oid}")
+        return entry[0]
+
+    def to_json(self, oid: str) -> dict[str, Any]:
+        group, created, updated = self._groups[oid]
+        out = group.wire(self._masks(group))
+        out.update({"creationTime": created, "lastUpdateTime": updated, "oid": oid})
+        return out
+
+    def all_json(self) -> list[dict[str, Any]]:
+        return [self.to_json(oid) for oid in self._groups]
+
+    def _masks(self, group: ActionGroup) -> dict[tuple[int, int], set[int]]:
+        return self._executor.sensitive_masks(group)
+
+    async def create(self, group: ActionGroup) -> str:
+        self._executor.plan(group, 0)  # every device and command must exist and fit
+        oid = str(uuid.uuid4())
+        now = now_ms()
+        group.oid = None
+        await self._save(oid, group, now, now)
+        self._bus.publish(ActionGroupCreatedEvent(
+            action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
+            notification_condition=group.notification_condition,
+            actions=group.wire(self._masks(group))["actions"]))
+        return oid
+
+    async def update(self, group: ActionGroup) -> None:
+        if not group.oid or group.oid not in self._groups:
+            raise ApiError.not_found(f"No such action group : {group.oid}")
+        self._executor.plan(group, 0)
+        oid, created = group.oid, self._groups[group.oid][1]
+        group.oid = None
+        await self._save(oid, group, created, now_ms())
+        self._bus.publish(ActionGroupUpdatedEvent(
+            action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
+            notification_condition=group.notification_condition,
+            actions=group.wire(self._masks(group))["actions"]))
+
+    async def delete(self, oid: str) -> None:
+        self.get(oid)
+        await self._db.execute("DELETE FROM action_groups WHERE oid = ?", (oid,))
+        del self._groups[oid]
+        self._bus.publish(ActionGroupDeletedEvent(action_group_oid=oid))
+
+    async def _save(self, oid: str, group: ActionGroup, created: int, updated: int) -> None:
+        # The store keeps parameters in clear: they are needed to run the group. Only the API masks them.
+        body = json.dumps(group.model_dump(by_alias=True, exclude_none=True))
+        await self._db.execute(
+            "INSERT INTO action_groups (oid, label, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (oid) DO UPDATE SET label = excluded.label, body = excluded.body, "
+            "last_update_time = excluded.last_update_time", (oid, group.label, body, created, updated))
+        self._groups[oid] = (group, created, updated)

@@ -1,0 +1,356 @@
+"""The executor: runs executions against the drivers, in order per device, within each radio's limits.
+
+Semantics (the README's "Executions" section says the same to users):
+- Every command of an execution is checked against its device's controllable before anything is accepted.
+- The execution and its commands are journaled (synced to disk) before its id is returned, and each
+  command again before it is handed to the driver.
+- ``delay`` (seconds) holds a command until ``delay`` seconds after the execution was registered.
+- Per device, commands are sent in the order they became ready; per radio, at most the driver's
+  ``max_concurrency`` are in flight. Nothing is refused for being busy: what waits is QUEUED_GATEWAY_SIDE.
+- ``lockLevel`` L > 0 on a completed command holds the device at level L for ``lock_hold_s``; meanwhile a
+  command with a lower level fails with PRIORITY_LOCK__USER. ``highPriority`` executions ignore locks
+  and go ahead of every normal waiter, per device and per radio.
+- A failed command skips the later commands on the same device (they fail with the same failure); other
+  devices carry on. Cancelling fails what is pending or running with CMDCANCELLED; the execution with
+  CANCELLED.
+- After a crash: commands that were in flight fail with COMMAND_INTERRUPTED (they may or may not have
+  happened); pending ones run at their due time, or at once if missed by less than ``missed_grace_s``,
+  else fail with TIMED_OUT. No execution stays unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from hearth.core.bus import EventBus
+from hearth.core.drivers import DriverManager
+from hearth.core.execution import CommandRun, Execution
+from hearth.core.gates import PriorityGate
+from hearth.core.registry import DeviceRegistry
+from hearth.model.action import ActionGroup
+from hearth.model.definition import CommandRejected
+from hearth.model.errors import ApiError
+from hearth.model.events import (
+    CommandExecutionStateChangedEvent,
+    ExecutionRegisteredEvent,
+    ExecutionStateChangedEvent,
+)
+from hearth.model.execution import ExecutionState, ExecutionSubType, ExecutionType, FailureType
+from hearth.sdk.driver import CommandCall, CommandFailed
+from hearth.store.journal import ExecutionJournal
+
+log = logging.getLogger(__name__)
+
+S = ExecutionState
+# Where a command stands among the execution's not-yet-final states.
+_PENDING_RANK = {S.INITIALIZED: 0, S.QUEUED_GATEWAY_SIDE: 1, S.NOT_TRANSMITTED: 2, S.TRANSMITTED: 3,
+                 S.IN_PROGRESS: 4}
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Executor:
+    def __init__(self, registry: DeviceRegistry, drivers: DriverManager, bus: EventBus,
+                 journal: ExecutionJournal, *, lock_hold_s: float = 900.0, missed_grace_s: float = 900.0) -> None:
+        self._registry = registry
+        self._drivers = drivers
+        self._bus = bus
+        self._journal = journal
+        self.lock_hold_s = lock_hold_s
+        self.missed_grace_s = missed_grace_s
+        self.current: dict[str, Execution] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._device_gates: dict[str, PriorityGate] = {}
+        self._radio_gates: dict[str, PriorityGate] = {}
+        self._locks: dict[str, tuple[int, float]] = {}  # deviceURL -> (level, monotonic expiry)
+        self._stopping = False
+
+    # ------------------------------------------------------------------ accepting
+
+    def plan(self, group: ActionGroup, start: int) -> list[CommandRun]:
+        """Check every command against its device; the error names the device or command at fault."""
+        runs: list[CommandRun] = []
+        for action in group.actions:
+            device = self._registry.require(action.device_url)
+            if not device.enabled:
+                raise ApiError.unsupported(f"Device is disabled : {device.url_text}")
+            for command in action.commands:
+                try:
+                    spec = device.controllable.command(command.name)
+                    params = spec.check(command.parameters)
+                except CommandRejected as exc:
+                    raise ApiError.unsupported(str(exc)) from None
+                sensitive = set(spec.sensitive_indexes) | {
+                    i for i in command.sensitive_parameters_indexes if 0 <= i < len(params)}
+                runs.append(CommandRun(
+                    rank=len(runs), device_url=device.url_text, name=command.name, parameters=params,
+                    sensitive=tuple(sorted(sensitive)), delay=command.delay, lock_level=command.lock_level,
+                    due_time=start + command.delay * 1000))
+        return runs
+
+    def sensitive_masks(self, group: ActionGroup) -> dict[tuple[int, int], set[int]]:
+        """(action, command) -> parameter indexes never to show: the controllable's and the client's."""
+        masks = {}
+        for i, action in enumerate(group.actions):
+            device = self._registry.get(action.device_url)
+            for j, command in enumerate(action.commands):
+                spec = device.controllable.commands.get(command.name) if device is not None else None
+                indexes = set(spec.sensitive_indexes if spec is not None else ())
+                indexes |= set(command.sensitive_parameters_indexes)
+                if indexes:
+                    masks[(i, j)] = indexes
+        return masks
+
+    async def submit(self, group: ActionGroup, *, owner: str, source: str = "local",
+                     type: ExecutionType = ExecutionType.IMMEDIATE,
+                     sub_type: ExecutionSubType = ExecutionSubType.MANUAL_CONTROL,
+                     action_group_oid: str | None = None, trigger_id: str | None = None,
+                     high_priority: bool = False, internal: bool = False) -> Execution:
+        start = _now()
+        commands = self.plan(group, start)
+        masks = self.sensitive_masks(group)
+        execution = Execution(
+            id=str(uuid.uuid4()), label=group.label, metadata=group.metadata, owner=owner, source=source,
+            type=type, sub_type=sub_type, action_group_oid=action_group_oid,
+            action_group=group.wire(masks), commands=commands, start_time=start, trigger_id=trigger_id,
+            high_priority=high_priority, internal=internal,
+            devices=list(dict.fromkeys(c.device_url for c in commands)))
+        await self._journal.register(execution)
+        self.current[execution.id] = execution
+        self._bus.publish(ExecutionRegisteredEvent(
+            exec_id=execution.id, label=execution.label, metadata=execution.metadata, type=int(type),
+            sub_type=int(sub_type), trigger_id=trigger_id, actions=execution.registered_actions()))
+        self._launch(execution)
+        return execution
+
+    def _launch(self, execution: Execution) -> None:
+        task = asyncio.create_task(self._run(execution), name=f"exec-{execution.id}")
+        self._tasks[execution.id] = task
+
+    # ------------------------------------------------------------------ running
+
+    async def _run(self, execution: Execution) -> None:
+        try:
+            by_device: dict[str, list[CommandRun]] = {}
+            for command in execution.commands:
+                if not command.is_final:
+                    by_device.setdefault(command.device_url, []).append(command)
+            await asyncio.gather(*(self._run_device(execution, url, cmds) for url, cmds in by_device.items()))
+        except asyncio.CancelledError:
+            pass  # cancelled by the user: _finish says so
+        except Exception:
+            log.exception("execution %s failed inside the executor", execution.id)
+        finally:
+            if not self._stopping:
+                self._finish(execution)
+
+    async def _run_device(self, execution: Execution, url: str, commands: list[CommandRun]) -> None:
+        failed: CommandRun | None = None
+        for command in commands:
+            if failed is not None:
+                self._set(execution, command, S.FAILED, failed.failure,
+                          f"not sent: command {failed.rank} on this device failed")
+                continue
+            if command.is_final:
+                continue
+            try:
+                await self._run_command(execution, command)
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    self._set(execution, command, S.FAILED, FailureType.CMDCANCELLED, "cancelled")
+                raise
+            if command.state is S.FAILED:
+                failed = command
+
+    async def _run_command(self, execution: Execution, command: CommandRun) -> None:
+        wait_s = (command.due_time - _now()) / 1000
+        if wait_s > 0:
+            self._set(execution, command, S.NOT_TRANSMITTED, time_to_next=int(wait_s * 1000))
+            await asyncio.sleep(wait_s)
+        device = self._registry.get(command.device_url)
+        if device is None:
+            self._set(execution, command, S.FAILED, FailureType.ACTUATORUNKNOWN, "the device was removed")
+            return
+        try:
+            driver = self._drivers.driver_for(device.url)
+        except ApiError as exc:
+            self._set(execution, command, S.FAILED, FailureType.PEER_DOWN, exc.message)
+            return
+        device_gate = self._device_gates.get(command.device_url)
+        if device_gate is None:
+            device_gate = self._device_gates[command.device_url] = PriorityGate(1)
+        radio_gate = self._radio_gates.get(device.url.protocol)
+        if radio_gate is None:
+            radio_gate = self._radio_gates[device.url.protocol] = PriorityGate(driver.max_concurrency)
+        high = execution.high_priority
+        if device_gate.would_wait() or radio_gate.would_wait():
+            self._set(execution, command, S.QUEUED_GATEWAY_SIDE)
+        await device_gate.acquire(high)
+        try:
+            if not self._lock_allows(command, high):
+                level = self._locks[command.device_url][0]
+                self._set(execution, command, S.FAILED, FailureType.PRIORITY_LOCK__USER,
+                          f"device is locked at level {level}")
+                return
+            await radio_gate.acquire(high)
+            try:
+                command.state = S.TRANSMITTED
+                await self._journal.before_send(execution, command)
+                self._set(execution, command, S.TRANSMITTED, force=True)
+                call = CommandCall(device_url=device.url, name=command.name, parameters=list(command.parameters),
+                                   exec_id=execution.id, rank=command.rank, high_priority=high,
+                                   on_progress=lambda eta: self._progress(execution, command, eta))
+                try:
+                    await asyncio.wait_for(driver.execute(call), timeout=driver.command_timeout_s)
+                except CommandFailed as exc:
+                    self._set(execution, command, S.FAILED, exc.failure, exc.message)
+                    return
+                except TimeoutError:
+                    self._set(execution, command, S.FAILED, FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
+                              f"no answer within {driver.command_timeout_s:g} s")
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("driver %s failed on %s", device.url.protocol, command.name)
+                    self._set(execution, command, S.FAILED, FailureType.UNKNOWN_ERROR, f"driver error: {exc}")
+                    return
+                self._set(execution, command, S.COMPLETED)
+                if command.lock_level:
+                    self._locks[command.device_url] = (command.lock_level, time.monotonic() + self.lock_hold_s)
+            finally:
+                radio_gate.release()
+        finally:
+            device_gate.release()
+
+    def _lock_allows(self, command: CommandRun, high_priority: bool) -> bool:
+        lock = self._locks.get(command.device_url)
+        if lock is None or high_priority:
+            return True
+        level, expiry = lock
+        if time.monotonic() >= expiry:
+            del self._locks[command.device_url]
+            return True
+        return (command.lock_level or 0) >= level
+
+    def _progress(self, execution: Execution, command: CommandRun, eta_ms: int) -> None:
+        if command.state is S.TRANSMITTED:
+            self._set(execution, command, S.IN_PROGRESS, time_to_next=eta_ms)
+
+    # ------------------------------------------------------------------ state and events
+
+    def _set(self, execution: Execution, command: CommandRun, state: ExecutionState,
+             failure: FailureType = FailureType.NO_FAILURE, message: str | None = None, *,
+             time_to_next: int = -1, force: bool = False) -> None:
+        if command.state is state and not force:
+            return
+        command.state = state
+        if state is S.FAILED:
+            command.failure, command.message = failure, message
+        self._bus.publish(CommandExecutionStateChangedEvent(
+            exec_id=execution.id, device_url=command.device_url, rank=command.rank, new_state=state.value,
+            failure_type=failure.name if state is S.FAILED else None))
+        if state is not S.TRANSMITTED:  # TRANSMITTED was journaled (synced) just before
+            self._journal.note_command(execution, command)
+        if state.is_final:
+            return
+        if state is S.TRANSMITTED and execution.effective_start_time is None:
+            execution.effective_start_time = _now()
+        target = max((c.state for c in execution.commands if not c.is_final),
+                     key=lambda s: _PENDING_RANK[s], default=None)
+        if target is not None:
+            self._advance(execution, target, time_to_next)
+
+    def _advance(self, execution: Execution, state: ExecutionState, time_to_next: int = -1,
+                 failed: list[dict[str, Any]] | None = None) -> None:
+        old = execution.state
+        if not execution.advance(state):
+            return
+        self._journal.note_execution(execution)
+        failure = execution.failure if state is S.FAILED else None
+        self._bus.publish(ExecutionStateChangedEvent(
+            exec_id=execution.id, old_state=old.value, new_state=state.value, owner_key=execution.owner,
+            type=int(execution.type), sub_type=int(execution.sub_type), time_to_next_state=time_to_next,
+            failed_commands=failed, related_devices=[{"deviceURL": u} for u in execution.devices],
+            technical=execution.internal, failure_type_code=int(failure) if failure is not None else None,
+            failure_type=failure.name if failure is not None else None))
+
+    def _finish(self, execution: Execution) -> None:
+        cancelled = execution.cancelled
+        for command in execution.commands:
+            if not command.is_final:
+                self._set(execution, command, S.FAILED, FailureType.CMDCANCELLED, "cancelled")
+        failed = [c for c in execution.commands if c.state is S.FAILED]
+        execution.end_time = _now()
+        if failed:
+            execution.failure = FailureType.CANCELLED if cancelled else failed[0].failure
+            self._advance(execution, S.FAILED, 0, failed=[
+                {"deviceURL": c.device_url, "rank": c.rank, "failureType": c.failure.name,
+                 "detailedStatus": {"type": "generic-error", "message": c.message or c.failure.name, "error": True}}
+                for c in failed])
+        else:
+            self._advance(execution, S.COMPLETED, 0)
+        self.current.pop(execution.id, None)
+        self._tasks.pop(execution.id, None)
+
+    # ------------------------------------------------------------------ cancelling
+
+    def cancel(self, exec_id: str) -> bool:
+        execution = self.current.get(exec_id)
+        task = self._tasks.get(exec_id)
+        if execution is None or task is None:
+            return False
+        execution.cancelled = True
+        task.cancel()
+        return True
+
+    def cancel_all(self) -> int:
+        return sum(self.cancel(exec_id) for exec_id in list(self.current))
+
+    async def wait(self, exec_id: str) -> None:
+        task = self._tasks.get(exec_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    # ------------------------------------------------------------------ restart
+
+    async def recover(self) -> tuple[int, int]:
+        """Close or resume what the journal says was unfinished. Returns (resumed, closed)."""
+        now = _now()
+        resumed = closed = 0
+        for execution in await self._journal.unfinished():
+            for command in execution.commands:
+                if command.state in (S.TRANSMITTED, S.IN_PROGRESS):
+                    command.state, command.failure = S.FAILED, FailureType.COMMAND_INTERRUPTED
+                    command.message = "in flight when the gateway stopped: it may or may not have happened"
+                elif not command.is_final:
+                    command.state = S.INITIALIZED
+                    if command.due_time < now - self.missed_grace_s * 1000:
+                        command.state, command.failure = S.FAILED, FailureType.TIMED_OUT
+                        command.message = "due while the gateway was down, and missed by too long"
+                self._journal.note_command(execution, command)
+            self.current[execution.id] = execution
+            if all(c.is_final for c in execution.commands):
+                self._finish(execution)
+                closed += 1
+            else:
+                self._launch(execution)
+                resumed += 1
+        if resumed or closed:
+            log.info("journal recovery: %d executions resumed, %d closed", resumed, closed)
+        return resumed, closed
+
+    async def stop(self) -> None:
+        """Stop running work. Executions stay unfinished in the journal and are recovered at the next start:
+        a graceful restart keeps delayed commands, like a crash does."""
+        self._stopping = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

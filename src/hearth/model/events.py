@@ -1,0 +1,234 @@
+"""The events of the End-User API, typed, with their exact wire JSON.
+
+Fields are snake_case in Python and camelCase on the wire; ``url``/``oid`` words become ``URL``/``OID``
+as the End-User API spells them (``deviceURL``, ``actionGroupOID``, ``placeOIDs``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+_WORDS = {"url": "URL", "urls": "URLs", "oid": "OID", "oids": "OIDs"}
+
+
+def wire_name(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(_WORDS.get(w, w.capitalize()) for w in rest)
+
+
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True, kw_only=True)
+class Event:
+    """Base of every event: a ``name`` (its class's name) and a ``timestamp`` in epoch ms."""
+
+    timestamp: int = field(default_factory=now_ms)
+
+    @property
+    def name(self) -> str:
+        """The event's name on the wire is its class name."""
+        return type(self).__name__
+
+    def to_json(self) -> dict[str, Any]:
+        cls = type(self)
+        keys = _KEYS.get(cls)
+        if keys is None:
+            keys = _KEYS[cls] = tuple((f.name, wire_name(f.name)) for f in fields(self))
+        out: dict[str, Any] = {"name": cls.__name__}
+        for attr, key in keys:
+            value = getattr(self, attr)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceStateChangedEvent(Event):
+    device_url: str
+    # [{"name", "type", "value"}], only the states that changed
+    device_states: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceCreatedEvent(Event):
+    device_url: str
+    controllable_name: str
+    label: str
+    place_oid: str | None
+    metadata: str | None
+    device_attributes: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceUpdatedEvent(Event):
+    device_url: str
+    controllable_name: str
+    label: str
+    place_oid: str | None
+    metadata: str | None
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceRemovedEvent(Event):
+    device_url: str
+    controllable_name: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceDisabledEvent(Event):
+    device_url: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceAvailableEvent(Event):
+    device_url: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceUnavailableEvent(Event):
+    device_url: str
+
+
+# ----------------------------------------------------------------------------- executions
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionRegisteredEvent(Event):
+    exec_id: str
+    label: str
+    metadata: str | None
+    type: int
+    sub_type: int
+    trigger_id: str | None
+    # [{"deviceURL", "commands": [{"name", "parameters": [{"type", "value"}]}]}]
+    actions: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionStateChangedEvent(Event):
+    exec_id: str
+    old_state: str
+    new_state: str
+    owner_key: str
+    type: int
+    sub_type: int
+    time_to_next_state: int
+    failed_commands: list[dict[str, Any]] | None = None
+    related_devices: list[dict[str, str]] | None = None
+    technical: bool = False
+    failure_type_code: int | None = None
+    failure_type: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class CommandExecutionStateChangedEvent(Event):
+    exec_id: str
+    device_url: str
+    rank: int
+    new_state: str
+    failure_type: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class GroupTriggeredEvent(Event):
+    trigger_id: str
+    trigger_type: int
+    action_group_oid: str | None
+    exec_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DelayedTriggerSetEvent(Event):
+    trigger_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DelayedTriggerCancelledEvent(Event):
+    trigger_id: str
+
+
+# ----------------------------------------------------------------------------- setup objects
+
+
+@dataclass(slots=True, kw_only=True)
+class ActionGroupCreatedEvent(Event):
+    action_group_oid: str
+    action_group_label: str
+    metadata: str | None
+    notification_condition: str | None
+    actions: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class ActionGroupUpdatedEvent(Event):
+    action_group_oid: str
+    action_group_label: str
+    metadata: str | None
+    notification_condition: str | None
+    actions: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class ActionGroupDeletedEvent(Event):
+    action_group_oid: str
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaceCreatedEvent(Event):
+    place_oid: str
+    parent_place_oid: str | None
+    type: int | str
+    label: str
+    metadata: str | None
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaceUpdatedEvent(Event):
+    place_oid: str
+    parent_place_oid: str | None
+    type: int | str
+    label: str
+    metadata: str | None
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaceDeletedEvent(Event):
+    place_oid: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ZoneCreatedEvent(Event):
+    zone_oid: str
+    type: int
+    label: str
+    device_urls: list[str]
+    place_oids: list[str]
+
+
+@dataclass(slots=True, kw_only=True)
+class ZoneUpdatedEvent(Event):
+    zone_oid: str
+    type: int
+    label: str
+    device_urls: list[str]
+    place_oids: list[str]
+
+
+@dataclass(slots=True, kw_only=True)
+class ZoneDeletedEvent(Event):
+    zone_oid: str
+
+
+@dataclass(slots=True, kw_only=True)
+class HistoryDeletedEvent(Event):
+    pass

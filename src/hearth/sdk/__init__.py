@@ -1,0 +1,34 @@
+"""The driver contract: the only part of Hearth a driver imports.
+
+A driver owns one protocol (the ``<protocol>`` of its deviceURLs). Hearth gives it a ``DriverContext`` to
+declare devices, report what they say, keep crash-safe data and read its configuration; Hearth calls its
+``execute`` for each command of an execution, never more at once than ``max_concurrency``.
+"""
+
+from hearth.model.datatype import DataType
+from hearth.model.definition import Controllable
+from hearth.model.device_url import DeviceURL
+from hearth.model.execution import FailureType
+from hearth.sdk.driver import (
+    CommandCall,
+    CommandFailed,
+    DeviceInfo,
+    DeviceSpec,
+    Driver,
+    DriverContext,
+    DriverStorage,
+)
+
+__all__ = [
+    "CommandCall",
+    "CommandFailed",
+    "Controllable",
+    "DataType",
+    "DeviceInfo",
+    "DeviceSpec",
+    "DeviceURL",
+    "Driver",
+    "DriverContext",
+    "DriverStorage",
+    "FailureType",
+]

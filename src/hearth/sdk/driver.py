@@ -1,0 +1,119 @@
+"""Driver, DriverContext and the values that cross between them."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from hearth.model.definition import Controllable
+from hearth.model.device_url import DeviceURL
+from hearth.model.execution import FailureType
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """What a driver knows of a device when it declares it."""
+
+    address: str
+    controllable_name: str
+    label: str
+    subsystem: int | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    # Label of the place to put a new device in; the user's later moves win.
+    place_label: str | None = None
+    states: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    url: DeviceURL
+    controllable_name: str
+    label: str
+    available: bool
+
+
+@dataclass(slots=True)
+class CommandCall:
+    """One command of an execution, handed to the driver of its device."""
+
+    device_url: DeviceURL
+    name: str
+    parameters: list[Any]
+    exec_id: str
+    rank: int
+    high_priority: bool = False
+    # The driver calls this once the radio has taken the command and the device is acting on it.
+    on_progress: Callable[[int], None] = field(default=lambda eta_ms: None)
+
+    def in_progress(self, eta_ms: int = -1) -> None:
+        self.on_progress(eta_ms)
+
+
+class CommandFailed(Exception):
+    """The device or the radio refused or did not complete a command."""
+
+    def __init__(self, failure: FailureType, message: str = "") -> None:
+        super().__init__(message or failure.name)
+        self.failure = failure
+        self.message = message or failure.name
+
+
+class DriverStorage(Protocol):
+    """Crash-safe key-value data of one driver: a put is on disk when it returns."""
+
+    async def get(self, key: str) -> Any: ...
+    async def put(self, key: str, value: Any) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def keys(self) -> list[str]: ...
+
+
+class DriverContext(Protocol):
+    name: str
+    gateway_id: str
+    config: Mapping[str, Any]
+    log: logging.Logger
+    storage: DriverStorage
+
+    def device_url(self, address: str, subsystem: int | None = None) -> DeviceURL: ...
+    def controllable(self, name: str) -> Controllable | None: ...
+    async def add_device(self, spec: DeviceSpec) -> DeviceURL: ...
+    async def update_device(self, url: DeviceURL, *, label: str | None = None) -> None: ...
+    async def remove_device(self, url: DeviceURL) -> None: ...
+    def devices(self) -> list[DeviceInfo]: ...
+    def report_states(self, url: DeviceURL, values: Mapping[str, Any]) -> None: ...
+    def set_available(self, url: DeviceURL, available: bool) -> None: ...
+    def state(self, url: DeviceURL, name: str) -> Any: ...
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> Any: ...
+
+
+class Driver(abc.ABC):
+    """A radio (or a simulation of one). Subclass it and register it under ``hearth.drivers``."""
+
+    protocol: ClassVar[str]
+    # How many commands may be in flight at once on this radio (one RTS transmitter: 1).
+    max_concurrency: ClassVar[int] = 8
+    # Longest a single command may take before the executor fails it with TIME_OUT_ON_COMMAND_PROGRESS.
+    command_timeout_s: ClassVar[float] = 120.0
+
+    def __init__(self, ctx: DriverContext) -> None:
+        self.ctx = ctx
+
+    async def start(self) -> None:
+        """Open the radio, declare the devices it knows."""
+
+    async def stop(self) -> None:
+        """Close the radio. Called once, after the last command."""
+
+    @abc.abstractmethod
+    async def execute(self, call: CommandCall) -> None:
+        """Run one command; return when the device has done it, raise CommandFailed otherwise.
+
+        Cancellation (``asyncio.CancelledError``) means the user cancelled: stop the radio work now.
+        """
+
+    async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
+        """Play the physical world: make the device report ``value``. False if this driver cannot."""
+        return False

@@ -1,0 +1,1 @@
+"""SQLite persistence: migrations, the batched writer, repositories."""

@@ -1,0 +1,127 @@
+"""One aiosqlite connection in WAL mode, and the versioned plain-SQL migrations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or migrated; the message says which file and why."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every bundled migration, in order."""
+    found = []
+    for entry in resources.files("hearth.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise DatabaseError(f"migration {name}: expected version {expected:04d}")
+    return found
+
+
+class Database:
+    """The gateway's SQLite file. Every write goes through this one connection, in order."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self._conn: aiosqlite.Connection | None = None
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise DatabaseError("database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except Exception as exc:
+            raise DatabaseError(f"cannot open {self.path}: {exc}") from exc
+        self._conn = conn
+        # WAL: readers never block the writer and a crash leaves the file consistent. FULL syncs the
+        # WAL on every commit, so a commit survives a power cut, not just a killed process.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA temp_store=MEMORY")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        row = await self.fetchone("PRAGMA user_version")
+        current = int(row[0]) if row else 0
+        known = migrations()
+        if current > len(known):
+            raise DatabaseError(
+                f"{self.path} has schema version {current}, newer than this Hearth knows ({len(known)})")
+        for version, name, sql in known[current:]:
+            log.info("applying migration %s", name)
+            # executescript commits first; the script is wrapped so it applies whole or not at all.
+            await self.conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; returns the number of rows changed."""
+        cursor = await self.conn.execute(sql, params)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+            return tuple(row) if row is not None else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = self.conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        else:
+            await conn.execute("COMMIT")
+
+    async def run_batch(self, batches: Iterable[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Several executemany in one transaction, in a single hop to the database thread."""
+        work = list(batches)
+
+        def apply(conn: Any) -> None:
+            conn.execute("BEGIN")
+            try:
+                for sql, rows in work:
+                    conn.executemany(sql, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await self.conn._execute(apply, self.conn._conn)  # noqa: SLF001 (one hop instead of one per statement)
