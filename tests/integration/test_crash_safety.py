@@ -1,0 +1,143 @@
+"""Kill the gateway (SIGKILL, no cleanup) in the middle of work, start it again, and check what survived."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tests.conftest import wait_for
+from tests.support.process import HearthProcess
+
+WINDOW_MS = 250
+
+
+def client(proc: HearthProcess, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
+                             headers={"Authorization": f"Bearer {token}"})
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def states_of(devices: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[Any, int]]:
+    return {(d["deviceURL"], s["name"]): (s["value"], s["lastUpdateTime"]) for d in devices for s in d["states"]}
+
+
+async def test_states_survive_sigkill_within_the_batch_window(tmp_path: Path) -> None:
+    proc = HearthProcess(tmp_path / "data", env={"HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0.02",
+                                                 "HEARTH_STORE__BATCH_WINDOW_MS": str(WINDOW_MS)})
+    proc.start()
+    token = proc.first_token
+    assert token
+    try:
+        async with client(proc, token) as api:
+            first = states_of((await api.get("/setup/devices")).json())
+            await asyncio.sleep(1.5)  # sensors drift every 20 ms: hundreds of changes in flight
+            seen = states_of((await api.get("/setup/devices")).json())
+        kill_ms = time.time() * 1000
+        proc.kill()
+        changed = [k for k in seen if seen[k][1] != first.get(k, (None, 0))[1]]
+        assert len(changed) > 10, "the devices were supposed to be changing when the gateway was killed"
+
+        assert integrity(tmp_path / "data" / "hearth.db") == "ok"
+
+        proc.extra_env["HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S"] = "0"
+        proc.start()
+        async with client(proc, token) as api:
+            after = states_of((await api.get("/setup/devices")).json())
+        # Every change reported more than a batch window (plus the time a flush takes) before the kill is
+        # back; nothing comes back newer than the kill; nothing is lost outright.
+        margin = 2 * WINDOW_MS
+        checked = 0
+        for key, (value, stamp) in seen.items():
+            assert key in after, f"{key} lost"
+            restored_value, restored_stamp = after[key]
+            assert restored_stamp <= kill_ms
+            if stamp <= kill_ms - margin:
+                checked += 1
+                assert restored_stamp >= stamp, f"{key}: restored {restored_stamp} older than seen {stamp}"
+                if restored_stamp == stamp:
+                    assert restored_value == value
+        assert checked > 50
+    finally:
+        proc.kill()
+
+
+async def test_journal_after_sigkill(tmp_path: Path) -> None:
+    proc = HearthProcess(tmp_path / "data", env={"HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "4"})
+    proc.start()
+    token = proc.first_token
+    assert token
+    shutter, light, plug = proc.device_url("2"), proc.device_url("10"), proc.device_url("9")
+    try:
+        async with client(proc, token) as api:
+            # A scheduled run of a persisted action group, due after the restart.
+            created = await api.post("/actionGroups", json={"label": "plug on", "actions": [
+                {"deviceURL": plug, "commands": [{"name": "on"}]}]})
+            assert created.status_code == 201
+            group_oid = created.json()["actionGroupOID"]
+            due_ms = int(time.time() * 1000) + 5000
+            trigger_id = (await api.post(f"/exec/schedule/{group_oid}/{due_ms}")).json()["triggerId"]
+            # A command delayed by 4 s, and a shutter that will be moving (4 s travel) when we kill.
+            delayed = (await api.post("/exec/apply", json={"label": "later", "actions": [
+                {"deviceURL": light, "commands": [{"name": "on", "delay": 4}]}]})).json()["execId"]
+            moving = (await api.post("/exec/apply", json={"label": "move", "actions": [
+                {"deviceURL": shutter, "commands": [{"name": "setClosure", "parameters": [0]}]}]})).json()["execId"]
+
+            async def in_progress() -> bool:
+                current = await api.get(f"/exec/current/{moving}")
+                return current.status_code == 200 and current.json()["state"] == "IN_PROGRESS"
+
+            await wait_for(in_progress, timeout=5)
+        proc.kill()
+        assert integrity(tmp_path / "data" / "hearth.db") == "ok"
+
+        proc.start()
+        async with client(proc, token) as api:
+            # The command in flight closes with an explicit failure, never silently.
+            record = (await api.get(f"/history/executions/{moving}")).json()["execution"]
+            assert record["state"] == "FAILED"
+            assert record["commands"][0]["failureType"] == "COMMAND_INTERRUPTED"
+            # The delayed command runs at its due time, after the restart.
+            assert (await api.get(f"/exec/current/{delayed}")).status_code == 200
+
+            async def finished(exec_id: str) -> dict[str, Any] | None:
+                response = await api.get(f"/history/executions/{exec_id}")
+                if response.status_code != 200:
+                    return None
+                execution = response.json()["execution"]
+                return execution if execution["state"] in ("COMPLETED", "FAILED") else None
+
+            done = await wait_for(lambda: finished(delayed), timeout=10)
+            assert done["state"] == "COMPLETED"
+            assert done["effectiveStartTime"] >= done["eventTime"] + 4000
+            light_state = await api.get(f"/setup/devices/{quote(light, safe='')}/states/core:OnOffState")
+            assert light_state.json()["value"] == "on"
+            # The scheduled run still fires, once.
+            assert trigger_id in {r["triggerId"] for r in (await api.get("/exec/schedule")).json()}
+
+            async def fired() -> list[dict[str, Any]]:
+                history = (await api.get("/history/executions")).json()
+                return [e for e in history if e.get("actionGroupOID") == group_oid]
+
+            runs = await wait_for(fired, timeout=10)
+            assert len(runs) == 1 and runs[0]["state"] == "COMPLETED"
+            assert runs[0]["effectiveStartTime"] >= due_ms
+            assert (await api.get("/exec/schedule")).json() == []
+            # Nothing is left hanging.
+            assert (await api.get("/exec/current")).json() == []
+            history = (await api.get("/history/executions")).json()
+            assert all(e["state"] in ("COMPLETED", "FAILED") for e in history)
+    finally:
+        proc.kill()
