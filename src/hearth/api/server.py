@@ -49,7 +49,9 @@ class ApiServer:
                                 proxy_headers=False, **ssl)  # type: ignore[arg-type]
         # Bind ourselves: the port is known (and taken) before start() returns, even with port 0.
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+        # without it every TLS response waits out a delayed ACK (40 ms).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((settings.host, settings.port))
