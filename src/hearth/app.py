@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ class Gateway:
         self.scheduler: DelayedRunScheduler
         self.zones: ZoneStore
         self.api_port: int | None = None
+        self._maintenance: asyncio.Task[None] | None = None
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
 
     async def start(self) -> StartReport:
@@ -87,7 +89,6 @@ class Gateway:
         await self.places.load(settings.gateway.home_label, [p.model_dump() for p in settings.places])
         self.recorder.attach(self.bus)
         self.writer.start()
-        self.recorder.start_sweeper(settings.history.sweep_interval_s)
         first_token = None
         if await self.tokens.count() == 0:
             first_token, _ = await self.tokens.create(Scope.ADMIN, "first admin token")
@@ -103,6 +104,7 @@ class Gateway:
         self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
                                              missed_grace_s=ex.missed_grace_s)
         await self.scheduler.load()
+        self._maintenance = asyncio.create_task(self._maintain(), name="retention")
         for extension in self.extensions:
             await extension.start(self)
         return StartReport(self.identity.gateway_id, self.identity.first_start, first_token, len(self.registry),
@@ -116,7 +118,21 @@ class Gateway:
                           self.states, self.places, data)
             await self.drivers.start(name, cls, ctx)
 
+    async def _maintain(self) -> None:
+        """Retention, so that the database cannot grow without bound on an SD card."""
+        ex = self.settings.executor
+        while True:
+            try:
+                await self.recorder.sweep()
+                await self.journal.sweep(int(time.time() * 1000 - ex.history_days * 86_400_000),
+                                         ex.history_keep_last)
+            except Exception:
+                log.exception("retention sweep failed")
+            await asyncio.sleep(self.settings.history.sweep_interval_s)
+
     async def stop(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()
@@ -127,6 +143,6 @@ class Gateway:
         if hasattr(self, "executor"):
             await self.executor.stop()
         await self.drivers.stop()
-        await self.recorder.close()
+        self.recorder.close()
         await self.writer.close()
         await self.db.close()

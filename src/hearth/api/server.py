@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from hearth.api.app import build_app
+from hearth.api.listeners import ListenerRegistry
 from hearth.api.tls import ensure_self_signed
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ApiServer:
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
+        self._expiry: asyncio.Task[None] | None = None
 
     async def start(self, gateway: Gateway) -> None:
         settings = gateway.settings.api
@@ -70,8 +72,16 @@ class ApiServer:
                 raise RuntimeError("the API server stopped while starting")
             await asyncio.sleep(0.01)
         gateway.api_port = self.port
+        self._expiry = asyncio.create_task(self._expire_listeners(app.state.context.listeners), name="listeners")
+
+    async def _expire_listeners(self, listeners: ListenerRegistry) -> None:
+        while True:
+            await asyncio.sleep(60)
+            listeners.expire()
 
     async def stop(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

@@ -6,7 +6,6 @@ state, so the database cannot grow without bound on an SD card.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -35,7 +34,6 @@ class StateRecorder:
         self.per_state_days = per_state_days
         self.max_rows_per_state = max_rows_per_state
         self._unsubscribe = lambda: None
-        self._sweeper: asyncio.Task[None] | None = None
 
     def attach(self, bus: EventBus) -> None:
         self._unsubscribe = bus.subscribe(self.on_state_changed, DeviceStateChangedEvent)
@@ -51,17 +49,6 @@ class StateRecorder:
             queue(UPSERT_STATE, (url, state["name"], state["type"], value, ts))
             if self.keeps_history(state["name"]):
                 queue(INSERT_HISTORY, (url, state["name"], value, ts))
-
-    def start_sweeper(self, interval_s: float) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(interval_s), name="history-retention")
-
-    async def _sweep_forever(self, interval_s: float) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("history retention sweep failed")
-            await asyncio.sleep(interval_s)
 
     async def sweep(self, now_ms: int | None = None) -> int:
         """Delete history older than its retention and beyond the per-state cap. Returns rows deleted."""
@@ -85,7 +72,5 @@ class StateRecorder:
             log.info("history retention removed %d rows", deleted)
         return deleted
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self._unsubscribe()
-        if self._sweeper is not None:
-            self._sweeper.cancel()

@@ -1,0 +1,460 @@
+"""pyoverkiz 1.20.6, a client nobody here wrote, drives the running gateway in LOCAL mode.
+
+Every call goes through pyoverkiz's own request building, error mapping and model parsing: a wrong
+shape in Hearth's answers shows up here as a pyoverkiz exception or a wrong attribute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from hearth_virtual.house import DEMO_DEVICES
+from pyoverkiz.client import OverkizClient
+from pyoverkiz.enums import (
+    DataType,
+    EventName,
+    ExecutionState,
+    ExecutionSubType,
+    ExecutionType,
+    FailureType,
+    ProductType,
+    Protocol,
+    UIClass,
+    UIWidget,
+    UpdateBoxStatus,
+)
+from pyoverkiz.exceptions import (
+    BaseOverkizException,
+    InvalidCommandException,
+    NotAuthenticatedException,
+    OverkizException,
+)
+from pyoverkiz.models import Command, Event, Place
+from pyoverkiz.utils import generate_local_server
+
+from hearth import PROTOCOL_VERSION
+from tests.support.process import HearthProcess
+
+LIGHT = "3"      # zigbee:DimmableLightComponent, setIntensity 0-100
+SHUTTER = "2"    # zigbee:RollerShutterGenericComponent, setClosure 0-100 (1 s full travel in tests)
+LOCK = "14"      # zwave:DoorLockZWaveComponent, setCode(slot, code) with the code sensitive
+FINAL = (ExecutionState.COMPLETED, ExecutionState.FAILED)
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def make_client(hearth: HearthProcess, token: str) -> OverkizClient:
+    """Must be called inside a running loop: OverkizClient opens its aiohttp session in __init__."""
+    return OverkizClient(username="", password="", token=token, verify_ssl=False,
+                         server=generate_local_server(host=f"127.0.0.1:{hearth.port}"))
+
+
+@pytest.fixture
+async def overkiz(hearth: HearthProcess, admin_token: str) -> AsyncIterator[OverkizClient]:
+    """A pyoverkiz client with its event listener registered (login() in local mode = events/register)."""
+    client = make_client(hearth, admin_token)
+    try:
+        assert await client.login() is True
+        assert client.event_listener_id
+        yield client
+    finally:
+        await client.close()  # POST events/{id}/unregister, then closes the session
+
+
+async def events_until(client: OverkizClient, done: Callable[[list[Event]], bool],
+                       within: float = 8.0) -> list[Event]:
+    """fetch_events until ``done(all events so far)``; every event seen is returned."""
+    seen: list[Event] = []
+    deadline = time.monotonic() + within
+    while True:
+        seen += await client.fetch_events()
+        if done(seen):
+            return seen
+        if time.monotonic() > deadline:
+            names = [(e.name.value, e.exec_id, e.new_state) for e in seen]
+            raise AssertionError(f"events never satisfied the condition within {within} s: {names}")
+        await asyncio.sleep(0.05)
+
+
+def final_event(events: list[Event], exec_id: str) -> Event | None:
+    for e in events:
+        if (e.name is EventName.EXECUTION_STATE_CHANGED and e.exec_id == exec_id
+                and e.new_state in FINAL):
+            return e
+    return None
+
+
+async def run_to_end(client: OverkizClient, exec_id: str, within: float = 8.0) -> tuple[Event, list[Event]]:
+    events = await events_until(client, lambda seen: final_event(seen, exec_id) is not None, within)
+    end = final_event(events, exec_id)
+    assert end is not None
+    return end, events
+
+
+def state_changes(events: list[Event], device_url: str, name: str) -> list[Any]:
+    """Values of state ``name`` of ``device_url`` in DeviceStateChangedEvents, in order."""
+    return [s.value for e in events
+            if e.name is EventName.DEVICE_STATE_CHANGED and e.device_url == device_url
+            for s in e.device_states if s.name == name]
+
+
+async def state_value(client: OverkizClient, device_url: str, name: str) -> Any:
+    states = {s.name: s for s in await client.get_state(device_url)}
+    assert name in states, f"{device_url} has no {name}: {sorted(states)}"
+    return states[name].value
+
+
+def walk(place: Place) -> list[Place]:
+    return [place, *(p for sub in place.sub_places for p in walk(sub))]
+
+
+def other_than(current: Any, *choices: int) -> int:
+    return next(c for c in choices if c != current)
+
+
+# ---------------------------------------------------------------------------------- reads
+
+
+async def test_api_version(overkiz: OverkizClient) -> None:
+    version = await overkiz.get_api_version()
+    assert version == PROTOCOL_VERSION
+
+
+async def test_get_setup_devices_root_place_and_gateways(overkiz: OverkizClient,
+                                                         hearth: HearthProcess) -> None:
+    setup = await overkiz.get_setup(refresh=True)
+
+    by_url = {d.device_url: d for d in setup.devices}
+    for address, controllable, label, _room in DEMO_DEVICES:
+        device = by_url.get(hearth.device_url(address))
+        assert device is not None, f"demo device {address} missing from setup"
+        assert device.controllable_name == controllable
+        assert device.label == label
+
+    light = by_url[hearth.device_url(LIGHT)]
+    assert light.protocol is Protocol.UNKNOWN  # "virtual" is not one of the vendor's radios
+    assert light.gateway_id == hearth.gateway_id
+    assert light.device_address == LIGHT
+    assert light.type is ProductType.ACTUATOR
+    assert light.ui_class is UIClass.LIGHT
+    assert light.widget is UIWidget.DIMMER_LIGHT
+    assert light.available and light.enabled
+    assert "DimmerLight" in repr(light)  # repr needs widget and ui_class set
+    commands = {c.command_name: c.nparams for c in light.definition.commands}
+    assert commands["setIntensity"] == 1 and commands["on"] == 0
+    intensity = light.states["core:LightIntensityState"]
+    assert intensity is not None and intensity.type is DataType.INTEGER
+    level = intensity.value_as_int
+    assert level is not None and 0 <= level <= 100
+
+    assert setup.root_place is not None
+    places = walk(setup.root_place)
+    assert {"Ground floor", "First floor", "Garden"} <= {p.label for p in setup.root_place.sub_places}
+    oids = {p.oid for p in places}
+    assert len(oids) == len(places)
+    rooms = {p.oid: p.label for p in places}
+    for address, _c, _l, room in DEMO_DEVICES:
+        device = by_url[hearth.device_url(address)]
+        assert device.place_oid in oids, f"device {address} in unknown place {device.place_oid}"
+        assert rooms[device.place_oid] == room
+
+    assert [g.gateway_id for g in setup.gateways] == [hearth.gateway_id]
+    assert setup.gateways[0].connectivity.protocol_version == PROTOCOL_VERSION
+
+
+async def test_get_devices_and_device_states(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    devices = {d.device_url: d for d in await overkiz.get_devices(refresh=True)}
+    assert len(devices) >= len(DEMO_DEVICES)
+    shutter = devices[hearth.device_url(SHUTTER)]
+    assert shutter.ui_class is UIClass.ROLLER_SHUTTER
+    assert shutter.widget is UIWidget.POSITIONABLE_ROLLER_SHUTTER
+    assert {"setClosure", "open", "close", "stop"} <= {c.command_name for c in shutter.definition.commands}
+
+    states = {s.name: s for s in await overkiz.get_state(hearth.device_url(SHUTTER))}
+    assert {"core:ClosureState", "core:OpenClosedState", "core:MovingState"} <= set(states)
+    closure = states["core:ClosureState"]
+    assert closure.type is DataType.INTEGER
+    position = closure.value_as_int
+    assert position is not None and 0 <= position <= 100
+    assert states["core:OpenClosedState"].type is DataType.STRING
+    assert states["core:OpenClosedState"].value_as_str in ("open", "closed")
+    assert states["core:MovingState"].type is DataType.BOOLEAN
+    assert isinstance(states["core:MovingState"].value_as_bool, bool)
+
+    lock_states = {s.name: s for s in await overkiz.get_state(hearth.device_url(LOCK))}
+    assert lock_states["core:LockedUnlockedState"].value in ("locked", "unlocked")
+
+
+async def test_get_places(overkiz: OverkizClient) -> None:
+    root = await overkiz.get_places()
+    assert isinstance(root, Place)
+    assert root.oid and root.label
+    places = walk(root)
+    labels = {p.label for p in places}
+    assert {"Ground floor", "First floor", "Garden"} <= {p.label for p in root.sub_places}
+    assert {room for *_, room in DEMO_DEVICES} <= labels
+    assert all(isinstance(p.type, int) and p.creation_time for p in places)
+
+
+async def test_get_gateways(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    gateways = await overkiz.get_gateways(refresh=True)
+    assert len(gateways) == 1
+    gateway = gateways[0]
+    assert gateway.gateway_id == hearth.gateway_id
+    assert gateway.connectivity.status == "OK"
+    assert gateway.connectivity.protocol_version == PROTOCOL_VERSION
+    assert gateway.alive is True
+    assert gateway.update_status is UpdateBoxStatus.UP_TO_DATE
+    root = await overkiz.get_places()
+    assert gateway.place_oid == root.oid
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+async def test_execute_command_completes_with_events(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(LIGHT)
+    level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 37, 63)
+
+    exec_id = await overkiz.execute_command(url, Command("setIntensity", [level]), label="pyoverkiz dim")
+    assert isinstance(exec_id, str) and exec_id
+
+    def done(seen: list[Event]) -> bool:
+        return (final_event(seen, exec_id) is not None
+                and level in state_changes(seen, url, "core:LightIntensityState"))
+
+    events = await events_until(overkiz, done)
+    mine = [e for e in events if e.exec_id == exec_id]
+    assert mine[0].name is EventName.EXECUTION_REGISTERED, [e.name for e in mine]
+    changes = [e for e in mine if e.name is EventName.EXECUTION_STATE_CHANGED]
+    end = final_event(events, exec_id)
+    assert end is not None and end.new_state is ExecutionState.COMPLETED
+    assert end.old_state is not None and end.old_state not in FINAL
+    assert changes[-1] is end
+    assert all(e.timestamp for e in mine)
+
+    state_event = next(e for e in events if e.name is EventName.DEVICE_STATE_CHANGED and e.device_url == url
+                       and any(s.name == "core:LightIntensityState" for s in e.device_states))
+    reported = next(s for s in state_event.device_states if s.name == "core:LightIntensityState")
+    assert reported.type is DataType.INTEGER
+    assert reported.value == level
+
+    assert await state_value(overkiz, url, "core:LightIntensityState") == level
+
+
+async def test_execute_commands_with_null_parameters(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(LIGHT)
+    off_id = await overkiz.execute_command(url, Command("off"))
+    await run_to_end(overkiz, off_id)
+    level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 22, 81)
+    # Command("on") is sent as {"name": "on", "parameters": null}.
+    exec_id = await overkiz.execute_commands(url, [Command("on"), Command("setIntensity", [level])], "two")
+    end, events = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, url, "core:OnOffState") == "on"
+    assert await state_value(overkiz, url, "core:LightIntensityState") == level
+
+
+async def test_current_executions_and_cancel(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(SHUTTER)
+    start = await state_value(overkiz, url, "core:ClosureState")
+    target = 100 if start < 50 else 0  # at least half the travel: >= 0.5 s
+    exec_id = await overkiz.execute_command(url, Command("setClosure", [target]), label="pyoverkiz move")
+
+    current = {e.id: e for e in await overkiz.get_current_executions()}
+    assert exec_id in current
+    running = current[exec_id]
+    assert running.state in {s.value for s in ExecutionState if s not in FINAL}
+    assert running.owner
+    assert running.description
+    assert url in str(running.action_group)
+
+    one = await overkiz.get_current_execution(exec_id)
+    assert one.id == exec_id
+
+    # Let it start moving, then cancel: DELETE .../enduserAPI//exec/current/setup/{id} (double slash).
+    await events_until(overkiz, lambda seen: any(
+        e.name is EventName.EXECUTION_STATE_CHANGED and e.exec_id == exec_id
+        and e.new_state in (ExecutionState.IN_PROGRESS, ExecutionState.TRANSMITTED) for e in seen), 3)
+    await overkiz.cancel_command(exec_id)
+
+    end, events = await run_to_end(overkiz, exec_id, within=3)
+    assert end.new_state is ExecutionState.FAILED
+    assert end.failure_type_code is FailureType.CANCELLED
+    assert end.failed_commands and end.failed_commands[0]["device_url"] == url
+
+    assert exec_id not in {e.id for e in await overkiz.get_current_executions()}
+    await asyncio.sleep(0.2)
+    await overkiz.fetch_events()
+    stopped = await state_value(overkiz, url, "core:ClosureState")
+    assert stopped != target, "the shutter went all the way despite the cancel"
+    assert await state_value(overkiz, url, "core:MovingState") is False
+
+    history = {h.id: h for h in await overkiz.get_execution_history()}
+    assert exec_id in history
+    assert history[exec_id].state is ExecutionState.FAILED
+    assert history[exec_id].commands[0].state is ExecutionState.FAILED
+    assert history[exec_id].commands[0].failure_type == "CMDCANCELLED"
+
+
+async def test_cancel_unknown_execution(overkiz: OverkizClient) -> None:
+    ghost = str(uuid.uuid4())
+    with pytest.raises(BaseOverkizException) as refused:
+        await overkiz.cancel_command(ghost)
+    assert ghost in str(refused.value)
+
+
+async def test_bad_parameter_is_refused(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(SHUTTER)
+    before = {e.id for e in await overkiz.get_current_executions()}
+    with pytest.raises(OverkizException) as refused:
+        await overkiz.execute_command(url, Command("setClosure", [150]))
+    payload = refused.value.args[0]
+    assert isinstance(payload, dict), payload
+    assert payload["errorCode"] and "setClosure" in payload["error"] and "150" in payload["error"]
+
+    with pytest.raises(OverkizException):
+        await overkiz.execute_command(url, Command("setClosure", ["half"]))
+    with pytest.raises(OverkizException):
+        await overkiz.execute_command(url, Command("setClosure"))  # parameters: null, one expected
+    assert {e.id for e in await overkiz.get_current_executions()} <= before
+
+
+async def test_unknown_command_raises_invalid_command(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    with pytest.raises(InvalidCommandException) as refused:
+        await overkiz.execute_command(hearth.device_url(LIGHT), Command("fly", [1]))
+    assert "fly" in str(refused.value)
+
+
+async def test_unknown_device_is_refused(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    ghost = hearth.device_url("999")
+    with pytest.raises(OverkizException) as refused:
+        await overkiz.execute_command(ghost, Command("on"))
+    assert ghost in str(refused.value)
+    with pytest.raises(BaseOverkizException):
+        await overkiz.get_state(ghost)
+
+
+async def test_sensitive_parameter_is_masked_in_history(overkiz: OverkizClient,
+                                                        hearth: HearthProcess) -> None:
+    url = hearth.device_url(LOCK)
+    exec_id = await overkiz.execute_command(url, Command("setCode", [4, "8642"]), label="pyoverkiz code")
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED
+    history = {h.id: h for h in await overkiz.get_execution_history()}
+    command = history[exec_id].commands[0]
+    assert command.command == "setCode"
+    assert command.parameters is not None and command.parameters[0] == 4
+    assert "8642" not in str(command.parameters)
+
+
+# ---------------------------------------------------------------------------------- scenarios
+
+
+async def test_scenario_created_over_rest_then_run_by_pyoverkiz(
+        overkiz: OverkizClient, api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(LIGHT)
+    level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 44, 55)
+    label = f"pyoverkiz scene {uuid.uuid4().hex[:8]}"
+    response = await api.post("/actionGroups", json={
+        "label": label,
+        "actions": [{"deviceURL": url, "commands": [{"name": "setIntensity", "parameters": [level]}]}]})
+    assert response.status_code in (200, 201), response.text
+    oid = response.json()["actionGroupOID"]
+    try:
+        scenarios = {s.oid: s for s in await overkiz.get_scenarios()}
+        assert oid in scenarios
+        scenario = scenarios[oid]
+        assert scenario.label == label and scenario.id == oid
+        assert scenario.creation_time
+        assert len(scenario.actions) == 1
+        action = scenario.actions[0]
+        assert action.device_url == url
+        assert [(c.name, c.parameters) for c in action.commands] == [("setIntensity", [level])]
+
+        exec_id = await overkiz.execute_scenario(oid)
+        end, events = await run_to_end(overkiz, exec_id)
+        assert end.new_state is ExecutionState.COMPLETED
+        await events_until(overkiz, lambda seen: True)
+        assert await state_value(overkiz, url, "core:LightIntensityState") == level
+
+        history = {h.id: h for h in await overkiz.get_execution_history()}
+        assert history[exec_id].execution_sub_type is ExecutionSubType.ACTION_GROUP
+        assert history[exec_id].label == label
+    finally:
+        await api.delete(f"/actionGroups/{oid}")
+    assert oid not in {s.oid for s in await overkiz.get_scenarios()}
+
+
+async def test_execute_unknown_scenario_is_refused(overkiz: OverkizClient) -> None:
+    ghost = str(uuid.uuid4())
+    with pytest.raises(BaseOverkizException) as refused:
+        await overkiz.execute_scenario(ghost)
+    assert ghost in str(refused.value)
+
+
+# ---------------------------------------------------------------------------------- history
+
+
+async def test_execution_history_contains_what_just_ran(overkiz: OverkizClient,
+                                                        hearth: HearthProcess) -> None:
+    url = hearth.device_url(LIGHT)
+    level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 12, 88)
+    ok_id = await overkiz.execute_command(url, Command("setIntensity", [level]), label="pyoverkiz ok")
+    on_id = await overkiz.execute_command(url, Command("on"), label="pyoverkiz on")
+    events = await events_until(overkiz, lambda seen: all(final_event(seen, i) for i in (ok_id, on_id)))
+    for exec_id in (ok_id, on_id):
+        end = final_event(events, exec_id)
+        assert end is not None and end.new_state is ExecutionState.COMPLETED
+
+    history = await overkiz.get_execution_history()
+    by_id = {h.id: h for h in history}
+    assert {ok_id, on_id} <= set(by_id)
+    # Newest first.
+    ids = [h.id for h in history]
+    assert ids.index(on_id) < ids.index(ok_id)
+    entry = by_id[ok_id]
+    assert entry.state is ExecutionState.COMPLETED
+    assert entry.label == "pyoverkiz ok"
+    assert entry.execution_type is ExecutionType.IMMEDIATE_EXECUTION
+    assert entry.execution_sub_type is ExecutionSubType.MANUAL_CONTROL
+    assert entry.owner and entry.source
+    assert entry.duration >= 0
+    assert entry.end_time is not None and entry.end_time >= entry.event_time
+    assert [(c.device_url, c.command, c.parameters, c.state) for c in entry.commands] == [
+        (url, "setIntensity", [level], ExecutionState.COMPLETED)]
+    assert by_id[on_id].commands[0].command == "on"
+
+
+# ---------------------------------------------------------------------------------- auth & listeners
+
+
+async def test_bad_token_raises_not_authenticated(hearth: HearthProcess) -> None:
+    # One call only: pyoverkiz retries once (GET, POST events/register, GET), and bad tokens count
+    # towards the address ban.
+    client = make_client(hearth, "not-a-real-token")
+    try:
+        with pytest.raises(NotAuthenticatedException):
+            await client.get_setup()
+    finally:
+        await client.close()
+
+
+async def test_lost_listener_is_re_registered(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    # A listener id the gateway does not know: "Invalid event listener id" makes pyoverkiz register anew.
+    overkiz.event_listener_id = str(uuid.uuid4())
+    stale = overkiz.event_listener_id
+    assert await overkiz.fetch_events() is not None
+    assert overkiz.event_listener_id and overkiz.event_listener_id != stale
+    # And the new listener works.
+    exec_id = await overkiz.execute_command(hearth.device_url(LIGHT), Command("identify"))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED
