@@ -7,6 +7,7 @@ Nothing here measures anything by itself; each scenario module documents what it
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import os
 import platform
@@ -115,6 +116,13 @@ class LoopLagProbe:
     @property
     def max(self) -> float:
         return max(self.lags_ms) if self.lags_ms else float("nan")
+
+
+async def maybe_await(value: Any) -> Any:
+    """Await ``value`` if it is awaitable (Hearth's close methods are being made sync or async)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def cpu_seconds() -> float:

@@ -30,7 +30,15 @@ import time
 from typing import Any
 
 from hearth.model.events import DeviceStateChangedEvent
-from tests.bench.common import LoopLagProbe, Results, Row, cpu_seconds, in_process_gateway, percentile
+from tests.bench.common import (
+    LoopLagProbe,
+    Results,
+    Row,
+    cpu_seconds,
+    in_process_gateway,
+    maybe_await,
+    percentile,
+)
 
 RATE = 10_000
 DEVICES = 1000
@@ -191,7 +199,7 @@ async def _run(results: Results, seconds: float) -> None:
             await pipe.produce(0.5, RATE)  # warm-up: every device reports once, caches and SQLite pages warm
             await asyncio.sleep(0.5)
             db = await _phase(pipe, seconds, True)
-            await gateway.recorder.close()  # baseline: the same pipeline without SQLite
+            await maybe_await(gateway.recorder.close())  # baseline: the same pipeline without SQLite
             base = await _phase(pipe, min(seconds, 3.0), False)
         finally:
             await pipe.close()

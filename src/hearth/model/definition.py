@@ -89,7 +89,9 @@ class CommandSpec:
                         else f"{self.min_params} to {self.nparams}")
             raise CommandRejected(
                 f"command {self.name!r} takes {expected} parameter(s), {len(parameters)} given")
-        return [spec.check(self.name, i, v) for i, (spec, v) in enumerate(zip(self.parameters, parameters))]
+        # Fewer parameters than specs is fine: the trailing optional ones were left out.
+        pairs = zip(self.parameters, parameters, strict=False)
+        return [spec.check(self.name, i, v) for i, (spec, v) in enumerate(pairs)]
 
 
 @dataclass(frozen=True, slots=True)

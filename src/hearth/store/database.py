@@ -91,7 +91,7 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+            return [tuple(row) for row in await cursor.fetchall()]
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         async with self.conn.execute(sql, params) as cursor:
@@ -124,4 +124,5 @@ class Database:
                 raise
             conn.execute("COMMIT")
 
-        await self.conn._execute(apply, self.conn._conn)  # noqa: SLF001 (one hop instead of one per statement)
+        # One hop to the database thread for the whole batch, instead of one per statement.
+        await self.conn._execute(apply, self.conn._conn)  # type: ignore[no-untyped-call]

@@ -13,8 +13,8 @@ from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.core.state_store import InvalidStateValue
-from hearth.model.action import ActionGroup, Command
 from hearth.model.action import Action as WireAction
+from hearth.model.action import ActionGroup, Command
 from hearth.model.datatype import DataType, InvalidValue, coerce_value
 from hearth.model.device import Device
 from hearth.model.errors import ApiError

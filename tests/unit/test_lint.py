@@ -1,0 +1,21 @@
+"""The house style is checked with the suite: ruff everywhere, mypy --strict on sdk, core and model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_ruff() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "drivers", "tests"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "src/hearth/sdk", "src/hearth/core",
+                             "src/hearth/model"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
