@@ -12,6 +12,7 @@ from hearth.config import Settings
 from hearth.core.action_groups import ActionGroupStore
 from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
+from hearth.core.clock import Clock, SystemClock
 from hearth.core.drivers import Context, DriverManager
 from hearth.core.executor import Executor
 from hearth.core.identity import Identity, load_identity
@@ -48,8 +49,10 @@ class StartReport:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        # Wall-clock time for schedules, dawn and dusk; tests inject a ManualClock.
+        self.clock: Clock = clock or SystemClock()
         self.bus = EventBus()
         self.states = StateStore(self.bus)
         self.db = Database(settings.data_dir() / "hearth.db", settings.store.synchronous)

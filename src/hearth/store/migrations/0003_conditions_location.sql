@@ -1,0 +1,1 @@
+-- Condition groups and the setup's location (issue 4).

@@ -1,0 +1,1 @@
+-- Setup triggers, their running delays and scheduling state (issue 4).

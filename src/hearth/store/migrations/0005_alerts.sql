@@ -1,0 +1,1 @@
+-- Edge alert rules, alert states, alerts and operation triggers (issue 4).
