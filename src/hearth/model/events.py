@@ -232,3 +232,93 @@ class ZoneDeletedEvent(Event):
 @dataclass(slots=True, kw_only=True)
 class HistoryDeletedEvent(Event):
     pass
+
+
+# ----------------------------------------------------------------------------- automation
+
+
+@dataclass(slots=True, kw_only=True)
+class ConditionGroupCreatedEvent(Event):
+    condition_group_oid: str
+    label: str
+    metadata: str | None
+    conditions: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class ConditionGroupUpdatedEvent(Event):
+    condition_group_oid: str
+    label: str
+    metadata: str | None
+    conditions: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class ConditionGroupDeletedEvent(Event):
+    condition_group_oid: str
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerCreatedEvent(Event):
+    setup_trigger_type: int
+    setup_trigger_oid: str
+    setup_trigger_id: str
+    label: str
+    metadata: str | None
+    mode: int
+    source_device_urls: list[str]
+    effects: list[dict[str, Any]]
+    root_condition_block: dict[str, Any] | None
+    scheduling_intervals: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerCreationFailedEvent(Event):
+    setup_trigger_type: int
+    label: str
+    failure_type: str
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerUpdatedEvent(Event):
+    setup_trigger_type: int
+    setup_trigger_oid: str
+    setup_trigger_id: str
+    label: str
+    metadata: str | None
+    mode: int
+    source_device_urls: list[str]
+    effects: list[dict[str, Any]]
+    root_condition_block: dict[str, Any] | None
+    scheduling_intervals: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerDeletedEvent(Event):
+    setup_trigger_type: int
+    setup_trigger_oid: str
+    setup_trigger_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerModeChangedEvent(Event):
+    setup_trigger_oid: str
+    new_mode: int
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerModeChangeFailedEvent(Event):
+    setup_trigger_oid: str
+    failure_type: str
+
+
+@dataclass(slots=True, kw_only=True)
+class GatewayFunctionChangedEvent(Event):
+    gateway_id: str
+    function_type: int
+    enabled: bool
+
+
+@dataclass(slots=True, kw_only=True)
+class LocationUpdatedEvent(Event):
+    pass
