@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
 from hearth_virtual.house import DEMO_DEVICES
+from hearth_virtual.settings import parse_settings
 from hearth_virtual.simulation import SimulatedDevice
 
 __all__ = ["VirtualDriver"]
@@ -24,23 +26,25 @@ class VirtualDriver(Driver):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        config = ctx.config
-        self.travel_time_s = float(config.get("travel_time_s", 20.0))
-        self.drift_interval_s = float(config.get("drift_interval_s", 30.0))
-        self.rng = random.Random(config.get("seed"))
+        self.settings = parse_settings({k: v for k, v in ctx.config.items() if k != "enabled"})
+        self.travel_time_s = self.settings.travel_time_s
+        self.drift_interval_s = self.settings.drift_interval_s
+        self.rng = random.Random(self.settings.seed)
         self.devices: dict[str, SimulatedDevice] = {}
 
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> None:
+        parse_settings(dict(config))
+
     async def start(self) -> None:
-        config = self.ctx.config
+        settings = self.settings
         wanted: list[tuple[str, str, str, str | None]] = []
-        if config.get("house", "demo") == "demo":
+        if settings.house == "demo":
             wanted.extend(DEMO_DEVICES)
-        for entry in config.get("devices", []):
-            wanted.append((str(entry["address"]), entry["controllable"], entry.get("label", entry["controllable"]),
-                           entry.get("place")))
-        generated = int(config.get("generated_devices", 0))
-        if generated:
-            wanted.extend(self._generated(generated))
+        for entry in settings.devices:
+            wanted.append((str(entry.address), entry.controllable, entry.label or entry.controllable, entry.place))
+        if settings.generated_devices:
+            wanted.extend(self._generated(settings.generated_devices))
         for address, controllable_name, label, place in wanted:
             await self.add(address, controllable_name, label, place)
         if self.drift_interval_s > 0:

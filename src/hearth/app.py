@@ -117,6 +117,7 @@ class Gateway:
         data = DriverDataRepository(self.db)
         for name, config in self.settings.enabled_drivers().items():
             cls = self.drivers.load(name)
+            self.drivers.check_config(name, cls, config)
             ctx = Context(name, cls.protocol, self.identity.gateway_id, config, self.catalogue, self.registry,
                           self.states, self.places, data)
             await self.drivers.start(name, cls, ctx)

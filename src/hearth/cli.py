@@ -7,12 +7,12 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 from hearth import __version__
 from hearth.config import ConfigError, Settings, load_settings
+from hearth.net import lan_address
 
 DEFAULT_CONFIG = Path("config/demo.toml")
 
@@ -28,16 +28,6 @@ def _config_path(arg: str | None) -> Path | None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(_config_path(args.config))
-
-
-def _lan_address() -> str:
-    """The address other machines of the LAN reach us at (no packet is sent: UDP connect only routes)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))  # TEST-NET-1: never answered, only used to pick the interface
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 # ----------------------------------------------------------------------------- run
@@ -64,10 +54,11 @@ async def _run(settings: Settings) -> int:
         print(f"hearth: cannot start: {exc}", file=sys.stderr)
         return 2
     scheme = "https" if settings.api.tls else "http"
-    host = _lan_address() if settings.api.host in ("0.0.0.0", "::") else settings.api.host
+    host = lan_address() if settings.api.host in ("0.0.0.0", "::") else settings.api.host
     port = api.port if api is not None else settings.api.port
-    print(f"Hearth {__version__} gateway {report.gateway_id} started in {report.start_seconds:.2f} s: "
-          f"{report.devices} devices, drivers: {', '.join(report.drivers) or 'none'}", flush=True)
+    drivers = ", ".join(report.drivers) or "none"
+    print(f'Hearth {__version__} "{settings.gateway.name}": gateway {report.gateway_id} started in '
+          f"{report.start_seconds:.2f} s: {report.devices} devices, drivers: {drivers}", flush=True)
     if api is not None:
         print(f"  End-User API: {scheme}://{host}:{port}/enduser-mobile-web/1/enduserAPI/", flush=True)
         print(f"  Web page:     {scheme}://{host}:{port}/", flush=True)
@@ -138,8 +129,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalogue = Catalogue.load(settings.catalogue_dir())
     manager = DriverManager()
-    for name in settings.enabled_drivers():
-        manager.load(name)
+    for name, config in settings.enabled_drivers().items():
+        manager.check_config(name, manager.load(name), config)
     print(f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
           f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}")
     return 0

@@ -7,14 +7,17 @@ naming the setting and the reason: the gateway never starts half-configured.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "HEARTH_"
 REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+# Where a wheel install puts the catalogue (pyproject's data-files).
+INSTALLED_CATALOGUE = Path(sys.prefix) / "share" / "hearth" / "controllables"
 
 
 class ConfigError(ValueError):
@@ -81,6 +84,12 @@ class ApiSettings(_Section):
     listener_idle_s: float = Field(600, gt=0)
     listener_buffer: int = Field(10_000, ge=10)
 
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> ApiSettings:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file go together: set both, or neither for a self-signed one")
+        return self
+
 
 class ExecutorSettings(_Section):
     # How long a completed command with lockLevel L keeps lower-level commands off its device.
@@ -135,7 +144,9 @@ class Settings(_Section):
             return self._relative(Path(self.gateway.catalogue_dir))
         if self.source is not None and (self.source.parent / "controllables").is_dir():
             return self.source.parent / "controllables"
-        return REPO_CONFIG_DIR / "controllables"
+        if (REPO_CONFIG_DIR / "controllables").is_dir():
+            return REPO_CONFIG_DIR / "controllables"
+        return INSTALLED_CATALOGUE
 
     def data_dir(self) -> Path:
         return self.store.data_dir

@@ -29,10 +29,10 @@ def run_doctor(settings: Settings) -> list[Check]:
     except CatalogueError as exc:
         checks.append(Check("catalogue", False, str(exc)))
     manager = DriverManager()
-    for name in settings.enabled_drivers():
+    for name, config in settings.enabled_drivers().items():
         try:
-            manager.load(name)
-            checks.append(Check(f"driver {name}", True, "importable"))
+            manager.check_config(name, manager.load(name), config)
+            checks.append(Check(f"driver {name}", True, "importable, settings valid"))
         except DriverLoadError as exc:
             checks.append(Check(f"driver {name}", False, str(exc)))
     data_dir = settings.data_dir()

@@ -294,7 +294,7 @@ def test_unauthenticated_request_is_refused_before_its_body_is_read(
 
 
 @pytest.mark.parametrize("header", [
-    "Basic {token}", "Token {token}", "{token}", "Bearer", "Bearer ", "Bearer {token}x", "Bearer x{token}",
+    "Basic {token}", "Token {token}", "{token}", "Bearer", "Bearer hth_", "Bearer {token}x", "Bearer x{token}",
 ])
 def test_malformed_authorization_is_refused(gateway: HearthProcess, tokens: dict[str, str], header: str) -> None:
     value = header.format(token=tokens[ADMIN])

@@ -2,14 +2,15 @@
 
 Each listener buffers the events published since it registered; ``fetch`` drains the buffer. A listener
 not fetched for ``idle_s`` (10 minutes by default, as the vendor's local API) is dropped. The buffer is
-bounded: when it is full the oldest events are dropped, the count is kept, and the next fetch carries
-them all but those (a client that fetches at least once a second never sees this with default sizes).
+bounded: when it is full the oldest events are dropped, and the next fetch logs how many were lost
+and carries the rest (a client that fetches at least once a second never sees this with default sizes).
 A token may hold several listeners (Home Assistant and a phone app may share one); at most
 ``MAX_PER_TOKEN``, the oldest going first.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -20,6 +21,7 @@ from hearth.model.errors import ApiError
 from hearth.model.events import Event
 
 MAX_PER_TOKEN = 16
+log = logging.getLogger(__name__)
 
 
 class Listener:
@@ -65,6 +67,10 @@ class ListenerRegistry:
     def fetch(self, listener_id: str, owner: str) -> list[dict[str, Any]]:
         listener = self._get(listener_id, owner)
         listener.last_seen = time.monotonic()
+        if listener.dropped:
+            log.warning("event listener %s fetched too rarely: its %d oldest events were dropped",
+                        listener.id, listener.dropped)
+            listener.dropped = 0
         events = [self.render(e) for e in listener.buffer]
         listener.buffer.clear()
         return events

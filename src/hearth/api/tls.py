@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from hearth.net import lan_address
+
 
 def ensure_self_signed(folder: Path, gateway_id: str) -> tuple[Path, Path]:
     """(certificate, key) in ``folder``; made once (valid ten years), then reused so clients can pin it."""
@@ -27,6 +29,10 @@ def ensure_self_signed(folder: Path, gateway_id: str) -> tuple[Path, Path]:
                                      x509.DNSName(f"gateway-{gateway_id}.local"),
                                      x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                                      x509.IPAddress(ipaddress.ip_address("::1"))]
+    lan = lan_address()
+    if lan != "127.0.0.1":
+        # The address the start banner prints, so that `curl --cacert` on that very URL works.
+        names.append(x509.IPAddress(ipaddress.ip_address(lan)))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Hearth gateway {gateway_id}"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Hearth")])
     now = datetime.datetime.now(datetime.UTC)

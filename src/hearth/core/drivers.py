@@ -160,6 +160,12 @@ class DriverManager:
             raise DriverLoadError(f"drivers.{name}: entry point is not a hearth.sdk.Driver")
         return cls
 
+    def check_config(self, name: str, cls: type[Driver], config: Mapping[str, Any]) -> None:
+        try:
+            cls.check_config({k: v for k, v in config.items() if k != "enabled"})
+        except ValueError as exc:
+            raise DriverLoadError(f"drivers.{name}.{exc}") from None
+
     async def start(self, name: str, cls: type[Driver], ctx: Context) -> Driver:
         driver = cls(ctx)
         if cls.protocol in self.by_protocol:

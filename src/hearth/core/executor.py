@@ -139,9 +139,9 @@ class Executor:
         try:
             by_device: dict[str, list[CommandRun]] = {}
             for command in execution.commands:
-                if not command.is_final:
-                    by_device.setdefault(command.device_url, []).append(command)
-            await asyncio.gather(*(self._run_device(execution, url, cmds) for url, cmds in by_device.items()))
+                by_device.setdefault(command.device_url, []).append(command)
+            await asyncio.gather(*(self._run_device(execution, url, cmds) for url, cmds in by_device.items()
+                                   if not all(c.is_final for c in cmds)))
         except asyncio.CancelledError:
             pass  # cancelled by the user: _finish says so
         except Exception:
@@ -158,6 +158,9 @@ class Executor:
                           f"not sent: command {failed.rank} on this device failed")
                 continue
             if command.is_final:
+                # Closed before a restart: an interrupted command still stops the ones after it.
+                if command.state is S.FAILED:
+                    failed = command
                 continue
             try:
                 await self._run_command(execution, command)

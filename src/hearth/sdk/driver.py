@@ -106,6 +106,13 @@ class Driver(abc.ABC):
     def __init__(self, ctx: DriverContext) -> None:
         self.ctx = ctx
 
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> None:
+        """Raise ValueError naming the key at fault if ``[drivers.<name>]`` is wrong (``enabled`` aside).
+
+        Called by ``hearth check-config`` and before ``start``, so a typo stops the gateway at once.
+        """
+
     async def start(self) -> None:
         """Open the radio, declare the devices it knows."""
 

@@ -42,9 +42,13 @@ def hash_token(token: str) -> str:
 
 
 class TokenStore:
+    # A verified token is trusted from memory this long: a revocation made by another process (the
+    # `hearth token revoke` command) takes effect within it; one made through the API at once.
+    CACHE_S = 5.0
+
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._cache: dict[str, TokenInfo] = {}
+        self._cache: dict[str, tuple[TokenInfo, float]] = {}
 
     async def reserve(self) -> str:
         """A fresh token value, not yet valid (see ``activate``)."""
@@ -64,14 +68,16 @@ class TokenStore:
     async def verify(self, token: str) -> TokenInfo | None:
         digest = hash_token(token)
         cached = self._cache.get(digest)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         row = await self._db.fetchone(
             "SELECT id, label, scope, creation_time, last_use_time FROM tokens WHERE hash = ?", (digest,))
         if row is None:
             return None
         info = TokenInfo(row[0], row[1], Scope(row[2]), row[3], row[4])
-        self._cache[digest] = info
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[digest] = (info, time.monotonic() + self.CACHE_S)
         return info
 
     async def list(self) -> list[TokenInfo]:

@@ -1,0 +1,134 @@
+"""S4 action-group dispatch: the gateway's overhead between ``Executor.submit`` and the radio.
+
+What is measured: a real ``hearth.app.Gateway`` on this loop (temp data folder, real SQLite with the
+default ``synchronous=FULL``, the virtual driver with 200 generated devices, no API). The driver's
+``execute`` is wrapped to timestamp each command as it is handed over (virtual lights and plugs complete
+at once, so there is no radio time to subtract). One run = ``submit`` of one action group of 50 commands,
+then waiting for the execution to finish; the figure is submit -> last command handed to the driver. It
+includes everything the executor does before a command may leave: validation against the catalogue, the
+journal's durable commit of the execution, per-device and per-radio gates, and the durable ``before_send``
+journal row of each command (group-committed). 200 runs (after 10 warm-up runs), p50 and p99:
+- 50 devices x 1 command (a scene: every light and plug on or off), and
+- 10 devices x 5 commands (on, setIntensity, off, ... : per-device order makes them sequential);
+the first case is also run with ``synchronous=NORMAL`` to show what the journal's syncs cost.
+Every execution must end COMPLETED with all 50 commands handed over: refusals and failures are counted.
+
+Baseline, same run, same driver instance and wrapper: the same 50 calls made directly with
+``asyncio.gather(driver.execute(call) ...)``, timed the same way. That is the floor of handing 50
+commands to a driver from asyncio; the difference is the gateway's own overhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from hearth.model.action import Action, ActionGroup, Command
+from hearth.model.errors import ApiError
+from hearth.model.execution import ExecutionState
+from hearth.sdk.driver import CommandCall
+from tests.bench.common import Results, Row, in_process_gateway, percentile
+
+RUNS = 200
+WARMUP = 10
+DEVICES = 200
+
+
+def _actuators(gateway: Any) -> list[Any]:
+    driver = gateway.drivers.by_protocol["virtual"]
+    return [sim for sim in driver.devices.values()
+            if sim.controllable.name in ("zigbee:DimmableLightComponent", "zigbee:SmartPlugComponent")]
+
+
+def _group(sims: list[Any], per_device: int, run: int) -> ActionGroup:
+    actions = []
+    for sim in sims:
+        dimmable = "setIntensity" in sim.controllable.commands
+        commands = []
+        for k in range(per_device):
+            step = run * per_device + k
+            if dimmable and k % 3 == 1:
+                commands.append(Command(name="setIntensity", parameters=[step % 100 + 1]))
+            else:
+                commands.append(Command(name="on" if step % 2 else "off"))
+        actions.append(Action(deviceURL=str(sim.url), commands=commands))
+    return ActionGroup(label=f"bench {run}", actions=actions)
+
+
+class Stopwatch:
+    """Wraps the driver's execute: records when each command is handed over."""
+
+    def __init__(self, driver: Any) -> None:
+        self.handed: list[float] = []
+        original = driver.execute
+        handed = self.handed
+
+        async def execute(call: CommandCall) -> None:
+            handed.append(time.perf_counter())
+            await original(call)
+
+        driver.execute = execute
+        self.original = original
+
+
+async def _gateway_runs(gateway: Any, sims: list[Any], per_device: int,
+                        watch: Stopwatch) -> tuple[list[float], int, int]:
+    executor = gateway.executor
+    overheads: list[float] = []
+    refused = failed = 0
+    groups = [_group(sims, per_device, run) for run in range(RUNS + WARMUP)]
+    expected = len(sims) * per_device
+    for run, group in enumerate(groups):
+        watch.handed.clear()
+        start = time.perf_counter()
+        try:
+            execution = await executor.submit(group, owner="bench")
+        except ApiError:
+            refused += 1
+            continue
+        await executor.wait(execution.id)
+        if execution.state is not ExecutionState.COMPLETED or len(watch.handed) != expected:
+            failed += 1
+            continue
+        if run >= WARMUP:
+            overheads.append((max(watch.handed) - start) * 1000)
+    return overheads, refused, failed
+
+
+async def _direct_runs(gateway: Any, sims: list[Any], per_device: int, watch: Stopwatch) -> list[float]:
+    driver = gateway.drivers.by_protocol["virtual"]
+    overheads = []
+    for run in range(RUNS + WARMUP):
+        group = _group(sims, per_device, run)
+        calls = [CommandCall(device_url=sim.url, name=c.name, parameters=list(c.parameters), exec_id="direct",
+                             rank=k) for sim, action in zip(sims, group.actions, strict=True)
+                 for k, c in enumerate(action.commands)]
+        watch.handed.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(driver.execute(call) for call in calls))
+        if run >= WARMUP:
+            overheads.append((max(watch.handed) - start) * 1000)
+    return overheads
+
+
+async def _case(results: Results, label: str, n_devices: int, per_device: int, synchronous: str) -> None:
+    async with in_process_gateway(DEVICES, synchronous=synchronous) as gateway:
+        sims = _actuators(gateway)[:n_devices]
+        watch = Stopwatch(gateway.drivers.by_protocol["virtual"])
+        direct = await _direct_runs(gateway, sims, per_device, watch)
+        measured, refused, failed = await _gateway_runs(gateway, sims, per_device, watch)
+    if refused or failed:
+        results.errors.append(f"S4 {label}: {refused} refused, {failed} not COMPLETED with every command sent")
+    results.add(
+        Row("S4 dispatch", f"{label} p50", percentile(measured, 50), "ms", "", None, percentile(direct, 50)),
+        Row("S4 dispatch", f"{label} p99", percentile(measured, 99), "ms", "<", 5.0, percentile(direct, 99)),
+        Row("S4 dispatch", f"{label} refusals+failures", refused + failed, "runs", "<", 1, None))
+
+
+def run(results: Results) -> None:
+    asyncio.run(_case(results, "50 dev x 1 cmd, FULL", 50, 1, "FULL"))
+    asyncio.run(_case(results, "10 dev x 5 cmd, FULL", 10, 5, "FULL"))
+    asyncio.run(_case(results, "50 dev x 1 cmd, NORMAL", 50, 1, "NORMAL"))
+    results.note(f"S4: {RUNS} runs per case after {WARMUP} warm-up runs; overhead = submit -> last command "
+                 "handed to the driver (virtual lights/plugs finish at once, no radio time).")
