@@ -13,6 +13,7 @@ from hearth.core.action_groups import ActionGroupStore
 from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
 from hearth.core.clock import Clock, SystemClock
+from hearth.core.conditions import ConditionGroupStore
 from hearth.core.drivers import Context, DriverManager
 from hearth.core.executor import Executor
 from hearth.core.identity import Identity, load_identity
@@ -71,6 +72,7 @@ class Gateway:
         self.action_groups: ActionGroupStore
         self.scheduler: DelayedRunScheduler
         self.zones: ZoneStore
+        self.conditions: ConditionGroupStore
         self.api_port: int | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
@@ -107,6 +109,8 @@ class Gateway:
         self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
                                              missed_grace_s=ex.missed_grace_s)
         await self.scheduler.load()
+        self.conditions = ConditionGroupStore(self.db, self.bus, self.registry, self.catalogue)
+        await self.conditions.load()
         self._maintenance = asyncio.create_task(self._maintain(), name="retention")
         for extension in self.extensions:
             await extension.start(self)

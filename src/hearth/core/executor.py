@@ -46,9 +46,6 @@ from hearth.store.journal import ExecutionJournal
 log = logging.getLogger(__name__)
 
 S = ExecutionState
-# Where a command stands among the execution's not-yet-final states.
-_PENDING_RANK = {S.INITIALIZED: 0, S.QUEUED_GATEWAY_SIDE: 1, S.NOT_TRANSMITTED: 2, S.TRANSMITTED: 3,
-                 S.IN_PROGRESS: 4}
 
 
 def _now() -> int:
@@ -265,10 +262,8 @@ class Executor:
             return
         if state is S.TRANSMITTED and execution.effective_start_time is None:
             execution.effective_start_time = _now()
-        target = max((c.state for c in execution.commands if not c.is_final),
-                     key=lambda s: _PENDING_RANK[s], default=None)
-        if target is not None:
-            self._advance(execution, target, time_to_next)
+        # The execution shows its most advanced command; it never moves back, so this one step is enough.
+        self._advance(execution, state, time_to_next)
 
     def _advance(self, execution: Execution, state: ExecutionState, time_to_next: int = -1,
                  failed: list[dict[str, Any]] | None = None) -> None:

@@ -1,11 +1,16 @@
 """The comparison operators of condition groups and trigger conditions (End-User API spellings).
 
 Values in conditions arrive as text (``"value": "25"``); they are compared with the state in the state's
-own type: numbers as numbers, booleans as booleans, everything else as text.
+own type: numbers as numbers (exactly: an integer state against integer text compares as integers, never
+through a float), booleans as booleans, JSON arrays and objects as parsed JSON (equality only), everything
+else as text.
 """
 
 from __future__ import annotations
 
+import json
+import operator as op
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +37,11 @@ class Operator(StrEnum):
     def needs_second_value(self) -> bool:
         return self is Operator.BETWEEN_INCLUSIVE
 
+    @property
+    def orders(self) -> bool:
+        """Whether the operator compares by order (so it needs values that have one)."""
+        return self is not Operator.EQUALS and self is not Operator.NOT_EQUALS
+
 
 _BY_KEY = {o.value.replace("_", ""): o for o in Operator}
 _TRUE = {"true", "1", "on", "yes"}
@@ -39,10 +49,12 @@ _FALSE = {"false", "0", "off", "no"}
 
 
 class Incomparable(ValueError):
-    """The condition's value cannot be read in the state's type."""
+    """The condition's value cannot be read in the state's type, or the operator does not apply to it."""
 
 
 def _as_type_of(state: Any, value: Any) -> Any:
+    if value is None:
+        raise Incomparable("there is no value to compare with")
     if isinstance(state, bool):
         if isinstance(value, bool):
             return value
@@ -53,37 +65,110 @@ def _as_type_of(state: Any, value: Any) -> Any:
     if isinstance(state, int | float):
         if isinstance(value, bool):
             raise Incomparable(f"{value!r} is not a number")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise Incomparable(f"{value!r} is not a number") from None
+        number: int | float
+        if isinstance(value, int | float):
+            number = value
+        else:
+            text = str(value).strip()
+            try:
+                number = int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                except ValueError:
+                    raise Incomparable(f"{value!r} is not a number") from None
+        if number != number:
+            raise Incomparable(f"{value!r} is not a number")
+        return number
+    if isinstance(state, list | dict):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise Incomparable(f"{value!r} is not JSON") from None
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"  # JSON's spelling, not Python's "True"
     return value if isinstance(value, str) else str(value)
+
+
+def _between(state: Any, low: Any, high: Any) -> bool:
+    return bool(low <= state <= high)
+
+
+_TESTS: dict[Operator, Callable[..., Any]] = {
+    Operator.EQUALS: op.eq,
+    Operator.NOT_EQUALS: op.ne,
+    Operator.GREATER_THAN: op.gt,
+    Operator.GREATER_THAN_OR_EQUAL: op.ge,
+    Operator.LOWER_THAN: op.lt,
+    Operator.LOWER_THAN_OR_EQUAL: op.le,
+    Operator.BETWEEN_INCLUSIVE: _between,
+}
+
+
+class Comparison:
+    """An operator and its condition value(s), compiled: ``comparison(state) -> bool``.
+
+    The values are read in the type of the state once per state type and kept, because a condition is
+    tested on every change of its state and reading text again each time would be most of the cost.
+    Raises Incomparable as ``compare`` does; a missing state (None) satisfies nothing.
+    """
+
+    __slots__ = ("operator", "value1", "value2", "_test", "_operands")
+
+    def __init__(self, operator: Operator, value1: Any, value2: Any = None) -> None:
+        self.operator = operator
+        self.value1 = value1
+        self.value2 = value2
+        self._test = _TESTS[operator]
+        # state type -> the operands in that type, or why the values cannot be read in it
+        self._operands: dict[type, tuple[Any, ...] | str] = {}
+
+    def __call__(self, state: Any) -> bool:
+        if state is None:
+            return False
+        operands = self._operands.get(type(state))
+        if operands is None:
+            operands = self._operands[type(state)] = self._read(state)
+        if isinstance(operands, str):
+            # A new exception each time: re-raising one instance would grow its traceback forever.
+            raise Incomparable(operands)
+        if state != state:
+            raise Incomparable("the state is not a number (NaN)")
+        try:
+            return bool(self._test(state, *operands))
+        except TypeError as exc:  # a state of an exotic type; the reading above covers the known ones
+            raise Incomparable(str(exc)) from None
+
+    def _read(self, state: Any) -> tuple[Any, ...] | str:
+        operator = self.operator
+        try:
+            if operator.orders and isinstance(state, bool):
+                raise Incomparable(f"{operator.value} does not apply to a boolean")
+            if operator.orders and isinstance(state, list | dict):
+                raise Incomparable(f"{operator.value} does not apply to a JSON value")
+            a = _as_type_of(state, self.value1)
+            if not operator.needs_second_value:
+                return (a,)
+            b = _as_type_of(state, self.value2)
+            return (a, b) if a <= b else (b, a)  # bounds in either order
+        except Incomparable as exc:
+            return str(exc)
+        except TypeError as exc:
+            return str(exc)
+
+    def check(self, sample: Any) -> None:
+        """Raise Incomparable if the values cannot be read for states like ``sample`` (used to validate)."""
+        self(sample)
 
 
 def compare(operator: Operator, state: Any, value1: Any, value2: Any = None) -> bool:
     """Whether ``state`` satisfies ``operator`` against the condition's value(s).
 
-    Raises Incomparable when a value cannot be read in the state's type; ordering operators on text
-    compare the text (as the vendor's box does), and a missing state (None) satisfies nothing.
+    Raises Incomparable when a value cannot be read in the state's type or the operator does not apply
+    to it (ordering a boolean or a JSON value); ordering operators on text compare the text (as the
+    vendor's box does); BETWEEN_INCLUSIVE takes its bounds in either order; a missing state (None)
+    satisfies nothing.
     """
-    if state is None:
-        return False
-    a = _as_type_of(state, value1)
-    s: Any = float(state) if isinstance(state, int | float) and not isinstance(state, bool) else state
-    if operator is Operator.EQUALS:
-        return bool(s == a)
-    if operator is Operator.NOT_EQUALS:
-        return bool(s != a)
-    if isinstance(s, bool):
-        raise Incomparable(f"{operator.value} does not apply to a boolean")
-    if operator is Operator.GREATER_THAN:
-        return bool(s > a)
-    if operator is Operator.GREATER_THAN_OR_EQUAL:
-        return bool(s >= a)
-    if operator is Operator.LOWER_THAN:
-        return bool(s < a)
-    if operator is Operator.LOWER_THAN_OR_EQUAL:
-        return bool(s <= a)
-    b = _as_type_of(state, value2)
-    low, high = (a, b) if a <= b else (b, a)
-    return bool(low <= s <= high)
+    return Comparison(operator, value1, value2)(state)

@@ -21,7 +21,7 @@ class ErrorCode(StrEnum):
 class ApiError(Exception):
     """A refusal that reaches the client as ``{"errorCode", "error"}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
+    def __init__(self, status: int, code: ErrorCode | str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -31,7 +31,7 @@ class ApiError(Exception):
         return {"errorCode": str(self.code), "error": self.message}
 
     @classmethod
-    def bad_request(cls, message: str, code: ErrorCode = ErrorCode.UNSPECIFIED_ERROR) -> ApiError:
+    def bad_request(cls, message: str, code: ErrorCode | str = ErrorCode.UNSPECIFIED_ERROR) -> ApiError:
         return cls(400, code, message)
 
     @classmethod

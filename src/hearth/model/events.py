@@ -304,12 +304,14 @@ class SetupTriggerDeletedEvent(Event):
 class SetupTriggerModeChangedEvent(Event):
     setup_trigger_oid: str
     new_mode: int
+    setup_trigger_type: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
 class SetupTriggerModeChangeFailedEvent(Event):
     setup_trigger_oid: str
     failure_type: str
+    setup_trigger_type: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -321,4 +323,17 @@ class GatewayFunctionChangedEvent(Event):
 
 @dataclass(slots=True, kw_only=True)
 class LocationUpdatedEvent(Event):
-    pass
+    # Absent fields (None) are left out of the JSON.
+    city: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    timezone: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    dawn_offset: int | None = None
+    dusk_offset: int | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    twilight_mode: str | None = None
+    twilight_city: str | None = None
+    twilight_angle: str | None = None

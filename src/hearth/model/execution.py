@@ -92,6 +92,7 @@ class ExecutionSubType(IntEnum):
     IFT_CONDITION = 7
     INTERNAL = 8
     GENERIC_COMMAND_SCHEDULING = 9
+    DISCRETE_TRIGGER_USER = 10
 
     @property
     def label(self) -> str:

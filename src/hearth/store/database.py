@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -98,31 +99,32 @@ class Database:
             row = await cursor.fetchone()
             return tuple(row) if row is not None else None
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        conn = self.conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        else:
-            await conn.execute("COMMIT")
+    async def atomic(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(connection)`` as one transaction, in a single hop to the database thread.
 
-    async def run_batch(self, batches: Iterable[tuple[str, list[Sequence[Any]]]]) -> None:
-        """Several executemany in one transaction, in a single hop to the database thread."""
-        work = list(batches)
+        Never BEGIN and COMMIT as separate awaited calls: the batched writer's flush could land between
+        them, inside our transaction.
+        """
 
-        def apply(conn: Any) -> None:
-            conn.execute("BEGIN")
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                for sql, rows in work:
-                    conn.executemany(sql, rows)
+                result = work(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            return result
 
-        # One hop to the database thread for the whole batch, instead of one per statement.
-        await self.conn._execute(apply, self.conn._conn)  # type: ignore[no-untyped-call]
+        # One hop to the database thread for the whole transaction.
+        return await self.conn._execute(run, self.conn._conn)  # type: ignore[no-untyped-call,no-any-return]
+
+    async def run_batch(self, batches: Iterable[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Several executemany in one transaction."""
+        work = list(batches)
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for sql, rows in work:
+                conn.executemany(sql, rows)
+
+        await self.atomic(apply)

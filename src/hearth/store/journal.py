@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from hearth.core.execution import CommandRun, Execution
@@ -76,20 +77,23 @@ class ExecutionJournal:
         return [await self._load(row) for row in rows]
 
     async def delete_history(self) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM execution_commands WHERE exec_id IN "
-                               "(SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED'))")
-            await conn.execute("DELETE FROM executions WHERE state IN ('COMPLETED', 'FAILED')")
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM execution_commands WHERE exec_id IN "
+                         "(SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED'))")
+            conn.execute("DELETE FROM executions WHERE state IN ('COMPLETED', 'FAILED')")
+
+        await self._db.atomic(work)
 
     async def sweep(self, older_than_ms: int, keep_last: int) -> int:
         """Forget finished executions older than the retention, always keeping the newest ``keep_last``."""
-        async with self._db.transaction() as conn:
-            doomed = ("SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED') AND start_time < ? "
-                      "AND id NOT IN (SELECT id FROM executions ORDER BY start_time DESC LIMIT ?)")
-            await conn.execute(f"DELETE FROM execution_commands WHERE exec_id IN ({doomed})",
-                               (older_than_ms, keep_last))
-            cursor = await conn.execute(f"DELETE FROM executions WHERE id IN ({doomed})", (older_than_ms, keep_last))
-            return cursor.rowcount
+        doomed = ("SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED') AND start_time < ? "
+                  "AND id NOT IN (SELECT id FROM executions ORDER BY start_time DESC LIMIT ?)")
+
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute(f"DELETE FROM execution_commands WHERE exec_id IN ({doomed})", (older_than_ms, keep_last))
+            return conn.execute(f"DELETE FROM executions WHERE id IN ({doomed})", (older_than_ms, keep_last)).rowcount
+
+        return await self._db.atomic(work)
 
     async def _load(self, row: tuple[Any, ...]) -> Execution:
         commands = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +69,11 @@ class DeviceRepository:
              device.last_update_time))
 
     async def delete(self, url: str) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM devices WHERE url = ?", (url,))
-            await conn.execute("DELETE FROM device_states WHERE url = ?", (url,))
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM devices WHERE url = ?", (url,))
+            conn.execute("DELETE FROM device_states WHERE url = ?", (url,))
+
+        await self._db.atomic(work)
 
     async def states(self) -> dict[str, list[State]]:
         found: dict[str, list[State]] = {}

@@ -119,7 +119,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # Declared after the fixed /exec/... paths above so that they win.
     @router.post("/exec/{action_group_oid}", summary="Run a persisted action group")
-    async def exec_group(action_group_oid: str, caller: Caller = guard.control("exec")) -> Response:
+    async def exec_group(action_group_oid: str, caller: Caller = guard.control("exec"),
+                         condition_group_oid: str | None = Query(
+                             None, alias="conditionGroupOID", max_length=64,
+                             description="Hearth's extension: run only if this condition group holds now; "
+                                         "else 400 UNSUPPORTED_OPERATION saying which devices prevent it")
+                         ) -> Response:
+        if condition_group_oid is not None:
+            gw.action_groups.get(action_group_oid)  # an unknown action group is a 404 whatever the condition
+            gw.conditions.require(condition_group_oid)  # evaluated afresh, in the same step as the submit
         return await run_group(action_group_oid, caller)
 
     @router.post("/exec/{action_group_oid}/internal")
