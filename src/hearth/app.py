@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hearth.alerts import AlertEngine
 from hearth.config import Settings
 from hearth.core.action_groups import ActionGroupStore
 from hearth.core.bus import EventBus
@@ -17,10 +18,12 @@ from hearth.core.conditions import ConditionGroupStore
 from hearth.core.drivers import Context, DriverManager
 from hearth.core.executor import Executor
 from hearth.core.identity import Identity, load_identity
+from hearth.core.location import LocationStore
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
 from hearth.core.schedule import DelayedRunScheduler
 from hearth.core.state_store import StateStore
+from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
 from hearth.store.database import Database
 from hearth.store.history import StateRecorder
@@ -71,6 +74,8 @@ class Gateway:
         self.executor: Executor
         self.action_groups: ActionGroupStore
         self.scheduler: DelayedRunScheduler
+        self.location: LocationStore
+        self.triggers: TriggerEngine
         self.zones: ZoneStore
         self.conditions: ConditionGroupStore
         self.api_port: int | None = None
@@ -109,6 +114,16 @@ class Gateway:
         self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
                                              missed_grace_s=ex.missed_grace_s)
         await self.scheduler.load()
+        self.alerts = AlertEngine(self.db, self.writer, self.bus, self.registry, self.places, self.executor,
+                                  self.action_groups, clock=self.clock, gateway_id=self.identity.gateway_id,
+                                  missed_grace_s=ex.missed_grace_s)
+        await self.alerts.load()
+        self.location = LocationStore(self.db, self.writer, self.bus, self.clock)
+        await self.location.load()
+        self.triggers = TriggerEngine(self.db, self.writer, self.bus, self.clock, self.registry, self.executor,
+                                      self.action_groups, self.location, self.identity.gateway_id,
+                                      missed_grace_s=ex.missed_grace_s)
+        await self.triggers.load()
         self.conditions = ConditionGroupStore(self.db, self.bus, self.registry, self.catalogue)
         await self.conditions.load()
         self._maintenance = asyncio.create_task(self._maintain(), name="retention")
@@ -148,6 +163,10 @@ class Gateway:
                 log.exception("%s did not stop cleanly", type(extension).__name__)
         if hasattr(self, "scheduler"):
             await self.scheduler.stop()
+        if hasattr(self, "triggers"):
+            await self.triggers.stop()
+        if hasattr(self, "alerts"):
+            await self.alerts.stop()
         if hasattr(self, "executor"):
             await self.executor.stop()
         await self.drivers.stop()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
+import os
 import sys
 import time
 import traceback
@@ -25,9 +27,33 @@ SCENARIOS = {
     "s1": "tests.bench.s1_bus",
     "s9": "tests.bench.s9_persistence",
     "s2": "tests.bench.s2_pipeline",
+    "s3": "tests.bench.s3_conditions",
     "s4": "tests.bench.s4_dispatch",
+    "s5": "tests.bench.s5_trigger",
     "proc": "tests.bench.process_bench",
 }
+
+
+class LogTally(logging.Handler):
+    """Keeps Hearth's warnings and errors of the in-process gateways out of the table, but counted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+        key = (record.levelname, f"{record.name}: {message[:160]}")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
 
     results = Results()
-    print(f"Hearth benchmarks on {machine_line()}", flush=True)
+    tally = LogTally()
+    hearth_log = logging.getLogger("hearth")
+    hearth_log.addHandler(tally)
+    hearth_log.propagate = False
+    print(f"Hearth benchmarks on {machine_line()}; load average {_load()}", flush=True)
     began = time.perf_counter()
     timings = []
     for name in chosen:
@@ -62,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Ratio = figure / baseline (same run). Rates: higher is better; times and sizes: lower is better.")
     for note in results.notes:
         print(f"- {note}")
-    print(f"- Durations: {', '.join(timings)}; total {total:.0f} s. Not pinned to a core (no taskset).")
+    print(f"- Durations: {', '.join(timings)}; total {total:.0f} s. Not pinned to a core (no taskset); "
+          f"load average at the end {_load()} (other work on the machine inflates latencies and lowers rates).")
+    for (level, message), count in sorted(tally.counts.items(), key=lambda kv: -kv[1]):
+        print(f"- In-process gateways logged {count}x {level}: {message}")
     missed = [r for r in results.rows if r.verdict.startswith("MISSED")]
     print(f"- Targets: {sum(r.verdict == 'met' for r in results.rows)} met, {len(missed)} missed"
           + (": " + "; ".join(f"{r.scenario} {r.figure}" for r in missed) if missed else "."))

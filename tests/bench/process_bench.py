@@ -40,7 +40,7 @@ from urllib.parse import quote
 import httpx
 
 from tests.bench.common import REPO, Results, Row, median, percentile, rss_mb
-from tests.support.process import BASE_PATH, HearthProcess
+from tests.support.process import HearthProcess
 
 GENERATED = 1000
 COLD_STARTS = 3
@@ -239,5 +239,6 @@ def run(results: Results) -> None:
     finally:
         gateway.kill()
         shutil.rmtree(data, ignore_errors=True)
-    if BASE_PATH not in gateway.base_url:
-        results.errors.append("unexpected base URL")
+    logged = [line.strip() for line in gateway.output if " ERROR " in line or "Traceback" in line]
+    if logged:
+        results.note(f"The gateway process logged {len(logged)} ERROR lines in its last run; first: {logged[0][:200]}")

@@ -26,6 +26,7 @@ import httpx
 import pytest
 import websockets
 
+from hearth.store.tokens import TokenStore
 from tests.support.process import BASE_PATH, HearthProcess
 
 VIEW, CONTROL, ADMIN = "view", "control", "admin"
@@ -99,6 +100,53 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/actionGroups"): ADMIN,
     ("PUT", "/actionGroups"): ADMIN,
     ("DELETE", "/actionGroups/{oid}"): ADMIN,
+    # condition groups: reading (and evaluating) is view, writing is admin
+    ("GET", "/conditionGroups"): VIEW,
+    ("GET", "/conditionGroups/{oid}"): VIEW,
+    ("GET", "/conditionGroups/{oid}/evaluate"): VIEW,
+    ("POST", "/conditionGroups"): ADMIN,
+    ("PUT", "/conditionGroups"): ADMIN,
+    ("DELETE", "/conditionGroups/{oid}"): ADMIN,
+    # location, dawn and dusk
+    ("GET", "/setup/location"): VIEW,
+    ("PUT", "/setup/location"): ADMIN,
+    ("GET", "/setup/dawnTime"): VIEW,
+    ("GET", "/setup/dawnTime/{year}/{month}/{day}"): VIEW,
+    ("GET", "/setup/duskTime"): VIEW,
+    ("GET", "/setup/duskTime/{year}/{month}/{day}"): VIEW,
+    # setup triggers: reading is view, testing runs commands (control), the rest is admin
+    ("GET", "/triggers"): VIEW,
+    ("GET", "/triggers/status"): VIEW,
+    ("GET", "/triggers/{trigger_type}"): VIEW,
+    ("GET", "/triggers/{trigger_type}/status"): VIEW,
+    ("GET", "/triggers/{trigger_type}/{oid}"): VIEW,
+    ("GET", "/triggers/{trigger_type}/{oid}/status"): VIEW,
+    ("POST", "/triggers/test"): CONTROL,
+    ("PUT", "/triggers/test/discrete/{oid}"): CONTROL,
+    ("POST", "/triggers"): ADMIN,
+    ("PUT", "/triggers"): ADMIN,
+    ("PUT", "/triggers/status"): ADMIN,
+    ("PUT", "/triggers/{trigger_type}/{oid}/activation/{mode}"): ADMIN,
+    ("DELETE", "/triggers/{trigger_type}/{oid}"): ADMIN,
+    # alerts (/ext/airvantage): reading is view, rules and operation triggers are written by admin
+    ("GET", "/ext/airvantage/api/v2/alertrules"): VIEW,
+    ("GET", "/ext/airvantage/api/v2/alertrules/{uid}"): VIEW,
+    ("POST", "/ext/airvantage/api/v2/alertrules"): ADMIN,
+    ("PUT", "/ext/airvantage/api/v2/alertrules"): ADMIN,  # not in /openapi.json: see HIDDEN
+    ("DELETE", "/ext/airvantage/api/v2/alertrules"): ADMIN,  # idem
+    ("PUT", "/ext/airvantage/api/v2/alertrules/{uid}"): ADMIN,
+    ("DELETE", "/ext/airvantage/api/v2/alertrules/{uid}"): ADMIN,
+    ("GET", "/ext/airvantage/api/v3/alerts/current"): VIEW,
+    ("GET", "/ext/airvantage/api/v2/alertstates"): VIEW,
+    ("GET", "/ext/airvantage/api/v3/alerts/history"): VIEW,
+    ("GET", "/ext/airvantage/api/v2/alerts/history"): VIEW,
+    ("GET", "/ext/airvantage/api/v2/alerts/{uid}"): VIEW,
+    ("GET", "/ext/airvantage/api/v2/alertstates/history"): VIEW,
+    ("GET", "/ext/airvantage/api/v1/operations/triggers"): VIEW,
+    ("GET", "/ext/airvantage/api/v1/operations/triggers/{uid}"): VIEW,
+    ("POST", "/ext/airvantage/api/v1/operations/triggers"): ADMIN,
+    ("PUT", "/ext/airvantage/api/v1/operations/triggers/{uid}"): ADMIN,
+    ("DELETE", "/ext/airvantage/api/v1/operations/triggers/{uid}"): ADMIN,
     # history
     ("GET", "/history"): VIEW,
     ("GET", "/history/executions"): VIEW,
@@ -115,6 +163,9 @@ SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/config/{gateway_id}/local/tokens/devmode"): ADMIN,
     ("DELETE", "/config/{gateway_id}/local/tokens/{token_id}"): ADMIN,
 }
+
+# Routes left out of /openapi.json (include_in_schema=False) that still need a token.
+HIDDEN = {("PUT", "/ext/airvantage/api/v2/alertrules"), ("DELETE", "/ext/airvantage/api/v2/alertrules")}
 
 # Every token value these tests make or send: none may reach the gateway's output (see the last test).
 SEEN_TOKENS: set[str] = set()
@@ -146,10 +197,10 @@ def tokens(gateway: HearthProcess) -> dict[str, str]:
 def routes(gateway: HearthProcess) -> list[tuple[str, str]]:
     """(METHOD, full path template) of every operation the live gateway documents."""
     spec = httpx.get(f"{gateway.root_url}/openapi.json", verify=False, timeout=10).json()
-    found = sorted((method.upper(), path) for path, ops in spec["paths"].items()
-                   for method in ops if method in HTTP_METHODS)
+    found = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+             if method in HTTP_METHODS}
     assert len(found) > 50, found
-    return found
+    return sorted(found | {(method, BASE_PATH + path) for method, path in HIDDEN})
 
 
 @pytest.fixture(scope="module")
@@ -173,16 +224,20 @@ def bodies(gateway: HearthProcess) -> dict[tuple[str, str], Any]:
             if method not in HTTP_METHODS or "requestBody" not in op:
                 continue
             schema = op["requestBody"]["content"]["application/json"]["schema"]
-            text = json.dumps(schema)
-            ref = re.search(r"#/components/schemas/(\w+)", text)
+            ref = re.search(r"#/components/schemas/(\w+)", json.dumps(schema))
+            variants = [schema, *schema.get("anyOf", [])]
             if ref and ref.group(1) in by_schema:
                 out[(method.upper(), path)] = by_schema[ref.group(1)]
-            elif "array" in text:  # the refresh route: a list of deviceURLs
+            elif schema.get("examples"):  # the route documents a body: use it
+                out[(method.upper(), path)] = schema["examples"][0]
+            elif any(v.get("type") == "array" for v in variants):  # the refresh route: a list of deviceURLs
                 out[(method.upper(), path)] = [device]
             else:
                 out[(method.upper(), path)] = {}
     # Updating needs an oid: a made-up one (admin then gets 404, never 401/403).
     out[("PUT", f"{BASE_PATH}/actionGroups")] = {**group, "oid": str(uuid.uuid4())}
+    for key in [k for k in out if k[0] == "PUT" and k[1].endswith("/conditionGroups")]:
+        out[key] = {**out[key], "oid": str(uuid.uuid4())}
     return out
 
 
@@ -201,10 +256,13 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
         "state_type": "1",
         "value": "40",
         "label": quote("Reading lamp", safe=""),
+        "trigger_type": "genericCommandSchedulingTrigger",
+        "year": "2026", "month": "6", "day": "21",
+        "mode": "2",
         "utc_timestamp": str(int(time.time() * 1000) + 3_600_000),
         "listener_id": listener_id,
         **{name: made_up for name in ("place_oid", "parent_oid", "zone_oid", "oid", "action_group_oid",
-                                      "exec_id", "trigger_id", "token_id")},
+                                      "exec_id", "trigger_id", "token_id", "uid")},
     }
 
 
@@ -381,16 +439,21 @@ def test_cli_token_works_until_deleted(gateway: HearthProcess, tokens: dict[str,
 
 
 def test_cli_revoke_takes_effect_on_a_running_gateway(gateway: HearthProcess, tokens: dict[str, str]) -> None:
-    """`hearth token revoke` is how an owner kills a leaked token: the running gateway must stop taking it."""
+    """`hearth token revoke` is how an owner kills a leaked token: the running gateway must stop taking it,
+    at the latest once its in-memory trust (TokenStore.CACHE_S) runs out."""
     value = gateway.token(VIEW, "cli revoke")
     SEEN_TOKENS.add(value)
     with client(gateway, tokens[ADMIN]) as admin, client(gateway, value) as user:
         assert user.get(f"{BASE_PATH}/setup/gateways").status_code == 200
         entry = next(t for t in token_listing(admin, gateway) if t["label"] == "cli revoke")
         gateway.cli("token", "revoke", entry["uuid"])
+        revoked = time.monotonic()
         assert entry["uuid"] not in {t["uuid"] for t in token_listing(admin, gateway)}
-        refused = user.get(f"{BASE_PATH}/setup/gateways")
-        assert refused.status_code == 401, f"revoked token still accepted: {refused.status_code} {refused.text}"
+        deadline = revoked + TokenStore.CACHE_S + 1.5
+        while (status := user.get(f"{BASE_PATH}/setup/gateways").status_code) == 200 \
+                and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert status == 401, f"revoked token still accepted {time.monotonic() - revoked:.1f} s after revoke"
 
 
 def test_local_token_endpoints_make_tokens_that_work_until_deleted(gateway: HearthProcess,
@@ -522,7 +585,7 @@ def test_ban_counts_bad_tokens_not_missing_ones_nor_scope_refusals(tmp_path: Pat
             for _ in range(5):
                 assert http.get("/setup").status_code == 401  # no token: not a guess
                 assert http.post("/exec/apply", headers={"Authorization": f"Bearer {view}"},
-                                 json={"actions": []}).status_code in (400, 403)
+                                 json={"actions": []}).status_code == 403
             assert http.get("/setup/gateways", headers={"Authorization": f"Bearer {good}"}).status_code == 200
             # Three bad tokens do ban, and then every token of that address is refused.
             for _ in range(3):

@@ -31,6 +31,7 @@ UNKNOWN_TARGET = "alert.rule.unknown.target"
 # Seed 001, queries.
 INVALID_TIMERANGE = "system.invalid.timerange"
 INVALID_CRITERIA = "alert.invalid.criteria"  # Hearth: a criteria combination the seed does not allow
+UNKNOWN_ALERT = "alert.unknown"  # Hearth: GET /alerts/{uid} of no alert
 
 # Seed 004, operation triggers.
 TRIGGER_TOO_MANY = "operation.trigger.too.many"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Final
 
@@ -63,7 +64,7 @@ class OperandKind(StrEnum):
     STRS = "valuesStr"
 
 
-O, K = Operator, OperandKind
+Op, K = Operator, OperandKind
 _COMPARABLE = frozenset({K.ATTRIBUTE, K.STR, K.NUM})
 _NUMERIC = frozenset({K.ATTRIBUTE, K.NUM})
 _LIST = frozenset({K.ATTRIBUTE, K.STRS})
@@ -71,15 +72,15 @@ _TEXT = frozenset({K.ATTRIBUTE, K.STR})
 
 # The kinds allowed for operands 2, 3 ... (operand 1 is always an attributeId).
 SIGNATURES: Final[dict[Operator, tuple[frozenset[OperandKind], ...]]] = {
-    O.CHANGE: (), O.EXISTS: (), O.NOT_EXISTS: (),
-    O.EQUALS: (_COMPARABLE,), O.NOT_EQUALS: (_COMPARABLE,),
-    O.GREATER_THAN: (_NUMERIC,), O.LESS_THAN: (_NUMERIC,),
-    O.IN: (_LIST,), O.NOT_IN: (_LIST,),
-    O.CONTAINS: (_TEXT,), O.NOT_CONTAINS: (_TEXT,), O.STARTS_WITH: (_TEXT,), O.ENDS_WITH: (_TEXT,),
-    O.GEO_WITHIN: (frozenset({K.STR}),), O.GEO_NOT_WITHIN: (frozenset({K.STR}),),
-    O.GEO_DISTANCE_TOO_FAR: (_TEXT, frozenset({K.NUM})), O.GEO_DISTANCE_TOO_CLOSE: (_TEXT, frozenset({K.NUM})),
+    Op.CHANGE: (), Op.EXISTS: (), Op.NOT_EXISTS: (),
+    Op.EQUALS: (_COMPARABLE,), Op.NOT_EQUALS: (_COMPARABLE,),
+    Op.GREATER_THAN: (_NUMERIC,), Op.LESS_THAN: (_NUMERIC,),
+    Op.IN: (_LIST,), Op.NOT_IN: (_LIST,),
+    Op.CONTAINS: (_TEXT,), Op.NOT_CONTAINS: (_TEXT,), Op.STARTS_WITH: (_TEXT,), Op.ENDS_WITH: (_TEXT,),
+    Op.GEO_WITHIN: (frozenset({K.STR}),), Op.GEO_NOT_WITHIN: (frozenset({K.STR}),),
+    Op.GEO_DISTANCE_TOO_FAR: (_TEXT, frozenset({K.NUM})), Op.GEO_DISTANCE_TOO_CLOSE: (_TEXT, frozenset({K.NUM})),
 }
-GEO_OPERATORS: Final = frozenset({O.GEO_WITHIN, O.GEO_NOT_WITHIN, O.GEO_DISTANCE_TOO_FAR, O.GEO_DISTANCE_TOO_CLOSE})
+GEO_OPERATORS: Final = frozenset({Op.GEO_WITHIN, Op.GEO_NOT_WITHIN, Op.GEO_DISTANCE_TOO_FAR, Op.GEO_DISTANCE_TOO_CLOSE})
 
 
 class _Missing:
@@ -100,6 +101,7 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+_NUMBER_TYPES: Final = (int, float)  # exact types, as JSON gives them: a bool (an int subclass) is no number
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -108,14 +110,13 @@ def known(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return type(value) in _NUMBER_TYPES
 
 
 def as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
+    kind = type(value)
     try:
-        if isinstance(value, int | float):
+        if kind in _NUMBER_TYPES:
             number = float(value)
         elif isinstance(value, str) and _DECIMAL.match(value.strip()):
             number = float(value.strip())
@@ -163,8 +164,8 @@ def changed(previous: Any, current: Any) -> bool:
 def _equals(a: Any, b: Any) -> bool | None:
     """None: not comparable (B a number and A none; or one side without a text)."""
     if is_number(b):
-        x = as_number(a)
-        return None if x is None else x == float(b)
+        x, y = as_number(a), as_number(b)
+        return None if x is None or y is None else x == y
     ta, tb = as_text(a), as_text(b)
     return None if ta is None or tb is None else ta == tb
 
@@ -189,51 +190,100 @@ def _distance(a: Any, b: Any, c: Any) -> float | None:
     return haversine_km(p, q) - km
 
 
+def _exists(a: Any, b: Any, c: Any) -> bool:
+    return a is not MISSING and a is not None
+
+
+def _not_exists(a: Any, b: Any, c: Any) -> bool:
+    return a is MISSING or a is None
+
+
+def _equality(expected: bool) -> _Test:
+    def test(a: Any, b: Any, c: Any) -> bool:
+        equal = _equals(a, b)
+        return equal is not None and equal == expected
+    return test
+
+
+def _greater(a: Any, b: Any, c: Any) -> bool:
+    x, y = as_number(a), as_number(b)
+    return x is not None and y is not None and x > y
+
+
+def _less(a: Any, b: Any, c: Any) -> bool:
+    x, y = as_number(a), as_number(b)
+    return x is not None and y is not None and x < y
+
+
+def _membership(expected: bool) -> _Test:
+    def test(a: Any, b: Any, c: Any) -> bool:
+        ta, options = as_text(a), _texts(b)
+        return ta is not None and options is not None and (ta in options) == expected
+    return test
+
+
+def _containment(expected: bool) -> _Test:
+    def test(a: Any, b: Any, c: Any) -> bool:
+        found = _contains(a, b)
+        return found is not None and found == expected
+    return test
+
+
+def _starts(a: Any, b: Any, c: Any) -> bool:
+    ta, tb = as_text(a), as_text(b)
+    return ta is not None and tb is not None and ta.startswith(tb)
+
+
+def _ends(a: Any, b: Any, c: Any) -> bool:
+    ta, tb = as_text(a), as_text(b)
+    return ta is not None and tb is not None and ta.endswith(tb)
+
+
+def _within(expected: bool) -> _Test:
+    def test(a: Any, b: Any, c: Any) -> bool:
+        point: Point | None = as_position(a)
+        return point is not None and isinstance(b, Polygon) and b.contains(point) == expected
+    return test
+
+
+def _too_far(a: Any, b: Any, c: Any) -> bool:
+    delta = _distance(a, b, c)
+    return delta is not None and delta > 0
+
+
+def _too_close(a: Any, b: Any, c: Any) -> bool:
+    delta = _distance(a, b, c)
+    return delta is not None and delta < 0
+
+
+def _change(a: Any, b: Any, c: Any) -> bool:
+    raise ValueError("CHANGE compares with the previous value: use changed()")
+
+
+_Test = Callable[[Any, Any, Any], bool]
+_TESTS: Final[dict[Operator, _Test]] = {
+    Op.CHANGE: _change, Op.EXISTS: _exists, Op.NOT_EXISTS: _not_exists,
+    Op.EQUALS: _equality(True), Op.NOT_EQUALS: _equality(False), Op.GREATER_THAN: _greater, Op.LESS_THAN: _less,
+    Op.IN: _membership(True), Op.NOT_IN: _membership(False),
+    Op.CONTAINS: _containment(True), Op.NOT_CONTAINS: _containment(False),
+    Op.STARTS_WITH: _starts, Op.ENDS_WITH: _ends,
+    Op.GEO_WITHIN: _within(True), Op.GEO_NOT_WITHIN: _within(False),
+    Op.GEO_DISTANCE_TOO_FAR: _too_far, Op.GEO_DISTANCE_TOO_CLOSE: _too_close,
+}
+# Operators that hold for an unknown A (the others are false on one), and those needing a known B.
+_ON_UNKNOWN: Final = frozenset({Op.EXISTS, Op.NOT_EXISTS})
+_NEEDS_B: Final = frozenset(SIGNATURES) - _ON_UNKNOWN - GEO_OPERATORS - {Op.CHANGE}
+
+
 def apply(op: Operator, a: Any, b: Any = MISSING, c: Any = MISSING) -> bool:
     """Whether ``op`` holds for ``A``, ``B``, ``C`` (CHANGE is decided by ``changed``, not here).
 
     For GEO_WITHIN/NOT_WITHIN ``b`` is a parsed Polygon; for the distances a parsed POINT or a raw
     attribute value.
     """
-    if op is O.EXISTS:
-        return known(a)
-    if op is O.NOT_EXISTS:
-        return not known(a)
-    if not known(a):
-        return False
-    if op in GEO_OPERATORS:
-        if op is O.GEO_WITHIN or op is O.GEO_NOT_WITHIN:
-            point: Point | None = as_position(a)
-            if point is None or not isinstance(b, Polygon):
-                return False
-            return b.contains(point) == (op is O.GEO_WITHIN)
-        delta = _distance(a, b, c)
-        if delta is None:
+    if op not in _ON_UNKNOWN:
+        if a is MISSING or a is None:
             return False
-        return delta > 0 if op is O.GEO_DISTANCE_TOO_FAR else delta < 0
-    if not known(b):
-        return False
-    if op is O.EQUALS or op is O.NOT_EQUALS:
-        equal = _equals(a, b)
-        return equal is not None and equal == (op is O.EQUALS)
-    if op is O.GREATER_THAN or op is O.LESS_THAN:
-        x, y = as_number(a), as_number(b)
-        if x is None or y is None:
+        if op in _NEEDS_B and (b is MISSING or b is None):
             return False
-        return x > y if op is O.GREATER_THAN else x < y
-    if op is O.IN or op is O.NOT_IN:
-        ta, options = as_text(a), _texts(b)
-        if ta is None or options is None:
-            return False
-        return (ta in options) == (op is O.IN)
-    if op is O.CONTAINS or op is O.NOT_CONTAINS:
-        found = _contains(a, b)
-        return found is not None and found == (op is O.CONTAINS)
-    if op is O.STARTS_WITH or op is O.ENDS_WITH:
-        ta, tb = as_text(a), as_text(b)
-        if ta is None or tb is None:
-            return False
-        return ta.startswith(tb) if op is O.STARTS_WITH else ta.endswith(tb)
-    if op is O.CHANGE:
-        raise ValueError("CHANGE compares with the previous value: use changed()")
-    raise ValueError(f"unknown operator {op!r}")
+    return _TESTS[op](a, b, c)

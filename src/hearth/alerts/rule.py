@@ -96,21 +96,17 @@ class AlertRule:
     active: bool = True
     emails: list[str] = field(default_factory=list)
     notif_mode: NotifMode = NotifMode.WHEN_STATE_CHANGES
+    # Read on every evaluation: worked out once.
+    cloud_only: bool = field(init=False)
+    fixed_target: str | None = field(init=False)
 
-    @property
-    def cloud_only(self) -> bool:
-        """Evaluated by the cloud, never here (COMPANY targets, carrier usage, platform bookkeeping)."""
-        if self.target_type is TargetType.COMPANY:
-            return True
-        return any(a.name.kind is Kind.CLOUD_ONLY for c in self.conditions for a in c.attributes())
-
-    @property
-    def fixed_target(self) -> str | None:
-        """The targetId the rule is bound to (the first condition naming one), or None: every device."""
-        for condition in self.conditions:
-            if condition.subject.target_id is not None:
-                return condition.subject.target_id
-        return None
+    def __post_init__(self) -> None:
+        # Evaluated by the cloud, never here: COMPANY targets, carrier usage, platform bookkeeping.
+        self.cloud_only = self.target_type is TargetType.COMPANY or any(
+            a.name.kind is Kind.CLOUD_ONLY for c in self.conditions for a in c.attributes())
+        # The targetId the rule is bound to (the first condition naming one), or None: every device.
+        self.fixed_target = next((c.subject.target_id for c in self.conditions if c.subject.target_id is not None),
+                                 None)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -12,10 +12,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Authenticator
-from hearth.api.deps import BASE, ApiContext, Guard
+from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
-from hearth.api.routes import conditions, events, execution, setup, tokens
+from hearth.api.routes import alerts, conditions, events, execution, location, setup, tokens, triggers
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -53,7 +53,7 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, execution, events, tokens, conditions):
+    for module in (setup, execution, events, tokens, conditions, location, triggers, alerts):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.state.context = ctx
     started = time.monotonic()
@@ -72,5 +72,6 @@ def build_app(gateway: Gateway) -> FastAPI:
     async def index() -> Response:
         return HTMLResponse(page)
 
-    app.add_middleware(DoubleSlashFix)
+    app.add_middleware(AuthenticationGate, auth=ctx.auth)
+    app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched
     return app

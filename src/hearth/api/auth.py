@@ -97,6 +97,13 @@ class Authenticator:
         self.bans = BanList(settings.ban_after_failures, settings.ban_window_s, settings.ban_s)
         self.rates = RateLimiter(settings)
 
+    @staticmethod
+    def require(caller: Caller, needed: Scope) -> None:
+        if not caller.token.scope.allows(needed):
+            raise ApiError(403, ErrorCode.RESOURCE_ACCESS_DENIED,
+                           f"Access denied: this token's scope is {caller.token.scope.value}, "
+                           f"{needed.value} is needed")
+
     async def authenticate(self, authorization: str | None, address: str, needed: Scope) -> Caller:
         if self.bans.is_banned(address):
             raise ApiError(429, ErrorCode.RESOURCE_ACCESS_DENIED, BANNED)
@@ -107,7 +114,6 @@ class Authenticator:
         if info is None:
             self.bans.failure(address)
             raise ApiError(401, ErrorCode.RESOURCE_ACCESS_DENIED, NOT_AUTHENTICATED)
-        if not info.scope.allows(needed):
-            raise ApiError(403, ErrorCode.RESOURCE_ACCESS_DENIED,
-                           f"Access denied: this token's scope is {info.scope.value}, {needed.value} is needed")
-        return Caller(info, address)
+        caller = Caller(info, address)
+        self.require(caller, needed)
+        return caller

@@ -13,7 +13,8 @@ BETWEEN_INCLUSIVE takes its bounds as ``"value": [low, high]`` or as ``"value"``
 
 When it holds (the rule, for every condition of the group):
 - each device the condition covers is tested: it is *failed* when it cannot be evaluated (it is
-  unavailable or disabled, the state is missing, or the value cannot be compared with the state), else
+  unavailable or disabled, the state is missing, the value cannot be compared with the state, or the
+  device a deviceURL condition names is no longer in the setup), else
   *invalidating* when its state makes the condition false, else it satisfies the condition;
 - a listed controllable with no device in the setup is *ignored*: it neither helps nor hinders;
 - the condition holds when it covers at least one device and every device it covers satisfies it. A
@@ -78,6 +79,9 @@ MAX_TEXT = 1024
 class ConditionKind(StrEnum):
     CONTROLLABLE = "controllable"  # the End-User API's only kind: every device of some controllables
     DEVICE = "device"  # our extension: one device
+
+
+_KINDS = tuple(ConditionKind)  # iterating the enum class itself is slow
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -162,7 +166,7 @@ def parse_group(body: Any) -> GroupDefinition:
 def parse_condition(entry: Any, where: str) -> Condition:
     if not isinstance(entry, Mapping):
         raise ConditionError(where, 'must be a JSON object such as {"controllable": {...}}')
-    kinds = [k for k in ConditionKind if k.value in entry]
+    kinds = [k for k in _KINDS if k.value in entry]
     if len(kinds) != 1:
         raise ConditionError(where, 'must hold exactly one of "controllable" (the End-User API\'s condition) '
                                     'or "device" (one deviceURL, our extension)')
@@ -302,27 +306,41 @@ class Verdict(IntEnum):
     FAILED = 2  # the device cannot be evaluated
 
 
-def usable(device: Device) -> bool:
-    """Whether the device's states can be trusted: enabled, available, and not reporting otherwise."""
-    if not device.enabled or not device.available:
-        return False
-    status = device.states.get(STATUS_STATE)
-    return status is None or status.value != "unavailable"
+_SATISFIED, _INVALIDATING, _FAILED = Verdict.SATISFIED, Verdict.INVALIDATING, Verdict.FAILED
 
 
 def device_verdict(condition: Condition, device: Device | None) -> Verdict:
+    """FAILED for a device that is missing, disabled, unavailable (unless the condition is on its status),
+    or whose state is missing or not comparable; else SATISFIED or INVALIDATING."""
     if device is None:
-        return Verdict.FAILED
-    name = condition.state_name
-    if name != STATUS_STATE and not usable(device):
-        return Verdict.FAILED
+        return _FAILED
+    return _verdict(condition.state_name, condition.comparison, device, _down(device))
+
+
+def _down(device: Device) -> bool:
+    """Whether the device's states cannot be trusted: disabled, unavailable, or reporting itself so."""
+    if not device.available or not device.enabled:
+        return True
+    status = device.states.get(STATUS_STATE)
+    return status is not None and status.value == "unavailable"
+
+
+def _verdict(name: str, comparison: Comparison, device: Device, down: bool) -> Verdict:
+    # On the path of every state change (``down`` is worked out once per device): plain reads, the
+    # compiled test looked up directly, verdicts as module constants.
+    if down and name != STATUS_STATE:
+        return _FAILED
     state = device.states.get(name)
-    if state is None or state.value is None:
-        return Verdict.FAILED
+    if state is None:
+        return _FAILED
+    value = state.value
+    if value is None or value != value:  # missing, or NaN
+        return _FAILED
+    test = comparison.tests.get(type(value)) or comparison.test_for(value)
     try:
-        return Verdict.SATISFIED if condition.comparison(state.value) else Verdict.INVALIDATING
+        return _SATISFIED if test(value) else _INVALIDATING
     except Incomparable:
-        return Verdict.FAILED
+        return _FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,12 +426,19 @@ TruthListener = Callable[[str, bool], None]
 
 
 class _Tracked:
-    """One condition of one group in the index, with the devices it covers that do not satisfy it."""
+    """One condition of one group in the index, and whether it holds.
 
-    __slots__ = ("condition", "group", "devices", "bad", "holds")
+    A controllable condition also keeps the devices it covers and those of them that do not satisfy it;
+    a condition on one device holds when that device satisfies it, so it needs neither.
+    """
+
+    __slots__ = ("condition", "state_name", "comparison", "group", "devices", "bad", "holds")
 
     def __init__(self, condition: Condition, group: _Truth) -> None:
         self.condition = condition
+        # Copied from the condition: the hot loops read them without the extra hop.
+        self.state_name = condition.state_name
+        self.comparison = condition.comparison
         self.group = group
         self.devices: set[str] = set()
         self.bad: set[str] = set()
@@ -468,8 +493,12 @@ class ConditionIndex:
     def truths(self) -> dict[str, bool]:
         return {oid: truth.holds for oid, truth in self._groups.items()}
 
-    def put(self, oid: str, conditions: Sequence[Condition]) -> None:
-        """Add a group, or replace its conditions; its truth is evaluated at once."""
+    def put(self, oid: str, conditions: Sequence[Condition], *, evaluate: bool = True) -> None:
+        """Add a group, or replace its conditions; its truth is evaluated at once.
+
+        ``evaluate=False`` when many groups are put before one ``rebuild`` (at load): each would be
+        evaluated twice, the first time against a setup the index has not read yet.
+        """
         old = self._groups.get(oid)
         if old is not None:
             self._unindex(old)
@@ -487,8 +516,9 @@ class ConditionIndex:
                     self._by_controllable_state.setdefault((target, condition.state_name), []).append(tracked)
                     self._by_controllable.setdefault(target, []).append(tracked)
         self._groups[oid] = truth
-        for tracked in truth.tracked:
-            self._assess(tracked)
+        if evaluate:
+            for tracked in truth.tracked:
+                self._assess(tracked)
         self._dirty.append(truth)  # a replaced group that held may hold no more
         self._flush()
 
@@ -517,12 +547,32 @@ class ConditionIndex:
         """Read the whole setup again and re-evaluate every group (at load, or after a reload)."""
         self._members.clear()
         self._controllable_of.clear()
+        by_url: dict[str, Device] = {}
         for device in self._devices.all():
             self._members.setdefault(device.controllable.name, set()).add(device.url_text)
             self._controllable_of[device.url_text] = device.controllable.name
-        for truth in self._groups.values():
-            for tracked in truth.tracked:
-                self._assess(tracked)
+            by_url[device.url_text] = device
+        # Device by device for the conditions that name one: each device is looked at once.
+        dirty = self._dirty
+        for url, named in self._by_device.items():
+            found = by_url.get(url)
+            if found is None:
+                for tracked in named:
+                    self._set(tracked, False)
+                continue
+            down = _down(found)
+            for tracked in named:
+                holds = _verdict(tracked.state_name, tracked.comparison, found, down) is _SATISFIED
+                if holds is not tracked.holds:  # _set, inlined: this loop is the reload's cost
+                    tracked.holds = holds
+                    tracked.group.failing += -1 if holds else 1
+                    dirty.append(tracked.group)
+        assessed: set[_Tracked] = set()
+        for covering in self._by_controllable.values():
+            for tracked in covering:
+                if tracked not in assessed:  # a condition on several controllables is listed under each
+                    assessed.add(tracked)
+                    self._assess(tracked)
         self._flush()
 
     # -- watchers
@@ -548,10 +598,11 @@ class ConditionIndex:
         Announcing from inside the change would show passing states: an event that makes condition A
         true and B false would announce the group true, then false.
         """
-        dirty = self._dirty
-        if not dirty:
+        if not self._dirty:
             return
-        self._dirty = []
+        # The same list object stays: a caller may hold it (on_states appends to it directly).
+        dirty = self._dirty.copy()
+        self._dirty.clear()
         for truth in dirty:
             holds = truth.failing == 0
             if truth.holds is holds:
@@ -589,6 +640,8 @@ class ConditionIndex:
         if device is None:
             return
         controllable = device.controllable.name
+        down = _down(device)
+        dirty = self._dirty
         by_device = self._by_device_state
         by_controllable = self._by_controllable_state
         for state in event.device_states:
@@ -598,9 +651,13 @@ class ConditionIndex:
                 self.device_changed(url)
                 continue
             for tracked in by_device.get((url, name), ()):
-                self._retest(tracked, url, device)
+                holds = _verdict(tracked.state_name, tracked.comparison, device, down) is _SATISFIED
+                if holds is not tracked.holds:  # _set, inlined: the hot path of every state change
+                    tracked.holds = holds
+                    tracked.group.failing += -1 if holds else 1
+                    dirty.append(tracked.group)
             for tracked in by_controllable.get((controllable, name), ()):
-                self._retest(tracked, url, device)
+                self._retest(tracked, url, device, down)
         if self._dirty:
             self._flush()
 
@@ -625,42 +682,45 @@ class ConditionIndex:
         for name in {old, new}:
             if name is not None:
                 affected.update(dict.fromkeys(self._by_controllable.get(name, ())))
+        down = device is None or _down(device)
         for tracked in affected:
-            self._retest(tracked, url, device)
+            self._retest(tracked, url, device, down)
         self._flush()
 
     # -- re-testing
 
     def _assess(self, tracked: _Tracked) -> None:
         condition = tracked.condition
-        if condition.kind is ConditionKind.DEVICE:
-            devices = set(condition.targets)
-        else:
-            devices = set()
-            for name in condition.targets:
-                devices.update(self._members.get(name, ()))
         lookup = self._devices.get
+        if condition.kind is ConditionKind.DEVICE:
+            self._set(tracked, device_verdict(condition, lookup(condition.targets[0])) is _SATISFIED)
+            return
+        devices: set[str] = set()
+        for name in condition.targets:
+            devices.update(self._members.get(name, ()))
         tracked.devices = devices
-        tracked.bad = {url for url in devices if device_verdict(condition, lookup(url)) is not Verdict.SATISFIED}
-        self._settle(tracked)
+        tracked.bad = {url for url in devices if device_verdict(condition, lookup(url)) is not _SATISFIED}
+        self._set(tracked, not tracked.bad and bool(devices))
 
-    def _retest(self, tracked: _Tracked, url: str, device: Device | None) -> None:
+    def _retest(self, tracked: _Tracked, url: str, device: Device | None, down: bool) -> None:
+        """Re-test one device (gone if None) against one condition."""
         condition = tracked.condition
-        if condition.kind is ConditionKind.CONTROLLABLE:
-            if device is None or device.controllable.name not in condition.targets:
-                tracked.devices.discard(url)
-                tracked.bad.discard(url)
-                self._settle(tracked)
-                return
-            tracked.devices.add(url)
-        if device_verdict(condition, device) is Verdict.SATISFIED:
+        if condition.kind is ConditionKind.DEVICE:
+            self._set(tracked, device is not None
+                      and _verdict(tracked.state_name, tracked.comparison, device, down) is _SATISFIED)
+            return
+        if device is None or device.controllable.name not in condition.targets:
+            tracked.devices.discard(url)
             tracked.bad.discard(url)
         else:
-            tracked.bad.add(url)
-        self._settle(tracked)
+            tracked.devices.add(url)
+            if _verdict(tracked.state_name, tracked.comparison, device, down) is _SATISFIED:
+                tracked.bad.discard(url)
+            else:
+                tracked.bad.add(url)
+        self._set(tracked, not tracked.bad and bool(tracked.devices))
 
-    def _settle(self, tracked: _Tracked) -> None:
-        holds = not tracked.bad and bool(tracked.devices)
+    def _set(self, tracked: _Tracked, holds: bool) -> None:
         if holds is tracked.holds:
             return
         tracked.holds = holds
@@ -704,7 +764,7 @@ class ConditionGroupStore:
                 continue
             self._groups[oid] = ConditionGroup(oid, definition.label, definition.metadata, definition.conditions,
                                                created, updated)
-            self.index.put(oid, definition.conditions)
+            self.index.put(oid, definition.conditions, evaluate=False)
         self.index.rebuild()
         self.index.attach(self._bus)
 

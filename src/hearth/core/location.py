@@ -6,6 +6,7 @@ its value. Every field is checked and a bad one is named in the error; nothing i
 Until a location is set, the timezone is the host's (``TZ``, ``/etc/timezone``...) and there are no
 coordinates, so dawn and dusk are undefined: ``GET /setup/dawnTime`` answers ``{}`` and DAWN/DUSK bounds of
 trigger schedules have no time (a day without one has no window, see ``core.triggers.intervals``).
+``GET /setup/location`` shows those defaults; ``GET /setup`` has ``"location": null`` until one is set.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from hearth.store.writer import BatchWriter
 
 _TEXT_FIELDS = ("city", "country", "postalCode", "addressLine1", "addressLine2", "twilightCity")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Dusk at the solstices for twilightMode 2 when the user gave none: 21:30 in June, 17:00 in December.
+SUMMER_DUSK_MIN, WINTER_DUSK_MIN = 21 * 60 + 30, 17 * 60
 UPSERT = ("INSERT INTO setup_location (id, body, creation_time, last_update_time) VALUES (1, ?, ?, ?) "
           "ON CONFLICT (id) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time")
 
@@ -157,13 +160,15 @@ class LocationStore:
             longitude=b.get("longitude"), angle=TwilightAngle(b.get("twilightAngle", DEFAULT_ANGLE.value)),
             mode=b.get("twilightMode", 1), dawn_offset_min=b.get("dawnOffset", 0) if offsets else 0,
             dusk_offset_min=b.get("duskOffset", 0) if offsets else 0,
-            summer_dusk_min=b.get("summerSolsticeDuskMinutes"), winter_dusk_min=b.get("winterSolsticeDuskMinutes"))
+            summer_dusk_min=b.get("summerSolsticeDuskMinutes", SUMMER_DUSK_MIN),
+            winter_dusk_min=b.get("winterSolsticeDuskMinutes", WINTER_DUSK_MIN))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self._created is not None:
             out["creationTime"], out["lastUpdateTime"] = self._created, self._updated
         out.update({"timezone": self._setting.timezone, "twilightMode": 1, "twilightAngle": DEFAULT_ANGLE.value,
+                    "summerSolsticeDuskMinutes": SUMMER_DUSK_MIN, "winterSolsticeDuskMinutes": WINTER_DUSK_MIN,
                     "twilightOffsetEnabled": True, "dawnOffset": 0, "duskOffset": 0})
         out.update(self._body)
         return out

@@ -12,6 +12,7 @@ import json
 import operator as op
 from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 
@@ -92,56 +93,56 @@ def _as_type_of(state: Any, value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def _between(state: Any, low: Any, high: Any) -> bool:
-    return bool(low <= state <= high)
-
-
-_TESTS: dict[Operator, Callable[..., Any]] = {
+# state OP value, written value-first so that functools.partial can bind the value: ``a < s`` is ``s > a``.
+_REFLECTED: dict[Operator, Callable[[Any, Any], Any]] = {
     Operator.EQUALS: op.eq,
     Operator.NOT_EQUALS: op.ne,
-    Operator.GREATER_THAN: op.gt,
-    Operator.GREATER_THAN_OR_EQUAL: op.ge,
-    Operator.LOWER_THAN: op.lt,
-    Operator.LOWER_THAN_OR_EQUAL: op.le,
-    Operator.BETWEEN_INCLUSIVE: _between,
+    Operator.GREATER_THAN: op.lt,
+    Operator.GREATER_THAN_OR_EQUAL: op.le,
+    Operator.LOWER_THAN: op.gt,
+    Operator.LOWER_THAN_OR_EQUAL: op.ge,
 }
+# The types a state can have (JSON's); anything else gets the slow, guarded test.
+_PLAIN = (bool, int, float, str, list, dict)
+
+
+def _false(_: Any) -> bool:
+    return False
 
 
 class Comparison:
     """An operator and its condition value(s), compiled: ``comparison(state) -> bool``.
 
-    The values are read in the type of the state once per state type and kept, because a condition is
-    tested on every change of its state and reading text again each time would be most of the cost.
-    Raises Incomparable as ``compare`` does; a missing state (None) satisfies nothing.
+    The values are read in the type of the state once per state type, and the test for that type is
+    kept, because a condition is tested on every change of its state and reading text again each time
+    would be most of the cost. Raises Incomparable as ``compare`` does; a missing state (None) satisfies
+    nothing.
     """
 
-    __slots__ = ("operator", "value1", "value2", "_test", "_operands")
+    __slots__ = ("operator", "value1", "value2", "tests")
 
     def __init__(self, operator: Operator, value1: Any, value2: Any = None) -> None:
         self.operator = operator
         self.value1 = value1
         self.value2 = value2
-        self._test = _TESTS[operator]
-        # state type -> the operands in that type, or why the values cannot be read in it
-        self._operands: dict[type, tuple[Any, ...] | str] = {}
+        # state type -> the compiled test of a state of that type. Hot paths read it directly (and call
+        # ``test_for`` on a miss); they must then refuse a NaN state themselves (``state != state``).
+        self.tests: dict[type, Callable[[Any], bool]] = {type(None): _false}
 
     def __call__(self, state: Any) -> bool:
-        if state is None:
-            return False
-        operands = self._operands.get(type(state))
-        if operands is None:
-            operands = self._operands[type(state)] = self._read(state)
-        if isinstance(operands, str):
-            # A new exception each time: re-raising one instance would grow its traceback forever.
-            raise Incomparable(operands)
+        test = self.tests.get(type(state))
+        if test is None:
+            test = self.test_for(state)
         if state != state:
             raise Incomparable("the state is not a number (NaN)")
-        try:
-            return bool(self._test(state, *operands))
-        except TypeError as exc:  # a state of an exotic type; the reading above covers the known ones
-            raise Incomparable(str(exc)) from None
+        return test(state)
 
-    def _read(self, state: Any) -> tuple[Any, ...] | str:
+    def test_for(self, state: Any) -> Callable[[Any], bool]:
+        """The test of states of the type of ``state``, compiled and kept."""
+        test = self.tests[type(state)] = self._compile(state)
+        return test
+
+    def _compile(self, state: Any) -> Callable[[Any], bool]:
         operator = self.operator
         try:
             if operator.orders and isinstance(state, bool):
@@ -149,18 +150,41 @@ class Comparison:
             if operator.orders and isinstance(state, list | dict):
                 raise Incomparable(f"{operator.value} does not apply to a JSON value")
             a = _as_type_of(state, self.value1)
-            if not operator.needs_second_value:
-                return (a,)
-            b = _as_type_of(state, self.value2)
-            return (a, b) if a <= b else (b, a)  # bounds in either order
-        except Incomparable as exc:
-            return str(exc)
-        except TypeError as exc:
-            return str(exc)
+            if operator.needs_second_value:
+                b = _as_type_of(state, self.value2)
+                low, high = (a, b) if a <= b else (b, a)  # bounds in either order
+
+                def test(s: Any) -> bool:
+                    return bool(low <= s <= high)
+            else:
+                test = partial(_REFLECTED[operator], a)
+        except (Incomparable, TypeError) as exc:
+            return _refuse(str(exc))
+        if type(state) not in _PLAIN:
+            return _guarded(test)
+        return test  # on JSON's types the operators give a bool
 
     def check(self, sample: Any) -> None:
         """Raise Incomparable if the values cannot be read for states like ``sample`` (used to validate)."""
         self(sample)
+
+
+def _refuse(reason: str) -> Callable[[Any], bool]:
+    def test(_: Any) -> bool:
+        # A new exception each time: re-raising one instance would grow its traceback forever.
+        raise Incomparable(reason)
+
+    return test
+
+
+def _guarded(test: Callable[[Any], Any]) -> Callable[[Any], bool]:
+    def guarded(state: Any) -> bool:
+        try:
+            return bool(test(state))
+        except TypeError as exc:
+            raise Incomparable(str(exc)) from None
+
+    return guarded
 
 
 def compare(operator: Operator, state: Any, value1: Any, value2: Any = None) -> bool:

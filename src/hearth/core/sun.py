@@ -114,7 +114,7 @@ class SunSetting:
             if depression is None:
                 return (astral.sun.sunrise if morning else astral.sun.sunset)(observer, day, tzinfo=tz)
             return (astral.sun.dawn if morning else astral.sun.dusk)(observer, day, depression, tzinfo=tz)
-        except ValueError:  # the sun does not reach that angle this day: polar day or night
+        except (ValueError, ArithmeticError):  # the sun does not reach that angle this day: polar day or night
             return None
 
     def _noon(self, day: date) -> datetime:

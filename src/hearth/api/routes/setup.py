@@ -87,6 +87,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             "creationTime": root.creation_time if root else 0,
             "lastUpdateTime": max((d.last_update_time for d in gw.registry.all()), default=0),
             "id": f"SETUP-{gw.identity.gateway_id}", "oid": gw.identity.setup_oid,
+            "location": gw.location.to_json() if gw.location.is_set else None,
             "gateways": [gateway_json(ctx)],
             "devices": [d.to_json() for d in gw.registry.all()],
             "zones": [z.to_json() for z in gw.zones.all()],

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from hearth.core.operators import Incomparable, Operator, compare
+from hearth.core.operators import Comparison, Incomparable, Operator, compare
 
 StateKey = tuple[str, str]  # (deviceURL, stateName)
 Lookup = Callable[[str, str], Any]  # the current value of a state, None when unknown
@@ -67,6 +67,14 @@ def satisfies(operator: Operator, state: Any, value1: Any, value2: Any = None) -
         return False
 
 
+def passes(comparison: Comparison, state: Any) -> bool:
+    """A compiled comparison, with what cannot be compared counted as false."""
+    try:
+        return comparison(state)
+    except Incomparable:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class StateRef:
     device_url: str
@@ -99,13 +107,22 @@ class Leaf:
     retriggerable: bool = False
     activation_s: float = 0
     deactivation_s: float = 0
+    # The operator and values compiled once (a condition is tested on every change of its states).
+    comparison: Comparison = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "comparison", Comparison(self.operator, self.value1, self.value2))
 
     def holds(self, lookup: Lookup) -> bool:
-        if self.kind is LeafKind.DUAL:
+        kind = self.kind
+        if kind is LeafKind.STATIC:
+            return passes(self.comparison, self.refs[0].read(lookup))
+        if kind is LeafKind.DUAL:
             other = self.refs[1].read(lookup)
             return other is not None and satisfies(self.operator, self.refs[0].read(lookup), other)
-        results = (satisfies(self.operator, ref.read(lookup), self.value1, self.value2) for ref in self.refs)
-        if self.kind is LeafKind.ALL_DEVICES:
+        comparison = self.comparison
+        results = (passes(comparison, ref.read(lookup)) for ref in self.refs)
+        if kind is LeafKind.ALL_DEVICES:
             return all(results)
         return any(results)
 
@@ -165,23 +182,25 @@ class Debounced:
     out: bool = False
     pending: bool | None = None  # the output a running delay leads to
     due: float = 0.0
+    depth: int = 0
 
     def combined(self) -> bool:
         outs = (child.out for child in self.children)
         return all(outs) if self.conjunction else any(outs)
 
-    def feed(self, raw: bool, now: float, sink: Sink, silent: bool = False) -> None:
-        """A new input. ``silent`` sets the output at once, without delays or effects (initial values)."""
+    def feed(self, raw: bool, now: float, sink: Sink, silent: bool = False, propagate: bool = True) -> None:
+        """A new input. ``silent`` sets the output at once, without delays or effects (initial values);
+        without ``propagate`` the parent is left to ``settle``."""
         self.raw = raw
         if silent or raw == self.out:
             self._drop(sink)
             if raw != self.out:
-                self._set(raw, now, sink, True)
+                self._set(raw, now, sink, True, propagate)
             return
         delay = self.activation_s if raw else self.deactivation_s
         if delay <= 0:
             self._drop(sink)
-            self._set(raw, now, sink, False)
+            self._set(raw, now, sink, False, propagate)
             return
         if self.pending is raw:
             return  # already waiting for this
@@ -214,24 +233,46 @@ class Debounced:
 
     def _drop(self, sink: Sink) -> None:
         if self.pending is not None:
+            sink.disarm(self)  # sees ``pending``: what the dropped delay led to
             self.pending = None
-            sink.disarm(self)
 
-    def _set(self, value: bool, now: float, sink: Sink, silent: bool) -> None:
+    def _set(self, value: bool, now: float, sink: Sink, silent: bool, propagate: bool = True) -> None:
         self.out = value
         if value and not silent:
             sink.rose(self)
         parent = self.parent
-        if parent is not None:
+        if parent is not None and propagate:
             parent.feed(parent.combined(), now, sink, silent)
+
+
+def settle(changed: list[Debounced], now: float, sink: Sink, silent: bool = False) -> None:
+    """Carry the new outputs of several nodes (changed by one state change) up the tree at once.
+
+    Parents are fed deepest first, once, after all their children moved: feeding them after each child
+    would show passing combinations that never existed (with ``x`` from 1 to -1, ``x > 0 or x < 0`` would
+    seem to end and begin again, and run its effects).
+    """
+    waiting: dict[int, Debounced] = {}
+    for node in changed:
+        if node.parent is not None:
+            waiting[id(node.parent)] = node.parent
+    while waiting:
+        parent = max(waiting.values(), key=lambda n: n.depth)
+        del waiting[id(parent)]
+        before = parent.out
+        parent.feed(parent.combined(), now, sink, silent, propagate=False)
+        if parent.out != before and parent.parent is not None:
+            waiting[id(parent.parent)] = parent.parent
 
 
 def build_tree(block: ConditionBlock, parent: Debounced | None = None) -> Debounced:
     """The Debounced tree of a condition block (outputs all off until ``initialise``)."""
+    depth = parent.depth + 1 if parent is not None else 0
     if isinstance(block, Leaf):
-        return Debounced(block.block_id, block.activation_s, block.deactivation_s, parent=parent, leaf=block)
+        return Debounced(block.block_id, block.activation_s, block.deactivation_s, parent=parent, leaf=block,
+                         depth=depth)
     node = Debounced(block.block_id, block.activation_s, block.deactivation_s, conjunction=block.conjunction,
-                     parent=parent)
+                     parent=parent, depth=depth)
     node.children = [build_tree(child, node) for child in block.children]
     return node
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum, StrEnum
@@ -668,7 +669,7 @@ def _command_scheduling(r: Reader) -> CommandSchedulingSpec:
     return CommandSchedulingSpec(url, command, schedules, restrictions)
 
 
-_SPEC_PARSERS = {
+_SPEC_PARSERS: dict[TriggerType, Callable[[Reader], Spec]] = {
     TriggerType.IF_THEN: _if_then,
     TriggerType.SENSOR_THRESHOLD: _threshold,
     TriggerType.DISCRETE: _discrete,
