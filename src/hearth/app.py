@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,9 @@ class Gateway:
     async def start(self) -> StartReport:
         started = time.perf_counter()
         settings = self.settings
+        # The database thread binds rows holding the GIL; a 1 ms switch interval (default 5 ms) keeps the
+        # event loop from waiting that long for it. One gateway per process, so this is ours to set.
+        sys.setswitchinterval(0.001)
         self.catalogue = Catalogue.load(settings.catalogue_dir())
         await self.db.open()
         self.identity = await load_identity(SettingsRepository(self.db), settings.gateway.id)

@@ -40,9 +40,6 @@ async def _run(settings: Settings) -> int:
     from hearth.log import setup_logging
 
     setup_logging(settings.log.level, settings.log.format)
-    # The database thread binds rows holding the GIL; a 1 ms switch interval (default 5 ms) keeps the
-    # event loop from waiting that long for it.
-    sys.setswitchinterval(0.001)
     gateway = Gateway(settings)
     api = ApiServer() if settings.api.enabled else None
     if api is not None:

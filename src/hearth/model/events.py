@@ -161,7 +161,9 @@ class DelayedTriggerCancelledEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ActionGroupCreatedEvent(Event):
+class _ActionGroupEvent(Event):
+    """Fields shared by the created and updated events."""
+
     action_group_oid: str
     action_group_label: str
     metadata: str | None
@@ -170,12 +172,13 @@ class ActionGroupCreatedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ActionGroupUpdatedEvent(Event):
-    action_group_oid: str
-    action_group_label: str
-    metadata: str | None
-    notification_condition: str | None
-    actions: list[dict[str, Any]]
+class ActionGroupCreatedEvent(_ActionGroupEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ActionGroupUpdatedEvent(_ActionGroupEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -184,7 +187,9 @@ class ActionGroupDeletedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class PlaceCreatedEvent(Event):
+class _PlaceEvent(Event):
+    """Fields shared by the created and updated events."""
+
     place_oid: str
     parent_place_oid: str | None
     type: int | str
@@ -193,12 +198,13 @@ class PlaceCreatedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class PlaceUpdatedEvent(Event):
-    place_oid: str
-    parent_place_oid: str | None
-    type: int | str
-    label: str
-    metadata: str | None
+class PlaceCreatedEvent(_PlaceEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaceUpdatedEvent(_PlaceEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -207,7 +213,9 @@ class PlaceDeletedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ZoneCreatedEvent(Event):
+class _ZoneEvent(Event):
+    """Fields shared by the created and updated events."""
+
     zone_oid: str
     type: int
     label: str
@@ -216,12 +224,13 @@ class ZoneCreatedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ZoneUpdatedEvent(Event):
-    zone_oid: str
-    type: int
-    label: str
-    device_urls: list[str]
-    place_oids: list[str]
+class ZoneCreatedEvent(_ZoneEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZoneUpdatedEvent(_ZoneEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -238,7 +247,9 @@ class HistoryDeletedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ConditionGroupCreatedEvent(Event):
+class _ConditionGroupEvent(Event):
+    """Fields shared by the created and updated events."""
+
     condition_group_oid: str
     label: str
     metadata: str | None
@@ -246,11 +257,13 @@ class ConditionGroupCreatedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class ConditionGroupUpdatedEvent(Event):
-    condition_group_oid: str
-    label: str
-    metadata: str | None
-    conditions: list[dict[str, Any]]
+class ConditionGroupCreatedEvent(_ConditionGroupEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ConditionGroupUpdatedEvent(_ConditionGroupEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -259,7 +272,9 @@ class ConditionGroupDeletedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class SetupTriggerCreatedEvent(Event):
+class _SetupTriggerEvent(Event):
+    """Fields shared by the created and updated events."""
+
     setup_trigger_type: int
     setup_trigger_oid: str
     setup_trigger_id: str
@@ -270,6 +285,11 @@ class SetupTriggerCreatedEvent(Event):
     effects: list[dict[str, Any]]
     root_condition_block: dict[str, Any] | None
     scheduling_intervals: list[dict[str, Any]]
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupTriggerCreatedEvent(_SetupTriggerEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -280,17 +300,8 @@ class SetupTriggerCreationFailedEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class SetupTriggerUpdatedEvent(Event):
-    setup_trigger_type: int
-    setup_trigger_oid: str
-    setup_trigger_id: str
-    label: str
-    metadata: str | None
-    mode: int
-    source_device_urls: list[str]
-    effects: list[dict[str, Any]]
-    root_condition_block: dict[str, Any] | None
-    scheduling_intervals: list[dict[str, Any]]
+class SetupTriggerUpdatedEvent(_SetupTriggerEvent):
+    pass
 
 
 @dataclass(slots=True, kw_only=True)
