@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +30,21 @@ class CommandRun:
     state: ExecutionState = ExecutionState.INITIALIZED
     failure: FailureType = FailureType.NO_FAILURE
     message: str | None = None
+    # Journaled as TRANSMITTED with the execution itself (it could go at once): no second sync before sending.
+    sent_with_registration: bool = False
+    _json: list[str | None] = field(default_factory=lambda: [None, None], repr=False)
 
     def masked_parameters(self) -> list[Any]:
+        if not self.sensitive:
+            return self.parameters
         return [MASK if i in self.sensitive else p for i, p in enumerate(self.parameters)]
+
+    def parameters_json(self, masked: bool) -> str:
+        """The parameters as the journal stores them; made once per command, not once per write."""
+        cached = self._json[masked]
+        if cached is None:
+            cached = self._json[masked] = json.dumps(self.masked_parameters() if masked else self.parameters)
+        return cached
 
     @property
     def is_final(self) -> bool:

@@ -35,8 +35,9 @@ def _execution_row(e: Execution) -> tuple[Any, ...]:
 
 def _command_row(exec_id: str, c: CommandRun) -> tuple[Any, ...]:
     # Clear values only while the command may still have to be sent after a restart.
-    params = c.masked_parameters() if c.is_final or c.state is ExecutionState.TRANSMITTED else c.parameters
-    return (exec_id, c.rank, c.device_url, c.name, json.dumps(params), json.dumps(list(c.sensitive)), c.delay,
+    masked = c.is_final or c.state is ExecutionState.TRANSMITTED
+    sensitive = json.dumps(list(c.sensitive)) if c.sensitive else "[]"
+    return (exec_id, c.rank, c.device_url, c.name, c.parameters_json(masked), sensitive, c.delay,
             c.lock_level, c.due_time, c.state.value, int(c.failure), c.message)
 
 
@@ -67,10 +68,12 @@ class ExecutionJournal:
         return [await self._load(row) for row in rows]
 
     async def get(self, exec_id: str) -> Execution | None:
+        await self._writer.sync_journal()
         row = await self._db.fetchone(f"SELECT {_EXEC_COLUMNS} FROM executions WHERE id = ?", (exec_id,))
         return await self._load(row) if row else None
 
     async def history(self, limit: int, before: int | None = None) -> list[Execution]:
+        await self._writer.sync_journal()
         rows = await self._db.fetchall(
             f"SELECT {_EXEC_COLUMNS} FROM executions WHERE internal = 0 AND state IN ('COMPLETED', 'FAILED') "
             "AND start_time < ? ORDER BY start_time DESC LIMIT ?", (before or 2**62, limit))

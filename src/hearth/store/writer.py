@@ -9,6 +9,9 @@ Two kinds of writes share it:
 
 Rows of one statement are applied in the order they were given. Statements that touch the same row must
 therefore be one statement (an upsert), never an insert followed by an update.
+
+A commit does not carry the stream's rows: those go in their own transactions, in chunks, on the window's
+tick, so that a commit never waits behind a large stream flush nor makes one bigger.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class BatchWriter:
+    CHUNK = 1000
+
     def __init__(self, db: Database, window_ms: int = 250, max_rows: int = 5000) -> None:
         self._db = db
         self.window_s = window_ms / 1000
@@ -61,9 +66,8 @@ class BatchWriter:
         await waiter
 
     def commit_later(self, sql: str, row: Sequence[Any]) -> None:
-        """Queue a journal row for the next flush, now, without waiting for it."""
+        """Queue a journal row for the next commit or window tick, whichever comes first; nobody waits."""
         self._durable.setdefault(sql, []).append(row)
-        self._wake.set()
 
     @property
     def backlog(self) -> int:
@@ -73,42 +77,83 @@ class BatchWriter:
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
     async def _run(self) -> None:
+        next_tick = time.monotonic() + self.window_s
         while not self._closing:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.window_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_tick - time.monotonic()))
             except TimeoutError:
                 pass
             self._wake.clear()
-            await self.flush()
+            await self._flush_durable()
+            if time.monotonic() >= next_tick or self._count >= self.max_rows:
+                await self._flush_stream()
+                next_tick = time.monotonic() + self.window_s
+
+    async def sync_journal(self) -> None:
+        """Write the journal rows queued with ``commit_later`` now: readers of the journal see their own
+        gateway's latest word."""
+        await self._flush_durable()
 
     async def flush(self) -> None:
-        if not self._count and not self._durable:
+        """Write everything pending now."""
+        await self._flush_durable()
+        await self._flush_stream()
+
+    async def _flush_durable(self) -> None:
+        if not self._durable:
             return
-        pending, self._pending, count, self._count = self._pending, {}, self._count, 0
         durable, self._durable = self._durable, {}
         waiters, self._waiters = self._waiters, []
-        started = time.perf_counter()
+        rows = sum(map(len, durable.values()))
         try:
-            # Journal rows first: if the window rows are bad, the journal still lands (see except).
-            await self._db.run_batch([*durable.items(), *pending.items()])
+            await self._timed(durable.items())
         except Exception as exc:
+            # Not retried: the callers are told, and must not see their rows land later.
             self.failures += 1
-            log.exception("batch write of %d rows failed", count + sum(map(len, durable.values())))
+            log.exception("journal write of %d rows failed", rows)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
-            # The stream rows wait for the next window; a full disk is reported, not fatal. The journal
-            # rows are not retried: their callers were told, and must not see them land later.
-            for sql, rows in pending.items():
-                self._pending.setdefault(sql, [])[:0] = rows
-            self._count += count
-            if not self._closing:
-                await asyncio.sleep(min(5.0, self.window_s * 5))
             return
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-        self.rows_written += count + sum(map(len, durable.values()))
+        self.rows_written += rows
+
+    async def _flush_stream(self) -> None:
+        while self._count:
+            # Chunks of at most CHUNK rows, so that a commit arriving meanwhile waits for one chunk only.
+            chunk: dict[str, list[Sequence[Any]]] = {}
+            taken = 0
+            for sql in list(self._pending):
+                rows = self._pending[sql]
+                part, rest = rows[: self.CHUNK - taken], rows[self.CHUNK - taken:]
+                chunk[sql] = part
+                taken += len(part)
+                if rest:
+                    self._pending[sql] = rest
+                    break
+                del self._pending[sql]
+            self._count -= taken
+            try:
+                await self._timed(chunk.items())
+            except Exception:
+                # Back in the queue for the next window; a full disk is reported, not fatal.
+                self.failures += 1
+                log.exception("batch write of %d rows failed; will retry", taken)
+                for sql, rows in chunk.items():
+                    self._pending.setdefault(sql, [])[:0] = rows
+                self._count += taken
+                if not self._closing:
+                    await asyncio.sleep(min(5.0, self.window_s * 5))
+                return
+            self.rows_written += taken
+            if self._durable and self._waiters:
+                await self._flush_durable()  # a commit that arrived meanwhile goes next, not after the stream
+
+    async def _timed(self, batches: Any) -> None:
+        started = time.perf_counter()
+        await self._db.run_batch(batches)
         self.batches_written += 1
         self.last_flush_ms = (time.perf_counter() - started) * 1000
 
