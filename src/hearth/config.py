@@ -94,8 +94,9 @@ class ApiSettings(_Section):
 class ExecutorSettings(_Section):
     # How long a completed command with lockLevel L keeps lower-level commands off its device.
     lock_hold_s: float = Field(900, ge=0)
-    # A delayed command or scheduled run that fell due while the gateway was down still runs at start
-    # if it is late by less than this; later than that it fails (TIMED_OUT) or is dropped.
+    # A delayed command, scheduled run, trigger delay or schedule, or a run owed by an alert rule that fell
+    # due while the gateway was down still runs at start if it is late by less than this; later than that
+    # it fails (TIMED_OUT) or is recorded as missed.
     missed_grace_s: float = Field(900, ge=0)
     # Finished executions kept in history: for this many days, and never fewer than the newest keep_last.
     history_days: float = Field(30, ge=0)

@@ -17,7 +17,8 @@ with ``triggerId`` = the trigger's OID, then a GroupTriggeredEvent whose ``trigg
 (``TriggerSource``): 1 a device state (condition, threshold, discrete key), 2 a delayed run of
 ``/exec/schedule`` (core.schedule), 3 time (a scheduling window opening, a command schedule), 4 a test
 (``/triggers/test...``), 5 the trigger being enabled while its condition holds (mode change, global switch,
-``allowExecuteOnCreate``/``allowExecuteOnUpdate``).
+``allowExecuteOnCreate``/``allowExecuteOnUpdate``); and 100 is used by the edge alert rules' operation
+triggers (hearth.alerts).
 
 When effects run: only while the trigger is active: the global switch (``/triggers/status``) is on, and its
 mode is 1, or 3 with a scheduling window open (mode 2: off). Outputs keep following the states meanwhile,
