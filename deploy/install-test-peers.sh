@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite talks to, when they are missing. Idempotent.
 set -euo pipefail
 need=()
-for pkg in sqlite3; do
+for pkg in sqlite3 socat; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
