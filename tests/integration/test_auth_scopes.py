@@ -162,6 +162,22 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/config/{gateway_id}/local/tokens"): ADMIN,
     ("GET", "/config/{gateway_id}/local/tokens/devmode"): ADMIN,
     ("DELETE", "/config/{gateway_id}/local/tokens/{token_id}"): ADMIN,
+    # Zigbee network management and commissioning codes: configuration of the radio.
+    ("POST", "/config/{gateway_id}/zigbee/createNetwork"): ADMIN,
+    ("POST", "/config/{gateway_id}/zigbee/createNetwork/channels"): ADMIN,
+    ("POST", "/config/{gateway_id}/zigbee/joinNetwork"): ADMIN,
+    ("POST", "/config/{gateway_id}/zigbee/leaveNetwork"): ADMIN,
+    ("POST", "/config/{gateway_id}/zigbee/bindNetwork"): ADMIN,
+    ("POST", "/config/{gateway_id}/zigbee/refreshNetwork"): ADMIN,
+    ("GET", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,
+    ("POST", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,
+    ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,
+    ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/codes/{code}"): ADMIN,
+    ("GET", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes"): ADMIN,
+    ("POST", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes"): ADMIN,
+    ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes"): ADMIN,
+    ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes/{code}"): ADMIN,
+    ("POST", "/config/{gateway_id}/devices/{protocol}/commissioning/import"): ADMIN,
 }
 
 # Routes left out of /openapi.json (include_in_schema=False) that still need a token.
@@ -259,6 +275,8 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
         "trigger_type": "genericCommandSchedulingTrigger",
         "year": "2026", "month": "6", "day": "21",
         "mode": "2",
+        "protocol": "zigbee",
+        "code": "83FED3407A939723A5C639B26916D505C3B5",
         "utc_timestamp": str(int(time.time() * 1000) + 3_600_000),
         "listener_id": listener_id,
         **{name: made_up for name in ("place_oid", "parent_oid", "zone_oid", "oid", "action_group_oid",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from hearth.core.catalogue import Catalogue
@@ -54,8 +55,9 @@ class Context:
 
     def __init__(self, name: str, protocol: str, gateway_id: str, config: Mapping[str, Any],
                  catalogue: Catalogue, registry: DeviceRegistry, states: StateStore, places: PlaceTree,
-                 storage: DriverDataRepository) -> None:
+                 storage: DriverDataRepository, data_dir: Path | None = None) -> None:
         self.name = name
+        self.data_dir = data_dir or Path("var") / "drivers" / name
         self.protocol = protocol
         self.gateway_id = gateway_id
         self.config = config

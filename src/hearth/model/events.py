@@ -348,3 +348,67 @@ class LocationUpdatedEvent(Event):
     twilight_mode: str | None = None
     twilight_city: str | None = None
     twilight_angle: str | None = None
+
+
+# ----------------------------------------------------------------------------- zigbee network procedures
+
+
+@dataclass(slots=True, kw_only=True)
+class _ZigbeeCompletedEvent(Event):
+    gateway_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class _ZigbeeFailedEvent(Event):
+    gateway_id: str
+    failure_type: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeCreateNetworkCompletedEvent(_ZigbeeCompletedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeCreateNetworkFailedEvent(_ZigbeeFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeJoinNetworkCompletedEvent(_ZigbeeCompletedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeJoinNetworkFailedEvent(_ZigbeeFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeLeaveNetworkCompletedEvent(_ZigbeeCompletedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeLeaveNetworkFailedEvent(_ZigbeeFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeBindNetworkCompletedEvent(_ZigbeeCompletedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeBindNetworkFailedEvent(_ZigbeeFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeRefreshNetworkCompletedEvent(_ZigbeeCompletedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZigbeeRefreshNetworkFailedEvent(_ZigbeeFailedEvent):
+    pass

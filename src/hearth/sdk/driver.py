@@ -6,6 +6,7 @@ import abc
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from hearth.model.definition import Controllable
@@ -81,6 +82,10 @@ class DriverContext(Protocol):
     def log(self) -> logging.Logger: ...
     @property
     def storage(self) -> DriverStorage: ...
+    @property
+    def data_dir(self) -> Path:
+        """A folder of this driver's own (a radio library's database); it may not exist yet."""
+        ...
 
     def device_url(self, address: str, subsystem: int | None = None) -> DeviceURL: ...
     def controllable(self, name: str) -> Controllable | None: ...

@@ -1,0 +1,221 @@
+"""Zigbee network procedures (§7.2) and commissioning codes (§7.1), as thin shims over the stack device.
+
+Each procedure runs one command of the Zigbee stack device (``zigbee://<gw>/stack``) as a technical execution,
+answers ``{"execId"}`` at once, and when the execution ends emits the matching Zigbee*{Completed,Failed}Event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from hearth.api.auth import Caller
+from hearth.api.deps import ApiContext, Guard
+from hearth.api.errors import json_response
+from hearth.model import events as ev
+from hearth.model.action import ActionGroup
+from hearth.model.errors import ApiError
+from hearth.model.execution import ExecutionSubType, ExecutionType
+from hearth.store.repositories import DriverDataRepository
+
+STACK_ADDRESS = "stack"
+# "The limit for zigbee protocol is 127" (End-User API, commissioning codes).
+MAX_CODES = 127
+# The protocol may be named by prefix or by id; 19 is zigbee's place in the End-User API's prefix list, until
+# the frozen protocol-id table exists.
+ZIGBEE_PROTOCOL = {"zigbee", "19"}
+ACTIVE, SAVED = "commissioning.codes", "commissioning.savedCodes"
+
+_EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
+    "createNetwork": (ev.ZigbeeCreateNetworkCompletedEvent, ev.ZigbeeCreateNetworkFailedEvent),
+    "openNetwork": (ev.ZigbeeJoinNetworkCompletedEvent, ev.ZigbeeJoinNetworkFailedEvent),
+    "leaveNetwork": (ev.ZigbeeLeaveNetworkCompletedEvent, ev.ZigbeeLeaveNetworkFailedEvent),
+    "bind": (ev.ZigbeeBindNetworkCompletedEvent, ev.ZigbeeBindNetworkFailedEvent),
+    "refreshNetwork": (ev.ZigbeeRefreshNetworkCompletedEvent, ev.ZigbeeRefreshNetworkFailedEvent),
+}
+
+
+class CommissioningCode(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    code: str = Field(min_length=1, max_length=64)
+    metadata: str | None = Field(None, max_length=4096)
+    commissioning_id: str | None = Field(None, alias="commissioningId", max_length=64)
+
+
+def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
+    router = APIRouter()
+    gw = ctx.gateway
+
+    def check_gateway(gateway_id: str) -> None:
+        if gateway_id != gw.identity.gateway_id:
+            raise ApiError.not_found(f"No such gateway : {gateway_id}")
+
+    def stack_url() -> str:
+        return f"zigbee://{gw.identity.gateway_id}/{STACK_ADDRESS}"
+
+    async def run(command: str, parameters: list[Any], caller: Caller) -> Response:
+        if gw.registry.get(stack_url()) is None:
+            # Not a passing fault (that would be 503): this gateway has no Zigbee radio configured.
+            raise ApiError.unsupported("The Zigbee driver is not enabled on this gateway")
+        group = ActionGroup.model_validate({
+            "label": f"Zigbee {command}",
+            "actions": [{"deviceURL": stack_url(), "commands": [{"name": command, "parameters": parameters}]}]})
+        execution = await gw.executor.submit(group, owner=caller.owner, type=ExecutionType.TECHNICAL,
+                                             sub_type=ExecutionSubType.INTERNAL)
+        completed, failed = _EVENTS[command]
+        exec_id = execution.id
+        gateway_id = gw.identity.gateway_id
+
+        def on_change(event: Any) -> None:
+            if event.exec_id != exec_id or event.new_state not in ("COMPLETED", "FAILED"):
+                return
+            unsubscribe()
+            if event.new_state == "COMPLETED":
+                gw.bus.publish(completed(gateway_id=gateway_id))  # type: ignore[call-arg]
+            else:
+                gw.bus.publish(failed(gateway_id=gateway_id,  # type: ignore[call-arg]
+                                      failure_type=event.failure_type or "UNKNOWN"))
+
+        # No await between submit and here: the execution cannot have ended unseen.
+        unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)
+        return json_response({"execId": exec_id})
+
+    async def body_of(request: Request) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            return None
+        try:
+            return await request.json()
+        except ValueError:
+            raise ApiError.bad_request("The body is not JSON") from None
+
+    @router.post("/config/{gateway_id}/zigbee/createNetwork", summary="Form a new Zigbee network")
+    async def create_network(gateway_id: str, caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        return await run("createNetwork", [], caller)
+
+    @router.post("/config/{gateway_id}/zigbee/createNetwork/channels",
+                 summary="Form a new Zigbee network on one of the given channels (the first is used)")
+    async def create_network_channels(gateway_id: str, channels: list[int],
+                                      caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        valid = [c for c in channels if 11 <= c <= 26]
+        if not channels or len(valid) != len(channels):
+            raise ApiError.bad_request(f"Invalid channels : {channels} (11 to 26)")
+        return await run("createNetwork", [valid[0]], caller)
+
+    @router.post("/config/{gateway_id}/zigbee/joinNetwork", summary="Open the network for joining")
+    async def join_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        body = await body_of(request)
+        duration = body.get("duration") if isinstance(body, dict) else None
+        if duration is not None and (not isinstance(duration, int) or not 1 <= duration <= 254):
+            raise ApiError.bad_request(f"Invalid duration : {duration} (1 to 254 s)")
+        return await run("openNetwork", [duration] if duration is not None else [], caller)
+
+    @router.post("/config/{gateway_id}/zigbee/leaveNetwork", summary="Remove a device from the network")
+    async def leave_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        body = await body_of(request)
+        ieee = None
+        if isinstance(body, dict):
+            ieee = body.get("ieeeAddress") or _address_of(body.get("deviceURL"))
+        elif isinstance(body, str):
+            ieee = body
+        if not isinstance(ieee, str) or not ieee:
+            raise ApiError.bad_request('leaveNetwork needs {"ieeeAddress": ...} or {"deviceURL": ...}')
+        return await run("leaveNetwork", [ieee], caller)
+
+    @router.post("/config/{gateway_id}/zigbee/bindNetwork", summary="Bind a cluster of one device to another")
+    async def bind_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        body = await body_of(request)
+        keys = ("sourceIeeeAddress", "sourceEndpoint", "clusterId", "destinationIeeeAddress", "destinationEndpoint")
+        if not isinstance(body, dict) or any(k not in body for k in keys):
+            raise ApiError.bad_request(f"bindNetwork needs {{{', '.join(keys)}}}")
+        return await run("bind", [body[k] for k in keys], caller)
+
+    @router.post("/config/{gateway_id}/zigbee/refreshNetwork", summary="Read every Zigbee device's states")
+    async def refresh_network(gateway_id: str, caller: Caller = guard.admin()) -> Response:
+        check_gateway(gateway_id)
+        return await run("refreshNetwork", [], caller)
+
+    # ------------------------------------------------------------------ commissioning (install) codes
+
+    data = DriverDataRepository(gw.db)
+
+    def check_protocol(gateway_id: str, protocol: str) -> None:
+        check_gateway(gateway_id)
+        if protocol not in ZIGBEE_PROTOCOL:
+            raise ApiError.bad_request(f"Commissioning codes are not supported for protocol {protocol}")
+
+    async def load(key: str) -> list[dict[str, Any]]:
+        value = await data.get("zigbee", key)
+        return list(value) if isinstance(value, list) else []
+
+    def wire(codes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"code": c["code"], "metadata": c.get("metadata"), "extraFields": (
+            {"commissioningId": c["commissioningId"]} if c.get("commissioningId") else {})} for c in codes]
+
+    async def add(key: str, new: list[CommissioningCode]) -> list[dict[str, Any]]:
+        codes = {c["code"]: c for c in await load(key)}
+        for item in new:
+            codes[item.code] = {"code": item.code, "metadata": item.metadata, "commissioningId": item.commissioning_id}
+        if len(codes) > MAX_CODES:
+            raise ApiError.bad_request(f"Too many commissioning codes : {len(codes)} (the limit for zigbee is "
+                                       f"{MAX_CODES})")
+        await data.put("zigbee", key, list(codes.values()))
+        return list(codes.values())
+
+    def make(kind: str, key: str) -> None:
+            base = f"/config/{{gateway_id}}/devices/{{protocol}}/commissioning/{kind}"
+
+            @router.get(base, summary=f"Commissioning {kind}")
+            async def listing(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
+                check_protocol(gateway_id, protocol)
+                return json_response(wire(await load(key)))
+
+            @router.post(base, status_code=200)
+            async def post(gateway_id: str, protocol: str, codes: list[CommissioningCode],
+                           _: Caller = guard.admin()) -> Response:
+                check_protocol(gateway_id, protocol)
+                await add(key, codes)
+                return Response(status_code=200)
+
+            @router.delete(base, status_code=204)
+            async def clear(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
+                check_protocol(gateway_id, protocol)
+                await data.put("zigbee", key, [])
+                return Response(status_code=204)
+
+            @router.delete(base + "/{code}", status_code=204)
+            async def delete_one(gateway_id: str, protocol: str, code: str, _: Caller = guard.admin()) -> Response:
+                check_protocol(gateway_id, protocol)
+                codes = await load(key)
+                kept = [c for c in codes if c["code"] != code]
+                if len(kept) == len(codes):
+                    raise ApiError.not_found(f"No such commissioning code : {code}")
+                await data.put("zigbee", key, kept)
+                return Response(status_code=204)
+
+    make("codes", ACTIVE)
+    make("savedCodes", SAVED)
+
+    @router.post("/config/{gateway_id}/devices/{protocol}/commissioning/import",
+                 summary="Make the saved commissioning codes active")
+    async def import_saved(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
+        check_protocol(gateway_id, protocol)
+        saved = await load(SAVED)
+        await add(ACTIVE, [CommissioningCode.model_validate(c) for c in saved])
+        return Response(status_code=200)
+
+    return router
+
+
+def _address_of(device_url: Any) -> str | None:
+    if not isinstance(device_url, str) or "://" not in device_url:
+        return None
+    return device_url.split("://", 1)[1].split("/", 1)[-1].split("#", 1)[0] or None

@@ -1,0 +1,296 @@
+"""The Zigbee driver in a real gateway, with the real zigpy and zigpy-znp, against the Z-Stack emulator.
+
+The emulator (tests/peers/znp) runs on this test's loop and plays the coordinator and its devices at the wire;
+the gateway is a child process (HearthProcess) that opens the emulator's port like a USB stick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for
+from tests.support.process import HearthProcess
+
+znp = pytest.importorskip("tests.peers.znp", reason="the Z-Stack emulator (tests/peers/znp) is not there yet")
+sim = pytest.importorskip("tests.peers.znp.devices", reason="the emulator's simulated devices are not there yet")
+
+
+def emulator_class() -> Any:
+    if hasattr(znp, "ZnpEmulator"):
+        return znp.ZnpEmulator
+    module = pytest.importorskip("tests.peers.znp.emulator", reason="ZnpEmulator is not there yet")
+    return module.ZnpEmulator
+
+pytestmark = pytest.mark.slow
+
+
+async def maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def zigbee_env(port: str) -> dict[str, str]:
+    return {
+        "HEARTH_DRIVERS__ZIGBEE__ENABLED": "true",
+        "HEARTH_DRIVERS__ZIGBEE__RADIO": "znp",
+        "HEARTH_DRIVERS__ZIGBEE__PORT": port,
+        "HEARTH_DRIVERS__ZIGBEE__COMMAND_TIMEOUT_S": "6",
+        "HEARTH_DRIVERS__ZIGBEE__MAINS_UNAVAILABLE_S": "3",
+        "HEARTH_DRIVERS__ZIGBEE__BATTERY_UNAVAILABLE_S": "3",
+        "HEARTH_DRIVERS__ZIGBEE__AVAILABILITY_CHECK_S": "0.5",
+        "HEARTH_DRIVERS__ZIGBEE__RECONNECT_MIN_S": "0.5",
+        "HEARTH_DRIVERS__ZIGBEE__RECONNECT_MAX_S": "2",
+    }
+
+
+class Box:
+    """One gateway with Zigbee on the emulator, and an API client with an event listener."""
+
+    def __init__(self, proc: HearthProcess, emulator: Any) -> None:
+        self.proc = proc
+        self.emulator = emulator
+        self.api: httpx.AsyncClient
+        self.listener = ""
+        self.events: list[dict[str, Any]] = []
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self.proc.start, 60.0)
+        token = self.proc.first_token or await asyncio.to_thread(self.proc.token)
+        self.api = httpx.AsyncClient(base_url=self.proc.base_url, verify=False, timeout=20,
+                                     headers={"Authorization": f"Bearer {token}"})
+        self.listener = (await self.api.post("/events/register")).json()["id"]
+
+    async def close(self) -> None:
+        await self.api.aclose()
+        await asyncio.to_thread(self.proc.stop)
+
+    def url(self, address: str, subsystem: int | None = None) -> str:
+        return f"zigbee://{self.proc.gateway_id}/{address}" + (f"#{subsystem}" if subsystem else "")
+
+    @property
+    def stack(self) -> str:
+        return self.url("stack")
+
+    async def fetch(self) -> list[dict[str, Any]]:
+        new = (await self.api.post(f"/events/{self.listener}/fetch")).json()
+        self.events.extend(new)
+        return self.events
+
+    async def event(self, name: str, timeout: float = 20, **fields: Any) -> dict[str, Any]:
+        async def find() -> dict[str, Any] | None:
+            for e in await self.fetch():
+                if e["name"] == name and all(e.get(k) == v for k, v in fields.items()):
+                    return e
+            return None
+        found: dict[str, Any] = await wait_for(find, timeout=timeout, interval=0.1)
+        return found
+
+    async def devices(self) -> dict[str, dict[str, Any]]:
+        return {d["deviceURL"]: d for d in (await self.api.get("/setup/devices")).json()}
+
+    async def apply(self, url: str, name: str, *params: Any) -> str:
+        response = await self.api.post("/exec/apply", json={"label": name, "actions": [
+            {"deviceURL": url, "commands": [{"name": name, "parameters": list(params)}]}]})
+        assert response.status_code == 200, response.text
+        exec_id: str = response.json()["execId"]
+        return exec_id
+
+    async def outcome(self, exec_id: str, timeout: float = 30) -> dict[str, Any]:
+        async def final() -> dict[str, Any] | None:
+            for e in await self.fetch():
+                if (e["name"] == "ExecutionStateChangedEvent" and e["execId"] == exec_id
+                        and e["newState"] in ("COMPLETED", "FAILED")):
+                    return e
+            return None
+        done: dict[str, Any] = await wait_for(final, timeout=timeout, interval=0.1)
+        return done
+
+    async def run(self, url: str, name: str, *params: Any) -> dict[str, Any]:
+        return await self.outcome(await self.apply(url, name, *params))
+
+    async def state(self, url: str, name: str) -> Any:
+        response = await self.api.get(f"/setup/devices/{quote(url, safe='')}/states/{name}")
+        return response.json().get("value") if response.status_code == 200 else None
+
+    async def pair(self, device: Any) -> str:
+        """Open the network through the stack device, let the device join, wait for its interview."""
+        assert (await self.run(self.stack, "openNetwork", 60))["newState"] == "COMPLETED"
+        ieee = str(device.ieee)
+        await maybe(self.emulator.add_device(device))
+        await maybe(self.emulator.join(device.ieee))
+        mine = self.url(ieee)
+
+        async def created() -> bool:
+            return any(e["name"] == "DeviceCreatedEvent" and e["deviceURL"].split("#")[0] == mine
+                       for e in await self.fetch())
+        await wait_for(created, timeout=30, interval=0.1)
+        # Every function of a device is declared in one go; let the last ones land.
+        await asyncio.sleep(0.5)
+        return ieee
+
+
+@pytest.fixture
+async def emulator(tmp_path: Path) -> AsyncIterator[Any]:
+    emu = await maybe(emulator_class().start(tmp_path))
+    yield emu
+    for name in ("stop", "close"):
+        if hasattr(emu, name):
+            await maybe(getattr(emu, name)())
+            break
+
+
+@pytest.fixture
+async def box(tmp_path: Path, emulator: Any) -> AsyncIterator[Box]:
+    proc = HearthProcess(tmp_path / "data", env=zigbee_env(str(emulator.port_path)))
+    box = Box(proc, emulator)
+    await box.open()
+    yield box
+    await box.close()
+    proc.kill()
+
+
+def on_off_light() -> Any:
+    return sim.on_off_light()
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+async def test_stack_device_and_network_formed(box: Box) -> None:
+    devices = await box.devices()
+    stack = devices[box.stack]
+    assert stack["controllableName"] == "zigbee:TransceiverV3_0Component"
+    channel = await wait_for(lambda: box.state(box.stack, "zigbee:ChannelState"))
+    assert 11 <= channel <= 26
+    assert await box.state(box.stack, "zigbee:ExtendedPanIdState")
+    assert any("zigbee network formed" in line for line in box.proc.output)
+    # The network key is never logged.
+    assert not any("key" in line.lower() and "network" in line.lower() and "0x" in line for line in box.proc.output)
+
+
+async def test_join_interview_maps_to_the_catalogue(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    device = (await box.devices())[box.url(ieee)]
+    assert device["controllableName"] == "zigbee:OnOffLightComponent"
+
+
+async def test_command_round_trip_reaches_the_device(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    outcome = await box.run(box.url(ieee), "on")
+    assert outcome["newState"] == "COMPLETED", outcome
+    received = await maybe(box.emulator.received(ieee))
+    assert received, "the emulator saw no ZCL command"
+    assert await wait_for(lambda: box.state(box.url(ieee), "core:OnOffState")) == "on"
+
+
+async def test_attribute_report_becomes_a_state_change(box: Box) -> None:
+    sensor = sim.temperature_humidity_sensor()
+    ieee = await box.pair(sensor)
+    devices = await box.devices()
+    kinds = {d["controllableName"] for url, d in devices.items() if url.startswith(box.url(ieee))}
+    assert {"zigbee:TemperatureSensorComponent", "zigbee:RelativeHumidityComponent"} <= kinds
+    temp_url = next(url for url, d in devices.items()
+                    if url.startswith(box.url(ieee)) and d["controllableName"] == "zigbee:TemperatureSensorComponent")
+    await maybe(box.emulator.set_attribute(ieee, 1, 0x0402, 0x0000, 2345))
+    event = await box.event("DeviceStateChangedEvent", deviceURL=temp_url,
+                            deviceStates=[{"name": "core:TemperatureState", "type": 2, "value": 23.45}])
+    assert event
+
+
+async def test_two_endpoints_become_subsystems(box: Box) -> None:
+    plug = sim.smart_plug()
+    ieee = await box.pair(plug)
+    devices = await box.devices()
+    mine = {url: d["controllableName"] for url, d in devices.items() if url.startswith(box.url(ieee) + "#")}
+    assert box.url(ieee, 1) in mine and box.url(ieee, 2) in mine
+    assert "zigbee:ElectricityMeterComponent" in mine.values()
+    assert list(mine.values()).count("zigbee:SmartPlugComponent") == 2
+
+
+async def test_leave_removes_the_device(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    await maybe(box.emulator.leave(ieee))
+    await box.event("DeviceRemovedEvent", deviceURL=box.url(ieee))
+    assert box.url(ieee) not in await box.devices()
+
+
+async def test_leave_network_command_removes_the_device(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    response = await box.api.post(f"/config/{box.proc.gateway_id}/zigbee/leaveNetwork", json={"ieeeAddress": ieee})
+    assert response.status_code == 200, response.text
+    await box.event("ZigbeeLeaveNetworkCompletedEvent", timeout=40)
+    await box.event("DeviceRemovedEvent", deviceURL=box.url(ieee))
+
+
+async def test_silent_device_becomes_unavailable_then_available(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    await maybe(box.emulator.silence(ieee, True))
+    await box.event("DeviceUnavailableEvent", timeout=20, deviceURL=box.url(ieee))
+    await maybe(box.emulator.silence(ieee, False))
+    await maybe(box.emulator.set_attribute(ieee, 1, 0x0006, 0x0000, 1))
+    await box.event("DeviceAvailableEvent", timeout=20, deviceURL=box.url(ieee))
+
+
+async def test_unplugged_radio_fails_fast_and_recovers(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    await maybe(box.emulator.unplug())
+    await wait_for(lambda: box.state(box.stack, "core:StatusState"), timeout=20)
+
+    async def stack_down() -> bool:
+        return await box.state(box.stack, "core:StatusState") == "unavailable"
+    await wait_for(stack_down, timeout=30)
+    started = time.monotonic()
+    outcome = await box.run(box.url(ieee), "on")
+    assert outcome["newState"] == "FAILED"
+    assert outcome["failureType"] == "SERIAL_IO_ERROR", outcome
+    assert time.monotonic() - started < 3
+    await maybe(box.emulator.replug())
+
+    async def stack_up() -> bool:
+        return await box.state(box.stack, "core:StatusState") == "available"
+    await wait_for(stack_up, timeout=30)
+    outcome = await box.run(box.url(ieee), "off")
+    assert outcome["newState"] == "COMPLETED", outcome
+
+
+async def test_restart_restores_the_network(box: Box) -> None:
+    ieee = await box.pair(on_off_light())
+    epid = await wait_for(lambda: box.state(box.stack, "zigbee:ExtendedPanIdState"))
+    await box.close()
+    box.events.clear()
+    await box.open()
+    assert any("zigbee network restored" in line for line in box.proc.output), "".join(box.proc.output)
+    assert await wait_for(lambda: box.state(box.stack, "zigbee:ExtendedPanIdState")) == epid
+    assert box.url(ieee) in await box.devices()
+    outcome = await box.run(box.url(ieee), "on")
+    assert outcome["newState"] == "COMPLETED", outcome
+
+
+async def test_zigbee_shims_and_commissioning_codes(box: Box) -> None:
+    gw = box.proc.gateway_id
+    response = await box.api.post(f"/config/{gw}/zigbee/joinNetwork")
+    assert response.status_code == 200 and "execId" in response.json()
+    await box.event("ZigbeeJoinNetworkCompletedEvent", gatewayId=gw)
+    assert await wait_for(lambda: box.state(box.stack, "zigbee:PermitJoinState")) is True
+    response = await box.api.post(f"/config/{gw}/zigbee/refreshNetwork")
+    assert response.status_code == 200
+    await box.event("ZigbeeRefreshNetworkCompletedEvent", gatewayId=gw)
+    bad = await box.api.post(f"/config/{gw}/zigbee/createNetwork/channels", json=[5])
+    assert bad.status_code == 400
+
+    codes = f"/config/{gw}/devices/zigbee/commissioning/codes"
+    too_many = [{"code": f"{i:032x}", "metadata": None, "commissioningId": None} for i in range(128)]
+    assert (await box.api.post(codes, json=too_many)).status_code == 400
+    assert (await box.api.post(codes, json=too_many[:127])).status_code == 200
+    listed = (await box.api.get(codes)).json()
+    assert len(listed) == 127 and listed[0]["code"] == too_many[0]["code"]
+    assert (await box.api.delete(f"{codes}/{too_many[0]['code']}")).status_code == 204
+    assert len((await box.api.get(codes)).json()) == 126
