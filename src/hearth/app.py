@@ -54,6 +54,7 @@ class StartReport:
 
 
 class Gateway:
+    CHECKPOINT_S = 5.0
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         # Wall-clock time for schedules, dawn and dusk; tests inject a ManualClock.
@@ -81,6 +82,7 @@ class Gateway:
         self.conditions: ConditionGroupStore
         self.api_port: int | None = None
         self._maintenance: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
 
     async def start(self) -> StartReport:
@@ -131,6 +133,7 @@ class Gateway:
         self.conditions = ConditionGroupStore(self.db, self.bus, self.registry, self.catalogue)
         await self.conditions.load()
         self._maintenance = asyncio.create_task(self._maintain(), name="retention")
+        self._checkpoints = asyncio.create_task(self._checkpoint(), name="wal-checkpoint")
         for extension in self.extensions:
             await extension.start(self)
         return StartReport(self.identity.gateway_id, self.identity.first_start, first_token, len(self.registry),
@@ -157,9 +160,19 @@ class Gateway:
                 log.exception("retention sweep failed")
             await asyncio.sleep(self.settings.history.sweep_interval_s)
 
+    async def _checkpoint(self) -> None:
+        """Keep the WAL short (see Database.checkpoint), every few seconds."""
+        while True:
+            await asyncio.sleep(self.CHECKPOINT_S)
+            try:
+                await self.db.checkpoint()
+            except Exception:
+                log.exception("WAL checkpoint failed")
+
     async def stop(self) -> None:
-        if self._maintenance is not None:
-            self._maintenance.cancel()
+        for task in (self._maintenance, self._checkpoints):
+            if task is not None:
+                task.cancel()
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()
