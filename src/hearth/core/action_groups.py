@@ -37,15 +37,12 @@ class ActionGroupStore:
 
     def to_json(self, oid: str) -> dict[str, Any]:
         group, created, updated = self._groups[oid]
-        out = group.wire(self._masks(group))
+        out = group.wire(self._executor.sensitive_masks(group))
         out.update({"creationTime": created, "lastUpdateTime": updated, "oid": oid})
         return out
 
     def all_json(self) -> list[dict[str, Any]]:
         return [self.to_json(oid) for oid in self._groups]
-
-    def _masks(self, group: ActionGroup) -> dict[tuple[int, int], set[int]]:
-        return self._executor.sensitive_masks(group)
 
     async def create(self, group: ActionGroup) -> str:
         self._executor.plan(group, 0)  # every device and command must exist and fit
@@ -56,7 +53,7 @@ class ActionGroupStore:
         self._bus.publish(ActionGroupCreatedEvent(
             action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
             notification_condition=group.notification_condition,
-            actions=group.wire(self._masks(group))["actions"]))
+            actions=group.wire(self._executor.sensitive_masks(group))["actions"]))
         return oid
 
     async def update(self, group: ActionGroup) -> None:
@@ -69,7 +66,7 @@ class ActionGroupStore:
         self._bus.publish(ActionGroupUpdatedEvent(
             action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
             notification_condition=group.notification_condition,
-            actions=group.wire(self._masks(group))["actions"]))
+            actions=group.wire(self._executor.sensitive_masks(group))["actions"]))
 
     async def delete(self, oid: str) -> None:
         self.get(oid)
