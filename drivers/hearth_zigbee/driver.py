@@ -19,8 +19,9 @@ import zigpy.types as zt
 from zigpy.zcl import foundation
 from zigpy.zdo import types as zdo_t
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import COMMISSIONING_CODES, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
 from hearth_zigbee import commands as zcmd
+from hearth_zigbee import install_codes
 from hearth_zigbee.mapping import (
     ATTRIBUTES,
     COLOR_CONTROL,
@@ -119,6 +120,7 @@ class ZigbeeDriver(Driver):
         self.formed_at_start: bool | None = None
         self._reconnecting: asyncio.Task[Any] | None = None
         self._permit_close: asyncio.TimerHandle | None = None
+        self._install_code_window: asyncio.Task[Any] | None = None
         self._stopping = False
         self._listened: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -155,6 +157,7 @@ class ZigbeeDriver(Driver):
             self._reconnecting.cancel()
         if self._permit_close is not None:
             self._permit_close.cancel()
+        self._close_install_code_window()
         app, self.app, self.up = self.app, None, False
         if app is not None:
             try:
@@ -289,11 +292,26 @@ class ZigbeeDriver(Driver):
         return data
 
     async def restore(self, data: Mapping[str, Any]) -> None:
-        """Write a backup (ours or another zigpy's) onto the coordinator in use."""
+        """Write a backup (ours or another zigpy's) onto the coordinator in use: the same network on new hardware.
+
+        ValueError if ``data`` is not a zigpy backup. The network we would form again becomes the backup's, and
+        the radio restarts on it, as after a power cycle; the devices keep their addresses and need no re-pairing.
+        """
         from zigpy.backups import NetworkBackup
+        try:
+            backup = NetworkBackup.from_dict(dict(data))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a zigpy network backup ({type(exc).__name__}: {exc})") from None
         if not self.up or self.app is None:
             raise CommandFailed(FailureType.SERIAL_IO_ERROR, "the Zigbee radio is not connected")
-        await self.app.backups.restore_backup(NetworkBackup.from_dict(dict(data)))
+        info = backup.network_info
+        await self.ctx.storage.put(KEY_NETWORK, {
+            "key": bytes(info.network_key.key).hex(), "channel": int(info.channel), "pan_id": int(info.pan_id),
+            "extended_pan_id": str(info.extended_pan_id)})
+        app = self.app
+        await app.backups.restore_backup(backup)
+        await self._restart_radio(app)
+        await self.ctx.storage.put(KEY_BACKUP, backup.as_dict())
 
     async def _store_backup(self) -> None:
         try:
@@ -606,9 +624,9 @@ class ZigbeeDriver(Driver):
             async with asyncio.timeout(self.settings.command_timeout_s * 2):
                 if call.name == "openNetwork":
                     duration = int(p[0]) if p and p[0] is not None else self.settings.permit_join_s
-                    await app.permit(time_s=duration)
-                    self._permit_for(duration)
+                    await self._open_network(duration, _ieee(p[1]) if len(p) > 1 and p[1] else None)
                 elif call.name == "closeNetwork":
+                    self._close_install_code_window()
                     await app.permit(time_s=0)
                     self._permit_for(0)
                 elif call.name == "createNetwork":
@@ -636,6 +654,63 @@ class ZigbeeDriver(Driver):
         except (ConnectionError, OSError, zigpy.exceptions.ZigbeeException) as exc:
             failure = FailureType.SERIAL_IO_ERROR if not self.up else FailureType.ERROR_WHILE_EXECUTING
             raise CommandFailed(failure, f"{call.name}: {type(exc).__name__}: {exc}") from None
+
+    async def _open_network(self, duration: int, router: str | None) -> None:
+        """Permit joins network-wide or through one router; with commissioning codes, only their devices."""
+        app = self.app
+        assert app is not None
+        if router is not None:
+            device = self._device_or_none(router)
+            if device is None or self._is_coordinator(device):
+                raise CommandFailed(FailureType.BAD_ADDRESS, f"{router} is not a router of the Zigbee network")
+            # Asked of the router itself, to see its answer (zigpy's permit(node=...) only logs a refusal).
+            result = await device.zdo.permit(duration)
+            status = result[0] if isinstance(result, list | tuple) and result else result
+            if status != zdo_t.Status.SUCCESS:
+                raise CommandFailed(FailureType.ERRORCOMMAND,
+                                    f"{router} refused to permit joins: ZDO status {_status_name(status)}")
+            self._permit_for(duration)
+            return
+        admitted = [(ieee, key) for ieee, key in await self._install_codes() if str(ieee) not in self.nodes]
+        if not admitted:
+            await app.permit(time_s=duration)
+            self._permit_for(duration)
+            return
+        # zigpy's permit_with_link_key hands the key to the radio, then holds the join window open for its whole
+        # duration: it runs in the background, and its first requests (where a radio refuses) are waited for.
+        self._close_install_code_window()
+        window = self.ctx.create_task(self._admit(admitted, duration), "install-code join window")
+        self._install_code_window = window
+        done, _ = await asyncio.wait({window}, timeout=min(duration, 2.0))
+        if window in done and window.exception() is not None:
+            exc = window.exception()
+            raise CommandFailed(FailureType.ERROR_WHILE_EXECUTING,
+                                f"the radio refused the install codes: {type(exc).__name__}: {exc}")
+        self.log.info("zigbee network open for %d s to %d device(s) with install codes", duration, len(admitted))
+        self._permit_for(duration)
+
+    async def _admit(self, admitted: list[tuple[zt.EUI64, zt.KeyData]], duration: int) -> None:
+        assert self.app is not None
+        await asyncio.gather(*(self.app.permit_with_link_key(ieee, key, duration) for ieee, key in admitted))
+
+    async def _install_codes(self) -> list[tuple[zt.EUI64, zt.KeyData]]:
+        codes = await self.ctx.storage.get(COMMISSIONING_CODES)
+        parsed = []
+        for entry in codes if isinstance(codes, list) else []:
+            try:
+                parsed.append(install_codes.parse(str(entry.get("code", "")), entry.get("commissioningId")))
+            except (ValueError, AttributeError):
+                # Checked when it was added; one bad row must not keep every other device out.
+                self.log.warning("zigbee commissioning code skipped: it does not parse")
+        return parsed
+
+    def _close_install_code_window(self) -> None:
+        if self._install_code_window is not None:
+            self._install_code_window.cancel()
+            self._install_code_window = None
+
+    def check_commissioning_code(self, code: str, commissioning_id: str | None) -> None:
+        install_codes.parse(code, commissioning_id)
 
     def _device_or_none(self, ieee: str) -> Any:
         try:
@@ -682,13 +757,16 @@ class ZigbeeDriver(Driver):
             await self._forget(ieee)
             with contextlib.suppress(Exception):
                 await app.remove(zt.EUI64.convert(ieee))
-        # Restart on the new network, as after a power cycle.
+        await self._restart_radio(app)
+        await self.ctx.storage.put(KEY_FORMED, int(await self.ctx.storage.get(KEY_FORMED) or 0) + 1)
+
+    async def _restart_radio(self, app: Any) -> None:
+        """Start again on what the coordinator now holds, as after a power cycle."""
         self.up = False
         self.app = None
         with contextlib.suppress(Exception):
             await app.shutdown()
         await self._connect()
-        await self.ctx.storage.put(KEY_FORMED, int(await self.ctx.storage.get(KEY_FORMED) or 0) + 1)
 
     async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
         return False

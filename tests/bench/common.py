@@ -161,13 +161,16 @@ def gateway_env(data_dir: Path, *, devices: int = 0, house: str = "none", synchr
 
 
 @asynccontextmanager
-async def in_process_gateway(devices: int, *, synchronous: str = "FULL") -> AsyncIterator[Any]:
-    """A real ``hearth.app.Gateway`` on this loop: temp data folder, virtual driver, the API left out."""
+async def in_process_gateway(devices: int, *, synchronous: str = "FULL",
+                             extra: dict[str, str] | None = None) -> AsyncIterator[Any]:
+    """A real ``hearth.app.Gateway`` on this loop: temp data folder, virtual driver, the API left out.
+
+    ``extra``: more settings (``HEARTH_...`` variables), e.g. another driver."""
     from hearth.app import Gateway
     from hearth.config import load_settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
-    settings = load_settings(None, gateway_env(data_dir, devices=devices, synchronous=synchronous))
+    settings = load_settings(None, gateway_env(data_dir, devices=devices, synchronous=synchronous, **(extra or {})))
     gateway = Gateway(settings)
     try:
         await gateway.start()

@@ -169,6 +169,8 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/config/{gateway_id}/zigbee/leaveNetwork"): ADMIN,
     ("POST", "/config/{gateway_id}/zigbee/bindNetwork"): ADMIN,
     ("POST", "/config/{gateway_id}/zigbee/refreshNetwork"): ADMIN,
+    ("GET", "/ext/zigbee/backup"): ADMIN,
+    ("POST", "/ext/zigbee/restore"): ADMIN,
     ("GET", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,
     ("POST", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,
     ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/codes"): ADMIN,

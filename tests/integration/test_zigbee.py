@@ -161,6 +161,16 @@ def on_off_light() -> Any:
     return sim.on_off_light()
 
 
+def install_code(body: bytes) -> str:
+    """An install code as printed on a device: the code and its CRC-16/X.25, little endian (Zigbee BDB 10.1)."""
+    crc = 0xFFFF
+    for byte in body:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return (body + (crc ^ 0xFFFF).to_bytes(2, "little")).hex()
+
+
 # ----------------------------------------------------------------------------- tests
 
 
@@ -287,10 +297,101 @@ async def test_zigbee_shims_and_commissioning_codes(box: Box) -> None:
     assert bad.status_code == 400
 
     codes = f"/config/{gw}/devices/zigbee/commissioning/codes"
-    too_many = [{"code": f"{i:032x}", "metadata": None, "commissioningId": None} for i in range(128)]
+    too_many = [{"code": install_code(i.to_bytes(6, "big")), "metadata": None,
+                 "commissioningId": f"00:0d:6f:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}"} for i in range(128)]
     assert (await box.api.post(codes, json=too_many)).status_code == 400
+    # A code whose CRC is wrong, or without the device's IEEE address, is refused and nothing is kept.
+    broken = install_code(b"\x01" * 6)[:-2] + "00"
+    for wrong in ({"code": broken, "commissioningId": "000d6f0000000001"}, {"code": install_code(b"\x02" * 6)}):
+        refused = await box.api.post(codes, json=[wrong])
+        assert refused.status_code == 400 and "commissioning code" in refused.json()["error"], refused.text
+    assert (await box.api.get(codes)).json() == []
     assert (await box.api.post(codes, json=too_many[:127])).status_code == 200
     listed = (await box.api.get(codes)).json()
     assert len(listed) == 127 and listed[0]["code"] == too_many[0]["code"]
     assert (await box.api.delete(f"{codes}/{too_many[0]['code']}")).status_code == 204
     assert len((await box.api.get(codes)).json()) == 126
+
+
+async def test_install_codes_admit_only_their_devices(box: Box) -> None:
+    gw = box.proc.gateway_id
+    light, plug = sim.on_off_light(), sim.smart_plug()
+    code = install_code(bytes.fromhex("83FED3407A939723A5C639B26916D505"))
+    response = await box.api.post(f"/config/{gw}/devices/zigbee/commissioning/codes",
+                                  json=[{"code": code, "metadata": "hall light", "commissioningId": str(light.ieee)}])
+    assert response.status_code == 200, response.text
+    await maybe(box.emulator.add_device(light))
+    await maybe(box.emulator.add_device(plug))
+
+    assert (await box.run(box.stack, "openNetwork", 30))["newState"] == "COMPLETED"
+    # The radio holds the link key derived from the code (Silicon Labs AN1089's example: install code
+    # 83FED3407A939723A5C639B26916D505C3B5 gives key 66B6900981E1EE3CA4206B6B861C02BB), and only such joins.
+    assert code.upper() == "83FED3407A939723A5C639B26916D505C3B5"
+    assert box.emulator.install_codes == {str(light.ieee): bytes.fromhex("66B6900981E1EE3CA4206B6B861C02BB")}
+    assert box.emulator.joins_need_install_code
+    with pytest.raises(RuntimeError, match="install code"):
+        await maybe(box.emulator.join(plug.ieee))
+    await maybe(box.emulator.join(light.ieee))
+    await box.event("DeviceCreatedEvent", deviceURL=box.url(str(light.ieee)))
+
+    assert (await box.run(box.stack, "closeNetwork"))["newState"] == "COMPLETED"
+    await box.emulator.wait_for(lambda: not box.emulator.joins_need_install_code, timeout=10)
+    assert not box.emulator.permit_join_open
+
+
+async def test_permit_join_through_one_router(box: Box) -> None:
+    router = await box.pair(sim.smart_plug())
+    outcome = await box.run(box.stack, "openNetwork", 40, router)
+    assert outcome["newState"] == "COMPLETED", outcome
+    assert box.emulator.permit_join_via == box.emulator.device(router).nwk
+    sensor = sim.contact_sensor()
+    await maybe(box.emulator.add_device(sensor))
+    await maybe(box.emulator.join(sensor.ieee))
+    # A contact sensor with a battery: two functions, two subsystems.
+    await box.event("DeviceCreatedEvent", deviceURL=box.url(str(sensor.ieee), 1))
+    # A device that is not a router of the network is refused, with the reason.
+    outcome = await box.run(box.stack, "openNetwork", 40, "00:00:00:00:00:00:00:99")
+    assert outcome["newState"] == "FAILED" and outcome["failureType"] == "BAD_ADDRESS", outcome
+    # The shim takes the router too.
+    response = await box.api.post(f"/config/{box.proc.gateway_id}/zigbee/joinNetwork",
+                                  json={"duration": 30, "routerIeeeAddress": router})
+    assert response.status_code == 200, response.text
+    await box.event("ZigbeeJoinNetworkCompletedEvent")
+
+
+async def test_backup_restores_the_network_onto_another_coordinator(box: Box, tmp_path: Path) -> None:
+    await box.pair(on_off_light())
+    response = await box.api.get("/ext/zigbee/backup")
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    backup = response.json()
+    # zigpy's own format (NetworkBackup.as_dict): what any zigpy-based system can restore.
+    info, network = backup["network_info"], box.emulator.network
+    secret = info["network_key"]["key"]
+    assert secret.replace(":", "") == network.network_key.hex()
+    assert info["pan_id"].lower() == f"{network.pan_id:04x}"
+    assert info["nwk_addresses"].get("00:0d:6f:00:0b:12:34:01") == "1001"
+
+    # A second box on a blank coordinator forms its own network; the backup brings the first one over.
+    other_emulator = await maybe(emulator_class().start(tmp_path / "other", ieee="00:12:4b:00:24:c0:00:02"))
+    other = Box(HearthProcess(tmp_path / "other-data", env=zigbee_env(str(other_emulator.port_path))),
+                other_emulator)
+    await other.open()
+    try:
+        await wait_for(lambda: other.state(other.stack, "zigbee:ExtendedPanIdState"))
+        assert other_emulator.network.network_key != network.network_key
+        bad = await other.api.post("/ext/zigbee/restore", json={"network_info": {"network_key": "nope"}})
+        assert bad.status_code == 400 and "backup" in bad.json()["error"]
+        restored = await other.api.post("/ext/zigbee/restore", json=backup)
+        assert restored.status_code == 204, restored.text
+        moved = other_emulator.network
+        assert (moved.channel, moved.pan_id, moved.extended_pan_id, moved.network_key) == (
+            network.channel, network.pan_id, network.extended_pan_id, network.network_key)
+        assert await wait_for(lambda: other.state(other.stack, "zigbee:ExtendedPanIdState")) == (
+            network.extended_pan_id)
+    finally:
+        await other.close()
+        await maybe(other_emulator.stop())
+    # The network key is a secret: in neither gateway's output.
+    for output in (box.proc.output, other.proc.output):
+        text = "".join(output).lower()
+        assert network.network_key.hex() not in text and secret not in text

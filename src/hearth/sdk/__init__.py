@@ -10,6 +10,7 @@ from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.execution import FailureType
 from hearth.sdk.driver import (
+    COMMISSIONING_CODES,
     CommandCall,
     CommandFailed,
     DeviceInfo,
@@ -20,6 +21,7 @@ from hearth.sdk.driver import (
 )
 
 __all__ = [
+    "COMMISSIONING_CODES",
     "CommandCall",
     "CommandFailed",
     "Controllable",

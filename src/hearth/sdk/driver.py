@@ -13,6 +13,10 @@ from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.execution import FailureType
 
+# Where the API keeps a protocol's active commissioning (install) codes: this key of the driver's storage, a list
+# of {"code", "metadata", "commissioningId"}. The driver reads them when it opens its network.
+COMMISSIONING_CODES = "commissioning.codes"
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
@@ -130,6 +134,10 @@ class Driver(abc.ABC):
 
         Cancellation (``asyncio.CancelledError``) means the user cancelled: stop the radio work now.
         """
+
+    def check_commissioning_code(self, code: str, commissioning_id: str | None) -> None:
+        """Raise ValueError saying why this radio cannot use a commissioning (install) code."""
+        raise ValueError(f"commissioning codes are not supported for {self.protocol}")
 
     async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
         """Play the physical world: make the device report ``value``. False if this driver cannot."""

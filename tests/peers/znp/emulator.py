@@ -270,6 +270,10 @@ class ZnpEmulator:
         self._identity_checked = True
         self._permit_until = 0.0
         self._permit_via: int | None = None
+        # Install codes given by the host (IEEE -> link key) and whether joins need one; BDB config is not
+        # persistent in Z-Stack, so a reset forgets both.
+        self.install_codes: dict[str, bytes] = {}
+        self.joins_need_install_code = False
         self._bdb_primary: int | None = None
         self._save_handle: asyncio.TimerHandle | None = None
         self._handles: set[asyncio.TimerHandle] = set()
@@ -384,6 +388,8 @@ class ZnpEmulator:
         dev = self.device(ieee)
         if not self.permit_join_open:
             raise RuntimeError("joins are not permitted on the emulated network")
+        if self.joins_need_install_code and dev.ieee not in self.install_codes:
+            raise RuntimeError(f"joins need an install code and {dev.ieee} has none")
         parent = parent_nwk if parent_nwk is not None else (self._permit_via or 0x0000)
         dev.joined = True
         dev.answered.clear()
@@ -587,10 +593,8 @@ class ZnpEmulator:
             c.UTIL.GetDeviceInfo.Req: self._device_info,
             c.AppConfig.BDBSetChannel.Req: self._bdb_set_channel,
             c.AppConfig.BDBStartCommissioning.Req: self._bdb_start_commissioning,
-            c.AppConfig.BDBAddInstallCode.Req: lambda r: [c.AppConfig.BDBAddInstallCode.Rsp(
-                Status=t.Status.SUCCESS)],
-            c.AppConfig.BDBSetJoinUsesInstallCodeKey.Req: lambda r: [
-                c.AppConfig.BDBSetJoinUsesInstallCodeKey.Rsp(Status=t.Status.SUCCESS)],
+            c.AppConfig.BDBAddInstallCode.Req: self._add_install_code,
+            c.AppConfig.BDBSetJoinUsesInstallCodeKey.Req: self._set_joins_need_install_code,
             c.AppConfig.BDBSetTcRequireKeyExchange.Req: lambda r: [
                 c.AppConfig.BDBSetTcRequireKeyExchange.Rsp(Status=t.Status.SUCCESS)],
             c.AppConfig.SetNwkFrameCounter.Req: lambda r: [c.AppConfig.SetNwkFrameCounter.Rsp(
@@ -854,6 +858,8 @@ class ZnpEmulator:
         self._endpoints.clear()
         self._permit_until = 0.0
         self._bdb_primary = None
+        self.install_codes.clear()
+        self.joins_need_install_code = False
         options = self._osal_int(OsalNvIds.STARTUP_OPTION) or 0
         if options & t.StartupOptions.ClearConfig:
             ieee = self._osal(OsalNvIds.EXTADDR)
@@ -979,6 +985,17 @@ class ZnpEmulator:
                 self._later(self.reply_delay, lambda: self._send(
                     c.ZDO.MgmtPermitJoinRsp.Callback(Src=r.Dst, Status=zdo_t.Status.SUCCESS)))
         return out
+
+    def _add_install_code(self, r: Any) -> list[Any]:
+        # zigpy-znp sends the derived key (format 2); format 1 would be the raw code with its CRC.
+        if r.InstallCodeFormat != c.app_config.InstallCodeFormat.KeyDerivedFromInstallCode or len(r.InstallCode) != 16:
+            return [c.AppConfig.BDBAddInstallCode.Rsp(Status=t.Status.INVALID_PARAMETER)]
+        self.install_codes[normalize_ieee(str(r.IEEE))] = bytes(r.InstallCode)
+        return [c.AppConfig.BDBAddInstallCode.Rsp(Status=t.Status.SUCCESS)]
+
+    def _set_joins_need_install_code(self, r: Any) -> list[Any]:
+        self.joins_need_install_code = bool(r.BdbJoinUsesInstallCodeKey)
+        return [c.AppConfig.BDBSetJoinUsesInstallCodeKey.Rsp(Status=t.Status.SUCCESS)]
 
     def _set_permit(self, duration: int, via: int | None) -> None:
         if duration == 0:

@@ -17,17 +17,20 @@ from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
-from hearth.model.errors import ApiError
+from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from hearth.sdk import COMMISSIONING_CODES, CommandFailed
 from hearth.store.repositories import DriverDataRepository
 
 STACK_ADDRESS = "stack"
+# Our own extension, outside the End-User API's paths: the network backup.
+EXT = "/ext/zigbee"
 # "The limit for zigbee protocol is 127" (End-User API, commissioning codes).
 MAX_CODES = 127
 # The protocol may be named by prefix or by id; 19 is zigbee's place in the End-User API's prefix list, until
 # the frozen protocol-id table exists.
 ZIGBEE_PROTOCOL = {"zigbee", "19"}
-ACTIVE, SAVED = "commissioning.codes", "commissioning.savedCodes"
+ACTIVE, SAVED = COMMISSIONING_CODES, "commissioning.savedCodes"
 
 _EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
     "createNetwork": (ev.ZigbeeCreateNetworkCompletedEvent, ev.ZigbeeCreateNetworkFailedEvent),
@@ -112,9 +115,12 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         check_gateway(gateway_id)
         body = await body_of(request)
         duration = body.get("duration") if isinstance(body, dict) else None
+        router = body.get("routerIeeeAddress") if isinstance(body, dict) else None
         if duration is not None and (not isinstance(duration, int) or not 1 <= duration <= 254):
             raise ApiError.bad_request(f"Invalid duration : {duration} (1 to 254 s)")
-        return await run("openNetwork", [duration] if duration is not None else [], caller)
+        if router is not None and not isinstance(router, str):
+            raise ApiError.bad_request(f"Invalid routerIeeeAddress : {router}")
+        return await run("openNetwork", [duration, router] if router else [duration] if duration else [], caller)
 
     @router.post("/config/{gateway_id}/zigbee/leaveNetwork", summary="Remove a device from the network")
     async def leave_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
@@ -143,6 +149,37 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         check_gateway(gateway_id)
         return await run("refreshNetwork", [], caller)
 
+    # ------------------------------------------------------------------ network backup (extension)
+
+    def zigbee_driver() -> Any:
+        driver = gw.drivers.by_protocol.get("zigbee")
+        if driver is None:
+            raise ApiError.unsupported("The Zigbee driver is not enabled on this gateway")
+        return driver
+
+    @router.get(f"{EXT}/backup", summary="The Zigbee network (keys, devices, coordinator state) in zigpy's format")
+    async def backup(_: Caller = guard.admin()) -> Response:
+        try:
+            data = await zigbee_driver().backup()
+        except CommandFailed as exc:
+            raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, exc.message) from None
+        # It holds the network key: not cached anywhere on the way.
+        return json_response(data, headers={"Cache-Control": "no-store",
+                                            "Content-Disposition": 'attachment; filename="zigbee-network.json"'})
+
+    @router.post(f"{EXT}/restore", summary="Write a zigpy network backup onto the coordinator in use")
+    async def restore(request: Request, _: Caller = guard.admin()) -> Response:
+        body = await body_of(request)
+        if not isinstance(body, dict):
+            raise ApiError.bad_request("The body must be a zigpy network backup (a JSON object)")
+        try:
+            await zigbee_driver().restore(body)
+        except ValueError as exc:
+            raise ApiError.bad_request(f"Invalid backup : {exc}") from None
+        except CommandFailed as exc:
+            raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, exc.message) from None
+        return Response(status_code=204)
+
     # ------------------------------------------------------------------ commissioning (install) codes
 
     data = DriverDataRepository(gw.db)
@@ -160,7 +197,16 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return [{"code": c["code"], "metadata": c.get("metadata"), "extraFields": (
             {"commissioningId": c["commissioningId"]} if c.get("commissioningId") else {})} for c in codes]
 
+    def check_codes(new: list[CommissioningCode]) -> None:
+        driver = zigbee_driver()
+        for item in new:
+            try:
+                driver.check_commissioning_code(item.code, item.commissioning_id)
+            except ValueError as exc:
+                raise ApiError.bad_request(f"Invalid commissioning code : {exc}") from None
+
     async def add(key: str, new: list[CommissioningCode]) -> list[dict[str, Any]]:
+        check_codes(new)
         codes = {c["code"]: c for c in await load(key)}
         for item in new:
             codes[item.code] = {"code": item.code, "metadata": item.metadata, "commissioningId": item.commissioning_id}
