@@ -145,7 +145,7 @@ class Gateway:
             cls = self.drivers.load(name)
             self.drivers.check_config(name, cls, config)
             ctx = Context(name, cls.protocol, self.identity.gateway_id, config, self.catalogue, self.registry,
-                          self.states, self.places, data, self.settings.data_dir() / "drivers" / name)
+                          self.states, self.places, data, self.settings.data_dir() / "drivers" / name, self.bus)
             await self.drivers.start(name, cls, ctx)
 
     async def _maintain(self) -> None:

@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
@@ -16,6 +17,7 @@ from hearth.core.state_store import StateStore
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.errors import ApiError, ErrorCode
+from hearth.model.events import Event
 from hearth.sdk.driver import DeviceInfo, DeviceSpec, Driver
 from hearth.store.repositories import DriverDataRepository
 
@@ -55,7 +57,7 @@ class Context:
 
     def __init__(self, name: str, protocol: str, gateway_id: str, config: Mapping[str, Any],
                  catalogue: Catalogue, registry: DeviceRegistry, states: StateStore, places: PlaceTree,
-                 storage: DriverDataRepository, data_dir: Path | None = None) -> None:
+                 storage: DriverDataRepository, data_dir: Path | None = None, bus: EventBus | None = None) -> None:
         self.name = name
         self.data_dir = data_dir or Path("var") / "drivers" / name
         self.protocol = protocol
@@ -67,6 +69,7 @@ class Context:
         self._registry = registry
         self._states = states
         self._places = places
+        self._bus = bus
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def device_url(self, address: str, subsystem: int | None = None) -> DeviceURL:
@@ -124,6 +127,10 @@ class Context:
             return None
         state = device.states.get(name)
         return state.value if state is not None else None
+
+    def publish(self, event: Event) -> None:
+        if self._bus is not None:
+            self._bus.publish(event)
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"{self.name}:{name}")

@@ -351,64 +351,101 @@ class LocationUpdatedEvent(Event):
 
 
 # ----------------------------------------------------------------------------- zigbee network procedures
+# (The radio procedures of Zigbee and Z-Wave name the gateway, and on failure why.)
 
 
 @dataclass(slots=True, kw_only=True)
-class _ZigbeeCompletedEvent(Event):
+class _GatewayProcedureEvent(Event):
     gateway_id: str
 
 
 @dataclass(slots=True, kw_only=True)
-class _ZigbeeFailedEvent(Event):
+class _GatewayProcedureFailedEvent(Event):
     gateway_id: str
     failure_type: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeCreateNetworkCompletedEvent(_ZigbeeCompletedEvent):
+class ZigbeeCreateNetworkCompletedEvent(_GatewayProcedureEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeCreateNetworkFailedEvent(_ZigbeeFailedEvent):
+class ZigbeeCreateNetworkFailedEvent(_GatewayProcedureFailedEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeJoinNetworkCompletedEvent(_ZigbeeCompletedEvent):
+class ZigbeeJoinNetworkCompletedEvent(_GatewayProcedureEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeJoinNetworkFailedEvent(_ZigbeeFailedEvent):
+class ZigbeeJoinNetworkFailedEvent(_GatewayProcedureFailedEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeLeaveNetworkCompletedEvent(_ZigbeeCompletedEvent):
+class ZigbeeLeaveNetworkCompletedEvent(_GatewayProcedureEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeLeaveNetworkFailedEvent(_ZigbeeFailedEvent):
+class ZigbeeLeaveNetworkFailedEvent(_GatewayProcedureFailedEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeBindNetworkCompletedEvent(_ZigbeeCompletedEvent):
+class ZigbeeBindNetworkCompletedEvent(_GatewayProcedureEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeBindNetworkFailedEvent(_ZigbeeFailedEvent):
+class ZigbeeBindNetworkFailedEvent(_GatewayProcedureFailedEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeRefreshNetworkCompletedEvent(_ZigbeeCompletedEvent):
+class ZigbeeRefreshNetworkCompletedEvent(_GatewayProcedureEvent):
     pass
 
 
 @dataclass(slots=True, kw_only=True)
-class ZigbeeRefreshNetworkFailedEvent(_ZigbeeFailedEvent):
+class ZigbeeRefreshNetworkFailedEvent(_GatewayProcedureFailedEvent):
     pass
+
+
+# ----------------------------------------------------------------------------- z-wave network procedures
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveSetModeCompleteEvent(_GatewayProcedureEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveSetModeFailedEvent(_GatewayProcedureFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveResetCompleteEvent(_GatewayProcedureEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveResetFailedEvent(_GatewayProcedureFailedEvent):
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveExclusionInOtherNetworkEvent(_GatewayProcedureEvent):
+    """A device was excluded that belonged to another Z-Wave network."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ZWaveNewClientSideAuthenticationDSKEvent(Event):
+    """S2 inclusion: the joining device's DSK, for the user to compare with its label and confirm the PIN."""
+
+    gateway_id: str
+    device_security_key: str

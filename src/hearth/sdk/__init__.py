@@ -5,6 +5,7 @@ declare devices, report what they say, keep crash-safe data and read its configu
 ``execute`` for each command of an execution, never more at once than ``max_concurrency``.
 """
 
+from hearth.model import events
 from hearth.model.datatype import DataType
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
@@ -33,4 +34,5 @@ __all__ = [
     "DriverContext",
     "DriverStorage",
     "FailureType",
+    "events",
 ]

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
+from hearth.model.events import Event
 from hearth.model.execution import FailureType
 
 # Where the API keeps a protocol's active commissioning (install) codes: this key of the driver's storage, a list
@@ -100,6 +101,10 @@ class DriverContext(Protocol):
     def report_states(self, url: DeviceURL, values: Mapping[str, Any]) -> None: ...
     def set_available(self, url: DeviceURL, available: bool) -> None: ...
     def state(self, url: DeviceURL, name: str) -> Any: ...
+    def publish(self, event: Event) -> None:
+        """Put an event of the End-User API (``hearth.sdk.events``) on the gateway's event stream."""
+        ...
+
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> Any: ...
 
 

@@ -15,14 +15,12 @@ from starlette.responses import Response
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.api.routes import procedures
 from hearth.model import events as ev
-from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError, ErrorCode
-from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.sdk import COMMISSIONING_CODES, CommandFailed
 from hearth.store.repositories import DriverDataRepository
 
-STACK_ADDRESS = "stack"
 # Our own extension, outside the End-User API's paths: the network backup.
 EXT = "/ext/zigbee"
 # "The limit for zigbee protocol is 127" (End-User API, commissioning codes).
@@ -53,47 +51,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     gw = ctx.gateway
 
     def check_gateway(gateway_id: str) -> None:
-        if gateway_id != gw.identity.gateway_id:
-            raise ApiError.not_found(f"No such gateway : {gateway_id}")
-
-    def stack_url() -> str:
-        return f"zigbee://{gw.identity.gateway_id}/{STACK_ADDRESS}"
+        procedures.check_gateway(gw, gateway_id)
 
     async def run(command: str, parameters: list[Any], caller: Caller) -> Response:
-        if gw.registry.get(stack_url()) is None:
-            # Not a passing fault (that would be 503): this gateway has no Zigbee radio configured.
-            raise ApiError.unsupported("The Zigbee driver is not enabled on this gateway")
-        group = ActionGroup.model_validate({
-            "label": f"Zigbee {command}",
-            "actions": [{"deviceURL": stack_url(), "commands": [{"name": command, "parameters": parameters}]}]})
-        execution = await gw.executor.submit(group, owner=caller.owner, type=ExecutionType.TECHNICAL,
-                                             sub_type=ExecutionSubType.INTERNAL)
-        completed, failed = _EVENTS[command]
-        exec_id = execution.id
-        gateway_id = gw.identity.gateway_id
+        return await procedures.run_stack_command(gw, "zigbee", "Zigbee", command, parameters, caller,
+                                                  _EVENTS[command])
 
-        def on_change(event: Any) -> None:
-            if event.exec_id != exec_id or event.new_state not in ("COMPLETED", "FAILED"):
-                return
-            unsubscribe()
-            if event.new_state == "COMPLETED":
-                gw.bus.publish(completed(gateway_id=gateway_id))  # type: ignore[call-arg]
-            else:
-                gw.bus.publish(failed(gateway_id=gateway_id,  # type: ignore[call-arg]
-                                      failure_type=event.failure_type or "UNKNOWN"))
-
-        # No await between submit and here: the execution cannot have ended unseen.
-        unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)
-        return json_response({"execId": exec_id})
-
-    async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if not raw.strip():
-            return None
-        try:
-            return await request.json()
-        except ValueError:
-            raise ApiError.bad_request("The body is not JSON") from None
+    body_of = procedures.json_body
 
     @router.post("/config/{gateway_id}/zigbee/createNetwork", summary="Form a new Zigbee network")
     async def create_network(gateway_id: str, caller: Caller = guard.admin()) -> Response:

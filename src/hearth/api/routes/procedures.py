@@ -1,0 +1,68 @@
+"""Radio procedures as thin shims: a command of a protocol's stack device run as a technical execution.
+
+The route answers ``{"execId"}`` at once; when the execution ends, the procedure's own Completed or Failed event
+(``Zigbee*``, ``ZWave*``) is published for the clients that wait for it rather than for the execution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from hearth.api.auth import Caller
+from hearth.api.errors import json_response
+from hearth.model import events as ev
+from hearth.model.action import ActionGroup
+from hearth.model.errors import ApiError
+from hearth.model.execution import ExecutionSubType, ExecutionType
+
+STACK_ADDRESS = "stack"
+
+
+def check_gateway(gw: Any, gateway_id: str) -> None:
+    if gateway_id != gw.identity.gateway_id:
+        raise ApiError.not_found(f"No such gateway : {gateway_id}")
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, or None for an empty body (the legacy procedures take an optional body)."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return await request.json()
+    except ValueError:
+        raise ApiError.bad_request("The body is not JSON") from None
+
+
+async def run_stack_command(gw: Any, protocol: str, label: str, command: str, parameters: list[Any],
+                            caller: Caller, done: tuple[type[ev.Event], type[ev.Event]] | None = None) -> Response:
+    stack_url = f"{protocol}://{gw.identity.gateway_id}/{STACK_ADDRESS}"
+    if gw.registry.get(stack_url) is None:
+        # Not a passing fault (that would be 503): this gateway has no such radio configured.
+        raise ApiError.unsupported(f"The {label} driver is not enabled on this gateway")
+    group = ActionGroup.model_validate({
+        "label": f"{label} {command}",
+        "actions": [{"deviceURL": stack_url, "commands": [{"name": command, "parameters": parameters}]}]})
+    execution = await gw.executor.submit(group, owner=caller.owner, type=ExecutionType.TECHNICAL,
+                                         sub_type=ExecutionSubType.INTERNAL)
+    exec_id = execution.id
+    if done is not None:
+        completed, failed = done
+        gateway_id = gw.identity.gateway_id
+
+        def on_change(event: Any) -> None:
+            if event.exec_id != exec_id or event.new_state not in ("COMPLETED", "FAILED"):
+                return
+            unsubscribe()
+            if event.new_state == "COMPLETED":
+                gw.bus.publish(completed(gateway_id=gateway_id))  # type: ignore[call-arg]
+            else:
+                gw.bus.publish(failed(gateway_id=gateway_id,  # type: ignore[call-arg]
+                                      failure_type=event.failure_type or "UNKNOWN"))
+
+        # No await between submit and here: the execution cannot have ended unseen.
+        unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)
+    return json_response({"execId": exec_id})
