@@ -15,13 +15,13 @@ from typing import Any, ClassVar
 
 import aiohttp
 from zwave_js_server.client import Client
-from zwave_js_server.const import ExclusionStrategy, InclusionStrategy, NodeStatus, SetValueStatus
+from zwave_js_server.const import CommandClass, ExclusionStrategy, InclusionStrategy, NodeStatus, SetValueStatus
 from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveCommand, NotFoundError
 from zwave_js_server.model.association import AssociationAddress
 from zwave_js_server.model.controller import InclusionGrant
 
 from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
-from hearth_zwave.mapping import Function, ValueKey, functions_of, plan, states_for
+from hearth_zwave.mapping import BATTERY, PLAIN_GETS, Function, ValueKey, functions_of, plan, states_for
 from hearth_zwave.server import ManagedServer
 from hearth_zwave.settings import ZWaveSettings, parse_settings
 
@@ -68,6 +68,8 @@ class ZWaveDriver(Driver):
         self._stopping = False
         self._unsubscribe: list[Any] = []
         self._mode_end: asyncio.TimerHandle | None = None
+        # Commands waiting for a node still being loaded by the server, by node id.
+        self._ready: dict[int, asyncio.Event] = {}
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> None:
@@ -201,7 +203,8 @@ class ZWaveDriver(Driver):
     # ------------------------------------------------------------------ nodes
 
     def _watch(self, node: Any) -> None:
-        for name in ("value updated", "value notification", "dead", "alive", "wake up", "sleep", "ready"):
+        for name in ("value added", "value updated", "value notification", "dead", "alive", "wake up", "sleep",
+                     "ready"):
             self._unsubscribe.append(node.on(name, lambda event, name=name, node=node: self._node_event(
                 node, name, event)))
 
@@ -241,7 +244,7 @@ class ZWaveDriver(Driver):
         self.log.info("zwave node %d: %s", node.node_id, ", ".join(f.controllable for f in found))
 
     def _node_event(self, node: Any, name: str, event: Mapping[str, Any]) -> None:
-        if name in ("value updated", "value notification"):
+        if name in ("value added", "value updated", "value notification"):
             value = event.get("value")
             if value is None:
                 return
@@ -251,12 +254,22 @@ class ZWaveDriver(Driver):
                 if states:
                     self.ctx.report_states(url, states)
         elif name == "ready":
+            self._ready.pop(node.node_id, asyncio.Event()).set()
             self.ctx.create_task(self._adopt(node), f"adopt node {node.node_id}")
         elif name in ("dead", "alive", "wake up"):
             available = name != "dead"
             self.log.info("zwave node %d is %s", node.node_id, "dead" if not available else name)
             for url, _ in self.functions.get(node.node_id, ()):
                 self.ctx.set_available(url, available)
+
+    async def _wait_ready(self, node: Any) -> None:
+        ready = self._ready.setdefault(node.node_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(self.settings.command_timeout_s):
+                await ready.wait()
+        except TimeoutError:
+            raise CommandFailed(FailureType.DEVICE_NO_ANSWER,
+                                f"node {node.node_id} is not ready (its interview has not finished)") from None
 
     async def _forget(self, node_id: int) -> None:
         for url, _ in self.functions.pop(node_id, []):
@@ -324,39 +337,17 @@ class ZWaveDriver(Driver):
         if node.status == NodeStatus.DEAD:
             # zwave-js would try and retry a dead node; fail now and leave the radio to the others.
             raise CommandFailed(FailureType.ACTUATORNOANSWER, f"node {node_id} is dead (not answering)")
-        asleep = node.status == NodeStatus.ASLEEP
-        wait_s = self.settings.wakeup_wait_s if asleep else self.settings.command_timeout_s
-        if asleep:
-            # zwave-js queues the command until the node wakes up; the execution shows it waiting.
-            self.log.info("zwave node %d is asleep: %s waits for its wake-up (at most %.0f s)",
-                          node_id, call.name, wait_s)
-            call.in_progress(int(wait_s * 1000))
+        if not node.ready:
+            # Just after a (re)connection the server is still loading this node: its values come with "ready".
+            await self._wait_ready(node)
+        work = asyncio.ensure_future(self._send(node, function, call))
         try:
-            async with asyncio.timeout(wait_s):
-                if call.name == "refreshState":
-                    for cc in sorted({k for k in function.ccs if any(int(v.command_class) == k
-                                                                      for v in node.values.values())}):
-                        await node.async_refresh_cc_values(cc)
-                    return
-                writes = plan(function, call.name, call.parameters)
-                if writes is None:
-                    raise CommandFailed(FailureType.CMDUNKNOWN,
-                                        f"{call.name} is not supported on {function.controllable}")
-                for write in writes:
-                    value = next((v for v in node.values.values()
-                                  if _key(v) == (write.cc, write.endpoint, write.prop, write.prop_key)), None)
-                    if value is None:
-                        raise CommandFailed(FailureType.CMDUNKNOWN,
-                                            f"node {node_id} has no value {write.prop} on command class "
-                                            f"0x{write.cc:02x}, endpoint {write.endpoint}")
-                    result = await node.async_set_value(value, write.value, wait_for_result=True)
-                    if result is not None and result.status in _REFUSED:
-                        why = result.message or result.status.name
-                        raise CommandFailed(_REFUSED[result.status], f"node {node_id} refused {call.name}: {why}")
+            await self._await_node(node, call, work)
         except TimeoutError:
+            asleep = node.status == NodeStatus.ASLEEP
             failure = FailureType.TIME_OUT_ON_COMMAND_PROGRESS if asleep else FailureType.DEVICE_NO_ANSWER
             what = "did not wake up" if asleep else "did not answer"
-            raise CommandFailed(failure, f"node {node_id} {what} within {wait_s:.0f} s") from None
+            raise CommandFailed(failure, f"node {node_id} {what} in time") from None
         except CommandFailed:
             raise
         except FailedZWaveCommand as exc:
@@ -365,6 +356,72 @@ class ZWaveDriver(Driver):
                                 f"node {node_id}: {exc.zwave_error_message}") from None
         except (BaseZwaveJSServerError, aiohttp.ClientError, ConnectionError) as exc:
             raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
+        finally:
+            work.cancel()
+
+    async def _await_node(self, node: Any, call: CommandCall, work: asyncio.Future[None]) -> None:
+        """Wait for the node's answer: command_timeout_s while it is awake, wakeup_wait_s once it is asleep.
+
+        zwave-js keeps a sleeping node's commands until its wake-up; a node with Wake Up found not answering is
+        marked asleep then, not dead. Either way the execution shows the wait (IN_PROGRESS, its time to next
+        state the bound) and ends with TIME_OUT_ON_COMMAND_PROGRESS if the node does not wake in time.
+        """
+        loop = asyncio.get_running_loop()
+        asleep = False
+        deadline = loop.time() + self.settings.command_timeout_s
+        while True:
+            if not asleep and node.status == NodeStatus.ASLEEP:
+                asleep = True
+                wait_s = self.settings.wakeup_wait_s
+                self.log.info("zwave node %d is asleep: %s waits for its wake-up (at most %.0f s)",
+                              node.node_id, call.name, wait_s)
+                call.in_progress(int(wait_s * 1000))
+                deadline = loop.time() + wait_s
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            await asyncio.wait({work}, timeout=min(remaining, 0.25))
+            if work.done():
+                work.result()
+                return
+
+    async def _send(self, node: Any, function: Function, call: CommandCall) -> None:
+        node_id = node.node_id
+        if call.name == "refreshState":
+            await self._refresh(node, function)
+            return
+        writes = plan(function, call.name, call.parameters)
+        if writes is None:
+            raise CommandFailed(FailureType.CMDUNKNOWN, f"{call.name} is not supported on {function.controllable}")
+        for write in writes:
+            value = next((v for v in node.values.values()
+                          if _key(v) == (write.cc, write.endpoint, write.prop, write.prop_key)), None)
+            if value is None:
+                raise CommandFailed(FailureType.CMDUNKNOWN, f"node {node_id} has no value {write.prop} on command "
+                                                            f"class 0x{write.cc:02x}, endpoint {write.endpoint}")
+            result = await node.async_set_value(value, write.value, wait_for_result=True)
+            if result is not None and result.status in _REFUSED:
+                why = result.message or result.status.name
+                raise CommandFailed(_REFUSED[result.status], f"node {node_id} refused {call.name}: {why}")
+
+    async def _refresh(self, node: Any, function: Function) -> None:
+        """Ask the node for the function's values again; returns when it has answered.
+
+        A plain Get through the command class's API where one needs no argument: zwave-js sends it with the usual
+        retries and, for a sleeping node, keeps it for the wake-up. (Its polls and refresh_cc_values are cheaper
+        but give up on a node found asleep, which would end the execution before the states are fresh.)
+        """
+        for cc in function.ccs:
+            endpoint = 0 if cc == BATTERY else function.endpoint
+            instance = node.endpoints.get(endpoint)
+            if instance is None or not any(c.id == cc for c in instance.command_classes):
+                continue
+            if cc in PLAIN_GETS:
+                await instance.async_invoke_cc_api(CommandClass(cc), "get", wait_for_result=True)
+            else:
+                for value in node.values.values():
+                    if _key(value)[:2] == (cc, endpoint) and value.metadata.readable:
+                        await node.async_poll_value(value)
 
     async def _stack_command(self, call: CommandCall) -> None:
         p = call.parameters
@@ -392,7 +449,12 @@ class ZWaveDriver(Driver):
                     self._set_mode("idle")
                 elif call.name == "isFailedDevice":
                     node = self._node(int(p[0]))
-                    failed = await controller.async_is_failed_node(node)
+                    try:
+                        failed = await controller.async_is_failed_node(node)
+                    except FailedZWaveCommand as exc:
+                        if exc.zwave_error_code != 105:  # ZW0105: the stick has no IsFailedNode function
+                            raise
+                        failed = not await node.async_ping()  # the same question, asked of the node itself
                     self.log.info("zwave node %d is %s", node.node_id, "failed" if failed else "not failed")
                     for url, _ in self.functions.get(node.node_id, ()):
                         self.ctx.set_available(url, not failed)
@@ -452,8 +514,12 @@ class ZWaveDriver(Driver):
         try:
             groups = await controller.async_get_association_groups(source)
             members = await controller.async_get_associations(source)
+        except FailedZWaveCommand as exc:
+            # ZW0302: the node has no Association command class.
+            failure = FailureType.CMDUNKNOWN if exc.zwave_error_code == 302 else FailureType.ERROR_WHILE_EXECUTING
+            raise CommandFailed(failure, exc.zwave_error_message) from None
         except (BaseZwaveJSServerError, NotFoundError) as exc:
-            raise CommandFailed(FailureType.ERROR_WHILE_EXECUTING, f"node {node_id}: {_describe(exc)}") from None
+            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
         listed = [{"maxNode": group.max_nodes, "groupId": group_id,
                    "nodeList": sorted(a.node_id for a in members.get(group_id, []))}
                   for group_id, group in sorted(groups.items())]

@@ -36,6 +36,9 @@ METER_W = 66049
 
 ValueKey = tuple[int, int, Any, Any]  # (command class, endpoint, property, property key)
 
+# Command classes whose Get takes no argument (the others are read value by value).
+PLAIN_GETS = {BINARY_SWITCH, MULTILEVEL_SWITCH, BINARY_SENSOR, MULTILEVEL_SENSOR, DOOR_LOCK, BATTERY, THERMOSTAT_MODE}
+
 ACTUATOR_CCS = {BINARY_SWITCH, MULTILEVEL_SWITCH, DOOR_LOCK, THERMOSTAT_SETPOINT, THERMOSTAT_MODE}
 
 # Sensors found in Notification (type, event variable) or Binary Sensor (property) values.

@@ -112,6 +112,8 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         except CommandFailed as exc:
             if exc.failure.name == "ACTUATORUNKNOWN":
                 raise ApiError.not_found(exc.message) from None
+            if exc.failure.name == "CMDUNKNOWN":
+                raise ApiError.bad_request(exc.message) from None
             raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, exc.message) from None
         return groups
 
