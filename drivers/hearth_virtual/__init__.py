@@ -17,6 +17,9 @@ from hearth_virtual.house import DEMO_DEVICES
 from hearth_virtual.settings import parse_settings
 from hearth_virtual.simulation import SimulatedDevice
 
+# Storage key: addresses of devices the user deleted (of the demo house or the configured ones).
+DELETED = "deleted"
+
 __all__ = ["VirtualDriver"]
 
 
@@ -45,8 +48,10 @@ class VirtualDriver(Driver):
             wanted.append((str(entry.address), entry.controllable, entry.label or entry.controllable, entry.place))
         if settings.generated_devices:
             wanted.extend(self._generated(settings.generated_devices))
+        deleted = set(await self.ctx.storage.get(DELETED) or [])
         for address, controllable_name, label, place in wanted:
-            await self.add(address, controllable_name, label, place)
+            if address not in deleted:
+                await self.add(address, controllable_name, label, place)
         if self.drift_interval_s > 0:
             self.ctx.create_task(self._drift_forever(), "drift")
 
@@ -60,6 +65,12 @@ class VirtualDriver(Driver):
             states=sim.initial_states(self.rng)))
         self.devices[str(url)] = sim
         return url
+
+    async def delete_device(self, url: DeviceURL) -> None:
+        """A deleted simulated device stays deleted: the house is not rebuilt around it at the next start."""
+        self.devices.pop(str(url), None)
+        deleted = set(await self.ctx.storage.get(DELETED) or [])
+        await self.ctx.storage.put(DELETED, sorted(deleted | {url.address}))
 
     def _generated(self, count: int) -> list[tuple[str, str, str, str | None]]:
         """Many devices for benchmarks: sensors and lights in turn, addresses from 1000 up."""

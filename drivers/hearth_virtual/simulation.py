@@ -84,7 +84,7 @@ class SimulatedDevice:
 
     async def execute(self, call: CommandCall) -> None:
         name, params = call.name, call.parameters
-        if name in ("refreshState", "identify"):
+        if name in ("refreshState", "identify", "pair", "unpair"):
             call.in_progress(50)
             await asyncio.sleep(0.05)
             return

@@ -16,6 +16,7 @@ from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
 from hearth.core.clock import Clock, SystemClock
 from hearth.core.conditions import ConditionGroupStore
+from hearth.core.device_removal import DeviceRemoval
 from hearth.core.drivers import Context, DriverManager
 from hearth.core.executor import Executor
 from hearth.core.identity import Identity, load_identity
@@ -75,6 +76,7 @@ class Gateway:
         self.identity: Identity
         self.executor: Executor
         self.action_groups: ActionGroupStore
+        self.device_removal: DeviceRemoval
         self.scheduler: DelayedRunScheduler
         self.location: LocationStore
         self.triggers: TriggerEngine
@@ -114,6 +116,7 @@ class Gateway:
                                  lock_hold_s=ex.lock_hold_s, missed_grace_s=ex.missed_grace_s)
         self.action_groups = ActionGroupStore(self.db, self.bus, self.executor)
         await self.action_groups.load()
+        self.device_removal = DeviceRemoval(self.registry, self.drivers, self.action_groups, self.bus)
         self.zones = ZoneStore(self.db, self.bus, self.registry)
         await self.zones.load()
         await self.executor.recover()

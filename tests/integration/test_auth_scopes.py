@@ -170,6 +170,12 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/config/{gateway_id}/zigbee/bindNetwork"): ADMIN,
     ("POST", "/config/{gateway_id}/zigbee/refreshNetwork"): ADMIN,
     ("GET", "/ext/zigbee/backup"): ADMIN,
+    # Creating and deleting devices, RTS channels: configuration.
+    ("POST", "/config/{gateway_id}/devices/{device_address}/{protocol}/{device_type}/{device_label}"): ADMIN,
+    ("GET", "/config/{gateway_id}/rts/channel"): ADMIN,
+    ("POST", "/setup/devices/{device_url}/_deleteCascade"): ADMIN,
+    ("POST", "/setup/devices/{device_url}/_delete"): ADMIN,
+    ("DELETE", "/setup/devices/{device_url}"): ADMIN,
     # Z-Wave procedures: configuration of the radio; association groups are read with a view token.
     ("POST", "/config/{gateway_id}/zwave/reset"): ADMIN,
     ("POST", "/config/{gateway_id}/zwave/pairing/inclusion/start"): ADMIN,
@@ -282,7 +288,9 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
     made_up = str(uuid.uuid4())
     return {
         "gateway_id": proc.gateway_id,
-        "device_url": quote(proc.device_url("3"), safe=""),
+        # Deleting routes get a device of their own to delete (the pressure sensor): the others use the lamp.
+        "device_url": quote(proc.device_url("31" if "_delete" in path or path.endswith("{device_url}") else "3"),
+                            safe=""),
         "controllable_name": "zigbee:DimmableLightComponent",
         "name": "core:PowerSourceType" if "/attributes/" in path else "core:LightIntensityState",
         "state_type": "1",
@@ -293,7 +301,7 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
         "mode": "2",
         "protocol": "zigbee",
         "code": "83FED3407A939723A5C639B26916D505C3B5",
-        "node": "5", "group": "1",
+        "node": "5", "group": "1", "device_address": "1", "device_type": "1", "device_label": "Blind",
         "utc_timestamp": str(int(time.time() * 1000) + 3_600_000),
         "listener_id": listener_id,
         **{name: made_up for name in ("place_oid", "parent_oid", "zone_oid", "oid", "action_group_oid",

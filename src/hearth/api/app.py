@@ -15,7 +15,19 @@ from hearth.api.auth import Authenticator
 from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
-from hearth.api.routes import alerts, conditions, events, execution, location, setup, tokens, triggers, zigbee, zwave
+from hearth.api.routes import (
+    alerts,
+    conditions,
+    device_lifecycle,
+    events,
+    execution,
+    location,
+    setup,
+    tokens,
+    triggers,
+    zigbee,
+    zwave,
+)
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -53,7 +65,8 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, execution, events, tokens, conditions, location, triggers, alerts, zigbee, zwave):
+    for module in (setup, device_lifecycle, execution, events, tokens, conditions, location, triggers, alerts, zigbee,
+                   zwave):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.state.context = ctx
     started = time.monotonic()

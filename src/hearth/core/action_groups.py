@@ -74,6 +74,18 @@ class ActionGroupStore:
         del self._groups[oid]
         self._bus.publish(ActionGroupDeletedEvent(action_group_oid=oid))
 
+    async def drop_device(self, device_urls: set[str]) -> None:
+        """Take the devices out of every action group; a group left with no action goes."""
+        for oid, (group, _, _) in list(self._groups.items()):
+            kept = [a for a in group.actions if a.device_url not in device_urls]
+            if len(kept) == len(group.actions):
+                continue
+            if not kept:
+                await self.delete(oid)
+                continue
+            edited = group.model_copy(update={"actions": kept, "oid": oid})
+            await self.update(edited)
+
     async def _save(self, oid: str, group: ActionGroup, created: int, updated: int) -> None:
         # The store keeps parameters in clear: they are needed to run the group. Only the API masks them.
         body = json.dumps(group.model_dump(by_alias=True, exclude_none=True))

@@ -90,6 +90,22 @@ class DeviceDisabledEvent(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class DeviceDeletionFailedEvent(Event):
+    device_url: str
+    failure_type: str
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupJobCompletedEvent(Event):
+    job_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class SetupJobFailedEvent(Event):
+    job_id: str
+
+
+@dataclass(slots=True, kw_only=True)
 class DeviceAvailableEvent(Event):
     device_url: str
 

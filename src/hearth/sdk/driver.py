@@ -140,6 +140,15 @@ class Driver(abc.ABC):
         Cancellation (``asyncio.CancelledError``) means the user cancelled: stop the radio work now.
         """
 
+    async def create_device(self, address: str, device_type: str, label: str) -> DeviceURL:
+        """Declare a device the radio cannot discover (RTS: a new remote), for the End-User API's create call.
+
+        ValueError says why the address or the type does not fit this radio."""
+        raise ValueError(f"devices of {self.protocol} are discovered, not created")
+
+    async def delete_device(self, url: DeviceURL) -> None:
+        """Let a device go before it is removed (unpair, forget its keys). Raise CommandFailed to refuse."""
+
     def check_commissioning_code(self, code: str, commissioning_id: str | None) -> None:
         """Raise ValueError saying why this radio cannot use a commissioning (install) code."""
         raise ValueError(f"commissioning codes are not supported for {self.protocol}")

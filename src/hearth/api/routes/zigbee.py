@@ -18,6 +18,7 @@ from hearth.api.errors import json_response
 from hearth.api.routes import procedures
 from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
+from hearth.model.protocols import protocol_prefix
 from hearth.sdk import COMMISSIONING_CODES, CommandFailed
 from hearth.store.repositories import DriverDataRepository
 
@@ -25,9 +26,6 @@ from hearth.store.repositories import DriverDataRepository
 EXT = "/ext/zigbee"
 # "The limit for zigbee protocol is 127" (End-User API, commissioning codes).
 MAX_CODES = 127
-# The protocol may be named by prefix or by id; 19 is zigbee's place in the End-User API's prefix list, until
-# the frozen protocol-id table exists.
-ZIGBEE_PROTOCOL = {"zigbee", "19"}
 ACTIVE, SAVED = COMMISSIONING_CODES, "commissioning.savedCodes"
 
 _EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
@@ -150,7 +148,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     def check_protocol(gateway_id: str, protocol: str) -> None:
         check_gateway(gateway_id)
-        if protocol not in ZIGBEE_PROTOCOL:
+        if protocol_prefix(protocol) != "zigbee":
             raise ApiError.bad_request(f"Commissioning codes are not supported for protocol {protocol}")
 
     async def load(key: str) -> list[dict[str, Any]]:
