@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
-from hearth_rts.motion import DOWN, STILL, Motion
+from hearth_rts.motion import DOWN, STILL, UP, Motion
 from hearth_rts.remotes import Frame, RollingCodeStore
 from hearth_rts.settings import RtsSettings, parse_settings
 from hearth_rts.transmitter import DOWN as RTS_DOWN
@@ -303,7 +303,10 @@ class RtsDriver(Driver):
             self._commanded(device)
             return
         direction, seconds = motion.seconds_to(target, now)
-        if direction == STILL:
+        if direction == STILL and target in (0.0, 100.0):
+            # We think it is there already, but we only think so: the frame goes anyway (it costs nothing).
+            direction = DOWN if target == 100.0 else UP
+        elif direction == STILL:
             self._commanded(device)
             return
         await self._send(RTS_DOWN if direction == DOWN else RTS_UP, device.address)

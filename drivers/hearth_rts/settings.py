@@ -12,8 +12,8 @@ class RtsSettings(BaseModel):
     transmitter: str = Field("cul", pattern="^(cul|rfxtrx)$")
     port: str = Field("/dev/ttyACM0", min_length=1)
     baudrate: int = Field(38400, gt=0)
-    # Repetitions of each frame after the first (culfw's Yr; motors far away need more).
-    repeats: int = Field(2, ge=0, le=10)
+    # How many times culfw sends each frame (its Yr setting; culfw's own default is 6). The RFXtrx decides itself.
+    repeats: int = Field(6, ge=1, le=20)
     # Air time of one frame and the silence kept after a command (RTS: ~112 ms + ~30 ms per frame).
     frame_s: float = Field(0.14, gt=0, le=1)
     gap_s: float = Field(0.03, ge=0, le=2)

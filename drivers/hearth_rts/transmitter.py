@@ -98,63 +98,79 @@ class Transmitter:
 
 
 class CulTransmitter(Transmitter):
-    """culfw's Y command family: ``Ys`` + key + command + rolling code + address; culfw does the checksum and the
-    obfuscation and sends the repeats set with ``Yr``. We keep the key and the rolling code."""
+    """culfw's Y command family (a-culfw, clib/somfy_rts.c): ``Ys`` + key + command + rolling code + address.
+
+    culfw adds the checksum, obfuscates, sends the frame ``Yr`` times, and only then answers ``Ys`` with the
+    frame it sent: that answer is our "gone on air". We keep the key and the rolling code.
+    """
 
     name = "CUL"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lines: asyncio.Queue[str] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+
+    @property
+    def air_time_s(self) -> float:
+        # culfw: a ~100 ms wake-up pulse, then each repetition (~140 ms), then the gap we keep.
+        return 0.1 + self.frame_s * max(1, self.repeats) + self.gap_s
+
     async def _handshake(self) -> None:
-        assert self._reader is not None
+        self._pump = asyncio.ensure_future(self._read_lines())
         self._write(b"V\n")
-        while True:
-            line = (await self._readline()).strip()
-            match = re.search(r"V\s*(\d+)\.(\d+)", line)
-            if match:
-                break
+        line = await self._expect(lambda text: re.match(r"V\s*\d+\.\d+", text) is not None)
+        match = re.match(r"V\s*(\d+)\.(\d+)", line)
+        assert match is not None
         version = (int(match.group(1)), int(match.group(2)))
         if version < CULFW_MIN:
             raise TransmitterError(f"culfw {version[0]}.{version[1]} on {self.port} has no Somfy RTS (Y) commands; "
                                    f"1.59 or newer is needed")
         self.version = line
-        # Repetitions of each frame (culfw keeps the setting until it restarts).
+        # Repetitions live in culfw's RAM: set them at every open (a replugged stick is back to its default).
         self._write(f"Yr{self.repeats}\n".encode())
-        self._pump = asyncio.ensure_future(self._drain_lines())
+        await self._expect(lambda text: text.startswith("Yr"))
 
-    async def _readline(self) -> str:
+    async def _read_lines(self) -> None:
         assert self._reader is not None
         try:
-            raw = await self._reader.readline()
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            self._gone(exc)
-        if not raw:
-            self._gone(None)
-        return raw.decode("ascii", errors="replace")
+            while raw := await self._reader.readline():
+                text = raw.decode("ascii", errors="replace").strip()
+                if text:
+                    self._lines.put_nowait(text)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        self.lost.set()
 
-    async def _drain_lines(self) -> None:
-        """culfw prints other things (received frames, answers to settings): read them so that nothing blocks,
-        and notice when the port goes away."""
-        with contextlib.suppress(TransmitterError):
+    async def _expect(self, wanted: Any, within_s: float | None = None) -> str:
+        """The next line ``wanted`` accepts (culfw also prints what it receives on air: skipped)."""
+        async with asyncio.timeout(within_s or self.answer_timeout_s):
             while True:
-                await self._readline()
+                line_task = asyncio.ensure_future(self._lines.get())
+                lost = asyncio.ensure_future(self.lost.wait())
+                try:
+                    await asyncio.wait({line_task, lost}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    lost.cancel()
+                if not line_task.done():
+                    line_task.cancel()
+                    raise TransmitterError(f"the {self.name} on {self.port} went away")
+                line = line_task.result()
+                if wanted(line):
+                    return line
 
     async def send(self, command: int, frame: Frame) -> None:
         line = f"Ys{frame.key:02X}{command << 4:02X}{frame.code:04X}{frame.address:06X}\n"
         self._write(line.encode("ascii"))
-        # culfw says nothing when it has sent: the frames take their air time, and the next line waits for it.
-        done = asyncio.ensure_future(asyncio.sleep(self.air_time_s))
-        lost = asyncio.ensure_future(self.lost.wait())
         try:
-            await asyncio.wait({done, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            done.cancel()
-            lost.cancel()
-        if self.lost.is_set():
-            raise TransmitterError(f"the {self.name} on {self.port} went away while sending")
+            await self._expect(lambda text: text.startswith("Ys"), self.air_time_s * 2 + self.answer_timeout_s)
+        except TimeoutError:
+            raise TransmitterError(f"the {self.name} on {self.port} did not confirm the frame") from None
+        await asyncio.sleep(self.gap_s)
 
     async def close(self) -> None:
-        pump = getattr(self, "_pump", None)
-        if pump is not None:
-            pump.cancel()
+        if self._pump is not None:
+            self._pump.cancel()
         await super().close()
 
 
@@ -228,7 +244,7 @@ class RfxtrxTransmitter(Transmitter):
         except TimeoutError:
             self._acks.pop(seq, None)
             raise TransmitterError(f"the RFXtrx on {self.port} did not acknowledge the command") from None
-        if status != 0:
+        if status not in (0x00, 0x01):  # ACK, ACK delayed; 02/03 are refusals (invalid address)
             raise TransmitterError(f"the RFXtrx refused the command (status {status})")
         await asyncio.sleep(self.gap_s)
 
