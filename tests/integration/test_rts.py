@@ -113,6 +113,11 @@ async def test_create_command_and_assumed_states(box: Box, cul: CulEmulator) -> 
     assert (await box.run(url, "my"))["newState"] == "COMPLETED"
     assert frames_of(cul, address)[-1].command == rf.MY
     assert await wait_for(lambda: _is(box, url, "core:ClosureState", 30), timeout=5)
+    # Assumed open already: an "open" still goes on air (the estimate may be wrong, the frame costs nothing).
+    assert (await box.run(url, "open"))["newState"] == "COMPLETED"
+    assert await wait_for(lambda: _is(box, url, "core:ClosureState", 0), timeout=5)
+    assert (await box.run(url, "open"))["newState"] == "COMPLETED"
+    assert [f.command for f in frames_of(cul, address)][-2:] == [rf.UP, rf.UP]
     # Rolling codes strictly increase on air; the motor took every frame.
     codes = [f.rolling_code for f in frames_of(cul, address)]
     assert codes == sorted(set(codes)) and not cul.motor(address).rejected
