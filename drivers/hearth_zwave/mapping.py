@@ -39,7 +39,11 @@ ValueKey = tuple[int, int, Any, Any]  # (command class, endpoint, property, prop
 # Command classes whose Get takes no argument (the others are read value by value).
 PLAIN_GETS = {BINARY_SWITCH, MULTILEVEL_SWITCH, BINARY_SENSOR, MULTILEVEL_SENSOR, DOOR_LOCK, BATTERY, THERMOSTAT_MODE}
 
-ACTUATOR_CCS = {BINARY_SWITCH, MULTILEVEL_SWITCH, DOOR_LOCK, THERMOSTAT_SETPOINT, THERMOSTAT_MODE}
+ACTUATOR_CCS = {BINARY_SWITCH, MULTILEVEL_SWITCH, DOOR_LOCK, THERMOSTAT_SETPOINT, THERMOSTAT_MODE, WINDOW_COVERING}
+# Colour Switch components (zwave-js property keys of currentColor / targetColor).
+RED, GREEN, BLUE = 2, 3, 4
+_COLOURS = {RED: "core:RedColorIntensityState", GREEN: "core:GreenColorIntensityState",
+            BLUE: "core:BlueColorIntensityState"}
 
 # Sensors found in Notification (type, event variable) or Binary Sensor (property) values.
 _NOTIFICATION_KINDS = {
@@ -54,6 +58,7 @@ _CONTROLLABLES = {
     "switch": "zwave:OnOffZWaveComponent",
     "plug": "zwave:SmartPlugZWaveComponent",
     "dimmer": "zwave:DimmableLightZWaveComponent",
+    "color": "zwave:ColorLightZWaveComponent",
     "shutter": "zwave:RollerShutterZWaveComponent",
     "lock": "zwave:DoorLockZWaveComponent",
     "thermostat": "zwave:HeatingThermostatZWaveComponent",
@@ -79,6 +84,8 @@ class Function:
     kind: str
     endpoint: int
     ccs: tuple[int, ...]
+    # Window Covering: the parameter that positions the covering (an odd id, e.g. 13 "outbound bottom").
+    parameter: int | None = None
 
     @property
     def controllable(self) -> str:
@@ -108,7 +115,12 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
             found.append(Function("lock", endpoint, (DOOR_LOCK, USER_CODE)))
         if {THERMOSTAT_SETPOINT, THERMOSTAT_MODE} & actuators:
             found.append(Function("thermostat", endpoint, (THERMOSTAT_SETPOINT, THERMOSTAT_MODE, MULTILEVEL_SENSOR)))
-        if MULTILEVEL_SWITCH in actuators:
+        parameter = _covering_parameter(keys, endpoint) if WINDOW_COVERING in actuators else None
+        if parameter is not None:
+            found.append(Function("shutter", endpoint, (WINDOW_COVERING,), parameter))
+        elif MULTILEVEL_SWITCH in actuators and COLOR_SWITCH in ccs:
+            found.append(Function("color", endpoint, (MULTILEVEL_SWITCH, COLOR_SWITCH)))
+        elif MULTILEVEL_SWITCH in actuators:
             shutter = generic == GENERIC_MULTILEVEL_SWITCH and specific in MOTOR_CONTROL_SPECIFICS
             found.append(Function("shutter" if shutter else "dimmer", endpoint, (MULTILEVEL_SWITCH,)))
         elif BINARY_SWITCH in actuators:
@@ -124,6 +136,13 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
     if BATTERY in node_ccs and not any(f.kind in _SHOWS_BATTERY for f in found):
         found.append(Function("battery", min(ep for ep, ccs in by_endpoint.items() if BATTERY in ccs), (BATTERY,)))
     return found
+
+
+def _covering_parameter(keys: list[ValueKey], endpoint: int) -> int | None:
+    """The Window Covering parameter that sets a position (odd ids; even ones only move without a position)."""
+    found = sorted(k[3] for k in keys if k[0] == WINDOW_COVERING and k[1] == endpoint and k[2] == "currentValue"
+                   and isinstance(k[3], int) and k[3] % 2 == 1)
+    return found[0] if found else None
 
 
 def _sensor_kinds(keys: list[ValueKey], endpoint: int) -> list[str]:
@@ -148,9 +167,13 @@ def states_for(function: Function, key: ValueKey, value: Any, unit: str | None =
         return _battery(prop, value)
     if kind in ("switch", "plug") and prop == "currentValue":
         return {"core:OnOffState": "on" if value else "off"}
-    if kind == "dimmer" and prop == "currentValue":
+    if kind == "color" and cc == COLOR_SWITCH and prop == "currentColor" and prop_key in _COLOURS:
+        return {_COLOURS[prop_key]: max(0, min(255, int(value)))}
+    if kind in ("dimmer", "color") and cc == MULTILEVEL_SWITCH and prop == "currentValue":
         level = _percent(value)
         return {"core:LightIntensityState": level, "core:OnOffState": "on" if level > 0 else "off"}
+    if kind == "shutter" and cc == WINDOW_COVERING and prop_key != function.parameter:
+        return {}
     if kind == "shutter" and prop == "currentValue":
         closure = 100 - _percent(value)
         return {"core:ClosureState": closure, "core:OpenClosedState": "closed" if closure >= 100 else "open"}
@@ -227,7 +250,10 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
     ep, kind = function.endpoint, function.kind
     if kind in ("switch", "plug") and command in ("on", "off"):
         return [Write(BINARY_SWITCH, ep, "targetValue", None, command == "on")]
-    if kind == "dimmer":
+    if kind == "color" and command == "setRGB":
+        colour = {"red": int(params[0]), "green": int(params[1]), "blue": int(params[2])}
+        return [Write(COLOR_SWITCH, ep, "targetColor", None, colour)]
+    if kind in ("dimmer", "color"):
         if command == "on":
             return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255)]  # 255: back to the last level
         if command == "off":
@@ -235,15 +261,17 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
         if command == "setIntensity":
             return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, min(99, int(params[0])))]
     if kind == "shutter":
+        # Multilevel Switch: 0 closed .. 99 open; Window Covering's position parameters alike (on the parameter).
+        cc, key = (WINDOW_COVERING, function.parameter) if function.parameter is not None else (MULTILEVEL_SWITCH, None)
         if command in ("open", "up"):
-            return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 99)]
+            return [Write(cc, ep, "targetValue", key, 99)]
         if command in ("close", "down"):
-            return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 0)]
+            return [Write(cc, ep, "targetValue", key, 0)]
         if command == "setClosure":
-            return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, min(99, 100 - int(params[0])))]
+            return [Write(cc, ep, "targetValue", key, min(99, 100 - int(params[0])))]
         if command == "stop":
-            # Setting a level change's direction to false stops the motor (zwave-js's Up/Down values).
-            return [Write(MULTILEVEL_SWITCH, ep, "Up", None, False)]
+            # Ending a level change stops the motor (zwave-js's Up / levelChangeUp values set to false).
+            return [Write(cc, ep, "levelChangeUp" if key is not None else "Up", key, False)]
     if kind == "lock":
         if command in ("lock", "unlock"):
             return [Write(DOOR_LOCK, ep, "targetMode", None, 0xFF if command == "lock" else 0x00)]

@@ -86,13 +86,15 @@ async def test_nodes_become_devices_of_the_catalogue(box: GatewayClient) -> None
     assert (found[box.url("7", 1)], found[box.url("7", 2)]) == (
         "zwave:SmartPlugZWaveComponent", "zwave:ElectricityMeterZWaveComponent")
     assert found[box.url("9")] == "zwave:HeatingThermostatZWaveComponent"
+    assert found[box.url("10")] == "zwave:ColorLightZWaveComponent"
+    assert found[box.url("11")] == "zwave:RollerShutterZWaveComponent"
     assert await wait_for(lambda: box.state(box.stack, "zwave:HomeIdState"))
 
 
 async def _all_there(box: GatewayClient) -> dict[str, str] | None:
     found = await controllables(box)
     wanted = [box.url("2"), box.url("3"), box.url("4", 3), box.url("5"), box.url("6", 2), box.url("7", 2),
-              box.url("9")]
+              box.url("9"), box.url("10"), box.url("11")]
     return found if all(w in found for w in wanted) else None
 
 
@@ -116,6 +118,20 @@ async def test_commands_reach_the_nodes_and_come_back_as_states(box: GatewayClie
     sets = [r for r in received if r["cc"] == "BinarySwitchCCSet"]
     assert [r["endpoint"] for r in sets] == [2], received
     assert await mock_state(peer, 6, "BinarySwitch_currentValue_ep2") is True
+
+
+async def test_colour_and_window_covering(box: GatewayClient, peer: ZwavePeer) -> None:
+    outcome = await box.run(box.url("10"), "setRGB", 255, 64, 0)
+    assert outcome["newState"] == "COMPLETED", str(outcome)[-400:]
+    state = (await peer.received(10))["state"]
+    assert (state["ColorSwitch_Red"], state["ColorSwitch_Green"], state["ColorSwitch_Blue"]) == (255, 64, 0)
+    assert await wait_for(lambda: _equals(box, box.url("10"), "core:GreenColorIntensityState", 64), timeout=10)
+    assert await box.state(box.url("10"), "core:RedColorIntensityState") == 255
+    # Window Covering's position parameter: 0 closed .. 99 open, the catalogue's closure the other way round.
+    assert (await box.run(box.url("11"), "setClosure", 30))["newState"] == "COMPLETED"
+    assert await wait_for(lambda: _equals(box, box.url("11"), "core:ClosureState", 30), timeout=10)
+    received = [r for r in (await peer.received(11))["received"] if r["cc"] == "WindowCoveringCCSet"]
+    assert received, (await peer.received(11))["received"]
 
 
 async def _equals(box: GatewayClient, url: str, state: str, value: Any) -> bool:

@@ -15,6 +15,25 @@ import { createAndOpenMockedZWaveSerialPort } from "@zwave-js/serial/mock";
 import { MockController, MockNode, createMockZWaveRequestFrame } from "@zwave-js/testing";
 import * as Z from "zwave-js";
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from "zwave-js/Testing";
+import { ColorComponentMap } from "@zwave-js/cc";
+import { ColorSwitchCCSet } from "@zwave-js/cc/ColorSwitchCC";
+import { Duration } from "@zwave-js/core";
+
+// zwave-js 15.29's ColorSwitchCCSet.from fills `this.colorTable` (`this` being the class there, not the new
+// command) and throws on every Colour Switch Set a simulated node receives; real devices parse their own frames.
+// Our own parse of the payload (count, then component/value pairs, then an optional duration) stands in for it.
+const colourKeys = Object.fromEntries(Object.entries(ColorComponentMap).map(([key, id]) => [id, key]));
+ColorSwitchCCSet.from = function (raw, ctx) {
+	const count = raw.payload[0] & 0x1f;
+	const table = {};
+	for (let i = 0; i < count; i++) {
+		const key = colourKeys[raw.payload[1 + 2 * i]];
+		if (key) table[key] = raw.payload[2 + 2 * i];
+	}
+	const rest = 1 + 2 * count;
+	const duration = raw.payload.length > rest ? Duration.parseSet(raw.payload[rest]) : undefined;
+	return new this({ nodeId: ctx.sourceNodeId, ...table, duration });
+};
 
 const SOF = 0x01;
 const ACK = 0x06;

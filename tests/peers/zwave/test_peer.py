@@ -22,12 +22,12 @@ from tests.peers.zwave import ZwavePeer
 # One peer (one ~6 s start) for the whole module, so fixtures and tests share the module's event loop.
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]
 
-LISTENING_NODES = [2, 3, 4, 5, 6, 7, 9]
+LISTENING_NODES = [2, 3, 4, 5, 6, 7, 9, 10, 11]
 SLEEPING_NODE = 8
 # node id -> command classes the interview must have found (besides Basic, Version, Manufacturer Specific, ZW+ Info)
 EXPECTED_CCS = {
     2: {0x25}, 3: {0x26}, 4: {0x31, 0x80, 0x30, 0x71}, 5: {0x62}, 6: {0x60, 0x25}, 7: {0x25, 0x32},
-    8: {0x84, 0x80, 0x30}, 9: {0x40, 0x43, 0x31},
+    8: {0x84, 0x80, 0x30}, 9: {0x40, 0x43, 0x31}, 10: {0x26, 0x33}, 11: {0x6A},
 }
 
 
