@@ -75,7 +75,7 @@ class RtsDriver(Driver):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.settings: RtsSettings = parse_settings({k: v for k, v in ctx.config.items() if k != "enabled"})
+        self.settings: RtsSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
         self.codes = RollingCodeStore(ctx.storage)
         self.devices: dict[str, RtsDevice] = {}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hearth.sdk.settings import parse_driver_settings
 
 
 class RtsSettings(BaseModel):
@@ -31,11 +35,5 @@ class RtsSettings(BaseModel):
     position_report_s: float = Field(1.0, gt=0)
 
 
-def parse_settings(config: dict[str, object]) -> RtsSettings:
-    try:
-        return RtsSettings.model_validate(config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "rts"
-        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ValueError(f"{where}: {reason}") from None
+def parse_settings(config: Mapping[str, object]) -> RtsSettings:
+    return parse_driver_settings(RtsSettings, config)

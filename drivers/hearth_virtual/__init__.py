@@ -29,7 +29,7 @@ class VirtualDriver(Driver):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.settings = parse_settings({k: v for k, v in ctx.config.items() if k != "enabled"})
+        self.settings = parse_settings(ctx.config)
         self.travel_time_s = self.settings.travel_time_s
         self.drift_interval_s = self.settings.drift_interval_s
         self.rng = random.Random(self.settings.seed)

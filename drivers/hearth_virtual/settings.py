@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hearth.sdk.settings import parse_driver_settings
 
 
 class VirtualDevice(BaseModel):
@@ -27,11 +31,5 @@ class VirtualSettings(BaseModel):
     devices: list[VirtualDevice] = Field(default_factory=list)
 
 
-def parse_settings(config: dict[str, object]) -> VirtualSettings:
-    try:
-        return VirtualSettings.model_validate(config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ValueError(f"{where}: {reason}") from None
+def parse_settings(config: Mapping[str, object]) -> VirtualSettings:
+    return parse_driver_settings(VirtualSettings, config)

@@ -110,7 +110,7 @@ class ZigbeeDriver(Driver):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.settings: ZigbeeSettings = parse_settings({k: v for k, v in ctx.config.items() if k != "enabled"})
+        self.settings: ZigbeeSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
         self.app: Any = None
         self.up = False

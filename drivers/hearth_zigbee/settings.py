@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hearth.sdk.settings import parse_driver_settings
 
 _EPID = re.compile(r"^([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2}$")
 
@@ -42,11 +45,5 @@ class ZigbeeSettings(BaseModel):
         return value
 
 
-def parse_settings(config: dict[str, object]) -> ZigbeeSettings:
-    try:
-        return ZigbeeSettings.model_validate(config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "zigbee"
-        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ValueError(f"{where}: {reason}") from None
+def parse_settings(config: Mapping[str, object]) -> ZigbeeSettings:
+    return parse_driver_settings(ZigbeeSettings, config)

@@ -54,7 +54,7 @@ class ZWaveDriver(Driver):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.settings: ZWaveSettings = parse_settings({k: v for k, v in ctx.config.items() if k != "enabled"})
+        self.settings: ZWaveSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
         self.client: Client | None = None
         self.up = False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hearth.sdk.settings import parse_driver_settings
 
 
 class ZWaveSettings(BaseModel):
@@ -33,13 +37,5 @@ class ZWaveSettings(BaseModel):
         return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
-def parse_settings(config: dict[str, object]) -> ZWaveSettings:
-    try:
-        return ZWaveSettings.model_validate(config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "zwave"
-        reason = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-        if reason.startswith("Value error, "):
-            reason = reason.removeprefix("Value error, ")
-        raise ValueError(f"{where}: {reason}") from None
+def parse_settings(config: Mapping[str, object]) -> ZWaveSettings:
+    return parse_driver_settings(ZWaveSettings, config)

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.peers.pty import PtyLink
 from tests.peers.rts import rts_frame
-from tests.peers.rts._pty import PtyLink
 from tests.peers.rts.rts_frame import RtsFrame, RtsMotor
 
 LOGGER = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from typing import Any
 
 from RFXtrx import lowlevel
 
+from tests.peers.pty import PtyLink
 from tests.peers.rts import rts_frame
-from tests.peers.rts._pty import PtyLink
 from tests.peers.rts.rts_frame import RtsMotor
 
 LOGGER = logging.getLogger(__name__)

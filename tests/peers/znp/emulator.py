@@ -7,19 +7,12 @@ coordinator does with them (NVRAM, formation, permit join, the air with its simu
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import functools
 import json
 import logging
 import os
 import random
-import shutil
-import signal
-import subprocess
-import termios
 import time
-import tty
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +25,7 @@ import zigpy_znp.types as t
 from zigpy_znp.frames import GeneralFrame, TransportFrame
 from zigpy_znp.types.nvids import ExNvIds, NvSysIds, OsalNvIds
 
+from tests.peers.pty import PtyLink
 from tests.peers.znp import zcl
 from tests.peers.znp.devices import Outgoing, ReceivedCommand, SimDevice
 from tests.peers.znp.zcl import normalize_ieee
@@ -63,122 +57,12 @@ class NetworkState:
     frame_counter: int = field(default=0, compare=False)  # moves on; not part of the network's identity
 
 
-def _die_with_parent() -> None:
-    """socat is ended with the test process even if that one is killed (Linux PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
 def _eui64(ieee: str) -> t.EUI64:
     return t.EUI64.convert(ieee)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Links: the serial port zigpy opens
-
-
-class _PtyLink:
-    """socat makes a pty pair: zigpy opens ``port_path``, the emulator the other end."""
-
-    def __init__(self, directory: Path, name: str, on_data: Callable[[bytes], None]) -> None:
-        self.port_path = str(directory / name)
-        self._emu_path = str(directory / f".{name}.emulator")
-        self._on_data = on_data
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._fd: int | None = None
-        self._pending = bytearray()
-
-    @property
-    def connected(self) -> bool:
-        return self._fd is not None
-
-    def _spawn(self) -> None:
-        socat = shutil.which("socat")
-        if socat is None:
-            raise RuntimeError("socat is not installed")
-        for path in (self.port_path, self._emu_path):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        self._proc = subprocess.Popen(
-            [socat, f"pty,raw,echo=0,link={self.port_path}", f"pty,raw,echo=0,link={self._emu_path}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent)
-
-    def _ready(self) -> bool:
-        if self._proc is None or self._proc.poll() is not None:
-            raise RuntimeError("socat exited before making the pty pair")
-        return os.path.exists(self.port_path) and os.path.exists(self._emu_path)
-
-    async def open(self) -> None:
-        self._spawn()
-        deadline = time.monotonic() + 5
-        while not self._ready():
-            if time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("socat did not create the pty pair")
-            await asyncio.sleep(0.005)
-        fd = os.open(self._emu_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        tty.setraw(fd, termios.TCSANOW)
-        self._fd = fd
-        asyncio.get_running_loop().add_reader(fd, self._readable)
-
-    def _readable(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            data = os.read(self._fd, 4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if data:
-            self._on_data(data)
-
-    def write(self, data: bytes) -> None:
-        if self._fd is None:
-            return
-        self._pending += data
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._fd is None:
-            return
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            try:
-                n = os.write(self._fd, self._pending)
-            except BlockingIOError:
-                loop.add_writer(self._fd, self._flush)
-                return
-            except OSError:
-                self._pending.clear()
-                break
-            del self._pending[:n]
-        loop.remove_writer(self._fd)
-
-    async def wait_closed(self) -> None:
-        return None
-
-    def close(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(RuntimeError):
-                loop = asyncio.get_running_loop()
-                loop.remove_reader(self._fd)
-                loop.remove_writer(self._fd)
-            os.close(self._fd)
-            self._fd = None
-        self._pending.clear()
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-        for path in (self.port_path, self._emu_path):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
 
 
 class _TcpLink:
@@ -279,7 +163,7 @@ class ZnpEmulator:
         self._handles: set[asyncio.TimerHandle] = set()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._plugged = False
-        self._link: _PtyLink | _TcpLink = (_PtyLink(self.directory, name, self._on_data) if transport == "pty"
+        self._link: PtyLink | _TcpLink = (PtyLink(self.directory, name, self._on_data) if transport == "pty"
                                            else _TcpLink(self._on_data))
         self._handlers: dict[type, Callable[[Any], list[Any]]] = self._build_handlers()
         self._load()

@@ -107,6 +107,9 @@ class PtyLink:
             del self._pending[:n]
         loop.remove_writer(self._fd)
 
+    async def wait_closed(self) -> None:
+        return None
+
     def close(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(RuntimeError):
