@@ -19,7 +19,7 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,zigbee,zwave,rts]'
+	$(BIN)/pip install -q -e '.[dev,zigbee,zwave,rts,cloud]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed

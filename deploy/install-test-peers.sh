@@ -3,7 +3,7 @@
 # Idempotent; run from the repository's root (make test does).
 set -euo pipefail
 need=()
-for pkg in sqlite3 socat; do
+for pkg in sqlite3 socat mosquitto mosquitto-clients; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

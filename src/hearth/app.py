@@ -86,6 +86,7 @@ class Gateway:
         self._maintenance: asyncio.Task[None] | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
+        self.cloud: Any = None  # the cloud sync, when [cloud] is enabled (it sets itself here)
 
     async def start(self) -> StartReport:
         started = time.perf_counter()

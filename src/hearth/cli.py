@@ -44,6 +44,14 @@ async def _run(settings: Settings) -> int:
     api = ApiServer() if settings.api.enabled else None
     if api is not None:
         gateway.extensions.append(api)
+    if settings.cloud.enabled:
+        try:
+            from hearth.cloud.mqtt import MqttSync
+        except ImportError as exc:
+            print(f"hearth: [cloud] is enabled but its libraries are missing ({exc}): pip install 'hearth[cloud]'",
+                  file=sys.stderr)
+            return 2
+        gateway.extensions.append(MqttSync(settings.cloud))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

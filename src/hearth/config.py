@@ -103,6 +103,36 @@ class ExecutorSettings(_Section):
     history_keep_last: int = Field(500, ge=0)
 
 
+class MqttSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(8883, ge=1, le=65535)
+    tls: bool = True
+    # Empty: the system's certificate authorities. A client certificate instead of (or with) a password.
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    username: str = ""
+    # The password is not in this file: it is read from this file (relative paths: in the data folder), which
+    # must be readable by its owner only.
+    password_file: str = ""
+    topic_prefix: str = Field("hearth", pattern=r"^[A-Za-z0-9_\-/]+$")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+
+
+class CloudSettings(_Section):
+    enabled: bool = False
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    # Past this many rows the outbox drops telemetry (oldest values of a state first), never anything else.
+    outbox_max_rows: int = Field(100_000, ge=100)
+    # Report-then-pull cycle when nothing asks for an earlier one (a nudge, or new records).
+    sync_interval_s: float = Field(60, gt=0)
+    # State changes of one device are gathered this long and sent as one record per state (the latest).
+    telemetry_window_s: float = Field(1.0, gt=0, le=60)
+    batch_size: int = Field(200, ge=1, le=10_000)
+    reconnect_min_s: float = Field(1, gt=0)
+    reconnect_max_s: float = Field(60, gt=0)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -121,6 +151,7 @@ class Settings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    cloud: CloudSettings = Field(default_factory=CloudSettings)
     # Places made at first start under the root; later the store is the truth.
     places: list[PlaceSeed] = Field(default_factory=list)
     # [drivers.<name>]: ``enabled`` plus the driver's own settings.

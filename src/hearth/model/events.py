@@ -465,3 +465,16 @@ class ZWaveNewClientSideAuthenticationDSKEvent(Event):
 
     gateway_id: str
     device_security_key: str
+
+
+# ----------------------------------------------------------------------------- cloud sync
+
+
+@dataclass(slots=True, kw_only=True)
+class GatewaySynchronizationStartedEvent(Event):
+    gateway_id: str
+
+
+@dataclass(slots=True, kw_only=True)
+class GatewaySynchronizationEndedEvent(Event):
+    gateway_id: str

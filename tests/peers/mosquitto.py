@@ -1,0 +1,45 @@
+"""A real mosquitto broker for a test: its own config, port and persistence folder; stopped by its PID."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mosquitto:
+    def __init__(self, folder: Path, port: int | None = None) -> None:
+        self.folder = folder
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config = folder / "mosquitto.conf"
+        # Persistence on: a broker restart keeps retained messages and the persistent sessions' queues.
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                               f"persistence_location {folder}/\nautosave_interval 1\n")
+
+    async def start(self) -> Mosquitto:
+        program = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = await asyncio.to_thread(subprocess.Popen, [program, "-c", str(self.config)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                await asyncio.sleep(0.02)
+        raise RuntimeError("mosquitto did not start")
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            await asyncio.to_thread(self.proc.wait, 10)
+        self.proc = None
