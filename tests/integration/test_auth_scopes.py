@@ -170,6 +170,12 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/config/{gateway_id}/zigbee/bindNetwork"): ADMIN,
     ("POST", "/config/{gateway_id}/zigbee/refreshNetwork"): ADMIN,
     ("GET", "/ext/zigbee/backup"): ADMIN,
+    # Cloud sync status: read with a view token.
+    ("GET", "/setup/gateways/{gateway_id}/aliveAndReady"): VIEW,
+    ("GET", "/setup/gateways/{gateway_id}/synchronization/inProgress"): VIEW,
+    ("GET", "/setup/gateways/{gateway_id}/synchronization/pendingTasks"): VIEW,
+    ("GET", "/setup/gateways/{gateway_id}/synchronization/failedTasks"): VIEW,
+    ("GET", "/setup/gateways/{gateway_id}/synchronization/failedTasks/categories"): VIEW,
     # Creating and deleting devices, RTS channels: configuration.
     ("POST", "/config/{gateway_id}/devices/{device_address}/{protocol}/{device_type}/{device_label}"): ADMIN,
     ("GET", "/config/{gateway_id}/rts/channel"): ADMIN,

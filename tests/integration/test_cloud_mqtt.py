@@ -113,10 +113,25 @@ async def test_topic_contract_and_records(box: GatewayClient, cloud: Cloud) -> N
                                     if r["record"]["deviceURL"] == box.url("3")
                                     and r["record"]["name"] == "core:LightIntensityState"], timeout=10)
     assert level[-1]["record"]["value"] == 40
+    # The sync's state through the End-User API: connected, nothing left to send.
+    assert (await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json() == {"result": True}
+    await wait_for(lambda: _nothing_pending(box), timeout=10)
+    gateway = (await box.api.get(f"/setup/gateways/{gw}")).json()
+    assert gateway["connectivity"]["status"] == "OK"
     # Per stream, in seq order, no record twice.
     for stream in ("executions", "states", "events"):
         seqs = [r["seq"] for r in cloud.records(stream)]
         assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+
+
+async def _pending(box: GatewayClient) -> bool:
+    gw = box.proc.gateway_id
+    answer = (await box.api.get(f"/setup/gateways/{gw}/synchronization/pendingTasks")).json()
+    return bool(answer["result"])
+
+
+async def _nothing_pending(box: GatewayClient) -> bool:
+    return not await _pending(box)
 
 
 async def test_a_command_pushed_twice_runs_once(box: GatewayClient, cloud: Cloud) -> None:
@@ -151,6 +166,10 @@ async def test_offline_then_back_loses_nothing(tmp_path: Path, box: GatewayClien
     await cloud.stop()
     await broker.stop()
     offline = [(await box.run(box.url("9"), name))["execId"] for name in ("off", "on", "off")]
+    # Everything local went on; the API says the cloud link is down and records wait.
+    assert (await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json() == {"result": False}
+    assert await wait_for(lambda: _pending(box), timeout=5)
+    assert (await box.api.get(f"/setup/gateways/{gw}")).json()["connectivity"]["status"] == "PARTIAL"
     await broker.start()
     again = await Cloud(broker.port).start()
     try:

@@ -8,6 +8,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+from tests.support.children import die_with_parent
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -29,7 +31,8 @@ class Mosquitto:
     async def start(self) -> Mosquitto:
         program = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.proc = await asyncio.to_thread(subprocess.Popen, [program, "-c", str(self.config)],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            preexec_fn=die_with_parent)
         for _ in range(200):
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -19,11 +18,7 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
-
-def _die_with_parent() -> None:
-    """socat ends with the test process even if that one is killed (Linux PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+from tests.support.children import die_with_parent
 
 
 class PtyLink:
@@ -52,7 +47,7 @@ class PtyLink:
         self._proc = subprocess.Popen(
             [socat, f"pty,raw,echo=0,link={self.port_path}", f"pty,raw,echo=0,link={self._emu_path}"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent)
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
 
     def _ready(self) -> bool:
         if self._proc is None or self._proc.poll() is not None:

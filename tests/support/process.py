@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.support.children import die_with_parent
+
 REPO = Path(__file__).resolve().parents[2]
 BASE_PATH = "/enduser-mobile-web/1/enduserAPI"
 _API_LINE = re.compile(r"End-User API: https?://[^:]+:(\d+)/")
@@ -59,7 +61,7 @@ class HearthProcess:
         self.port = 0
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hearth", "run", "--config", str(self.config)], cwd=REPO, env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, preexec_fn=die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + timeout

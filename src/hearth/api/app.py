@@ -23,6 +23,7 @@ from hearth.api.routes import (
     execution,
     location,
     setup,
+    synchronization,
     tokens,
     triggers,
     zigbee,
@@ -65,8 +66,8 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, device_lifecycle, execution, events, tokens, conditions, location, triggers, alerts, zigbee,
-                   zwave):
+    for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
+                   triggers, alerts, zigbee, zwave):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.state.context = ctx
     started = time.monotonic()

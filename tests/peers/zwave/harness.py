@@ -8,7 +8,6 @@ Two Node processes, each in its own process group and killed with the test proce
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import itertools
 import json
 import os
@@ -22,22 +21,13 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from tests.support.children import die_with_parent
+
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 ZWAVE_SERVER = NODE_MODULES / ".bin" / "zwave-server"
 DEFAULT_NODES = HERE / "nodes.json"
 INSTALL_HINT = "run: npm ci --prefix tests/peers/zwave"
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel SIGKILLs it when the test process dies, however it dies."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the process-group kill in stop() still applies
-        pass
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -174,7 +164,7 @@ class ZwavePeer:
     async def _spawn(self, name: str, *argv: str) -> _Proc:
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=HERE, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent, limit=1 << 20,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent, limit=1 << 20,
             env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"})
         return _Proc(name, proc, self)
 

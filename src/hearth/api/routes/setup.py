@@ -57,13 +57,19 @@ class MetadataBody(BaseModel):
 
 def gateway_json(ctx: ApiContext) -> dict[str, Any]:
     gw = ctx.gateway
+    cloud = gw.cloud
+    # Without a cloud configured the box is complete on its own; with one, a lost link is a partial connectivity.
+    connectivity: dict[str, Any] = {"status": "OK", "protocolVersion": PROTOCOL_VERSION}
+    if cloud is not None and not cloud.connected:
+        connectivity.update(status="PARTIAL", problems=["NO_CLOUD"])
     return {
         "partners": [], "placeOID": gw.places.root.oid if gw.places.root else None, "functions": "",
         "subType": 1, "gatewayId": gw.identity.gateway_id, "mode": "ACTIVE", "alive": True,
         "autoUpdateEnabled": False, "firmwareVersion": f"hearth-{__version__}", "timeReliable": True,
         "updateStatus": "UP_TO_DATE",
-        "connectivity": {"status": "OK", "protocolVersion": PROTOCOL_VERSION},
-        "syncInProgress": False, "upToDate": True, "automaticUpdate": False, "type": GATEWAY_TYPE,
+        "connectivity": connectivity,
+        "syncInProgress": bool(cloud is not None and cloud.syncing), "upToDate": True, "automaticUpdate": False,
+        "type": GATEWAY_TYPE,
     }
 
 
