@@ -216,3 +216,43 @@ async def test_device_state_changes_reach_the_cloud_in_order(box: GatewayClient,
     contact = await wait_for(lambda: [r["record"]["value"] for r in cloud.records("states")
                                       if r["record"]["deviceURL"] == url][-3:] or None, timeout=10)
     assert contact[-1] == "open"
+
+
+async def test_action_groups_from_the_cloud_with_versions_and_a_conflict(box: GatewayClient, cloud: Cloud) -> None:
+    gw = box.proc.gateway_id
+    await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
+    oid = "11111111-2222-3333-4444-555555555555"
+
+    def group(label: str) -> dict[str, Any]:
+        return {"label": label, "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "on"}]}]}
+
+    async def result(command_id: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = await wait_for(
+            lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == command_id],
+            timeout=10)
+        return found[0]
+
+    await cloud.push(gw, "actionGroup", {"id": "ag-1", "oid": oid, "version": 1, "actionGroup": group("Evening")})
+    assert (await result("ag-1"))["applied"] == {"oid": oid, "version": 1}
+    assert (await box.api.get(f"/actionGroups/{oid}")).json()["label"] == "Evening"
+    await cloud.push(gw, "actionGroup", {"id": "ag-2", "oid": oid, "version": 2, "actionGroup": group("Evening 2")})
+    assert "applied" in await result("ag-2")
+    # An older version is stale: ignored, and said so.
+    await cloud.push(gw, "actionGroup", {"id": "ag-old", "oid": oid, "version": 1, "actionGroup": group("Old")})
+    assert (await result("ag-old"))["stale"]["applied"] == 2
+    # Edited at home, then a new version from the cloud: the home's edit stays, the cloud is told with both.
+    local = (await box.api.get(f"/actionGroups/{oid}")).json()
+    local["label"] = "Evening (mine)"
+    assert (await box.api.put("/actionGroups", json=local)).status_code in (200, 204)
+    await asyncio.sleep(0.3)
+    await cloud.push(gw, "actionGroup", {"id": "ag-3", "oid": oid, "version": 3, "actionGroup": group("Evening 3")})
+    conflict = (await result("ag-3"))["conflict"]
+    assert conflict["version"] == 3 and conflict["local"]["label"] == "Evening (mine)"
+    assert (await box.api.get(f"/actionGroups/{oid}")).json()["label"] == "Evening (mine)"
+    # The cloud merges and sends a newer version: it applies.
+    await cloud.push(gw, "actionGroup", {"id": "ag-4", "oid": oid, "version": 4, "actionGroup": group("Merged")})
+    assert "applied" in await result("ag-4")
+    assert (await box.api.get(f"/actionGroups/{oid}")).json()["label"] == "Merged"
+    await cloud.push(gw, "actionGroup", {"id": "ag-5", "oid": oid, "version": 5, "deleted": True})
+    assert "applied" in await result("ag-5")
+    assert (await box.api.get(f"/actionGroups/{oid}")).status_code == 404

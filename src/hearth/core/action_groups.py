@@ -26,6 +26,9 @@ class ActionGroupStore:
                 "SELECT oid, body, creation_time, last_update_time FROM action_groups"):
             self._groups[oid] = (ActionGroup.model_validate(json.loads(body)), created, updated)
 
+    def __contains__(self, oid: object) -> bool:
+        return oid in self._groups
+
     def __len__(self) -> int:
         return len(self._groups)
 
@@ -44,9 +47,12 @@ class ActionGroupStore:
     def all_json(self) -> list[dict[str, Any]]:
         return [self.to_json(oid) for oid in self._groups]
 
-    async def create(self, group: ActionGroup) -> str:
+    async def create(self, group: ActionGroup, oid: str | None = None) -> str:
+        """Store a new group; ``oid`` when another system chose it (the cloud), else a new one."""
         self._executor.plan(group, 0)  # every device and command must exist and fit
-        oid = str(uuid.uuid4())
+        oid = oid or str(uuid.uuid4())
+        if oid in self._groups:
+            raise ApiError.bad_request(f"Action group {oid} exists already")
         now = now_ms()
         group.oid = None
         await self._save(oid, group, now, now)
