@@ -32,7 +32,7 @@ peers:
 test: $(VENV)/.dev-installed peers
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed peers
 	$(BIN)/python -m tests.bench
 
 lint: $(VENV)/.dev-installed

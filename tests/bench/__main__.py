@@ -2,7 +2,7 @@
 
 Scenarios (default: all, in this order): s1 (bus fan-out), s9 (persistence), s2 (state pipeline),
 s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation), zigbee (overhead per command),
-proc (cold start, memory and S6 REST on a real gateway process). Each row has
+fleet (200 gateways' cloud sync), proc (cold start, memory and S6 REST on a real gateway process). Each row has
 its figure, its target, a baseline measured in the same run and the ratio to it, and a verdict: "met",
 "MISSED" or "info" (a figure with no target). Environment: BENCH_S2_SECONDS (default 10),
 BENCH_S6_SECONDS (default 5).
@@ -32,6 +32,7 @@ SCENARIOS = {
     "s4": "tests.bench.s4_dispatch",
     "s5": "tests.bench.s5_trigger",
     "zigbee": "tests.bench.zigbee_overhead",
+    "fleet": "tests.bench.fleet",
     "proc": "tests.bench.process_bench",
 }
 

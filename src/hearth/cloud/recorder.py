@@ -36,6 +36,7 @@ class Recorder:
         self._telemetry: dict[tuple[str, str], dict[str, Any]] = {}
         self._records: list[NewRecord] = []
         self._wake = asyncio.Event()
+        self._urgent = False
         self._unsubscribe: Any = None
         self._task: asyncio.Task[None] | None = None
         self.written = asyncio.Event()  # set after every write (the sync engine sends at once)
@@ -69,8 +70,9 @@ class Recorder:
         self._wake.set()
 
     def add(self, stream: str, body: dict[str, Any]) -> None:
-        """A record of our own (a cloud command's result)."""
+        """A record of our own (a cloud command's result): written and sent at once, the cloud waits for it."""
         self._records.append(NewRecord(stream, body))
+        self._urgent = True
         self._wake.set()
 
     async def _run(self) -> None:
@@ -80,7 +82,9 @@ class Recorder:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, next_telemetry - loop.time())):
                     await self._wake.wait()
-                    await asyncio.sleep(RECORD_WINDOW_S)  # gather what comes with it
+                    if not self._urgent:
+                        await asyncio.sleep(RECORD_WINDOW_S)  # gather what comes with it
+            self._urgent = False
             self._wake.clear()
             due = loop.time() >= next_telemetry
             if due:
