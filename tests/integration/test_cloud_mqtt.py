@@ -256,3 +256,22 @@ async def test_action_groups_from_the_cloud_with_versions_and_a_conflict(box: Ga
     await cloud.push(gw, "actionGroup", {"id": "ag-5", "oid": oid, "version": 5, "deleted": True})
     assert "applied" in await result("ag-5")
     assert (await box.api.get(f"/actionGroups/{oid}")).status_code == 404
+
+
+async def test_condition_groups_from_the_cloud(box: GatewayClient, cloud: Cloud) -> None:
+    gw = box.proc.gateway_id
+    await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
+    oid = "99999999-2222-3333-4444-555555555555"
+    body = {"label": "Door open", "conditions": [{"device": {
+        "deviceURL": box.url("15"), "stateName": "core:ContactState", "operator": "EQUALS", "value": "open"}}]}
+    await cloud.push(gw, "conditionGroup", {"id": "cg-1", "oid": oid, "version": 7, "conditionGroup": body})
+    result = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
+                                     if r["record"].get("commandId") == "cg-1"], timeout=10)
+    assert result[0].get("applied") == {"oid": oid, "version": 7}, result
+    assert (await box.api.get(f"/conditionGroups/{oid}")).json()["label"] == "Door open"
+    # A malformed one: refused in words, nothing stored.
+    await cloud.push(gw, "conditionGroup", {"id": "cg-bad", "oid": "x" * 10, "version": 1})
+    bad = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
+                                  if r["record"].get("commandId") == "cg-bad"], timeout=10)
+    assert "error" in bad[0]
+    assert (await box.api.get(f"/conditionGroups/{'x' * 10}")).status_code == 404

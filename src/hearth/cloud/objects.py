@@ -1,7 +1,9 @@
-"""Action groups pushed from the cloud, with versions, and the rule when the home edited them meanwhile.
+"""Action groups and condition groups pushed from the cloud, with versions, and the rule when the home edited one
+meanwhile.
 
-The cloud sends ``{"id", "oid", "version", "actionGroup"}`` (or ``"deleted": true``). Versions only go up:
-one not newer than the last applied is stale and ignored. The rule for a conflict, which loses nothing silently:
+The cloud sends ``{"id", "oid", "version", "actionGroup" | "conditionGroup"}`` (or ``"deleted": true``) on
+``down/actionGroup`` or ``down/conditionGroup``. Versions only go up: one not newer than the last applied is stale
+and ignored. The rule for a conflict, which loses nothing silently:
 
 - an object edited here (through the local API) after the last version the cloud sent keeps the local edit;
 - the cloud's version is not applied, and the result says so: ``{"commandId", "conflict": {"oid", "version",
@@ -13,78 +15,114 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 
 log = logging.getLogger(__name__)
-KIND = "actionGroup"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of object is read, written and noticed when edited locally."""
+
+    name: str
+    events: tuple[type[ev.Event], ...]
+    oid_of: Callable[[Any], str]
+    exists: Callable[[str], bool]
+    local: Callable[[str], dict[str, Any]]
+    create: Callable[[dict[str, Any], str], Awaitable[Any]]
+    update: Callable[[dict[str, Any], str], Awaitable[Any]]
+    delete: Callable[[str], Awaitable[Any]]
+
+
+def _kinds(action_groups: Any, condition_groups: Any) -> dict[str, _Kind]:
+    kinds: dict[str, _Kind] = {}
+    if action_groups is not None:
+        async def ag_update(body: dict[str, Any], oid: str) -> None:
+            group = ActionGroup.model_validate(body)
+            group.oid = oid
+            await action_groups.update(group)
+
+        kinds["actionGroup"] = _Kind(
+            "actionGroup", (ev.ActionGroupCreatedEvent, ev.ActionGroupUpdatedEvent, ev.ActionGroupDeletedEvent),
+            lambda e: e.action_group_oid, lambda oid: oid in action_groups, action_groups.to_json,
+            lambda body, oid: action_groups.create(ActionGroup.model_validate(body), oid), ag_update,
+            action_groups.delete)
+    if condition_groups is not None:
+        kinds["conditionGroup"] = _Kind(
+            "conditionGroup",
+            (ev.ConditionGroupCreatedEvent, ev.ConditionGroupUpdatedEvent, ev.ConditionGroupDeletedEvent),
+            lambda e: e.condition_group_oid, lambda oid: oid in condition_groups,
+            lambda oid: condition_groups.get(oid).to_json(),
+            lambda body, oid: condition_groups.create(body, oid),
+            lambda body, oid: condition_groups.update({**body, "oid": oid}), condition_groups.delete)
+    return kinds
 
 
 class CloudObjects:
-    def __init__(self, db: Any, bus: Any, action_groups: Any) -> None:
+    def __init__(self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None) -> None:
         self._db = db
-        self._groups = action_groups
-        self._applying: str | None = None
-        self._unsubscribe = bus.subscribe(self._on_local_edit, ev.ActionGroupCreatedEvent,
-                                          ev.ActionGroupUpdatedEvent, ev.ActionGroupDeletedEvent)
+        self.kinds = _kinds(action_groups, condition_groups)
+        self._applying: tuple[str, str] | None = None
         self._marks: set[asyncio.Task[None]] = set()
+        self._unsubscribe = [bus.subscribe(lambda e, k=kind: self._on_local_edit(k, e), *kind.events)
+                             for kind in self.kinds.values()]
 
     def close(self) -> None:
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
 
-    def _on_local_edit(self, event: Any) -> None:
+    def _on_local_edit(self, kind: _Kind, event: Any) -> None:
         """An edit through the local API: remembered on disk (it decides the next cloud version's fate)."""
-        if event.action_group_oid == self._applying:
+        oid = kind.oid_of(event)
+        if self._applying == (kind.name, oid):
             return
-        task = asyncio.get_running_loop().create_task(self._mark(event.action_group_oid))
+        task = asyncio.get_running_loop().create_task(self._db.execute(
+            "UPDATE cloud_objects SET edited_here = 1 WHERE kind = ? AND oid = ?", (kind.name, oid)))
         self._marks.add(task)
         task.add_done_callback(self._marks.discard)
 
-    async def _mark(self, oid: str) -> None:
-        await self._db.execute("UPDATE cloud_objects SET edited_here = 1 WHERE kind = ? AND oid = ?", (KIND, oid))
-
-    async def _flush_marks(self) -> None:
-        if self._marks:
+    async def apply(self, kind_name: str, command_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        kind = self.kinds.get(kind_name)
+        if kind is None:
+            raise ValueError(f"{kind_name} objects are not taken from the cloud")
+        if self._marks:  # local edits noticed just before: on disk first
             await asyncio.gather(*self._marks, return_exceptions=True)
-
-    async def apply(self, command_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        await self._flush_marks()
         oid, version = body.get("oid"), body.get("version")
         if not isinstance(oid, str) or not 1 <= len(oid) <= 64:
-            raise ValueError("an action group from the cloud needs its oid")
+            raise ValueError(f"a {kind.name} from the cloud needs its oid")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise ValueError("an action group from the cloud needs a version (an integer, 0 or more)")
+            raise ValueError(f"a {kind.name} from the cloud needs a version (an integer, 0 or more)")
         row = await self._db.fetchone("SELECT cloud_version, edited_here FROM cloud_objects WHERE kind = ? AND oid = ?",
-                                      (KIND, oid))
+                                      (kind.name, oid))
         if row is not None and version <= row[0]:
             return {"commandId": command_id, "stale": {"oid": oid, "version": version, "applied": row[0]}}
         if row is not None and row[1]:
-            local = self._groups.to_json(oid) if oid in self._groups else None
-            await self._record(oid, version, edited_here=False)  # settled: the next newer version applies
-            log.info("cloud action group %s v%d conflicts with a local edit: the local one is kept", oid, version)
+            local = kind.local(oid) if kind.exists(oid) else None
+            await self._record(kind.name, oid, version)  # settled: the next newer version applies
+            log.info("cloud %s %s v%d conflicts with a local edit: the local one is kept", kind.name, oid, version)
             return {"commandId": command_id, "conflict": {"oid": oid, "version": version, "local": local}}
-        self._applying = oid
+        self._applying = (kind.name, oid)
         try:
             if body.get("deleted"):
-                if oid in self._groups:
-                    await self._groups.delete(oid)
+                if kind.exists(oid):
+                    await kind.delete(oid)
             else:
-                group = ActionGroup.model_validate(body.get("actionGroup"))
-                if oid in self._groups:
-                    group.oid = oid
-                    await self._groups.update(group)
-                else:
-                    await self._groups.create(group, oid)
+                payload = body.get(kind.name)
+                if not isinstance(payload, dict):
+                    raise ValueError(f"a {kind.name} from the cloud needs its {kind.name} (an object) or deleted")
+                await (kind.update if kind.exists(oid) else kind.create)(payload, oid)
         finally:
             self._applying = None
-        await self._record(oid, version, edited_here=False)
+        await self._record(kind.name, oid, version)
         return {"commandId": command_id, "applied": {"oid": oid, "version": version}}
 
-    async def _record(self, oid: str, version: int, *, edited_here: bool) -> None:
+    async def _record(self, kind: str, oid: str, version: int) -> None:
         await self._db.execute(
-            "INSERT INTO cloud_objects (kind, oid, cloud_version, edited_here) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (kind, oid) DO UPDATE SET cloud_version = excluded.cloud_version, "
-            "edited_here = excluded.edited_here", (KIND, oid, version, int(edited_here)))
-
+            "INSERT INTO cloud_objects (kind, oid, cloud_version, edited_here) VALUES (?, ?, ?, 0) "
+            "ON CONFLICT (kind, oid) DO UPDATE SET cloud_version = excluded.cloud_version, edited_here = 0",
+            (kind, oid, version))

@@ -816,11 +816,17 @@ class ConditionGroupStore:
                 raise ConditionError(f"{where}.{field}", reason).to_api()
         return definition
 
-    async def create(self, body: Any) -> str:
+    def __contains__(self, oid: object) -> bool:
+        return oid in self._groups
+
+    async def create(self, body: Any, oid: str | None = None) -> str:
+        """Store a new group; ``oid`` when another system chose it (the cloud), else a new one."""
         definition = self.validate(body)
         if len(self._groups) >= MAX_GROUPS:
             raise ApiError.bad_request(f"At most {MAX_GROUPS} condition groups", ErrorCode.UNSUPPORTED_OPERATION)
-        oid = str(uuid.uuid4())
+        if oid is not None and oid in self._groups:
+            raise ApiError.bad_request(f"Condition group {oid} exists already")
+        oid = oid or str(uuid.uuid4())
         now = now_ms()
         group = ConditionGroup(oid, definition.label, definition.metadata, definition.conditions, now, now)
         await self._save(group)
