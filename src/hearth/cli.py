@@ -52,6 +52,9 @@ async def _run(settings: Settings) -> int:
                   file=sys.stderr)
             return 2
         gateway.extensions.append(MqttSync(settings.cloud))
+    if settings.cloud.bagtower.enabled:
+        from hearth.cloud.bagtower import BagtowerConnector
+        gateway.extensions.append(BagtowerConnector(settings.cloud.bagtower))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

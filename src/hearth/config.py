@@ -119,8 +119,29 @@ class MqttSettings(_Section):
     keepalive_s: int = Field(30, ge=5, le=3600)
 
 
+class BagtowerSettings(_Section):
+    """Seed 000's monitoring cloud: each device registered with a stable id and its own API key, logs pushed."""
+
+    enabled: bool = False
+    base_url: str = Field("https://api.bagtower.example", pattern=r"^https?://")
+    company_id: str = ""
+    # A user token (owner or developer) to register devices: read from this file (in the data folder, mode 600).
+    user_token_file: str = "bagtower-token"
+    # The seed lost its paths: they are settings.
+    devices_path: str = "/devices"
+    device_key_path: str = "/devices/{deviceId}/apikey"
+    logs_path: str = "/logs"
+    api_key_header: str = "x-api-key"
+    group: str = Field("hearth", min_length=1, max_length=15)
+    # The push period we ask for; the server's answer to each log then decides. Never below min_period_s.
+    period_s: int = Field(300, ge=1)
+    min_period_s: int = Field(60, ge=1)
+    timeout_s: float = Field(10, gt=0, le=60)
+
+
 class CloudSettings(_Section):
     enabled: bool = False
+    bagtower: BagtowerSettings = Field(default_factory=BagtowerSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     # Past this many rows the outbox drops telemetry (oldest values of a state first), never anything else.
     outbox_max_rows: int = Field(100_000, ge=100)

@@ -1,0 +1,91 @@
+"""The Bagtower connector (seed 000) against a fake of that cloud: stable ids, API keys, logs at the period the
+server answers, nothing registered twice across a restart, and the keys out of the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.peers.clouds.bagtower import BagtowerState, FakeCloud, build_app
+from tests.support.gateway_client import GatewayClient
+from tests.support.process import HearthProcess
+
+pytest.importorskip("httpx")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[tuple[BagtowerState, FakeCloud]]:
+    state = BagtowerState(user_token="user-secret-token", period=2)
+    server = await FakeCloud(build_app(state)).start()
+    yield state, server
+    await server.stop()
+
+
+def env(url: str) -> dict[str, str]:
+    return {"HEARTH_CLOUD__BAGTOWER__ENABLED": "true", "HEARTH_CLOUD__BAGTOWER__BASE_URL": url,
+            "HEARTH_CLOUD__BAGTOWER__COMPANY_ID": "acme", "HEARTH_CLOUD__BAGTOWER__MIN_PERIOD_S": "1",
+            "HEARTH_CLOUD__BAGTOWER__PERIOD_S": "60"}
+
+
+async def test_devices_registered_once_and_logs_at_the_servers_period(
+        tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    state, server = cloud
+    data = tmp_path / "data"
+    data.mkdir()
+    token = data / "bagtower-token"
+    token.write_text("user-secret-token\n")
+    os.chmod(token, 0o600)
+    box = GatewayClient(HearthProcess(data, env=env(server.url)), "virtual")
+    await box.open()
+    try:
+        await wait_for(lambda: len(state.devices) == 34, timeout=20)
+        first = await wait_for(lambda: [log for log in state.logs if log["deviceId"] in state.devices], timeout=20)
+        sample = first[0]
+        assert sample["UTCTimestamp"].endswith("Z") and isinstance(sample["unixTimestamp"], int)
+        assert all(isinstance(d["val"], str) and d["type"] in ("number", "string", "boolean")
+                   for d in sample["data"])
+        # The server said every 2 s: each device pushes again about then, not every 60 s as we asked.
+        did = sample["deviceId"]
+        await wait_for(lambda: sum(1 for log in state.logs if log["deviceId"] == did) >= 3, timeout=15)
+        assert state.refused == 0
+    finally:
+        await box.close()
+    # A restart registers nothing again: the ids are stable and the keys kept (owner-only).
+    assert oct((data / "bagtower-keys.json").stat().st_mode & 0o777) == "0o600"
+    before = len(state.devices)
+    await box.open()
+    try:
+        count = len(state.logs)
+        await wait_for(lambda: len(state.logs) > count + 34, timeout=20)
+        assert len(state.devices) == before and state.refused == 0
+    finally:
+        await box.close()
+        box.proc.kill()
+    output = "".join(box.proc.output)
+    assert "user-secret-token" not in output
+    assert not any(key in output for key in state.keys.values())
+
+
+async def test_a_token_readable_by_others_is_refused(tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    state, server = cloud
+    data = tmp_path / "data"
+    data.mkdir()
+    token = data / "bagtower-token"
+    token.write_text("user-secret-token\n")
+    os.chmod(token, 0o644)
+    box = GatewayClient(HearthProcess(data, env=env(server.url)), "virtual")
+    await box.open()
+    try:
+        await wait_for(lambda: any("owner only" in line for line in box.proc.output), timeout=10)
+        await asyncio.sleep(0.5)
+        assert state.devices == {}
+        assert (await box.api.get("/setup")).status_code == 200  # the home goes on
+    finally:
+        await box.close()
+        box.proc.kill()
