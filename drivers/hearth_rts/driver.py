@@ -153,13 +153,20 @@ class RtsDriver(Driver):
             job = await self._queue.get()
             if job.done.done():
                 continue  # cancelled before it left: dropped
+            outcome: BaseException | None = None
             try:
                 await self._send_now(job.command, job.address)
             except CommandFailed as exc:
-                job.done.set_exception(exc)
+                outcome = exc
+            except Exception as exc:  # the sender must outlive any one frame's trouble
+                self.log.exception("RTS frame for %06x not sent", job.address)
+                outcome = CommandFailed(FailureType.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+            if job.done.done():
+                continue  # cancelled while on air: the frame went anyway
+            if outcome is None:
+                job.done.set_result(None)
             else:
-                if not job.done.done():
-                    job.done.set_result(None)
+                job.done.set_exception(outcome)
 
     async def _send_now(self, command: int, address: int) -> None:
         transmitter = self.transmitter
