@@ -87,6 +87,7 @@ class Gateway:
         self._checkpoints: asyncio.Task[None] | None = None
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
         self.cloud: Any = None  # the cloud sync, when [cloud] is enabled (it sets itself here)
+        self.smartsolar: Any = None  # the SMARTSolar connector, when enabled (its webhooks come through the API)
 
     async def start(self) -> StartReport:
         started = time.perf_counter()

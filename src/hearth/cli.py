@@ -55,6 +55,9 @@ async def _run(settings: Settings) -> int:
     if settings.cloud.bagtower.enabled:
         from hearth.cloud.bagtower import BagtowerConnector
         gateway.extensions.append(BagtowerConnector(settings.cloud.bagtower))
+    if settings.cloud.smartsolar.enabled:
+        from hearth.cloud.smartsolar import SmartSolarConnector
+        gateway.extensions.insert(0, SmartSolarConnector(settings.cloud.smartsolar))  # before the API serves hooks
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

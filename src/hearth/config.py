@@ -139,9 +139,32 @@ class BagtowerSettings(_Section):
     timeout_s: float = Field(10, gt=0, le=60)
 
 
+class SmartSolarSettings(_Section):
+    """Seed 002's cloud: the gateway as one unit (product_imei); telemetry store-and-forward, product-status
+    webhooks turned into action groups."""
+
+    enabled: bool = False
+    base_url: str = Field("https://smartapi.bboxx.co.uk", pattern=r"^https?://")
+    product_imei: str = ""
+    username: str = ""
+    # Read from files in the data folder, mode 600: the login password and the webhook key the subscribe call
+    # returned (once).
+    password_file: str = "smartsolar-password"
+    webhook_key_file: str = "smartsolar-webhook-key"
+    # The exact URL the cloud posts webhooks to (it is part of what is signed).
+    webhook_url: str = ""
+    measurement: str = Field("telemetry", pattern=r"^[A-Za-z0-9_\-]+$")
+    # Telemetry is kept until the cloud took it (seed 002's rm_data is every 4 h).
+    upload_interval_s: float = Field(4 * 3600, gt=0)
+    timeout_s: float = Field(10, gt=0, le=60)
+    # product-status enabled_status ("enabled", "disabled", ...) -> the action group to run.
+    actions: dict[str, str] = Field(default_factory=dict)
+
+
 class CloudSettings(_Section):
     enabled: bool = False
     bagtower: BagtowerSettings = Field(default_factory=BagtowerSettings)
+    smartsolar: SmartSolarSettings = Field(default_factory=SmartSolarSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     # Past this many rows the outbox drops telemetry (oldest values of a state first), never anything else.
     outbox_max_rows: int = Field(100_000, ge=100)

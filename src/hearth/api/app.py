@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,6 +30,7 @@ from hearth.api.routes import (
     zigbee,
     zwave,
 )
+from hearth.model.errors import ApiError, ErrorCode
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -71,6 +73,23 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.state.context = ctx
     started = time.monotonic()
+
+    @app.post("/hooks/smartsolar", summary="SMARTSolar webhooks (authenticated by their signature, no token)",
+              include_in_schema=False)
+    async def smartsolar_hook(request: Request) -> Response:
+        connector = getattr(gateway, "smartsolar", None)
+        if connector is None:
+            raise ApiError.not_found("No SMARTSolar connector on this gateway")
+        body = await request.body()
+        if len(body) > 65536 or not connector.verify(body, request.headers.get("x-bboxx-signature")):
+            raise ApiError(401, ErrorCode.RESOURCE_ACCESS_DENIED, "Bad or missing X-BBOXX-Signature")
+        try:
+            message = json.loads(body)
+        except ValueError:
+            raise ApiError.bad_request("The body is not JSON") from None
+        if not isinstance(message, dict):
+            raise ApiError.bad_request("The body must be a JSON object")
+        return json_response(await connector.webhook(message))
 
     @app.get("/health", summary="Liveness (no authentication)")
     async def health() -> Response:

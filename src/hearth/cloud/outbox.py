@@ -25,6 +25,7 @@ from hearth.store.database import Database
 log = logging.getLogger(__name__)
 
 STREAMS = ("states", "executions", "events", "alerts")
+TABLES = ("outbox", "outbox_smartsolar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,12 @@ class NewRecord:
 
 
 class Outbox:
-    def __init__(self, db: Database, max_rows: int = 100_000) -> None:
+    def __init__(self, db: Database, max_rows: int = 100_000, table: str = "outbox") -> None:
+        """``table``: "outbox" for the primary connector; another connector keeps its own (same columns)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown outbox table {table!r}")
         self._db = db
+        self.table = table
         self.max_rows = max_rows
         self.dropped = 0  # telemetry rows dropped to stay under max_rows, since start
         self._count: int | None = None  # rows in the table, known after the first append or depth()
@@ -72,9 +77,9 @@ class Outbox:
 
         def work(conn: sqlite3.Connection) -> None:
             if self._count is None:
-                self._count = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+                self._count = conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
             before = conn.total_changes
-            conn.executemany("INSERT OR IGNORE INTO outbox (stream, event_id, telemetry_key, created, body) "
+            conn.executemany(f"INSERT OR IGNORE INTO {self.table} (stream, event_id, telemetry_key, created, body) "
                              "VALUES (?, ?, ?, ?, ?)", rows)
             self._count += conn.total_changes - before
             if self._count > self.max_rows:
@@ -86,14 +91,15 @@ class Outbox:
     def _bound(self, conn: sqlite3.Connection, excess: int) -> int:
         """Drop ``excess`` telemetry rows (never records); how many went."""
         # Older values of a key that has a newer one first: the cloud still gets every device's latest state.
+        t = self.table
         superseded = conn.execute(
-            "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o WHERE o.telemetry_key IS NOT NULL AND "
-            "EXISTS (SELECT 1 FROM outbox n WHERE n.telemetry_key = o.telemetry_key AND n.seq > o.seq) "
+            f"DELETE FROM {t} WHERE seq IN (SELECT o.seq FROM {t} o WHERE o.telemetry_key IS NOT NULL AND "
+            f"EXISTS (SELECT 1 FROM {t} n WHERE n.telemetry_key = o.telemetry_key AND n.seq > o.seq) "
             "ORDER BY o.seq LIMIT ?)", (excess,)).rowcount
         oldest = 0
         if excess > superseded:
             oldest = conn.execute(
-                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE telemetry_key IS NOT NULL "
+                f"DELETE FROM {t} WHERE seq IN (SELECT seq FROM {t} WHERE telemetry_key IS NOT NULL "
                 "ORDER BY seq LIMIT ?)", (excess - superseded,)).rowcount
         gone = int(superseded + oldest)
         if gone:
@@ -103,19 +109,19 @@ class Outbox:
 
     async def pending(self, stream: str, limit: int = 500, after: int = 0) -> list[OutboxRecord]:
         rows = await self._db.fetchall(
-            "SELECT seq, stream, event_id, created, body FROM outbox WHERE stream = ? AND seq > ? "
+            f"SELECT seq, stream, event_id, created, body FROM {self.table} WHERE stream = ? AND seq > ? "
             "ORDER BY seq LIMIT ?", (stream, after, limit))
         return [OutboxRecord(seq, s, eid, created, json.loads(body)) for seq, s, eid, created, body in rows]
 
     async def ack(self, stream: str, upto_seq: int) -> int:
         """The cloud has the stream's records up to ``upto_seq``: they go. How many went."""
-        gone = await self._db.execute("DELETE FROM outbox WHERE stream = ? AND seq <= ?", (stream, upto_seq))
+        gone = await self._db.execute(f"DELETE FROM {self.table} WHERE stream = ? AND seq <= ?", (stream, upto_seq))
         if self._count is not None:
             self._count -= gone
         return gone
 
     async def depth(self) -> dict[str, int]:
-        rows = await self._db.fetchall("SELECT stream, count(*) FROM outbox GROUP BY stream")
+        rows = await self._db.fetchall(f"SELECT stream, count(*) FROM {self.table} GROUP BY stream")
         counts = dict.fromkeys(STREAMS, 0)
         counts.update({stream: n for stream, n in rows})
         return counts

@@ -29,8 +29,10 @@ _SKIPPED = {"DeviceStateChangedEvent", "GatewaySynchronizationStartedEvent", "Ga
 
 
 class Recorder:
-    def __init__(self, bus: Any, outbox: Outbox, telemetry_window_s: float) -> None:
+    def __init__(self, bus: Any, outbox: Outbox, telemetry_window_s: float,
+                 streams: frozenset[str] = frozenset({"states", "executions", "events", "alerts"})) -> None:
         self._bus = bus
+        self.streams = streams
         self._outbox = outbox
         self.telemetry_window_s = telemetry_window_s
         self._telemetry: dict[tuple[str, str], dict[str, Any]] = {}
@@ -57,6 +59,8 @@ class Recorder:
     def _on_event(self, event: ev.Event) -> None:
         name = event.name
         if isinstance(event, ev.DeviceStateChangedEvent):
+            if "states" not in self.streams:
+                return
             for state in event.device_states:
                 self._telemetry[(event.device_url, state["name"])] = {
                     "deviceURL": event.device_url, "name": state["name"], "type": state.get("type"),
@@ -66,6 +70,8 @@ class Recorder:
             return
         stream = ("executions" if isinstance(event, _EXECUTION_EVENTS)
                   else "alerts" if name.startswith("Alert") else "events")
+        if stream not in self.streams:
+            return
         self._records.append(NewRecord(stream, event.to_json()))
         self._wake.set()
 

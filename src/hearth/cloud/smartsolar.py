@@ -1,0 +1,156 @@
+"""Seed 002's cloud (BBOXX SMARTSolar): the gateway as one unit (``product_imei``).
+
+- **Auth**: ``POST /v1/auth/login`` (form ``username``/``password``) gives a token that expires after 3 h without
+  use; we keep it with its expiry, log in again 10 minutes before, and once more on a 401.
+- **Telemetry**, store-and-forward like the seed's ``rm_data``: numeric states are kept in our own outbox and sent
+  every ``upload_interval_s`` in the seed's time-series form, ``POST /v1/products/<imei>/data``
+  ``{"measurement", "tags", "fields": {"<field>": [[epoch ms, value], ...]}}``; rows leave only after a 2xx.
+- **Webhooks** (``product-status``): verified by ``X-BBOXX-Signature`` = base64(HMAC-SHA1(key, body + the exact
+  subscribed URL)); the unit's ``enabled_status`` runs the action group ``[cloud.smartsolar] actions`` names for
+  it; a message older than the last one taken is dropped (the seed warns they may come out of order), and one
+  delivered twice runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import logging
+import os
+import re
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hearth.cloud.outbox import InboundLog, Outbox
+from hearth.cloud.recorder import Recorder
+
+log = logging.getLogger(__name__)
+REFRESH_BEFORE_S = 600
+_FIELD = re.compile(r"[^A-Za-z0-9_]")
+
+
+class SmartSolarConnector:
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.uploaded = 0
+        self.logins = 0
+        self._token: str | None = None
+        self._token_expiry = 0.0
+        self._last_webhook_ts = ""
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, gateway: Any) -> None:
+        self.gateway = gateway
+        self.folder: Path = gateway.settings.data_dir()
+        self.outbox = Outbox(gateway.db, table="outbox_smartsolar")
+        self.inbound = InboundLog(gateway.db)
+        self.recorder = Recorder(gateway.bus, self.outbox, 1.0, streams=frozenset({"states"}))
+        gateway.smartsolar = self
+        self.recorder.start()
+        self._task = asyncio.create_task(self._run(), name="cloud-smartsolar")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.recorder.stop()
+
+    def _secret(self, name: str) -> bytes:
+        path = Path(name) if Path(name).is_absolute() else self.folder / name
+        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
+        return path.read_bytes().strip()
+
+    # ------------------------------------------------------------------ telemetry
+
+    async def _run(self) -> None:
+        s = self.settings
+        async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeout_s) as http:
+            while True:
+                await asyncio.sleep(s.upload_interval_s)
+                try:
+                    await self.upload(http)
+                except (httpx.HTTPError, OSError, ValueError) as exc:
+                    log.warning("smartsolar: upload failed (%s); the telemetry waits for the next one",
+                                exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else exc)
+
+    async def _login(self, http: httpx.AsyncClient) -> str:
+        if self._token is not None and time.time() < self._token_expiry - REFRESH_BEFORE_S:
+            return self._token
+        answer = await http.post("/v1/auth/login", data={
+            "username": self.settings.username, "password": self._secret(self.settings.password_file).decode()})
+        answer.raise_for_status()
+        info = answer.json()["message"]["login_successful"]
+        self._token = str(info["API_token"])
+        expiry = email.utils.parsedate_to_datetime(str(info["token_expiry"]))
+        self._token_expiry = expiry.timestamp()
+        self.logins += 1
+        return self._token
+
+    async def upload(self, http: httpx.AsyncClient) -> None:
+        await self.recorder.flush(telemetry=True)
+        while batch := await self.outbox.pending("states", 1000):
+            fields: dict[str, list[list[Any]]] = {}
+            for record in batch:
+                body = record.body
+                value = body.get("value")
+                if isinstance(value, bool):
+                    value = 1.0 if value else 0.0
+                if not isinstance(value, int | float):
+                    continue  # the time series takes numbers only
+                name = _FIELD.sub("_", f"{body['deviceURL'].rsplit('/', 1)[-1]}_{body['name'].split(':')[-1]}")
+                fields.setdefault(name, []).append([int(body.get("time") or record.created), float(value)])
+            if fields:
+                payload = {"measurement": self.settings.measurement,
+                           "tags": {"gateway": _FIELD.sub("_", self.gateway.identity.gateway_id)}, "fields": fields}
+                await self._post_data(http, payload)
+            await self.outbox.ack("states", batch[-1].seq)
+            self.uploaded += sum(len(points) for points in fields.values())
+
+    async def _post_data(self, http: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+        path = f"/v1/products/{self.settings.product_imei}/data"
+        for attempt in (1, 2):
+            token = await self._login(http)
+            answer = await http.post(path, json=payload, headers={"Authorization": f"Token token={token}"})
+            if answer.status_code == 401 and attempt == 1:
+                self._token = None  # expired sooner than said: log in again, once
+                continue
+            answer.raise_for_status()
+            return
+
+    # ------------------------------------------------------------------ webhooks
+
+    def verify(self, body: bytes, signature: str | None) -> bool:
+        if not signature or not self.settings.webhook_url:
+            return False
+        key = self._secret(self.settings.webhook_key_file)
+        digest = hmac.new(key, body + self.settings.webhook_url.encode(), hashlib.sha1).digest()
+        return hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
+
+    async def webhook(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A verified message: what it did, for the answer."""
+        channel, stamp, data = message.get("channel"), str(message.get("timestamp", "")), message.get("data")
+        if channel != "product-status" or not isinstance(data, dict):
+            return {"ignored": f"channel {channel!r}"}
+        if stamp and self._last_webhook_ts and stamp < self._last_webhook_ts:
+            return {"ignored": "older than the last message taken"}
+        if not await self.inbound.first_time(f"smartsolar:{channel}:{stamp}:{data.get('enabled_status')}"):
+            return {"ignored": "delivered before"}
+        self._last_webhook_ts = max(stamp, self._last_webhook_ts)
+        status = data.get("enabled_status")
+        oid = self.settings.actions.get(str(status))
+        if oid is None:
+            return {"ignored": f"no action group for {status!r}"}
+        group = self.gateway.action_groups.get(oid)
+        execution = await self.gateway.executor.submit(group, owner="smartsolar", source="cloud",
+                                                       action_group_oid=oid)
+        return {"execId": execution.id}
