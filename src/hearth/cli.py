@@ -55,6 +55,9 @@ async def _run(settings: Settings) -> int:
     if settings.cloud.bagtower.enabled:
         from hearth.cloud.bagtower import BagtowerConnector
         gateway.extensions.append(BagtowerConnector(settings.cloud.bagtower))
+    if settings.cloud.airvantage.enabled:
+        from hearth.cloud.airvantage import AirVantageConnector
+        gateway.extensions.append(AirVantageConnector(settings.cloud.airvantage))
     if settings.cloud.smartsolar.enabled:
         from hearth.cloud.smartsolar import SmartSolarConnector
         gateway.extensions.insert(0, SmartSolarConnector(settings.cloud.smartsolar))  # before the API serves hooks

@@ -161,8 +161,27 @@ class SmartSolarSettings(_Section):
     actions: dict[str, str] = Field(default_factory=dict)
 
 
+class AirVantageSettings(_Section):
+    """Seeds 001/004 (AirVantage): operations' tasks for this system run as commands, alert rules taken down for
+    edge evaluation, alerts sent up."""
+
+    enabled: bool = False
+    base_url: str = Field("https://na.airvantage.net", pattern=r"^https?://")
+    system_uid: str = ""
+    # A bearer token (the seeds give no scheme), read from this file in the data folder, mode 600.
+    token_file: str = "airvantage-token"
+    poll_interval_s: float = Field(60, gt=0)
+    # Task states are read-only in the seed's API: where a task's outcome is reported is a setting.
+    task_report_path: str = "/api/v1/operations/tasks/{taskUid}/report"
+    alerts_path: str = "/api/v2/alerts"
+    # SYSTEM_SEND_COMMAND commandId -> the action group to run; "hearth.apply" takes an action group inline.
+    commands: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(10, gt=0, le=60)
+
+
 class CloudSettings(_Section):
     enabled: bool = False
+    airvantage: AirVantageSettings = Field(default_factory=AirVantageSettings)
     bagtower: BagtowerSettings = Field(default_factory=BagtowerSettings)
     smartsolar: SmartSolarSettings = Field(default_factory=SmartSolarSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)

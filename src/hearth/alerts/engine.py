@@ -201,10 +201,11 @@ class AlertEngine:
             raise errors.refuse(errors.UNKNOWN_ID, f"uid: no alert rule {rule_id!r}")
         return rule
 
-    async def create_rule(self, body: Any) -> AlertRule:
+    async def create_rule(self, body: Any, rule_id: str | None = None) -> AlertRule:
+        """A new rule; ``rule_id`` when the cloud chose it (rules taken down for edge evaluation)."""
         if len(self._rules) >= MAX_RULES:
             raise errors.refuse(errors.TOO_MANY, f"at most {MAX_RULES} alert rules; delete one first")
-        rule = parse_rule(body, new_id(), self.targets.exists)
+        rule = parse_rule(body, rule_id or new_id(), self.targets.exists)
         await self.repo.save_rule(rule.id, rule.name, rule.to_json(), self._now_ms())
         self._install(rule)
         return rule

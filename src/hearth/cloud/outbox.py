@@ -25,7 +25,7 @@ from hearth.store.database import Database
 log = logging.getLogger(__name__)
 
 STREAMS = ("states", "executions", "events", "alerts")
-TABLES = ("outbox", "outbox_smartsolar")
+TABLES = ("outbox", "outbox_smartsolar", "outbox_airvantage")
 
 
 @dataclass(frozen=True, slots=True)
