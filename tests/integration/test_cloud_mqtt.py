@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,38 @@ async def test_condition_groups_from_the_cloud(box: GatewayClient, cloud: Cloud)
                                   if r["record"].get("commandId") == "cg-bad"], timeout=10)
     assert "error" in bad[0]
     assert (await box.api.get(f"/conditionGroups/{'x' * 10}")).status_code == 404
+
+
+async def test_tls_and_a_password_from_an_owner_only_file(tmp_path: Path) -> None:
+    from hearth.api.tls import ensure_self_signed
+
+    cert, key = ensure_self_signed(tmp_path / "tls", "0000-0000-0000")
+    broker = await Mosquitto(tmp_path / "secure", tls=(cert, key), users={"gw": "s3cret-pass"}).start()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cloud-password").write_text("s3cret-pass\n")
+    os.chmod(data / "cloud-password", 0o600)
+    env = {**cloud_env(broker.port), "HEARTH_CLOUD__MQTT__TLS": "true", "HEARTH_CLOUD__MQTT__CA_FILE": str(cert),
+           "HEARTH_CLOUD__MQTT__USERNAME": "gw", "HEARTH_CLOUD__MQTT__PASSWORD_FILE": "cloud-password"}
+    box = GatewayClient(HearthProcess(data, env=env), "virtual")
+    await box.open()
+    try:
+        gw = box.proc.gateway_id
+        assert await wait_for(lambda: _alive(box), timeout=15)
+        # A wrong password: not connected, said so, and the home goes on.
+        (data / "cloud-password").write_text("wrong\n")
+        await broker.stop()
+        await broker.start()
+        await asyncio.sleep(2)
+        assert (await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json() == {"result": False}
+        assert (await box.run(box.url("9"), "on"))["newState"] == "COMPLETED"
+    finally:
+        await box.close()
+        box.proc.kill()
+        await broker.stop()
+    assert "s3cret-pass" not in "".join(box.proc.output)
+
+
+async def _alive(box: GatewayClient) -> bool:
+    gw = box.proc.gateway_id
+    return bool((await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json()["result"])

@@ -47,7 +47,7 @@ async def box(tmp_path: Path, cloud: tuple[SmartSolarState, FakeCloud]) -> Async
     secret(data, "smartsolar-webhook-key", KEY)
     env = {"HEARTH_CLOUD__SMARTSOLAR__ENABLED": "true", "HEARTH_CLOUD__SMARTSOLAR__BASE_URL": server.url,
            "HEARTH_CLOUD__SMARTSOLAR__PRODUCT_IMEI": IMEI, "HEARTH_CLOUD__SMARTSOLAR__USERNAME": "installer",
-           "HEARTH_CLOUD__SMARTSOLAR__UPLOAD_INTERVAL_S": "1",
+           "HEARTH_CLOUD__SMARTSOLAR__UPLOAD_INTERVAL_S": "1", "HEARTH_CLOUD__SMARTSOLAR__TIMEOUT_S": "1",
            "HEARTH_CLOUD__SMARTSOLAR__WEBHOOK_URL": "https://gw.example/hooks/smartsolar"}
     client = GatewayClient(HearthProcess(data, env=env), "virtual")
     await client.open()
@@ -78,6 +78,10 @@ async def test_telemetry_in_the_seeds_form_kept_through_a_503(box: GatewayClient
     state.fail_next = [503, 503]
     await set_temperature(box, 22.5)
     await wait_for(lambda: [p for p in points(state, "5_TemperatureState") if p[1] == 22.5], timeout=20)
+    # A slow cloud: the write times out (1 s here), the value waits, and comes with a later upload.
+    state.slow_next = [3.0]
+    await set_temperature(box, 23.5)
+    await wait_for(lambda: [p for p in points(state, "5_TemperatureState") if p[1] == 23.5], timeout=20)
     # The token's expiry is near (it lives 602 s; we refresh 10 min before): every upload logs in again, and no
     # write was ever refused.
     assert state.logins >= 2 and state.refused == 0

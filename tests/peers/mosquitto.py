@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
@@ -18,15 +19,34 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    """``tls=(cert, key)`` serves TLS with that certificate (self-signed: it is its own CA); ``users`` turns
+    anonymous access off and lets only those (name, password) pairs in."""
+
+    def __init__(self, folder: Path, port: int | None = None, *, tls: tuple[Path, Path] | None = None,
+                 users: dict[str, str] | None = None) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "mosquitto.conf"
         # Persistence on: a broker restart keeps retained messages and the persistent sessions' queues.
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                               f"persistence_location {folder}/\nautosave_interval 1\n")
+        lines = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {folder}/",
+                 "autosave_interval 1"]
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to the user "mosquitto", who cannot read the test's private folder.
+            lines.append("user root")
+        if tls is not None:
+            lines += [f"cafile {tls[0]}", f"certfile {tls[0]}", f"keyfile {tls[1]}"]
+        if users:
+            passwords = folder / "passwd"
+            passwords.write_text("")
+            for name, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True,
+                               capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        self.config.write_text("\n".join(lines) + "\n")
 
     async def start(self) -> Mosquitto:
         program = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -3,6 +3,7 @@ signed webhooks sent to a subscribed URL (``sign``)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
 import hashlib
@@ -27,6 +28,7 @@ class SmartSolarState:
     logins: int = 0
     writes: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next data writes with
+    slow_next: list[float] = field(default_factory=list)  # seconds to sit on the next data writes
     refused: int = 0
 
 
@@ -59,6 +61,8 @@ def build_app(state: SmartSolarState) -> FastAPI:
             state.refused += 1
             return JSONResponse({"status": "error", "message": "token invalid", "data": None}, status_code=401)
         state.tokens[token] = time.time() + state.token_lifetime_s  # sliding expiry
+        if state.slow_next:
+            await asyncio.sleep(state.slow_next.pop(0))
         if state.fail_next:
             code = state.fail_next.pop(0)
             return JSONResponse({"status": "error", "message": "try again later", "data": None}, status_code=code)
