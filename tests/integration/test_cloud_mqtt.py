@@ -311,3 +311,33 @@ async def test_tls_and_a_password_from_an_owner_only_file(tmp_path: Path) -> Non
 async def _alive(box: GatewayClient) -> bool:
     gw = box.proc.gateway_id
     return bool((await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json()["result"])
+
+
+async def test_setup_triggers_from_the_cloud(box: GatewayClient, cloud: Cloud) -> None:
+    gw = box.proc.gateway_id
+    await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
+    oid = "77777777-2222-3333-4444-555555555555"
+    door, plug = box.url("15"), box.url("9")
+    trigger = {"ifThenSetupTrigger": {"label": "door opens: plug on", "rootConditionBlock": {
+        "staticDeviceStateCondition": {"deviceURL": door, "stateName": "core:ContactState", "operator": "EQUALS",
+                                       "value1": "open"}},
+        "effects": [{"actionGroupEffect": {"localActionGroup": {"label": "plug on", "actions": [
+            {"deviceURL": plug, "commands": [{"name": "on"}]}]}}}]}}
+    assert (await box.run(plug, "off"))["newState"] == "COMPLETED"
+    await cloud.push(gw, "trigger", {"id": "tr-1", "oid": oid, "version": 1, "trigger": trigger})
+    result = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
+                                     if r["record"].get("commandId") == "tr-1"], timeout=10)
+    assert result[0].get("applied") == {"oid": oid, "version": 1}, result
+    assert (await box.api.get(f"/triggers/ifThenSetupTrigger/{oid}")).status_code == 200
+    # It works here: the door opens, the plug goes on.
+    url = quote(door, safe="")
+    assert (await box.api.put(f"/setup/devices/{url}/states/core:ContactState/3/open")).status_code in (200, 204)
+    assert await wait_for(lambda: _on(box, plug), timeout=10)
+    await cloud.push(gw, "trigger", {"id": "tr-2", "oid": oid, "version": 2, "deleted": True})
+    await wait_for(lambda: [r for r in cloud.records("executions") if r["record"].get("commandId") == "tr-2"],
+                   timeout=10)
+    assert (await box.api.get(f"/triggers/ifThenSetupTrigger/{oid}")).status_code == 404
+
+
+async def _on(box: GatewayClient, url: str) -> bool:
+    return await box.state(url, "core:OnOffState") == "on"

@@ -11,8 +11,9 @@ Topic contract, per gateway (``<p>`` is ``[cloud.mqtt] topic_prefix``, ``<gw>`` 
   cloud deduplicates by ``eventId`` (and sees gaps in ``seq`` where telemetry was dropped).
 - ``<p>/<gw>/down/exec``: ``{"id", "actionGroup": {End-User API action group}}``: run it (source ``cloud``);
   ``<p>/<gw>/down/cancel``: ``{"id", "execId"}``; ``<p>/<gw>/down/nudge``: sync now;
-  ``<p>/<gw>/down/actionGroup`` and ``down/conditionGroup``: ``{"id", "oid", "version", "actionGroup" |
-  "conditionGroup"}`` or ``"deleted": true``, versions and conflicts as cloud/objects.py says. Every command's result
+  ``<p>/<gw>/down/actionGroup``, ``down/conditionGroup`` and ``down/trigger``: ``{"id", "oid", "version",
+  "actionGroup" | "conditionGroup" | "trigger"}`` or ``"deleted": true``, versions and conflicts as
+  cloud/objects.py says. Every command's result
   goes up on the executions stream as ``{"commandId", "execId"}`` or ``{"commandId", "error"}``; a command
   delivered twice (same ``id``) runs once and its first result is sent again.
 """
@@ -72,7 +73,7 @@ class MqttSync:
         self.inbound = InboundLog(gateway.db)
         self.recorder = Recorder(gateway.bus, self.outbox, self.settings.telemetry_window_s)
         self.objects = CloudObjects(gateway.db, gateway.bus, gateway.action_groups,
-                                    getattr(gateway, "conditions", None))
+                                    getattr(gateway, "conditions", None), getattr(gateway, "triggers", None))
         gateway.cloud = self
         self.recorder.start()
         self._task = asyncio.create_task(self._run(), name="cloud-mqtt")
@@ -202,7 +203,7 @@ class MqttSync:
                 continue
             if kind == "nudge":
                 self._nudge.set()
-            elif kind in ("exec", "cancel", "actionGroup", "conditionGroup"):
+            elif kind in ("exec", "cancel", "actionGroup", "conditionGroup", "trigger"):
                 await self._command(kind, body)
             else:
                 log.warning("cloud message on unknown topic %s: dropped", topic)
@@ -228,7 +229,7 @@ class MqttSync:
 
     async def _run_command(self, kind: str, command_id: str, body: dict[str, Any]) -> dict[str, Any]:
         executor = self.gateway.executor
-        if kind in ("actionGroup", "conditionGroup"):
+        if kind in ("actionGroup", "conditionGroup", "trigger"):
             return await self.objects.apply(kind, command_id, body)
         if kind == "exec":
             group = ActionGroup.model_validate(body.get("actionGroup"))

@@ -1,9 +1,9 @@
-"""Action groups and condition groups pushed from the cloud, with versions, and the rule when the home edited one
-meanwhile.
+"""Action groups, condition groups and setup triggers pushed from the cloud, with versions, and the rule when the
+home edited one meanwhile.
 
-The cloud sends ``{"id", "oid", "version", "actionGroup" | "conditionGroup"}`` (or ``"deleted": true``) on
-``down/actionGroup`` or ``down/conditionGroup``. Versions only go up: one not newer than the last applied is stale
-and ignored. The rule for a conflict, which loses nothing silently:
+The cloud sends ``{"id", "oid", "version", "actionGroup" | "conditionGroup" | "trigger"}`` (or ``"deleted": true``)
+on ``down/actionGroup``, ``down/conditionGroup`` or ``down/trigger``. Versions only go up: one not newer than the
+last applied is stale and ignored. The rule for a conflict, which loses nothing silently:
 
 - an object edited here (through the local API) after the last version the cloud sent keeps the local edit;
 - the cloud's version is not applied, and the result says so: ``{"commandId", "conflict": {"oid", "version",
@@ -39,7 +39,7 @@ class _Kind:
     delete: Callable[[str], Awaitable[Any]]
 
 
-def _kinds(action_groups: Any, condition_groups: Any) -> dict[str, _Kind]:
+def _kinds(action_groups: Any, condition_groups: Any, triggers: Any) -> dict[str, _Kind]:
     kinds: dict[str, _Kind] = {}
     if action_groups is not None:
         async def ag_update(body: dict[str, Any], oid: str) -> None:
@@ -60,13 +60,30 @@ def _kinds(action_groups: Any, condition_groups: Any) -> dict[str, _Kind]:
             lambda oid: condition_groups.get(oid).to_json(),
             lambda body, oid: condition_groups.create(body, oid),
             lambda body, oid: condition_groups.update({**body, "oid": oid}), condition_groups.delete)
+    if triggers is not None:
+        async def trigger_delete(oid: str) -> None:
+            trigger = triggers.find(oid)
+            await triggers.delete(trigger.type.value, oid)
+
+        kinds["trigger"] = _Kind(
+            "trigger", (ev.SetupTriggerCreatedEvent, ev.SetupTriggerUpdatedEvent, ev.SetupTriggerDeletedEvent),
+            lambda e: e.setup_trigger_oid, lambda oid: triggers.find(oid) is not None,
+            lambda oid: triggers.find(oid).to_json(),
+            lambda body, oid: triggers.create(body, oid=oid),
+            lambda body, oid: triggers.update(_with_inner_oid(body, oid)), trigger_delete)
     return kinds
 
 
+def _with_inner_oid(body: dict[str, Any], oid: str) -> dict[str, Any]:
+    """A trigger is ``{"<type>": {...}}``: its oid goes inside."""
+    return {kind: {**inner, "oid": oid} if isinstance(inner, dict) else inner for kind, inner in body.items()}
+
+
 class CloudObjects:
-    def __init__(self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None) -> None:
+    def __init__(self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None,
+                 triggers: Any = None) -> None:
         self._db = db
-        self.kinds = _kinds(action_groups, condition_groups)
+        self.kinds = _kinds(action_groups, condition_groups, triggers)
         self._applying: tuple[str, str] | None = None
         self._marks: set[asyncio.Task[None]] = set()
         self._unsubscribe = [bus.subscribe(lambda e, k=kind: self._on_local_edit(k, e), *kind.events)

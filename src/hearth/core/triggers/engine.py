@@ -669,6 +669,9 @@ class TriggerEngine:
     def all(self, trigger_type: TriggerType | None = None) -> list[LiveTrigger]:
         return [t for t in self._triggers.values() if trigger_type is None or t.type is trigger_type]
 
+    def find(self, oid: str) -> LiveTrigger | None:
+        return self._triggers.get(oid)
+
     def get(self, type_text: str, oid: str) -> LiveTrigger:
         trigger_type = parse_type(type_text)
         trigger = self._triggers.get(oid)
@@ -762,14 +765,17 @@ class TriggerEngine:
                 "mode": int(trigger.mode), "source_device_urls": d.source_device_urls, "effects": effects,
                 "root_condition_block": root, "scheduling_intervals": d.body.get("schedulingIntervals", [])}
 
-    async def create(self, body: Any, *, allow_execute: bool = False) -> LiveTrigger:
+    async def create(self, body: Any, *, allow_execute: bool = False, oid: str | None = None) -> LiveTrigger:
+        """A new trigger; ``oid`` when another system chose it (the cloud)."""
         if len(self._triggers) >= MAX_TRIGGERS:
             raise ApiError.bad_request(f"Too many setup triggers (at most {MAX_TRIGGERS})")
+        if oid is not None and oid in self._triggers:
+            raise ApiError.bad_request(f"Setup trigger {oid} exists already")
         definition = self._parse(body)
         now = now_ms()
         setup_id = str(self._next_id)
         self._next_id += 1
-        trigger = LiveTrigger(self, definition, str(uuid.uuid4()), setup_id, now, now)
+        trigger = LiveTrigger(self, definition, oid or str(uuid.uuid4()), setup_id, now, now)
         await self._save(trigger)
         self._install(trigger)
         self._bus.publish(SetupTriggerCreatedEvent(**self._event_fields(trigger)))
