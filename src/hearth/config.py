@@ -157,7 +157,10 @@ class SmartSolarSettings(_Section):
     # Telemetry is kept until the cloud took it (seed 002's rm_data is every 4 h).
     upload_interval_s: float = Field(4 * 3600, gt=0)
     timeout_s: float = Field(10, gt=0, le=60)
-    # product-status enabled_status ("enabled", "disabled", ...) -> the action group to run.
+    # The seed's report-then-pull (its rc_data): our status up, then the unit's instructions down, each upload.
+    rc_data_path: str = "/v1/products/{imei}/rc_data"
+    # enabled_status ("enabled", "disabled"), from an instruction or a product-status webhook -> the action
+    # group to run.
     actions: dict[str, str] = Field(default_factory=dict)
 
 

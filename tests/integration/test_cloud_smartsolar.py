@@ -116,3 +116,25 @@ async def test_signed_webhooks_run_the_action_group_once(tmp_path: Path, box: Ga
 
 async def _off(box: GatewayClient, url: str) -> bool:
     return await box.state(url, "core:OnOffState") == "off"
+
+
+async def test_product_actions_come_down_as_commands(box: GatewayClient,
+                                                     cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+    state, server = cloud
+    plug = box.url("9")
+    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
+        {"deviceURL": plug, "commands": [{"name": "off"}]}]})
+    oid = created.json()["actionGroupOID"]
+    await box.close()
+    box.proc.extra_env["HEARTH_CLOUD__SMARTSOLAR__ACTIONS"] = f'{{ disabled = "{oid}" }}'  # a TOML table
+    await box.open()
+    assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
+    # The cloud's operator disables the unit: it is pending until the unit reports, then pulls.
+    async with httpx.AsyncClient(base_url=server.url) as operator:
+        assert (await operator.put(f"/v1/products/{IMEI}/disable")).status_code == 200
+    assert await wait_for(lambda: _off(box, plug), timeout=15)
+    await wait_for(lambda: state.reported and state.reported[-1]["enable_status"] == "disabled", timeout=15)
+    # Pulled again and again: the action ran once.
+    await wait_for(lambda: len(state.reported) > 3, timeout=15)
+    history = (await box.api.get("/history/executions")).json()
+    assert len([e for e in history if e.get("actionGroupOID") == oid]) == 1

@@ -5,6 +5,9 @@
 - **Telemetry**, store-and-forward like the seed's ``rm_data``: numeric states are kept in our own outbox and sent
   every ``upload_interval_s`` in the seed's time-series form, ``POST /v1/products/<imei>/data``
   ``{"measurement", "tags", "fields": {"<field>": [[epoch ms, value], ...]}}``; rows leave only after a 2xx.
+- **Report then pull** (the seed's ``rc_data``), at every upload: ``POST`` our status (software, enable status),
+  then ``GET`` the instructions; a new ``enable_status`` (the product actions enable/disable) runs the action
+  group ``actions`` names for it, once per change.
 - **Webhooks** (``product-status``): verified by ``X-BBOXX-Signature`` = base64(HMAC-SHA1(key, body + the exact
   subscribed URL)); the unit's ``enabled_status`` runs the action group ``[cloud.smartsolar] actions`` names for
   it; a message older than the last one taken is dropped (the seed warns they may come out of order), and one
@@ -45,6 +48,7 @@ class SmartSolarConnector:
         self._token: str | None = None
         self._token_expiry = 0.0
         self._last_webhook_ts = ""
+        self._enable_status: str | None = None  # the last enable status the cloud asked for
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, gateway: Any) -> None:
@@ -79,6 +83,7 @@ class SmartSolarConnector:
                 await asyncio.sleep(s.upload_interval_s)
                 try:
                     await self.upload(http)
+                    await self.report_then_pull(http)
                 except (httpx.HTTPError, OSError, ValueError) as exc:
                     log.warning("smartsolar: upload failed (%s); the telemetry waits for the next one",
                                 exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else exc)
@@ -117,15 +122,41 @@ class SmartSolarConnector:
             self.uploaded += sum(len(points) for points in fields.values())
 
     async def _post_data(self, http: httpx.AsyncClient, payload: dict[str, Any]) -> None:
-        path = f"/v1/products/{self.settings.product_imei}/data"
-        for attempt in (1, 2):
+        await self._call(http, "POST", f"/v1/products/{self.settings.product_imei}/data", payload)
+
+    async def _call(self, http: httpx.AsyncClient, method: str, path: str, payload: Any = None) -> httpx.Response:
+        async def send() -> httpx.Response:
             token = await self._login(http)
-            answer = await http.post(path, json=payload, headers={"Authorization": f"Token token={token}"})
-            if answer.status_code == 401 and attempt == 1:
-                self._token = None  # expired sooner than said: log in again, once
-                continue
-            answer.raise_for_status()
-            return
+            return await http.request(method, path, json=payload, headers={"Authorization": f"Token token={token}"})
+
+        answer = await send()
+        if answer.status_code == 401:
+            self._token = None  # expired sooner than said: log in again, once
+            answer = await send()
+        answer.raise_for_status()
+        return answer
+
+    async def report_then_pull(self, http: httpx.AsyncClient) -> None:
+        """Our status up (what the unit is), then its instructions down (what the cloud wants it to be)."""
+        from hearth import __version__
+        path = self.settings.rc_data_path.format(imei=self.settings.product_imei)
+        await self._call(http, "POST", path, {"software": f"hearth-{__version__}",
+                                               "enable_status": self._enable_status or "enabled",
+                                               "tamper_status": "ok"})
+        answer = await self._call(http, "GET", path)
+        wanted = (answer.json().get("data") or {}).get("enable_status")
+        if isinstance(wanted, str) and wanted != self._enable_status:
+            self._enable_status = wanted  # pending_* becomes the state: the cloud sees it at the next report
+            await self._run_action(wanted)
+
+    async def _run_action(self, status: str) -> dict[str, Any]:
+        oid = self.settings.actions.get(status)
+        if oid is None:
+            return {"ignored": f"no action group for {status!r}"}
+        group = self.gateway.action_groups.get(oid)
+        execution = await self.gateway.executor.submit(group, owner="smartsolar", source="cloud",
+                                                       action_group_oid=oid)
+        return {"execId": execution.id}
 
     # ------------------------------------------------------------------ webhooks
 
@@ -146,11 +177,6 @@ class SmartSolarConnector:
         if not await self.inbound.first_time(f"smartsolar:{channel}:{stamp}:{data.get('enabled_status')}"):
             return {"ignored": "delivered before"}
         self._last_webhook_ts = max(stamp, self._last_webhook_ts)
-        status = data.get("enabled_status")
-        oid = self.settings.actions.get(str(status))
-        if oid is None:
-            return {"ignored": f"no action group for {status!r}"}
-        group = self.gateway.action_groups.get(oid)
-        execution = await self.gateway.executor.submit(group, owner="smartsolar", source="cloud",
-                                                       action_group_oid=oid)
-        return {"execId": execution.id}
+        status = str(data.get("enabled_status"))
+        self._enable_status = status
+        return await self._run_action(status)

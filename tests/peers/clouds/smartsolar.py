@@ -29,6 +29,8 @@ class SmartSolarState:
     writes: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer the next data writes with
     slow_next: list[float] = field(default_factory=list)  # seconds to sit on the next data writes
+    desired_enable_status: str = "enabled"  # what the product actions (enable/disable) last asked
+    reported: list[dict[str, Any]] = field(default_factory=list)  # the unit's rc_data reports
     refused: int = 0
 
 
@@ -73,5 +75,35 @@ def build_app(state: SmartSolarState) -> FastAPI:
         state.writes.append(body)
         return {"status": "success", "message": f"{points} data-point(s) successfully written to influx",
                 "data": None}
+
+    def authorized(authorization: str | None) -> bool:
+        token = (authorization or "").removeprefix("Token token=")
+        if state.tokens.get(token, 0) < time.time():
+            state.refused += 1
+            return False
+        state.tokens[token] = time.time() + state.token_lifetime_s
+        return True
+
+    @app.put("/v1/products/{imei}/{action}")
+    async def product_action(imei: str, action: str, authorization: str | None = Header(None)) -> Any:
+        """enable / disable (here called by the test as the cloud's operator would): pending until the unit pulls."""
+        if action not in ("enable", "disable"):
+            return JSONResponse({"status": "error", "message": "unknown action", "data": None}, status_code=404)
+        state.desired_enable_status = f"{action}d"
+        return {"status": "success", "message": f"product {imei} pending_{action}d", "data": None}
+
+    @app.post("/v1/products/{imei}/rc_data")
+    async def rc_report(imei: str, request: Request, authorization: str | None = Header(None)) -> Any:
+        if not authorized(authorization):
+            return JSONResponse({"status": "error", "message": "token invalid", "data": None}, status_code=401)
+        state.reported.append(await request.json())
+        return {"status": "success", "message": "status received", "data": None}
+
+    @app.get("/v1/products/{imei}/rc_data")
+    async def rc_pull(imei: str, authorization: str | None = Header(None)) -> Any:
+        if not authorized(authorization):
+            return JSONResponse({"status": "error", "message": "token invalid", "data": None}, status_code=401)
+        return {"status": "success", "message": "instructions",
+                "data": {"enable_status": state.desired_enable_status, "capacity_limit": None}}
 
     return app
