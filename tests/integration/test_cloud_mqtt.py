@@ -66,6 +66,9 @@ class Cloud:
         async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-cloud-pub") as c:
             await c.publish(f"hearth/{gateway_id}/down/{kind}", json.dumps(body).encode(), qos=1)
 
+    def statuses(self, gateway_id: str) -> list[str]:
+        return [body["status"] for topic, body in self.messages if topic == f"hearth/{gateway_id}/status"]
+
     def records(self, stream: str) -> list[dict[str, Any]]:
         return [r for topic, body in self.messages if topic.endswith(f"/up/{stream}") for r in body["records"]]
 
@@ -189,7 +192,10 @@ async def test_sigkill_mid_sync_every_record_once_after_dedup(tmp_path: Path, br
     for i in range(20):
         ran.append(await box.apply(box.url("9"), "on" if i % 2 else "off"))
     await asyncio.sleep(0.2)
+    gw = proc.gateway_id
     proc.kill()  # mid-sync: some records sent, some acknowledged, some not
+    # The broker says so for it: the last will, "offline", retained on its status topic.
+    await wait_for(lambda: cloud.statuses(gw)[-1:] == ["offline"], timeout=10)
     await box.api.aclose()
     await box.open()
     try:
