@@ -5,6 +5,7 @@ publishes on its down topics."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -347,3 +348,29 @@ async def test_setup_triggers_from_the_cloud(box: GatewayClient, cloud: Cloud) -
 
 async def _on(box: GatewayClient, url: str) -> bool:
     return await box.state(url, "core:OnOffState") == "on"
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    from hearth.api.tls import ensure_self_signed
+
+    server_cert, server_key = ensure_self_signed(tmp_path / "server-tls", "0000-0000-0000")
+    client_cert, client_key = ensure_self_signed(tmp_path / "client-tls", "1111-1111-1111")
+    broker = await Mosquitto(tmp_path / "mtls", tls=(server_cert, server_key), client_ca=client_cert).start()
+    env = {**cloud_env(broker.port), "HEARTH_CLOUD__MQTT__TLS": "true",
+           "HEARTH_CLOUD__MQTT__CA_FILE": str(server_cert)}
+    without = GatewayClient(HearthProcess(tmp_path / "no-cert", env=env), "virtual")
+    with_cert = GatewayClient(HearthProcess(tmp_path / "cert", env={
+        **env, "HEARTH_CLOUD__MQTT__CERT_FILE": str(client_cert), "HEARTH_CLOUD__MQTT__KEY_FILE": str(client_key)}),
+        "virtual")
+    try:
+        await with_cert.open()
+        assert await wait_for(lambda: _alive(with_cert), timeout=15)
+        await without.open()
+        await asyncio.sleep(2)
+        assert not await _alive(without)
+    finally:
+        for box in (with_cert, without):
+            with contextlib.suppress(Exception):
+                await box.close()
+            box.proc.kill()
+        await broker.stop()

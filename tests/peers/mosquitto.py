@@ -20,10 +20,11 @@ def free_port() -> int:
 
 class Mosquitto:
     """``tls=(cert, key)`` serves TLS with that certificate (self-signed: it is its own CA); ``users`` turns
-    anonymous access off and lets only those (name, password) pairs in."""
+    anonymous access off and lets only those (name, password) pairs in; ``client_ca`` lets in only clients with a
+    certificate that CA signed."""
 
     def __init__(self, folder: Path, port: int | None = None, *, tls: tuple[Path, Path] | None = None,
-                 users: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, client_ca: Path | None = None) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -36,7 +37,12 @@ class Mosquitto:
             # Started as root, mosquitto drops to the user "mosquitto", who cannot read the test's private folder.
             lines.append("user root")
         if tls is not None:
-            lines += [f"cafile {tls[0]}", f"certfile {tls[0]}", f"keyfile {tls[1]}"]
+            cafile = tls[0]
+            if client_ca is not None:  # clients must show a certificate this CA signed; its CN is their name
+                cafile = folder / "ca-bundle.pem"
+                cafile.write_bytes(tls[0].read_bytes() + client_ca.read_bytes())
+                lines += ["require_certificate true", "use_identity_as_username true"]
+            lines += [f"cafile {cafile}", f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if users:
             passwords = folder / "passwd"
             passwords.write_text("")
@@ -44,6 +50,8 @@ class Mosquitto:
                 subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True,
                                capture_output=True)
             lines += ["allow_anonymous false", f"password_file {passwords}"]
+        elif client_ca is not None:
+            lines.append("allow_anonymous false")
         else:
             lines.append("allow_anonymous true")
         self.config.write_text("\n".join(lines) + "\n")
