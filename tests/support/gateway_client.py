@@ -24,10 +24,21 @@ class GatewayClient:
 
     async def open(self, timeout: float = 60.0) -> None:
         await asyncio.to_thread(self.proc.start, timeout)
+        # A first start printed its admin token; a later one has none, and a token is made with the CLI.
         token = self.proc.first_token or await asyncio.to_thread(self.proc.token)
         self.api = httpx.AsyncClient(base_url=self.proc.base_url, verify=False, timeout=20,
                                      headers={"Authorization": f"Bearer {token}"})
-        self.listener = (await self.api.post("/events/register")).json()["id"]
+        self.listener = await self._register()
+
+    async def _register(self) -> str:
+        """The event listener; a token just made with the CLI may take the gateway a moment to see."""
+        for _ in range(50):
+            response = await self.api.post("/events/register")
+            if response.status_code == 200:
+                listener: str = response.json()["id"]
+                return listener
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"cannot register an event listener: {response.status_code} {response.text}")
 
     async def close(self) -> None:
         await self.api.aclose()

@@ -66,7 +66,7 @@ class HearthProcess:
         self._reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.port:
+            if self.port and self._banner_read():
                 return self
             if self.proc.poll() is not None:
                 time.sleep(0.1)
@@ -74,6 +74,13 @@ class HearthProcess:
             time.sleep(0.02)
         self.kill()
         raise RuntimeError("hearth did not start in time:\n" + "".join(self.output))
+
+    def _banner_read(self) -> bool:
+        """The start banner is all in: its data folder line, and the admin token if one is announced."""
+        lines = list(self.output)
+        if not any(line.startswith("  Data:") for line in lines):
+            return False
+        return self.first_token is not None or not any("First admin token" in line for line in lines)
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
