@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -374,3 +375,22 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
                 await box.close()
             box.proc.kill()
         await broker.stop()
+
+
+async def test_a_command_taken_but_never_run_is_reported_after_a_restart(tmp_path: Path, broker: Mosquitto,
+                                                                         cloud: Cloud) -> None:
+    proc = HearthProcess(tmp_path / "data", env=cloud_env(broker.port))
+    box = GatewayClient(proc, "virtual")
+    await box.open()
+    await box.close()
+    # The state a crash leaves between taking a command (its id on disk) and running it.
+    with sqlite3.connect(tmp_path / "data" / "hearth.db") as db:
+        db.execute("INSERT INTO inbound_commands (id, received) VALUES ('mqtt:cmd-lost', 0)")
+    await box.open()
+    try:
+        found = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
+                                        if r["record"].get("commandId") == "cmd-lost"], timeout=10)
+        assert found[0]["error"]["errorCode"] == "INTERRUPTED"
+    finally:
+        await box.close()
+        proc.kill()

@@ -42,6 +42,8 @@ from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
 
 log = logging.getLogger(__name__)
+# The inbound log is shared with the HTTPS connectors: ours are kept under this prefix.
+INBOUND_PREFIX = "mqtt:"
 # Small messages both ways (a command, its result): without this, Nagle and delayed ACKs add ~40 ms a turn.
 NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 
@@ -76,7 +78,18 @@ class MqttSync:
                                     getattr(gateway, "conditions", None), getattr(gateway, "triggers", None))
         gateway.cloud = self
         self.recorder.start()
+        await self._report_interrupted()
         self._task = asyncio.create_task(self._run(), name="cloud-mqtt")
+
+    async def _report_interrupted(self) -> None:
+        """Commands taken before a crash but never run: the cloud is told, rather than left waiting."""
+        for key in await self.inbound.unanswered(INBOUND_PREFIX):
+            command_id = key.removeprefix(INBOUND_PREFIX)
+            result = {"commandId": command_id, "error": {
+                "errorCode": "INTERRUPTED", "error": "the gateway stopped before the command ran; send it again"}}
+            await self.inbound.answer(key, result)
+            self.recorder.add("executions", result)
+            log.warning("cloud command %s was interrupted by a restart: reported", command_id)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -213,8 +226,9 @@ class MqttSync:
         if not isinstance(command_id, str) or not 1 <= len(command_id) <= 128:
             log.warning("cloud %s command without a valid id: dropped", kind)
             return
-        if not await self.inbound.first_time(command_id):
-            previous = await self.inbound.result(command_id)
+        key = INBOUND_PREFIX + command_id
+        if not await self.inbound.first_time(key):
+            previous = await self.inbound.result(key)
             log.info("cloud command %s delivered again: not run twice", command_id)
             self.recorder.add("executions", previous or {"commandId": command_id, "duplicate": True})
             return
@@ -224,7 +238,7 @@ class MqttSync:
             result = {"commandId": command_id, "error": {"errorCode": str(exc.code), "error": exc.message}}
         except (ValueError, TypeError) as exc:
             result = {"commandId": command_id, "error": {"errorCode": "INVALID_FIELD_VALUE", "error": str(exc)}}
-        await self.inbound.answer(command_id, result)
+        await self.inbound.answer(key, result)
         self.recorder.add("executions", result)
 
     async def _run_command(self, kind: str, command_id: str, body: dict[str, Any]) -> dict[str, Any]:

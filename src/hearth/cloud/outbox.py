@@ -148,5 +148,11 @@ class InboundLog:
         row = await self._db.fetchone("SELECT result FROM inbound_commands WHERE id = ?", (command_id,))
         return json.loads(row[0]) if row and row[0] else None
 
+    async def unanswered(self, prefix: str) -> list[str]:
+        """Ids under ``prefix`` recorded but never answered: a crash came between taking them and running them."""
+        rows = await self._db.fetchall("SELECT id FROM inbound_commands WHERE result IS NULL AND id LIKE ? || '%'",
+                                       (prefix,))
+        return [row[0] for row in rows]
+
     async def forget_before(self, cutoff_ms: int) -> int:
         return await self._db.execute("DELETE FROM inbound_commands WHERE received < ?", (cutoff_ms,))
