@@ -20,14 +20,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from hearth.cloud.credentials import read_secret
 from hearth.cloud.outbox import InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
 from hearth.model.action import ActionGroup
@@ -61,19 +60,12 @@ class AirVantageConnector:
                 await self._task
         await self.recorder.stop()
 
-    def _token(self) -> str:
-        name = self.settings.token_file
-        path = Path(name) if Path(name).is_absolute() else self.folder / name
-        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
-        return path.read_text().strip()
-
     async def _run(self) -> None:
         s = self.settings
         async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeout_s) as http:
             while True:
                 try:
-                    http.headers["Authorization"] = f"Bearer {self._token()}"
+                    http.headers["Authorization"] = f"Bearer {read_secret(self.folder, s.token_file).decode()}"
                     await self.cycle(http)
                 except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
                     status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None

@@ -18,13 +18,14 @@ import datetime as dt
 import json
 import logging
 import os
-import stat
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from hearth.cloud.credentials import read_secret
 
 log = logging.getLogger(__name__)
 KEYS_FILE = "bagtower-keys.json"
@@ -61,16 +62,6 @@ class BagtowerConnector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _secret_file(self, name: str) -> Path:
-        path = Path(name)
-        return path if path.is_absolute() else self.folder / path
-
-    def _user_token(self) -> str:
-        path = self._secret_file(self.settings.user_token_file)
-        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
-        return path.read_text().strip()
-
     def _keys(self) -> dict[str, str]:
         path = self.folder / KEYS_FILE
         return json.loads(path.read_text()) if path.exists() else {}
@@ -106,7 +97,7 @@ class BagtowerConnector:
                    if device_id(self.gateway_id, d.url_text) not in keys and d.url.address != "stack"]
         if not missing:
             return
-        headers = {"Authorization": f"Bearer {self._user_token()}"}
+        headers = {"Authorization": f"Bearer {read_secret(self.folder, s.user_token_file).decode()}"}
         for device in missing:
             did = device_id(self.gateway_id, device.url_text)
             body = {"deviceId": did, "deviceName": device.label[:50] or did, "companyId": s.company_id,

@@ -24,16 +24,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
 import ssl
-import stat
 import time
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
+from hearth.cloud.credentials import read_secret
 from hearth.cloud.objects import CloudObjects
 from hearth.cloud.outbox import STREAMS, InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
@@ -102,13 +100,7 @@ class MqttSync:
     def _password(self) -> str | None:
         if not self.mqtt.password_file:
             return None
-        path = Path(self.mqtt.password_file)
-        if not path.is_absolute():
-            path = self.gateway.settings.data_dir() / path
-        mode = os.stat(path).st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
-        return path.read_text().strip()
+        return read_secret(self.gateway.settings.data_dir(), self.mqtt.password_file).decode()
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self.mqtt.tls:

@@ -23,15 +23,14 @@ import email.utils
 import hashlib
 import hmac
 import logging
-import os
 import re
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from hearth.cloud.credentials import read_secret
 from hearth.cloud.outbox import InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
 
@@ -69,10 +68,7 @@ class SmartSolarConnector:
         await self.recorder.stop()
 
     def _secret(self, name: str) -> bytes:
-        path = Path(name) if Path(name).is_absolute() else self.folder / name
-        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
-        return path.read_bytes().strip()
+        return read_secret(self.folder, name)
 
     # ------------------------------------------------------------------ telemetry
 
