@@ -29,6 +29,7 @@ def cloud_env(port: int) -> dict[str, str]:
     return {"HEARTH_CLOUD__ENABLED": "true", "HEARTH_CLOUD__MQTT__HOST": "127.0.0.1",
             "HEARTH_CLOUD__MQTT__PORT": str(port), "HEARTH_CLOUD__MQTT__TLS": "false",
             "HEARTH_CLOUD__TELEMETRY_WINDOW_S": "0.3", "HEARTH_CLOUD__RECONNECT_MIN_S": "0.3",
+            "HEARTH_CLOUD__MQTT__KEEPALIVE_S": "5",  # a lost link is noticed within seconds, however it is lost
             "HEARTH_CLOUD__RECONNECT_MAX_S": "1"}
 
 
@@ -308,7 +309,8 @@ async def test_tls_and_a_password_from_an_owner_only_file(tmp_path: Path) -> Non
         (data / "cloud-password").write_text("wrong\n")
         await broker.stop()
         await broker.start()
-        await asyncio.sleep(2)
+        await wait_for(lambda: _dead(box), timeout=20)
+        await asyncio.sleep(2)  # and it stays so: the broker refuses every attempt
         assert (await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json() == {"result": False}
         assert (await box.run(box.url("9"), "on"))["newState"] == "COMPLETED"
     finally:
@@ -316,6 +318,10 @@ async def test_tls_and_a_password_from_an_owner_only_file(tmp_path: Path) -> Non
         box.proc.kill()
         await broker.stop()
     assert "s3cret-pass" not in "".join(box.proc.output)
+
+
+async def _dead(box: GatewayClient) -> bool:
+    return not await _alive(box)
 
 
 async def _alive(box: GatewayClient) -> bool:
