@@ -255,9 +255,6 @@ class RtsDriver(Driver):
         if url == str(self.stack_url):
             await self._stack_command(call)
             return
-        if call.name == "setName":
-            self.ctx.report_states(call.device_url, {"core:NameState": str(call.parameters[0])})
-            return
         device = self.devices.get(url)
         if device is None:
             raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"{url} is not an RTS device of this gateway")

@@ -88,9 +88,6 @@ class SimulatedDevice:
             call.in_progress(50)
             await asyncio.sleep(0.05)
             return
-        if name == "setName":
-            self.report(NameState=params[0])
-            return
         if name in ("on", "off"):
             self.report(OnOffState=name)
             if self.has("LightIntensityState"):

@@ -564,9 +564,6 @@ class ZigbeeDriver(Driver):
         if url == str(self.stack_url):
             await self._stack_command(call)
             return
-        if call.name == "setName":
-            self.ctx.report_states(call.device_url, {"core:NameState": str(call.parameters[0])})
-            return
         if not self.up or self.app is None:
             raise CommandFailed(FailureType.SERIAL_IO_ERROR,
                                 f"the Zigbee radio ({self.settings.port}) is not connected")

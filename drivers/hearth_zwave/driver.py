@@ -326,9 +326,6 @@ class ZWaveDriver(Driver):
         if url == str(self.stack_url):
             await self._stack_command(call)
             return
-        if call.name == "setName":
-            self.ctx.report_states(call.device_url, {"core:NameState": str(call.parameters[0])})
-            return
         entry = self.by_url.get(url)
         if entry is None:
             raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"{url} is not a known Z-Wave device")

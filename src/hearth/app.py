@@ -114,7 +114,7 @@ class Gateway:
             first_token, _ = await self.tokens.create(Scope.ADMIN, "first admin token")
         await self._start_drivers()
         ex = settings.executor
-        self.executor = Executor(self.registry, self.drivers, self.bus, self.journal,
+        self.executor = Executor(self.registry, self.drivers, self.bus, self.journal, states=self.states,
                                  lock_hold_s=ex.lock_hold_s, missed_grace_s=ex.missed_grace_s)
         self.action_groups = ActionGroupStore(self.db, self.bus, self.executor)
         await self.action_groups.load()

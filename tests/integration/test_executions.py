@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -127,3 +128,17 @@ async def test_refusals_name_the_fault(hearth: HearthProcess, api: httpx.AsyncCl
     malformed = await api.post("/exec/apply", content=b"{nope", headers={"content-type": "application/json"})
     assert malformed.status_code == 400 and malformed.json()["errorCode"] == "INVALID_FIELD_VALUE"
     assert len((await api.get("/history/executions")).json()) == before, "a refusal changes nothing"
+
+
+async def test_set_name_is_the_gateways_own_state(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
+    url = hearth.device_url("3")
+    response = await api.post("/exec/apply", json={"label": "rename", "actions": [
+        {"deviceURL": url, "commands": [{"name": "setName", "parameters": ["Ceiling"]}]}]})
+    assert response.status_code == 200, response.text
+    path = f"/setup/devices/{quote(url, safe='')}/states/core:NameState"
+    assert await wait_for(lambda: _value(api, path, "Ceiling"), timeout=10)
+
+
+async def _value(api: httpx.AsyncClient, path: str, expected: str) -> bool:
+    response = await api.get(path)
+    return response.status_code == 200 and response.json().get("value") == expected

@@ -31,6 +31,7 @@ from hearth.core.drivers import DriverManager
 from hearth.core.execution import CommandRun, Execution
 from hearth.core.gates import PriorityGate
 from hearth.core.registry import DeviceRegistry
+from hearth.core.state_store import StateStore
 from hearth.model.action import ActionGroup
 from hearth.model.definition import CommandRejected
 from hearth.model.errors import ApiError
@@ -54,8 +55,10 @@ def _now() -> int:
 
 class Executor:
     def __init__(self, registry: DeviceRegistry, drivers: DriverManager, bus: EventBus,
-                 journal: ExecutionJournal, *, lock_hold_s: float = 900.0, missed_grace_s: float = 900.0) -> None:
+                 journal: ExecutionJournal, *, lock_hold_s: float = 900.0, missed_grace_s: float = 900.0,
+                 states: StateStore | None = None) -> None:
         self._registry = registry
+        self._states = states
         self._drivers = drivers
         self._bus = bus
         self._journal = journal
@@ -232,7 +235,12 @@ class Executor:
                 try:
                     # asyncio.timeout, not wait_for: no extra task per command.
                     async with asyncio.timeout(driver.command_timeout_s):
-                        await driver.execute(call)
+                        if command.name == "setName" and self._states is not None:
+                            # The name is the gateway's, not the radio's: no driver hears of it.
+                            self._states.report(device, {"core:NameState": str(command.parameters[0])},
+                                                strict=False)
+                        else:
+                            await driver.execute(call)
                 except CommandFailed as exc:
                     self._set(execution, command, S.FAILED, exc.failure, exc.message)
                     return
