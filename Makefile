@@ -18,8 +18,9 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,zigbee,zwave,rts,cloud]'
+# After the peers: dbus-python (for python-dbusmock) builds against Debian's libdbus headers.
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python peers
+	$(BIN)/pip install -q -e '.[dev,zigbee,zwave,rts,ble,cloud,bridge]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
@@ -29,10 +30,10 @@ run: $(VENV)/.run-installed
 peers:
 	@./deploy/install-test-peers.sh
 
-test: $(VENV)/.dev-installed peers
+test: peers $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.dev-installed peers
+bench: peers $(VENV)/.dev-installed
 	$(BIN)/python -m tests.bench
 
 lint: $(VENV)/.dev-installed

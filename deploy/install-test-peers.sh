@@ -3,7 +3,8 @@
 # Idempotent; run from the repository's root (make test does).
 set -euo pipefail
 need=()
-for pkg in sqlite3 socat mosquitto mosquitto-clients; do
+# dbus and the headers build dbus-python (python-dbusmock, the BLE tests); chromium is the web page tests' browser.
+for pkg in sqlite3 socat mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev pkg-config chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

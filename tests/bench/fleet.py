@@ -61,9 +61,9 @@ async def _light_gateway(folder: Path, index: int, settings: Any) -> Any:
 async def _scenario(results: Results) -> None:
     import aiomqtt
 
-    from hearth.cloud.mqtt import NO_DELAY
     from hearth.config import CloudSettings, MqttSettings
     from hearth.model.events import DeviceStateChangedEvent
+    from hearth.mqtt_connect import NO_DELAY
     from tests.peers.mosquitto import Mosquitto
 
     folder = Path(tempfile.mkdtemp(prefix="hearth-fleet-"))

@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from hearth.config import ApiSettings
+from hearth.core.rate import TokenBucket
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.store.tokens import Scope, TokenInfo, TokenStore
 
@@ -56,22 +57,6 @@ class BanList:
             failures.clear()
         if len(self._failures) > 10_000:  # a flood of addresses must not grow memory without bound
             self._failures.clear()
-
-
-class TokenBucket:
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class RateLimiter:

@@ -24,26 +24,23 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import ssl
 import time
 from typing import Any
 
 import aiomqtt
 
-from hearth.cloud.credentials import read_secret
 from hearth.cloud.objects import CloudObjects
 from hearth.cloud.outbox import STREAMS, InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
+from hearth.mqtt_connect import client_options
 
 log = logging.getLogger(__name__)
 # The inbound log is shared with the HTTPS connectors: ours are kept under this prefix.
 INBOUND_PREFIX = "mqtt:"
-# Small messages both ways (a command, its result): without this, Nagle and delayed ACKs add ~40 ms a turn.
-NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 
 
 def _now_ms() -> int:
@@ -97,19 +94,6 @@ class MqttSync:
         self.objects.close()
         await self.recorder.stop()
 
-    def _password(self) -> str | None:
-        if not self.mqtt.password_file:
-            return None
-        return read_secret(self.gateway.settings.data_dir(), self.mqtt.password_file).decode()
-
-    def _tls(self) -> ssl.SSLContext | None:
-        if not self.mqtt.tls:
-            return None
-        context = ssl.create_default_context(cafile=self.mqtt.ca_file or None)
-        if self.mqtt.cert_file:
-            context.load_cert_chain(self.mqtt.cert_file, self.mqtt.key_file or None)
-        return context
-
     def _status(self, status: str) -> bytes:
         return json.dumps({"status": status, "time": _now_ms()}).encode()
 
@@ -118,9 +102,8 @@ class MqttSync:
         while True:
             try:
                 client = aiomqtt.Client(
-                    self.mqtt.host, self.mqtt.port, identifier=f"hearth-{self.gateway_id}",
-                    username=self.mqtt.username or None, password=self._password(), tls_context=self._tls(),
-                    clean_session=False, keepalive=self.mqtt.keepalive_s, timeout=10, socket_options=NO_DELAY,
+                    **client_options(self.mqtt, self.gateway.settings.data_dir()),
+                    identifier=f"hearth-{self.gateway_id}", clean_session=False, timeout=10,
                     will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True))
                 async with client:
                     delay = self.settings.reconnect_min_s

@@ -1,0 +1,80 @@
+"""The bridge's discovery for every controllable of the catalogue, checked against Home Assistant's documented
+schema, and what its command topics make of Home Assistant's payloads (each command checked by its controllable,
+as the executor would)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hearth.bridge.discovery import device_discovery, object_id
+from hearth.core.catalogue import Catalogue
+from hearth.model.definition import CommandRejected, Controllable
+from tests.peers.ha_discovery import validate_device_discovery
+
+CATALOGUE = Catalogue.load(Path(__file__).resolve().parents[2] / "config" / "controllables")
+GW = "1234-5678-9012"
+
+
+def discover(controllable: Controllable, url: str = f"zigbee://{GW}/1"):  # type: ignore[no-untyped-def]
+    return device_discovery(gateway_id=GW, device_url=url, label="A device", controllable=controllable,
+                            area="Kitchen", base_topic=f"hearth/{GW}", bridge_state_topic=f"hearth/{GW}/bridge/state",
+                            origin={"name": "Hearth", "sw_version": "0"})
+
+
+@pytest.mark.parametrize("name", CATALOGUE.names())
+def test_every_controllable_validates_and_its_routes_make_valid_commands(name: str) -> None:
+    controllable = CATALOGUE[name]
+    discovery = discover(controllable)
+    if controllable.ui_class == "ProtocolGateway":
+        assert discovery is None  # a radio stack is not a thing to show in Home Assistant
+        return
+    assert discovery is not None, f"{name}: nothing to show"
+    assert validate_device_discovery(discovery.payload) == []
+    for what, route in discovery.routes.items():
+        topic = f"hearth/{GW}/{discovery.object_id}/set/{what}"
+        assert any(topic in c.values() for c in discovery.payload["components"].values())
+        sample = {"power": "ON", "brightness": "40", "color_temp": "3000", "rgb": "255,0,10", "cover": "OPEN",
+                  "position": "30", "tilt": "50", "lock": "LOCK", "temperature": "21.5"}[what]
+        for command, parameters in route.build(sample):
+            controllable.command(command).check(parameters)  # raises CommandRejected if the route were wrong
+
+
+def test_payloads_map_onto_commands() -> None:
+    light = discover(CATALOGUE["zigbee:ExtendedColorLightComponent"])
+    assert light is not None
+    assert light.routes["power"].build("on") == [("on", [])]
+    assert light.routes["brightness"].build(" 55 ") == [("setIntensity", [55])]
+    assert light.routes["rgb"].build("1,2,3") == [("setRGB", [1, 2, 3])]
+    for bad in ("150", "-1", "nan", "inf", "", "ten"):
+        with pytest.raises(ValueError):
+            light.routes["brightness"].build(bad)
+    with pytest.raises(ValueError):
+        light.routes["power"].build("TOGGLE")
+    with pytest.raises(ValueError):
+        light.routes["rgb"].build("1,2")
+    awning = discover(CATALOGUE["zigbee:HorizontalAwningComponent"])
+    assert awning is not None
+    cover = awning.payload["components"]["cover"]
+    # Deployment is 0 in .. 100 out, the other way round from ClosureState.
+    assert (cover["position_open"], cover["position_closed"]) == (100, 0)
+    assert awning.routes["cover"].build("OPEN") == [("deploy", [])]
+    assert awning.routes["position"].build("25") == [("setDeployment", [25])]
+
+
+def test_object_ids_are_stable_and_do_not_collide() -> None:
+    a = object_id(GW, f"zigbee://{GW}/00:0d:6f#1")
+    assert a == object_id(GW, f"zigbee://{GW}/00:0d:6f#1")
+    assert a != object_id(GW, f"zigbee://{GW}/00-0d-6f#1")
+    assert a.startswith("hearth_123456789012_zigbee_00_0d_6f_1_")
+    assert all(ch.isalnum() or ch in "_-" for ch in a)
+
+
+def test_a_bad_route_payload_never_reaches_the_device() -> None:
+    thermostat = discover(CATALOGUE["zwave:HeatingThermostatZWaveComponent"])
+    assert thermostat is not None
+    with pytest.raises(ValueError):
+        thermostat.routes["temperature"].build("99")  # above the controllable's maximum
+    with pytest.raises(CommandRejected):
+        CATALOGUE["zwave:HeatingThermostatZWaveComponent"].command("setTargetTemperature").check(["warm"])
