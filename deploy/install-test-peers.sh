@@ -3,8 +3,9 @@
 # Idempotent; run from the repository's root (make test does).
 set -euo pipefail
 need=()
-# dbus and the headers build dbus-python (python-dbusmock, the BLE tests); chromium is the web page tests' browser.
-for pkg in sqlite3 socat mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev pkg-config chromium; do
+# dbus and the headers build dbus-python (python-dbusmock, the BLE tests); chromium is the web page tests' browser;
+# systemd and udev give systemd-analyze and udevadm, which check the deploy units and rules.
+for pkg in sqlite3 socat mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev pkg-config chromium systemd udev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -20,7 +20,7 @@ GW = "1234-5678-9012"
 def discover(controllable: Controllable, url: str = f"zigbee://{GW}/1"):  # type: ignore[no-untyped-def]
     return device_discovery(gateway_id=GW, device_url=url, label="A device", controllable=controllable,
                             area="Kitchen", base_topic=f"hearth/{GW}", bridge_state_topic=f"hearth/{GW}/bridge/state",
-                            origin={"name": "Hearth", "sw_version": "0"})
+                            origin={"name": "Hearth", "sw_version": "0"}, reported=controllable.states)
 
 
 @pytest.mark.parametrize("name", CATALOGUE.names())
@@ -61,6 +61,18 @@ def test_payloads_map_onto_commands() -> None:
     assert (cover["position_open"], cover["position_closed"]) == (100, 0)
     assert awning.routes["cover"].build("OPEN") == [("deploy", [])]
     assert awning.routes["position"].build("25") == [("setDeployment", [25])]
+
+
+def test_a_multi_sensor_announces_only_what_it_has_reported() -> None:
+    climate = CATALOGUE["ble:ClimateSensorBLEComponent"]
+    discovery = device_discovery(gateway_id=GW, device_url=f"ble://{GW}/A4:C1:38:11:22:33", label="Thermometer",
+                                 controllable=climate, area=None, base_topic=f"hearth/{GW}",
+                                 bridge_state_topic=f"hearth/{GW}/bridge/state", origin={"name": "Hearth"},
+                                 reported={"core:TemperatureState", "core:BatteryLevelState", "core:StatusState"})
+    assert discovery is not None
+    assert set(discovery.payload["components"]) == {"temperature", "battery"}
+    assert discovery.measured == {"core:TemperatureState", "core:BatteryLevelState"}
+    assert validate_device_discovery(discovery.payload) == []
 
 
 def test_object_ids_are_stable_and_do_not_collide() -> None:

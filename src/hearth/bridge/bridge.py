@@ -31,7 +31,7 @@ import aiomqtt
 from pydantic import ValidationError
 
 from hearth import __version__
-from hearth.bridge.discovery import DeviceDiscovery, device_discovery
+from hearth.bridge.discovery import MEASURED, DeviceDiscovery, device_discovery
 from hearth.core.rate import TokenBucket
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
@@ -93,9 +93,16 @@ class MqttBridge:
     # ------------------------------------------------------------------ what changed (bus listeners: quick)
 
     def _on_states(self, event: ev.DeviceStateChangedEvent) -> None:
-        if event.device_url in self._discovery:
-            self._dirty_states[event.device_url] = None
-            self._wake.set()
+        discovery = self._discovery.get(event.device_url)
+        if discovery is None:
+            return
+        for state in event.device_states:  # a measured state heard for the first time: its sensor is announced
+            if state["name"] in MEASURED and state["name"] not in discovery.measured:
+                if self._describe(event.device_url):
+                    self._dirty_config[event.device_url] = None
+                break
+        self._dirty_states[event.device_url] = None
+        self._wake.set()
 
     def _on_availability(self, event: ev.DeviceAvailableEvent | ev.DeviceUnavailableEvent) -> None:
         if event.device_url in self._discovery:
@@ -127,7 +134,7 @@ class MqttBridge:
         discovery = device_discovery(
             gateway_id=self.gateway.identity.gateway_id, device_url=url, label=device.label,
             controllable=device.controllable, area=place.label if place is not None and place.parent_oid else None,
-            base_topic=self.base, bridge_state_topic=self.bridge_topic, origin=self.origin)
+            base_topic=self.base, bridge_state_topic=self.bridge_topic, origin=self.origin, reported=device.states)
         if discovery is None:
             return False
         self._discovery[url] = discovery

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ class DeviceDiscovery:
     object_id: str
     payload: dict[str, Any]
     routes: dict[str, CommandRoute] = field(default_factory=dict)
+    measured: frozenset[str] = frozenset()  # the measured states it announces sensors for
 
 
 def object_id(gateway_id: str, device_url: str) -> str:
@@ -93,6 +94,9 @@ SENSORS: dict[str, tuple[str, str, str | None, str | None, str, str | None]] = {
     "core:ElectricPowerConsumptionState": ("power", "Power", "power", "W", "measurement", None),
     "core:ElectricEnergyConsumptionState": ("energy", "Energy", "energy", "Wh", "total_increasing", None),
     "core:BatteryLevelState": ("battery", "Battery", "battery", "%", "measurement", "diagnostic"),
+    "core:CO2ConcentrationState": ("co2", "CO2", "carbon_dioxide", "ppm", "measurement", None),
+    "core:RSSILevelState": ("rssi", "Signal strength", "signal_strength", "dBm", "measurement", "diagnostic"),
+    "ble:BatteryVoltageState": ("voltage", "Battery voltage", "voltage", "V", "measurement", "diagnostic"),
 }
 
 # Two-valued states -> a binary sensor: (key, name, device_class, the value that means "on", the other).
@@ -239,9 +243,14 @@ def _climate(b: _Builder) -> None:
     b.add("climate", "climate", config)
 
 
-def _sensors(b: _Builder, skip: set[str]) -> None:
+# The states a sensor component is made for: a multi-sensor's controllable names every state it might measure,
+# and only those the device has reported are announced (the bridge announces again when another one appears).
+MEASURED = frozenset(SENSORS) | frozenset(BINARY_SENSORS)
+
+
+def _sensors(b: _Builder, skip: set[str], reported: Collection[str]) -> None:
     for state, (key, name, device_class, unit, state_class, category) in SENSORS.items():
-        if b.state(state) and state not in skip:
+        if b.state(state) and state not in skip and state in reported:
             config: dict[str, Any] = {"name": name, "state_topic": f"{b.topic}/state", "value_template": _value(state),
                                       "device_class": device_class, "unit_of_measurement": unit,
                                       "state_class": state_class}
@@ -249,7 +258,7 @@ def _sensors(b: _Builder, skip: set[str]) -> None:
                 config["entity_category"] = category
             b.add(key, "sensor", config)
     for state, (key, name, device_class, on, off) in BINARY_SENSORS.items():
-        if b.state(state):
+        if b.state(state) and state in reported:
             b.add(key, "binary_sensor", {"name": name, "state_topic": f"{b.topic}/state",
                                          "value_template": _value(state), "device_class": device_class,
                                          "payload_on": on, "payload_off": off})
@@ -257,8 +266,11 @@ def _sensors(b: _Builder, skip: set[str]) -> None:
 
 def device_discovery(*, gateway_id: str, device_url: str, label: str, controllable: Controllable,
                      area: str | None, base_topic: str, bridge_state_topic: str, origin: dict[str, str],
-                     via_device: str | None = None) -> DeviceDiscovery | None:
-    """The discovery of one device, or None when Home Assistant has nothing to show of it (a protocol stack)."""
+                     reported: Collection[str], via_device: str | None = None) -> DeviceDiscovery | None:
+    """The discovery of one device, or None when Home Assistant has nothing to show of it (a protocol stack).
+
+    ``reported``: the names of the states the device has values for; a measured state (MEASURED) gets its sensor
+    once it has one."""
     oid = object_id(gateway_id, device_url)
     topic = f"{base_topic}/{oid}"
     b = _Builder(controllable, oid, topic)
@@ -276,7 +288,7 @@ def device_discovery(*, gateway_id: str, device_url: str, label: str, controllab
     if b.has("setTargetTemperature") and b.state("core:TargetTemperatureState"):
         _climate(b)
         skip.add("core:TemperatureState")  # the thermostat shows it as its current temperature
-    _sensors(b, skip)
+    _sensors(b, skip, reported)
     if not b.components:
         return None
     device: dict[str, Any] = {"identifiers": [oid], "name": label, "manufacturer": "Hearth",
@@ -290,4 +302,4 @@ def device_discovery(*, gateway_id: str, device_url: str, label: str, controllab
         "availability_mode": "all",
         "availability": [{"topic": bridge_state_topic}, {"topic": f"{topic}/availability"}],
     }
-    return DeviceDiscovery(oid, payload, b.routes)
+    return DeviceDiscovery(oid, payload, b.routes, MEASURED.intersection(reported))
