@@ -27,6 +27,7 @@ from hearth.core.schedule import DelayedRunScheduler
 from hearth.core.state_store import StateStore
 from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
+from hearth.ops import Monitoring
 from hearth.store.database import Database
 from hearth.store.history import StateRecorder
 from hearth.store.journal import ExecutionJournal
@@ -88,10 +89,12 @@ class Gateway:
         self.extensions: list[Any] = []  # executor, API server...: started in order, stopped in reverse
         self.cloud: Any = None  # the cloud sync, when [cloud] is enabled (it sets itself here)
         self.smartsolar: Any = None  # the SMARTSolar connector, when enabled (its webhooks come through the API)
+        self.ops = Monitoring(self.bus)  # metrics, device health, recent logs: listening from the first event
 
     async def start(self) -> StartReport:
         started = time.perf_counter()
         settings = self.settings
+        self.ops.start(self)
         # The database thread binds rows holding the GIL; a 1 ms switch interval (default 5 ms) keeps the
         # event loop from waiting that long for it. One gateway per process, so this is ours to set.
         sys.setswitchinterval(0.001)
@@ -178,6 +181,7 @@ class Gateway:
         for task in (self._maintenance, self._checkpoints):
             if task is not None:
                 task.cancel()
+        await self.ops.stop()
         for extension in reversed(self.extensions):
             try:
                 await extension.stop()

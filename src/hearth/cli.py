@@ -1,11 +1,10 @@
-"""``hearth run | token | check-config | doctor``."""
+"""``hearth run | token | check-config | doctor | backup | restore``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
-import json
 import os
 import signal
 import sys
@@ -37,10 +36,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 async def _run(settings: Settings) -> int:
     from hearth.api.server import ApiServer
     from hearth.app import Gateway
+    from hearth.backup.commands import prepare_data_folder
     from hearth.log import setup_logging
+    from hearth.systemd import Notifier, WriterProgress
 
     setup_logging(settings.log.level, settings.log.format)
+    # Before anything opens the data folder: own it (one gateway per folder), apply a restore staged by the API.
+    data_lock = prepare_data_folder(settings)
     gateway = Gateway(settings)
+    if settings.backup.enabled:
+        from hearth.backup.schedule import BackupScheduler
+        gateway.extensions.append(BackupScheduler(settings))
     api = ApiServer() if settings.api.enabled else None
     if api is not None:
         gateway.extensions.append(api)
@@ -58,6 +64,14 @@ async def _run(settings: Settings) -> int:
     if settings.cloud.airvantage.enabled:
         from hearth.cloud.airvantage import AirVantageConnector
         gateway.extensions.append(AirVantageConnector(settings.cloud.airvantage))
+    if settings.bridge.enabled:
+        try:
+            from hearth.bridge import MqttBridge
+        except ImportError as exc:
+            print(f"hearth: [bridge] is enabled but its libraries are missing ({exc}): pip install 'hearth[bridge]'",
+                  file=sys.stderr)
+            return 2
+        gateway.extensions.append(MqttBridge(settings.bridge))
     if settings.cloud.smartsolar.enabled:
         from hearth.cloud.smartsolar import SmartSolarConnector
         gateway.extensions.insert(0, SmartSolarConnector(settings.cloud.smartsolar))  # before the API serves hooks
@@ -65,11 +79,15 @@ async def _run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Under systemd (Type=notify, WatchdogSec=): pinged from this loop from now on, while the writer progresses.
+    notifier = Notifier.from_environment()
+    notifier.start_watchdog(WriterProgress(gateway.writer, notifier.watchdog_s or 0.0))
     try:
         report = await gateway.start()
     except Exception as exc:
         await gateway.stop()
         print(f"hearth: cannot start: {exc}", file=sys.stderr)
+        notifier.status(f"cannot start: {exc}")
         return 2
     # What start made lives as long as the process: keep it out of the collector's full passes, which
     # otherwise stall the loop for tens of ms with a few thousand devices.
@@ -88,9 +106,12 @@ async def _run(settings: Settings) -> int:
         print("  First admin token (shown once; keep it, or make another with `hearth token create`):",
               flush=True)
         print(f"  {report.first_admin_token}", flush=True)
+    notifier.ready(f"gateway {report.gateway_id}: {report.devices} devices, drivers: {drivers}, port {port}")
     await stop.wait()
     print("Hearth stopping", flush=True)
+    notifier.stopping("stopping")
     await gateway.stop()
+    data_lock.release()
     return 0
 
 
@@ -158,18 +179,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from hearth.doctor import run_doctor
+    from hearth.doctor import report, run_doctor
 
-    settings = _settings(args)
-    results = run_doctor(settings)
-    ok = True
-    for check in results:
-        mark = "ok  " if check.ok else "FAIL"
-        ok = ok and check.ok
-        print(f"[{mark}] {check.name}: {check.detail}")
-    if args.json:
-        print(json.dumps([c.__dict__ for c in results]))
-    return 0 if ok else 1
+    return report(run_doctor(_settings(args)), args.json)
+
+
+# ----------------------------------------------------------------------------- backup, restore
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from hearth.backup.commands import backup_command
+
+    return backup_command(_settings(args), args.output, args.passphrase_file)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from hearth.backup.commands import restore_command
+
+    return restore_command(_settings(args), args.archive, args.passphrase_file, force=args.force, check=args.check)
 
 
 # ----------------------------------------------------------------------------- main
@@ -203,9 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
     check = with_config(sub.add_parser("check-config", help="validate the configuration and catalogue"))
     check.set_defaults(func=cmd_check_config)
 
-    doctor = with_config(sub.add_parser("doctor", help="check the machine, the store and the configuration"))
+    doctor = with_config(sub.add_parser("doctor", help="check the radios, ports, clock, disk, cloud and store"))
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
+
+    backup = with_config(sub.add_parser("backup", help="write an encrypted, authenticated archive of the gateway "
+                                                       "(it may be running)"))
+    backup.add_argument("--output", help="the archive file, '-' for stdout (default: a new file in the backups "
+                                         "folder, printed)")
+    backup.add_argument("--passphrase-file", help="the passphrase (default: [backup] passphrase_file, made if "
+                                                  "missing)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = with_config(sub.add_parser("restore", help="restore an archive into the data folder (the gateway "
+                                                         "stopped)"))
+    restore.add_argument("archive", help="the archive (.hbk) to restore")
+    restore.add_argument("--passphrase-file", help="the archive's passphrase (default: [backup] passphrase_file)")
+    restore.add_argument("--force", action="store_true", help="replace what the data folder holds")
+    restore.add_argument("--check", action="store_true", help="only verify the archive; change nothing")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -103,7 +103,9 @@ class ExecutorSettings(_Section):
     history_keep_last: int = Field(500, ge=0)
 
 
-class MqttSettings(_Section):
+class MqttBrokerSettings(_Section):
+    """Where an MQTT broker is and how to log in: shared by the cloud sync and the LAN bridge."""
+
     host: str = "localhost"
     port: int = Field(8883, ge=1, le=65535)
     tls: bool = True
@@ -115,8 +117,11 @@ class MqttSettings(_Section):
     # The password is not in this file: it is read from this file (relative paths: in the data folder), which
     # must be readable by its owner only.
     password_file: str = ""
-    topic_prefix: str = Field("hearth", pattern=r"^[A-Za-z0-9_\-/]+$")
     keepalive_s: int = Field(30, ge=5, le=3600)
+
+
+class MqttSettings(MqttBrokerSettings):
+    topic_prefix: str = Field("hearth", pattern=r"^[A-Za-z0-9_\-/]+$")
 
 
 class BagtowerSettings(_Section):
@@ -199,9 +204,46 @@ class CloudSettings(_Section):
     reconnect_max_s: float = Field(60, gt=0)
 
 
+class BridgeSettings(MqttBrokerSettings):
+    """The MQTT bridge for LAN consumers (Home Assistant's MQTT discovery): every device, its states and commands."""
+
+    enabled: bool = False
+    # A broker on the LAN: plain MQTT by default (the cloud's broker defaults to TLS on 8883).
+    port: int = Field(1883, ge=1, le=65535)
+    tls: bool = False
+    # Topics of the devices: <base_topic>/<device>/state|availability|set/<what>; empty: hearth/<gatewayId>.
+    base_topic: str = Field("", pattern=r"^([A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*)?$")
+    # Home Assistant's discovery prefix (its default) and the topic of its birth and last-will messages.
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
+    ha_status_topic: str = Field("homeassistant/status", min_length=1)
+    # Retained states come back to Home Assistant after its restart, without waiting for the next change.
+    retain_states: bool = True
+    reconnect_min_s: float = Field(1, gt=0)
+    reconnect_max_s: float = Field(60, gt=0)
+    # Commands taken from the command topics, per second, with a burst (a runaway automation must not flood
+    # the radios).
+    commands_per_s: float = Field(20, gt=0)
+    commands_burst: int = Field(50, ge=1)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+
+class BackupSettings(_Section):
+    """Scheduled backups (``hearth backup`` and the API make archives whatever ``enabled`` says)."""
+
+    enabled: bool = False
+    interval_h: float = Field(24, gt=0, le=24 * 366)
+    keep: int = Field(7, ge=1, le=1000)
+    # The passphrase the archives' key is derived from (relative: in the data folder), owner-only; made at the
+    # first backup if missing. Keep a copy off the box: a restore onto a new one needs it.
+    passphrase_file: str = Field("backup-passphrase", min_length=1)
+    # Where scheduled archives go (relative: in the data folder). Empty: <data_dir>/backups.
+    dir: str = ""
+    # The largest archive POST /ext/backup/restore accepts.
+    restore_max_mb: int = Field(1024, ge=1, le=1 << 20)
 
 
 class PlaceSeed(_Section):
@@ -217,7 +259,9 @@ class Settings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
     cloud: CloudSettings = Field(default_factory=CloudSettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     # Places made at first start under the root; later the store is the truth.
     places: list[PlaceSeed] = Field(default_factory=list)
     # [drivers.<name>]: ``enabled`` plus the driver's own settings.

@@ -36,7 +36,7 @@ DENIED = "RESOURCE_ACCESS_DENIED"
 BANNED = "Too many attempts with an invalid token, temporarily banned"
 
 # Routes that need no token at all (full paths, as in /openapi.json).
-PUBLIC = {("GET", f"{BASE_PATH}/apiVersion"), ("GET", "/health")}
+PUBLIC = {("GET", f"{BASE_PATH}/apiVersion"), ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready")}
 
 # The scope each route needs, as src/hearth/api/routes/*.py declares it (paths relative to BASE_PATH).
 SCOPES: dict[tuple[str, str], str] = {
@@ -170,6 +170,11 @@ SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/config/{gateway_id}/zigbee/bindNetwork"): ADMIN,
     ("POST", "/config/{gateway_id}/zigbee/refreshNetwork"): ADMIN,
     ("GET", "/ext/zigbee/backup"): ADMIN,
+    # Operating the gateway: reads are view, the logs admin (/metrics, outside the base path, is in test_ops).
+    ("GET", "/ext/system"): VIEW,
+    ("GET", "/ext/logs"): ADMIN,
+    ("GET", "/ext/devices/health"): VIEW,
+    ("GET", "/ext/devices/health/{device_url}"): VIEW,
     # Cloud sync status: read with a view token.
     ("GET", "/setup/gateways/{gateway_id}/aliveAndReady"): VIEW,
     ("GET", "/setup/gateways/{gateway_id}/synchronization/inProgress"): VIEW,
@@ -206,6 +211,10 @@ SCOPES: dict[tuple[str, str], str] = {
     ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes"): ADMIN,
     ("DELETE", "/config/{gateway_id}/devices/{protocol}/commissioning/savedCodes/{code}"): ADMIN,
     ("POST", "/config/{gateway_id}/devices/{protocol}/commissioning/import"): ADMIN,
+    # Backups: an archive holds every secret of the gateway.
+    ("GET", "/ext/backup"): ADMIN,
+    ("GET", "/ext/backups"): ADMIN,
+    ("POST", "/ext/backup/restore"): ADMIN,
 }
 
 # Routes left out of /openapi.json (include_in_schema=False) that still need a token.

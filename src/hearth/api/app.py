@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 from importlib import resources
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hearth import PROTOCOL_VERSION, __version__
@@ -18,11 +19,13 @@ from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
     alerts,
+    backup,
     conditions,
     device_lifecycle,
     events,
     execution,
     location,
+    ops,
     setup,
     synchronization,
     tokens,
@@ -58,6 +61,22 @@ class DoubleSlashFix:
         await self.app(scope, receive, send)
 
 
+# The web page (static/): plain files, no build step. Served from memory by name, so no path reaches outside it.
+_CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+                  ".ico": "image/x-icon"}
+# The page loads nothing from elsewhere (the box may be offline) and runs no inline script.
+_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                                            "base-uri 'none'; frame-ancestors 'none'",
+                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
+
+def _static_files() -> dict[str, tuple[bytes, str]]:
+    folder = resources.files("hearth.api").joinpath("static")
+    return {entry.name: (entry.read_bytes(), _CONTENT_TYPES[suffix]) for entry in folder.iterdir()
+            if entry.is_file() and (suffix := PurePosixPath(entry.name).suffix) in _CONTENT_TYPES}
+
+
 def build_app(gateway: Gateway) -> FastAPI:
     settings = gateway.settings.api
     listeners = ListenerRegistry(gateway.bus, gateway.identity.setup_oid, settings.listener_idle_s,
@@ -69,8 +88,9 @@ def build_app(gateway: Gateway) -> FastAPI:
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
     for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave):
+                   triggers, alerts, zigbee, zwave, ops, backup):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
+    app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx
     started = time.monotonic()
 
@@ -92,6 +112,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         return json_response(await connector.webhook(message))
 
     @app.get("/health", summary="Liveness (no authentication)")
+    @app.get("/health/live", summary="Liveness (no authentication), as /health")
     async def health() -> Response:
         return json_response({
             "status": "ok", "gatewayId": gateway.identity.gateway_id, "version": __version__,
@@ -99,11 +120,19 @@ def build_app(gateway: Gateway) -> FastAPI:
             "executions": len(gateway.executor.current), "writerBacklog": gateway.writer.backlog,
         })
 
-    page = resources.files("hearth.api").joinpath("static/index.html").read_text(encoding="utf-8")
+    static = _static_files()
 
     @app.get("/", include_in_schema=False)
     async def index() -> Response:
-        return HTMLResponse(page)
+        body, media_type = static["index.html"]
+        return Response(body, media_type=media_type, headers=_PAGE_HEADERS)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static_file(name: str) -> Response:
+        found = static.get(name)
+        if found is None:
+            raise ApiError.not_found(f"No such file : {name}")
+        return Response(found[0], media_type=found[1], headers=_PAGE_HEADERS)
 
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched
