@@ -55,3 +55,13 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Any]:
+    """A real mosquitto of the test's own (tests/peers/mosquitto.py), stopped at the end."""
+    from tests.peers.mosquitto import Mosquitto
+
+    mosquitto = await Mosquitto(tmp_path / "broker").start()
+    yield mosquitto
+    await mosquitto.stop()

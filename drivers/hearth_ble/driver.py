@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
 from hearth_ble.adapter import AdapterWatch
-from hearth_ble.formats import ATC_SERVICE_UUID, BTHOME_SERVICE_UUID, Reading, decode_advertisement
+from hearth_ble.formats import (
+    ATC_SERVICE_UUID,
+    BTHOME_SERVICE_UUID,
+    MIBEACON_SERVICE_UUID,
+    Reading,
+    decode_advertisement,
+)
 from hearth_ble.link import CharacteristicLink
 from hearth_ble.mapping import NUMERIC_STATES, RSSI_STATE, controllable_for, to_states
 from hearth_ble.settings import BleSettings, LinkSettings, normal_mac, parse_settings
@@ -177,7 +183,7 @@ class BleDriver(Driver):
 
         # Service data AD structures whose 16-bit UUID (little-endian, first in the data) is one we read.
         patterns = [OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, bytes.fromhex(uuid[6:8] + uuid[4:6]))
-                    for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID)]
+                    for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID, MIBEACON_SERVICE_UUID)]
         return BleakScanner(self._on_advertisement, adapter=s.adapter, scanning_mode="passive",
                             bluez={"or_patterns": patterns})
 

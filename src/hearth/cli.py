@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from hearth import __version__
 from hearth.config import ConfigError, Settings, load_settings
@@ -33,6 +35,36 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ----------------------------------------------------------------------------- run
 
 
+def _part(module: str, name: str, extra: str) -> Any:
+    """An optional part's class; a missing extra is said in words (main prints it, exit status 2)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise RuntimeError(f"{module} is enabled in the configuration but its libraries are missing ({exc}): "
+                           f"pip install 'hearth[{extra}]'") from None
+
+
+def _extensions(settings: Settings, api: Any) -> list[Any]:
+    """What the configuration enables beside the gateway itself, in start order (stopped in reverse)."""
+    parts: list[Any] = []
+    if settings.cloud.smartsolar.enabled:  # before the API, which serves its webhooks
+        parts.append(_part("hearth.cloud.smartsolar", "SmartSolarConnector", "cloud")(settings.cloud.smartsolar))
+    if settings.backup.enabled:
+        from hearth.backup.schedule import BackupScheduler
+        parts.append(BackupScheduler(settings))
+    if api is not None:
+        parts.append(api)
+    if settings.cloud.enabled:
+        parts.append(_part("hearth.cloud.mqtt", "MqttSync", "cloud")(settings.cloud))
+    if settings.cloud.bagtower.enabled:
+        parts.append(_part("hearth.cloud.bagtower", "BagtowerConnector", "cloud")(settings.cloud.bagtower))
+    if settings.cloud.airvantage.enabled:
+        parts.append(_part("hearth.cloud.airvantage", "AirVantageConnector", "cloud")(settings.cloud.airvantage))
+    if settings.bridge.enabled:
+        parts.append(_part("hearth.bridge", "MqttBridge", "bridge")(settings.bridge))
+    return parts
+
+
 async def _run(settings: Settings) -> int:
     from hearth.api.server import ApiServer
     from hearth.app import Gateway
@@ -44,37 +76,8 @@ async def _run(settings: Settings) -> int:
     # Before anything opens the data folder: own it (one gateway per folder), apply a restore staged by the API.
     data_lock = prepare_data_folder(settings)
     gateway = Gateway(settings)
-    if settings.backup.enabled:
-        from hearth.backup.schedule import BackupScheduler
-        gateway.extensions.append(BackupScheduler(settings))
     api = ApiServer() if settings.api.enabled else None
-    if api is not None:
-        gateway.extensions.append(api)
-    if settings.cloud.enabled:
-        try:
-            from hearth.cloud.mqtt import MqttSync
-        except ImportError as exc:
-            print(f"hearth: [cloud] is enabled but its libraries are missing ({exc}): pip install 'hearth[cloud]'",
-                  file=sys.stderr)
-            return 2
-        gateway.extensions.append(MqttSync(settings.cloud))
-    if settings.cloud.bagtower.enabled:
-        from hearth.cloud.bagtower import BagtowerConnector
-        gateway.extensions.append(BagtowerConnector(settings.cloud.bagtower))
-    if settings.cloud.airvantage.enabled:
-        from hearth.cloud.airvantage import AirVantageConnector
-        gateway.extensions.append(AirVantageConnector(settings.cloud.airvantage))
-    if settings.bridge.enabled:
-        try:
-            from hearth.bridge import MqttBridge
-        except ImportError as exc:
-            print(f"hearth: [bridge] is enabled but its libraries are missing ({exc}): pip install 'hearth[bridge]'",
-                  file=sys.stderr)
-            return 2
-        gateway.extensions.append(MqttBridge(settings.bridge))
-    if settings.cloud.smartsolar.enabled:
-        from hearth.cloud.smartsolar import SmartSolarConnector
-        gateway.extensions.insert(0, SmartSolarConnector(settings.cloud.smartsolar))  # before the API serves hooks
+    gateway.extensions.extend(_extensions(settings, api))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 THERMO = "A4:C1:38:11:22:33"
 DOOR = "A4:C1:38:44:55:66"
 PVVX = "A4:C1:38:77:88:99"
+MIJIA = "4C:65:A8:DD:B8:9B"
 STRANGER = "11:22:33:44:55:66"
 
 
@@ -110,6 +111,27 @@ async def test_bthome_and_pvvx_sensors_become_devices_with_states(box: Box, blue
                                           core_RSSILevelState=-70), timeout=10)
     changed = await box.event("DeviceStateChangedEvent", deviceURL=thermo)
     assert {s["name"] for s in changed["deviceStates"]} >= {"core:TemperatureState"}
+
+
+async def test_mibeacon_thermometer_becomes_a_device_with_states(box: Box, bluez: FakeBlueZ) -> None:
+    # A Xiaomi thermometer sends temperature+humidity and battery in separate MiBeacon frames (UUID 0xFE95).
+    bluez.add_device(MIJIA, "MJ_HT_V1")
+    mijia = box.url(MIJIA)
+    bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_climate(MIJIA, 17.8, 62.9, counter=1)}, rssi=-66)
+    assert await wait_for(lambda: box.has(mijia, core_TemperatureState=17.8, core_RelativeHumidityState=62.9,
+                                          core_RSSILevelState=-66), timeout=10)
+    bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_battery(MIJIA, 72, counter=2)}, rssi=-66)
+    assert await wait_for(lambda: box.has(mijia, core_BatteryLevelState=72), timeout=10)
+    devices = await box.devices()
+    assert devices[mijia]["controllableName"] == "ble:ClimateSensorBLEComponent"
+    assert devices[mijia]["label"] == "MJ_HT_V1"
+    # The same frame counter again is the same frame: dropped. An encrypted frame is not read.
+    bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_climate(MIJIA, 30.0, 10.0, counter=2)}, rssi=-66)
+    encrypted = pl.mibeacon(pl.mi_obj(0x1004, 400, 2), counter=3, mac=MIJIA, control=pl.MI_V5 | pl.MI_ENCRYPTED)
+    bluez.advertise(MIJIA, {pl.MIBEACON_UUID: encrypted + bytes(7)}, rssi=-66)
+    bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_battery(MIJIA, 71, counter=4)}, rssi=-66)
+    assert await wait_for(lambda: box.has(mijia, core_BatteryLevelState=71), timeout=10)
+    assert await box.has(mijia, core_TemperatureState=17.8, core_RelativeHumidityState=62.9)
 
 
 async def test_hostile_advertisements_change_nothing(box: Box, bluez: FakeBlueZ) -> None:
@@ -279,6 +301,7 @@ async def test_passive_scanning_registers_a_monitor_and_sends_nothing(tmp_path: 
         # A monitor on our service data, and no discovery: BlueZ sends no scan request on our behalf.
         assert "RegisterMonitor" in calls and "StartDiscovery" not in calls, calls
         # Service data (AD type 0x16) starting with BTHome's UUID 0xFCD2, or the thermometers' 0x181A (LE).
-        assert sorted(bluez.monitor_patterns()) == [(0, 0x16, b"\x1a\x18"), (0, 0x16, b"\xd2\xfc")]
+        assert sorted(bluez.monitor_patterns()) == [(0, 0x16, b"\x1a\x18"), (0, 0x16, b"\x95\xfe"),
+                                                (0, 0x16, b"\xd2\xfc")]
     finally:
         await box.close()

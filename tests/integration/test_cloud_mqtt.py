@@ -77,13 +77,6 @@ class Cloud:
 
 
 @pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
-    mosquitto = await Mosquitto(tmp_path / "broker").start()
-    yield mosquitto
-    await mosquitto.stop()
-
-
-@pytest.fixture
 async def cloud(broker: Mosquitto) -> AsyncIterator[Cloud]:
     c = await Cloud(broker.port).start()
     yield c

@@ -87,13 +87,6 @@ class HomeAssistant:
 
 
 @pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
-    mosquitto = await Mosquitto(tmp_path / "broker").start()
-    yield mosquitto
-    await mosquitto.stop()
-
-
-@pytest.fixture
 async def box(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[GatewayClient]:
     client = GatewayClient(HearthProcess(tmp_path / "data", env=bridge_env(broker.port)), "virtual")
     await client.open()

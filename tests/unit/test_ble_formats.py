@@ -265,3 +265,192 @@ def test_settings_normalise_addresses_and_uuids() -> None:
     assert s.allow == ["A4:C1:38:11:22:33"]
     assert (s.link[0].address, s.link[0].characteristic) == ("C0:FF:EE:00:00:01",
                                                              "00002a6e-0000-1000-8000-00805f9b34fb")
+
+
+# ============================================================================= MiBeacon (Xiaomi, UUID 0xFE95)
+#
+# Vectors from the public documentation (ble_monitor's protocol.md, WatchFlower's mibeacon-ble-api.md), built
+# frames (tests/peers/ble/payloads.py), and, when the xiaomi-ble package is installed, agreement with it (Home
+# Assistant's MiBeacon parser, which shares nothing with ours) on the same bytes.
+
+from hearth_ble.formats.mibeacon import MIBEACON_SERVICE_UUID, decode_mibeacon  # noqa: E402
+from hearth_ble.formats.mibeacon import OBJECTS as MI_OBJECTS  # noqa: E402
+
+MI_MAC = "4C:65:A8:DD:B8:9B"  # the LYWSDCGQ of ble_monitor's protocol.md
+MI_BINARIES = frozenset({"motion"})
+# Object id -> the measurement names it gives (an object per name in a generated frame: first/last wins differ).
+MI_NAMES = {0x000F: {"motion"}, 0x1004: {"temperature"}, 0x1006: {"humidity"}, 0x1007: {"illuminance"},
+            0x1008: {"moisture"}, 0x1009: {"conductivity"}, 0x100A: {"battery"},
+            0x100D: {"temperature", "humidity"}, 0x1017: {"motion"}, 0x101B: {"motion"}}
+
+
+def xiaomi_theirs(payload: bytes, address: str = MI_MAC) -> tuple[dict[str, Any], dict[str, Any]]:
+    """xiaomi-ble's reading of one service-data payload: (sensors, binary sensors) by its keys."""
+    xiaomi_ble = pytest.importorskip("xiaomi_ble", reason="xiaomi-ble is an optional test dependency")
+    info = BluetoothServiceInfoBleak(
+        name="test", address=address, rssi=-60, manufacturer_data={},
+        service_data={MIBEACON_SERVICE_UUID: payload}, service_uuids=[MIBEACON_SERVICE_UUID], source="local",
+        device=None, advertisement=None, connectable=False, time=0.0, tx_power=None)
+    update = xiaomi_ble.XiaomiBluetoothDeviceData().update(info)
+    sensors = {k.key: v.native_value for k, v in update.entity_values.items()}
+    binaries = {k.key: v.native_value for k, v in update.binary_entity_values.items()}
+    return sensors, binaries
+
+
+def assert_xiaomi_agrees(payload: bytes, values_too: bool = True) -> dict[str, Any]:
+    """Every measurement we decode is xiaomi-ble's too (with its value, unless ``values_too`` is False)."""
+    reading = decode_mibeacon(payload)
+    ours = dict(reading.values) if reading is not None else {}
+    sensors, binaries = xiaomi_theirs(payload)
+    for name, value in ours.items():
+        theirs_ = binaries if name in MI_BINARIES else sensors
+        assert name in theirs_, (name, payload.hex(), sensors, binaries)
+        if values_too:
+            assert theirs_[name] == pytest.approx(value, abs=1e-9), (name, payload.hex(), theirs_)
+    return ours
+
+
+def mi_values(payload: bytes) -> dict[str, Any] | None:
+    """What our decoder reads from one frame: its measurements, or None."""
+    reading = decode_mibeacon(payload)
+    return None if reading is None else dict(reading.values)
+
+
+def mi_frame(*objects: bytes, counter: int = 1, product_id: int = pl.LYWSDCGQ) -> bytes:
+    return pl.mibeacon(*objects, counter=counter, mac=MI_MAC, capability=b"\x0d", product_id=product_id)
+
+
+# ----------------------------------------------------------------------------- documented vectors
+
+
+@pytest.mark.parametrize(("hex_payload", "counter", "values"), [
+    # ble_monitor protocol.md, LYWSDCGQ (frame control 0x2050: v2, MAC, object): 0x100D, 0x1004, 0x1006, 0x100A.
+    ("5020aa01fe9bb8dda8654c0d1004b2007502", 0xFE, {"temperature": 17.8, "humidity": 62.9}),
+    ("5020aa01ff9bb8dda8654c041002b100", 0xFF, {"temperature": 17.7}),
+    ("5020aa01049bb8dda8654c0610027402", 0x04, {"humidity": 62.8}),
+    ("5020aa01089bb8dda8654c0a100148", 0x08, {"battery": 72}),
+    ("5020aa010c9bb8dda8654c0d1004b2004302", 0x0C, {"temperature": 17.8, "humidity": 57.9}),  # its btmon capture
+    # WatchFlower mibeacon-ble-api.md (frame control 0x2071/0x2070: MAC and capability 0x0d/0x09 included).
+    ("71209800719bb8dda8654c0d0810011f", 0x71, {"moisture": 31}),  # HHCCJCY01
+    ("71205d01839bb8dda8654c0d091002" "0101", 0x83, {"conductivity": 257}),  # HHCCPOT002
+    ("70205b04fc9bb8dda8654c09041002" "1901", 0xFC, {"temperature": 28.1}),  # LYWSD02
+], ids=["temp-hum", "temp", "hum", "battery", "btmon", "moisture", "conductivity", "lywsd02"])
+def test_mibeacon_documented_frames(hex_payload: str, counter: int, values: dict[str, Any]) -> None:
+    reading = decode_mibeacon(bytes.fromhex(hex_payload))
+    assert reading is not None and reading.format == "mibeacon"
+    assert reading.values == values and reading.packet_id == counter
+    assert decode_advertisement({MIBEACON_SERVICE_UUID: bytes.fromhex(hex_payload)}) == reading
+
+
+def test_mibeacon_built_frames() -> None:
+    frame = mi_frame(pl.mi_obj(0x1004, -125, 2, signed=True), pl.mi_obj(0x100A, 93, 1), counter=9)
+    reading = decode_mibeacon(frame)
+    assert reading is not None and reading.values == {"temperature": -12.5, "battery": 93} and reading.packet_id == 9
+    plant = mi_frame(pl.mi_obj(0x1007, 0x012345, 3), pl.mi_obj(0x1008, 40, 1), product_id=pl.HHCCJCY01)
+    assert mi_values(plant) == {"illuminance": 0x012345, "moisture": 40}
+    # No MAC, no capability: objects right after the frame counter.
+    assert mi_values(pl.mibeacon(pl.mi_obj(0x1006, 455, 2), counter=3)) == {"humidity": 45.5}
+    # A capability byte with bit 5 set is followed by one I/O-capability byte.
+    io = pl.mibeacon(pl.mi_obj(0x100A, 77, 1), counter=4, capability=b"\x28\x01")
+    assert mi_values(io) == {"battery": 77}
+    # Motion: 0x000F moving; 0x1017 seconds without motion (<= 30 s still counts as motion); 0x101B timeout.
+    assert mi_values(mi_frame(pl.mi_obj(0x000F, 100, 3))) == {"motion": True}
+    assert mi_values(mi_frame(pl.mi_obj(0x1017, 5, 4))) == {"motion": True}
+    assert mi_values(mi_frame(pl.mi_obj(0x1017, 120, 4))) == {"motion": False}
+    assert mi_values(mi_frame(pl.mi_obj(0x101B, 1, 1))) == {"motion": False}
+    assert to_states({"motion": False}) == {"core:OccupancyState": "noPersonInside"}
+
+
+@pytest.mark.parametrize("payload", [
+    b"", b"\x50\x20\xaa\x01",  # nothing, or cut inside the header
+    pl.mibeacon(counter=1, mac=MI_MAC),  # no object: a device announcing itself
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_ENCRYPTED) + b"\x00" * 7,
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_MESH),
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=1 << 12),  # version 1
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, mac=MI_MAC)[:9],  # cut inside the MAC
+    bytes.fromhex("6050aa0101"),  # capability announced, frame ends
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1)[:-1],  # cut inside the only object
+    pl.mibeacon(pl.mi_obj(0x1004, 200, 3), counter=1),  # temperature with 3 bytes: not a frame we know
+    pl.mibeacon(b"\x04\x10", counter=1),  # an id, no length
+    pl.mibeacon(pl.mi_obj(0x2001, 1, 1), counter=1),  # only an object we do not know
+], ids=["empty", "header-cut", "no-object", "encrypted", "mesh", "v1", "mac-cut", "capability-cut", "object-cut",
+        "wrong-length", "id-only", "unknown-only"])
+def test_mibeacon_unreadable_frames_give_nothing(payload: bytes) -> None:
+    assert decode_mibeacon(payload) is None
+    assert decode_advertisement({MIBEACON_SERVICE_UUID: payload}) is None
+
+
+def test_mibeacon_hostile_objects_keep_what_came_before() -> None:
+    good = pl.mi_obj(0x100A, 61, 1)
+    # Unknown ids are stepped over (each object says its length); a known id with a wrong length ends it.
+    frame = mi_frame(good, pl.mi_obj(0x2001, 7, 5), pl.mi_obj(0x1004, 215, 2))
+    assert mi_values(frame) == {"battery": 61, "temperature": 21.5}
+    frame = mi_frame(good, pl.mi_obj(0x1004, 215, 4), pl.mi_obj(0x1006, 400, 2))
+    assert mi_values(frame) == {"battery": 61}
+    # Cut short, or a length past the end: the good one stays.
+    assert mi_values(mi_frame(good) + b"\x04\x10\x02\xd7") == {"battery": 61}
+    assert mi_values(mi_frame(good) + b"\x04\x10\xff\xd7\x00") == {"battery": 61}
+    # Oversize: hundreds of objects are read to the end; a name sent twice keeps its first value.
+    frame = mi_frame(*[pl.mi_obj(0x100A, i % 101, 1) for i in range(400)], pl.mi_obj(0x1004, 1, 2))
+    assert mi_values(frame) == {"battery": 0, "temperature": 0.1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(0, 0xFFFF))
+def test_mibeacon_any_bytes_never_raise(tail: bytes, control: int) -> None:
+    for payload in (tail, control.to_bytes(2, "little") + tail):
+        reading = decode_mibeacon(payload)
+        assert reading is None or (reading.values and reading.packet_id == payload[4])
+        decode_advertisement({MIBEACON_SERVICE_UUID: payload})
+
+
+# ----------------------------------------------------------------------------- against xiaomi-ble
+
+
+@pytest.mark.parametrize("payload", [
+    bytes.fromhex("5020aa01fe9bb8dda8654c0d1004b2007502"),
+    bytes.fromhex("5020aa01089bb8dda8654c0a100148"),
+    mi_frame(pl.mi_obj(0x1004, -125, 2, signed=True), pl.mi_obj(0x1006, 999, 2), pl.mi_obj(0x100A, 93, 1)),
+    mi_frame(pl.mi_obj(0x1007, 0x012345, 3), pl.mi_obj(0x1008, 40, 1), pl.mi_obj(0x1009, 350, 2),
+             product_id=pl.HHCCJCY01),
+    mi_frame(pl.mi_obj(0x000F, 100, 3)), mi_frame(pl.mi_obj(0x1017, 30, 4)), mi_frame(pl.mi_obj(0x1017, 31, 4)),
+    mi_frame(pl.mi_obj(0x101B, 1, 1)),
+    pl.mibeacon(pl.mi_obj(0x100A, 77, 1), counter=4, mac=MI_MAC, capability=b"\x28\x01"),
+], ids=["doc-temp-hum", "doc-battery", "climate", "plant", "moving", "still-30s", "quiet-31s", "timeout", "io-cap"])
+def test_mibeacon_known_frames_agree_with_xiaomi_ble(payload: bytes) -> None:
+    assert assert_xiaomi_agrees(payload)
+
+
+@st.composite
+def mi_valid_frames(draw: st.DrawFn) -> bytes:
+    """Objects we read, one per measurement name, with any raw value, behind any header fields."""
+    product_id = draw(st.sampled_from([pl.LYWSDCGQ, pl.HHCCJCY01]))
+    # xiaomi-ble reads lux only from plant sensors.
+    known = sorted(i for i in MI_OBJECTS if i != 0x1007 or product_id == pl.HHCCJCY01)
+    ids = draw(st.lists(st.sampled_from(known), min_size=1, max_size=6, unique=True))
+    chosen: list[int] = []
+    for object_id in ids:
+        # One object per name: xiaomi-ble keeps the last of a name, we the first.
+        if all(not MI_NAMES[object_id] & MI_NAMES[c] for c in chosen):
+            chosen.append(object_id)
+    objects = [pl.mi_obj(i, draw(st.integers(0, 256 ** MI_OBJECTS[i].size - 1)), MI_OBJECTS[i].size)
+               for i in chosen]
+    capability = draw(st.sampled_from([None, b"\x0d", b"\x28\x01"]))
+    mac = draw(st.sampled_from([None, MI_MAC]))
+    return pl.mibeacon(*objects, counter=draw(st.integers(0, 255)), mac=mac, capability=capability,
+                       product_id=product_id)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mi_valid_frames())
+def test_mibeacon_any_valid_frame_agrees_with_xiaomi_ble(payload: bytes) -> None:
+    assert assert_xiaomi_agrees(payload)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=48))
+def test_mibeacon_any_objects_never_claim_what_xiaomi_ble_does_not(tail: bytes) -> None:
+    # A good header (v5, objects, a plant sensor that xiaomi-ble knows), then anything: every name we keep, it
+    # keeps too. Values may differ when a name is sent twice (it keeps the last, we the first).
+    assert_xiaomi_agrees(pl.mibeacon(counter=1, product_id=pl.HHCCJCY01, control=pl.MI_V5 | pl.MI_OBJECT) + tail,
+                         values_too=False)

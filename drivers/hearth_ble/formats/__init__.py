@@ -12,9 +12,11 @@ from collections.abc import Mapping
 
 from hearth_ble.formats.atc import ATC_SERVICE_UUID, decode_atc
 from hearth_ble.formats.bthome import BTHOME_SERVICE_UUID, decode_bthome
+from hearth_ble.formats.mibeacon import MIBEACON_SERVICE_UUID, decode_mibeacon
 from hearth_ble.formats.reading import Reading, Value
 
-__all__ = ["ATC_SERVICE_UUID", "BTHOME_SERVICE_UUID", "Reading", "Value", "decode_advertisement"]
+__all__ = ["ATC_SERVICE_UUID", "BTHOME_SERVICE_UUID", "MIBEACON_SERVICE_UUID", "Reading", "Value",
+           "decode_advertisement"]
 
 
 def decode_advertisement(service_data: Mapping[str, bytes]) -> Reading | None:
@@ -25,4 +27,7 @@ def decode_advertisement(service_data: Mapping[str, bytes]) -> Reading | None:
     payload = service_data.get(ATC_SERVICE_UUID)
     if payload is not None:
         return decode_atc(bytes(payload))
+    payload = service_data.get(MIBEACON_SERVICE_UUID)
+    if payload is not None:
+        return decode_mibeacon(bytes(payload))
     return None

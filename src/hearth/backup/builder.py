@@ -47,8 +47,11 @@ def _data_files(layout: DataLayout) -> list[Path]:
             and not p.name.endswith((*SQLITE_SIDE_SUFFIXES, ".tmp", PARTIAL_SUFFIX))]
 
 
-def _identity(snapshot: Path) -> tuple[str, int]:
-    conn = sqlite3.connect(snapshot)
+def database_identity(database: Path) -> tuple[str, int]:
+    """(gatewayId, schema version) of a Hearth database; BackupError if it has none or cannot be read.
+
+    A read-write open, even to read: see snapshot.snapshot_database."""
+    conn = sqlite3.connect(database, timeout=10.0)
     try:
         row = conn.execute("SELECT value FROM gateway_settings WHERE key = 'gateway_id'").fetchone()
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -83,7 +86,7 @@ def build_archive(settings: Settings, out: BinaryIO, passphrase: bytes, workdir:
                     snapshot_database(path, copy)
                     members.append(file_member(name, copy))
                     if path == database:
-                        gateway_id, schema = _identity(copy)
+                        gateway_id, schema = database_identity(copy)
                         manifest = Manifest(gateway_id, int(time.time() * 1000), __version__, schema)
                 else:
                     members.append(bytes_member(name, path.read_bytes()))

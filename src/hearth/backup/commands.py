@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import sqlite3
 import sys
 from pathlib import Path
 
 from hearth.backup.archive import verify
-from hearth.backup.builder import DATABASE, build_archive, save_archive
+from hearth.backup.builder import DATABASE, build_archive, database_identity, save_archive
 from hearth.backup.layout import CONFIG_COPY_NAME, DataLayout
 from hearth.backup.lock import DataFolderLock
 from hearth.backup.passphrase import ensure_passphrase, read_passphrase
@@ -46,16 +45,7 @@ def _stored_gateway_id(data_dir: Path) -> str:
     database = data_dir / DATABASE
     if not database.is_file():
         raise BackupError(f"there is no gateway to back up in {data_dir} (no {DATABASE})")
-    conn = sqlite3.connect(database, timeout=10.0)  # read-write open: see snapshot.snapshot_database
-    try:
-        row = conn.execute("SELECT value FROM gateway_settings WHERE key = 'gateway_id'").fetchone()
-    except sqlite3.Error as exc:
-        raise BackupError(f"{database} cannot be read: {exc}") from None
-    finally:
-        conn.close()
-    if row is None:
-        raise BackupError("the database has no gateway id yet: start the gateway once before backing it up")
-    return str(row[0])
+    return database_identity(database)[0]
 
 
 def backup_command(settings: Settings, output: str | None, passphrase_file: str | None) -> int:

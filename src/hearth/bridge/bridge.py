@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 from typing import Any
 
 import aiomqtt
@@ -36,7 +35,7 @@ from hearth.core.rate import TokenBucket
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
-from hearth.mqtt_connect import client_options
+from hearth.mqtt_connect import BrokerLink, client_options
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,14 @@ MAX_COMMAND_PAYLOAD = 4096
 STATE_BATCH = 64
 
 
-class MqttBridge:
+class MqttBridge(BrokerLink):
     """A gateway extension (started after the gateway, stopped before it)."""
 
+    what = "MQTT bridge"
+
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
         self.settings = settings
-        self.connected = False
         self.published = 0  # state messages handed to the broker, for the benchmark and the curious
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -80,7 +81,8 @@ class MqttBridge:
             bus.subscribe(self._on_device, ev.DeviceCreatedEvent, ev.DeviceUpdatedEvent),
             bus.subscribe(self._on_removed, ev.DeviceRemovedEvent),
         ]
-        self._task = asyncio.create_task(self._run(), name="mqtt-bridge")
+        self._task = asyncio.create_task(self._keep_connected(self.settings.host, self.settings.port),
+                                         name="mqtt-bridge")
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -144,32 +146,11 @@ class MqttBridge:
 
     # ------------------------------------------------------------------ the link
 
-    async def _run(self) -> None:
-        delay = self.settings.reconnect_min_s
-        data_dir = self.gateway.settings.data_dir()
-        while True:
-            try:
-                client = aiomqtt.Client(
-                    **client_options(self.settings, data_dir),
-                    identifier=f"hearth-bridge-{self.gateway.identity.gateway_id}", timeout=10,
-                    will=aiomqtt.Will(self.bridge_topic, OFFLINE, qos=1, retain=True))
-                async with client:
-                    delay = self.settings.reconnect_min_s
-                    await self._session(client)
-            except (aiomqtt.MqttError, OSError, ssl.SSLError, ExceptionGroup) as exc:
-                if isinstance(exc, ExceptionGroup):
-                    exc = exc.exceptions[0]
-                    if not isinstance(exc, aiomqtt.MqttError | OSError | ssl.SSLError):
-                        log.error("MQTT bridge session failed: %s: %s", type(exc).__name__, exc)
-                if self.connected:
-                    log.warning("MQTT bridge lost its broker (%s); retrying", exc)
-                else:
-                    log.info("MQTT bridge: broker %s:%d not reachable (%s); retrying in %.0f s",
-                             self.settings.host, self.settings.port, exc, delay)
-            finally:
-                self.connected = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max_s)
+    def _client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            **client_options(self.settings, self.gateway.settings.data_dir()),
+            identifier=f"hearth-bridge-{self.gateway.identity.gateway_id}", timeout=10,
+            will=aiomqtt.Will(self.bridge_topic, OFFLINE, qos=1, retain=True))
 
     async def _session(self, client: aiomqtt.Client) -> None:
         self.connected = True

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import time
 from typing import Any
 
@@ -36,7 +35,7 @@ from hearth.cloud.recorder import Recorder
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
-from hearth.mqtt_connect import client_options
+from hearth.mqtt_connect import BrokerLink, client_options
 
 log = logging.getLogger(__name__)
 # The inbound log is shared with the HTTPS connectors: ours are kept under this prefix.
@@ -47,13 +46,16 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class MqttSync:
+class MqttSync(BrokerLink):
     """Report then pull over one MQTT connection; reconnects with backoff; the home never waits for it."""
 
+    what = "cloud sync"
+    lost_note = "local functions go on, records wait"
+
     def __init__(self, settings: Any) -> None:
+        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
         self.settings = settings
         self.mqtt = settings.mqtt
-        self.connected = False
         self.syncing = False
         self.last_sync_ms: int | None = None
         self._nudge = asyncio.Event()
@@ -74,7 +76,7 @@ class MqttSync:
         gateway.cloud = self
         self.recorder.start()
         await self._report_interrupted()
-        self._task = asyncio.create_task(self._run(), name="cloud-mqtt")
+        self._task = asyncio.create_task(self._keep_connected(self.mqtt.host, self.mqtt.port), name="cloud-mqtt")
 
     async def _report_interrupted(self) -> None:
         """Commands taken before a crash but never run: the cloud is told, rather than left waiting."""
@@ -97,32 +99,14 @@ class MqttSync:
     def _status(self, status: str) -> bytes:
         return json.dumps({"status": status, "time": _now_ms()}).encode()
 
-    async def _run(self) -> None:
-        delay = self.settings.reconnect_min_s
-        while True:
-            try:
-                client = aiomqtt.Client(
-                    **client_options(self.mqtt, self.gateway.settings.data_dir()),
-                    identifier=f"hearth-{self.gateway_id}", clean_session=False, timeout=10,
-                    will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True))
-                async with client:
-                    delay = self.settings.reconnect_min_s
-                    await self._session(client)
-            except (aiomqtt.MqttError, OSError, ssl.SSLError, ExceptionGroup) as exc:
-                if isinstance(exc, ExceptionGroup):  # from the session's task group: the first cause says why
-                    exc = exc.exceptions[0]
-                    if not isinstance(exc, aiomqtt.MqttError | OSError | ssl.SSLError):
-                        log.error("cloud session failed: %s: %s", type(exc).__name__, exc)
-                if self.connected:
-                    log.warning("cloud connection lost (%s); local functions go on, records wait", exc)
-                else:
-                    log.info("cloud broker %s:%d not reachable (%s); retrying in %.0f s", self.mqtt.host,
-                             self.mqtt.port, exc, delay)
-            finally:
-                self.connected = False
-                self.syncing = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max_s)
+    def _client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            **client_options(self.mqtt, self.gateway.settings.data_dir()),
+            identifier=f"hearth-{self.gateway_id}", clean_session=False, timeout=10,
+            will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True))
+
+    def _down(self) -> None:
+        self.syncing = False
 
     async def _session(self, client: aiomqtt.Client) -> None:
         self.connected = True

@@ -2,7 +2,9 @@
 
 BTHome v2 (bthome.io/format): a device-information byte (version 2 in bits 5-7, encryption bit 0,
 trigger-based bit 2), then object id + little-endian value records. ATC1441 and pvvx: the two layouts of the
-custom thermometer firmwares on service data 0x181A.
+custom thermometer firmwares on service data 0x181A. MiBeacon (Xiaomi's format description, MiEcosystem
+miio_open "ble/03-米家BLE广播协议.md", and ble_monitor's protocol.md): service data 0xFE95, little-endian frame
+control, product id and frame counter, the MAC reversed, a capability byte, then id/length/value objects.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from tests.peers.ble.bluez import full_uuid
 
 BTHOME_UUID = full_uuid(0xFCD2)
 ATC_UUID = full_uuid(0x181A)
+MIBEACON_UUID = full_uuid(0xFE95)
 BTHOME_V2 = 0x40
 
 
@@ -45,3 +48,41 @@ def atc1441(mac: str, temp_c: float, humidity: int, battery: int, millivolts: in
 def pvvx(mac: str, temp_c: float, humidity: float, battery: int, millivolts: int, counter: int) -> bytes:
     return struct.pack("<6shHHBBB", bytes.fromhex(mac.replace(":", ""))[::-1], round(temp_c * 100),
                        round(humidity * 100), millivolts, battery, counter, 0)
+
+
+# MiBeacon frame control bits, and the version (bits 12-15) sensors send today.
+MI_ENCRYPTED = 1 << 3
+MI_MAC = 1 << 4
+MI_CAPABILITY = 1 << 5
+MI_OBJECT = 1 << 6
+MI_MESH = 1 << 7
+MI_V5 = 5 << 12
+LYWSDCGQ = 0x01AA  # product id of Xiaomi's round e-ink thermometer (ble_monitor's protocol.md example)
+HHCCJCY01 = 0x0098  # product id of the "Flower Care" plant sensor
+
+
+def mi_obj(object_id: int, raw: int, size: int, signed: bool = False) -> bytes:
+    """One MiBeacon object: its id (uint16 LE), its length, then its raw value in ``size`` little-endian bytes."""
+    return object_id.to_bytes(2, "little") + bytes([size]) + raw.to_bytes(size, "little", signed=signed)
+
+
+def mibeacon(*objects: bytes, counter: int, mac: str | None = None, capability: bytes | None = None,
+             product_id: int = LYWSDCGQ, control: int = MI_V5) -> bytes:
+    """A MiBeacon frame; the MAC and capability bits of the frame control follow the fields given."""
+    control |= (MI_MAC if mac is not None else 0) | (MI_CAPABILITY if capability is not None else 0)
+    control |= MI_OBJECT if objects else 0
+    frame = control.to_bytes(2, "little") + product_id.to_bytes(2, "little") + bytes([counter])
+    if mac is not None:
+        frame += bytes.fromhex(mac.replace(":", ""))[::-1]
+    return frame + (capability or b"") + b"".join(objects)
+
+
+def mi_climate(mac: str, temp_c: float, humidity: float, counter: int) -> bytes:
+    """A thermometer's frame: temperature and humidity in one object (0x100D, int16 and uint16 in tenths)."""
+    raw = round(temp_c * 10).to_bytes(2, "little", signed=True) + round(humidity * 10).to_bytes(2, "little")
+    return mibeacon(mi_obj(0x100D, int.from_bytes(raw, "little"), 4), counter=counter, mac=mac)
+
+
+def mi_battery(mac: str, battery: int, counter: int) -> bytes:
+    """A thermometer's battery frame: 0x100A, uint8 %."""
+    return mibeacon(mi_obj(0x100A, battery, 1), counter=counter, mac=mac)
