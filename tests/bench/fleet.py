@@ -52,7 +52,8 @@ async def _light_gateway(folder: Path, index: int, settings: Any) -> Any:
     await db.open()
     gateway = SimpleNamespace(identity=SimpleNamespace(gateway_id=f"9000-0000-{index:04d}"), db=db, bus=EventBus(),
                               executor=_Executor(), action_groups=None, cloud=None,
-                              registry=SimpleNamespace(all=lambda: []))
+                              registry=SimpleNamespace(all=lambda: []),
+                              settings=SimpleNamespace(data_dir=lambda: folder))
     sync = MqttSync(settings)
     await sync.start(gateway)
     return gateway
