@@ -56,9 +56,11 @@ class GatewayClient:
         self.events.extend(new)
         return self.events
 
-    async def event(self, name: str, timeout: float = 20, **fields: Any) -> dict[str, Any]:
+    async def event(self, name: str, timeout: float = 20, after: int = 0, **fields: Any) -> dict[str, Any]:
+        """The first event so named with those fields, among those fetched after the first ``after`` (pass
+        ``len(client.events)`` taken before an act to wait for what the act causes, not an older one)."""
         async def find() -> dict[str, Any] | None:
-            for e in await self.fetch():
+            for e in (await self.fetch())[after:]:
                 if e["name"] == name and all(e.get(k) == v for k, v in fields.items()):
                     return e
             return None
