@@ -196,9 +196,14 @@ class ZwavePeer:
             raise
 
     async def kill_server(self) -> None:
-        """SIGKILLs zwave-server only (a crash, no clean shutdown); the simulated controller and nodes stay."""
-        if self._server is not None:
+        """SIGKILLs zwave-server only (a crash, no clean shutdown); the simulated controller and nodes stay.
+
+        Returns once the mock has seen its serial client go: it takes one client at a time, like a serial port,
+        so a server started again before that would be turned away."""
+        if self._server is not None and self.server_running:
+            mark = self._line_count
             await self._server.kill(signal.SIGKILL)
+            await self.wait_for_line(r"mock\| Client disconnected", 10.0, after=mark, process=self._mock)
 
     async def stop(self) -> None:
         """Ends both processes and the control connection; safe to call twice."""
