@@ -240,3 +240,25 @@ async def test_restarts_of_broker_and_gateway_leave_one_config_per_device(
         {json.dumps(c, sort_keys=True) for c in first.values()}
     bridge_state = await retained(broker.port, "hearth/+/bridge/state", quiet=0.3)
     assert list(bridge_state.values()) == [b"online"]
+
+
+async def test_a_flood_on_the_command_topics_is_cut_to_the_rate_limit(tmp_path: Path, broker: Mosquitto) -> None:
+    env = bridge_env(broker.port) | {"HEARTH_BRIDGE__COMMANDS_PER_S": "0.1", "HEARTH_BRIDGE__COMMANDS_BURST": "3"}
+    box = GatewayClient(HearthProcess(tmp_path / "data", env=env), "virtual")
+    await box.open()
+    try:
+        found = await configs(broker.port, DEMO_DEVICES)
+        plug = component(next(c for c in found.values() if c["device"]["name"] == "Coffee machine plug"), "switch")
+        before = len((await box.api.get("/history/executions")).json())
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="test-flood") as client:
+            for i in range(200):
+                await client.publish(plug["command_topic"], "ON" if i % 2 else "OFF", qos=1)
+        await asyncio.sleep(1.0)
+        ran = len((await box.api.get("/history/executions")).json()) - before
+        assert ran == 3  # the burst; at 0.1/s no more within the test
+        output = "".join(box.proc.output)
+        assert "too many commands per second" in output
+        assert output.count("too many commands per second") <= 2  # counted, not one log line each
+        assert box.proc.proc is not None and box.proc.proc.poll() is None
+    finally:
+        await box.close()

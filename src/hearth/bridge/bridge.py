@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 import aiomqtt
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 ONLINE, OFFLINE = b"online", b"offline"
 MAX_COMMAND_PAYLOAD = 4096
 STATE_BATCH = 64
+RATE_REPORT_S = 10.0
 
 
 class MqttBridge(BrokerLink):
@@ -63,6 +65,8 @@ class MqttBridge(BrokerLink):
         self._urls: dict[str, str] = {}  # object id -> deviceURL
         self._unsubscribe: list[Any] = []
         self._commands = TokenBucket(settings.commands_per_s, settings.commands_burst)
+        self.rate_dropped = 0  # commands dropped by the rate limit
+        self._rate_reported = 0.0
 
     # ------------------------------------------------------------------ life
 
@@ -253,6 +257,14 @@ class MqttBridge(BrokerLink):
 
     async def _command(self, topic: str, payload: bytes) -> None:
         """A message on a command topic: an execution, or a log line saying why not."""
+        # First the rate: a flood on the command topics (of any kind, good or bad) costs a counter, not a log line.
+        if not self._commands.take():
+            self.rate_dropped += 1
+            now = time.monotonic()
+            if now - self._rate_reported >= RATE_REPORT_S:
+                self._rate_reported = now
+                log.warning("MQTT bridge: too many commands per second; %d dropped so far", self.rate_dropped)
+            return
         relative = topic.removeprefix(f"{self.base}/")
         oid, _, rest = relative.partition("/")
         url = self._urls.get(oid)
@@ -261,9 +273,6 @@ class MqttBridge(BrokerLink):
             return
         if len(payload) > MAX_COMMAND_PAYLOAD:
             log.warning("MQTT bridge: command on %s of %d bytes is too long: dropped", topic, len(payload))
-            return
-        if not self._commands.take():
-            log.warning("MQTT bridge: too many commands per second; the one on %s is dropped", topic)
             return
         try:
             text = payload.decode()
