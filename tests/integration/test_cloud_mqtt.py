@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.peers.mosquitto import Mosquitto
+from tests.peers.mqtt_listener import TopicListener
 from tests.support.gateway_client import GatewayClient
 from tests.support.process import HearthProcess
 
@@ -33,41 +34,18 @@ def cloud_env(port: int) -> dict[str, str]:
             "HEARTH_CLOUD__RECONNECT_MAX_S": "1"}
 
 
-class Cloud:
+class Cloud(TopicListener):
     """The test's cloud: everything the gateway sends, by topic."""
 
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port, ["hearth/#"], "test-cloud", clean_session=False)
         self.messages: list[tuple[str, Any]] = []
-        self._task: asyncio.Task[None] | None = None
-        self._client: Any = None
 
-    async def start(self) -> Cloud:
-        ready = asyncio.Event()
-        self._task = asyncio.create_task(self._listen(ready))
-        await asyncio.wait_for(ready.wait(), 10)
-        return self
-
-    async def _listen(self, ready: asyncio.Event) -> None:
-        while True:
-            try:
-                async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-cloud", clean_session=False) as c:
-                    self._client = c
-                    await c.subscribe("hearth/#", qos=1)
-                    ready.set()
-                    async for message in c.messages:
-                        self.messages.append((str(message.topic), json.loads(bytes(message.payload))))
-            except aiomqtt.MqttError:
-                self._client = None
-                await asyncio.sleep(0.2)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    def record(self, topic: str, payload: bytes, retain: bool) -> None:
+        self.messages.append((topic, json.loads(payload)))
 
     async def push(self, gateway_id: str, kind: str, body: dict[str, Any]) -> None:
-        async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-cloud-pub") as c:
-            await c.publish(f"hearth/{gateway_id}/down/{kind}", json.dumps(body).encode(), qos=1)
+        await self.publish(f"hearth/{gateway_id}/down/{kind}", json.dumps(body).encode())
 
     def statuses(self, gateway_id: str) -> list[str]:
         return [body["status"] for topic, body in self.messages if topic == f"hearth/{gateway_id}/status"]

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import wait_for
 from tests.peers.ha_discovery import parse_discovery_topic, validate_device_discovery
 from tests.peers.mosquitto import Mosquitto
+from tests.peers.mqtt_listener import TopicListener
 from tests.support.gateway_client import GatewayClient
 from tests.support.process import HearthProcess
 
@@ -48,39 +49,15 @@ async def retained(port: int, topic: str, quiet: float = 0.7) -> dict[str, bytes
             found[str(message.topic)] = bytes(message.payload)
 
 
-class HomeAssistant:
+class HomeAssistant(TopicListener):
     """Plays Home Assistant's side of the broker: hears everything under the discovery prefix and the bridge."""
 
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port, ["homeassistant/#", "hearth/#"], "test-home-assistant")
         self.messages: list[tuple[str, bytes, bool]] = []
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> HomeAssistant:
-        ready = asyncio.Event()
-        self._task = asyncio.create_task(self._listen(ready))
-        await asyncio.wait_for(ready.wait(), 10)
-        return self
-
-    async def _listen(self, ready: asyncio.Event) -> None:
-        while True:
-            try:
-                async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-home-assistant") as client:
-                    await client.subscribe("homeassistant/#", qos=1)
-                    await client.subscribe("hearth/#", qos=1)
-                    ready.set()
-                    async for message in client.messages:
-                        self.messages.append((str(message.topic), bytes(message.payload), message.retain))
-            except aiomqtt.MqttError:
-                await asyncio.sleep(0.2)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    async def publish(self, topic: str, payload: str | bytes) -> None:
-        async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-ha-publisher") as client:
-            await client.publish(topic, payload, qos=1)
+    def record(self, topic: str, payload: bytes, retain: bool) -> None:
+        self.messages.append((topic, payload, retain))
 
     def live_configs(self) -> list[str]:
         return [t for t, p, retain in self.messages if t.startswith("homeassistant/device/") and p and not retain]
