@@ -87,7 +87,9 @@ class HearthProcess:
         expect_token = False
         for line in self.proc.stdout:
             self.output.append(line)
-            if expect_token:
+            # The token is the next line that is one: log lines (stderr, on the same pipe) may come between the
+            # banner's two prints, e.g. a radio server's output at DEBUG.
+            if expect_token and line.startswith("  hth_"):
                 self.first_token = line.strip()
                 expect_token = False
             if "First admin token" in line:
