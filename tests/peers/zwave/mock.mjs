@@ -257,8 +257,17 @@ function makeFramer(deliver) {
 	};
 }
 
+// One host at a time, like a serial port; and like a serial port whose owner died, a new host takes it over at
+// once: the previous client is dropped, rather than the new one turned away until the old socket's close has
+// been processed (a zwave-js server restarted right after a SIGKILL could otherwise find the port "busy").
+let current = null;
 const serialServer = createServer((socket) => {
 	socket.setNoDelay(true);
+	if (current !== null && !current.destroyed) {
+		console.log("Client replaced");
+		current.destroy();
+	}
+	current = socket;
 	console.log("Client connected");
 	const writable = new WritableStream({
 		write(chunk) {
@@ -276,12 +285,14 @@ const serialServer = createServer((socket) => {
 	socket.on("data", framer);
 	socket.on("error", (e) => console.error("mock: serial socket error", e.message));
 	socket.on("close", () => {
-		faucet.disconnect();
+		if (current === socket) {
+			faucet.disconnect();
+			current = null;
+		}
 		void writable.close().catch(() => {});
 		console.log("Client disconnected");
 	});
 });
-serialServer.maxConnections = 1; // like a real serial port: one host at a time
 
 // ---------------------------------------------------------------------------------------------------------------
 // Control channel: one JSON object per line in, one JSON object per line out ({id, ok, result|error}).
