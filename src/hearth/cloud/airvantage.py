@@ -17,18 +17,15 @@ for the commandId runs, or, for ``hearth.apply``, the End-User API action group 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hearth.cloud.credentials import read_secret
-from hearth.cloud.outbox import InboundLog, Outbox
-from hearth.cloud.recorder import Recorder
+from hearth.cloud.https_connector import OutboxConnector
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
 from hearth.store.repositories import SettingsRepository
@@ -37,28 +34,17 @@ log = logging.getLogger(__name__)
 CLOUD_RULES_KEY = "airvantage.cloudRules"  # settings row: ids of the rules taken from the cloud
 
 
-class AirVantageConnector:
+class AirVantageConnector(OutboxConnector):
+    name = "airvantage"
+    outbox_table = "outbox_airvantage"
+    streams = frozenset({"alerts"})
+
     def __init__(self, settings: Any) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.cycles = 0
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self, gateway: Any) -> None:
-        self.gateway = gateway
-        self.folder: Path = gateway.settings.data_dir()
-        self.outbox = Outbox(gateway.db, table="outbox_airvantage")
-        self.inbound = InboundLog(gateway.db)
+    def _attach(self, gateway: Any) -> None:
         self.settings_repo = SettingsRepository(gateway.db)
-        self.recorder = Recorder(gateway.bus, self.outbox, 1.0, streams=frozenset({"alerts"}))
-        self.recorder.start()
-        self._task = asyncio.create_task(self._run(), name="cloud-airvantage")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.recorder.stop()
 
     async def _run(self) -> None:
         s = self.settings

@@ -18,54 +18,40 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import email.utils
 import hashlib
 import hmac
 import logging
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hearth.cloud.credentials import read_secret
-from hearth.cloud.outbox import InboundLog, Outbox
-from hearth.cloud.recorder import Recorder
+from hearth.cloud.https_connector import OutboxConnector
 
 log = logging.getLogger(__name__)
 REFRESH_BEFORE_S = 600
 _FIELD = re.compile(r"[^A-Za-z0-9_]")
 
 
-class SmartSolarConnector:
+class SmartSolarConnector(OutboxConnector):
+    name = "smartsolar"
+    outbox_table = "outbox_smartsolar"
+    streams = frozenset({"states"})
+
     def __init__(self, settings: Any) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.uploaded = 0
         self.logins = 0
         self._token: str | None = None
         self._token_expiry = 0.0
         self._last_webhook_ts = ""
         self._enable_status: str | None = None  # the last enable status the cloud asked for
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self, gateway: Any) -> None:
-        self.gateway = gateway
-        self.folder: Path = gateway.settings.data_dir()
-        self.outbox = Outbox(gateway.db, table="outbox_smartsolar")
-        self.inbound = InboundLog(gateway.db)
-        self.recorder = Recorder(gateway.bus, self.outbox, 1.0, streams=frozenset({"states"}))
-        gateway.smartsolar = self
-        self.recorder.start()
-        self._task = asyncio.create_task(self._run(), name="cloud-smartsolar")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.recorder.stop()
+    def _attach(self, gateway: Any) -> None:
+        gateway.smartsolar = self  # the API hands it the webhooks
 
     def _secret(self, name: str) -> bytes:
         return read_secret(self.folder, name)
