@@ -85,3 +85,12 @@ def test_action_group_errors_name_the_field(body: object, field: str) -> None:
     with pytest.raises(ApiError) as err:
         parse_action_group(body)
     assert err.value.status == 400 and field in err.value.message
+
+
+def test_protocol_prefix_takes_ascii_numbers_only() -> None:
+    from hearth.model.protocols import PREFIXES, protocol_prefix
+
+    assert protocol_prefix("1") == PREFIXES[0]
+    assert protocol_prefix("zigbee") == "zigbee"
+    for odd in ("²", "١", "0", str(len(PREFIXES) + 1), "", "zig"):
+        assert protocol_prefix(odd) is None

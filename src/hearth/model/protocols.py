@@ -12,6 +12,7 @@ def protocol_prefix(text: str) -> str | None:
     """``"rts"`` or ``"2"`` -> ``"rts"``; None for anything else."""
     if text in PREFIXES:
         return text
-    if text.isdigit() and 1 <= int(text) <= len(PREFIXES):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (found by schemathesis).
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(PREFIXES):
         return PREFIXES[int(text) - 1]
     return None
