@@ -229,7 +229,7 @@ class RtsDriver(Driver):
         if controllable is None:
             raise ValueError(f"unknown RTS device type {device_type!r} (1 roller shutter, 2 venetian blind, "
                              f"3 awning, 4 garage door, 5 light, 6 on/off receiver, or a controllable name)")
-        if not address.isdigit():
+        if not (address.isascii() and address.isdigit()):
             raise ValueError(f"the device address of an RTS device is its channel number, not {address!r}")
         remote = await self.codes.claim(int(address))
         s = self.settings

@@ -193,7 +193,7 @@ class ZWaveDriver(Driver):
         # Nodes removed while we were away (or while Hearth was stopped) go.
         for info in self.ctx.devices():
             address = info.url.address
-            if address.isdigit() and int(address) not in known:
+            if address.isascii() and address.isdigit() and int(address) not in known:
                 await self.ctx.remove_device(info.url)
                 self.by_url.pop(str(info.url), None)
         self.ctx.set_available(self.stack_url, True)

@@ -89,7 +89,7 @@ def coerce_value(datatype: DataType, value: Any) -> Any:
     if datatype is DataType.DATE:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             return int(value)
         raise InvalidValue(f"{value!r} is not a date in epoch milliseconds")
     if datatype in (DataType.JSON_ARRAY, DataType.JSON_OBJECT):

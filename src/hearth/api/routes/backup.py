@@ -95,7 +95,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         too_large = ApiError(413, ErrorCode.INVALID_FIELD_VALUE,
                              f"Archive too large : over {settings.backup.restore_max_mb} MB (backup.restore_max_mb)")
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise too_large
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:

@@ -38,7 +38,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return await procedures.run_stack_command(gw, "zwave", "Z-Wave", command, parameters, caller, done)
 
     def node_id_of(text: str) -> int:
-        if not text.isdigit() or not 2 <= int(text) <= 4000:
+        if not (text.isascii() and text.isdigit()) or not 2 <= int(text) <= 4000:
             raise ApiError.bad_request(f"Invalid node id : {text}")
         return int(text)
 

@@ -245,7 +245,7 @@ class TriggerEngine:
             definition.mode = Mode(mode)
             trigger = LiveTrigger(self, definition, oid, setup_id, created, updated)
             self._triggers[oid] = trigger
-            self._next_id = max(self._next_id, int(setup_id) + 1 if setup_id.isdigit() else 0)
+            self._next_id = max(self._next_id, int(setup_id) + 1 if setup_id.isascii() and setup_id.isdigit() else 0)
             trigger.rule.initialise(self.lookup)
             self._index_add(trigger)
             trigger.window = self._current_window(trigger)
