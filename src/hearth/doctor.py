@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hearth.api.live import MISSING as NO_WEBSOCKETS
+from hearth.api.live import websocket_library
 from hearth.config import Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -58,6 +60,7 @@ def run_doctor(settings: Settings) -> list[Check]:
     checks += _catalogue_and_drivers(settings)
     checks += _radios(settings)
     checks.append(_api_port(settings))
+    checks.append(_live_events())
     checks += _clock()
     checks += _data_folder(settings)
     checks += _cloud(settings)
@@ -230,6 +233,13 @@ def _running_hearth(settings: Settings) -> str | None:
 
 
 # ----------------------------------------------------------------------------- clock
+
+
+def _live_events() -> Check:
+    library = websocket_library()
+    if library is None:
+        return Check("live events", FAIL, NO_WEBSOCKETS, "reinstall Hearth with its dependencies (pip install hearth)")
+    return Check("live events", OK, f"WebSocket served by uvicorn with {library}")
 
 
 def _clock() -> list[Check]:

@@ -1,8 +1,10 @@
 """The web page in a real browser (Debian's chromium, driven by Playwright) against a real gateway process.
 
 One gateway serves the whole module: the demo house on the virtual driver, and the RTS driver on a CUL
-transmitter emulated at the far end of a socat pty pair. Each test gets a fresh browser context (no token
-stored), and leaves a screenshot in ``test-artifacts/screenshots/``.
+transmitter emulated at the far end of a socat pty pair. It runs from a plain ``pip install .[rts]`` of this
+checkout (tests.support.user_install), not from the dev venv: what a person sees is what a user's install
+serves. Each test gets a fresh browser context (no token stored), and leaves a screenshot in
+``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.conftest import wait_for
 from tests.integration.test_rts import rts_env
 from tests.peers.rts import CulEmulator
 from tests.support.process import REPO, HearthProcess
+from tests.support.user_install import user_install
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,9 +40,17 @@ async def cul(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CulEmul
     await emu.stop()
 
 
+@pytest.fixture(scope="session")
+def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hearth as a user with an RTS transmitter installs it."""
+    return user_install(tmp_path_factory.mktemp("user-venv"), extras=("rts",))
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def gateway(tmp_path_factory: pytest.TempPathFactory, cul: CulEmulator) -> AsyncIterator[HearthProcess]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-web"), env=rts_env("cul", cul.port_path))
+async def gateway(tmp_path_factory: pytest.TempPathFactory, cul: CulEmulator,
+                  user_python: Path) -> AsyncIterator[HearthProcess]:
+    proc = HearthProcess(tmp_path_factory.mktemp("hearth-web"), env=rts_env("cul", cul.port_path),
+                         python=user_python)
     await asyncio.to_thread(proc.start, 60)
     await wait_for(lambda: any("RTS transmitter" in line and "ready" in line for line in proc.output), timeout=10)
     yield proc

@@ -24,8 +24,13 @@ _GATEWAY_LINE = re.compile(r"gateway (\d{4}-\d{4}-\d{4}) started")
 
 
 class HearthProcess:
-    def __init__(self, data_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None,
+                 python: Path | None = None) -> None:
         self.data_dir = data_dir
+        # The interpreter whose installed Hearth runs: the dev venv's by default, or a user install's
+        # (tests.support.user_install), which runs from outside the checkout so that it imports its own copy.
+        self.python = str(python) if python else sys.executable
+        self.cwd = REPO if python is None else data_dir
         self.config = config or REPO / "config" / "demo.toml"
         self.extra_env = env or {}
         self.proc: subprocess.Popen[str] | None = None
@@ -59,8 +64,9 @@ class HearthProcess:
     def start(self, timeout: float = 20.0) -> HearthProcess:
         self.output = []
         self.port = 0
+        self.data_dir.mkdir(parents=True, exist_ok=True)  # also the working folder of a user install's run
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hearth", "run", "--config", str(self.config)], cwd=REPO, env=self.env,
+            [self.python, "-m", "hearth", "run", "--config", str(self.config)], cwd=self.cwd, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, preexec_fn=die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -101,7 +107,7 @@ class HearthProcess:
 
     def cli(self, *args: str) -> str:
         """Run ``hearth <args>`` against the same configuration and data; returns stdout."""
-        result = subprocess.run([sys.executable, "-m", "hearth", *args, "--config", str(self.config)], cwd=REPO,
+        result = subprocess.run([self.python, "-m", "hearth", *args, "--config", str(self.config)], cwd=self.cwd,
                                 env=self.env, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(f"hearth {' '.join(args)} failed: {result.stderr}")

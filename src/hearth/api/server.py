@@ -14,6 +14,8 @@ import uvicorn
 
 from hearth.api.app import build_app
 from hearth.api.listeners import ListenerRegistry
+from hearth.api.live import MISSING as NO_WEBSOCKETS
+from hearth.api.live import websocket_library
 from hearth.api.tls import ensure_self_signed
 
 if TYPE_CHECKING:
@@ -47,6 +49,8 @@ class ApiServer:
                 cert, key = ensure_self_signed(gateway.settings.data_dir() / "tls", gateway.identity.gateway_id)
             ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         app = build_app(gateway)
+        if websocket_library() is None:
+            log.error("api: %s", NO_WEBSOCKETS)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
                                 proxy_headers=False, **ssl)  # type: ignore[arg-type]
         # Bind ourselves: the port is known (and taken) before start() returns, even with port 0.

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hearth import __version__
+from hearth.api.live import MISSING as NO_WEBSOCKETS
+from hearth.api.live import websocket_library
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -91,6 +93,8 @@ async def readiness(gateway: Gateway) -> list[str]:
     for status in driver_statuses(gateway):
         if status.status != RUNNING:
             reasons.append(f"driver {status.name}: {status.status}")
+    if websocket_library() is None:
+        reasons.append(f"api: {NO_WEBSOCKETS}")
     return reasons
 
 
