@@ -1,26 +1,34 @@
 # make run   - install what the demo needs into .venv and start the gateway on the demo house (data in ./var)
-# make test  - install the test peers and the dev tools, then run the whole suite
+# make test  - install the test peers and the dev tools, then run the whole suite on every supported Python here
 # make bench - run the benchmarks and print a table
-# make lint  - ruff and mypy
+# make lint  - ruff (lint and format) and mypy
+# make lock  - write constraints.txt anew from a fresh install of every extra (after changing a dependency)
 
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
+# Every install goes through the same versions: an appliance must install the same way every time.
+CONSTRAINTS := constraints.txt
+PIP_INSTALL := pip install -q --disable-pip-version-check -c $(CONSTRAINTS)
+EXTRAS := dev,zigbee,zwave,rts,ble,cloud,bridge
+# The suite runs on each of these that the machine has (Debian 12's pyenv 3.11, Debian 13's 3.13).
+SUPPORTED_PYTHONS := 3.11 3.13
+MAIN_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: run test bench lint peers clean
+.PHONY: run test test-one bench lint lock peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.run-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/$(PIP_INSTALL) -e .
 	touch $@
 
 # After the peers: dbus-python (for python-dbusmock) builds against Debian's libdbus headers.
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python peers
-	$(BIN)/pip install -q -e '.[dev,zigbee,zwave,rts,ble,cloud,bridge]'
+$(VENV)/.dev-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python peers
+	$(BIN)/$(PIP_INSTALL) -e '.[$(EXTRAS)]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
@@ -30,7 +38,16 @@ run: $(VENV)/.run-installed
 peers:
 	@./deploy/install-test-peers.sh
 
-test: peers $(VENV)/.dev-installed
+# The suite on the main Python, then on each other supported Python found here, each in a venv of its own.
+test: test-one
+	@for v in $(filter-out $(MAIN_VERSION),$(SUPPORTED_PYTHONS)); do \
+	  py=$$(deploy/find-python.sh $$v); \
+	  if [ -n "$$py" ]; then $(MAKE) --no-print-directory test-one VENV=.venv-$$v PYTHON=$$py || exit $$?; \
+	  else echo "make test: no Python $$v on this machine; the suite ran on $(MAIN_VERSION) only"; fi; \
+	done
+
+test-one: peers $(VENV)/.dev-installed
+	@echo "make test: Python $$($(BIN)/python -V)"
 	$(BIN)/python -m pytest -q
 
 bench: peers $(VENV)/.dev-installed
@@ -38,7 +55,17 @@ bench: peers $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src drivers tests
+	$(BIN)/ruff format --check src drivers tests
 	$(BIN)/mypy --strict src/hearth/sdk src/hearth/core src/hearth/model
 
+# A fresh venv with every extra, resolved without the old constraints, frozen (hearth itself left out).
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --upgrade pip
+	.venv-lock/bin/pip install -q --disable-pip-version-check '.[$(EXTRAS)]'
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^hearth' > $(CONSTRAINTS)
+	rm -rf .venv-lock
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) .venv-3.* var .pytest_cache

@@ -180,12 +180,16 @@ if [ ! -x "$R$VENV/bin/python" ]; then
   note "made the virtual environment"
 fi
 extras=${EXTRAS:+[$EXTRAS]}
+constraints=()
 if [ -d "$SOURCE" ]; then
   spec="$SOURCE$extras"        # a folder is built and installed every time: its code may have changed
+  # The versions the project was tested with (make lock); a wheel brings only its own ranges.
+  [ -f "$SOURCE/constraints.txt" ] && constraints=(-c "$SOURCE/constraints.txt")
 else
   spec="hearth$extras @ file://$SOURCE"   # a wheel of the installed version is left as it is
 fi
-"$R$VENV/bin/python" -m pip install --disable-pip-version-check --quiet ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} "$spec"
+"$R$VENV/bin/python" -m pip install --disable-pip-version-check --quiet ${constraints[@]+"${constraints[@]}"} \
+  ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} "$spec"
 note "Hearth $("$R$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("hearth"))')${extras} from $(basename "$SOURCE")"
 
 # ----------------------------------------------------------------------------- configuration
