@@ -127,7 +127,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                          ) -> Response:
         if condition_group_oid is not None:
             gw.action_groups.get(action_group_oid)  # an unknown action group is a 404 whatever the condition
-            gw.conditions.require(condition_group_oid)  # evaluated afresh, in the same step as the submit
+            gw.conditions.require(condition_group_oid)  # the index's truth, in the same step as the submit
         return await run_group(action_group_oid, caller)
 
     @router.post("/exec/{action_group_oid}/internal")
