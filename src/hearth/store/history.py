@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, tzinfo
 
 from hearth.core.bus import EventBus
+from hearth.model.datatype import DataType
 from hearth.model.events import DeviceStateChangedEvent
 from hearth.store.database import Database
 from hearth.store.history_reader import HistoryReader
@@ -99,7 +100,8 @@ class StateRecorder:
             value = json.dumps(raw_value)
             name = state["name"]
             queue(UPSERT_STATE, (url, name, state["type"], value, ts))
-            if self.keeps_history(name):
+            # A PASSWORD state is a secret: its current value is kept (the device needs it), never its history.
+            if state["type"] != DataType.PASSWORD and self.keeps_history(name):
                 sid = self._series_id(url, name)
                 queue(INSERT_RAW, (sid, ts, value))
                 for row in rollup_rows(sid, ts, raw_value, value, self.clock):
