@@ -5,9 +5,9 @@ the default ``synchronous=FULL``, the virtual driver with 1000 generated devices
 plays the radios: it calls the driver's ``ctx.report_states`` (the path a radio report takes) at a fixed
 rate (10k changes/s, every report changes one state, so none is deduplicated away), for BENCH_S2_SECONDS
 (default 10 s). The bus carries each change to the gateway's StateRecorder (-> BatchWriter -> SQLite: an
-upsert of the current state and a history row) and to 50 benchmark subscribers: 40 synchronous listeners
-that keep an index (last timestamp per device) and 10 ``AsyncConsumer`` queues drained by their own tasks
-(the shape of the WebSocket and MQTT bridges).
+upsert of the current state, a history point and its three rollup upserts) and to 50 benchmark
+subscribers: 40 synchronous listeners that keep an index (last timestamp per device) and 10
+``AsyncConsumer`` queues drained by their own tasks (the shape of the WebSocket and MQTT bridges).
 
 Reported:
 - sustained rate (changes produced / wall time; every change is checked to have reached every subscriber);
@@ -30,6 +30,7 @@ import time
 from typing import Any
 
 from hearth.model.events import DeviceStateChangedEvent
+from hearth.store.history import ROWS_PER_CHANGE
 from tests.bench.common import (
     LoopLagProbe,
     Results,
@@ -185,8 +186,8 @@ async def _phase(pipe: Pipeline, seconds: float, with_db: bool) -> dict[str, flo
         "dropped": sum(c.dropped for c in pipe.consumers),
     }
     if with_db:
-        # An upsert of the current state and a history row per published change.
-        expected_rows = 2 * (pipe.published - published_before)
+        # An upsert of the current state, a history point and its rollups per published change.
+        expected_rows = ROWS_PER_CHANGE * (pipe.published - published_before)
         stop_t = time.perf_counter()
         out["db_backlog_rows"] = expected_rows - (gw.writer.rows_written - written_before)
         deadline = stop_t + 10

@@ -21,7 +21,7 @@ from hearth.model.events import DeviceStateChangedEvent
 from hearth.store.database import Database
 from hearth.store.history_reader import HistoryReader
 from hearth.store.retention import DAY_MS, HistoryRetention, RetentionPolicy
-from hearth.store.rollups import UPSERT_ROLLUP, BucketClock, rollup_rows
+from hearth.store.rollups import UPSERT_ROLLUP, BucketClock, Resolution, rollup_rows
 from hearth.store.writer import BatchWriter
 
 __all__ = ["DAY_MS", "StateRecorder"]
@@ -35,6 +35,8 @@ UPSERT_STATE = (
 INSERT_SERIES = "INSERT OR IGNORE INTO history_series (id, url, name) VALUES (?, ?, ?)"
 # Two reports of one state in the same ms: the later one is the point kept (both count in the rollups).
 INSERT_RAW = "INSERT OR REPLACE INTO state_raw (series, time, value) VALUES (?, ?, ?)"
+# Rows the writer takes for one change of a state that keeps history: current value, point, rollups.
+ROWS_PER_CHANGE = 2 + len(Resolution)
 
 
 class StateRecorder:
