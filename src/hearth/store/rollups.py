@@ -18,7 +18,6 @@ from datetime import datetime, timedelta, tzinfo
 from enum import IntEnum
 from typing import Any
 
-
 HOUR_MS = 3_600_000
 
 
