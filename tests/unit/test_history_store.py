@@ -133,7 +133,7 @@ def test_every_query_is_a_search_of_an_index(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute("ANALYZE")
     statements = [*history_reader.QUERIES, retention.DELETE_RAW, retention.DELETE_ROLLUPS,
-                  retention.SAMPLES_SINCE, retention.CAP_TIME]
+                  retention.SAMPLES_SINCE, retention.CAP_TIME, retention.OLDEST_POINT, retention.OLDEST_BUCKET]
     for sql in statements:
         numbered = [int(n) for n in re.findall(r"\?(\d)", sql)]
         params = [1] * (max(numbered) if numbered else sql.count("?"))

@@ -68,8 +68,9 @@ def _number_text(number: float) -> str:
 
 
 def point_json(when: int, value_json: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"value": value_text(value_json)}
-    number = numeric(json.loads(value_json))
+    value = json.loads(value_json)
+    out: dict[str, Any] = {"value": value if isinstance(value, str) else value_json}
+    number = numeric(value)
     if number is not None:
         out.update(min=number, max=number)
     out.update(samples=1, when=when)

@@ -3,9 +3,10 @@
 The gateway has one write connection; a command waits for its journal row behind whatever transaction holds
 it. The v1 sweep ranked the whole history table in one statement (seconds with 10M rows). Here:
 
-- The plan is read on the reader connection (WAL: it never blocks the writer): the series, and for the
-  per-state row cap, which series may be over it. The count comes from the daily rollups (a few hundred rows
-  per series, not its raw points); only a series over the cap has its cap time looked up in its raw index.
+- The plan is read on the reader connection (WAL: it never blocks the writer): the series, which of them
+  hold anything past a cutoff (their oldest key), and for the per-state row cap, which may be over it. The
+  count comes from the daily rollups (a few hundred rows per series, not its raw points); only a series over
+  the cap has its cap time looked up in its raw index.
 - Deletes are per series, over an indexed time range, at most ``batch_rows`` rows a statement. A transaction
   runs statements until ``batch_rows`` rows are gone or ``budget_ms`` has passed, commits, then the sweep
   yields ``pause_s`` so that the writer's queued commits go first.
@@ -41,6 +42,8 @@ DELETE_ROLLUPS = (
     "ORDER BY bucket LIMIT 1 OFFSET ?3), ?2)")
 SAMPLES_SINCE = "SELECT sum(samples) FROM state_rollups WHERE series = ? AND resolution = 1 AND bucket >= ?"
 CAP_TIME = "SELECT time FROM state_raw WHERE series = ? ORDER BY time DESC LIMIT 1 OFFSET ?"
+OLDEST_POINT = "SELECT time FROM state_raw WHERE series = ? ORDER BY time LIMIT 1"
+OLDEST_BUCKET = "SELECT bucket FROM state_rollups WHERE series = ? AND resolution = ? ORDER BY bucket LIMIT 1"
 
 
 @dataclass(slots=True)
@@ -120,28 +123,35 @@ class HistoryRetention:
         cap = self.policy.max_rows_per_state
         raw_cutoffs = {sid: now_ms - int(self.policy.raw_days(name) * DAY_MS) for sid, name in series}
 
-        def cap_times(conn: sqlite3.Connection, part: list[int]) -> dict[int, int]:
-            found = {}
+        rollup_cutoffs = [(int(r), now_ms - int(self.policy.rollup_days(r) * DAY_MS)) for r in Resolution]
+
+        def plan(conn: sqlite3.Connection, part: list[int]) -> list[_Job]:
+            """The deletes this slice of series needs: none for a series with nothing past its cutoffs, so
+            that the write transactions only delete."""
+            jobs = []
             for sid in part:
+                cutoff = raw_cutoffs[sid]
                 # Points newer than the time cutoff, by the daily rollups (a day early: the first bucket is
                 # partial, so this may overcount, never undercount, points the cap has not removed yet).
-                row = conn.execute(SAMPLES_SINCE, (sid, raw_cutoffs[sid] - DAY_MS)).fetchone()
-                if row is None or row[0] is None or int(row[0]) <= cap:
-                    continue
-                newest_dropped = conn.execute(CAP_TIME, (sid, cap)).fetchone()
-                if newest_dropped is not None:
-                    found[sid] = int(newest_dropped[0]) + 1
-            return found
+                row = conn.execute(SAMPLES_SINCE, (sid, cutoff - DAY_MS)).fetchone()
+                if row is not None and row[0] is not None and int(row[0]) > cap:
+                    newest_dropped = conn.execute(CAP_TIME, (sid, cap)).fetchone()
+                    if newest_dropped is not None:
+                        stats.capped_series += 1
+                        cutoff = max(cutoff, int(newest_dropped[0]) + 1)
+                oldest = conn.execute(OLDEST_POINT, (sid,)).fetchone()
+                if oldest is not None and int(oldest[0]) < cutoff:
+                    jobs.append(_Job("raw", sid, cutoff))
+                for resolution, bucket_cutoff in rollup_cutoffs:
+                    oldest = conn.execute(OLDEST_BUCKET, (sid, resolution)).fetchone()
+                    if oldest is not None and int(oldest[0]) < bucket_cutoff:
+                        jobs.append(_Job("rollups", sid, bucket_cutoff, resolution))
+            return jobs
 
-        capped: dict[int, int] = {}
+        jobs: list[_Job] = []
         ids = list(raw_cutoffs)
         for i in range(0, len(ids), 200):  # a slice at a time: the reader serves API queries in between
-            capped.update(await self._reader.run(partial(cap_times, part=ids[i:i + 200])))
-        stats.capped_series = len(capped)
-        jobs = [_Job("raw", sid, max(cutoff, capped.get(sid, cutoff))) for sid, cutoff in raw_cutoffs.items()]
-        for resolution in Resolution:
-            cutoff = now_ms - int(self.policy.rollup_days(resolution) * DAY_MS)
-            jobs.extend(_Job("rollups", sid, cutoff, int(resolution)) for sid in raw_cutoffs)
+            jobs.extend(await self._reader.run(partial(plan, part=ids[i:i + 200])))
         return jobs
 
     async def _run(self, jobs: list[_Job], stats: SweepStats) -> None:
