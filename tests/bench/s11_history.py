@@ -10,9 +10,11 @@ from them. The time it takes is noted.
     buckets over 8 days, monthly over a year. Baseline, same run: the same queries on a 100k-point file (5
     series); ratio ~1 means the cost does not grow with the table.
 (b) Write cost per state change: 50k changes over 500 series through a real StateRecorder and BatchWriter
-    (synchronous=FULL), wall time from the first publish until all is committed, per change. Baseline: the
-    same changes with history off (retention_days=0: the current-value upsert only); also given: raw points
-    without rollups (a recorder that queues only the point), to show what the rollups add.
+    (synchronous=FULL), wall time from the first publish until all is committed, per change; once with a
+    flush after each round of 500 (one change per series per flush: nothing for the rollup buffer to
+    coalesce, the worst case) and once as a burst. Baseline: the same changes with history off
+    (retention_days=0: the current-value upsert only); also given: raw points without rollups (a recorder
+    that queues only the point), to show what the rollups add.
 (c) Size on disk (dbstat pages of the history tables) per raw point and per rollup row, and per device-year
     for a device of 2 numeric states reporting every 5 minutes: with every raw point kept, and under the
     default retention (raw 7 days, hourly 90 days, daily and monthly the year). Baseline: the v1 table (url,
@@ -114,8 +116,10 @@ class RawOnlyRecorder(StateRecorder):
             queue(INSERT_RAW, (self._series_id(event.device_url, state["name"]), event.timestamp, value))
 
 
-async def _write_cost(folder: Path, variant: str) -> float:
-    path = folder / f"write-{variant}.db"
+async def _write_cost(folder: Path, variant: str, spread: bool) -> float:
+    """us per change. ``spread``: every flush holds one change of each series (a house of sensors reporting
+    now and then: nothing to coalesce, the rollups' worst case); else the changes come as one burst."""
+    path = folder / f"write-{variant}-{spread}.db"
     db = Database(path)
     await db.open()
     writer = BatchWriter(db)
@@ -125,16 +129,20 @@ async def _write_cost(folder: Path, variant: str) -> float:
     await recorder.load()
     writer.start()
     now = int(time.time() * 1000)
+    series = 500
     events = [DeviceStateChangedEvent(timestamp=now + i * 10, device_url=f"virtual://1234-5678-9012/w{i % 250}",
                                       device_states=[{"name": ("core:TemperatureState", "core:LuminanceState")[
                                           (i // 250) % 2], "type": 2, "value": 15 + i % 200 / 10}])
               for i in range(CHANGES)]
     try:
         started = time.perf_counter()
-        for i in range(0, CHANGES, 500):
-            for event in events[i:i + 500]:
+        for i in range(0, CHANGES, series):
+            for event in events[i:i + series]:
                 recorder.on_state_changed(event)
-            await asyncio.sleep(0)
+            if spread:
+                await writer.flush()
+            else:
+                await asyncio.sleep(0)
         await writer.flush()
         return (time.perf_counter() - started) * 1e6 / CHANGES
     finally:
@@ -268,10 +276,13 @@ def run(results: Results) -> None:
         results.note(f"S11: {shape.rows:,} points and their rollups generated in SQLite in {made:.0f} s "
                      f"({os.path.getsize(big) / 1e6:.0f} MB).")
         _query_rows(results, big, shape, folder)
-        writes = {variant: asyncio.run(_write_cost(folder, variant)) for variant in ("none", "raw", "full")}
-        results.add(
-            Row("S11 history", "write per change, point + rollups", writes["full"], "us", "", None, writes["none"]),
-            Row("S11 history", "write per change, point only", writes["raw"], "us", "", None, writes["none"]))
+        for spread, label in ((True, "one per series per flush"), (False, "burst")):
+            writes = {v: asyncio.run(_write_cost(folder, v, spread)) for v in ("none", "raw", "full")}
+            results.add(
+                Row("S11 history", f"write per change, point + rollups, {label}", writes["full"], "us", "", None,
+                    writes["none"]),
+                Row("S11 history", f"write per change, point only, {label}", writes["raw"], "us", "", None,
+                    writes["none"]))
         _size_rows(results, big, shape, folder)
         _command_rows(results, big_dir, folder)
     finally:

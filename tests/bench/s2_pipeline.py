@@ -30,7 +30,6 @@ import time
 from typing import Any
 
 from hearth.model.events import DeviceStateChangedEvent
-from hearth.store.history import ROWS_PER_CHANGE
 from tests.bench.common import (
     LoopLagProbe,
     Results,
@@ -186,12 +185,14 @@ async def _phase(pipe: Pipeline, seconds: float, with_db: bool) -> dict[str, flo
         "dropped": sum(c.dropped for c in pipe.consumers),
     }
     if with_db:
-        # An upsert of the current state, a history point and its rollups per published change.
-        expected_rows = ROWS_PER_CHANGE * (pipe.published - published_before)
+        # An upsert of the current state and a history point per published change, and rollups coalesced per
+        # bucket: what is still queued (stream rows and rollups not yet handed over) is the backlog.
         stop_t = time.perf_counter()
-        out["db_backlog_rows"] = expected_rows - (gw.writer.rows_written - written_before)
+        out["db_backlog_rows"] = gw.writer.backlog + len(gw.recorder.rollups)
         deadline = stop_t + 10
-        while gw.writer.rows_written - written_before < expected_rows and time.perf_counter() < deadline:
+        target = gw.writer.rows_written - written_before + out["db_backlog_rows"]
+        while (gw.writer.backlog or len(gw.recorder.rollups) or gw.writer.rows_written - written_before < target) \
+                and time.perf_counter() < deadline:
             await asyncio.sleep(0.002)
         out["db_drain_s"] = time.perf_counter() - stop_t
         history = (await gw.db.fetchone("SELECT COUNT(*) FROM state_history"))[0] - history_before

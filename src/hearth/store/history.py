@@ -1,8 +1,9 @@
 """The state recorder: current states, history points and their rollups, through the batched writer.
 
-Each state change queues, in the writer's next stream transaction: the current value (``device_states``),
-the raw point (``state_raw``) and one rollup upsert per resolution (``state_rollups``). Nothing is read on
-that path: the series id of a (device, state) is known in memory (loaded at start, new ones numbered here).
+Each state change queues, for the writer's next stream flush: the current value (``device_states``) and the
+raw point (``state_raw``); its rollups (``state_rollups``, hour/day/month) are summed in memory per bucket
+during the window and queued as one upsert per bucket just before that flush. Nothing is read on that
+path: the series id of a (device, state) is known in memory (loaded at start, new ones numbered here).
 
 Retention is per state name (``[history.per_state]``), with a default in days and a cap of raw rows per
 state, and per rollup resolution; ``retention.HistoryRetention`` applies it in small bounded transactions.
@@ -21,7 +22,7 @@ from hearth.model.events import DeviceStateChangedEvent
 from hearth.store.database import Database
 from hearth.store.history_reader import HistoryReader
 from hearth.store.retention import DAY_MS, HistoryRetention, RetentionPolicy
-from hearth.store.rollups import UPSERT_ROLLUP, BucketClock, Resolution, rollup_rows
+from hearth.store.rollups import UPSERT_ROLLUP, BucketClock, RollupBuffer
 from hearth.store.writer import BatchWriter
 
 __all__ = ["DAY_MS", "StateRecorder"]
@@ -35,8 +36,6 @@ UPSERT_STATE = (
 INSERT_SERIES = "INSERT OR IGNORE INTO history_series (id, url, name) VALUES (?, ?, ?)"
 # Two reports of one state in the same ms: the later one is the point kept (both count in the rollups).
 INSERT_RAW = "INSERT OR REPLACE INTO state_raw (series, time, value) VALUES (?, ?, ?)"
-# Rows the writer takes for one change of a state that keeps history: current value, point, rollups.
-ROWS_PER_CHANGE = 2 + len(Resolution)
 
 
 class StateRecorder:
@@ -49,6 +48,8 @@ class StateRecorder:
         self.policy = RetentionPolicy(retention_days, dict(per_state_days), max_rows_per_state, hourly_days,
                                       daily_days, monthly_days)
         self.clock = BucketClock(timezone)
+        self.rollups = RollupBuffer(self.clock)
+        writer.before_stream_flush(self._queue_rollups)
         self.reader = HistoryReader(db.path)
         self.retention = HistoryRetention(db, self.reader, self.policy)
         self.series: dict[tuple[str, str], int] = {}
@@ -106,8 +107,12 @@ class StateRecorder:
             if state["type"] != DataType.PASSWORD and self.keeps_history(name):
                 sid = self._series_id(url, name)
                 queue(INSERT_RAW, (sid, ts, value))
-                for row in rollup_rows(sid, ts, raw_value, value, self.clock):
-                    queue(UPSERT_ROLLUP, row)
+                self.rollups.add(sid, ts, raw_value, value)
+
+    def _queue_rollups(self) -> None:
+        queue = self._writer.queue
+        for row in self.rollups.drain():
+            queue(UPSERT_ROLLUP, row)
 
     async def sweep(self, now_ms: int | None = None) -> int:
         """Apply retention in bounded transactions (see HistoryRetention). Returns rows deleted."""
