@@ -80,6 +80,13 @@ async def test_rollups_are_written_with_each_point(tmp_path: Path) -> None:
     # Not numbers: counted, newest value kept, no sum/min/max.
     assert by[(status, 1, _ms(2026, 1, 14))] == [2, None, None, None, '"unavailable"']
     assert not [r for r in rows if r[0] == "core:CodeState"]
+    # A later window adds to the same buckets in SQL (the upsert), an older point does not become "last".
+    _report(bus, "u", temp, 24.0, _ms(2026, 1, 14, 22, 55))
+    _report(bus, "u", temp, 10.0, _ms(2026, 1, 14, 22, 5))
+    await writer.flush()
+    hour = await db.fetchone("SELECT samples, total, low, high, last FROM state_rollups WHERE series = 1 "
+                             "AND resolution = 0 AND bucket = ?", (_ms(2026, 1, 14, 22),))
+    assert hour == (4, 76.0, 10.0, 24.0, "24.0")
     assert not await db.fetchall("SELECT * FROM state_history WHERE name = 'core:CodeState'")
     assert (await db.fetchone("SELECT value FROM device_states WHERE name = 'core:CodeState'")) == ('"1234"',)
     # A restart keeps numbering series after the known ones.
@@ -221,7 +228,7 @@ def _v1_cap_seconds(path: Path) -> float:
 
 
 async def test_a_big_sweep_never_holds_the_write_path_long(tmp_path: Path) -> None:
-    """300k points, 1/8 of them past retention: the sweep deletes ~37k in transactions of at most 500 rows,
+    """300k points, 1/8 of them past retention: the sweep deletes ~37k in transactions of at most batch_rows rows,
     and a durable write (a command's journal row) queued meanwhile never waits long. The bound is checked
     against the v1 sweep's statement on the same points: it must be far above what the new sweep holds."""
     path = tmp_path / "h.db"

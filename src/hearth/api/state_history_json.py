@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -68,13 +69,15 @@ def _number_text(number: float) -> str:
 
 
 def point_json(when: int, value_json: str) -> dict[str, Any]:
-    value = json.loads(value_json)
-    out: dict[str, Any] = {"value": value if isinstance(value, str) else value_json}
-    number = numeric(value)
-    if number is not None:
-        out.update(min=number, max=number)
-    out.update(samples=1, when=when)
-    return out
+    """One raw point. Numbers (most points) are read with float(), not a JSON parse: this runs per point."""
+    first = value_json[:1]
+    if first == '"':
+        return {"value": json.loads(value_json), "samples": 1, "when": when}
+    if first.isdigit() or first == "-":
+        number = float(value_json)
+        if math.isfinite(number):
+            return {"value": value_json, "min": number, "max": number, "samples": 1, "when": when}
+    return {"value": value_json, "samples": 1, "when": when}
 
 
 @dataclass(slots=True)

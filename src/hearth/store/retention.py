@@ -8,8 +8,9 @@ it. The v1 sweep ranked the whole history table in one statement (seconds with 1
   count comes from the daily rollups (a few hundred rows per series, not its raw points); only a series over
   the cap has its cap time looked up in its raw index.
 - Deletes are per series, over an indexed time range, at most ``batch_rows`` rows a statement. A transaction
-  runs statements until ``batch_rows`` rows are gone or ``budget_ms`` has passed, commits, then the sweep
-  yields ``pause_s`` so that the writer's queued commits go first.
+  runs statements until ``batch_rows`` rows are gone or ``budget_ms`` has passed, commits (unsynced), then
+  the sweep pauses, at least ``pause_s`` and long enough to keep its share of the write connection under
+  ``duty``, so that the writer's queued commits go first.
 
 Every rollup is kept at least as long as the raw points it summarises (a resolution's retention is raised to
 the longest raw retention), so that the cap's estimate always has its daily rows.
@@ -91,14 +92,16 @@ class _Job:
 
 
 class HistoryRetention:
-    def __init__(self, db: Database, reader: HistoryReader, policy: RetentionPolicy, *, batch_rows: int = 500,
-                 budget_ms: float = 2.0, pause_s: float = 0.002) -> None:
+    def __init__(self, db: Database, reader: HistoryReader, policy: RetentionPolicy, *, batch_rows: int = 200,
+                 budget_ms: float = 1.0, pause_s: float = 0.002, duty: float = 0.25) -> None:
         self._db = db
         self._reader = reader
         self.policy = policy
         self.batch_rows = batch_rows
         self.budget_ms = budget_ms
         self.pause_s = pause_s
+        # At most this share of the write connection's time: a slow (or busy) machine gets longer pauses.
+        self.duty = duty
         self.last = SweepStats()
         self._lock = asyncio.Lock()
 
@@ -169,7 +172,7 @@ class HistoryRetention:
             stats.longest_ms = max(stats.longest_ms, elapsed)
             stats.most_rows = max(stats.most_rows, raw + rollups)
             stats.per_transaction_ms.append(elapsed)
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(max(self.pause_s, elapsed / 1000 * (1 - self.duty) / self.duty))
 
     def _batch(self, conn: sqlite3.Connection, jobs: list[_Job], position: int) -> tuple[int, int, int, float]:
         """Run jobs from ``position`` within one transaction's row and time budget; returns where to resume,
