@@ -17,7 +17,7 @@ from hearth.api.state_history_json import AVERAGE, CUMULATIVE, summarise
 from hearth.core.bus import EventBus
 from hearth.model.events import DeviceStateChangedEvent
 from hearth.store import history_reader, retention
-from hearth.store.database import Database
+from hearth.store.database import Database, migrations
 from hearth.store.history import StateRecorder
 from hearth.store.rollups import Bucket, Resolution, bucket_bounds, buckets_between, years_of
 from hearth.store.writer import BatchWriter
@@ -266,3 +266,24 @@ async def test_a_big_sweep_never_holds_the_write_path_long(tmp_path: Path) -> No
     assert longest * 10 < v1_seconds, (longest, v1_seconds)
     assert max(waits) < v1_seconds, (max(waits), v1_seconds)
     assert len(waits) > 10
+
+
+async def test_migration_keeps_v1_history(tmp_path: Path) -> None:
+    """A store written by a Hearth before migration 0010: its history points become series and raw points."""
+    path = tmp_path / "h.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version, _, sql in [m for m in migrations() if m[0] <= 9]:
+        conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
+    conn.executemany("INSERT INTO state_history (url, name, value, time) VALUES (?, ?, ?, ?)",
+                     [("a", "core:TemperatureState", "20.5", 1), ("a", "core:TemperatureState", "21.0", 2),
+                      ("b", "core:OnOffState", '"on"', 1)])
+    conn.close()
+    db, writer, recorder, bus = await _recorder(path)
+    assert await db.fetchall("SELECT url, name, value, time FROM state_history ORDER BY url, time") == [
+        ("a", "core:TemperatureState", "20.5", 1), ("a", "core:TemperatureState", "21.0", 2),
+        ("b", "core:OnOffState", '"on"', 1)]
+    assert recorder.series == {("a", "core:TemperatureState"): 1, ("b", "core:OnOffState"): 2}
+    _report(bus, "a", "core:TemperatureState", 22.0, 3)
+    await writer.flush()
+    assert (await db.fetchone("SELECT count(*) FROM state_raw WHERE series = 1"))[0] == 3
+    await _close(db, writer, recorder)

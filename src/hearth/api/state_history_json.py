@@ -121,14 +121,10 @@ def summary_json(summary: Summary) -> dict[str, Any]:
     return out
 
 
-def history_json(values: list[dict[str, Any]], method: int, unit: str | None,
-                 name: str | None = None) -> dict[str, Any]:
-    """``{"historyValues", "historizationMethod", "deviceUnit"}``; ``name`` in the all-states variants (the seed's
-    shape does not say which state each element is; without it a client cannot tell them apart)."""
-    out: dict[str, Any] = {}
-    if name is not None:
-        out["name"] = name
-    out.update(historyValues=values, historizationMethod=method)
+def history_json(values: list[dict[str, Any]], method: int, unit: str | None) -> dict[str, Any]:
+    """``{"historyValues", "historizationMethod", "deviceUnit"}``. The all-states routes add ``name`` to each
+    (the seed's shape does not say which state an element is; without it a client cannot tell them apart)."""
+    out: dict[str, Any] = {"historyValues": values, "historizationMethod": method}
     if unit is not None:
         out["deviceUnit"] = unit
     return out
@@ -149,8 +145,8 @@ def in_level(device: Device, level: str) -> bool:
     return category == level or category.startswith(level + "/")
 
 
-def stacked_json(levels: list[str], members: list[list[list[Summary]]], method: int, unit: str | None,
-                 name: str | None = None) -> dict[str, Any]:
+def stacked_json(levels: list[str], members: list[list[list[Summary]]], method: int,
+                 unit: str | None) -> dict[str, Any]:
     """``members[level][device]`` is that device's summaries; one element per bucket start seen."""
     starts = sorted({s.when for level in members for device in level for s in device})
     by_start: list[list[dict[int, Summary]]] = [[{s.when: s for s in device} for device in level]
@@ -166,11 +162,8 @@ def stacked_json(levels: list[str], members: list[list[list[Summary]]], method: 
             highs.append(max(contributions) if contributions else 0)
             samples.append(sum(s.samples for s in found))
         rows.append({"values": values, "minValues": lows, "maxValues": highs, "samples": samples, "when": start})
-    out: dict[str, Any] = {}
-    if name is not None:
-        out["name"] = name
-    out.update(stackedHistoryValues=rows, stackLevels=levels, deviceCounts=[len(level) for level in members],
-               historizationMethod=method)
+    out: dict[str, Any] = {"stackedHistoryValues": rows, "stackLevels": levels,
+                           "deviceCounts": [len(level) for level in members], "historizationMethod": method}
     if unit is not None:
         out["deviceUnit"] = unit
     return out

@@ -186,14 +186,8 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     def all_aggregate_route(kind: str, path: str, summary: str) -> None:
         @router.get(f"{PATH}/history/{path}{{from_ms}}/{{to_ms}}", summary=summary)
-        async def all_aggregate(device_url: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
-                                _: Caller = guard.view()) -> Response:
+        async def all_aggregate(device_url: str, from_ms: str, to_ms: str, _: Caller = guard.view()) -> Response:
             device = gw.registry.require(device_url)
-            if kind == "raw":
-                count = _limit(limit)
-                start, end = _range(from_ms, to_ms, MAX_MS if count else RAW_SPAN_MS, "raw")
-                return json_response([{**await raw_one(device, n, sid, start, end, count or MAX_POINTS), "name": n}
-                                      for n, sid in await all_series(device)])
             start, end = _range(from_ms, to_ms, SPANS[kind], kind)
             return json_response([{**await aggregate_one(device, n, sid, kind, start, end), "name": n}
                                   for n, sid in await all_series(device)])
@@ -252,7 +246,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     all_aggregate_route("daily", "daily/", "Daily states history values")
     all_aggregate_route("monthly", "monthly/", "Monthly states history values")
     all_aggregate_route("annual", "annual/", "Annual states history values")
-    all_aggregate_route("raw", "", "States history values (at most 3 days without limit)")
+
+    @router.get(f"{PATH}/history/{{from_ms}}/{{to_ms}}", summary="States history values (at most 3 days without limit)")
+    async def all_raw(device_url: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
+                      _: Caller = guard.view()) -> Response:
+        device = gw.registry.require(device_url)
+        count = _limit(limit)
+        start, end = _range(from_ms, to_ms, MAX_MS if count else RAW_SPAN_MS, "raw")
+        return json_response([{**await raw_one(device, n, sid, start, end, count or MAX_POINTS), "name": n}
+                              for n, sid in await all_series(device)])
 
     @router.get(f"{PATH}/{{name}}/history/{{from_ms}}/{{to_ms}}", summary="History values (raw points)")
     async def raw(device_url: str, name: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
