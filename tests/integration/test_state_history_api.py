@@ -163,6 +163,58 @@ async def test_every_history_route(api: httpx.AsyncClient, gateway: HearthProces
     assert header[:2] == ["when", "date"] and f"{url} value" in header
 
 
+async def _put_state(api: httpx.AsyncClient, url: str, name: str, type_: int, value: object) -> None:
+    response = await api.put(f"/setup/devices/{quote(url, safe='')}/states/{quote(name, safe='')}/{type_}/{value}")
+    assert response.status_code in (200, 204), response.text
+    await asyncio.sleep(0.01)  # distinct timestamps
+
+
+async def _device(api: httpx.AsyncClient, controllable: str) -> dict[str, Any]:
+    devices = (await api.get("/setup/devices")).json()
+    return next(d for d in devices if d["controllableName"] == controllable)
+
+
+async def test_meter_and_sensor_units_and_growing_index(api: httpx.AsyncClient) -> None:
+    """An energy index is historised as its increase (method 2), a temperature as its mean (method 1); both
+    carry the device's measured value type as ``deviceUnit``."""
+    meter = await _device(api, "zigbee:ElectricityMeterComponent")
+    sensor = await _device(api, "zigbee:TemperatureSensorComponent")
+    before = int(time.time() * 1000) - 1
+    for reading in (1000.0, 1150.5, 1175.5):
+        await _put_state(api, meter["deviceURL"], "core:ElectricEnergyConsumptionState", 2, reading)
+    for celsius in (19.0, 21.0):
+        await _put_state(api, sensor["deviceURL"], "core:TemperatureState", 2, celsius)
+    after = int(time.time() * 1000) + 1
+    meter_path = (f"/setup/devices/{quote(meter['deviceURL'], safe='')}/states/"
+                  f"{quote('core:ElectricEnergyConsumptionState', safe='')}/history")
+
+    async def meter_day() -> dict[str, Any] | None:
+        body = (await api.get(f"{meter_path}/daily/{before}/{after}")).json()
+        values = body["historyValues"]
+        return body if values and values[-1]["max"] == 1175.5 else None
+
+    body = await wait_for(meter_day, timeout=10)
+    units = {a["name"]: a["value"] for a in meter["attributes"]}
+    assert body["historizationMethod"] == 2 and body["deviceUnit"] == units["core:MeasuredValueType"]
+    day = body["historyValues"][-1]
+    # The gateway's first day of history: the increase is counted from the day's lowest reading (the meter's
+    # value at start, 0 in the demo, or 1000 if this test's readings are the day's only ones).
+    assert day["samples"] >= 3 and day["min"] in (0.0, 1000.0)
+    assert float(day["value"]) == 1175.5 - day["min"]
+    sensor_path = (f"/setup/devices/{quote(sensor['deviceURL'], safe='')}/states/"
+                   f"{quote('core:TemperatureState', safe='')}/history")
+
+    async def sensor_day() -> dict[str, Any] | None:
+        found = (await api.get(f"{sensor_path}/daily/{before}/{after}")).json()
+        return found if found["historyValues"] and found["historyValues"][-1]["max"] == 21.0 else None
+
+    body = await wait_for(sensor_day, timeout=10)
+    units = {a["name"]: a["value"] for a in sensor["attributes"]}
+    assert body["historizationMethod"] == 1 and body["deviceUnit"] == units["core:MeasuredValueType"]
+    raw = (await api.get(f"{sensor_path}/{before}/{after}")).json()
+    assert [p["value"] for p in raw["historyValues"]][-2:] == ["19.0", "21.0"]
+
+
 async def test_bad_input_is_refused(api: httpx.AsyncClient) -> None:
     url = await _light(api)
     base = f"/setup/devices/{quote(url, safe='')}/states"
