@@ -7,7 +7,8 @@ seed's silences are in ``api/state_history_json.py``.
 Limits (the seed: "Max history query span is limited to 3 days if limit parameter is not set"; the rest is
 ours, so that no request can ask the box for an unbounded answer):
 - raw points: a span of at most 3 days without ``limit``; with ``limit`` (1..50000) any span, the newest
-  ``limit`` points of it. Without ``limit`` at most the newest 50000 points of the 3 days.
+  ``limit`` points of it. Without ``limit`` at most the newest 50000 points of the 3 days. The all-states
+  variant answers at most 50000 points in all, shared equally among the states (``limit`` is per state).
 - daily: at most 1100 days; monthly: 600 months (50 years); annual: 100 years; stacked raw: 3 days.
 - exports: raw points of at most 366 days, the newest 100000; ``.../history/export`` the newest 100000.
 Dates are ms since the epoch, ASCII digits, up to the end of year 9999; ``from`` <= ``to``.
@@ -253,8 +254,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         device = gw.registry.require(device_url)
         count = _limit(limit)
         start, end = _range(from_ms, to_ms, MAX_MS if count else RAW_SPAN_MS, "raw")
-        return json_response([{**await raw_one(device, n, sid, start, end, count or MAX_POINTS), "name": n}
-                              for n, sid in await all_series(device)])
+        series = await all_series(device)
+        each = min(count or MAX_POINTS, max(1, MAX_POINTS // max(1, len(series))))  # 50000 points in all
+        return json_response([{**await raw_one(device, n, sid, start, end, each), "name": n} for n, sid in series])
 
     @router.get(f"{PATH}/{{name}}/history/{{from_ms}}/{{to_ms}}", summary="History values (raw points)")
     async def raw(device_url: str, name: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
