@@ -7,7 +7,9 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hearth.alerts import AlertEngine
 from hearth.config import Settings
@@ -25,6 +27,7 @@ from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
 from hearth.core.schedule import DelayedRunScheduler
 from hearth.core.state_store import StateStore
+from hearth.core.sun import system_timezone
 from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
 from hearth.ops import Monitoring
@@ -65,9 +68,11 @@ class Gateway:
         self.states = StateStore(self.bus)
         self.db = Database(settings.data_dir() / "hearth.db", settings.store.synchronous)
         self.writer = BatchWriter(self.db, settings.store.batch_window_ms, settings.store.batch_max_rows)
+        hs = settings.history
         self.recorder = StateRecorder(
-            self.db, self.writer, retention_days=settings.history.retention_days,
-            per_state_days=settings.history.per_state, max_rows_per_state=settings.history.max_rows_per_state)
+            self.db, self.writer, retention_days=hs.retention_days, per_state_days=hs.per_state,
+            max_rows_per_state=hs.max_rows_per_state, hourly_days=hs.hourly_days, daily_days=hs.daily_days,
+            monthly_days=hs.monthly_days, timezone=self._timezone)
         self.tokens = TokenStore(self.db)
         self.drivers = DriverManager()
         self.journal = ExecutionJournal(self.db, self.writer)
@@ -110,6 +115,7 @@ class Gateway:
             self.states.restore(device, saved_states.get(device.url_text, []))
         self.places = PlaceTree(PlaceRepository(self.db), self.bus)
         await self.places.load(settings.gateway.home_label, [p.model_dump() for p in settings.places])
+        await self.recorder.load()
         self.recorder.attach(self.bus)
         self.writer.start()
         first_token = None
@@ -156,9 +162,16 @@ class Gateway:
                           self.states, self.places, data, self.settings.data_dir() / "drivers" / name, self.bus)
             await self.drivers.start(name, cls, ctx)
 
+    def _timezone(self) -> tzinfo:
+        """The setup's timezone (the host's until the location is loaded): history buckets are local days."""
+        location = getattr(self, "location", None)
+        return location.sun.tz if location is not None else ZoneInfo(system_timezone())
+
     async def _maintain(self) -> None:
-        """Retention, so that the database cannot grow without bound on an SD card."""
+        """Retention, so that the database cannot grow without bound on an SD card. Not at start: the first
+        command must not wait behind a sweep (each sweep is bounded anyway; see store/retention.py)."""
         ex = self.settings.executor
+        await asyncio.sleep(self.settings.history.sweep_start_delay_s)
         while True:
             try:
                 await self.recorder.sweep()

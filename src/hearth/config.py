@@ -50,6 +50,12 @@ class HistorySettings(_Section):
     retention_days: float = Field(7, ge=0, le=3650)
     max_rows_per_state: int = Field(20_000, ge=1)
     sweep_interval_s: float = Field(3600, ge=1)
+    # The first sweep waits this long after the start: commands come first.
+    sweep_start_delay_s: float = Field(60, ge=0, le=86_400)
+    # Rollups (hour, day, month buckets) kept this many days; never less than the longest raw retention.
+    hourly_days: float = Field(90, ge=1, le=3650)
+    daily_days: float = Field(1095, ge=1, le=36_500)
+    monthly_days: float = Field(3650, ge=1, le=36_500)
     per_state: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("per_state")

@@ -3,9 +3,10 @@
 Scenarios (default: all, in this order): s1 (bus fan-out), s9 (persistence), s2 (state pipeline),
 s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation), zigbee (overhead per command),
 fleet (200 gateways' cloud sync), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real
-gateway process). Each row has its figure, its target, a baseline measured in the same run and the ratio to
+gateway process), history (S11: state history at 10M points: queries, write cost, size, commands during start
+and retention). Each row has its figure, its target, a baseline measured in the same run and the ratio to
 it, and a verdict: "met", "MISSED" or "info" (a figure with no target). Environment: BENCH_S2_SECONDS (default 10),
-BENCH_S6_SECONDS (default 5), BENCH_S10_SECONDS (default 5).
+BENCH_S6_SECONDS (default 5), BENCH_S10_SECONDS (default 5), BENCH_HISTORY_ROWS (default 10000000).
 
 Exit status: 1 if a scenario crashed or a check of its own data failed (lost events, missing rows); with
 ``--strict`` also 2 if a target was missed; else 0.
@@ -35,6 +36,7 @@ SCENARIOS = {
     "fleet": "tests.bench.fleet",
     "s10": "tests.bench.s10_bridge",
     "proc": "tests.bench.process_bench",
+    "history": "tests.bench.s11_history",
 }
 
 

@@ -2,7 +2,7 @@
 
 What is measured: a ``Database`` (WAL, migrations applied) on a temp file and a ``BatchWriter`` with the
 gateway's defaults (250 ms window, 5000-row batches), started as the gateway starts it. A producer on the
-loop queues 100k ``state_history`` rows (the exact INSERT the StateRecorder uses) as fast as it can, 1000
+loop queues 100k raw history points (``state_raw``: the exact INSERT the StateRecorder uses) as fast as it can, 1000
 per loop turn; the clock stops when the writer reports all 100k written (committed). rows/s = 100k / that
 time. A 1 ms ticker runs throughout; its worst lateness is the longest stall the writer (or the producer)
 caused on the loop. Run with ``synchronous=FULL`` (Hearth's default: a sync per commit) and ``NORMAL``.
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from hearth.store.database import Database, migrations
-from hearth.store.history import INSERT_HISTORY
+from hearth.store.history import INSERT_RAW as INSERT_HISTORY
 from hearth.store.writer import BatchWriter
 from tests.bench.common import LoopLagProbe, Results, Row, maybe_await
 
@@ -35,13 +35,13 @@ CHUNK = 1000
 GATEWAY = "1234-5678-9012"
 
 
-def _rows() -> list[tuple[str, str, str, int]]:
+def _rows() -> list[tuple[int, int, str]]:
+    """(series, time, value): 1000 series (a temperature of 1000 devices), each time distinct."""
     base = int(time.time() * 1000)
-    return [(f"virtual://{GATEWAY}/{1000 + i % 1000}", "core:TemperatureState", json.dumps(15 + i % 200 / 10),
-             base + i) for i in range(ROWS)]
+    return [(1 + i % 1000, base + i, json.dumps(15 + i % 200 / 10)) for i in range(ROWS)]
 
 
-async def _hearth(folder: Path, synchronous: str, rows: list[tuple[str, str, str, int]]) -> tuple[float, float, int]:
+async def _hearth(folder: Path, synchronous: str, rows: list[tuple[int, int, str]]) -> tuple[float, float, int]:
     db = Database(folder / "hearth.db", synchronous)
     await db.open()
     writer = BatchWriter(db)
@@ -62,14 +62,14 @@ async def _hearth(folder: Path, synchronous: str, rows: list[tuple[str, str, str
         seconds = time.perf_counter() - start
         written = writer.rows_written - before
         await probe.stop()
-        count = (await db.fetchone("SELECT COUNT(*) FROM state_history"))[0]
+        count = (await db.fetchone("SELECT COUNT(*) FROM state_raw"))[0]
         return written / seconds, probe.max, count
     finally:
         await maybe_await(writer.close())
         await db.close()
 
 
-async def _stall_floor(rows: list[tuple[str, str, str, int]]) -> float:
+async def _stall_floor(rows: list[tuple[int, int, str]]) -> float:
     """The same producer and ticker with a writer that is never started: nothing reaches SQLite."""
     writer = BatchWriter(None, max_rows=10 * ROWS)  # type: ignore[arg-type]
     probe = LoopLagProbe().start()
@@ -83,7 +83,7 @@ async def _stall_floor(rows: list[tuple[str, str, str, int]]) -> float:
     return probe.max
 
 
-def _stdlib(folder: Path, synchronous: str, rows: list[tuple[str, str, str, int]]) -> float:
+def _stdlib(folder: Path, synchronous: str, rows: list[tuple[int, int, str]]) -> float:
     conn = sqlite3.connect(folder / "baseline.db", isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -110,7 +110,7 @@ def run(results: Results) -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if count != ROWS:
-            results.errors.append(f"S9 {synchronous}: {count} rows in state_history, expected {ROWS}")
+            results.errors.append(f"S9 {synchronous}: {count} rows in state_raw, expected {ROWS}")
         results.add(
             Row("S9 persistence", f"100k rows, sync={synchronous}", rate, "rows/s", ">=", 50_000, base),
             Row("S9 persistence", f"max loop stall, sync={synchronous}", stall, "ms", "<", 5.0, floor))

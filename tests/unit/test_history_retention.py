@@ -19,6 +19,7 @@ async def test_retention_rules(tmp_path: Path) -> None:
     recorder = StateRecorder(db, writer, retention_days=7, per_state_days={"core:TemperatureState": 30,
                                                                           "core:NameState": 0},
                              max_rows_per_state=5)
+    await recorder.load()
     bus = EventBus()
     recorder.attach(bus)
     now = 100 * DAY_MS
@@ -43,5 +44,6 @@ async def test_retention_rules(tmp_path: Path) -> None:
     assert not [r for r in rows if r[1] == "core:NameState"]
     states = await db.fetchall("SELECT name FROM device_states WHERE url = 'a'")
     assert {"core:NameState", "core:TemperatureState", "core:LuminanceState"} == {r[0] for r in states}
+    recorder.close()
     await writer.close()
     await db.close()

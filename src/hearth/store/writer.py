@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hearth.store.database import Database
@@ -45,6 +45,7 @@ class BatchWriter:
         self.batches_written = 0
         self.last_flush_ms = 0.0
         self.failures = 0
+        self._before_stream: list[Callable[[], None]] = []
 
     def queue(self, sql: str, row: Sequence[Any]) -> None:
         rows = self._pending.get(sql)
@@ -68,6 +69,10 @@ class BatchWriter:
     def commit_later(self, sql: str, row: Sequence[Any]) -> None:
         """Queue a journal row for the next commit or window tick, whichever comes first; nobody waits."""
         self._durable.setdefault(sql, []).append(row)
+
+    def before_stream_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` before each stream flush: a producer that coalesces rows in memory queues them then."""
+        self._before_stream.append(hook)
 
     @property
     def backlog(self) -> int:
@@ -121,6 +126,8 @@ class BatchWriter:
         self.rows_written += rows
 
     async def _flush_stream(self) -> None:
+        for hook in self._before_stream:
+            hook()
         while self._count:
             # Chunks of at most CHUNK rows, so that a commit arriving meanwhile waits for one chunk only.
             chunk: dict[str, list[Sequence[Any]]] = {}
