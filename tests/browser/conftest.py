@@ -102,6 +102,7 @@ async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[An
     yield opened
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    await opened.evaluate("window.scrollTo(0, 0)")  # else the sticky bar is drawn where the page was scrolled to
     await opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     await context.close()
     assert not errors, errors

@@ -123,14 +123,15 @@ function buttons(names, send) {
 function slider(text, command, stateName, min, max, unit, send, flip = (v) => v) {
   const input = h("input", {type: "range", min, max, step: 1});
   const shown = h("span", {className: "muted"});
+  // The value is beside the name while the slider moves; the card's states say it the rest of the time.
   input.addEventListener("input", () => { shown.textContent = `${input.value} ${unit}`; });
-  input.addEventListener("change", () => send(command, [flip(Number(input.value))]));
+  input.addEventListener("change", () => {
+    shown.textContent = "";
+    send(command, [flip(Number(input.value))]);
+  });
   return {element: field(h("span", {}, `${text} `, shown), input), update(states) {
     const value = states[stateName];
-    if (typeof value === "number" && document.activeElement !== input) {
-      input.value = String(flip(value));
-      shown.textContent = `${Math.round(flip(value))} ${unit}`;
-    }
+    if (typeof value === "number" && document.activeElement !== input) input.value = String(flip(value));
   }};
 }
 

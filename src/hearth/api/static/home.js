@@ -21,6 +21,8 @@ export function stateList(device, {skip = new Set()} = {}) {
   const colour = lampColour(states);
   for (const s of device.states || []) {
     if (QUIET_STATES.has(s.name) || COLOUR_STATES.has(s.name) || skip.has(s.name)) continue;
+    if (s.name === "core:MovingState" && s.value !== true) continue;  // said only while it moves
+    if (s.name === "core:BatteryState" && typeof states["core:BatteryLevelState"] === "number") continue;
     const unit = stateUnit(s.name);
     rows.push(h("dt", {}, stateName(s.name)), h("dd", {},
       h("span", {dataset: {state: s.name}}, stateText(s.name, s.value)),

@@ -11,6 +11,13 @@ function duration(seconds) {
   return d ? `${d} d ${hh} h` : hh ? `${hh} h ${m} min` : `${m} min ${s % 60} s`;
 }
 
+/** "zigbee:RollerShutterRTSComponent" -> "Roller shutter RTS": the kind of device, when the radio names no model. */
+function kindWords(controllableName) {
+  const bare = controllableName.split(":").pop().replace(/Component$/, "");
+  const words = bare.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
+  return words.split(" ").map((w, i) => (i && !/^[A-Z]+$/.test(w) ? w.toLowerCase() : w)).join(" ");
+}
+
 function table(headers, rows) {
   return h("div", {className: "scroll"}, h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
     h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))))));
@@ -64,7 +71,7 @@ export function systemView(ctx) {
     const model = (d) => {
       const device = book.get(d.deviceURL);
       const found = device && (device.attributes || []).find((a) => a.name === "core:Model" && a.value);
-      return found ? String(found.value) : device ? device.controllableName.split(":").pop() : "–";
+      return found ? String(found.value) : device ? kindWords(device.controllableName) : "–";
     };
     // Only the devices a person uses (not the radios' stacks); a link to each device's page.
     const shown = list.filter((d) => book.get(d.deviceURL) && book.get(d.deviceURL).uiClass !== "ProtocolGateway");
