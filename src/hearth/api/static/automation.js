@@ -164,7 +164,8 @@ export function automationView(ctx) {
   /** The form of a trigger, by kind; a new trigger may change kind, an existing one keeps its own. */
   function triggerEditor(type, inner, save) {
     const label = h("input", {required: true, maxlength: 256, value: inner ? inner.label : ""});
-    const kind = select(KINDS, type, {disabled: Boolean(inner)});
+    // Not wrapped in its label: the options' words ("…a state") would become part of the label's text.
+    const kind = select(KINDS, type, {disabled: Boolean(inner), "aria-label": "Kind of trigger"});
     const slot = h("div");
     const error = h("p", {className: "error", role: "alert"});
     let form = null;
@@ -179,7 +180,9 @@ export function automationView(ctx) {
     const build = () => form.build(label.value.trim());
     const element = h("form", {className: "card editor stack", "aria-label": "Trigger editor"},
       h("h3", {}, inner ? `Edit ${inner.label}` : "New trigger"),
-      h("div", {className: "row"}, field("Name", label), field("Kind of trigger", kind)), slot,
+      h("div", {className: "row"}, field("Name", label),
+        h("div", {className: "labelled"}, h("span", {className: "muted", "aria-hidden": "true"}, "Kind of trigger"), kind)),
+      slot,
       actionGroups.length ? null : h("p", {className: "muted"}, "Make an action group first (Action groups): "
         + "triggers run action groups."),
       error,
