@@ -86,7 +86,8 @@ export function historyChart(api, deviceURL, name, range) {
       series.push({label: "min", stroke: muted, dash: [4, 4], width: 1}, {label: "max", stroke: muted, dash: [4, 4], width: 1});
       shown.push(data[2], data[3]);
     }
-    const width = Math.max(260, box.clientWidth || 600);
+    // The panel's width now (a phone's is ~340 px); never wider than what holds it.
+    const width = Math.max(200, box.clientWidth || (box.parentElement && box.parentElement.clientWidth) || 320);
     plot = new uPlot({width, height: 220, series,
       axes: [{stroke: muted}, {stroke: muted, label: unit || undefined}],
       legend: {show: true}, cursor: {drag: {x: false, y: false}}}, shown, box);

@@ -7,7 +7,7 @@ import {controlsFor, isAssumed} from "./controls.js";
 import {h, fill, field, select, formatTime} from "./dom.js";
 import {failureWords} from "./executions.js";
 import {stateList} from "./home.js";
-import {commandName, iconFor, isMeasure, kindOf, stateName, stateText} from "./vocabulary.js";
+import {commandName, iconFor, isMeasure, kindOf, kindWords, stateName, stateText} from "./vocabulary.js";
 
 // Attributes that say what the device is: the radios fill them in (zigbee, zwave drivers) when they know them.
 const IDENTITY = [["core:Manufacturer", "Manufacturer"], ["core:Model", "Model"],
@@ -96,7 +96,7 @@ export function deviceView(ctx) {
       seenFirmware.add(title);
       add(title, String(value));
     }
-    if (!seenFirmware.has("Model")) add("Model", device.controllableName);
+    if (!seenFirmware.has("Model")) add("Model", `${kindWords(device.controllableName)} (the radio names no model)`);
     if (!seenFirmware.has("Firmware")) add("Firmware", "not reported by the device");
     try {
       const health = await api.get(`/ext/devices/health/${encodeURIComponent(deviceURL)}`);
@@ -147,7 +147,7 @@ export function deviceView(ctx) {
   function managePanel(device) {
     const note = h("p", {role: "status"});
     const label = h("input", {value: device.label, maxlength: 256, required: true});
-    const room = select(book.rooms.map((r) => [r.oid, r.path]), device.placeOID, {});
+    const room = select(book.rooms.map((r) => [r.oid, r.path]), device.placeOID, {"aria-label": "Room"});
     const rename = h("form", {className: "row", "aria-label": "Rename"}, field("Name", label),
       h("button", {type: "submit"}, "Rename"));
     rename.addEventListener("submit", async (event) => {

@@ -3,19 +3,12 @@
 
 import {describe} from "./api.js";
 import {h, fill, field, select, formatTime, download} from "./dom.js";
-import {stateText} from "./vocabulary.js";
+import {kindWords, stateText} from "./vocabulary.js";
 
 function duration(seconds) {
   const s = Math.floor(seconds || 0);
   const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   return d ? `${d} d ${hh} h` : hh ? `${hh} h ${m} min` : `${m} min ${s % 60} s`;
-}
-
-/** "zigbee:RollerShutterRTSComponent" -> "Roller shutter RTS": the kind of device, when the radio names no model. */
-function kindWords(controllableName) {
-  const bare = controllableName.split(":").pop().replace(/Component$/, "");
-  const words = bare.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
-  return words.split(" ").map((w, i) => (i && !/^[A-Z]+$/.test(w) ? w.toLowerCase() : w)).join(" ");
 }
 
 function table(headers, rows) {

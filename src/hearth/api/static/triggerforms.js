@@ -156,8 +156,8 @@ const numeric = (device, state) => !state.values;
 export function thresholdForm(ctx, inner) {
   const {book, actionGroups} = ctx;
   const {device, state} = deviceAndState(book, inner && inner.deviceURL, inner && inner.stateName, numeric);
-  const lower = h("input", {type: "number", step: "any", "aria-label": "Below", value: inner ? inner.lowerBound : ""});
-  const upper = h("input", {type: "number", step: "any", "aria-label": "Above", value: inner ? inner.upperBound : ""});
+  const lower = h("input", {type: "number", step: "any", value: inner ? inner.lowerBound : ""});
+  const upper = h("input", {type: "number", step: "any", value: inner ? inner.upperBound : ""});
   const onUpper = groupSelect(actionGroups, inner ? firstGroup(inner.upperEffects) : undefined, "When above, run", true);
   const onLower = groupSelect(actionGroups, inner ? firstGroup(inner.lowerEffects) : undefined, "When below, run", true);
   const onMiddle = groupSelect(actionGroups, inner ? firstGroup(inner.middleEffects) : undefined,

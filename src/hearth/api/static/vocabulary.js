@@ -190,3 +190,10 @@ export function commandName(name) {
   const words = String(name).replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** "zigbee:RollerShutterRTSComponent" -> "Roller shutter RTS": the kind of device, when the radio names no model. */
+export function kindWords(controllableName) {
+  const bare = controllableName.split(":").pop().replace(/Component$/, "");
+  const words = bare.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
+  return words.split(" ").map((w, i) => (i && !/^[A-Z]+$/.test(w) ? w.toLowerCase() : w)).join(" ");
+}
