@@ -11,9 +11,12 @@ function duration(seconds) {
   return d ? `${d} d ${hh} h` : hh ? `${hh} h ${m} min` : `${m} min ${s % 60} s`;
 }
 
+/** A table; on a phone each row becomes a small block of "header: value" lines (app.css), so it needs no
+ *  sideways scrolling. */
 function table(headers, rows) {
-  return h("div", {className: "scroll"}, h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))))));
+  return h("div", {className: "scroll"}, h("table", {className: "blocks-on-phone"},
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", {dataset: {label: headers[i]}}, c)))))));
 }
 
 export function systemView(ctx) {
