@@ -62,10 +62,14 @@ export function automationView(ctx) {
   }
 
   function holdsText(type, active) {
+    if (type === "genericCommandSchedulingTrigger") return "Runs at its times";
     if (!active.length) return "Does not hold now";
-    // An if-then trigger's parts are its condition blocks (the whole is "root"); the others' are values or zones.
-    const parts = type === "ifThenSetupTrigger" ? [] : active;
-    return parts.length ? `Holds now (${parts.join(", ")})` : "Holds now";
+    if (type === "sensorThreshold") {
+      const zone = {upper: "above the upper limit", lower: "below the lower limit", middle: "between the limits"};
+      return `Holds now (${active.map((a) => zone[a] || a).join(", ")})`;
+    }
+    // An if-then trigger's parts are its condition blocks (the whole is "root"); a discrete one's are values.
+    return type === "discreteTrigger" ? `Holds now (${active.join(", ")})` : "Holds now";
   }
 
   function describeTrigger(type, inner) {
