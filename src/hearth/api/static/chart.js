@@ -53,10 +53,13 @@ export function historyChart(api, deviceURL, name, range) {
       answer = await api.get(historyPath(deviceURL, name, range));
     } catch (error) {
       fill(box);
-      note.textContent = error instanceof ApiFailure && error.status === 404
+      // A route the gateway does not have answers 404 "Unknown object"; another 404 names what is missing.
+      note.textContent = error instanceof ApiFailure && error.notAvailable
         ? "No history on this gateway: it does not keep the states' history yet (its history routes answer 404). "
           + "The current value is above."
-        : `The history could not be read: ${describe(error)}`;
+        : error instanceof ApiFailure && error.status === 404
+          ? `No history for this value: ${describe(error)}`
+          : `The history could not be read: ${describe(error)}`;
       element.dataset.state = "unavailable";
       return;
     }
