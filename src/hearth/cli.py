@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import gc
 import importlib
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth import __version__
-from hearth.config import ConfigError, Settings, load_settings
+from hearth.config import LOG_LEVELS, ConfigError, Settings, load_settings
 from hearth.net import lan_address
 
 DEFAULT_CONFIG = Path("config/demo.toml")
@@ -44,24 +45,37 @@ def _part(module: str, name: str, extra: str) -> Any:
                            f"pip install 'hearth[{extra}]'") from None
 
 
+def _extension_parts(settings: Settings) -> list[tuple[str, str, str, Any]]:
+    """(module, class, extra, its settings) of each optional part the configuration enables, in start order.
+
+    ``run`` makes them; ``check-config`` imports them, so that a missing library is found before ``run``.
+    """
+    parts: list[tuple[str, str, str, Any]] = []
+    if settings.cloud.smartsolar.enabled:  # before the API, which serves its webhooks
+        parts.append(("hearth.cloud.smartsolar", "SmartSolarConnector", "cloud", settings.cloud.smartsolar))
+    if settings.cloud.enabled:
+        parts.append(("hearth.cloud.mqtt", "MqttSync", "cloud", settings.cloud))
+    if settings.cloud.bagtower.enabled:
+        parts.append(("hearth.cloud.bagtower", "BagtowerConnector", "cloud", settings.cloud.bagtower))
+    if settings.cloud.airvantage.enabled:
+        parts.append(("hearth.cloud.airvantage", "AirVantageConnector", "cloud", settings.cloud.airvantage))
+    if settings.bridge.enabled:
+        parts.append(("hearth.bridge", "MqttBridge", "bridge", settings.bridge))
+    return parts
+
+
 def _extensions(settings: Settings, api: Any) -> list[Any]:
     """What the configuration enables beside the gateway itself, in start order (stopped in reverse)."""
+    made = {module: _part(module, name, extra)(config) for module, name, extra, config in _extension_parts(settings)}
     parts: list[Any] = []
-    if settings.cloud.smartsolar.enabled:  # before the API, which serves its webhooks
-        parts.append(_part("hearth.cloud.smartsolar", "SmartSolarConnector", "cloud")(settings.cloud.smartsolar))
+    if "hearth.cloud.smartsolar" in made:  # before the API, which serves its webhooks
+        parts.append(made.pop("hearth.cloud.smartsolar"))
     if settings.backup.enabled:
         from hearth.backup.schedule import BackupScheduler
         parts.append(BackupScheduler(settings))
     if api is not None:
         parts.append(api)
-    if settings.cloud.enabled:
-        parts.append(_part("hearth.cloud.mqtt", "MqttSync", "cloud")(settings.cloud))
-    if settings.cloud.bagtower.enabled:
-        parts.append(_part("hearth.cloud.bagtower", "BagtowerConnector", "cloud")(settings.cloud.bagtower))
-    if settings.cloud.airvantage.enabled:
-        parts.append(_part("hearth.cloud.airvantage", "AirVantageConnector", "cloud")(settings.cloud.airvantage))
-    if settings.bridge.enabled:
-        parts.append(_part("hearth.bridge", "MqttBridge", "bridge")(settings.bridge))
+    parts.extend(made.values())  # the cloud connectors and the bridge, in _extension_parts' order
     return parts
 
 
@@ -120,10 +134,19 @@ async def _run(settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.log_level:
+        settings.log.level = args.log_level.upper()  # the command line wins over [log] level
     return asyncio.run(_run(settings))
 
 
 # ----------------------------------------------------------------------------- token
+
+
+def _local_time(ms: int | None) -> str:
+    """Epoch ms as the box's local time, to the minute ("never" for none)."""
+    if not ms:
+        return "never"
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
 async def _with_store(settings: Settings, work):  # type: ignore[no-untyped-def]
@@ -151,8 +174,15 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.token_command == "list":
         async def listing(tokens):  # type: ignore[no-untyped-def]
             return await tokens.list()
-        for info in asyncio.run(_with_store(settings, listing)):
-            print(f"{info.id}  {info.scope.value:<7}  {info.label}")
+        tokens = asyncio.run(_with_store(settings, listing))
+        if not tokens:
+            print("no tokens (make one with: hearth token create)")
+            return 0
+        width = max(len(t.id) for t in tokens)
+        print(f"{'ID':<{width}}  {'SCOPE':<7}  {'CREATED':<16}  {'LAST USED':<16}  LABEL")
+        for info in tokens:
+            print(f"{info.id:<{width}}  {info.scope.value:<7}  {_local_time(info.creation_time):<16}  "
+                  f"{_local_time(info.last_use_time):<16}  {info.label}")
         return 0
     if args.token_command == "revoke":
         async def revoke(tokens):  # type: ignore[no-untyped-def]
@@ -176,6 +206,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     manager = DriverManager()
     for name, config in settings.enabled_drivers().items():
         manager.check_config(name, manager.load(name), config)
+    # What run starts beside the drivers: their libraries must be there too (run refuses to start otherwise).
+    for module, name, extra, _config in _extension_parts(settings):
+        _part(module, name, extra)
     print(f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
           f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}")
     return 0
@@ -215,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     run = with_config(sub.add_parser("run", help="start the gateway"))
+    run.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
+                     help="log level, any case (default: [log] level of the configuration, else INFO)")
     run.set_defaults(func=cmd_run)
 
     token = with_config(sub.add_parser("token", help="local API tokens"))

@@ -232,9 +232,18 @@ class BridgeSettings(MqttBrokerSettings):
     commands_burst: int = Field(50, ge=1)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # "debug" is as clear as "DEBUG" (Python's logging, uvicorn and systemd take either).
+        return value.upper() if isinstance(value, str) else value
 
 
 class BackupSettings(_Section):

@@ -44,6 +44,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
+class UvicornNameFilter(logging.Filter):
+    """uvicorn logs its ordinary lines ("Started server process", connections) on a logger named
+    ``uvicorn.error``, which reads as an alarm in the logs and the page's log panel: they are named ``uvicorn``.
+    The level still says what is an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.error":
+            record.name = "uvicorn"
+        return True
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
@@ -56,3 +67,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # uvicorn's access log would print every request; our own request log says what matters.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, UvicornNameFilter) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(UvicornNameFilter())

@@ -23,7 +23,7 @@ from tests.conftest import wait_for
 from tests.integration.test_rts import rts_env
 from tests.peers.rts import CulEmulator
 from tests.support.process import REPO, HearthProcess
-from tests.support.user_install import user_install
+from tests.support.user_install import shared_user_install
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,7 +43,7 @@ async def cul(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CulEmul
 @pytest.fixture(scope="session")
 def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Hearth as a user with an RTS transmitter installs it."""
-    return user_install(tmp_path_factory.mktemp("user-venv"), extras=("rts",))
+    return shared_user_install(lambda: tmp_path_factory.mktemp("user-venv"), extras=("rts",))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -102,6 +102,7 @@ async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[An
     yield opened
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    await opened.evaluate("window.scrollTo(0, 0)")  # else the sticky bar is drawn where the page was scrolled to
     await opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     await context.close()
     assert not errors, errors

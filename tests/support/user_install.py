@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.process import REPO
@@ -28,6 +29,16 @@ def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"pip install {target} failed:\n{result.stdout}\n{result.stderr}")
     return python
+
+
+_MADE: dict[tuple[str, ...], Path] = {}
+
+
+def shared_user_install(root_factory: Callable[[], Path], extras: tuple[str, ...] = ()) -> Path:
+    """One user install per set of extras for the whole test session (each takes about a minute to make)."""
+    if extras not in _MADE:
+        _MADE[extras] = user_install(root_factory(), extras)
+    return _MADE[extras]
 
 
 def installed_requirements(python: Path) -> list[str]:

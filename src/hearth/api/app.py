@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Authenticator
 from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
+from hearth.api.docs import install_docs
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
@@ -86,7 +87,8 @@ def build_app(gateway: Gateway) -> FastAPI:
     guard = Guard(ctx)
     app = FastAPI(title="Hearth End-User API", version=__version__,
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
+    install_docs(app, "Hearth End-User API")
     install_error_handlers(app)
     for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
                    triggers, alerts, zigbee, zwave, ops, backup, state_history):

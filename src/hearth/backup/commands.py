@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from hearth.backup.archive import verify
-from hearth.backup.builder import DATABASE, build_archive, database_identity, save_archive
+from hearth.backup.builder import DATABASE, PARTIAL_SUFFIX, build_archive, database_identity, save_archive
 from hearth.backup.layout import CONFIG_COPY_NAME, DataLayout
 from hearth.backup.lock import DataFolderLock
 from hearth.backup.passphrase import ensure_passphrase, read_passphrase
+from hearth.backup.progress import ProgressLine, file_size, megabytes
 from hearth.backup.restore import apply_staged, restore_now
 from hearth.backup.schedule import archive_name
 from hearth.backup.sealed import BackupError
@@ -60,7 +61,8 @@ def backup_command(settings: Settings, output: str | None, passphrase_file: str 
         print(f"Backup passphrase (made now and kept in {layout.passphrase_file}; shown once: write it down, a "
               f"restore on another box needs it):\n  {passphrase.decode()}", file=sys.stderr, flush=True)
     if output == "-":
-        manifest = build_archive(settings, sys.stdout.buffer, passphrase, layout.backup_dir)
+        with ProgressLine(sys.stderr, "writing the archive to stdout"):
+            manifest = build_archive(settings, sys.stdout.buffer, passphrase, layout.backup_dir)
         sys.stdout.buffer.flush()
         print(f"backup of gateway {manifest.gateway_id}: {len(manifest.files)} files", file=sys.stderr)
         return 0
@@ -69,7 +71,10 @@ def backup_command(settings: Settings, output: str | None, passphrase_file: str 
     else:
         name = archive_name(_stored_gateway_id(layout.data_dir), datetime.datetime.now(datetime.UTC))
         target = layout.backup_dir / name
-    manifest = save_archive(settings, target, passphrase)
+    # save_archive writes beside the target under a hidden name, renamed at the end: its size is the progress.
+    partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
+    with ProgressLine(sys.stderr, f"writing {target.name}", file_size(partial, target)):
+        manifest = save_archive(settings, target, passphrase)
     print(f"backup of gateway {manifest.gateway_id}: {len(manifest.files)} files, "
           f"{target.stat().st_size} bytes", file=sys.stderr)
     print(target)
@@ -88,12 +93,15 @@ def restore_command(settings: Settings, archive: str, passphrase_file: str | Non
         passphrase = read_passphrase(key_file)
     except BackupError as exc:
         raise BackupError(f"{exc}; give the archive's passphrase with --passphrase-file") from None
+    what = f"{path.name} ({megabytes(path.stat().st_size)})"
     if check:
-        opened = verify(path, passphrase)
+        with ProgressLine(sys.stderr, f"verifying {what}"):
+            opened = verify(path, passphrase)
         print(f"{archive}: a whole, authentic backup of gateway {opened.header.gateway_id} made "
               f"{_when(opened.header.created_ms)}")
         return 0
-    info = restore_now(layout, path, passphrase, force=force, keep_passphrase=passphrase_file is not None)
+    with ProgressLine(sys.stderr, f"verifying and restoring {what}"):
+        info = restore_now(layout, path, passphrase, force=force, keep_passphrase=passphrase_file is not None)
     print(f"restored gateway {info.gateway_id} (backup made {_when(info.created_ms)}, {info.files} files) "
           f"into {layout.data_dir}")
     if info.config_copy:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 
 from hearth.api.auth import Caller
@@ -21,7 +22,13 @@ from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.backup.builder import build_archive
 from hearth.backup.layout import INCOMING_PREFIX, DataLayout
-from hearth.backup.passphrase import MIN_LENGTH, ensure_passphrase, read_passphrase, write_passphrase
+from hearth.backup.passphrase import (
+    MIN_LENGTH,
+    ensure_passphrase,
+    make_passphrase,
+    read_passphrase,
+    write_passphrase,
+)
 from hearth.backup.restore import stage, staged
 from hearth.backup.schedule import archive_name, list_archives
 from hearth.backup.sealed import BackupError
@@ -31,6 +38,14 @@ EXT = "/ext"
 # A restore may bring its own passphrase (a fresh box has none yet); never logged (there is no access log).
 PASSPHRASE_HEADER = "x-hearth-backup-passphrase"
 _READ = 1 << 20
+
+
+class NewPassphrase(BaseModel):
+    """The user's own passphrase, or nothing: the gateway makes a random one."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Printable ASCII: a restore from another box sends it in a header, which a browser sends as Latin-1 only.
+    passphrase: str | None = Field(default=None, min_length=MIN_LENGTH, max_length=256, pattern=r"^[ -~]+$")
 
 
 async def _stream(archive: BinaryIO) -> AsyncIterator[bytes]:
@@ -86,9 +101,34 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         b = settings.backup
         return json_response({
             "enabled": b.enabled, "intervalHours": b.interval_h, "keep": b.keep, "directory": str(where.backup_dir),
-            "passphraseFile": str(where.passphrase_file), "archives": [a.to_json() for a in archives],
+            "passphraseFile": str(where.passphrase_file), "passphraseSet": where.passphrase_file.exists(),
+            "archives": [a.to_json() for a in archives],
             "stagedRestore": None if pending is None else {"gatewayId": pending.gateway_id,
                                                            "creationTime": pending.created_ms}})
+
+    @router.post(EXT + "/backup/passphrase", status_code=201,
+                 summary="Set the backup passphrase once, the user's or a random one, and answer it (admin)")
+    async def set_passphrase(body: NewPassphrase | None = None, _: Caller = guard.admin()) -> Response:
+        # The only moment the passphrase leaves the box: the web page shows it once, as `hearth backup` prints it
+        # once. An archive opens on another box only with it, so it is never replaced here (that would orphan
+        # every archive made before): 409 once one exists; the file itself is the user's to change.
+        where = layout()
+        async with restoring:  # one writer of the passphrase file at a time
+            return await _set_passphrase(where, body)
+
+    async def _set_passphrase(where: DataLayout, body: NewPassphrase | None) -> Response:
+        if where.passphrase_file.exists():
+            raise ApiError(409, ErrorCode.UNSUPPORTED_OPERATION,
+                           f"A backup passphrase is already set (in {where.passphrase_file}) : it is shown only when "
+                           "it is made; use the copy you kept")
+        chosen = body.passphrase if body is not None and body.passphrase is not None else None
+        value = chosen if chosen is not None else make_passphrase()
+        try:
+            await asyncio.to_thread(write_passphrase, where.passphrase_file, value.encode())
+        except OSError as exc:
+            raise unavailable(exc, "Setting the passphrase") from None
+        return json_response({"passphrase": value, "made": chosen is None,
+                              "passphraseFile": str(where.passphrase_file)}, status=201)
 
     async def receive(request: Request, target: Path) -> None:
         limit = settings.backup.restore_max_mb << 20

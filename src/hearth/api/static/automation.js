@@ -2,15 +2,17 @@
 
 import {describe} from "./api.js";
 import {conditionRow} from "./conditions.js";
-import {h, fill, field, select, stateTitle} from "./dom.js";
+import {h, fill, field, select} from "./dom.js";
+import {FORMS, KINDS, hhmm, windowWords} from "./triggerforms.js";
+import {commandName, stateName, stateText} from "./vocabulary.js";
 
-const TYPE_WORDS = {
-  ifThenSetupTrigger: "When conditions hold", sensorThreshold: "When a value crosses a threshold",
-  discreteTrigger: "On each value of a state", genericCommandSchedulingTrigger: "Command at set times",
-};
+const TYPE_WORDS = Object.fromEntries(KINDS);
+const OPERATOR_WORDS = {EQUALS: "is", NOT_EQUALS: "is not", GREATER_THAN: "is above", GREATER_THAN_OR_EQUAL: "is at least",
+  LOWER_THAN: "is below", LOWER_THAN_OR_EQUAL: "is at most"};
 const MODE_WORDS = {1: "enabled", 2: "disabled", 3: "enabled on a schedule"};
 // What the simple form of an if-then trigger keeps; anything else is edited as JSON.
-const SIMPLE_LEAF_KEYS = new Set(["deviceURL", "stateName", "operator", "value1", "blockId", "type"]);
+const SIMPLE_LEAF_KEYS = new Set(["deviceURL", "stateName", "operator", "value1", "blockId", "type", "activationDelay",
+  "deactivationDelay"]);
 
 export function automationView(ctx) {
   const {api, book, live} = ctx;
@@ -60,25 +62,42 @@ export function automationView(ctx) {
   }
 
   function holdsText(type, active) {
+    if (type === "genericCommandSchedulingTrigger") return "Runs at its times";
     if (!active.length) return "Does not hold now";
-    // An if-then trigger's parts are its condition blocks (the whole is "root"); the others' are values or zones.
-    const parts = type === "ifThenSetupTrigger" ? [] : active;
-    return parts.length ? `Holds now (${parts.join(", ")})` : "Holds now";
+    if (type === "sensorThreshold") {
+      const zone = {upper: "above the upper limit", lower: "below the lower limit", middle: "between the limits"};
+      return `Holds now (${active.map((a) => zone[a] || a).join(", ")})`;
+    }
+    // An if-then trigger's parts are its condition blocks (the whole is "root"); a discrete one's are values.
+    return type === "discreteTrigger" ? `Holds now (${active.join(", ")})` : "Holds now";
   }
 
   function describeTrigger(type, inner) {
+    const who = (url, state) => `${book.label(url)}: ${stateName(state)}`;
+    const runs = (effects) => (effects || []).map(effectWords).join(", ") || "nothing";
     if (type === "sensorThreshold") {
-      return `${book.label(inner.deviceURL)}: ${stateTitle(inner.stateName)} below ${inner.lowerBound} or above ${inner.upperBound}`;
+      const parts = [["upper", `above ${inner.upperBound}`], ["lower", `below ${inner.lowerBound}`],
+        ["middle", `back between ${inner.lowerBound} and ${inner.upperBound}`]]
+        .filter(([zone]) => (inner[`${zone}Effects`] || []).length)
+        .map(([zone, words]) => `${words}, ${runs(inner[`${zone}Effects`])}`);
+      return `${who(inner.deviceURL, inner.stateName)} ${parts.join("; ")}`;
     }
     if (type === "discreteTrigger") {
-      return `${book.label(inner.deviceURL)}: ${stateTitle(inner.stateName)} becomes ${(inner.effectsList || []).map((e) => e.key).join(" / ")}`;
+      return `${who(inner.deviceURL, inner.stateName)}: ${(inner.effectsList || []).map((e) =>
+        `becomes “${stateText(inner.stateName, e.key)}”, ${runs(e.effects)}`).join("; ")}`;
+    }
+    if (type === "genericCommandSchedulingTrigger") {
+      const times = (inner.commandSchedules || []).flatMap((c) => (c.scheduleTimes || [])
+        .map((t) => (t.dailyTime ? hhmm(t.dailyTime.minutesOfDay) : "?")));
+      return `Every day at ${times.join(", ")}: ${commandName(inner.commandFunctionName)} on ${book.label(inner.deviceURL)}`;
     }
     if (type === "ifThenSetupTrigger") {
       const leaves = simpleLeaves(inner.rootConditionBlock);
-      const words = leaves ? leaves.leaves.map((l) => `${book.label(l.deviceURL)} ${stateTitle(l.stateName)} ${l.operator.toLowerCase().replace(/_/g, " ")} ${l.value1}`)
-        .join(leaves.any ? " or " : " and ") : "conditions (see the JSON)";
-      const runs = (inner.effects || []).map(effectWords).join(", ");
-      return `If ${words}, then ${runs || "nothing"}`;
+      const words = !inner.rootConditionBlock ? "it is time" : leaves ? leaves.leaves.map((l) =>
+        `${book.label(l.deviceURL)} ${stateName(l.stateName)} ${OPERATOR_WORDS[l.operator] || l.operator} `
+        + `${stateText(l.stateName, l.value1)}`).join(leaves.any ? " or " : " and ") : "conditions (see the JSON)";
+      const held = leaves && leaves.delay ? ` for ${leaves.delay} s` : "";
+      return `If ${words}${held}${windowWords(inner.schedulingIntervals)}, then ${runs(inner.effects)}`;
     }
     return "";
   }
@@ -140,53 +159,47 @@ export function automationView(ctx) {
       fill(editorSlot);
       await load();
     };
-    const simple = !inner || (type === "ifThenSetupTrigger" && simpleIfThen(inner));
-    fill(editorSlot, simple ? ifThenEditor(inner, save) : jsonEditor({[type]: strip(inner)}, save));
+    const simple = !inner || simpleTrigger(type, inner);
+    fill(editorSlot, simple ? triggerEditor(type || "ifThenSetupTrigger", inner, save) :
+      jsonEditor({[type]: strip(inner)}, save));
     editorSlot.scrollIntoView({block: "start"});
   }
 
-  function ifThenEditor(inner, save) {
+  /** The form of a trigger, by kind; a new trigger may change kind, an existing one keeps its own. */
+  function triggerEditor(type, inner, save) {
     const label = h("input", {required: true, maxlength: 256, value: inner ? inner.label : ""});
-    const parsed = inner ? simpleLeaves(inner.rootConditionBlock) : null;
-    const match = select([["all", "all of these hold"], ["any", "any of these holds"]], parsed && parsed.any ? "any" : "all");
-    const conditions = h("div", {className: "stack"});
-    const addCondition = (c) => conditions.append(conditionRow(book, c));
-    if (parsed) parsed.leaves.forEach((l) => addCondition({...l, value: l.value1}));
-    else addCondition(null);
-    const firstEffect = inner && inner.effects[0] ? Object.values(inner.effects[0])[0].actionGroupOID : undefined;
-    const group = select(actionGroups.map((g) => [g.oid, g.label]), firstEffect);
+    // Not wrapped in its label: the options' words ("…a state") would become part of the label's text.
+    const kind = select(KINDS, type, {disabled: Boolean(inner), "aria-label": "Kind of trigger"});
+    const slot = h("div");
     const error = h("p", {className: "error", role: "alert"});
-    const form = h("form", {className: "card editor stack", "aria-label": "Trigger editor"},
+    let form = null;
+    const showKind = () => {
+      const parsed = inner && kind.value === "ifThenSetupTrigger" ? simpleLeaves(inner.rootConditionBlock) : null;
+      form = FORMS[kind.value]({book, actionGroups}, inner, parsed);
+      fill(slot, form.element);
+      error.textContent = "";
+    };
+    kind.addEventListener("change", showKind);
+    showKind();
+    const build = () => form.build(label.value.trim());
+    const element = h("form", {className: "card editor stack", "aria-label": "Trigger editor"},
       h("h3", {}, inner ? `Edit ${inner.label}` : "New trigger"),
-      field("Name", label), field("Run when", match), conditions,
-      h("div", {className: "row"},
-        h("button", {type: "button", className: "secondary", onclick: () => addCondition(null)}, "Add a condition"),
+      h("div", {className: "row"}, field("Name", label),
+        h("div", {className: "labelled"}, h("span", {className: "muted", "aria-hidden": "true"}, "Kind of trigger"), kind)),
+      slot,
+      actionGroups.length ? null : h("p", {className: "muted"}, "Make an action group first (Action groups): "
+        + "triggers run action groups."),
+      error,
+      h("div", {className: "row"}, h("button", {type: "submit"}, "Save"),
         h("button", {type: "button", className: "secondary", onclick: () => {
           try {
             fill(editorSlot, jsonEditor(build(), save));
           } catch (e) {
             error.textContent = describe(e);
           }
-        }}, "Edit as JSON")),
-      field("Then run the action group", group),
-      actionGroups.length ? null : h("p", {className: "muted"}, "Make an action group first (Action groups)."),
-      error,
-      h("div", {className: "row"}, h("button", {type: "submit"}, "Save"),
+        }}, "Edit as JSON"),
         h("button", {type: "button", className: "secondary", onclick: () => fill(editorSlot)}, "Cancel")));
-    const build = () => {
-      const leaves = [...conditions.children].map((row) => {
-        const c = row.read();
-        return {staticDeviceStateCondition: {deviceURL: c.deviceURL, stateName: c.stateName, operator: c.operator,
-                                             value1: c.value}};
-      });
-      if (!leaves.length) throw new Error("Add at least one condition.");
-      if (!group.value) throw new Error("Choose the action group to run.");
-      const root = leaves.length === 1 ? leaves[0] :
-        {[match.value === "any" ? "orBlock" : "andBlock"]: {subConditionBlocks: leaves}};
-      return {ifThenSetupTrigger: {label: label.value.trim(), rootConditionBlock: root,
-                                   effects: [{actionGroupEffect: {actionGroupOID: group.value}}]}};
-    };
-    form.addEventListener("submit", async (event) => {
+    element.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
         await save(build());
@@ -194,7 +207,7 @@ export function automationView(ctx) {
         error.textContent = describe(e);
       }
     });
-    return form;
+    return element;
   }
 
   function jsonEditor(body, save) {
@@ -242,7 +255,8 @@ export function automationView(ctx) {
       h("ul", {className: "exec-commands"}, group.conditions.map((c) => {
         const [kind, d] = Object.entries(c)[0];
         const who = kind === "device" ? book.label(d.deviceURL) : (d.controllableNames || []).join(", ");
-        return h("li", {}, `${who}: ${stateTitle(d.stateName)} ${String(d.operator).toLowerCase().replace(/_/g, " ")} ${JSON.stringify(d.value)}`);
+        return h("li", {}, `${who}: ${stateName(d.stateName)} ${OPERATOR_WORDS[d.operator] || d.operator} `
+          + `${typeof d.value === "object" ? JSON.stringify(d.value) : stateText(d.stateName, d.value)}`);
       })),
       h("p", {dataset: {role: "status"}}, holds),
       h("div", {className: "row"},
@@ -355,20 +369,44 @@ function simpleLeaves(block) {
     return k === "staticDeviceStateCondition" && Object.keys(leaf).every((key) => SIMPLE_LEAF_KEYS.has(key))
       && (leaf.type || "EVENT_BASED") === "EVENT_BASED" ? leaf : null;
   };
+  if (inner.deactivationDelay) return null;
+  const delay = inner.activationDelay || 0;
   if (kind === "staticDeviceStateCondition") {
     const leaf = plain(block);
-    return leaf ? {leaves: [leaf], any: false} : null;
+    return leaf ? {leaves: [leaf], any: false, delay} : null;
   }
-  if ((kind === "andBlock" || kind === "orBlock") && !inner.activationDelay && !inner.deactivationDelay) {
+  if (kind === "andBlock" || kind === "orBlock") {
+    // The form has one delay, the whole block's: a condition with its own is edited as JSON.
     const leaves = inner.subConditionBlocks.map(plain);
-    return leaves.every(Boolean) ? {leaves, any: kind === "orBlock"} : null;
+    const undelayed = leaves.every((l) => l && !l.activationDelay && !l.deactivationDelay);
+    return undelayed ? {leaves, any: kind === "orBlock", delay} : null;
   }
   return null;
 }
 
-function simpleIfThen(inner) {
-  return simpleLeaves(inner.rootConditionBlock) !== null && inner.effects.length === 1
-    && Boolean(Object.values(inner.effects[0])[0].actionGroupOID) && !(inner.schedulingIntervals || []).length;
+const oneGroup = (effects) => (effects || []).length <= 1 && (effects || []).every((e) => Object.values(e)[0].actionGroupOID);
+
+/** Whether a stored trigger fits its kind's form whole (else it opens as JSON, nothing lost). */
+function simpleTrigger(type, inner) {
+  const intervals = inner.schedulingIntervals || [];
+  if (type === "ifThenSetupTrigger") {
+    return Boolean(inner.rootConditionBlock) && simpleLeaves(inner.rootConditionBlock) !== null
+      && inner.effects.length === 1 && oneGroup(inner.effects)
+      && (!intervals.length || (intervals.length === 1 && Boolean(intervals[0].dailySchedule)));
+  }
+  if (intervals.length) return false;
+  if (type === "sensorThreshold") {
+    return ["upper", "lower", "middle"].every((z) => oneGroup(inner[`${z}Effects`]) && !inner[`${z}DeactivationDelay`])
+      && (inner.upperActivationDelay || 0) === (inner.lowerActivationDelay || 0) && !inner.middleActivationDelay;
+  }
+  if (type === "discreteTrigger") {
+    return (inner.effectsList || []).every((e) => oneGroup(e.effects)) && !inner.activationDelays
+      && !inner.deactivationDelays;
+  }
+  if (type === "genericCommandSchedulingTrigger") {
+    return (inner.commandSchedules || []).length === 1 && !(inner.stateRestrictions || []).length;
+  }
+  return false;
 }
 
 /** The stored trigger without what the gateway fills in (ids, times), for the JSON editor. */

@@ -1,6 +1,7 @@
 // One condition on a device's state, as a form row: shared by the triggers' and the condition groups' editors.
 
-import {h, field, select, stateTitle} from "./dom.js";
+import {h, field, select} from "./dom.js";
+import {stateName, stateText} from "./vocabulary.js";
 
 export const OPERATORS = [["EQUALS", "is"], ["NOT_EQUALS", "is not"], ["GREATER_THAN", "is above"],
   ["GREATER_THAN_OR_EQUAL", "is at least"], ["LOWER_THAN", "is below"], ["LOWER_THAN_OR_EQUAL", "is at most"]];
@@ -22,13 +23,13 @@ export function conditionRow(book, condition) {
   let value;
   const renderValue = (current) => {
     const spec = statesOf(book.get(device.value)).find((s) => s.name === state.value);
-    value = spec && spec.values ? select(spec.values.map((v) => [v, v]), current, {"aria-label": "Value"})
+    value = spec && spec.values ? select(spec.values.map((v) => [v, stateText(state.value, v)]), current, {"aria-label": "Value"})
       : h("input", {"aria-label": "Value", value: current ?? "", size: 8});
     valueSlot.replaceChildren(value);
   };
   const renderStates = (chosen, current) => {
     const states = statesOf(book.get(device.value)).filter((s) => s.name !== "core:NameState");
-    state.replaceChildren(...states.map((s) => h("option", {value: s.name}, stateTitle(s.name))));
+    state.replaceChildren(...states.map((s) => h("option", {value: s.name}, stateName(s.name))));
     if (chosen) state.value = chosen;
     renderValue(current);
   };
@@ -40,7 +41,7 @@ export function conditionRow(book, condition) {
                             onclick: () => row.remove()}, "×"));
   row.read = () => {
     if (!device.value || !state.value) throw new Error("Each condition needs a device and a state.");
-    if (value.value === "") throw new Error(`${stateTitle(state.value)}: give a value to compare with.`);
+    if (value.value === "") throw new Error(`${stateName(state.value)}: give a value to compare with.`);
     return {deviceURL: device.value, stateName: state.value, operator: operator.value, value: value.value};
   };
   return row;

@@ -2,7 +2,8 @@
 // The End-User API's definition gives a command's name and arity only, so the parameters' ranges are data
 // here (they are those of config/controllables).
 
-import {h, field, select, stateTitle} from "./dom.js";
+import {h, field, select} from "./dom.js";
+import {lampColour, stateText} from "./vocabulary.js";
 
 /** Parameters of the commands the page offers: [name, type, min, max, values]. */
 export const PARAMETERS = {
@@ -63,7 +64,10 @@ export function controlsFor(device, send) {
   const motion = ["open", "my", "stop", "close", "deploy", "undeploy", "up", "down"].filter((c) => commands.has(c));
   if (motion.length) parts.push(buttons(motion.filter((c) => !(c === "up" && commands.has("open"))
     && !(c === "down" && commands.has("close"))), send));
-  if (has("setClosure")) parts.push(slider("Position (closed %)", "setClosure", "core:ClosureState", 0, 100, "%", send));
+  // Shown and set as open %: our ClosureState and setClosure are closed % (0 open, 100 closed).
+  if (has("setClosure")) {
+    parts.push(slider("Open", "setClosure", "core:ClosureState", 0, 100, "%", send, (v) => 100 - v));
+  }
   if (has("setDeployment")) parts.push(slider("Deployment", "setDeployment", "core:DeploymentState", 0, 100, "%", send));
   if (has("setOrientation")) {
     parts.push(slider("Tilt", "setOrientation", "core:SlateOrientationState", 0, 100, "%", send));
@@ -112,37 +116,35 @@ function buttons(names, send) {
   return {element: row, update() {}};
 }
 
-/** A range that sends its command when let go, and follows the state unless a finger is on it. */
-function slider(text, command, stateName, min, max, unit, send) {
+/**
+ * A range that sends its command when let go, and follows the state unless a finger is on it. `flip` maps
+ * between what is shown and what is sent (its own inverse: open % <-> closed %).
+ */
+function slider(text, command, stateName, min, max, unit, send, flip = (v) => v) {
   const input = h("input", {type: "range", min, max, step: 1});
   const shown = h("span", {className: "muted"});
+  // The value is beside the name while the slider moves; the card's states say it the rest of the time.
   input.addEventListener("input", () => { shown.textContent = `${input.value} ${unit}`; });
-  input.addEventListener("change", () => send(command, [Number(input.value)]));
+  input.addEventListener("change", () => {
+    shown.textContent = "";
+    send(command, [flip(Number(input.value))]);
+  });
   return {element: field(h("span", {}, `${text} `, shown), input), update(states) {
     const value = states[stateName];
-    if (typeof value === "number" && document.activeElement !== input) {
-      input.value = String(value);
-      shown.textContent = `${Math.round(value)} ${unit}`;
-    }
+    if (typeof value === "number" && document.activeElement !== input) input.value = String(flip(value));
   }};
-}
-
-function toHex(r, g, b) {
-  return "#" + [r, g, b].map((v) => Math.max(0, Math.min(255, Math.round(v || 0))).toString(16).padStart(2, "0")).join("");
 }
 
 function colour(send) {
   const input = h("input", {type: "color", "aria-label": "Colour"});
+  // The picker shows the lamp's colour: one swatch instead of three raw numbers.
   input.addEventListener("change", () => {
     const v = input.value;
     send("setRGB", [1, 3, 5].map((i) => parseInt(v.slice(i, i + 2), 16)));
   });
   return {element: field("Colour", input), update(states) {
-    if (document.activeElement === input) return;
-    const r = states["core:RedColorIntensityState"];
-    if (typeof r === "number") {
-      input.value = toHex(r, states["core:GreenColorIntensityState"], states["core:BlueColorIntensityState"]);
-    }
+    const shown = lampColour(states);
+    if (shown && document.activeElement !== input) input.value = shown;
   }};
 }
 
@@ -157,22 +159,28 @@ function hueColour(send) {
     send("setHueAndSaturation", [Math.round(((hue * 60) + 360) % 360), Math.round(max ? (d / max) * 100 : 0)]);
   });
   return {element: field("Colour", input), update(states) {
-    const hue = states["core:ColorHueState"], sat = states["core:ColorSaturationState"];
-    if (typeof hue !== "number" || typeof sat !== "number" || document.activeElement === input) return;
-    const s = sat / 100, c = s, x = c * (1 - Math.abs(((hue / 60) % 2) - 1)), m = 1 - c;
-    const [r, g, b] = hue < 60 ? [c, x, 0] : hue < 120 ? [x, c, 0] : hue < 180 ? [0, c, x] :
-      hue < 240 ? [0, x, c] : hue < 300 ? [x, 0, c] : [c, 0, x];
-    input.value = toHex((r + m) * 255, (g + m) * 255, (b + m) * 255);
+    const shown = lampColour(states);
+    if (shown && document.activeElement !== input) input.value = shown;
   }};
 }
 
 function setpoint(send) {
-  const input = h("input", {type: "number", min: 5, max: 30, step: 0.5, inputmode: "decimal"});
+  const [, , min, max] = PARAMETERS.setTargetTemperature[0];
+  const input = h("input", {type: "number", min, max, step: 0.5, inputmode: "decimal"});
+  const refusal = h("span", {className: "error", role: "alert"});
   input.addEventListener("change", () => {
     const value = Number(input.value);
-    if (Number.isFinite(value) && value >= 5 && value <= 30) send("setTargetTemperature", [value]);
+    if (input.value === "" || !Number.isFinite(value)) {
+      refusal.textContent = "Type a temperature in °C.";
+    } else if (value < min || value > max) {
+      // Said, not ignored: the thermostat takes min..max; nothing is sent.
+      refusal.textContent = `${value} °C is not sent: this thermostat takes ${min} to ${max} °C.`;
+    } else {
+      refusal.textContent = "";
+      send("setTargetTemperature", [value]);
+    }
   });
-  return {element: field("Setpoint (°C)", input), update(states) {
+  return {element: h("div", {}, field("Setpoint (°C)", input), refusal), update(states) {
     const value = states["core:TargetTemperatureState"];
     if (typeof value === "number" && document.activeElement !== input) input.value = String(value);
   }};
@@ -180,7 +188,7 @@ function setpoint(send) {
 
 function heatingMode(send) {
   const levels = PARAMETERS.setHeatingLevel[0][4];
-  const el = select(levels.map((l) => [l, stateTitle(l)]), null);
+  const el = select(levels.map((l) => [l, stateText("core:TargetHeatingLevelState", l)]), null);
   el.addEventListener("change", () => send("setHeatingLevel", [el.value]));
   return {element: field("Heating mode", el), update(states) {
     const value = states["core:TargetHeatingLevelState"];

@@ -2,6 +2,7 @@
 
 import {describe} from "./api.js";
 import {h, fill, formatTime, humanise} from "./dom.js";
+import {commandName} from "./vocabulary.js";
 
 const FAILURE_WORDS = {
   ACTUATORUNKNOWN: "the device is not known to its radio",
@@ -58,7 +59,7 @@ export function executionPanel(ctx) {
       h("span", {className: `badge state-${e.state}`, dataset: {role: "state"}}, e.state),
       h("button", {type: "button", className: "secondary", onclick: () => cancel(id)}, "Cancel")),
     h("ol", {className: "exec-commands"}, [...e.commands.values()].map((c) => h("li", {},
-      `${book.label(c.deviceURL)}: ${c.name} — ${c.state}${c.failure ? ` (${failureWords(c.failure)})` : ""}`)))))
+      `${book.label(c.deviceURL)}: ${commandName(c.name)} — ${c.state}${c.failure ? ` (${failureWords(c.failure)})` : ""}`)))))
       : h("li", {className: "muted"}, "Nothing is running."));
   }
 
@@ -102,7 +103,7 @@ export function executionPanel(ctx) {
         + (e.duration ? ` · ${(e.duration / 1000).toFixed(1)} s` : "")),
       e.state === "FAILED" ? h("p", {className: "error"}, `Failed: ${failureWords(e.failureType)}`) : null,
       failed.length ? h("ul", {className: "exec-commands"}, failed.map((c) => h("li", {className: "error"},
-        `${book.label(c.deviceURL)}: ${c.command} — ${failureWords(c.failureType)}`))) : null);
+        `${book.label(c.deviceURL)}: ${commandName(c.command)} — ${failureWords(c.failureType)}`))) : null);
   }
 
   function registered(event) {

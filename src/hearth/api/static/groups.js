@@ -4,6 +4,7 @@ import {describe} from "./api.js";
 import {PARAMETERS, parseParameter} from "./controls.js";
 import {h, fill, field, select, formatTime} from "./dom.js";
 import {executionPanel} from "./executions.js";
+import {commandName} from "./vocabulary.js";
 
 // Commands kept out of the editor: they belong to the radios' own flows (Pairing).
 const TECHNICAL = new Set(["refreshState", "pair", "unpair", "setName"]);
@@ -130,7 +131,7 @@ export function groupsView(ctx) {
 
 function commandText(c) {
   const parameters = (c.parameters || []).length ? `(${c.parameters.join(", ")})` : "";
-  return `${c.delay ? `after ${c.delay} s ` : ""}${c.name}${parameters}`;
+  return `${c.delay ? `after ${c.delay} s ` : ""}${commandName(c.name)}${parameters}`;
 }
 
 /** The editor of one action group: a device per action, each with its commands, parameters and delays. */
@@ -184,7 +185,7 @@ function actionEditor(book, action) {
 function commandEditor(book, deviceURL, command) {
   const device = book.get(deviceURL);
   const defs = (device && device.definition.commands || []).filter((c) => !TECHNICAL.has(c.commandName));
-  const name = select(defs.map((c) => [c.commandName, c.commandName]), command ? command.name : undefined,
+  const name = select(defs.map((c) => [c.commandName, commandName(c.commandName)]), command ? command.name : undefined,
     {"aria-label": "Command"});
   const parameters = h("span", {className: "row"});
   const delay = h("input", {type: "number", min: 0, step: 1, value: command && command.delay ? command.delay : 0,

@@ -2,6 +2,7 @@
 
 import {Api, describe} from "./api.js";
 import {automationView} from "./automation.js";
+import {deviceView} from "./device.js";
 import {DeviceBook} from "./devices.js";
 import {h} from "./dom.js";
 import {groupsView} from "./groups.js";
@@ -10,7 +11,10 @@ import {LiveEvents} from "./live.js";
 import {pairingView} from "./pairing.js";
 import {systemView} from "./system.js";
 
-const VIEWS = {home: homeView, groups: groupsView, automation: automationView, pairing: pairingView, system: systemView};
+const VIEWS = {home: homeView, groups: groupsView, automation: automationView, pairing: pairingView, system: systemView,
+  device: deviceView};
+// Views reached from another one (a device's page from Home): the navigation shows where they belong.
+const NAV_OF = {device: "home"};
 
 const $ = (id) => document.getElementById(id);
 const api = new Api();
@@ -63,18 +67,27 @@ function unmount() {
 
 async function route() {
   if (!book) return;
-  const name = VIEWS[location.hash.slice(1)] ? location.hash.slice(1) : "home";
+  // "#device/<deviceURL, encoded>": a view and its parameter.
+  const [hashName, ...rest] = location.hash.slice(1).split("/");
+  const name = VIEWS[hashName] ? hashName : "home";
+  let param = rest.length ? rest.join("/") : null;
+  try {
+    param = param === null ? null : decodeURIComponent(param);
+  } catch {
+    param = null;
+  }
   for (const link of document.querySelectorAll("#nav a")) {
-    if (link.dataset.view === name) link.setAttribute("aria-current", "page");
+    if (link.dataset.view === (NAV_OF[name] || name)) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   unmount();
   $("notice").hidden = true;
-  const view = VIEWS[name]({api, live, book, notify});
+  const view = VIEWS[name]({api, live, book, notify, param});
   current = view;
   const container = $("view");
   container.replaceChildren();
   document.title = `${view.title} · Hearth`;
+  window.scrollTo(0, 0);
   try {
     await view.mount(container);
   } catch (error) {
@@ -82,9 +95,11 @@ async function route() {
   }
 }
 
+// A refusal while logged in: the token was revoked (or the gateway's tokens were reset) since the login.
 api.onUnauthorized = (reason) => {
   api.forget();
-  showLogin(`Logged out: ${reason}`);
+  showLogin(`You were logged out: the gateway no longer accepts this token (${reason}). It may have been revoked; `
+    + "log in with another one.");
 };
 
 live.onStatus = (up) => {
@@ -97,6 +112,13 @@ $("login").addEventListener("submit", async (event) => {
   const token = $("token").value.trim();
   if (!token) return;
   api.remember(token);
+  // At the login a refusal means the token typed is wrong, not that a session ended.
+  const afterLogin = api.onUnauthorized;
+  api.onUnauthorized = (reason) => {
+    api.forget();
+    showLogin(`Wrong token: this gateway does not know it (${reason}). Check that it was copied whole, or make `
+      + "a new one with `hearth token create` on the gateway.");
+  };
   try {
     await start();
   } catch (error) {
@@ -104,6 +126,8 @@ $("login").addEventListener("submit", async (event) => {
       api.forget();
       showLogin(describe(error));
     }
+  } finally {
+    api.onUnauthorized = afterLogin;
   }
 });
 

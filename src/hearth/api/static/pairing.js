@@ -45,7 +45,8 @@ export function pairingView(ctx) {
 
   function missing(protocol, name) {
     return book.get(stackOf(protocol)) ? null :
-      h("p", {className: "muted"}, `No ${name} radio is enabled on this gateway (see the [drivers.${protocol}] settings).`);
+      h("p", {className: "muted", dataset: {role: "no-radio"}}, `No ${name} radio is enabled on this gateway: enable `
+        + `[drivers.${protocol}] in the configuration with the radio's serial port, then restart the gateway.`);
   }
 
   // ------------------------------------------------------------------ Zigbee
@@ -55,12 +56,20 @@ export function pairingView(ctx) {
     const status = h("p", {role: "status"});
     stops.push(live.on("ZigbeeJoinNetworkCompletedEvent", () => { status.textContent = "The network is open: put the device in pairing mode."; }));
     stops.push(live.on("ZigbeeJoinNetworkFailedEvent", (e) => { status.textContent = `Could not open the network: ${failureWords(e.failureType)}`; }));
-    const open = async () => {
+    const radio = Boolean(book.get(stackOf("zigbee")));
+    const durationOk = () => {
       const seconds = Number(duration.value);
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 254) {
         status.textContent = "The duration is 1 to 254 seconds.";
-        return;
+        return false;
       }
+      return true;
+    };
+    // Said as it is typed, radio or not: Zigbee opens a network for 254 s at most.
+    duration.addEventListener("input", () => { if (durationOk() === true) status.textContent = ""; });
+    const open = async () => {
+      if (!durationOk()) return;
+      const seconds = Number(duration.value);
       status.textContent = "Opening the network…";
       try {
         await api.post(`/config/${api.gatewayId}/zigbee/joinNetwork`, {duration: seconds});
@@ -78,8 +87,11 @@ export function pairingView(ctx) {
     };
     return h("section", {className: "card stack", "aria-label": "Zigbee"}, h("h3", {}, "Zigbee"), missing("zigbee", "Zigbee"),
       h("div", {className: "row"}, field("Permit join for (s)", duration),
-        h("button", {type: "button", onclick: open}, "Permit join"),
-        h("button", {type: "button", className: "secondary", onclick: close}, "Close")),
+        // Without a Zigbee radio there is no network to open: the buttons say so instead of failing.
+        h("button", {type: "button", onclick: open, disabled: !radio,
+                     title: radio ? null : "No Zigbee radio is enabled on this gateway"}, "Permit join"),
+        h("button", {type: "button", className: "secondary", onclick: close, disabled: !radio,
+                     title: radio ? null : "No Zigbee radio is enabled on this gateway"}, "Close")),
       status, h("h4", {}, "Joined while this page is open"), joinedList("zigbee"));
   }
 

@@ -3,6 +3,7 @@
 
 import {describe} from "./api.js";
 import {h, fill, field, select, formatTime, download} from "./dom.js";
+import {kindWords, stateText} from "./vocabulary.js";
 
 function duration(seconds) {
   const s = Math.floor(seconds || 0);
@@ -10,9 +11,12 @@ function duration(seconds) {
   return d ? `${d} d ${hh} h` : hh ? `${hh} h ${m} min` : `${m} min ${s % 60} s`;
 }
 
+/** A table; on a phone each row becomes a small block of "header: value" lines (app.css), so it needs no
+ *  sideways scrolling. */
 function table(headers, rows) {
-  return h("div", {className: "scroll"}, h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))))));
+  return h("div", {className: "scroll"}, h("table", {className: "blocks-on-phone"},
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", {dataset: {label: headers[i]}}, c)))))));
 }
 
 export function systemView(ctx) {
@@ -50,10 +54,31 @@ export function systemView(ctx) {
 
   async function health() {
     const list = await api.get("/ext/devices/health");
-    const ms = (v) => (typeof v === "number" ? `${Math.round(v)} ms` : "–");
-    return table(["Device", "Available", "Last seen", "Commands", "Failures", "Latency p50 / p95"], list.map((d) => [
-      book.label(d.deviceURL), d.available ? "yes" : h("span", {className: "error"}, "no"), formatTime(d.lastSeen),
-      String(d.commands), String(d.failures), `${ms(d.latencyMs && d.latencyMs.p50)} / ${ms(d.latencyMs && d.latencyMs.p95)}`]));
+    const ms = (v) => (typeof v === "number" ? (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : "–");
+    const battery = (d) => {
+      const states = (book.get(d.deviceURL) || {}).stateMap || {};
+      if (typeof states["core:BatteryLevelState"] === "number") return `${states["core:BatteryLevelState"]} %`;
+      return "core:BatteryState" in states ? stateText("core:BatteryState", states["core:BatteryState"]) : "–";
+    };
+    const signal = (d) => {
+      const states = (book.get(d.deviceURL) || {}).stateMap || {};
+      return typeof states["core:RSSILevelState"] === "number" ? `${states["core:RSSILevelState"]} %` : "–";
+    };
+    const model = (d) => {
+      const device = book.get(d.deviceURL);
+      const found = device && (device.attributes || []).find((a) => a.name === "core:Model" && a.value);
+      return found ? String(found.value) : device ? kindWords(device.controllableName) : "–";
+    };
+    // Only the devices a person uses (not the radios' stacks); a link to each device's page.
+    const shown = list.filter((d) => book.get(d.deviceURL) && book.get(d.deviceURL).uiClass !== "ProtocolGateway");
+    return [h("p", {className: "muted"}, "Command time: from sending a command to the device confirming it done; for a "
+      + "shutter or a garage door this includes its travel."),
+    table(["Device", "Available", "Battery", "Signal", "Model", "Last seen", "Commands (failed)", "Command time (median / 95 %)"],
+      shown.map((d) => [
+        h("a", {href: `#device/${encodeURIComponent(d.deviceURL)}`}, book.label(d.deviceURL)),
+        d.available ? "yes" : h("span", {className: "error"}, "no"), battery(d), signal(d), model(d),
+        formatTime(d.lastSeen) || "–", `${d.commands} (${d.failures})`,
+        d.latencyMs && d.latencyMs.p50 !== null ? `${ms(d.latencyMs.p50)} / ${ms(d.latencyMs.p95)}` : "–"]))];
   }
 
   const logLevel = select([["DEBUG", "everything"], ["INFO", "information and above"], ["WARNING", "warnings and errors"],
@@ -118,15 +143,51 @@ export function systemView(ctx) {
     const status = h("p", {role: "status"});
     const file = h("input", {type: "file"});
     const passphrase = h("input", {type: "password", autocomplete: "off", minlength: 8});
+    const ownPassphrase = h("input", {type: "password", autocomplete: "new-password", minlength: 8});
+    const passphraseField = field("Your own passphrase for the first backup (optional, 8+ characters)", ownPassphrase);
+    const keep = h("div", {"aria-label": "Backup passphrase"});
+
+    /** Shown once, here: the gateway keeps it in its data folder and never shows it again. */
+    function showPassphrase(value, where) {
+      fill(keep, h("div", {className: "card stack", role: "note"},
+        h("p", {}, h("strong", {}, "Your backup passphrase"), " (shown this once):"),
+        h("p", {className: "secret passphrase", dataset: {role: "passphrase"}}, value),
+        h("p", {}, "Every backup of this gateway is locked with it. Without it a backup cannot be restored on "
+          + "another box, for instance after this one's memory card fails."),
+        h("ul", {}, h("li", {}, "Write it down or keep it in a password manager, away from the gateway."),
+          h("li", {}, "To restore on another box, give it in the Passphrase field below (or to `hearth restore "
+            + "--passphrase-file`)."),
+          h("li", {}, `On this box it is kept in ${where}.`)),
+        h("button", {type: "button", className: "secondary", onclick: () => fill(keep)}, "I have kept it")));
+    }
+
+    /** Before the first backup: the user's own passphrase, or one the gateway makes; answers false if not set. */
+    async function ensurePassphrase() {
+      const info = await api.get("/ext/backups");
+      if (info.passphraseSet) return true;
+      const own = ownPassphrase.value;
+      if (own && own.length < 8) {
+        status.textContent = "Your own passphrase needs at least 8 characters (or leave it empty: the gateway makes one).";
+        return false;
+      }
+      const made = await api.post("/ext/backup/passphrase", own ? {passphrase: own} : {});
+      ownPassphrase.value = "";
+      passphraseField.hidden = true;
+      showPassphrase(made.passphrase, made.passphraseFile);
+      return true;
+    }
+
     const save = async () => {
       status.textContent = "Preparing the backup…";
       try {
+        if (!await ensurePassphrase()) return;
         const response = await api.request("GET", "/ext/backup", {whole: true});
         const disposition = response.headers.get("Content-Disposition") || "";
         const match = /filename="?([^";]+)"?/.exec(disposition);
         const stamp = new Date().toISOString().slice(0, 10);
         download(await response.blob(), match ? match[1] : `hearth-backup-${api.gatewayId}-${stamp}`);
-        status.textContent = "Backup downloaded. It holds the network keys: keep it safe.";
+        status.textContent = "Backup downloaded. It holds the network keys: keep it safe, and keep the passphrase "
+          + "apart from it.";
       } catch (error) {
         status.textContent = describe(error);
       }
@@ -150,7 +211,13 @@ export function systemView(ctx) {
         status.textContent = describe(error);
       }
     };
-    return [h("div", {className: "row"}, h("button", {type: "button", onclick: save}, "Download a backup")),
+    // Before the first backup, offer to choose the passphrase (else the gateway makes one and shows it).
+    api.get("/ext/backups").then((info) => { passphraseField.hidden = Boolean(info.passphraseSet); },
+      () => { passphraseField.hidden = true; });
+    return [h("p", {className: "muted"}, "A backup is an encrypted file of the gateway's data, settings and network "
+      + "keys, locked with the backup passphrase."),
+      h("div", {className: "row"}, passphraseField, h("button", {type: "button", onclick: save}, "Download a backup")),
+      keep,
       h("div", {className: "row"}, field("Backup file", file), field("Passphrase (a backup from another box)", passphrase),
         h("button", {type: "button", className: "danger", onclick: restore}, "Restore")), status];
   }
