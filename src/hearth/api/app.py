@@ -20,6 +20,7 @@ from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
     alerts,
     backup,
+    calendar,
     conditions,
     device_lifecycle,
     events,
@@ -88,7 +89,7 @@ def build_app(gateway: Gateway) -> FastAPI:
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
     for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave, ops, backup):
+                   triggers, calendar, alerts, zigbee, zwave, ops, backup):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx

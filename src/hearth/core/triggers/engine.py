@@ -60,7 +60,7 @@ from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
 from hearth.core.triggers.blocks import Debounced, StateKey
-from hearth.core.triggers.intervals import BoundType, Window, active_window, local_time, next_change
+from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
     DiscreteSpec,
@@ -75,12 +75,14 @@ from hearth.core.triggers.model import (
     parse_type,
 )
 from hearth.core.triggers.rules import CommandRule, DiscreteRule, Rule, make_rule
+from hearth.model.calendar_events import CALENDAR_EVENTS
 from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.events import (
     DelayedTriggerCancelledEvent,
     DelayedTriggerSetEvent,
     DeviceStateChangedEvent,
+    Event,
     GatewayFunctionChangedEvent,
     GroupTriggeredEvent,
     LocationUpdatedEvent,
@@ -200,7 +202,7 @@ class LiveTrigger:
     def status(self) -> dict[str, Any]:
         sun, now = self.engine.location.sun, self.engine.clock.now()
         return {"triggerOID": self.oid, "mode": int(self.mode),
-                "schedulingIntervalsStatus": [i.active_window(sun, now) is not None
+                "schedulingIntervalsStatus": [i.active_window(sun, now, self.engine.calendar) is not None
                                               for i in self.definition.intervals],
                 "subTriggersStatus": self.rule.status()}
 
@@ -208,8 +210,9 @@ class LiveTrigger:
 class TriggerEngine:
     def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, clock: Clock, registry: DeviceRegistry,
                  executor: Executor, groups: ActionGroupStore, location: LocationStore, gateway_id: str, *,
-                 missed_grace_s: float = 900.0) -> None:
+                 missed_grace_s: float = 900.0, calendar: DayTypes | None = None) -> None:
         self._db = db
+        self.calendar = calendar  # day types, for scheduling intervals of kind dayType
         self._writer = writer
         self._bus = bus
         self.clock = clock
@@ -264,6 +267,9 @@ class TriggerEngine:
             self._schedule_commands(trigger, skip_armed=True)
         self._unsubscribe.append(self._bus.subscribe(self._on_states, DeviceStateChangedEvent))
         self._unsubscribe.append(self._bus.subscribe(self._on_location, LocationUpdatedEvent))
+        # Day types change with the calendar: its objects and its switch (GatewayFunctionChangedEvent).
+        self._unsubscribe.append(self._bus.subscribe(self._on_location, *CALENDAR_EVENTS,
+                                                     GatewayFunctionChangedEvent))
         if due or rows:
             self._spawn(self._run(due, rows))
         log.info("%d setup triggers loaded%s", len(self._triggers), "" if self.enabled else " (switched off)")
@@ -408,7 +414,8 @@ class TriggerEngine:
             due, self._due = self._due, []
             self._spawn(self._run(due, []))
 
-    def _on_location(self, _: LocationUpdatedEvent) -> None:
+    def _on_location(self, _: Event) -> None:
+        """The location or the calendar changed: dawn, dusk and day types move the windows."""
         for trigger in self._triggers.values():
             try:
                 self._reschedule(trigger)
@@ -514,7 +521,7 @@ class TriggerEngine:
         intervals = trigger.definition.intervals
         if not intervals:
             return None
-        return active_window(intervals, self.location.sun, self.clock.now())
+        return active_window(intervals, self.location.sun, self.clock.now(), self.calendar)
 
     def _persist_window(self, trigger: LiveTrigger) -> bool:
         """Whether the next opening of the window may run effects (and is kept across a restart)."""
@@ -525,7 +532,7 @@ class TriggerEngine:
 
     def _next_window_row(self, trigger: LiveTrigger, now: float) -> tuple[tuple[Any, ...] | None, float | None,
                                                                           Window | None]:
-        change = next_change(trigger.definition.intervals, self.location.sun, now)
+        change = next_change(trigger.definition.intervals, self.location.sun, now, calendar=self.calendar)
         if change is None:
             return None, None, None
         at, window = change
@@ -589,7 +596,7 @@ class TriggerEngine:
         found = [first]
         moment = first
         for _ in range(1000):
-            change = next_change(trigger.definition.intervals, self.location.sun, moment)
+            change = next_change(trigger.definition.intervals, self.location.sun, moment, calendar=self.calendar)
             if change is None or change[0] > until:
                 break
             moment = change[0]

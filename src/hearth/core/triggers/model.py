@@ -369,14 +369,29 @@ def _month_day(r: Reader, prefix: str) -> tuple[int, int]:
     return month, day
 
 
-INTERVAL_KINDS = (*(k.value for k in IntervalKind), "dayType")
+INTERVAL_KINDS = tuple(k.value for k in IntervalKind)
+DAY_TYPES = ("WORK_DAY", "DAY_OFF_AT_HOME", "HOLIDAY")  # the calendar's (hearth.core.calendar.model.DayType)
+
+
+def _day_types(r: Reader) -> frozenset[str]:
+    """``dayType`` and the types ``mask`` adds (see intervals: the window opens on any of them)."""
+    found = {r.required_text("dayType", 64)}
+    mask = r.text("mask", max_length=256)
+    if mask:
+        found.update(part.strip() for part in re.split(r"[|,]", mask) if part.strip())
+    for name in sorted(found):
+        if name not in DAY_TYPES:
+            raise r.error("dayType" if name == r.data.get("dayType") else "mask",
+                          f"{name!r} is not a day type ({', '.join(DAY_TYPES)})")
+    return frozenset(found)
 
 
 def parse_interval(value: Any, where: str) -> SchedulingInterval:
     kind_text, r = one_of(value, where, INTERVAL_KINDS)
-    if kind_text == "dayType":
-        raise invalid(f"{where}.dayType", "day types come from a calendar, which this gateway does not keep")
     kind = IntervalKind(kind_text)
+    if kind is IntervalKind.DAY_TYPE:
+        whole_day = TimeBound(BoundType.TIME, 0)
+        return SchedulingInterval(kind, whole_day, TimeBound(BoundType.TIME, 1440), day_types=_day_types(r))
     start, stop = _bound(r, "start", 0), _bound(r, "stop", 1440)
     if kind is IntervalKind.WEEKLY:
         return SchedulingInterval(kind, start, stop, start_day=r.required_integer("startDay", 1, 7),
