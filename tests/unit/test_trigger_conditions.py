@@ -249,9 +249,10 @@ def test_object_path_selects_inside_a_json_state() -> None:
     ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dailySchedule": {"startAlwaysBefore": "25:00"}}],
                              "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
      "ifThenSetupTrigger.schedulingIntervals[0].dailySchedule.startAlwaysBefore"),
-    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dayType": {"dayType": "WORK_DAY"}}],
+    # dayType is run since the calendar exists (it was refused before); an unknown day type is not.
+    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dayType": {"dayType": "BIRTHDAY"}}],
                              "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.schedulingIntervals[0].dayType"),
+     "ifThenSetupTrigger.schedulingIntervals[0].dayType.dayType"),
     ({"genericCommandSchedulingTrigger": {"deviceURL": "u", "commandFunctionName": "open", "commandSchedules": [
         {"scheduleTimes": [{"dailyTime": {"minutesOfDay": 1500}}]}]}},
      "genericCommandSchedulingTrigger.commandSchedules[0].scheduleTimes[0].dailyTime.minutesOfDay"),

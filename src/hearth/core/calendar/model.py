@@ -140,11 +140,18 @@ def parse_time_trigger(value: Any, where: str) -> TimeTrigger:
     if oid is None and group is None:
         raise invalid(r.path, "needs actionGroupOID or localActionGroup")
     r.text("metadata", max_length=4096)
-    return TimeTrigger(trigger_id, kind, r.integer("hours", 0, 0, 23) * 60 + r.integer("minutes", 0, 0, 59),
+    trigger = TimeTrigger(trigger_id, kind, r.integer("hours", 0, 0, 23) * 60 + r.integer("minutes", 0, 0, 59),
                        r.integer("dawnOffset", 0, -720, 720), r.integer("duskOffset", 0, -720, 720),
                        r.integer("randomTimeOffset", 0, 0, 720),
                        _clock(r, "alwaysBeforeHours", "alwaysBeforeMinutes"),
                        _clock(r, "alwaysAfterHours", "alwaysAfterMinutes"), r.boolean("enabled", True), oid, group)
+    # Shown with its defaults (the always... bounds stay absent: absent means no bound).
+    for key, value in (("triggerType", kind.value), ("hours", trigger.minutes // 60),
+                       ("minutes", trigger.minutes % 60), ("enabled", trigger.enabled),
+                       ("dawnOffset", trigger.dawn_offset), ("duskOffset", trigger.dusk_offset),
+                       ("randomTimeOffset", trigger.random_range)):
+        inner.setdefault(key, value)
+    return trigger
 
 
 @dataclass(slots=True)

@@ -230,8 +230,9 @@ class CalendarService:
             seen.add(oid)
             old = self.rule(oid)
             local = inner.get("localCalendarDay") if isinstance(inner, dict) else None
-            if isinstance(local, dict) and old.local_day is not None and not local.get("oid"):
-                local["oid"] = old.local_day.oid  # the rule keeps its own day
+            if isinstance(local, dict):
+                # The rule keeps its own day: the oid it was given (a client's copy of it is not an other day).
+                local["oid"] = old.local_day.oid if old.local_day is not None else str(uuid.uuid4())
             rule = parse_rule(body, where, checks=checks, today=today, oid=oid)
             self._check_rule(rule, f"{where}.weeklyCalendarRule")
             rule.id, rule.created, rule.updated = old.id, old.created, now
@@ -319,6 +320,9 @@ class CalendarService:
         label = " + ".join(d.label for d in plan.days if d.label) or f"day view {day.isoformat()}"
         body: dict[str, Any] = {"label": label, "type": (plan.day_type.value if plan.day_type else "WORK_DAY"),
                                 "dayTimeTriggers": raw}
+        metadata = next((d.body["metadata"] for d in plan.days if isinstance(d.body.get("metadata"), str)), None)
+        if metadata is not None:
+            body["metadata"] = metadata
         view = parse_day(body, oid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"hearth:calendar/dayView/{day.isoformat()}")))
         view.created = view.updated = now_ms()
         return view
