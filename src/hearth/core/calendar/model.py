@@ -38,7 +38,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hearth.core.triggers.model import Reader
+from hearth.core.triggers.fields import Reader
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError, ErrorCode
 

@@ -60,21 +60,21 @@ from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
 from hearth.core.triggers.blocks import Debounced, StateKey
+from hearth.core.triggers.fields import Effect, invalid
 from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
     DiscreteSpec,
-    Effect,
     IfThenSpec,
     Mode,
     ThresholdSpec,
     TriggerDefinition,
     TriggerType,
-    invalid,
     parse_trigger,
     parse_type,
 )
-from hearth.core.triggers.rules import CommandRule, DiscreteRule, Rule, make_rule
+from hearth.core.triggers.rule_base import Rule
+from hearth.core.triggers.rules import CommandRule, DiscreteRule, make_rule
 from hearth.model.calendar_events import CALENDAR_EVENTS
 from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode

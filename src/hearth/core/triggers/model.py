@@ -21,23 +21,28 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from pydantic import ValidationError
-
 from hearth.core.operators import Operator
 from hearth.core.triggers.blocks import Block, ConditionBlock, Leaf, LeafKind, StateRef, walk
+from hearth.core.triggers.fields import (
+    MAX_EFFECTS,
+    Effect,
+    Reader,
+    condition_value,
+    invalid,
+    one_of,
+    parse_effects,
+    parse_restrictions,
+    state_ref,
+)
 from hearth.core.triggers.intervals import BoundType, IntervalKind, SchedulingInterval, TimeBound
-from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError, ErrorCode
 
-MAX_DELAY_S = 7 * 86_400
-MAX_EFFECTS = 50
 MAX_CONDITIONS = 200
 MAX_DEPTH = 8
 MAX_INTERVALS = 50
@@ -85,167 +90,6 @@ def parse_type(text: str) -> TriggerType:
     except ValueError:
         raise ApiError.bad_request(f"Unknown setup trigger type : {text} (one of {', '.join(TriggerType)})",
                                    ErrorCode.INVALID_FIELD_VALUE) from None
-
-
-class Reader:
-    """A JSON object and where it is in the body, for errors that name the field."""
-
-    def __init__(self, data: dict[str, Any], path: str) -> None:
-        self.data = data
-        self.path = path
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def error(self, key: str, reason: str) -> ApiError:
-        return invalid(self.where(key), reason)
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def text(self, key: str, default: str | None = None, *, required: bool = False,
-             max_length: int = 256) -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                raise self.error(key, "is required")
-            return default
-        if not isinstance(value, str):
-            raise self.error(key, "must be a text")
-        if required and not value:
-            raise self.error(key, "must not be empty")
-        if len(value) > max_length:
-            raise self.error(key, f"longer than {max_length} characters")
-        return value
-
-    def required_text(self, key: str, max_length: int = 512) -> str:
-        value = self.text(key, required=True, max_length=max_length)
-        assert value is not None
-        return value
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, "must be an integer")
-        if not low <= value <= high:
-            raise self.error(key, f"must be between {low} and {high}")
-        return value
-
-    def required_integer(self, key: str, low: int, high: int) -> int:
-        if self.data.get(key) is None:
-            raise self.error(key, "is required")
-        return self.integer(key, low, low, high)
-
-    def number(self, key: str) -> float:
-        value = self.data.get(key)
-        if value is None:
-            raise self.error(key, "is required")
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise self.error(key, "must be a number") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            raise self.error(key, "must be a number")
-        return float(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(key, "must be true or false")
-        return value
-
-    def delay(self, key: str) -> int:
-        return self.integer(key, 0, 0, MAX_DELAY_S)
-
-    def items(self, key: str, *, required: bool = False, max_items: int = 1000) -> list[Any]:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                raise self.error(key, "is required")
-            return []
-        if not isinstance(value, list):
-            raise self.error(key, "must be a list")
-        if len(value) > max_items:
-            raise self.error(key, f"more than {max_items} items")
-        return value
-
-    def obj(self, key: str) -> Reader | None:
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(key, "must be an object")
-        return Reader(value, self.where(key))
-
-
-def invalid(where: str, reason: str) -> ApiError:
-    return ApiError.bad_request(f"Invalid setup trigger: {where}: {reason}", ErrorCode.INVALID_FIELD_VALUE)
-
-
-def one_of(value: Any, where: str, allowed: tuple[str, ...]) -> tuple[str, Reader]:
-    """A ``{"<kind>": {...}}`` wrapper: its kind and its content."""
-    if not isinstance(value, dict) or len(value) != 1:
-        raise invalid(where, f"must be an object with one key, one of {', '.join(allowed)}")
-    kind, inner = next(iter(value.items()))
-    if kind not in allowed:
-        raise invalid(where, f"unknown kind {kind!r} (one of {', '.join(allowed)})")
-    if not isinstance(inner, dict):
-        raise invalid(f"{where}.{kind}", "must be an object")
-    return kind, Reader(inner, f"{where}.{kind}")
-
-
-# ----------------------------------------------------------------------------- effects
-
-
-EFFECT_KINDS = ("actionGroupEffect", "actionGroupWithAlertEffect", "defaultTriggerAlertEffect", "alertEffect")
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """Runs an action group (persisted, by OID, or carried inline). Alerts cannot be sent from the box:
-    an alert-only effect is kept and shown, and logged when it would run."""
-
-    effect_id: str
-    kind: str
-    action_group_oid: str | None = None
-    local_group: ActionGroup | None = None
-
-    @property
-    def runs_group(self) -> bool:
-        return self.action_group_oid is not None or self.local_group is not None
-
-
-def parse_effects(reader: Reader, key: str) -> list[Effect]:
-    effects = []
-    raw = reader.items(key, max_items=MAX_EFFECTS)
-    for i, item in enumerate(raw):
-        where = f"{reader.where(key)}[{i}]"
-        kind, inner = one_of(item, where, EFFECT_KINDS)
-        oid = inner.text("actionGroupOID", max_length=64) or None
-        group = None
-        local = inner.data.get("localActionGroup")
-        if local is not None:
-            if not isinstance(local, dict):
-                raise inner.error("localActionGroup", "must be an object")
-            try:
-                group = ActionGroup.model_validate(local)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                raise inner.error(f"localActionGroup.{loc}" if loc else "localActionGroup", err["msg"]) from None
-        if kind in ("actionGroupEffect", "actionGroupWithAlertEffect") and oid is None and group is None:
-            raise invalid(where + f".{kind}", "needs actionGroupOID or localActionGroup")
-        effect_id = inner.text("id", max_length=64) or str(uuid.uuid4())
-        inner.data["id"] = effect_id  # shown on GET
-        effects.append(Effect(effect_id, kind, oid, group))
-    return effects
 
 
 # ----------------------------------------------------------------------------- condition blocks
@@ -301,7 +145,7 @@ class _BlockParser:
                 if not isinstance(url, str) or not url:
                     raise invalid(f"{r.where('deviceURLs')}[{i}]", "must be a deviceURL")
             refs = tuple(StateRef(url, state, path) for url in dict.fromkeys(urls))
-        value1, value2 = _condition_value(r, "value1", True), _condition_value(r, "value2", operator.needs_second_value)
+        value1, value2 = condition_value(r, "value1", True), condition_value(r, "value2", operator.needs_second_value)
         condition_type = r.text("type", "EVENT_BASED")
         if condition_type not in ("EVENT_BASED", "RETRIGGERABLE_ON_STATE_TRANSITION"):
             raise r.error("type", "must be EVENT_BASED or RETRIGGERABLE_ON_STATE_TRANSITION")
@@ -315,19 +159,6 @@ def _operator(r: Reader) -> Operator:
         return Operator.parse(text)
     except ValueError as exc:
         raise r.error("operator", str(exc)) from None
-
-
-def _condition_value(r: Reader, key: str, required: bool) -> Any:
-    value = r.data.get(key)
-    if value is None:
-        if required:
-            raise r.error(key, "is required")
-        return None
-    if isinstance(value, dict | list):
-        raise r.error(key, "must be a text, a number or a boolean")
-    if isinstance(value, str) and len(value) > 1024:
-        raise r.error(key, "longer than 1024 characters")
-    return value
 
 
 # ----------------------------------------------------------------------------- scheduling intervals
@@ -602,12 +433,8 @@ def _if_then(r: Reader) -> IfThenSpec:
     return IfThenSpec(root, effects)
 
 
-def _ref(r: Reader) -> StateRef:
-    return StateRef(r.required_text("deviceURL"), r.required_text("stateName"), r.text("objectPath") or None)
-
-
 def _threshold(r: Reader) -> ThresholdSpec:
-    ref = _ref(r)
+    ref = state_ref(r)
     upper, lower = r.number("upperBound"), r.number("lowerBound")
     if lower > upper:
         raise r.error("lowerBound", f"{lower:g} is above upperBound {upper:g}")
@@ -629,7 +456,7 @@ def _delay_map(r: Reader, key: str) -> dict[str, int]:
 
 
 def _discrete(r: Reader) -> DiscreteSpec:
-    ref = _ref(r)
+    ref = state_ref(r)
     activation, deactivation = _delay_map(r, "activationDelays"), _delay_map(r, "deactivationDelays")
     keys: list[DiscreteKey] = []
     seen: set[str] = set()
@@ -674,14 +501,7 @@ def _command_scheduling(r: Reader) -> CommandSchedulingSpec:
                                          s.text("label", "") or "", s.boolean("enabled", True)))
     if not schedules:
         raise r.error("commandSchedules", "needs at least one schedule")
-    restrictions = []
-    for i, item in enumerate(r.items("stateRestrictions", max_items=20)):
-        where = f"{r.where('stateRestrictions')}[{i}]"
-        if not isinstance(item, dict):
-            raise invalid(where, "must be an object")
-        s = Reader(item, where)
-        restrictions.append((s.required_text("stateName"), _condition_value(s, "stateValue", True)))
-    return CommandSchedulingSpec(url, command, schedules, restrictions)
+    return CommandSchedulingSpec(url, command, schedules, parse_restrictions(r))
 
 
 _SPEC_PARSERS: dict[TriggerType, Callable[[Reader], Spec]] = {
