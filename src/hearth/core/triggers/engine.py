@@ -48,9 +48,7 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import Any
 
 from hearth.core.action_groups import ActionGroupStore
@@ -60,7 +58,7 @@ from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
 from hearth.core.triggers.blocks import Debounced, StateKey
-from hearth.core.triggers.fields import Effect, invalid
+from hearth.core.triggers.fields import Effect, ExtraSpec, invalid
 from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
@@ -75,6 +73,8 @@ from hearth.core.triggers.model import (
 )
 from hearth.core.triggers.rule_base import Rule
 from hearth.core.triggers.rules import CommandRule, DiscreteRule, make_rule
+from hearth.core.triggers.runs import UPSERT_TIMER, Due, TriggerSource
+from hearth.core.triggers.timed_kinds import TimedKinds
 from hearth.model.calendar_events import CALENDAR_EVENTS
 from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode
@@ -105,10 +105,6 @@ TRIGGERS_FUNCTION_TYPE = 1
 ENABLED_KEY = "triggers.enabled"
 OWNER = "setup-trigger"
 
-UPSERT_TIMER = (
-    "INSERT INTO trigger_timers (trigger_oid, timer, due_time, active, payload) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (trigger_oid, timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
-    "payload = excluded.payload")
 UPSERT_TRIGGER = (
     "INSERT INTO setup_triggers (oid, id, type, mode, body, creation_time, last_update_time) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET mode = excluded.mode, body = excluded.body, "
@@ -120,32 +116,12 @@ MAX_MISSED_RECORDED = 100
 MAX_TRIGGERS = 5000
 
 
-class TriggerSource(IntEnum):
-    """``triggerType`` of GroupTriggeredEvent: why an action group ran."""
-
-    STATE = 1
-    DELAYED_RUN = 2  # core.schedule's runs of POST /exec/schedule
-    TIME = 3
-    TEST = 4
-    ENABLED = 5
-
-
 _BOUND_SUB_TYPES = {BoundType.TIME: ExecutionSubType.TIME_TRIGGER, BoundType.DAWN: ExecutionSubType.DAWN_TRIGGER,
                     BoundType.DUSK: ExecutionSubType.DUSK_TRIGGER}
 
 
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
-
-
-@dataclass(slots=True)
-class Due:
-    """Effects to run now, and why."""
-
-    trigger: LiveTrigger
-    effects: list[Effect]
-    sub_type: ExecutionSubType
-    source: TriggerSource
 
 
 class LiveTrigger:
@@ -230,6 +206,7 @@ class TriggerEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[Any] = []
         self._next_id = 1
+        self._kinds = TimedKinds(self)  # timers and events of the types kept in their own modules
 
     # ------------------------------------------------------------------ start and stop
 
@@ -265,6 +242,7 @@ class TriggerEngine:
             if "window" not in trigger.timers:
                 self._schedule_window(trigger)
             self._schedule_commands(trigger, skip_armed=True)
+            self._kinds.install(trigger, initial=False)
         self._unsubscribe.append(self._bus.subscribe(self._on_states, DeviceStateChangedEvent))
         self._unsubscribe.append(self._bus.subscribe(self._on_location, LocationUpdatedEvent))
         # Day types change with the calendar: its objects and its switch (GatewayFunctionChangedEvent).
@@ -277,6 +255,8 @@ class TriggerEngine:
     def _restore_timer(self, trigger: LiveTrigger, timer: str, due: float, payload: dict[str, Any], now: float,
                        runs: list[Due], rows: list[tuple[Any, ...]]) -> None:
         """The missed-run rule, for one row of trigger_timers read at start."""
+        if self._kinds.restore(trigger, timer, due, payload, now, runs, rows):
+            return
         late = now - due
         if timer.startswith("delay:"):
             node = trigger.rule.node(timer[len("delay:"):])
@@ -357,6 +337,7 @@ class TriggerEngine:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        self._kinds.close()
         tasks = [task for t in self._triggers.values() for task in t.timers.values()]
         for task in tasks:
             task.cancel()
@@ -686,7 +667,7 @@ class TriggerEngine:
             raise ApiError.not_found(f"No such setup trigger : {type_text}/{oid}")
         return trigger
 
-    def _check(self, definition: TriggerDefinition) -> None:
+    def _check(self, definition: TriggerDefinition, *, creating: bool = False) -> None:
         """What the shape cannot say: devices and states exist, action groups exist and fit their devices."""
         where = definition.type.value
         for ref in definition.source_refs:
@@ -718,11 +699,12 @@ class TriggerEngine:
                     raise invalid(f"{where}.effects", f"no such action group : {effect.action_group_oid}") from None
             if effect.local_group is not None:
                 self._executor.plan(effect.local_group, 0)
+        self._kinds.check(definition, creating=creating)
 
     def _parse(self, body: Any) -> TriggerDefinition:
         try:
             definition = parse_trigger(body)
-            self._check(definition)
+            self._check(definition, creating=True)
         except ApiError as exc:
             type_text = next(iter(body), "") if isinstance(body, dict) else ""
             try:
@@ -748,10 +730,12 @@ class TriggerEngine:
         trigger.window = self._current_window(trigger)
         self._schedule_window(trigger)
         self._schedule_commands(trigger)
+        self._kinds.install(trigger, initial=True)
 
     def _uninstall(self, trigger: LiveTrigger) -> None:
         trigger.removed = True
         self._index_remove(trigger)
+        self._kinds.remove(trigger)
         self._triggers.pop(trigger.oid, None)
         for key, task in list(trigger.timers.items()):
             task.cancel()
@@ -842,6 +826,7 @@ class TriggerEngine:
         self._schedule_window(trigger)
         if isinstance(trigger.definition.spec, CommandSchedulingSpec):
             self._schedule_commands(trigger)
+        self._kinds.reschedule(trigger)
 
     async def set_enabled(self, enabled: bool) -> None:
         before = {oid: t.active for oid, t in self._triggers.items()}
@@ -877,6 +862,8 @@ class TriggerEngine:
             assert isinstance(rule, DiscreteRule)
             key = rule.match(spec.ref.read(self.lookup))
             effects = [e for k in spec.keys if k.key == key for e in k.effects]
+        elif isinstance(spec, ExtraSpec):
+            effects = self._kinds.test_effects(definition, rule)
         else:
             assert isinstance(rule, CommandRule)
             effects = [e for e, s in zip(rule.schedule_effects, spec.schedules, strict=True) if s.enabled]

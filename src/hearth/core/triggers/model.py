@@ -11,7 +11,12 @@ Tables frozen here (the End-User API gives ints without their meaning):
   4 genericPointToPointRegulationTrigger, 5 discreteTrigger, 6 sensorThreshold, 7 ifThenSetupTrigger,
   8 delayedCommandsSchedulingTrigger, 9 discreteSensorTrigger, 10 eventTrigger,
   11 delayedCommandSchedulingTrigger.
-This gateway runs 3, 5, 6 and 7; the others are refused (UNSUPPORTED_OPERATION) rather than kept unrun.
+This gateway runs all eleven. The types without a module of their own are read here (ifThen, threshold,
+discrete and discreteSensorTrigger, command scheduling); the others are in ``regulation`` (1, 2),
+``point_to_point`` (4), ``delayed_commands`` (8, 11) and ``event_trigger`` (10), whose docstrings say what
+each does where the API leaves it undefined. discreteSensorTrigger has no example in the API; its
+description ("also defined for one sensor on one state... when state reaches a set discrete value") is
+that of discreteTrigger, so it takes the same body and runs the same way.
 
 Defaults: ``mode`` 1, ``allowExecuteOnEnabled`` true, ``allowFromUnknownValue`` false, delays 0, condition
 ``type`` EVENT_BASED, command schedule ``enabled`` true. Delays are seconds (at most 7 days).
@@ -20,18 +25,20 @@ Defaults: ``mode`` 1, ``allowExecuteOnEnabled`` true, ``allowFromUnknownValue`` 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import IntEnum, StrEnum
+from functools import partial
 from typing import Any
 
 from hearth.core.operators import Operator
 from hearth.core.triggers.blocks import Block, ConditionBlock, Leaf, LeafKind, StateRef, walk
+from hearth.core.triggers.delayed_commands import parse_delayed_commands
+from hearth.core.triggers.event_trigger import parse_event_trigger
 from hearth.core.triggers.fields import (
     MAX_EFFECTS,
     Effect,
+    ExtraSpec,
     Reader,
     condition_value,
     invalid,
@@ -40,14 +47,16 @@ from hearth.core.triggers.fields import (
     parse_restrictions,
     state_ref,
 )
-from hearth.core.triggers.intervals import BoundType, IntervalKind, SchedulingInterval, TimeBound
+from hearth.core.triggers.interval_fields import parse_interval
+from hearth.core.triggers.intervals import SchedulingInterval
+from hearth.core.triggers.point_to_point import parse_point_to_point
+from hearth.core.triggers.regulation import parse_regulation
 from hearth.model.errors import ApiError, ErrorCode
 
 MAX_CONDITIONS = 200
 MAX_DEPTH = 8
 MAX_INTERVALS = 50
 MAX_BODY_CHARS = 512 * 1024
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class TriggerType(StrEnum):
@@ -74,8 +83,7 @@ class TriggerType(StrEnum):
 
 
 _CODES = {t: i for i, t in enumerate(TriggerType, start=1)}
-SUPPORTED_TYPES = frozenset({TriggerType.IF_THEN, TriggerType.SENSOR_THRESHOLD, TriggerType.DISCRETE,
-                             TriggerType.GENERIC_COMMAND_SCHEDULING})
+SUPPORTED_TYPES = frozenset(TriggerType)
 
 
 class Mode(IntEnum):
@@ -161,103 +169,6 @@ def _operator(r: Reader) -> Operator:
         raise r.error("operator", str(exc)) from None
 
 
-# ----------------------------------------------------------------------------- scheduling intervals
-
-
-def _hhmm(r: Reader, key: str) -> int | None:
-    value = r.data.get(key)
-    if value is None or value == "":
-        return None
-    match = _HHMM.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise r.error(key, 'must be "HH:MM"')
-    return int(match.group(1)) * 60 + int(match.group(2))
-
-
-def _bound(r: Reader, prefix: str, default_minutes: int) -> TimeBound:
-    text = r.text(f"{prefix}Type", "TIME")
-    try:
-        kind = BoundType(str(text).upper())
-    except ValueError:
-        raise r.error(f"{prefix}Type", "must be TIME, DAWN or DUSK") from None
-    angle_value = r.data.get(f"{prefix}Angle")
-    angle = None
-    if angle_value not in (None, 0):
-        angle = r.number(f"{prefix}Angle")
-        if not 0 < angle <= 18:
-            raise r.error(f"{prefix}Angle", "must be between 0 and 18 degrees below the horizon")
-    return TimeBound(kind, r.integer(f"{prefix}Minutes", default_minutes, 0, 1440),
-                     r.integer(f"{prefix}Offset", 0, -720, 720), angle,
-                     _hhmm(r, f"{prefix}AlwaysBefore"), _hhmm(r, f"{prefix}AlwaysAfter"))
-
-
-def _month_day(r: Reader, prefix: str) -> tuple[int, int]:
-    month, day = r.required_integer(f"{prefix}Month", 1, 12), r.required_integer(f"{prefix}Day", 1, 31)
-    try:
-        date(2000, month, day)  # a leap year: 29 February is a day
-    except ValueError:
-        raise r.error(f"{prefix}Day", f"{month}/{day} is not a day of the year") from None
-    return month, day
-
-
-INTERVAL_KINDS = tuple(k.value for k in IntervalKind)
-DAY_TYPES = ("WORK_DAY", "DAY_OFF_AT_HOME", "HOLIDAY")  # the calendar's (hearth.core.calendar.model.DayType)
-
-
-def _day_types(r: Reader) -> frozenset[str]:
-    """``dayType`` and the types ``mask`` adds (see intervals: the window opens on any of them)."""
-    found = {r.required_text("dayType", 64)}
-    mask = r.text("mask", max_length=256)
-    if mask:
-        found.update(part.strip() for part in re.split(r"[|,]", mask) if part.strip())
-    for name in sorted(found):
-        if name not in DAY_TYPES:
-            raise r.error("dayType" if name == r.data.get("dayType") else "mask",
-                          f"{name!r} is not a day type ({', '.join(DAY_TYPES)})")
-    return frozenset(found)
-
-
-def parse_interval(value: Any, where: str) -> SchedulingInterval:
-    kind_text, r = one_of(value, where, INTERVAL_KINDS)
-    kind = IntervalKind(kind_text)
-    if kind is IntervalKind.DAY_TYPE:
-        whole_day = TimeBound(BoundType.TIME, 0)
-        return SchedulingInterval(kind, whole_day, TimeBound(BoundType.TIME, 1440), day_types=_day_types(r))
-    start, stop = _bound(r, "start", 0), _bound(r, "stop", 1440)
-    if kind is IntervalKind.WEEKLY:
-        return SchedulingInterval(kind, start, stop, start_day=r.required_integer("startDay", 1, 7),
-                                  stop_day=r.required_integer("stopDay", 1, 7))
-    if kind in (IntervalKind.WEEK_DAYS, IntervalKind.WEEK_HOURS, IntervalKind.ANNUAL_WEEK_HOURS):
-        mask = r.required_integer("dayMask", 0, 255)
-        if not mask & 0x7F:
-            raise r.error("dayMask", "selects no day (bit 0 Sunday ... bit 6 Saturday)")
-        if kind is IntervalKind.ANNUAL_WEEK_HOURS:
-            (m1, d1), (m2, d2) = _month_day(r, "start"), _month_day(r, "stop")
-            return SchedulingInterval(kind, start, stop, start_day=d1, stop_day=d2, start_month=m1, stop_month=m2,
-                                      day_mask=mask)
-        return SchedulingInterval(kind, start, stop, day_mask=mask)
-    if kind is IntervalKind.ANNUAL:
-        (m1, d1), (m2, d2) = _month_day(r, "start"), _month_day(r, "stop")
-        return SchedulingInterval(kind, start, stop, start_day=d1, stop_day=d2, start_month=m1, stop_month=m2)
-    if kind is IntervalKind.ABSOLUTE:
-        if start.type is not BoundType.TIME or stop.type is not BoundType.TIME:
-            raise invalid(where, "an absolute schedule is given in minutes (TIME)")
-        dates = []
-        for prefix in ("start", "stop"):
-            year = r.required_integer(f"{prefix}Year", 1970, 9999)
-            month, day = _month_day(r, prefix)
-            try:
-                dates.append(date(year, month, day))
-            except ValueError:
-                raise r.error(f"{prefix}Day", f"{year}-{month}-{day} is not a date") from None
-        if (dates[1], stop.minutes) <= (dates[0], start.minutes):
-            raise invalid(where, "stops before it starts")
-        return SchedulingInterval(kind, start, stop, start_day=dates[0].day, stop_day=dates[1].day,
-                                  start_month=dates[0].month, stop_month=dates[1].month,
-                                  start_year=dates[0].year, stop_year=dates[1].year)
-    return SchedulingInterval(kind, start, stop)
-
-
 # ----------------------------------------------------------------------------- the trigger types
 
 
@@ -333,7 +244,7 @@ class CommandSchedulingSpec:
     restrictions: list[tuple[str, Any]]
 
 
-Spec = IfThenSpec | ThresholdSpec | DiscreteSpec | CommandSchedulingSpec
+Spec = IfThenSpec | ThresholdSpec | DiscreteSpec | CommandSchedulingSpec | ExtraSpec
 
 
 @dataclass(slots=True)
@@ -359,6 +270,8 @@ class TriggerDefinition:
             return [e for name in ZONES for e in spec.zones[name].effects]
         if isinstance(spec, DiscreteSpec):
             return [e for k in spec.keys for e in k.effects]
+        if isinstance(spec, ExtraSpec):
+            return spec.effects
         return []
 
     @property
@@ -370,6 +283,8 @@ class TriggerDefinition:
             return [ref for node in walk(spec.root) if isinstance(node, Leaf) for ref in node.refs]
         if isinstance(spec, ThresholdSpec | DiscreteSpec):
             return [spec.ref]
+        if isinstance(spec, ExtraSpec):
+            return spec.source_refs
         return [StateRef(spec.device_url, name) for name, _ in spec.restrictions]
 
     @property
@@ -377,6 +292,8 @@ class TriggerDefinition:
         urls = [ref.device_url for ref in self.source_refs]
         if isinstance(self.spec, CommandSchedulingSpec):
             urls.insert(0, self.spec.device_url)
+        if isinstance(self.spec, ExtraSpec):
+            urls = self.spec.device_urls + urls
         return list(dict.fromkeys(urls))
 
 
@@ -390,9 +307,6 @@ def parse_trigger(body: Any) -> TriggerDefinition:
                                    ErrorCode.INVALID_FIELD_VALUE)
     type_text, inner = next(iter(body.items()))
     trigger_type = parse_type(type_text)
-    if not trigger_type.supported:
-        raise ApiError.unsupported(f"Setup trigger type {trigger_type.value} is not run by this gateway "
-                                   f"(it runs {', '.join(sorted(SUPPORTED_TYPES))})")
     if not isinstance(inner, dict):
         raise invalid(type_text, "must be an object")
     if len(json.dumps(inner)) > MAX_BODY_CHARS:
@@ -509,4 +423,11 @@ _SPEC_PARSERS: dict[TriggerType, Callable[[Reader], Spec]] = {
     TriggerType.SENSOR_THRESHOLD: _threshold,
     TriggerType.DISCRETE: _discrete,
     TriggerType.GENERIC_COMMAND_SCHEDULING: _command_scheduling,
+    TriggerType.DISCRETE_SENSOR: _discrete,
+    TriggerType.GENERIC_STATE_REGULATION: partial(parse_regulation, generic=True),
+    TriggerType.OVP_THERMOSTAT_REGULATION: partial(parse_regulation, generic=False),
+    TriggerType.GENERIC_POINT_TO_POINT_REGULATION: parse_point_to_point,
+    TriggerType.DELAYED_COMMANDS_SCHEDULING: parse_delayed_commands,
+    TriggerType.DELAYED_COMMAND_SCHEDULING: partial(parse_delayed_commands, single=True),
+    TriggerType.EVENT: parse_event_trigger,
 }

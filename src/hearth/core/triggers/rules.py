@@ -33,7 +33,7 @@ from hearth.core.triggers.blocks import (
     satisfies,
     settle,
 )
-from hearth.core.triggers.fields import Effect
+from hearth.core.triggers.fields import Effect, ExtraSpec
 from hearth.core.triggers.model import (
     ZONES,
     CommandSchedulingSpec,
@@ -228,6 +228,8 @@ class CommandRule(Rule):
 
 def make_rule(definition: TriggerDefinition) -> Rule:
     spec = definition.spec
+    if isinstance(spec, ExtraSpec):
+        return spec.make_rule(definition.allow_from_unknown, definition.label)
     if isinstance(spec, IfThenSpec):
         return IfThenRule(spec, definition.allow_from_unknown)
     if isinstance(spec, ThresholdSpec):
