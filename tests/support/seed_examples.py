@@ -87,3 +87,22 @@ def shape_mismatches(ours: Any, seed: Any, where: str = "$", *, leave_out: froze
     elif isinstance(seed, list) and seed and ours:
         found += shape_mismatches(ours[0], seed[0], f"{where}[0]", leave_out=leave_out)
     return found
+
+
+def trigger_type_examples() -> dict[str, dict[str, Any]]:
+    """The seed's example body of each setup trigger type ("Setup Trigger Type" under POST /triggers)."""
+    lines = _section("POST", "/triggers")
+    start = lines.index("Setup Trigger Type") + 2
+    text = "\n".join(lines[start:])
+    found: dict[str, dict[str, Any]] = {}
+    decoder = json.JSONDecoder()
+    position = 0
+    while True:
+        position = text.find("{", position)
+        if position < 0:
+            break
+        value, end = decoder.raw_decode(text, position)
+        if isinstance(value, dict) and len(value) == 1:
+            found.update(value)
+        position = end
+    return found

@@ -58,7 +58,7 @@ from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
 from hearth.core.triggers.blocks import Debounced, StateKey
-from hearth.core.triggers.fields import Effect, ExtraSpec, invalid
+from hearth.core.triggers.fields import EFFECT_LISTS, Effect, ExtraSpec, invalid, shown_body
 from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
@@ -170,7 +170,7 @@ class LiveTrigger:
         self.engine.rose(self, node)
 
     def to_json(self) -> dict[str, Any]:
-        inner = dict(self.definition.body)
+        inner = shown_body(self.definition.body, self.created, self.updated)
         inner.update({"mode": int(self.mode), "oid": self.oid, "id": self.setup_id, "creationTime": self.created,
                       "lastUpdateTime": self.updated})
         return {self.type.value: inner}
@@ -747,9 +747,9 @@ class TriggerEngine:
     def _event_fields(self, trigger: LiveTrigger) -> dict[str, Any]:
         d = trigger.definition
         root = d.body.get("rootConditionBlock") if isinstance(d.spec, IfThenSpec) else None
-        effects = [e for name in ("effects", "upperEffects", "middleEffects", "lowerEffects")
-                   for e in d.body.get(name, []) or []]
-        for entry in d.body.get("effectsList", []) or []:
+        body = shown_body(d.body, trigger.created, trigger.updated)
+        effects = [e for name in EFFECT_LISTS for e in body.get(name, []) or []]
+        for entry in body.get("effectsList", []) or []:
             effects.extend(entry.get("effects", []) or [])
         return {"setup_trigger_type": trigger.type.code, "setup_trigger_oid": trigger.oid,
                 "setup_trigger_id": trigger.setup_id, "label": d.label, "metadata": d.metadata,
@@ -769,6 +769,7 @@ class TriggerEngine:
         trigger = LiveTrigger(self, definition, oid or str(uuid.uuid4()), setup_id, now, now)
         await self._save(trigger)
         self._install(trigger)
+        await self._writer.sync_journal()  # its timer rows are on disk before the answer (write before the wait)
         self._bus.publish(SetupTriggerCreatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
             await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
@@ -786,6 +787,7 @@ class TriggerEngine:
         await self._save(trigger)
         self._uninstall(old)
         self._install(trigger)
+        await self._writer.sync_journal()
         self._bus.publish(SetupTriggerUpdatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
             await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
@@ -816,6 +818,7 @@ class TriggerEngine:
         trigger.updated = now_ms()
         await self._save(trigger)
         self._reschedule(trigger)
+        await self._writer.sync_journal()
         self._bus.publish(SetupTriggerModeChangedEvent(setup_trigger_oid=oid, new_mode=mode_number,
                                                        setup_trigger_type=trigger.type.code))
         if not was_active and trigger.active and (allow_execute or trigger.definition.allow_execute_on_enabled):

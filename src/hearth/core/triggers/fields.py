@@ -166,6 +166,7 @@ def parse_effects(reader: Reader, key: str) -> list[Effect]:
         if local is not None:
             if not isinstance(local, dict):
                 raise inner.error("localActionGroup", "must be an object")
+            local.setdefault("oid", str(uuid.uuid4()))  # a managed action group has its oid, as the API shows
             try:
                 group = ActionGroup.model_validate(local)
             except ValidationError as exc:
@@ -178,6 +179,36 @@ def parse_effects(reader: Reader, key: str) -> list[Effect]:
         inner.data["id"] = effect_id  # shown on GET
         effects.append(Effect(effect_id, kind, oid, group))
     return effects
+
+
+EFFECT_LISTS = ("effects", "upperEffects", "middleEffects", "lowerEffects")
+
+
+def shown_effects(effects: list[Any], created: int, updated: int) -> list[Any]:
+    """Effects as the API shows them: a managed (inline) action group carries the trigger's times."""
+    shown = []
+    for effect in effects:
+        if isinstance(effect, dict) and len(effect) == 1:
+            (kind, inner), = effect.items()
+            local = inner.get("localActionGroup") if isinstance(inner, dict) else None
+            if isinstance(local, dict):
+                group = {"creationTime": created, "lastUpdateTime": updated,
+                         **{k: v for k, v in local.items() if k not in ("creationTime", "lastUpdateTime")}}
+                effect = {kind: {**inner, "localActionGroup": group}}
+        shown.append(effect)
+    return shown
+
+
+def shown_body(body: dict[str, Any], created: int, updated: int) -> dict[str, Any]:
+    """A trigger's stored body with its effects as the API shows them."""
+    out = dict(body)
+    for key in EFFECT_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = shown_effects(out[key], created, updated)
+    if isinstance(out.get("effectsList"), list):
+        out["effectsList"] = [{**entry, "effects": shown_effects(entry.get("effects") or [], created, updated)}
+                              if isinstance(entry, dict) else entry for entry in out["effectsList"]]
+    return out
 
 
 def condition_value(r: Reader, key: str, required: bool) -> Any:

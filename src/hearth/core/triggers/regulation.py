@@ -12,17 +12,18 @@ gives no more; what this gateway does, as a home user expects of a heating plan:
   generic: ``updateTargetFunctionName(target)`` (a target that reads as a number is sent as a number);
   ovp (no command named in the API): a number is sent with ``setTargetTemperature``, a name with
   ``setHeatingLevel`` in lower case (``ECO`` -> ``eco``), the commands of this gateway's thermostats.
-- Not sent when the device already shows it: ``regulatedStateName`` (ovp: core:TargetTemperatureState for a
-  number, core:TargetHeatingLevelState for a name) equals the target, within ``regulationHysteresis`` for
-  numbers.
+- generic: not sent when the device already shows it (``regulatedStateName`` equals the target, within
+  ``regulationHysteresis`` for numbers). ovp: always sent at a change (its level and its temperature are
+  two states, and going back to COMFORT after a temperature override must reach the thermostat).
 - While ``regulationBusyStateName`` is true (the device is busy, e.g. a manual override on it), the change
   waits, and is sent when that state turns false (if it is still the target in force).
 - Created: the target in force is taken as reached, unless ``allowExecuteOnCreate``; enabled again (mode,
   global switch) with ``allowExecuteOnEnabled``: the target in force is sent.
 
 Restarts: the next change is a row of ``trigger_timers`` ('regulation', its payload the target sent last),
-written before the wait. At start, the target in force is computed; if it is not the one sent last, it is
-sent then, whatever the time the change fell due: a plan is a state to reach, not a moment to replay.
+written before the wait. At start, the target in force is computed; if it is not the one sent last (or,
+generic, the device does not show it), it is sent then, whatever the time the change fell due: a plan is a
+state to reach, not a moment to replay.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from hearth.model.execution import ExecutionSubType
 
 MAX_TARGETS = 20
 OVP_LEVEL_COMMAND, OVP_TEMPERATURE_COMMAND = "setHeatingLevel", "setTargetTemperature"
-OVP_LEVEL_STATE, OVP_TEMPERATURE_STATE = "core:TargetHeatingLevelState", "core:TargetTemperatureState"
 _TRUE = {"true", "1", "yes", "on", "busy"}
 
 
@@ -96,13 +96,9 @@ class RegulationSpec(ExtraSpec):
             return OVP_TEMPERATURE_COMMAND, number
         return OVP_LEVEL_COMMAND, target.lower()
 
-    def shown_state(self, target: str) -> str | None:
-        if self.command is not None:
-            return self.regulated_state
-        return OVP_TEMPERATURE_STATE if _as_number(target) is not None else OVP_LEVEL_STATE
-
     def reached(self, target: str, lookup: Lookup) -> bool:
-        state = self.shown_state(target)
+        """Whether the device shows ``target`` already (only known with a regulatedStateName)."""
+        state = self.regulated_state
         if state is None:
             return False
         value = lookup(self.device_url, state)

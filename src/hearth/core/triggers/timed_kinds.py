@@ -210,7 +210,9 @@ class TimedKinds:
 
     def _regulation_runs(self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule) -> list[Any]:
         target = rule.current
-        if target is None or target == rule.applied or not trigger.active:
+        if target is None or not trigger.active:
+            return []
+        if target == rule.applied and (spec.regulated_state is None or spec.reached(target, self._engine.lookup)):
             return []
         effect = rule.change_to(target, self._engine.lookup)
         if effect is None:
