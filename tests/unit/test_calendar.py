@@ -328,3 +328,35 @@ async def test_setup_trigger_on_a_day_type_runs_only_on_those_days(harness: Harn
     await cal.set_enabled(False)
     await h.advance(1)
     assert trigger.status()["schedulingIntervalsStatus"] == [False]
+
+
+async def test_exec_schedule_lists_the_rest_of_today(harness: Harness) -> None:
+    h = harness
+    cal = h.gateway.calendar
+    day = await cal.create_day({"type": "WORK_DAY", "dayTimeTriggers": [
+        time_trigger(7, 0, "morning", url=h.url("10")), time_trigger(13, 0, "lunch", url=h.url("10")),
+        time_trigger(0, 0, "dusk", kind="DUSK", url=h.url("10"))]})
+    await cal.create_rules([weekly(day.oid)])
+    listed = cal.scheduled_today()  # at 12:00: lunch and dusk are still to come today, the morning is over
+    assert [(s["triggerId"], s["executionSubType"]) for s in listed] == [("lunch", "TIME_TRIGGER"),
+                                                                         ("dusk", "DUSK_TRIGGER")]
+    assert local(listed[0]["utcTime"] / 1000) == "Sat 2024-03-30 13:00"
+    assert listed[0]["executionType"] == "Weekly planning" and listed[0]["label"] == "run lunch"
+
+
+async def test_a_command_schedule_on_work_days_only(harness: Harness) -> None:
+    """A genericCommandSchedulingTrigger in mode 3 with a dayType interval: its 13:00 command is sent on the
+    days the calendar makes work days (weekdays), not at the weekend."""
+    h = harness  # Saturday 2024-03-30 12:00
+    cal = h.gateway.calendar
+    work = await cal.create_day({"label": "work", "type": "WORK_DAY"})
+    await cal.create_rules([weekly(work.oid, dayMask=WEEKDAYS)])
+    await h.gateway.triggers.create({"genericCommandSchedulingTrigger": {
+        "label": "lunch light", "mode": 3, "deviceURL": h.url("10"), "commandFunctionName": "on",
+        "schedulingIntervals": [{"dayType": {"dayType": "WORK_DAY"}}],
+        "commandSchedules": [{"scheduleTimes": [{"dailyTime": {"minutesOfDay": 13 * 60}}]}]}})
+    await h.advance(at("2024-04-01T12:00") - h.clock.now())  # Saturday and Sunday 13:00 went by
+    assert h.named("ExecutionRegisteredEvent") == []
+    await h.advance(3600 + 5)  # Monday 13:00
+    [run] = h.named("ExecutionRegisteredEvent")
+    assert run["subType"] == ExecutionSubType.GENERIC_COMMAND_SCHEDULING

@@ -327,6 +327,28 @@ class CalendarService:
         view.created = view.updated = now_ms()
         return view
 
+    def scheduled_today(self, action_group_oid: str | None = None) -> list[dict[str, Any]]:
+        """The runs still to come today, as ``GET /exec/schedule`` lists them: the API says that list holds
+        "a time of the current day of the weekly planning" (executionType "Weekly planning", as it writes it
+        there, with subType TIME_TRIGGER, or DAWN_TRIGGER / DUSK_TRIGGER)."""
+        tz = self._location.sun.tz
+        now = self._clock.now()
+        today = datetime.fromtimestamp(now, tz).date()
+        end = datetime(today.year, today.month, today.day, tzinfo=tz) + timedelta(days=1)
+        out = []
+        for run in self.planning.runs_between(now, end.timestamp() - 0.001, self._location.sun):
+            trigger = run.trigger
+            if action_group_oid is not None and trigger.action_group_oid != action_group_oid:
+                continue
+            label = trigger.local_group.label if trigger.local_group is not None else ""
+            rule = self.planning.rules.get(run.rule_oid)
+            out.append({"triggerId": trigger.id, "label": label, "utcTime": int(run.due * 1000),
+                        "actionGroupOID": trigger.action_group_oid,
+                        "randomTimeRange": trigger.random_range or (rule.random_range if rule else 0),
+                        "serverSideManaged": False, "executionType": "Weekly planning",
+                        "executionSubType": f"{trigger.type.value}_TRIGGER"})
+        return out
+
     # ------------------------------------------------------------------ the switch
 
     @property

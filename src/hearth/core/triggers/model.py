@@ -77,13 +77,8 @@ class TriggerType(StrEnum):
         """``setupTriggerType`` of the events."""
         return _CODES[self]
 
-    @property
-    def supported(self) -> bool:
-        return self in SUPPORTED_TYPES
-
 
 _CODES = {t: i for i, t in enumerate(TriggerType, start=1)}
-SUPPORTED_TYPES = frozenset(TriggerType)
 
 
 class Mode(IntEnum):
