@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.api_client import ApiClient, api_client
 from tests.support.process import HearthProcess
 from tests.support.seed_examples import (
     event_example,
@@ -41,55 +41,29 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
     proc.kill()
 
 
-class Client:
-    def __init__(self, proc: HearthProcess, http: httpx.AsyncClient) -> None:
-        self.proc = proc
-        self.http = http
-        self.listener = ""
-        self.seen: list[dict[str, Any]] = []
+def real(api: ApiClient, body: Any) -> Any:
+    """The seed's example with its placeholders replaced by a device and a command of this gateway."""
+    body = copy.deepcopy(body)
 
-    async def call(self, method: str, path: str, body: Any = None, status: int = 200,
-                   params: dict[str, str] | None = None) -> Any:
-        response = await self.http.request(method, path, json=body, params=params)
-        assert response.status_code == status, (method, path, response.status_code, response.text)
-        return response.json() if response.content else None
+    def fix(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("deviceURL"), str) and node["deviceURL"].startswith("device URL ("):
+                node["deviceURL"] = api.url(LIGHT)
+            if node.get("name") == "a command name":
+                node.update({"name": "on", "parameters": [], "sensitiveParametersIndexes": []})
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
 
-    async def events(self, name: str) -> list[dict[str, Any]]:
-        self.seen.extend(await self.call("POST", f"/events/{self.listener}/fetch"))
-        return [e for e in self.seen if e["name"] == name]
-
-    def real(self, body: Any) -> Any:
-        """The seed's example with its placeholders replaced by a device and a command of this gateway."""
-        body = copy.deepcopy(body)
-
-        def fix(node: Any) -> None:
-            if isinstance(node, dict):
-                if isinstance(node.get("deviceURL"), str) and node["deviceURL"].startswith("device URL ("):
-                    node["deviceURL"] = self.proc.device_url(LIGHT)
-                if node.get("name") == "a command name":
-                    node.update({"name": "on", "parameters": [], "sensitiveParametersIndexes": []})
-                for value in node.values():
-                    fix(value)
-            elif isinstance(node, list):
-                for value in node:
-                    fix(value)
-
-        fix(body)
-        return body
-
-
-async def client_for(gateway: HearthProcess) -> AsyncIterator[Client]:
-    assert gateway.first_token
-    async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {gateway.first_token}"}) as http:
-        client = Client(gateway, http)
-        client.listener = (await client.call("POST", "/events/register"))["id"]
-        yield client
+    fix(body)
+    return body
 
 
 @pytest.fixture
-async def api(gateway: HearthProcess) -> AsyncIterator[Client]:
-    async for client in client_for(gateway):
+async def api(gateway: HearthProcess) -> AsyncIterator[ApiClient]:
+    async for client in api_client(gateway):
         yield client
         rules = [r["weeklyCalendarRule"]["oid"] for r in await client.call("GET", RULES)]
         if rules:
@@ -103,8 +77,8 @@ def assert_shape(ours: Any, seed: Any, leave_out: frozenset[str] = frozenset()) 
     assert shape_mismatches(ours, seed, leave_out=leave_out) == [], ours
 
 
-async def test_days_with_the_seed_examples(api: Client) -> None:
-    body = api.real(request_example("POST", DAYS))
+async def test_days_with_the_seed_examples(api: ApiClient) -> None:
+    body = real(api, request_example("POST", DAYS))
     created = await api.call("POST", DAYS, body, status=status_of("POST", DAYS))
     assert status_of("POST", DAYS) == 201
     assert_shape(created, response_example("POST", DAYS))
@@ -123,7 +97,7 @@ async def test_days_with_the_seed_examples(api: Client) -> None:
     assert trigger["id"] and trigger["triggerType"] == "DAWN" and trigger["alwaysBeforeHours"] == 5
     assert trigger["localActionGroup"]["oid"] and trigger["localActionGroup"]["label"] == "a managed action group label"
 
-    update = api.real(request_example("PUT", DAYS))
+    update = real(api, request_example("PUT", DAYS))
     update.update({"oid": oid, "label": "a work day", "type": "DAY_OFF_AT_HOME"})
     assert await api.call("PUT", DAYS, update, status=status_of("PUT", DAYS)) in ({}, None)
     again = await api.call("GET", f"{DAYS}/{oid}")
@@ -141,10 +115,10 @@ async def test_days_with_the_seed_examples(api: Client) -> None:
     assert error["errorCode"] and error["error"]
 
 
-async def test_rules_and_rule_sets_with_the_seed_examples(api: Client) -> None:
+async def test_rules_and_rule_sets_with_the_seed_examples(api: ApiClient) -> None:
     # The seed's examples start and end their rules on 0001-01-01 at 01:01: kept only with
     # withTimeValidityChecks=false (which the seed's example passes); by default such a rule is refused.
-    body = api.real(request_example("POST", RULES))
+    body = real(api, request_example("POST", RULES))
     refused = await api.call("POST", RULES, body, status=400)
     assert refused["errorCode"] == "INVALID_FIELD_VALUE" and "ends before it starts" in refused["error"]
     assert await api.call("GET", RULES) == []
@@ -164,7 +138,7 @@ async def test_rules_and_rule_sets_with_the_seed_examples(api: Client) -> None:
     assert rule["oid"] == oid and rule["localCalendarDay"]["type"] == "DAY_OFF_AT_HOME"
     assert rule["calendarDayOID"] == rule["localCalendarDay"]["oid"]
 
-    update = api.real(request_example("PUT", RULES))
+    update = real(api, request_example("PUT", RULES))
     update["weeklyCalendarRule"].update({"oid": oid, "priority": 7})
     await api.call("PUT", RULES, update, status=status_of("PUT", RULES), params=no_checks)
     changed = (await api.call("GET", f"{RULES}/{oid}"))["weeklyCalendarRule"]
@@ -173,7 +147,7 @@ async def test_rules_and_rule_sets_with_the_seed_examples(api: Client) -> None:
     assert_shape(updated, event_example("PUT", RULES, "CalendarRuleUpdatedEvent"), EVENT_LEAVE_OUT)
 
     # A rule set: all or none.
-    rule_set = api.real(request_example("POST", RULE_SET))
+    rule_set = real(api, request_example("POST", RULE_SET))
     created_set = await api.call("POST", RULE_SET, rule_set * 2, status=status_of("POST", RULE_SET),
                                  params=no_checks)
     assert_shape(created_set, response_example("POST", RULE_SET))
@@ -183,7 +157,7 @@ async def test_rules_and_rule_sets_with_the_seed_examples(api: Client) -> None:
     assert "calendarRules[1].weeklyCalendarRule.calendarDayOID" in error["error"]
     assert len(await api.call("GET", RULES)) == 3
 
-    put_set = api.real(request_example("PUT", RULE_SET))
+    put_set = real(api, request_example("PUT", RULE_SET))
     put_set = [copy.deepcopy(put_set[0]) for _ in created_set["calendarRulesOIDs"]]
     for item, set_oid in zip(put_set, created_set["calendarRulesOIDs"], strict=True):
         item["weeklyCalendarRule"].update({"oid": set_oid, "enabled": True, "finalRule": False})
@@ -210,8 +184,8 @@ def epoch_day(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-async def test_schedule_day_view_and_status(api: Client) -> None:
-    work = api.real(request_example("POST", DAYS))  # every field the seed shows, so that the view has them
+async def test_schedule_day_view_and_status(api: ApiClient) -> None:
+    work = real(api, request_example("POST", DAYS))  # every field the seed shows, so that the view has them
     work.update({"label": "work", "type": "WORK_DAY"})
     work["dayTimeTriggers"][0]["startActionGroupTimeTrigger"].update(
         {"triggerType": "TIME", "hours": 7, "minutes": 0, "id": "wake", "enabled": True})
@@ -254,7 +228,7 @@ async def test_schedule_day_view_and_status(api: Client) -> None:
     assert switch["functionType"] == 2 and switch["enabled"] is False
 
 
-async def everything(api: Client) -> tuple[Any, ...]:
+async def everything(api: ApiClient) -> tuple[Any, ...]:
     return await api.call("GET", DAYS), await api.call("GET", RULES), await api.call("GET", "/setup/calendar/status")
 
 
@@ -278,7 +252,7 @@ async def everything(api: Client) -> tuple[Any, ...]:
     ("POST", "/setup/calendar/schedule/2024/2/29/dayView", {"priority": "high"}),
     ("PUT", "/setup/calendar/status", {"enabled": "yes"}),
 ])
-async def test_bad_input_is_refused_and_changes_nothing(api: Client, method: str, path: str, body: Any) -> None:
+async def test_bad_input_is_refused_and_changes_nothing(api: ApiClient, method: str, path: str, body: Any) -> None:
     before = await everything(api)
     response = await api.http.request(method, path, json=body)
     assert response.status_code in (400, 404), response.text
@@ -288,7 +262,7 @@ async def test_bad_input_is_refused_and_changes_nothing(api: Client, method: str
     assert [e for e in await api.events("CalendarDayCreatedEvent")] == []
 
 
-async def test_a_day_in_use_cannot_be_deleted(api: Client) -> None:
+async def test_a_day_in_use_cannot_be_deleted(api: ApiClient) -> None:
     day = (await api.call("POST", DAYS, {"label": "d"}, status=201))["calendarDayOID"]
     await api.call("POST", RULES, {"weeklyCalendarRule": {"calendarDayOID": day}}, status=201)
     error = await api.call("DELETE", f"{DAYS}/{day}", status=400)
@@ -300,7 +274,7 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
     """A time trigger due while the gateway is killed runs once at the next start (within the grace)."""
     proc = HearthProcess(tmp_path_factory.mktemp("hearth-calendar-kill")).start()
     try:
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             # The next whole minute, at least 5 s away.
             due = datetime.now().astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
             if (due - datetime.now().astimezone()).total_seconds() < 5:
@@ -315,7 +289,7 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
         proc.kill()  # SIGKILL: the next run was written before the wait, nothing else
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()) + 2)
         proc.start()
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             assert await api.call("GET", DAYS) == days_before
             assert await api.call("GET", RULES) == rules_before
             history = await wait_for(lambda a=api: _planning_runs(a), timeout=10)
@@ -323,7 +297,7 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
             # A graceful restart: nothing runs twice, everything is still there.
             proc.stop()
             proc.start()
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             await asyncio.sleep(1)
             assert [h["label"] for h in await _planning_runs(api)] == ["soon"]
             assert [r["weeklyCalendarRule"]["oid"] for r in await api.call("GET", RULES)] == [
@@ -332,6 +306,6 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
         proc.kill()
 
 
-async def _planning_runs(api: Client) -> list[dict[str, Any]]:
+async def _planning_runs(api: ApiClient) -> list[dict[str, Any]]:
     executions = await api.call("GET", "/history/executions")
     return [e for e in executions if e.get("executionType") == "Planning"]

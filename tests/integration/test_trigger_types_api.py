@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.api_client import ApiClient, api_client
 from tests.support.process import HearthProcess
 from tests.support.seed_examples import (
     event_example,
@@ -40,38 +40,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
     proc.kill()
 
 
-class Client:
-    def __init__(self, proc: HearthProcess, http: httpx.AsyncClient) -> None:
-        self.proc = proc
-        self.http = http
-        self.listener = ""
-        self.seen: list[dict[str, Any]] = []
-
-    def url(self, address: str) -> str:
-        return self.proc.device_url(address)
-
-    async def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        response = await self.http.request(method, path, json=body)
-        assert response.status_code == status, (method, path, response.status_code, response.text)
-        return response.json() if response.content else None
-
-    async def events(self, name: str) -> list[dict[str, Any]]:
-        self.seen.extend(await self.call("POST", f"/events/{self.listener}/fetch"))
-        return [e for e in self.seen if e["name"] == name]
-
-
-async def client_for(proc: HearthProcess) -> AsyncIterator[Client]:
-    assert proc.first_token
-    async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {proc.first_token}"}) as http:
-        client = Client(proc, http)
-        client.listener = (await client.call("POST", "/events/register"))["id"]
-        yield client
-
-
 @pytest.fixture
-async def api(gateway: HearthProcess) -> AsyncIterator[Client]:
-    async for client in client_for(gateway):
+async def api(gateway: HearthProcess) -> AsyncIterator[ApiClient]:
+    async for client in api_client(gateway):
         yield client
         for trigger in await client.call("GET", "/triggers"):
             (kind, body), = trigger.items()
@@ -83,7 +54,7 @@ def tomorrow_at(hour: int) -> dict[str, int]:
     return {"commandYear": day.year, "commandMonth": day.month, "commandDay": day.day, "commandMinutes": hour * 60}
 
 
-def real_example(api: Client, kind: str) -> dict[str, Any]:
+def real_example(api: ApiClient, kind: str) -> dict[str, Any]:
     """The seed's example of ``kind`` with this gateway's devices in place of its placeholders."""
     body = copy.deepcopy(trigger_type_examples()[kind])
     device = {"genericStateRegulationTrigger": THERMOSTAT, "ovpThermostatRegulationTrigger": THERMOSTAT,
@@ -142,7 +113,7 @@ def real_example(api: Client, kind: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("kind", sorted(trigger_type_examples()))
-async def test_the_seed_example_of_each_type(api: Client, kind: str) -> None:
+async def test_the_seed_example_of_each_type(api: ApiClient, kind: str) -> None:
     body = real_example(api, kind)
     created = await api.call("POST", "/triggers", body, status=status_of("POST", "/triggers"))
     assert shape_mismatches(created, response_example("POST", "/triggers")) == []
@@ -167,7 +138,7 @@ async def test_the_seed_example_of_each_type(api: Client, kind: str) -> None:
     assert [t[kind]["oid"] for t in await api.call("GET", f"/triggers/{kind}")] == [oid]
 
 
-async def test_the_types_without_an_example_in_the_seed(api: Client) -> None:
+async def test_the_types_without_an_example_in_the_seed(api: ApiClient) -> None:
     effect = {"actionGroupEffect": {"localActionGroup": {"label": "light", "actions": [
         {"deviceURL": api.url(LIGHT), "commands": [{"name": "on"}]}]}}}
     bodies = {
@@ -209,7 +180,7 @@ async def test_the_types_without_an_example_in_the_seed(api: Client) -> None:
     ({"discreteSensorTrigger": {"deviceURL": "D:15", "stateName": "core:ContactState", "effectsList": []}},
      "needs at least one key"),
 ])
-async def test_bad_bodies_are_refused(api: Client, body: dict[str, Any], reason: str) -> None:
+async def test_bad_bodies_are_refused(api: ApiClient, body: dict[str, Any], reason: str) -> None:
     (kind, inner), = body.items()
     for key, value in list(inner.items()):
         if isinstance(value, str) and value.startswith("D:"):
@@ -227,7 +198,7 @@ async def test_delayed_commands_due_while_killed_run_once_after_restart(
         due = datetime.now().astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
         if (due - datetime.now().astimezone()).total_seconds() < 5:
             due += timedelta(minutes=1)
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             created = await api.call("POST", "/triggers", {"delayedCommandsSchedulingTrigger": {
                 "label": "soon", "deviceURL": api.url(LIGHT), "commandLabel": "light up",
                 "commandCalls": [{"commandFunctionName": "on"}], "commandYear": due.year, "commandMonth": due.month,
@@ -235,7 +206,7 @@ async def test_delayed_commands_due_while_killed_run_once_after_restart(
         proc.kill()  # SIGKILL: what survives is the row written before the wait
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()) + 2)
         proc.start()
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             runs = await wait_for(lambda a=api: _runs(a), timeout=10)
             assert [(r["label"], r["executionSubType"]) for r in runs] == [("light up", "GENERIC_COMMAND_SCHEDULING")]
             status = await api.call("GET", f"/triggers/delayedCommandsSchedulingTrigger/{created['setupTriggerOID']}"
@@ -243,13 +214,13 @@ async def test_delayed_commands_due_while_killed_run_once_after_restart(
             assert status["subTriggersStatus"][0]["active"] is False
         proc.stop()
         proc.start()
-        async for api in client_for(proc):
+        async for api in api_client(proc):
             await asyncio.sleep(1)
             assert len(await _runs(api)) == 1  # once only
     finally:
         proc.kill()
 
 
-async def _runs(api: Client) -> list[dict[str, Any]]:
+async def _runs(api: ApiClient) -> list[dict[str, Any]]:
     return [e for e in await api.call("GET", "/history/executions")
             if e.get("executionSubType") == "GENERIC_COMMAND_SCHEDULING"]

@@ -5,10 +5,8 @@ expectation is worked out by hand: what a home user would see happen, and when.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,13 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hearth.app import Gateway
-from hearth.config import load_settings
-from hearth.core.clock import ManualClock
 from hearth.core.triggers.adaptation import Adaptation, AdaptationError
 from hearth.model.errors import ApiError
-from hearth.model.events import Event
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from tests.support.clock_gateway import Harness, start_harness
 
 PARIS = ZoneInfo("Europe/Paris")
 TEMPERATURE, THERMOSTAT, LIGHT, DOOR = "5", "8", "10", "15"
@@ -32,63 +27,9 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=PARIS).timestamp()
 
 
-@dataclass
-class Harness:
-    gateway: Gateway
-    clock: ManualClock
-    events: list[Event]
-    data_dir: Path
-
-    def url(self, address: str) -> str:
-        return f"virtual://{self.gateway.identity.gateway_id}/{address}"
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e.to_json() for e in self.events if e.name == name]
-
-    def commands(self) -> list[tuple[str, list[Any]]]:
-        """Every command of every execution registered, in order."""
-        return [(c["name"], [p["value"] if isinstance(p, dict) else p for p in c.get("parameters", [])])
-                for e in self.named("ExecutionRegisteredEvent") for a in e["actions"] for c in a["commands"]]
-
-    async def advance(self, seconds: float) -> None:
-        await self.clock.advance(seconds)
-        for _ in range(4):
-            await self.gateway.triggers.settle()
-            await asyncio.sleep(0.03)
-
-    async def set_state(self, address: str, name: str, value: Any) -> None:
-        driver = self.gateway.drivers.by_protocol["virtual"]
-        await driver.set_state(self.gateway.registry.require(self.url(address)).url, name, value)
-        await self.advance(0)
-
-    def state(self, address: str, name: str) -> Any:
-        state = self.gateway.registry.require(self.url(address)).states.get(name)
-        return None if state is None else state.value
-
-    async def restart(self, *, at_time: float | None = None) -> None:
-        await self.gateway.stop()
-        if at_time is not None:
-            self.clock = ManualClock(at_time)
-        self.gateway = Gateway(self.gateway.settings, clock=self.clock)
-        self.events.clear()
-        self.gateway.bus.subscribe(self.events.append)
-        await self.gateway.start()
-        await self.advance(0.1)
-
-
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    env = {"HEARTH_STORE__DATA_DIR": str(tmp_path), "HEARTH_API__ENABLED": "false",
-           "HEARTH_DRIVERS__VIRTUAL__ENABLED": "true", "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
-           "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "0.1", "HEARTH_EXECUTOR__MISSED_GRACE_S": "600"}
-    clock = ManualClock(at("2024-06-21T12:00"))
-    gateway = Gateway(load_settings(None, env), clock=clock)
-    await gateway.start()
-    events: list[Event] = []
-    gateway.bus.subscribe(events.append)
-    await gateway.location.update({"latitude": 48.8566, "longitude": 2.3522, "timezone": "Europe/Paris",
-                                   "twilightAngle": "SOLAR", "city": "Paris"})
-    h = Harness(gateway, clock, events, tmp_path)
+    h = await start_harness(tmp_path, at("2024-06-21T12:00"))
     yield h
     await h.gateway.stop()
 

@@ -20,7 +20,7 @@ from typing import Any
 from hearth.core.triggers.adaptation import Adaptation, AdaptationError
 from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, StateRef
 from hearth.core.triggers.fields import Effect, ExtraSpec, Reader
-from hearth.core.triggers.rule_base import Rule
+from hearth.core.triggers.rule_base import Rule, ValueRule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
 
@@ -65,17 +65,14 @@ def parse_point_to_point(r: Reader) -> PointToPointSpec:
                             adaptation, label)
 
 
-class PointToPointRule(Rule):
+class PointToPointRule(ValueRule):
     sub_type = ExecutionSubType.P2P_COMMAND_REGULATION
 
     def __init__(self, spec: PointToPointSpec, allow_from_unknown: bool) -> None:
-        super().__init__(allow_from_unknown)
+        super().__init__(allow_from_unknown, "forward")
         self.spec = spec
         self.keys = {spec.source.key}
-        self.output = Debounced("forward")
-        self.by_id = {"forward": self.output}
         self.forwarded: Any = None  # the adapted value sent last (or, at start, the current one)
-        self._pending: Effect | None = None
 
     def initialise(self, lookup: Lookup) -> None:
         super().initialise(lookup)
@@ -92,15 +89,7 @@ class PointToPointRule(Rule):
         self.forwarded = value
         if previous is None and not self.allow_from_unknown:
             return  # a first value after unknown: taken without effect
-        self._pending = self.spec.effect(value)
-        self.output.out = True
-        sink.rose(self.output)
-
-    def effects_of(self, node: Debounced) -> list[Effect] | None:
-        if node is not self.output or self._pending is None:
-            return None
-        effect, self._pending = self._pending, None
-        return [effect]
+        self.push(self.spec.effect(value), sink)
 
     def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
         return [] if self.forwarded is None else [(None, [self.spec.effect(self.forwarded)])]

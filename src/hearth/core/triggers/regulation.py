@@ -36,7 +36,7 @@ from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, State
 from hearth.core.triggers.fields import Effect, ExtraSpec, Reader, invalid
 from hearth.core.triggers.interval_fields import parse_interval
 from hearth.core.triggers.intervals import DayTypes, SchedulingInterval
-from hearth.core.triggers.rule_base import Rule
+from hearth.core.triggers.rule_base import Rule, ValueRule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
 
@@ -170,19 +170,16 @@ def parse_regulation(r: Reader, *, generic: bool) -> RegulationSpec:
     return RegulationSpec(r.required_text("deviceURL"), schedules, overrides, hysteresis, None, None, None)
 
 
-class RegulationRule(Rule):
+class RegulationRule(ValueRule):
     sub_type = ExecutionSubType.TIME_TRIGGER
 
     def __init__(self, spec: RegulationSpec) -> None:
-        super().__init__(True)
+        super().__init__(True, "target")
         self.spec = spec
-        self.output = Debounced("target")
-        self.by_id = {"target": self.output}
         self.keys = {(spec.device_url, spec.busy_state)} if spec.busy_state else set()
         self.current: str | None = None  # the target in force (the engine computes it)
         self.applied: str | None = None  # the target sent last
         self.waiting: str | None = None  # a change held back while the device is busy
-        self._pending: Effect | None = None
 
     def change_to(self, target: str, lookup: Lookup) -> Effect | None:
         """The effect that moves the device to ``target`` (None: nothing to send now)."""
@@ -204,14 +201,7 @@ class RegulationRule(Rule):
             return
         effect = self.change_to(target, lookup)
         if effect is not None:
-            self._pending = effect
-            sink.rose(self.output)
-
-    def effects_of(self, node: Debounced) -> list[Effect] | None:
-        if node is not self.output or self._pending is None:
-            return None
-        effect, self._pending = self._pending, None
-        return [effect]
+            self.push(effect, sink)
 
     def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
         if self.current is None:

@@ -46,3 +46,25 @@ class Rule:
     def status(self) -> list[dict[str, Any]]:
         return [{"triggerName": node_id, "active": node.out, "executeAlways": False}
                 for node_id, node in self.by_id.items()]
+
+
+class ValueRule(Rule):
+    """A rule whose effect is made from a value at the moment it runs (a forwarded state, a target), not a
+    fixed list: ``push`` hands it to the engine through the one output's rise."""
+
+    def __init__(self, allow_from_unknown: bool, output_id: str) -> None:
+        super().__init__(allow_from_unknown)
+        self.output = Debounced(output_id)
+        self.by_id = {output_id: self.output}
+        self._pending: Effect | None = None
+
+    def push(self, effect: Effect, sink: Sink) -> None:
+        self._pending = effect
+        self.output.out = True
+        sink.rose(self.output)
+
+    def effects_of(self, node: Debounced) -> list[Effect] | None:
+        if node is not self.output or self._pending is None:
+            return None
+        effect, self._pending = self._pending, None
+        return [effect]
