@@ -8,6 +8,10 @@ from typing import Any
 
 from hearth.model.events import Event
 
+# functionType of GatewayFunctionChangedEvent for the calendar's switch (1 is the setup triggers' switch; the
+# End-User API gives the numbers no meaning).
+CALENDAR_FUNCTION_TYPE = 2
+
 
 @dataclass(slots=True, kw_only=True)
 class _CalendarDayEvent(Event):

@@ -3,6 +3,7 @@ are which kind, and the runs of those time triggers. Setup triggers read day typ
 interval ``dayType``)."""
 
 from hearth.core.calendar.planning import Planning
-from hearth.core.calendar.service import CALENDAR_FUNCTION_TYPE, CalendarService
+from hearth.core.calendar.service import CalendarService
+from hearth.model.calendar_events import CALENDAR_FUNCTION_TYPE
 
 __all__ = ["CALENDAR_FUNCTION_TYPE", "CalendarService", "Planning"]

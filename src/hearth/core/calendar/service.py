@@ -22,6 +22,7 @@ from hearth.core.clock import Clock
 from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.model.calendar_events import (
+    CALENDAR_FUNCTION_TYPE,
     CalendarDayCreatedEvent,
     CalendarDayDeletedEvent,
     CalendarDayUpdatedEvent,
@@ -35,8 +36,6 @@ from hearth.store.calendar import DELETE_DAY, DELETE_RULE, CalendarRepository
 
 log = logging.getLogger(__name__)
 
-# functionType of GatewayFunctionChangedEvent for the calendar's switch (1 is the setup triggers' switch).
-CALENDAR_FUNCTION_TYPE = 2
 MAX_DAYS = 500
 MAX_RULES = 2000
 MAX_SCHEDULE_DAYS = 366

@@ -75,7 +75,7 @@ from hearth.core.triggers.rule_base import Rule
 from hearth.core.triggers.rules import CommandRule, DiscreteRule, make_rule
 from hearth.core.triggers.runs import UPSERT_TIMER, Due, TriggerSource
 from hearth.core.triggers.timed_kinds import TimedKinds
-from hearth.model.calendar_events import CALENDAR_EVENTS
+from hearth.model.calendar_events import CALENDAR_EVENTS, CALENDAR_FUNCTION_TYPE
 from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.events import (
@@ -395,8 +395,10 @@ class TriggerEngine:
             due, self._due = self._due, []
             self._spawn(self._run(due, []))
 
-    def _on_location(self, _: Event) -> None:
+    def _on_location(self, event: Event) -> None:
         """The location or the calendar changed: dawn, dusk and day types move the windows."""
+        if isinstance(event, GatewayFunctionChangedEvent) and event.function_type != CALENDAR_FUNCTION_TYPE:
+            return
         for trigger in self._triggers.values():
             try:
                 self._reschedule(trigger)
