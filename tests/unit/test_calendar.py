@@ -315,3 +315,21 @@ async def test_a_command_schedule_on_work_days_only(harness: Harness) -> None:
     await h.advance(3600 + 5)  # Monday 13:00
     [run] = h.named("ExecutionRegisteredEvent")
     assert run["subType"] == ExecutionSubType.GENERIC_COMMAND_SCHEDULING
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ({"dayTimeTriggers": [time_trigger(7, 0, f"t{i}") for i in range(51)]}, "more than 50 items"),
+    ({"dayTimeTriggers": [time_trigger(7, 0, "same"), time_trigger(8, 0, "same")]}, "the same id"),
+    ({"label": "x" * 300}, "longer than 256 characters"),
+    ({"metadata": {"nested": [1, 2]}}, "metadata: must be a text"),
+    ({"dayTimeTriggers": "all of them"}, "dayTimeTriggers: must be a list"),
+    ({"dayTimeTriggers": [{"startActionGroupTimeTrigger": {"dawnOffset": 10**30, "actionGroupOID": "g"}}]},
+     "dawnOffset: must be between -720 and 720"),
+    ({"dayTimeTriggers": [{"startActionGroupTimeTrigger": {"localActionGroup": {"actions": "none"}}}]},
+     "localActionGroup.actions"),
+    ({"blob": "y" * (300 * 1024)}, "larger than"),
+])
+def test_bad_days_name_the_field(body: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_day(body)
+    assert caught.value.status == 400 and reason in caught.value.message, caught.value.message

@@ -38,8 +38,8 @@ class Adaptation:
             raise AdaptationError(f"longer than {MAX_TEXT} characters")
         try:
             tree = ast.parse(self.text, mode="eval")
-        except SyntaxError:
-            raise AdaptationError(f"{self.text!r} is not an expression of x") from None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL byte in the text
+            raise AdaptationError(f"{self.text[:64]!r} is not an expression of x") from None
         nodes = list(ast.walk(tree))
         if len(nodes) > MAX_NODES:
             raise AdaptationError(f"more than {MAX_NODES} terms")

@@ -28,6 +28,7 @@ state to reach, not a moment to replay.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,16 +47,18 @@ _TRUE = {"true", "1", "yes", "on", "busy"}
 
 
 def _as_number(value: Any) -> float | None:
+    """A finite number, from a number or a text that reads as one ("nan" and "inf" are texts here)."""
     if isinstance(value, bool):
         return None
+    number = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
-    return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True)
