@@ -15,6 +15,7 @@ from hearth.alerts import AlertEngine
 from hearth.config import Settings
 from hearth.core.action_groups import ActionGroupStore
 from hearth.core.bus import EventBus
+from hearth.core.calendar import CalendarService
 from hearth.core.catalogue import Catalogue
 from hearth.core.clock import Clock, SystemClock
 from hearth.core.conditions import ConditionGroupStore
@@ -31,6 +32,7 @@ from hearth.core.sun import system_timezone
 from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
 from hearth.ops import Monitoring
+from hearth.store.calendar import CalendarRepository
 from hearth.store.database import Database
 from hearth.store.history import StateRecorder
 from hearth.store.journal import ExecutionJournal
@@ -85,6 +87,7 @@ class Gateway:
         self.device_removal: DeviceRemoval
         self.scheduler: DelayedRunScheduler
         self.location: LocationStore
+        self.calendar: CalendarService
         self.triggers: TriggerEngine
         self.zones: ZoneStore
         self.conditions: ConditionGroupStore
@@ -140,9 +143,13 @@ class Gateway:
         await self.alerts.load()
         self.location = LocationStore(self.db, self.writer, self.bus, self.clock)
         await self.location.load()
+        self.calendar = CalendarService(CalendarRepository(self.db, self.writer), self.bus, self.clock,
+                                        self.executor, self.action_groups, self.location, self.identity.gateway_id,
+                                        missed_grace_s=ex.missed_grace_s)
+        await self.calendar.load()
         self.triggers = TriggerEngine(self.db, self.writer, self.bus, self.clock, self.registry, self.executor,
                                       self.action_groups, self.location, self.identity.gateway_id,
-                                      missed_grace_s=ex.missed_grace_s)
+                                      missed_grace_s=ex.missed_grace_s, calendar=self.calendar.planning)
         await self.triggers.load()
         self.conditions = ConditionGroupStore(self.db, self.bus, self.registry, self.catalogue)
         await self.conditions.load()
@@ -204,6 +211,8 @@ class Gateway:
             await self.scheduler.stop()
         if hasattr(self, "triggers"):
             await self.triggers.stop()
+        if hasattr(self, "calendar"):
+            await self.calendar.stop()
         if hasattr(self, "alerts"):
             await self.alerts.stop()
         if hasattr(self, "executor"):

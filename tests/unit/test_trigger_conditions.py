@@ -249,9 +249,10 @@ def test_object_path_selects_inside_a_json_state() -> None:
     ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dailySchedule": {"startAlwaysBefore": "25:00"}}],
                              "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
      "ifThenSetupTrigger.schedulingIntervals[0].dailySchedule.startAlwaysBefore"),
-    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dayType": {"dayType": "WORK_DAY"}}],
+    # dayType is run since the calendar exists (it was refused before); an unknown day type is not.
+    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dayType": {"dayType": "BIRTHDAY"}}],
                              "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.schedulingIntervals[0].dayType"),
+     "ifThenSetupTrigger.schedulingIntervals[0].dayType.dayType"),
     ({"genericCommandSchedulingTrigger": {"deviceURL": "u", "commandFunctionName": "open", "commandSchedules": [
         {"scheduleTimes": [{"dailyTime": {"minutesOfDay": 1500}}]}]}},
      "genericCommandSchedulingTrigger.commandSchedules[0].scheduleTimes[0].dailyTime.minutesOfDay"),
@@ -263,10 +264,16 @@ def test_validation_names_the_field(body: dict[str, Any], field: str) -> None:
     assert field + ":" in caught.value.message
 
 
-def test_unsupported_types_are_refused_and_ids_are_filled_in() -> None:
+def test_every_type_is_read_and_ids_are_filled_in() -> None:
+    # All eleven types run now (7 were refused with UNSUPPORTED_OPERATION before): an empty body of one is
+    # refused for what it lacks, an unknown type for its name.
     with pytest.raises(ApiError) as caught:
         parse_trigger({"ovpThermostatRegulationTrigger": {}})
-    assert caught.value.code == "UNSUPPORTED_OPERATION"
+    assert caught.value.code == "INVALID_FIELD_VALUE"
+    assert "ovpThermostatRegulationTrigger.targetRegulationSchedulingIntervals: is required" in caught.value.message
+    with pytest.raises(ApiError) as caught:
+        parse_trigger({"noSuchTrigger": {}})
+    assert caught.value.code == "INVALID_FIELD_VALUE" and "Unknown setup trigger type" in caught.value.message
     definition = parse_trigger({"ifThenSetupTrigger": {"rootConditionBlock": {"orBlock": {"subConditionBlocks": [
         {"staticDeviceStateCondition": {"deviceURL": "u", "stateName": "s", "operator": "GREATERTHAN",
                                         "value1": "1"}}]}},

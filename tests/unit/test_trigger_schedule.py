@@ -4,10 +4,8 @@ runs missed while the gateway was down."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,16 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hearth.app import Gateway
-from hearth.config import load_settings
-from hearth.core.clock import ManualClock
 from hearth.core.location import validate_location
 from hearth.core.sun import SunSetting, TwilightAngle, time_json
 from hearth.core.triggers.intervals import IntervalKind, next_change
 from hearth.core.triggers.model import parse_interval
 from hearth.model.errors import ApiError
-from hearth.model.events import Event
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from tests.support.clock_gateway import Harness, start_harness
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -147,48 +142,9 @@ def test_windows_of_each_kind() -> None:
 # ----------------------------------------------------------------------------- a gateway on a ManualClock
 
 
-@dataclass
-class Harness:
-    gateway: Gateway
-    clock: ManualClock
-    events: list[Event]
-    data_dir: Path
-
-    def url(self, address: str) -> str:
-        return f"virtual://{self.gateway.identity.gateway_id}/{address}"
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e.to_json() for e in self.events if e.name == name]
-
-    async def advance(self, seconds: float) -> None:
-        await self.clock.advance(seconds)
-        for _ in range(3):
-            await self.gateway.triggers.settle()
-            await asyncio.sleep(0.02)
-
-    async def restart(self, *, at_time: float | None = None) -> None:
-        await self.gateway.stop()
-        if at_time is not None:
-            self.clock = ManualClock(at_time)
-        self.gateway = Gateway(self.gateway.settings, clock=self.clock)
-        self.events.clear()
-        self.gateway.bus.subscribe(self.events.append)  # before start: catching up happens there
-        await self.gateway.start()
-
-
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    env = {"HEARTH_STORE__DATA_DIR": str(tmp_path), "HEARTH_API__ENABLED": "false",
-           "HEARTH_DRIVERS__VIRTUAL__ENABLED": "true", "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
-           "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "0.1", "HEARTH_EXECUTOR__MISSED_GRACE_S": "600"}
-    clock = ManualClock(at("2024-06-21T12:00"))
-    gateway = Gateway(load_settings(None, env), clock=clock)
-    await gateway.start()
-    events: list[Event] = []
-    gateway.bus.subscribe(events.append)
-    await gateway.location.update({"latitude": 48.8566, "longitude": 2.3522, "timezone": "Europe/Paris",
-                                   "twilightAngle": "SOLAR", "city": "Paris"})
-    h = Harness(gateway, clock, events, tmp_path)
+    h = await start_harness(tmp_path, at("2024-06-21T12:00"))
     yield h
     await h.gateway.stop()
 

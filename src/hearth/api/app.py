@@ -21,6 +21,7 @@ from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
     alerts,
     backup,
+    calendar,
     conditions,
     device_lifecycle,
     events,
@@ -91,7 +92,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     install_docs(app, "Hearth End-User API")
     install_error_handlers(app)
     for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave, ops, backup, state_history):
+                   triggers, calendar, alerts, zigbee, zwave, ops, backup, state_history):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx

@@ -93,6 +93,7 @@ class ExecutionSubType(IntEnum):
     INTERNAL = 8
     GENERIC_COMMAND_SCHEDULING = 9
     DISCRETE_TRIGGER_USER = 10
+    P2P_COMMAND_REGULATION = 11  # a genericPointToPointRegulationTrigger forwarding a state
 
     @property
     def label(self) -> str:

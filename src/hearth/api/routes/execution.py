@@ -98,11 +98,12 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get("/exec/schedule")
     async def schedules(_: Caller = guard.view()) -> Response:
-        return json_response([r.to_json() for r in gw.scheduler.list()])
+        return json_response([r.to_json() for r in gw.scheduler.list()] + gw.calendar.scheduled_today())
 
     @router.get("/exec/schedule/{action_group_oid}")
     async def schedules_of(action_group_oid: str, _: Caller = guard.view()) -> Response:
-        return json_response([r.to_json() for r in gw.scheduler.list(action_group_oid)])
+        return json_response([r.to_json() for r in gw.scheduler.list(action_group_oid)]
+                             + gw.calendar.scheduled_today(action_group_oid))
 
     @router.get("/exec/delayedTriggerSchedule")
     async def delayed(_: Caller = guard.view()) -> Response:

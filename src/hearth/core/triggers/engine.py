@@ -48,9 +48,7 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import Any
 
 from hearth.core.action_groups import ActionGroupStore
@@ -60,27 +58,31 @@ from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
 from hearth.core.triggers.blocks import Debounced, StateKey
-from hearth.core.triggers.intervals import BoundType, Window, active_window, local_time, next_change
+from hearth.core.triggers.fields import EFFECT_LISTS, Effect, ExtraSpec, invalid, shown_body
+from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
     DiscreteSpec,
-    Effect,
     IfThenSpec,
     Mode,
     ThresholdSpec,
     TriggerDefinition,
     TriggerType,
-    invalid,
     parse_trigger,
     parse_type,
 )
-from hearth.core.triggers.rules import CommandRule, DiscreteRule, Rule, make_rule
+from hearth.core.triggers.rule_base import Rule
+from hearth.core.triggers.rules import CommandRule, DiscreteRule, make_rule
+from hearth.core.triggers.runs import UPSERT_TIMER, Due, TriggerSource
+from hearth.core.triggers.timed_kinds import TimedKinds
+from hearth.model.calendar_events import CALENDAR_EVENTS, CALENDAR_FUNCTION_TYPE
 from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.events import (
     DelayedTriggerCancelledEvent,
     DelayedTriggerSetEvent,
     DeviceStateChangedEvent,
+    Event,
     GatewayFunctionChangedEvent,
     GroupTriggeredEvent,
     LocationUpdatedEvent,
@@ -103,10 +105,6 @@ TRIGGERS_FUNCTION_TYPE = 1
 ENABLED_KEY = "triggers.enabled"
 OWNER = "setup-trigger"
 
-UPSERT_TIMER = (
-    "INSERT INTO trigger_timers (trigger_oid, timer, due_time, active, payload) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (trigger_oid, timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
-    "payload = excluded.payload")
 UPSERT_TRIGGER = (
     "INSERT INTO setup_triggers (oid, id, type, mode, body, creation_time, last_update_time) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET mode = excluded.mode, body = excluded.body, "
@@ -118,32 +116,12 @@ MAX_MISSED_RECORDED = 100
 MAX_TRIGGERS = 5000
 
 
-class TriggerSource(IntEnum):
-    """``triggerType`` of GroupTriggeredEvent: why an action group ran."""
-
-    STATE = 1
-    DELAYED_RUN = 2  # core.schedule's runs of POST /exec/schedule
-    TIME = 3
-    TEST = 4
-    ENABLED = 5
-
-
 _BOUND_SUB_TYPES = {BoundType.TIME: ExecutionSubType.TIME_TRIGGER, BoundType.DAWN: ExecutionSubType.DAWN_TRIGGER,
                     BoundType.DUSK: ExecutionSubType.DUSK_TRIGGER}
 
 
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
-
-
-@dataclass(slots=True)
-class Due:
-    """Effects to run now, and why."""
-
-    trigger: LiveTrigger
-    effects: list[Effect]
-    sub_type: ExecutionSubType
-    source: TriggerSource
 
 
 class LiveTrigger:
@@ -192,7 +170,7 @@ class LiveTrigger:
         self.engine.rose(self, node)
 
     def to_json(self) -> dict[str, Any]:
-        inner = dict(self.definition.body)
+        inner = shown_body(self.definition.body, self.created, self.updated)
         inner.update({"mode": int(self.mode), "oid": self.oid, "id": self.setup_id, "creationTime": self.created,
                       "lastUpdateTime": self.updated})
         return {self.type.value: inner}
@@ -200,7 +178,7 @@ class LiveTrigger:
     def status(self) -> dict[str, Any]:
         sun, now = self.engine.location.sun, self.engine.clock.now()
         return {"triggerOID": self.oid, "mode": int(self.mode),
-                "schedulingIntervalsStatus": [i.active_window(sun, now) is not None
+                "schedulingIntervalsStatus": [i.active_window(sun, now, self.engine.calendar) is not None
                                               for i in self.definition.intervals],
                 "subTriggersStatus": self.rule.status()}
 
@@ -208,8 +186,9 @@ class LiveTrigger:
 class TriggerEngine:
     def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, clock: Clock, registry: DeviceRegistry,
                  executor: Executor, groups: ActionGroupStore, location: LocationStore, gateway_id: str, *,
-                 missed_grace_s: float = 900.0) -> None:
+                 missed_grace_s: float = 900.0, calendar: DayTypes | None = None) -> None:
         self._db = db
+        self.calendar = calendar  # day types, for scheduling intervals of kind dayType
         self._writer = writer
         self._bus = bus
         self.clock = clock
@@ -227,6 +206,7 @@ class TriggerEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[Any] = []
         self._next_id = 1
+        self._kinds = TimedKinds(self)  # timers and events of the types kept in their own modules
 
     # ------------------------------------------------------------------ start and stop
 
@@ -262,8 +242,12 @@ class TriggerEngine:
             if "window" not in trigger.timers:
                 self._schedule_window(trigger)
             self._schedule_commands(trigger, skip_armed=True)
+            self._kinds.install(trigger, initial=False)
         self._unsubscribe.append(self._bus.subscribe(self._on_states, DeviceStateChangedEvent))
         self._unsubscribe.append(self._bus.subscribe(self._on_location, LocationUpdatedEvent))
+        # Day types change with the calendar: its objects and its switch (GatewayFunctionChangedEvent).
+        self._unsubscribe.append(self._bus.subscribe(self._on_location, *CALENDAR_EVENTS,
+                                                     GatewayFunctionChangedEvent))
         if due or rows:
             self._spawn(self._run(due, rows))
         log.info("%d setup triggers loaded%s", len(self._triggers), "" if self.enabled else " (switched off)")
@@ -271,6 +255,8 @@ class TriggerEngine:
     def _restore_timer(self, trigger: LiveTrigger, timer: str, due: float, payload: dict[str, Any], now: float,
                        runs: list[Due], rows: list[tuple[Any, ...]]) -> None:
         """The missed-run rule, for one row of trigger_timers read at start."""
+        if self._kinds.restore(trigger, timer, due, payload, now, runs, rows):
+            return
         late = now - due
         if timer.startswith("delay:"):
             node = trigger.rule.node(timer[len("delay:"):])
@@ -351,6 +337,7 @@ class TriggerEngine:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        self._kinds.close()
         tasks = [task for t in self._triggers.values() for task in t.timers.values()]
         for task in tasks:
             task.cancel()
@@ -408,7 +395,10 @@ class TriggerEngine:
             due, self._due = self._due, []
             self._spawn(self._run(due, []))
 
-    def _on_location(self, _: LocationUpdatedEvent) -> None:
+    def _on_location(self, event: Event) -> None:
+        """The location or the calendar changed: dawn, dusk and day types move the windows."""
+        if isinstance(event, GatewayFunctionChangedEvent) and event.function_type != CALENDAR_FUNCTION_TYPE:
+            return
         for trigger in self._triggers.values():
             try:
                 self._reschedule(trigger)
@@ -514,7 +504,7 @@ class TriggerEngine:
         intervals = trigger.definition.intervals
         if not intervals:
             return None
-        return active_window(intervals, self.location.sun, self.clock.now())
+        return active_window(intervals, self.location.sun, self.clock.now(), self.calendar)
 
     def _persist_window(self, trigger: LiveTrigger) -> bool:
         """Whether the next opening of the window may run effects (and is kept across a restart)."""
@@ -525,7 +515,7 @@ class TriggerEngine:
 
     def _next_window_row(self, trigger: LiveTrigger, now: float) -> tuple[tuple[Any, ...] | None, float | None,
                                                                           Window | None]:
-        change = next_change(trigger.definition.intervals, self.location.sun, now)
+        change = next_change(trigger.definition.intervals, self.location.sun, now, calendar=self.calendar)
         if change is None:
             return None, None, None
         at, window = change
@@ -589,7 +579,7 @@ class TriggerEngine:
         found = [first]
         moment = first
         for _ in range(1000):
-            change = next_change(trigger.definition.intervals, self.location.sun, moment)
+            change = next_change(trigger.definition.intervals, self.location.sun, moment, calendar=self.calendar)
             if change is None or change[0] > until:
                 break
             moment = change[0]
@@ -679,7 +669,7 @@ class TriggerEngine:
             raise ApiError.not_found(f"No such setup trigger : {type_text}/{oid}")
         return trigger
 
-    def _check(self, definition: TriggerDefinition) -> None:
+    def _check(self, definition: TriggerDefinition, *, creating: bool = False) -> None:
         """What the shape cannot say: devices and states exist, action groups exist and fit their devices."""
         where = definition.type.value
         for ref in definition.source_refs:
@@ -711,11 +701,12 @@ class TriggerEngine:
                     raise invalid(f"{where}.effects", f"no such action group : {effect.action_group_oid}") from None
             if effect.local_group is not None:
                 self._executor.plan(effect.local_group, 0)
+        self._kinds.check(definition, creating=creating)
 
     def _parse(self, body: Any) -> TriggerDefinition:
         try:
             definition = parse_trigger(body)
-            self._check(definition)
+            self._check(definition, creating=True)
         except ApiError as exc:
             type_text = next(iter(body), "") if isinstance(body, dict) else ""
             try:
@@ -741,10 +732,12 @@ class TriggerEngine:
         trigger.window = self._current_window(trigger)
         self._schedule_window(trigger)
         self._schedule_commands(trigger)
+        self._kinds.install(trigger, initial=True)
 
     def _uninstall(self, trigger: LiveTrigger) -> None:
         trigger.removed = True
         self._index_remove(trigger)
+        self._kinds.remove(trigger)
         self._triggers.pop(trigger.oid, None)
         for key, task in list(trigger.timers.items()):
             task.cancel()
@@ -756,9 +749,9 @@ class TriggerEngine:
     def _event_fields(self, trigger: LiveTrigger) -> dict[str, Any]:
         d = trigger.definition
         root = d.body.get("rootConditionBlock") if isinstance(d.spec, IfThenSpec) else None
-        effects = [e for name in ("effects", "upperEffects", "middleEffects", "lowerEffects")
-                   for e in d.body.get(name, []) or []]
-        for entry in d.body.get("effectsList", []) or []:
+        body = shown_body(d.body, trigger.created, trigger.updated)
+        effects = [e for name in EFFECT_LISTS for e in body.get(name, []) or []]
+        for entry in body.get("effectsList", []) or []:
             effects.extend(entry.get("effects", []) or [])
         return {"setup_trigger_type": trigger.type.code, "setup_trigger_oid": trigger.oid,
                 "setup_trigger_id": trigger.setup_id, "label": d.label, "metadata": d.metadata,
@@ -778,6 +771,7 @@ class TriggerEngine:
         trigger = LiveTrigger(self, definition, oid or str(uuid.uuid4()), setup_id, now, now)
         await self._save(trigger)
         self._install(trigger)
+        await self._writer.sync_journal()  # its timer rows are on disk before the answer (write before the wait)
         self._bus.publish(SetupTriggerCreatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
             await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
@@ -795,6 +789,7 @@ class TriggerEngine:
         await self._save(trigger)
         self._uninstall(old)
         self._install(trigger)
+        await self._writer.sync_journal()
         self._bus.publish(SetupTriggerUpdatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
             await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
@@ -825,6 +820,7 @@ class TriggerEngine:
         trigger.updated = now_ms()
         await self._save(trigger)
         self._reschedule(trigger)
+        await self._writer.sync_journal()
         self._bus.publish(SetupTriggerModeChangedEvent(setup_trigger_oid=oid, new_mode=mode_number,
                                                        setup_trigger_type=trigger.type.code))
         if not was_active and trigger.active and (allow_execute or trigger.definition.allow_execute_on_enabled):
@@ -835,6 +831,7 @@ class TriggerEngine:
         self._schedule_window(trigger)
         if isinstance(trigger.definition.spec, CommandSchedulingSpec):
             self._schedule_commands(trigger)
+        self._kinds.reschedule(trigger)
 
     async def set_enabled(self, enabled: bool) -> None:
         before = {oid: t.active for oid, t in self._triggers.items()}
@@ -870,6 +867,8 @@ class TriggerEngine:
             assert isinstance(rule, DiscreteRule)
             key = rule.match(spec.ref.read(self.lookup))
             effects = [e for k in spec.keys if k.key == key for e in k.effects]
+        elif isinstance(spec, ExtraSpec):
+            effects = self._kinds.test_effects(definition, rule)
         else:
             assert isinstance(rule, CommandRule)
             effects = [e for e, s in zip(rule.schedule_effects, spec.schedules, strict=True) if s.enabled]

@@ -19,7 +19,11 @@ Days are ranked 1 (Sunday) to 7 (Saturday), as ``enabledDays`` of the End-User A
 - ``annualSchedule``: one window a year, from (startMonth/startDay, start) to the next (stopMonth/stopDay,
   stop).
 - ``absoluteSchedule``: one window, from startYear/startMonth/startDay at startMinutes to the stop date.
-- ``dayType`` needs the calendar's day types, which this gateway does not keep: refused at validation.
+- ``dayType``: open for each whole local day (midnight to midnight, 23 or 25 hours on a DST change) whose
+  day type, as the calendar (``/setup/calendar``) makes it, is ``dayType`` or one of ``mask``. The API gives
+  ``{"dayType": "WORK_DAY", "mask": "DAY_OFF_AT_HOME"}`` and no meaning for ``mask``; a day has one type, so
+  a mask that excluded would mean nothing: here it names more day types that also open the window (one, or
+  several separated by ``|`` or ``,``). Closed on every day while the calendar is switched off.
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Protocol
 
 from hearth.core.sun import SunSetting
 
 MINUTES_PER_DAY = 1440
+
+
+class DayTypes(Protocol):
+    """Where day types come from (the calendar)."""
+
+    def day_type(self, day: date) -> str | None: ...
 
 
 class BoundType(StrEnum):
@@ -48,15 +59,16 @@ class IntervalKind(StrEnum):
     WEEK_HOURS = "weekHours"
     ANNUAL_WEEK_HOURS = "annualWeekHours"
     ABSOLUTE = "absoluteSchedule"
+    DAY_TYPE = "dayType"
 
 
 # How far back a window that is still open may have started, and how far ahead the next one may lie.
 _LOOKBACK_DAYS = {IntervalKind.DAILY: 2, IntervalKind.WEEK_DAYS: 2, IntervalKind.WEEK_HOURS: 2,
                   IntervalKind.ANNUAL_WEEK_HOURS: 2, IntervalKind.WEEKLY: 15, IntervalKind.ANNUAL: 367 * 2,
-                  IntervalKind.ABSOLUTE: 0}
+                  IntervalKind.ABSOLUTE: 0, IntervalKind.DAY_TYPE: 1}
 _HORIZON_DAYS = {IntervalKind.DAILY: 3, IntervalKind.WEEK_DAYS: 9, IntervalKind.WEEK_HOURS: 9,
                  IntervalKind.ANNUAL_WEEK_HOURS: 370, IntervalKind.WEEKLY: 16, IntervalKind.ANNUAL: 370,
-                 IntervalKind.ABSOLUTE: 0}
+                 IntervalKind.ABSOLUTE: 0, IntervalKind.DAY_TYPE: 400}
 
 
 def day_rank(day: date) -> int:
@@ -115,14 +127,17 @@ class SchedulingInterval:
     start_year: int | None = None
     stop_year: int | None = None
     day_mask: int | None = None
+    day_types: frozenset[str] = frozenset()
 
     def _in_range(self, day: date) -> bool:
         assert self.start_month and self.start_day and self.stop_month and self.stop_day
         here, first, last = (day.month, day.day), (self.start_month, self.start_day), (self.stop_month, self.stop_day)
         return first <= here <= last if first <= last else here >= first or here <= last
 
-    def _qualifies(self, day: date) -> bool:
+    def _qualifies(self, day: date, calendar: DayTypes | None = None) -> bool:
         kind = self.kind
+        if kind is IntervalKind.DAY_TYPE:
+            return calendar is not None and calendar.day_type(day) in self.day_types
         if kind is IntervalKind.DAILY:
             return True
         if kind in (IntervalKind.WEEK_DAYS, IntervalKind.WEEK_HOURS, IntervalKind.ANNUAL_WEEK_HOURS):
@@ -166,8 +181,22 @@ class SchedulingInterval:
                 return stop
         return None
 
-    def windows(self, sun: SunSetting, first: date, last: date) -> Iterator[Window]:
+    def windows(self, sun: SunSetting, first: date, last: date,
+                calendar: DayTypes | None = None) -> Iterator[Window]:
         """Windows whose start day lies in ``[first, last]``, in order of start."""
+        if self.kind is IntervalKind.DAY_TYPE:
+            # Consecutive days of the type make one window (a fortnight of holidays opens once).
+            day, opened = first, None
+            while day <= last:
+                if self._qualifies(day, calendar):
+                    opened = opened or day
+                elif opened is not None:
+                    yield Window(local_time(opened, 0, sun.tz), local_time(day, 0, sun.tz), BoundType.TIME)
+                    opened = None
+                day += timedelta(days=1)
+            if opened is not None:
+                yield Window(local_time(opened, 0, sun.tz), local_time(day, 0, sun.tz), BoundType.TIME)
+            return
         if self.kind is IntervalKind.ABSOLUTE:
             assert self.start_year and self.start_month and self.start_day
             assert self.stop_year and self.stop_month and self.stop_day
@@ -187,22 +216,22 @@ class SchedulingInterval:
                         yield Window(start, stop, self.start.type)
             day += timedelta(days=1)
 
-    def _around(self, sun: SunSetting, now: float, ahead: bool) -> Iterator[Window]:
+    def _around(self, sun: SunSetting, now: float, ahead: bool, calendar: DayTypes | None) -> Iterator[Window]:
         today = datetime.fromtimestamp(now, sun.tz).date()
         first = today - timedelta(days=_LOOKBACK_DAYS[self.kind])
         last = today + timedelta(days=_HORIZON_DAYS[self.kind] if ahead else 1)
-        return self.windows(sun, first, last)
+        return self.windows(sun, first, last, calendar)
 
-    def active_window(self, sun: SunSetting, now: float) -> Window | None:
-        for window in self._around(sun, now, False):
+    def active_window(self, sun: SunSetting, now: float, calendar: DayTypes | None = None) -> Window | None:
+        for window in self._around(sun, now, False, calendar):
             if window.start <= now < window.stop:
                 return window
         return None
 
-    def next_boundary(self, sun: SunSetting, now: float) -> float | None:
+    def next_boundary(self, sun: SunSetting, now: float, calendar: DayTypes | None = None) -> float | None:
         """The first start or stop of a window after ``now``."""
         found: float | None = None
-        for window in self._around(sun, now, True):
+        for window in self._around(sun, now, True, calendar):
             for moment in (window.start, window.stop):
                 if moment > now and (found is None or moment < found):
                     found = moment
@@ -211,28 +240,29 @@ class SchedulingInterval:
         return found
 
 
-def active_window(intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float) -> Window | None:
+def active_window(intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float,
+                  calendar: DayTypes | None = None) -> Window | None:
     for interval in intervals:
-        window = interval.active_window(sun, now)
+        window = interval.active_window(sun, now, calendar)
         if window is not None:
             return window
     return None
 
 
 def next_change(intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float,
-                max_steps: int = 64) -> tuple[float, Window | None] | None:
+                max_steps: int = 64, calendar: DayTypes | None = None) -> tuple[float, Window | None] | None:
     """The next moment the union of the windows opens or closes, and the window open from then (None: closed).
 
     None when nothing changes any more (an absolute window in the past, or no interval).
     """
-    currently = active_window(intervals, sun, now) is not None
+    currently = active_window(intervals, sun, now, calendar) is not None
     moment = now
     for _ in range(max_steps):
-        boundaries = [b for b in (i.next_boundary(sun, moment) for i in intervals) if b is not None]
+        boundaries = [b for b in (i.next_boundary(sun, moment, calendar) for i in intervals) if b is not None]
         if not boundaries:
             return None
         moment = min(boundaries)
-        window = active_window(intervals, sun, moment)
+        window = active_window(intervals, sun, moment, calendar)
         if (window is not None) != currently:
             return moment, window
     return None

@@ -33,55 +33,18 @@ from hearth.core.triggers.blocks import (
     satisfies,
     settle,
 )
+from hearth.core.triggers.fields import Effect, ExtraSpec
 from hearth.core.triggers.model import (
     ZONES,
     CommandSchedulingSpec,
     DiscreteSpec,
-    Effect,
     IfThenSpec,
     ThresholdSpec,
     TriggerDefinition,
 )
+from hearth.core.triggers.rule_base import Rule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
-
-
-class Rule:
-    """The runtime of one trigger: the states it watches and its Debounced outputs."""
-
-    sub_type = ExecutionSubType.IFT_CONDITION
-
-    def __init__(self, allow_from_unknown: bool) -> None:
-        self.allow_from_unknown = allow_from_unknown
-        self.keys: set[StateKey] = set()
-        self.last: dict[StateKey, Any] = {}
-        self.by_id: dict[str, Debounced] = {}
-
-    def initialise(self, lookup: Lookup) -> None:
-        for key in self.keys:
-            self.last[key] = lookup(*key)
-
-    def _seen(self, key: StateKey, lookup: Lookup) -> tuple[Any, Any]:
-        previous, current = self.last.get(key), lookup(*key)
-        self.last[key] = current
-        return previous, current
-
-    def on_state(self, key: StateKey, lookup: Lookup, now: float, sink: Sink) -> None:
-        raise NotImplementedError
-
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
-        """Each output whose rise runs effects (None: no condition, always holds), with those effects."""
-        return []
-
-    def effects_of(self, node: Debounced) -> list[Effect] | None:
-        return None
-
-    def node(self, node_id: str) -> Debounced | None:
-        return self.by_id.get(node_id)
-
-    def status(self) -> list[dict[str, Any]]:
-        return [{"triggerName": node_id, "active": node.out, "executeAlways": False}
-                for node_id, node in self.by_id.items()]
 
 
 class IfThenRule(Rule):
@@ -265,6 +228,8 @@ class CommandRule(Rule):
 
 def make_rule(definition: TriggerDefinition) -> Rule:
     spec = definition.spec
+    if isinstance(spec, ExtraSpec):
+        return spec.make_rule(definition.allow_from_unknown, definition.label)
     if isinstance(spec, IfThenSpec):
         return IfThenRule(spec, definition.allow_from_unknown)
     if isinstance(spec, ThresholdSpec):
