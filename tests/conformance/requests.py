@@ -46,6 +46,7 @@ class HouseIds:
     spare_trigger_oid: str  # deleted
     exec_id: str  # a running execution (cancelled at the end)
     listener_id: str
+    trigger_body: dict[str, Any] = field(default_factory=dict)  # the seed's example trigger, made real
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -101,14 +102,22 @@ def path_values(op: Operation, ids: HouseIds) -> dict[str, str]:
         "utcTimestamp": str(_now_ms() + 3_600_000),
         "year": str(today.tm_year), "month": str(today.tm_mon), "day": str(today.tm_mday),
         "label": "Conformance label",
+        "profileName": "RollerShutter", "templateId": "serialNumber", "value": "conformance",
         "protocolType": "rts", "deviceAddress": "123456", "deviceType": "1", "deviceLabel": "Conformance device",
     }
     values.update(ids.extra)
     return values
 
 
+# A rename answers {"execId"} of the execution that renames the device itself (updateDeviceName=true): these
+# run on a device whose controllable has setName (a Z-Wave garage door of the demo house).
+RENAMES = {"PUT /setup/devices/{deviceURL}/{label}", "PUT /setup/devices/{deviceURL}/{label}/{category}"}
+
+
 def url_of(op: Operation, ids: HouseIds) -> str:
     values = path_values(op, ids)
+    if op.key in RENAMES:
+        values["deviceURL"] = quote(f"virtual://{ids.gateway_id}/17", safe="")
     path = op.path
     for name, example in op.path_examples.items():
         path = path.replace("{" + name + "}", values.get(name, quote(example, safe="")))
@@ -117,6 +126,8 @@ def url_of(op: Operation, ids: HouseIds) -> str:
 
 def params_of(op: Operation) -> dict[str, str]:
     # Manufacturer data is documented in the example answers, and answered only when asked for.
+    if op.key in RENAMES:
+        return {"updateDeviceName": "true"}
     return {"withManufacturerData": "true"} if "withManufacturerData" in op.request_params else {}
 
 
@@ -157,6 +168,7 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "POST /exec/apply/highPriority": execution, "POST /exec/apply/internal": execution,
         "POST /exec/optimizeWithProtocolGroups": execution,
         "POST /conditionGroups": condition,
+        "POST /triggers": ids.trigger_body,
         "PUT /conditionGroups": {**condition, "oid": ids.condition_group_oid},
         "POST /setup/places/{parentPlaceOID}/subPlaces": {"label": "Conformance room", "type": 3},
         "PUT /setup/places/{placeOID}": {"label": "Conformance room (renamed)"},
@@ -167,5 +179,7 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "PUT /setup/devices/{deviceURL}/metadata": {"metadata": "conformance"},
         "PUT /setup/metadata": {"metadata": "conformance"},
         "POST /setup/devices/{deviceURL}/_deleteCascade": {"deleteAllSubSystems": True},
-        "POST /reference/devices/search": {"controllableName": ids.controllable_name},
+        # The seed's criteria, real values, every part of the answer asked for.
+        "POST /reference/devices/search": {"uiClasses": ["RollerShutter"], "withManufacturerReferences": True,
+                                           "withStates": True, "withCommands": True, "withAttributes": True},
     }

@@ -70,7 +70,7 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
                                               "operator": "EQUALS", "value": "closed"}})
         return str(ok("POST", "/conditionGroups", body)["conditionGroupOID"])
 
-    def trigger(label: str) -> str:
+    def trigger_body(label: str) -> dict[str, Any]:
         # The seed's example if-then trigger, on the door sensor, running a real command.
         body = copy.deepcopy(requests.seed_operation("POST /triggers").request_body)
         trigger = body["ifThenSetupTrigger"]
@@ -82,7 +82,10 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
         effect = trigger["effects"][0]["actionGroupEffect"]
         effect.pop("actionGroupOID")
         effect["localActionGroup"] = requests.seed_shaped_group(label, device_url)
-        return str(ok("POST", "/triggers", body)["setupTriggerOID"])
+        return dict(body)
+
+    def trigger(label: str) -> str:
+        return str(ok("POST", "/triggers", trigger_body(label))["setupTriggerOID"])
 
     def zone(label: str) -> str:
         body = dict(requests.seed_operation("POST /setup/zones").request_body, label=label,
@@ -94,6 +97,8 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
     for place in (root, ground, ground["subPlaces"][0]):
         ok("PUT", f"/setup/places/{place['oid']}", {"label": place["label"], "metadata": "some metadata"})
     ok("PUT", f"/setup/devices/{encoded}/metadata", {"metadata": "some metadata"})
+    ok("POST", "/setup/additionalInformation/serialNumber/0123456789")
+    ok("PUT", "/setup/metadata", {"metadata": "some metadata"})
     spare_place = ok("POST", f"/setup/places/{ground['oid']}/subPlaces", {"label": "Spare room", "type": 3})
     action_group_oid = group("conformance group")
     # A stored action group, running for minutes (a full travel of the shutter): /exec/current shows it.
@@ -115,7 +120,7 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
         zone_oid=zone("Conformance zone"), spare_zone_oid=zone("Spare zone"),
         trigger_type="ifThenSetupTrigger", trigger_oid=trigger("conformance trigger"),
         spare_trigger_oid=trigger("spare trigger"), exec_id=running["execId"],
-        listener_id=ok("POST", "/events/register")["id"],
+        listener_id=ok("POST", "/events/register")["id"], trigger_body=trigger_body("conformance trigger 2"),
     )
 
 

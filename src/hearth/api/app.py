@@ -18,19 +18,29 @@ from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
+    action_groups_execution,
     alerts,
     backup,
     conditions,
+    device,
     device_lifecycle,
+    device_pairing,
     events,
     execution,
+    gateways,
+    history,
     location,
     ops,
+    protocol,
+    protocol_group,
+    reference,
     setup,
+    setup_settings,
     synchronization,
     tokens,
     triggers,
     zigbee,
+    zone,
     zwave,
 )
 from hearth.model.errors import ApiError, ErrorCode
@@ -87,8 +97,11 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave, ops, backup):
+    # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
+    # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
+    for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
+                   tokens, conditions, location, triggers, alerts, zigbee, zwave, ops, backup, gateways,
+                   setup_settings, reference, history, protocol, protocol_group, device_pairing, zone):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx

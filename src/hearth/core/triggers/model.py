@@ -35,6 +35,7 @@ from hearth.core.triggers.blocks import Block, ConditionBlock, Leaf, LeafKind, S
 from hearth.core.triggers.intervals import BoundType, IntervalKind, SchedulingInterval, TimeBound
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError, ErrorCode
+from hearth.model.events import now_ms
 
 MAX_DELAY_S = 7 * 86_400
 MAX_EFFECTS = 50
@@ -234,6 +235,11 @@ def parse_effects(reader: Reader, key: str) -> list[Effect]:
         if local is not None:
             if not isinstance(local, dict):
                 raise inner.error("localActionGroup", "must be an object")
+            # Shown on GET as the seed's localActionGroup shows it: an oid and its times (kept once given).
+            stamp = now_ms()
+            local.setdefault("oid", str(uuid.uuid4()))
+            local.setdefault("creationTime", stamp)
+            local.setdefault("lastUpdateTime", stamp)
             try:
                 group = ActionGroup.model_validate(local)
             except ValidationError as exc:

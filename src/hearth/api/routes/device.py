@@ -1,0 +1,126 @@
+"""The seed's Device section beyond reads and edits of setup.py: firmware, alternative controllables,
+manufacturer references, additional information, renaming with subsystems, availability refresh.
+
+Registered before setup.py: ``PUT /setup/devices/{url}/{label}`` (rename) would otherwise take
+``.../updateFirmware`` for a label.
+
+Where the seed is silent:
+- firmware: none of our drivers updates a device's firmware, so every device is up to date, none supports an
+  update, and asking for one is refused (UNSUPPORTED_OPERATION).
+- alternative controllables: those of the catalogue with the device's protocol prefix and uiClass.
+- manufacturer references: the catalogue names no manufacturer: an empty list.
+- additional information of a device: its serial number and firmware revision attributes, where it has them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Path
+from starlette.responses import Response
+
+from hearth.api.auth import Caller
+from hearth.api.deps import ApiContext, Guard
+from hearth.api.errors import json_response
+from hearth.model.device import Device
+from hearth.model.errors import ApiError
+
+# Attributes of a device that are its additional information: attribute name -> (templateId, type, label).
+_INFORMATION = {
+    "core:SerialNumber": ("serialNumber", "SERIAL_NUMBER", "Serial number"),
+    "core:FirmwareRevision": ("firmwareRevision", "FIRMWARE_REVISION", "Firmware revision"),
+    "core:Manufacturer": ("manufacturer", "MANUFACTURER", "Manufacturer"),
+    "core:Model": ("model", "MODEL", "Model"),
+}
+
+
+def information(device: Device) -> list[dict[str, Any]]:
+    found = []
+    for name, attribute in device.attributes.items():
+        if name in _INFORMATION:
+            template, kind, label = _INFORMATION[name]
+            found.append({"templateId": template, "type": kind, "label": label, "value": str(attribute.value),
+                          "rank": len(found) + 1, "unsafe": False, "deviceURL": device.url_text})
+    return found
+
+
+def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
+    router = APIRouter()
+    gw = ctx.gateway
+
+    def device_for(url: str) -> Device:
+        return gw.registry.require(url)
+
+    def alternatives(device: Device) -> list[str]:
+        mine = device.controllable
+        return sorted(c.name for c in gw.catalogue.all()
+                      if c.name != mine.name and c.protocol == mine.protocol and c.ui_class == mine.ui_class)
+
+    @router.get("/setup/devices/{device_url:deviceurl}/firmwareUpToDate", summary="Is the firmware up to date")
+    async def firmware_up_to_date(device_url: str, _: Caller = guard.view()) -> Response:
+        device_for(device_url)
+        return json_response({"upToDate": True, "notes": []})
+
+    @router.get("/setup/devices/{device_url:deviceurl}/firmwareUpdateCapability")
+    async def firmware_capability(device_url: str, _: Caller = guard.view()) -> Response:
+        device_for(device_url)
+        return json_response({"supportsFirmwareUpdate": False})
+
+    @router.put("/setup/devices/{device_url:deviceurl}/updateFirmware", summary="Update a device's firmware")
+    async def update_firmware(device_url: str, _: Caller = guard.admin()) -> Response:
+        device = device_for(device_url)
+        raise ApiError.unsupported(f"No firmware update for {device.url_text}: its driver updates none")
+
+    @router.get("/setup/devices/notUpToDate", summary="Devices whose firmware is not up to date")
+    async def not_up_to_date(_: Caller = guard.view()) -> Response:
+        return json_response([])
+
+    @router.put("/setup/devices/updateFirmwares", summary="Update the firmware of the devices listed")
+    async def update_firmwares(body: list[str] = Body(max_length=1000), _: Caller = guard.admin()) -> Response:
+        devices = [device_for(url) for url in body]
+        if devices:
+            raise ApiError.unsupported(f"No firmware update for {devices[0].url_text}: its driver updates none")
+        return json_response({})
+
+    @router.get("/setup/devices/{device_url:deviceurl}/manufacturerReferences")
+    async def manufacturer_references(device_url: str, _: Caller = guard.view()) -> Response:
+        device_for(device_url)
+        return json_response([])
+
+    @router.get("/setup/devices/{device_url:deviceurl}/alternativeControllables",
+                summary="Controllables this device could be declared as")
+    async def alternative_controllables(device_url: str, _: Caller = guard.view()) -> Response:
+        return json_response(alternatives(device_for(device_url)))
+
+    @router.get("/setup/devices/additionalInformation", summary="The additional information of every device")
+    async def all_information(_: Caller = guard.view("bulk")) -> Response:
+        return json_response([entry for device in gw.registry.all() for entry in information(device)])
+
+    @router.get("/setup/devices/{device_url:deviceurl}/additionalInformation")
+    async def device_information(device_url: str, _: Caller = guard.view()) -> Response:
+        return json_response(information(device_for(device_url)))
+
+    @router.get("/setup/devices/{device_url:deviceurl}/additionalInformation/{template_id}")
+    async def device_information_one(device_url: str, template_id: str, _: Caller = guard.view()) -> Response:
+        for entry in information(device_for(device_url)):
+            if entry["templateId"] == template_id:
+                return json_response(entry)
+        raise ApiError.not_found(f"No such additional information : {template_id}")
+
+    @router.put("/setup/devices/{device_url:deviceurl}/{label}/subSystems",
+                summary="Rename a device and every subsystem of it")
+    async def rename_with_subsystems(device_url: str, label: str = Path(min_length=1, max_length=256),
+                                     _: Caller = guard.admin()) -> Response:
+        device = device_for(device_url)
+        base = device.url_text.partition("#")[0]
+        for other in gw.registry.all():
+            if other.url_text == base or other.url_text.startswith(base + "#"):
+                await gw.registry.update(other, label=label)
+        return json_response({})
+
+    @router.put("/setup/devices/refresh", summary="Refresh the availability of every device")
+    async def refresh_availability(_: Caller = guard.control("bulk")) -> Response:
+        # Our drivers report availability as it changes (a radio's link, a lost node): it is always current.
+        return json_response({})
+
+    return router
