@@ -232,12 +232,15 @@ MUST_SERVE: frozenset[str] = frozenset({
     "PUT /conditionGroups",
     "PUT /setup/devices/refresh",
     "PUT /setup/devices/updateFirmwares",
+    "PUT /setup/devices/{deviceURL}/alternativeControllables/{newControllableName}",
+    "PUT /setup/devices/{deviceURL}/deviceType/{newDeviceType}",
     "PUT /setup/devices/{deviceURL}/metadata",
     "PUT /setup/devices/{deviceURL}/relocate/{placeOID}",
     "PUT /setup/devices/{deviceURL}/states/{name}/{stateType}/{stateValue}",
     "PUT /setup/devices/{deviceURL}/updateFirmware",
     "PUT /setup/devices/{deviceURL}/{label}",
     "PUT /setup/devices/{deviceURL}/{label}/subSystems",
+    "PUT /setup/devices/{deviceURL}/{label}/{category}",
     "PUT /setup/disconnectionAlert/configuration",
     "PUT /setup/gateways/{gatewayId}/disconnectionAlert/configuration",
     "PUT /setup/gateways/{gatewayId}/functions/{functionType}",
@@ -254,5 +257,5 @@ MUST_SERVE: frozenset[str] = frozenset({
 })
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
-MIN_OPERATIONS_PERCENT = 72.5
+MIN_OPERATIONS_PERCENT = 73.5
 MIN_FIELDS_PERCENT = 52.5

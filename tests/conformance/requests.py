@@ -116,8 +116,10 @@ RENAMES = {"PUT /setup/devices/{deviceURL}/{label}", "PUT /setup/devices/{device
 
 def url_of(op: Operation, ids: HouseIds) -> str:
     values = path_values(op, ids)
-    if op.key in RENAMES:
-        values["deviceURL"] = quote(f"virtual://{ids.gateway_id}/17", safe="")
+    if op.key in RENAMES:  # a garage door; the category (of a measurement) goes to the electricity meter
+        address = "13" if "{category}" in op.path else "17"
+        values["deviceURL"] = quote(f"virtual://{ids.gateway_id}/{address}", safe="")
+        values["category"] = "electric"
     path = op.path
     for name, example in op.path_examples.items():
         path = path.replace("{" + name + "}", values.get(name, quote(example, safe="")))

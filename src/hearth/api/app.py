@@ -103,6 +103,7 @@ def build_app(gateway: Gateway) -> FastAPI:
                    tokens, conditions, location, triggers, alerts, zigbee, zwave, ops, backup, gateways,
                    setup_settings, reference, history, protocol, protocol_group, device_pairing, zone):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
+    app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx
     started = time.monotonic()

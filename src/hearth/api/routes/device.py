@@ -14,16 +14,23 @@ Where the seed is silent:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
-from hearth.model.device import Device
+from hearth.model.action import Action, ActionGroup, Command
+from hearth.model.datatype import DataType
+from hearth.model.device import Attribute, Device
 from hearth.model.errors import ApiError
+from hearth.model.execution import ExecutionSubType, ExecutionType
+
+# The seed's categories are "<energy>/<use>" ("electric/heatingSystem", "gas/heatingSystem"), or an energy alone.
+MEASUREMENT_CATEGORY = re.compile(r"[A-Za-z]{1,32}(/[A-Za-z]{1,32})?")
 
 # Attributes of a device that are its additional information: attribute name -> (templateId, type, label).
 _INFORMATION = {
@@ -42,6 +49,47 @@ def information(device: Device) -> list[dict[str, Any]]:
             found.append({"templateId": template, "type": kind, "label": label, "value": str(attribute.value),
                           "rank": len(found) + 1, "unsafe": False, "deviceURL": device.url_text})
     return found
+
+
+async def rename(gw: Any, device: Device, label: str, update_device_name: bool, caller: Caller) -> str | None:
+    """Rename a device; with ``updateDeviceName`` also on the device itself (its ``setName``), whose
+    execution id is the answer (``{"execId"}``). None when nothing was sent to the device."""
+    await gw.registry.update(device, label=label)
+    if not (update_device_name and "setName" in device.controllable.commands):
+        return None
+    execution = await gw.executor.submit(
+        ActionGroup(label=f"rename {label}", actions=[Action(
+            deviceURL=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
+        owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
+    exec_id: str = execution.id
+    return exec_id
+
+
+def category_routes(ctx: ApiContext, guard: Guard) -> APIRouter:
+    """Registered after setup.py: its ``{category:path}`` (``electric/heatingSystem``) must not take the
+    fixed paths of setup.py (``states/{name}/{type}/{value}``)."""
+    router = APIRouter()
+    gw = ctx.gateway
+
+    @router.put("/setup/devices/{device_url:deviceurl}/{label}/{category:path}",
+                summary="Rename a sensor and set its measurement category (core:MeasurementCategory)")
+    async def rename_with_category(device_url: str, label: str = Path(min_length=1, max_length=256),
+                                   category: str = Path(max_length=64),
+                                   update_device_name: bool = Query(False, alias="updateDeviceName"),
+                                   caller: Caller = guard.admin()) -> Response:
+        device = gw.registry.require(device_url)
+        if not MEASUREMENT_CATEGORY.fullmatch(category):
+            raise ApiError.bad_request(f"Not a measurement category : {category} (e.g. electric/heatingSystem)",
+                                       "INVALID_FIELD_VALUE")
+        measures = any(s.type in (DataType.INTEGER, DataType.FLOAT) for s in device.controllable.states.values())
+        if device.controllable.type != "SENSOR" or not measures:
+            raise ApiError.unsupported(f"{device.url_text} is not a measuring sensor: it has no measurement category")
+        device.attributes["core:MeasurementCategory"] = Attribute("core:MeasurementCategory", DataType.STRING,
+                                                                  category)
+        exec_id = await rename(gw, device, label, update_device_name, caller)
+        return json_response({"execId": exec_id} if exec_id else {})
+
+    return router
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
@@ -91,6 +139,28 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                 summary="Controllables this device could be declared as")
     async def alternative_controllables(device_url: str, _: Caller = guard.view()) -> Response:
         return json_response(alternatives(device_for(device_url)))
+
+    # A device's controllable (and so its type) is what its driver found the device to be: the driver drives it
+    # by that controllable's commands and states, so it cannot be swapped from the API. Both answer so, and are
+    # declared here so that the rename-with-category route never takes them for a label.
+    @router.put("/setup/devices/{device_url:deviceurl}/alternativeControllables/{controllable_name}",
+                summary="Declare a device as another controllable (refused: its driver decides)")
+    async def set_controllable(device_url: str, controllable_name: str, _: Caller = guard.admin()) -> Response:
+        device = device_for(device_url)
+        if controllable_name == device.controllable.name:
+            return json_response({})
+        if controllable_name not in alternatives(device):
+            raise ApiError.bad_request(f"{controllable_name} is not an alternative controllable of "
+                                       f"{device.url_text}", "INVALID_FIELD_VALUE")
+        raise ApiError.unsupported(f"The controllable of {device.url_text} is chosen by its driver")
+
+    @router.put("/setup/devices/{device_url:deviceurl}/deviceType/{device_type}",
+                summary="Change a device's type (refused: its driver decides)")
+    async def set_device_type(device_url: str, device_type: int, _: Caller = guard.admin()) -> Response:
+        device = device_for(device_url)
+        if device_type == device.controllable.product_type:
+            return json_response({})
+        raise ApiError.unsupported(f"The type of {device.url_text} is chosen by its driver")
 
     @router.get("/setup/devices/additionalInformation", summary="The additional information of every device")
     async def all_information(_: Caller = guard.view("bulk")) -> Response:

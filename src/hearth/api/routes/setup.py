@@ -12,6 +12,7 @@ from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.api.routes import device as device_routes
 from hearth.api.routes import setup_settings
 from hearth.core.state_store import InvalidStateValue
 from hearth.model.action import Action as WireAction
@@ -246,15 +247,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def rename(device_url: str, label: str = Path(min_length=1, max_length=256),
                      update_device_name: bool = Query(False, alias="updateDeviceName"),
                      caller: Caller = guard.admin()) -> Response:
-        device = device_for(device_url)
-        await gw.registry.update(device, label=label)
-        exec_id = None
-        if update_device_name and "setName" in device.controllable.commands:
-            execution = await gw.executor.submit(
-                ActionGroup(label=f"rename {label}", actions=[WireAction(
-                    deviceURL=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
-                owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
-            exec_id = execution.id
+        exec_id = await device_routes.rename(gw, device_for(device_url), label, update_device_name, caller)
         return json_response({"execId": exec_id} if exec_id else {})
 
     # ------------------------------------------------------------------ places
