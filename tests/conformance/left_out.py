@@ -212,6 +212,7 @@ MUST_SERVE: frozenset[str] = frozenset({
     "POST /exec/{actionGroupOID}/internal",
     "POST /reference/devices/search",
     "POST /setup/additionalInformation/{templateId}/{value}",
+    "POST /setup/automation",
     "POST /setup/current/{setupOID}",
     "POST /setup/devices/states/refresh",
     "POST /setup/devices/{deviceURL}/_deleteCascade",
@@ -257,5 +258,5 @@ MUST_SERVE: frozenset[str] = frozenset({
 })
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
-MIN_OPERATIONS_PERCENT = 73.5
-MIN_FIELDS_PERCENT = 52.5
+MIN_OPERATIONS_PERCENT = 74.0
+MIN_FIELDS_PERCENT = 54.0

@@ -171,6 +171,7 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "POST /exec/optimizeWithProtocolGroups": execution,
         "POST /conditionGroups": condition,
         "POST /triggers": ids.trigger_body,
+        "POST /setup/automation": [{"actionGroupOperation": {"type": "READ", "referenceOID": ids.action_group_oid}}],
         "PUT /conditionGroups": {**condition, "oid": ids.condition_group_oid},
         "POST /setup/places/{parentPlaceOID}/subPlaces": {"label": "Conformance room", "type": 3},
         "PUT /setup/places/{placeOID}": {"label": "Conformance room (renamed)"},

@@ -235,6 +235,7 @@ SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/setup/current"): VIEW,
     ("POST", "/setup/current/{setup_oid}"): VIEW,
     ("PUT", "/setup/metadata"): ADMIN,
+    ("POST", "/setup/automation"): ADMIN,
     ("GET", "/setup/features"): VIEW,
     ("GET", "/setup/disconnectionAlert/configuration"): VIEW,
     ("PUT", "/setup/disconnectionAlert/configuration"): ADMIN,

@@ -259,3 +259,38 @@ async def test_sensor_category_and_what_cannot_change(api: httpx.AsyncClient, he
     assert "zigbee:RollerShutterGenericComponent" not in alternatives  # itself
     await refused(await api.put("/setup/devices/updateFirmwares", json=[hearth.device_url("999")]), 400,
                   "NO_SUCH_DEVICE")
+
+
+async def test_bulk_automation_is_all_or_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    group = {"label": "bulk made", "actions": [{"deviceURL": hearth.device_url("3"),
+                                                "commands": [{"name": "on"}]}]}
+    before = (await api.get("/actionGroups")).json()
+    # The second operation names no group: nothing of the first is done.
+    await refused(await api.post("/setup/automation", json=[
+        {"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}},
+        {"actionGroupOperation": {"type": "DELETE", "referenceOID": "no-such-group"}}]), 404)
+    for bad in ([], {"actionGroupOperation": {}}, [{"actionGroupOperation": {"type": "SHRED"}}],
+                [{"actionGroupOperation": {"type": "CREATE"}}],
+                [{"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": {
+                    "label": "x", "actions": [{"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]}}}],
+                [{"calendarDayOperation": {"type": "READ", "referenceOID": "x"}}], [{"a": 1, "b": 2}]):
+        await refused(await api.post("/setup/automation", json=bad), 400)
+    assert (await api.get("/actionGroups")).json() == before
+
+    made = (await api.post("/setup/automation", json=[
+        {"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}}])).json()
+    [response] = made["operationResponses"]
+    oid = response["actionGroupResponse"]["managedActionGroupValue"]["oid"]
+    renamed = dict(group, label="bulk renamed")
+    done = (await api.post("/setup/automation", json=[
+        {"actionGroupOperation": {"type": "UPDATE", "referenceOID": oid, "managedActionGroupValue": renamed}},
+        {"actionGroupOperation": {"type": "READ", "referenceOID": oid}},
+        {"actionGroupOperation": {"type": "DELETE", "referenceOID": oid}}])).json()["operationResponses"]
+    assert [r["actionGroupResponse"]["managedActionGroupValue"]["label"] for r in done] == ["bulk renamed"] * 3
+    await refused(await api.get(f"/actionGroups/{oid}"), 404)
+    # Deleted once in a batch: a second DELETE of it in the same batch is refused before anything is done.
+    again = (await api.post("/actionGroups", json=group)).json()["actionGroupOID"]
+    await refused(await api.post("/setup/automation", json=[
+        {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}},
+        {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}}]), 404)
+    assert (await api.get(f"/actionGroups/{again}")).status_code == 200

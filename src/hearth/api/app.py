@@ -35,6 +35,7 @@ from hearth.api.routes import (
     protocol_group,
     reference,
     setup,
+    setup_automation,
     setup_settings,
     synchronization,
     tokens,
@@ -101,7 +102,8 @@ def build_app(gateway: Gateway) -> FastAPI:
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
     for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
                    tokens, conditions, location, triggers, alerts, zigbee, zwave, ops, backup, gateways,
-                   setup_settings, reference, history, protocol, protocol_group, device_pairing, zone):
+                   setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
+                   zone):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready

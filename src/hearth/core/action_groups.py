@@ -54,6 +54,9 @@ class ActionGroupStore:
         out.update({"creationTime": created, "lastUpdateTime": updated, "oid": oid})
         return out
 
+    def all_oids(self) -> list[str]:
+        return list(self._groups)
+
     def stamp(self, oid: str) -> dict[str, Any]:
         """What a running stored group shows besides its body (``/exec/current``): its oid and times."""
         _, created, updated = self._groups[oid]
