@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from fastapi import APIRouter
@@ -48,6 +49,19 @@ class DisconnectionConfiguration(BaseModel):
 class FunctionSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool
+
+
+# The library each shipped driver needs (its pip extra): looked up, never imported, since importing zigpy or
+# bleak into a running gateway for a listing would cost seconds and memory. A driver not named here needs none.
+DRIVER_LIBRARIES = {"zigbee": "zigpy", "zwave": "zwave_js_server", "rts": "serial_asyncio_fast", "ble": "bleak"}
+
+
+def _installed(driver: str) -> bool:
+    library = DRIVER_LIBRARIES.get(driver)
+    try:
+        return library is None or importlib.util.find_spec(library) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _numbers(prefixes: set[str]) -> list[int]:
@@ -117,14 +131,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.get("/setup/gateways/{gateway_id}/availableProtocols", summary="Protocols whose driver is installed")
     async def available(gateway_id: str, _: Caller = guard.view()) -> Response:
         check(gateway_id)
-        installed = set()
-        for name, entry in available_drivers().items():
-            try:
-                entry.load()
-            except ImportError:
-                continue
-            installed.add(name)
-        return json_response(_numbers(installed))
+        return json_response(_numbers({name for name in available_drivers() if _installed(name)}))
 
     @router.get("/setup/gateways/{gateway_id}/activeProtocols", summary="Protocols whose driver runs")
     async def active(gateway_id: str, _: Caller = guard.view()) -> Response:
