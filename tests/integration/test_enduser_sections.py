@@ -90,6 +90,7 @@ async def test_setup_settings_are_kept_and_bad_ones_change_nothing(fresh_hearth:
     alert = {"notificationTitle": "Box lost", "notificationText": "No news from the box",
              "targetPushSubscriptions": ["phone"], "notificationType": "PUSH"}
     async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10, headers=headers) as api:
+        listener = (await api.post("/events/register")).json()["id"]
         assert (await api.put(f"/setup/gateways/{gateway}/disconnectionAlert/configuration",
                               json={"timeout": 300})).status_code == 200
         assert (await api.put("/setup/disconnectionAlert/configuration", json=alert)).status_code == 200
@@ -103,6 +104,8 @@ async def test_setup_settings_are_kept_and_bad_ones_change_nothing(fresh_hearth:
                                     json={**alert, "notificationType": "FAX"}), 400)
         await refused(await api.put("/setup/metadata", json={"metadata": 5}), 400)
         await refused(await api.delete("/setup/additionalInformation/nothing"), 404)
+        changed = [e for e in await events(api, listener) if e["name"] == "GatewayDownOptionsChangedEvent"]
+        assert [(e["gatewayId"], e["timeout"]) for e in changed] == [(gateway, 300)]  # the refused ones: none
     proc.stop()
     proc.start()
     token = proc.token()

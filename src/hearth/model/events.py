@@ -494,3 +494,11 @@ class RefreshAllDevicesStatesFailedEvent(Event):
     gateway_id: str
     protocol_type: int | None = None
     failure_type: str = "UNKNOWN"
+
+
+@dataclass(slots=True, kw_only=True)
+class GatewayDownOptionsChangedEvent(Event):
+    """The gateway's disconnection alert configuration has changed (seed 003, Gateway)."""
+
+    gateway_id: str
+    timeout: int

@@ -33,6 +33,7 @@ from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.api.routes import procedures, state_refresh
 from hearth.core.drivers import available_drivers
+from hearth.model import events as ev
 from hearth.model.errors import ApiError
 from hearth.model.protocols import PREFIXES
 from hearth.store.repositories import SettingsRepository
@@ -179,6 +180,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                                 _: Caller = guard.admin()) -> Response:
         check(gateway_id)
         await settings.put(DISCONNECTION_TIMEOUT_KEY, str(body.timeout))
+        gw.bus.publish(ev.GatewayDownOptionsChangedEvent(gateway_id=gw.identity.gateway_id, timeout=body.timeout))
         return json_response({})
 
     def information() -> list[dict[str, Any]]:
