@@ -15,18 +15,11 @@ from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.api.routes import procedures, state_refresh
 from hearth.model.errors import ApiError
-from hearth.model.protocols import protocol_prefix
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
-
-    def known(protocol_type: str) -> str:
-        prefix = protocol_prefix(protocol_type)
-        if prefix is None:
-            raise ApiError.bad_request(f"Unknown protocol type : {protocol_type}")
-        return prefix
 
     @router.get("/setup/protocols/groups", summary="Every protocol group, with its devices")
     async def groups(_: Caller = guard.view()) -> Response:
@@ -36,7 +29,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                 summary="What controllables a protocol can group")
     async def capabilities(gateway_id: str, protocol_type: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
-        known(protocol_type)
+        state_refresh.known_protocol(protocol_type)
         return json_response([])
 
     @router.post("/config/{gateway_id}/{protocol_type}/group", summary="Create a protocol group")
@@ -50,7 +43,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def devices(gateway_id: str, protocol_type: str, group_address: str,
                       _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
-        known(protocol_type)
+        state_refresh.known_protocol(protocol_type)
         raise ApiError.not_found(f"No such protocol group : {group_address}")
 
     return router

@@ -22,11 +22,17 @@ def protocol_number(prefix: str) -> int | None:
     return PREFIXES.index(prefix) + 1 if prefix in PREFIXES else None
 
 
-def running_protocol(gw: Any, text: str) -> str:
-    """The prefix of a protocol type in a path (``rts`` or ``2``) whose driver runs here; a clear error if not."""
+def known_protocol(text: str) -> str:
+    """The prefix of a protocol type in a path (``rts`` or ``2``); a clear error for anything else."""
     prefix = protocol_prefix(text)
     if prefix is None:
         raise ApiError.bad_request(f"Unknown protocol type : {text}")
+    return prefix
+
+
+def running_protocol(gw: Any, text: str) -> str:
+    """The prefix of a protocol type in a path whose driver runs here; a clear error if not."""
+    prefix = known_protocol(text)
     if prefix not in gw.drivers.by_protocol:
         raise ApiError.unsupported(f"No {prefix} driver is enabled on this gateway")
     return prefix
