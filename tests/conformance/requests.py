@@ -171,6 +171,9 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "POST /exec/optimizeWithProtocolGroups": execution,
         "POST /conditionGroups": condition,
         "POST /triggers": ids.trigger_body,
+        "POST /setup/devices/states/growingIndexes": [
+            {"deviceUrl": f"virtual://{ids.gateway_id}/13", "stateName": "core:ElectricEnergyConsumptionState",
+             "from": 0, "to": int(time.time() * 1000)}],
         "POST /setup/automation": [{"actionGroupOperation": {"type": "READ", "referenceOID": ids.action_group_oid}}],
         "PUT /conditionGroups": {**condition, "oid": ids.condition_group_oid},
         "POST /setup/places/{parentPlaceOID}/subPlaces": {"label": "Conformance room", "type": 3},

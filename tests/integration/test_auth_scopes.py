@@ -268,6 +268,7 @@ SCOPES: dict[tuple[str, str], str] = {
     ("PUT", "/setup/devices/{device_url}/alternativeControllables/{controllable_name}"): ADMIN,
     ("PUT", "/setup/devices/{device_url}/deviceType/{device_type}"): ADMIN,
     ("PUT", "/setup/devices/refresh"): CONTROL,
+    ("POST", "/setup/devices/states/growingIndexes"): VIEW,
     ("POST", "/setup/protocols/{protocol_type}/devices/states/refresh"): CONTROL,
     ("GET", "/setup/protocols/groups"): VIEW,
     ("GET", "/config/{gateway_id}/{protocol_type}/group/capabilities"): VIEW,

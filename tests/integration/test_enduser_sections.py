@@ -7,7 +7,9 @@ choice made is the one the README's API section states.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -297,3 +299,28 @@ async def test_bulk_automation_is_all_or_nothing(api: httpx.AsyncClient, hearth:
         {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}},
         {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}}]), 404)
     assert (await api.get(f"/actionGroups/{again}")).status_code == 200
+
+
+async def test_growing_index_delta_from_the_state_history(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    meter = hearth.device_url("13")
+    energy = "core:ElectricEnergyConsumptionState"
+    path = f"/setup/devices/{url(hearth, '13')}/states/{energy}/2"
+    assert (await api.put(f"{path}/1000.5")).status_code == 200
+    between = int(time.time() * 1000)
+    await asyncio.sleep(0.05)
+    assert (await api.put(f"{path}/1250.5")).status_code == 200
+    later = int(time.time() * 1000) + 1000
+    query = [{"deviceUrl": meter, "stateName": energy, "from": between, "to": later}]
+
+    async def grown() -> list[dict[str, Any]] | None:
+        answer: list[dict[str, Any]] = (await api.post("/setup/devices/states/growingIndexes", json=query)).json()
+        return answer if answer[0]["delta"] else None
+    assert await wait_for(grown, timeout=10, interval=0.2) == [{"deviceUrl": meter, "stateName": energy,
+                                                                "delta": 250.0}]
+    for bad in ([{"deviceUrl": meter, "stateName": "core:StatusState", "from": 0, "to": 1}],
+                [{"deviceUrl": meter, "stateName": energy, "from": 5, "to": 1}],
+                [{"deviceUrl": meter, "stateName": energy, "from": "yesterday", "to": 1}],
+                [{"deviceUrl": meter, "stateName": energy, "from": 0, "to": 1, "extra": True}], {"deviceUrl": meter}):
+        await refused(await api.post("/setup/devices/states/growingIndexes", json=bad), 400)
+    await refused(await api.post("/setup/devices/states/growingIndexes", json=[
+        {"deviceUrl": hearth.device_url("999"), "stateName": energy, "from": 0, "to": 1}]), 400, "NO_SUCH_DEVICE")

@@ -14,10 +14,12 @@ Where the seed is silent:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from hearth.api.auth import Caller
@@ -39,6 +41,31 @@ _INFORMATION = {
     "core:Manufacturer": ("manufacturer", "MANUFACTURER", "Manufacturer"),
     "core:Model": ("model", "MODEL", "Model"),
 }
+
+
+MAX_INDEX_QUERIES = 200
+
+
+class GrowingIndexQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    deviceUrl: str = Field(min_length=1, max_length=512)
+    stateName: str = Field(min_length=1, max_length=128)
+    from_: int = Field(alias="from", ge=0)
+    to: int = Field(ge=0)
+
+
+async def index_at(gw: Any, device_url: str, state: str, at_ms: int) -> float | None:
+    """A growing index's value at a time, from the state history: the last point at or before it, else (the
+    index began later) the first after it; None when the history has no point of it."""
+    row = await gw.db.fetchone("SELECT value FROM state_history WHERE url = ? AND name = ? AND time <= ? "
+                               "ORDER BY time DESC LIMIT 1", (device_url, state, at_ms))
+    if row is None:
+        row = await gw.db.fetchone("SELECT value FROM state_history WHERE url = ? AND name = ? AND time > ? "
+                                   "ORDER BY time LIMIT 1", (device_url, state, at_ms))
+    if row is None:
+        return None
+    value = json.loads(row[0])
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def information(device: Device) -> list[dict[str, Any]]:
@@ -187,6 +214,26 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             if other.url_text == base or other.url_text.startswith(base + "#"):
                 await gw.registry.update(other, label=label)
         return json_response({})
+
+    @router.post("/setup/devices/states/growingIndexes",
+                 summary="How much growing indexes (energy, water... counters) grew between two dates")
+    async def growing_indexes(body: list[GrowingIndexQuery] = Body(max_length=MAX_INDEX_QUERIES),
+                              _: Caller = guard.view("bulk")) -> Response:
+        for query in body:  # every query checked before any is answered
+            spec = device_for(query.deviceUrl).controllable.states.get(query.stateName)
+            if spec is None or spec.type not in (DataType.INTEGER, DataType.FLOAT):
+                raise ApiError.bad_request(f"{query.stateName} is not a numeric state of {query.deviceUrl}",
+                                           "INVALID_FIELD_VALUE")
+            if query.to < query.from_:
+                raise ApiError.bad_request("from must not be after to", "INVALID_FIELD_VALUE")
+        answers = []
+        for query in body:
+            device_url = device_for(query.deviceUrl).url_text
+            start = await index_at(gw, device_url, query.stateName, query.from_)
+            end = await index_at(gw, device_url, query.stateName, query.to)
+            answers.append({"deviceUrl": query.deviceUrl, "stateName": query.stateName,
+                            "delta": (end - start) if start is not None and end is not None else 0})
+        return json_response(answers)
 
     @router.put("/setup/devices/refresh", summary="Refresh the availability of every device")
     async def refresh_availability(_: Caller = guard.control("bulk")) -> Response:
