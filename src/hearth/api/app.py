@@ -19,21 +19,32 @@ from hearth.api.docs import install_docs
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
+    action_groups_execution,
     alerts,
     backup,
     calendar,
     conditions,
+    device,
     device_lifecycle,
+    device_pairing,
     events,
     execution,
+    gateways,
+    history,
     location,
     ops,
+    protocol,
+    protocol_group,
+    reference,
     setup,
+    setup_automation,
+    setup_settings,
     state_history,
     synchronization,
     tokens,
     triggers,
     zigbee,
+    zone,
     zwave,
 )
 from hearth.model.errors import ApiError, ErrorCode
@@ -91,9 +102,14 @@ def build_app(gateway: Gateway) -> FastAPI:
                   docs_url=None, redoc_url=None)
     install_docs(app, "Hearth End-User API")
     install_error_handlers(app)
-    for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, calendar, alerts, zigbee, zwave, ops, backup, state_history):
+    # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
+    # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
+    for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
+                   tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
+                   setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
+                   zone, state_history):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
+    app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx
     started = time.monotonic()

@@ -53,6 +53,8 @@ class ListenerRegistry:
     def render(self, event: Event) -> dict[str, Any]:
         out = event.to_json()
         out["setupOID"] = self.setup_oid
+        # "only available in event streams": the partners owning the setup; a local box has none.
+        out["owningPartners"] = []
         return out
 
     def register(self, owner: str) -> str:

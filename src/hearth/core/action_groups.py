@@ -9,9 +9,19 @@ from typing import Any
 from hearth.core.bus import EventBus
 from hearth.core.executor import Executor
 from hearth.model.action import ActionGroup
+from hearth.model.datatype import infer_datatype
 from hearth.model.errors import ApiError
 from hearth.model.events import ActionGroupCreatedEvent, ActionGroupDeletedEvent, ActionGroupUpdatedEvent, now_ms
 from hearth.store.database import Database
+
+
+def event_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The actions of ActionGroup{Created,Updated}Event: commands with their delay and typed parameters
+    (``[{type, value}]``, as the seed's events type them); sensitive values already masked."""
+    return [{"deviceURL": action["deviceURL"], "commands": [
+        {"name": c["name"], "delay": c.get("delay", 0),
+         "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.get("parameters", [])]}
+        for c in action["commands"]]} for action in actions]
 
 
 class ActionGroupStore:
@@ -44,6 +54,14 @@ class ActionGroupStore:
         out.update({"creationTime": created, "lastUpdateTime": updated, "oid": oid})
         return out
 
+    def all_oids(self) -> list[str]:
+        return list(self._groups)
+
+    def stamp(self, oid: str) -> dict[str, Any]:
+        """What a running stored group shows besides its body (``/exec/current``): its oid and times."""
+        _, created, updated = self._groups[oid]
+        return {"creationTime": created, "lastUpdateTime": updated, "oid": oid}
+
     def all_json(self) -> list[dict[str, Any]]:
         return [self.to_json(oid) for oid in self._groups]
 
@@ -59,7 +77,7 @@ class ActionGroupStore:
         self._bus.publish(ActionGroupCreatedEvent(
             action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
             notification_condition=group.notification_condition,
-            actions=group.wire(self._executor.sensitive_masks(group))["actions"]))
+            actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"])))
         return oid
 
     async def update(self, group: ActionGroup) -> None:
@@ -72,7 +90,7 @@ class ActionGroupStore:
         self._bus.publish(ActionGroupUpdatedEvent(
             action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
             notification_condition=group.notification_condition,
-            actions=group.wire(self._executor.sensitive_masks(group))["actions"]))
+            actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"])))
 
     async def delete(self, oid: str) -> None:
         self.get(oid)

@@ -119,7 +119,8 @@ class Execution:
         if self.action_group_oid:
             out["actionGroupOID"] = self.action_group_oid
         if self.metadata is not None:
-            out["metaData"] = self.metadata
+            # The seed has both: the group's metadata, and the execution's (ours is the group's).
+            out["actionGroupMetadata"] = out["metaData"] = self.metadata
         return out
 
     def registered_actions(self) -> list[dict[str, Any]]:

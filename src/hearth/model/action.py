@@ -47,6 +47,9 @@ class Command(_Wire):
             out["delay"] = self.delay
         if self.lock_level is not None:
             out["lockLevel"] = self.lock_level
+        if self.authentication is not None:
+            # Documented in the seed's answers; it is a credential, so its value never leaves the gateway.
+            out["authentication"] = "********"
         return out
 
 

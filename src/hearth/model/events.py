@@ -478,3 +478,27 @@ class GatewaySynchronizationStartedEvent(Event):
 @dataclass(slots=True, kw_only=True)
 class GatewaySynchronizationEndedEvent(Event):
     gateway_id: str
+
+
+# ----------------------------------------------------------------------------- state refresh (seed 003, Gateway)
+
+
+@dataclass(slots=True, kw_only=True)
+class RefreshAllDevicesStatesCompletedEvent(Event):
+    gateway_id: str
+    protocol_type: int | None = None  # None for a protocol the End-User API does not number (``virtual``)
+
+
+@dataclass(slots=True, kw_only=True)
+class RefreshAllDevicesStatesFailedEvent(Event):
+    gateway_id: str
+    protocol_type: int | None = None
+    failure_type: str = "UNKNOWN"
+
+
+@dataclass(slots=True, kw_only=True)
+class GatewayDownOptionsChangedEvent(Event):
+    """The gateway's disconnection alert configuration has changed (seed 003, Gateway)."""
+
+    gateway_id: str
+    timeout: int

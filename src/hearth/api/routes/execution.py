@@ -49,6 +49,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         group = gw.action_groups.get(oid)
         execution = await gw.executor.submit(group, owner=caller.owner, action_group_oid=oid,
                                              sub_type=ExecutionSubType.ACTION_GROUP, internal=internal)
+        execution.action_group.update(gw.action_groups.stamp(oid))
         return json_response({"execId": execution.id})
 
     @router.get("/exec/current", summary="Executions not finished yet")

@@ -12,6 +12,8 @@ from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.api.routes import device as device_routes
+from hearth.api.routes import setup_settings
 from hearth.core.state_store import InvalidStateValue
 from hearth.model.action import Action as WireAction
 from hearth.model.action import ActionGroup, Command
@@ -59,7 +61,7 @@ def gateway_json(ctx: ApiContext) -> dict[str, Any]:
     gw = ctx.gateway
     cloud = gw.cloud
     # Without a cloud configured the box is complete on its own; with one, a lost link is a partial connectivity.
-    connectivity: dict[str, Any] = {"status": "OK", "protocolVersion": PROTOCOL_VERSION}
+    connectivity: dict[str, Any] = {"status": "OK", "problems": [], "protocolVersion": PROTOCOL_VERSION}
     if cloud is not None and not cloud.connected:
         connectivity.update(status="PARTIAL", problems=["NO_CLOUD"])
     return {
@@ -69,8 +71,26 @@ def gateway_json(ctx: ApiContext) -> dict[str, Any]:
         "updateStatus": "UP_TO_DATE",
         "connectivity": connectivity,
         "syncInProgress": bool(cloud is not None and cloud.syncing), "upToDate": True, "automaticUpdate": False,
+        # No update is pending (updates come from the system's packages): the seed names only BLOCKING.
+        "updateCriticityLevel": "NONE",
         "type": GATEWAY_TYPE,
     }
+
+
+# Attributes that are manufacturer data (``withManufacturerData=true``), besides the device's protocol address.
+MANUFACTURER_ATTRIBUTES = ("core:Manufacturer", "core:ManufacturerName", "core:Model", "core:ModelName",
+                           "core:SerialNumber", "core:FirmwareRevision", "core:HardwareRevision")
+
+
+def device_json(device: Device, manufacturer: bool = False) -> dict[str, Any]:
+    """A device as the API shows it; with its ``manufacturerData`` when asked (``withManufacturerData``)."""
+    out = device.to_json()
+    if manufacturer:
+        data = [{"name": "protocol", "value": device.url.protocol}, {"name": "address", "value": device.url.address}]
+        data += [{"name": name, "value": str(device.attributes[name].value)}
+                 for name in MANUFACTURER_ATTRIBUTES if name in device.attributes]
+        out["manufacturerData"] = data
+    return out
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
@@ -87,19 +107,25 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({"protocolVersion": PROTOCOL_VERSION})
 
     @router.get("/setup", summary="The whole setup")
-    async def setup(_: Caller = guard.view("bulk")) -> Response:
+    async def setup(_: Caller = guard.view("bulk"),
+                    manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
         root = gw.places.root
-        return json_response({
+        out: dict[str, Any] = {
             "creationTime": root.creation_time if root else 0,
             "lastUpdateTime": max((d.last_update_time for d in gw.registry.all()), default=0),
             "id": f"SETUP-{gw.identity.gateway_id}", "oid": gw.identity.setup_oid,
-            "location": gw.location.to_json() if gw.location.is_set else None,
             "gateways": [gateway_json(ctx)],
-            "devices": [d.to_json() for d in gw.registry.all()],
+            "devices": [device_json(d, manufacturer) for d in gw.registry.all()],
             "zones": [z.to_json() for z in gw.zones.all()],
-            "rootPlace": root.to_json() if root else None,
             "features": [],
-        })
+        }
+        # The seed's API leaves out what is not set, rather than answering null.
+        if gw.location.is_set:
+            out["location"] = gw.location.to_json()
+        if root:
+            out["rootPlace"] = root.to_json()
+        out.update((await setup_settings.setup_settings(gw)).setup_fields())
+        return json_response(out)
 
     @router.get("/setup/gateways")
     async def gateways(_: Caller = guard.view("bulk")) -> Response:
@@ -114,8 +140,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     # ------------------------------------------------------------------ devices: reads
 
     @router.get("/setup/devices")
-    async def devices(_: Caller = guard.view("bulk")) -> Response:
-        return json_response([d.to_json() for d in gw.registry.all()])
+    async def devices(_: Caller = guard.view("bulk"),
+                      manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
+        return json_response([device_json(d, manufacturer) for d in gw.registry.all()])
 
     @router.get("/setup/devices/controllables")
     async def controllables(_: Caller = guard.view()) -> Response:
@@ -126,8 +153,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response(gw.registry.by_controllable().get(controllable_name, []))
 
     @router.get("/setup/devices/{device_url:deviceurl}")
-    async def device(device_url: str, _: Caller = guard.view()) -> Response:
-        return json_response(device_for(device_url).to_json())
+    async def device(device_url: str, _: Caller = guard.view(),
+                     manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
+        return json_response(device_json(device_for(device_url), manufacturer))
 
     @router.get("/setup/devices/{device_url:deviceurl}/states")
     async def device_states(device_url: str, _: Caller = guard.view()) -> Response:
@@ -219,15 +247,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def rename(device_url: str, label: str = Path(min_length=1, max_length=256),
                      update_device_name: bool = Query(False, alias="updateDeviceName"),
                      caller: Caller = guard.admin()) -> Response:
-        device = device_for(device_url)
-        await gw.registry.update(device, label=label)
-        exec_id = None
-        if update_device_name and "setName" in device.controllable.commands:
-            execution = await gw.executor.submit(
-                ActionGroup(label=f"rename {label}", actions=[WireAction(
-                    deviceURL=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
-                owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
-            exec_id = execution.id
+        exec_id = await device_routes.rename(gw, device_for(device_url), label, update_device_name, caller)
         return json_response({"execId": exec_id} if exec_id else {})
 
     # ------------------------------------------------------------------ places
