@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Authenticator
 from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
+from hearth.api.edge import BodyGate, HeaderGate, raw_body_paths
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
@@ -134,6 +135,11 @@ def build_app(gateway: Gateway) -> FastAPI:
             raise ApiError.not_found(f"No such file : {name}")
         return Response(found[0], media_type=found[1], headers=_PAGE_HEADERS)
 
+    # Middlewares run in the reverse order of their adding. BodyGate runs after the token is checked, so that an
+    # unknown caller learns nothing of its body; HeaderGate before, so that a doubled Authorization is not read.
+    app.add_middleware(BodyGate, prefix=BASE + "/", timeout_s=settings.body_timeout_s,
+                       max_bytes=settings.max_body_bytes, raw_paths=raw_body_paths(app))
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
+    app.add_middleware(HeaderGate)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched
     return app

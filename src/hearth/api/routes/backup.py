@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
+from hearth.api.edge import RAW_BODY
 from hearth.api.errors import json_response
 from hearth.backup.builder import build_archive
 from hearth.backup.layout import INCOMING_PREFIX, DataLayout
@@ -109,7 +110,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             raise ApiError.bad_request("Empty body : send the archive's bytes (application/octet-stream)",
                                        ErrorCode.INVALID_FIELD_VALUE)
 
-    @router.post(EXT + "/backup/restore", status_code=202,
+    @router.post(EXT + "/backup/restore", status_code=202, openapi_extra=RAW_BODY,
                  summary="Verify an archive (the body) and restore it at the next start (admin)")
     async def restore(request: Request, _: Caller = guard.admin()) -> Response:
         where = layout()
