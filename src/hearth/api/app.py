@@ -88,8 +88,9 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave, ops, backup):
+    modules = (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
+               triggers, alerts, zigbee, zwave, ops, backup)
+    for module in modules:
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx
@@ -138,7 +139,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     # Middlewares run in the reverse order of their adding. BodyGate runs after the token is checked, so that an
     # unknown caller learns nothing of its body; HeaderGate before, so that a doubled Authorization is not read.
     app.add_middleware(BodyGate, prefix=BASE + "/", timeout_s=settings.body_timeout_s,
-                       max_bytes=settings.max_body_bytes, raw_paths=raw_body_paths(app))
+                       max_bytes=settings.max_body_bytes, raw_paths=raw_body_paths(BASE, modules))
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
     app.add_middleware(HeaderGate)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched

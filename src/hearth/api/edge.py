@@ -22,7 +22,8 @@ Two ASGI middlewares, so that a route added tomorrow gets the same rules without
 
 Which fields a body may hold is each route's model: a body model derives from ``hearth.model.strict.
 StrictModel`` (unknown keys refused); a hand-written parser calls ``refuse_unknown``. A route whose body is not
-JSON (a backup archive) opts out of the JSON rules with ``openapi_extra=RAW_BODY``; it keeps the header rules.
+JSON (a backup archive) opts out of the JSON rules by listing its path in its module's ``RAW_BODY_PATHS``
+(app.py collects them); it keeps the header rules.
 """
 
 from __future__ import annotations
@@ -35,15 +36,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hearth.api.errors import json_response
 from hearth.model.errors import ErrorCode
 from hearth.model.strict import MAX_JSON_NUMBER, control_character, lone_surrogate
-
-# openapi_extra of a route whose body is not JSON (e.g. an archive): the JSON rules skip it.
-RAW_BODY: dict[str, Any] = {"x-hearth-raw-body": True}
 
 SINGLE_HEADERS = (b"authorization", b"content-type", b"content-length", b"host")
 # Keys whose text is a label or an identifier: no control character at all (other text may hold LF or TAB,
@@ -250,12 +247,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def raw_body_paths(app: Any) -> list[re.Pattern[str]]:
-    """The path patterns of the routes marked ``openapi_extra=RAW_BODY`` (read once the routes are in)."""
-    routes: list[BaseRoute] = app.routes
-    return [route.path_regex for route in routes
-            if (getattr(route, "openapi_extra", None) or {}).get("x-hearth-raw-body")
-            and hasattr(route, "path_regex")]
+def raw_body_paths(prefix: str, modules: Iterable[Any]) -> list[re.Pattern[str]]:
+    """The paths that route modules list in ``RAW_BODY_PATHS`` (``{param}`` matches one segment)."""
+    patterns = []
+    for module in modules:
+        for path in getattr(module, "RAW_BODY_PATHS", ()):
+            pattern = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(prefix + path))
+            patterns.append(re.compile(f"^{pattern}$"))
+    return patterns
 
 
 class BodyGate:
