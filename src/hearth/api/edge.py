@@ -89,11 +89,11 @@ def _no_constant(name: str) -> Any:
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise Refused(400, ErrorCode.INVALID_FIELD_VALUE, f"Malformed JSON body: key {key!r} given twice")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise Refused(400, ErrorCode.INVALID_FIELD_VALUE, f"Malformed JSON body: key {key!r} given twice")
     return out
 
 
@@ -107,63 +107,87 @@ def parse_json(text: str) -> Any:
         raise Refused(400, ErrorCode.INVALID_FIELD_VALUE, f"Malformed JSON body: {exc}") from None
 
 
-def _is_name_key(key: str) -> bool:
-    return key.lower().endswith(_NAME_SUFFIXES)
+class _Fault(Exception):
+    """Raised deep in a body, given its place on the way up (so that valid bodies build no paths)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+        self.path: list[str | int] = []
 
 
-def _bad(where: str, why: str) -> Refused:
-    return Refused(400, ErrorCode.INVALID_FIELD_VALUE, f"Invalid request: {where or 'body'}: {why}")
+def _where(path: list[str | int]) -> str:
+    out = ""
+    for part in reversed(path):
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "body"
 
 
-def _check_text(text: str, where: str, name: bool) -> None:
-    if lone_surrogate(text):
-        raise _bad(where, "text with a lone surrogate (not UTF-8)")
-    if name:
-        index = control_character(text)
-        if index is not None:
-            raise _bad(where, f"control character U+{ord(text[index]):04X} at position {index} "
-                              "(not allowed in a label or a name)")
-    elif "\x00" in text:
-        raise _bad(where, "NUL character in text")
-
-
-def sanitize(value: Any, where: str = "", name: bool = False, depth: int = 0) -> tuple[Any, bool]:
-    """Check a parsed body (see the module's docstring); return it with -0.0 made 0.0, and whether it changed."""
-    if depth > MAX_DEPTH:
-        raise _bad(where, f"nested more than {MAX_DEPTH} levels")
-    if isinstance(value, str):
-        _check_text(value, where, name)
-        return value, False
-    if isinstance(value, bool) or value is None:
-        return value, False
-    if isinstance(value, float):
+def _check(value: Any, name: bool, depth: int) -> bool:
+    """Raise _Fault for what the edge refuses; return whether a -0.0 is inside (to be made 0.0)."""
+    kind = type(value)
+    if kind is str:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Fault("text with a lone surrogate (not UTF-8)") from None
+        if name:
+            index = control_character(value)
+            if index is not None:
+                raise _Fault(f"control character U+{ord(value[index]):04X} at position {index} "
+                             "(not allowed in a label or a name)")
+        elif "\x00" in value:
+            raise _Fault("NUL character in text")
+        return False
+    if kind is float:
         if not math.isfinite(value) or abs(value) > MAX_JSON_NUMBER:
-            raise _bad(where, f"{value!r} is not a finite number within +-(2**53-1)")
-        if value == 0 and math.copysign(1.0, value) < 0:
-            return 0.0, True
-        return value, False
-    if isinstance(value, int):
+            raise _Fault(f"{value!r} is not a finite number within +-(2**53-1)")
+        return value == 0 and math.copysign(1.0, value) < 0
+    if kind is int:
         if abs(value) > MAX_JSON_NUMBER:
-            raise _bad(where, f"{value} is out of the range +-(2**53-1)")
-        return value, False
-    changed = False
-    if isinstance(value, list):
-        items = []
+            raise _Fault(f"{value} is out of the range +-(2**53-1)")
+        return False
+    if depth >= MAX_DEPTH and kind in (list, dict):
+        raise _Fault(f"nested more than {MAX_DEPTH} levels")
+    negative_zero = False
+    if kind is list:
         for i, item in enumerate(value):
-            item, moved = sanitize(item, f"{where}[{i}]", name, depth + 1)
-            items.append(item)
-            changed = changed or moved
-        return (items if changed else value), changed
-    fields = {}
-    for key, item in value.items():
-        place = f"{where}.{key}" if where else key
-        index = control_character(key)
-        if index is not None or lone_surrogate(key):
-            raise _bad(where, f"a key with a control character or a lone surrogate: {key!r}")
-        item, moved = sanitize(item, place, _is_name_key(key), depth + 1)
-        fields[key] = item
-        changed = changed or moved
-    return (fields if changed else value), changed
+            try:
+                negative_zero = _check(item, name, depth + 1) or negative_zero
+            except _Fault as fault:
+                fault.path.append(i)
+                raise
+    elif kind is dict:
+        for key, item in value.items():
+            if control_character(key) is not None or lone_surrogate(key):
+                raise _Fault(f"a key with a control character or a lone surrogate: {key!r}")
+            try:
+                negative_zero = _check(item, key.lower().endswith(_NAME_SUFFIXES), depth + 1) or negative_zero
+            except _Fault as fault:
+                fault.path.append(key)
+                raise
+    return negative_zero
+
+
+def _positive_zero(value: Any) -> Any:
+    if type(value) is float and value == 0:
+        return 0.0
+    if type(value) is list:
+        return [_positive_zero(v) for v in value]
+    if type(value) is dict:
+        return {k: _positive_zero(v) for k, v in value.items()}
+    return value
+
+
+def sanitize(value: Any) -> tuple[Any, bool]:
+    """Check a parsed body (see the module's docstring); return it with -0.0 made 0.0, and whether it changed."""
+    try:
+        negative_zero = _check(value, False, 0)
+    except _Fault as fault:
+        raise Refused(400, ErrorCode.INVALID_FIELD_VALUE,
+                      f"Invalid request: {_where(fault.path)}: {fault.why}") from None
+    return (_positive_zero(value), True) if negative_zero else (value, False)
 
 
 # ---------------------------------------------------------------------- the body gate
