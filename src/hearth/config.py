@@ -89,6 +89,10 @@ class ApiSettings(_Section):
     # Event listeners: idle expiry and buffer size (the oldest events go first when it is full).
     listener_idle_s: float = Field(600, gt=0)
     listener_buffer: int = Field(10_000, ge=10)
+    # A request body must arrive whole within this time (else 408 and the connection is closed) and be at most
+    # this large (else 413). Archives (backup restore) are not bound by these: they stream.
+    body_timeout_s: float = Field(5, gt=0, le=300)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> ApiSettings:

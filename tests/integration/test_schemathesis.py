@@ -17,6 +17,7 @@ the admin token under the fuzzer would turn the rest of the run into 401s.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -123,6 +124,186 @@ def real_ids_strategy(operation: Any, ids: dict[str, list[str]]) -> Any:
         return None
     drawn = st.fixed_dictionaries({name: st.sampled_from(ids[name]) for name in names})
     return drawn.flatmap(lambda values: operation.as_strategy(GenerationMode.POSITIVE, path_parameters=values))
+
+
+# ---------------------------------------------------------------------- hostile variants of valid requests
+#
+# Each example is a request schemathesis builds from the schema (with real ids), made hostile in one way the
+# edge must refuse whatever the route (api/edge.py): a non-finite or out-of-range number, a control character
+# in a label, a body that is not UTF-8 JSON, two Authorization headers, a control character in the path, and
+# (for bodies whose schema forbids additional properties, the StrictModel ones) a field the seed does not define.
+# Asserted: a 4xx in the API's format, never a 5xx, and nothing changed (no object, no execution, no run).
+
+HOSTILE_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e308", "9007199254740993"]
+CONTROLS = ["\x00", "\r\n", "\n", "\x1b", "\x7f", "\x85", "\u2028"]
+MUTATIONS = ["number", "label", "nul", "utf16", "content-type", "authorization", "path", "unknown-field"]
+HOSTILE_EXAMPLES = 12
+
+
+def _hostile_fingerprint(admin: httpx.Client) -> dict[str, Any]:
+    """What a refused request must not change. Executions and scheduled runs by id only: one in flight may
+    finish (it moves from current to history) but none may appear."""
+    def get(path: str) -> Any:
+        response = admin.get(path)
+        assert response.status_code == 200, (path, response.text)
+        return response.json()
+
+    return {
+        "objects": json.dumps([get(p) for p in ("/setup/places", "/setup/zones", "/actionGroups", "/conditionGroups",
+                                                "/triggers", "/setup/location")], sort_keys=True),
+        "devices": json.dumps([{k: d.get(k) for k in ("deviceURL", "label", "placeOID", "metadata", "enabled")}
+                               for d in get("/setup/devices")], sort_keys=True),
+        "executions": {e["id"] for e in get("/exec/current")} | {e["id"] for e in get("/history/executions")},
+        "runs": {r["triggerId"] for r in get("/exec/schedule")},
+    }
+
+
+def _strict_body(spec: dict[str, Any], method: str, path: str) -> bool:
+    """The operation's JSON body is an object whose schema refuses additional properties."""
+    content = spec["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema = content.get("schema", {})
+    ref = schema.get("$ref")
+    if ref:
+        schema = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return schema.get("type") == "object" and schema.get("additionalProperties") is False
+
+
+def _with_number(body: Any, number: str) -> str:
+    """The body as JSON text with one number made hostile: the first numeric leaf, or a new key."""
+    text = json.dumps(body if isinstance(body, dict | list) else {"value": body})
+    marker = '"__hostile_number__"'
+
+    def replace(value: Any) -> tuple[Any, bool]:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value, False
+        if isinstance(value, int | float):
+            return "__hostile_number__", True
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            changed, done = replace(item)
+            if done:
+                value[key] = changed
+                return value, True
+        return value, False
+
+    value, done = replace(json.loads(text))
+    if not done:
+        value = value + ["__hostile_number__"] if isinstance(value, list) else {**value, "count": "__hostile_number__"}
+    return json.dumps(value).replace(marker, number)
+
+
+def _hostile_request(case: Any, mutation: str, pick: Any, spec: dict[str, Any], token: str,
+                     root_url: str) -> tuple[httpx.Request, str]:
+    """The case's request made hostile; and what in the error message must name the fault ('' for nothing)."""
+    kwargs = case.as_transport_kwargs(base_url=root_url)
+    method, url = kwargs["method"].upper(), kwargs["url"]
+    headers = {k: v for k, v in (kwargs.get("headers") or {}).items()
+               if k.lower() not in ("authorization", "content-type", "content-length")}
+    auth = [("Authorization", f"Bearer {token}")]
+    body = case.body if method in ("POST", "PUT", "PATCH", "DELETE") and case.body is not None else {}
+    content: bytes | None = None
+    content_type = "application/json"
+    mentions = ""
+    if mutation == "number":
+        content = _with_number(body, pick(st.sampled_from(HOSTILE_NUMBERS))).encode()
+    elif mutation == "label":
+        label = "Hall" + pick(st.sampled_from(CONTROLS)) + "way"
+        content = json.dumps({**body, "label": label} if isinstance(body, dict) else [{"label": label}]).encode()
+    elif mutation == "nul":
+        content = json.dumps({**body, "metadata": "a\x00b"} if isinstance(body, dict) else ["a\x00b"]).encode()
+    elif mutation == "utf16":
+        content = json.dumps(body, ensure_ascii=False).encode(pick(st.sampled_from(["utf-16", "utf-16-le",
+                                                                                   "utf-32"])))
+    elif mutation == "content-type":
+        content = json.dumps(body).encode()
+        content_type = pick(st.sampled_from(["text/plain", "application/json; charset=iso-8859-1",
+                                             "application/x-www-form-urlencoded", "application/xml"]))
+    elif mutation == "authorization":
+        content = json.dumps(body).encode() if method != "GET" else None
+        auth = auth + [("Authorization", pick(st.sampled_from([f"Bearer {token}", "Bearer hth_bogus", ""])))]
+        mentions = "Authorization"
+    elif mutation == "path":
+        values = dict(case.path_parameters or {})
+        name = pick(st.sampled_from(sorted(values)))
+        values[name] = f"{values[name]}{pick(st.sampled_from(CONTROLS))}x"
+        path = case.path
+        for key, value in values.items():
+            path = path.replace("{" + key + "}", quote(str(value), safe=""))
+        url = root_url + path
+        content = json.dumps(body).encode() if method != "GET" else None
+    elif mutation == "unknown-field":
+        content = json.dumps({**body, "hearthUndefinedField": 1}).encode()
+        mentions = "hearthUndefinedField"
+    all_headers = list(headers.items()) + auth
+    if content is not None:
+        all_headers.append(("Content-Type", content_type))
+    return httpx.Request(method, url, params=case.query or None, headers=all_headers, content=content), mentions
+
+
+def _applicable(mutation: str, operation: Any, spec: dict[str, Any]) -> bool:
+    method = operation.method.upper()
+    under_api = operation.path.startswith("/enduser-mobile-web/")
+    if mutation in ("number", "label", "nul", "utf16", "content-type"):
+        return under_api and method in ("POST", "PUT", "PATCH", "DELETE")
+    if mutation == "path":
+        return under_api and bool(operation.path_parameters)
+    if mutation == "unknown-field":
+        return _strict_body(spec, operation.method.lower(), operation.path)
+    return True  # authorization
+
+
+def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
+        fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any) -> None:
+    spec = admin.get(f"{fuzzed_hearth.root_url}/openapi.json").json()
+    assert fuzzed_hearth.first_token
+    token = fuzzed_hearth.first_token
+    failures: list[str] = []
+    refused: Counter[str] = Counter()
+    before = _hostile_fingerprint(admin)
+    tried: list[str] = []  # this operation's refused requests
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        tried.clear()
+        mutations = [m for m in MUTATIONS if _applicable(m, operation, spec)]
+        strategy = operation.as_strategy(GenerationMode.POSITIVE)
+        with_ids = real_ids_strategy(operation, live_ids(fuzzed_hearth, admin))
+        if with_ids is not None:
+            strategy = with_ids
+
+        @given(case=strategy, mutation=st.sampled_from(mutations), data=st.data())
+        @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, database=None, print_blob=False,
+                  suppress_health_check=list(HealthCheck))
+        def run(case: schemathesis.Case, mutation: str, data: st.DataObject) -> None:
+            if mutation == "path" and not case.path_parameters:
+                return
+            request, mentions = _hostile_request(case, mutation, data.draw, spec, token, fuzzed_hearth.root_url)
+            # A connection per request: a refusal may close it (Connection: close).
+            with httpx.Client(verify=False, timeout=15) as client:
+                response = client.send(request)
+            assert 400 <= response.status_code < 500, (mutation, request.method, str(request.url),
+                                                       request.content[:300], response.status_code, response.text)
+            body = response.json()
+            assert set(body) == {"errorCode", "error"}, body
+            assert mentions in body["error"], (mutation, body)
+            refused[mutation] += 1
+            tried.append(f"{mutation}: {request.method} {request.url}")
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - try every operation, then report all
+            failures.append(f"=== {operation.label}\n{exc}")
+        # Compared once per operation (a fingerprint is ~10 requests): a change names the operation and what
+        # its refused requests were.
+        after = _hostile_fingerprint(admin)
+        changed = [k for k in ("objects", "devices") if after[k] != before[k]]
+        changed += [k for k in ("executions", "runs") if not after[k] <= before[k]]
+        if changed:
+            failures.append(f"=== {operation.label}: {', '.join(changed)} changed after refused requests:\n"
+                            + "\n".join(tried))
+            before = after
+    print(f"hostile requests refused, by mutation: {dict(sorted(refused.items()))}")
+    assert not failures, f"{len(failures)} operation(s) failed:\n" + "\n".join(failures)
+    assert all(refused[m] > 0 for m in MUTATIONS), refused
 
 
 # Not ``schemathesis.pytest.from_fixture(...)`` + ``@schema.parametrize()``: with pytest 9 its lazy loader

@@ -16,6 +16,7 @@ from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Authenticator
 from hearth.api.deps import BASE, ApiContext, AuthenticationGate, Guard
 from hearth.api.docs import install_docs
+from hearth.api.edge import BodyGate, HeaderGate, raw_body_paths
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
 from hearth.api.routes import (
@@ -104,10 +105,11 @@ def build_app(gateway: Gateway) -> FastAPI:
     install_error_handlers(app)
     # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
-    for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
-                   tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
-                   setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
-                   zone, state_history):
+    modules = (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
+               tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
+               setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
+               zone, state_history)
+    for module in modules:
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
@@ -154,6 +156,11 @@ def build_app(gateway: Gateway) -> FastAPI:
             raise ApiError.not_found(f"No such file : {name}")
         return Response(found[0], media_type=found[1], headers=_PAGE_HEADERS)
 
+    # Middlewares run in the reverse order of their adding. BodyGate runs after the token is checked, so that an
+    # unknown caller learns nothing of its body; HeaderGate before, so that a doubled Authorization is not read.
+    app.add_middleware(BodyGate, prefix=BASE + "/", timeout_s=settings.body_timeout_s,
+                       max_bytes=settings.max_body_bytes, raw_paths=raw_body_paths(BASE, modules))
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
+    app.add_middleware(HeaderGate)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched
     return app

@@ -33,6 +33,9 @@ def _describe_validation(exc: RequestValidationError) -> str:
         where = ".".join(loc) or "body"
         if err.get("type") == "json_invalid":
             return "Malformed JSON body"
+        if err.get("type") == "extra_forbidden":  # a StrictModel body with a key the seed does not define there
+            parts.append(f"unknown field {where}: not defined here")
+            continue
         parts.append(f"{where}: {err.get('msg')}")
     return "Invalid request: " + "; ".join(parts)
 

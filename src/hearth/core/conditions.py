@@ -60,6 +60,7 @@ from hearth.model.events import (
     Event,
     now_ms,
 )
+from hearth.model.strict import UnknownField, refuse_unknown
 from hearth.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,27 @@ class GroupDefinition:
     conditions: tuple[Condition, ...]
 
 
+# Seed 003's condition group and condition (section "Condition groups"), plus our "device" condition and the
+# "value2" bound of BETWEEN_INCLUSIVE. GET gives back creationTime, lastUpdateTime and oid: a PUT may carry them.
+_GROUP_FIELDS = frozenset({"label", "metadata", "conditions", "oid", "creationTime", "lastUpdateTime"})
+_CONDITION_FIELDS = {
+    ConditionKind.CONTROLLABLE: frozenset({"controllableNames", "stateName", "operator", "value", "value2"}),
+    ConditionKind.DEVICE: frozenset({"deviceURL", "stateName", "operator", "value", "value2"}),
+}
+
+
+def _refuse_unknown(body: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    try:
+        refuse_unknown(body, allowed, where)
+    except UnknownField as exc:
+        raise ConditionError(exc.where, "unknown field: not defined here") from None
+
+
 def parse_group(body: Any) -> GroupDefinition:
     """Validate a condition group as a client sends it; every error names its field."""
     if not isinstance(body, Mapping):
         raise ConditionError("body", "must be a JSON object")
+    _refuse_unknown(body, _GROUP_FIELDS, "")
     label = body.get("label")
     if label is None:
         label = ""
@@ -171,10 +189,12 @@ def parse_condition(entry: Any, where: str) -> Condition:
         raise ConditionError(where, 'must hold exactly one of "controllable" (the End-User API\'s condition) '
                                     'or "device" (one deviceURL, our extension)')
     kind = kinds[0]
+    _refuse_unknown(entry, {kind.value}, where)
     where = f"{where}.{kind.value}"
     spec = entry[kind.value]
     if not isinstance(spec, Mapping):
         raise ConditionError(where, "must be a JSON object")
+    _refuse_unknown(spec, _CONDITION_FIELDS[kind], where)
     wire: dict[str, Any] = {}
     if kind is ConditionKind.CONTROLLABLE:
         names = spec.get("controllableNames")

@@ -26,6 +26,10 @@ from hearth.store.database import Database
 from hearth.store.writer import BatchWriter
 
 _TEXT_FIELDS = ("city", "country", "postalCode", "addressLine1", "addressLine2", "twilightCity")
+_FIELDS = frozenset(_TEXT_FIELDS + (
+    "creationTime", "lastUpdateTime", "timezone", "latitude", "longitude", "twilightMode", "twilightAngle",
+    "summerSolsticeDuskMinutes", "winterSolsticeDuskMinutes", "dawnOffset", "duskOffset", "twilightOffsetEnabled",
+    "tariffSettings"))
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Dusk at the solstices for twilightMode 2 when the user gave none: 21:30 in June, 17:00 in December.
 SUMMER_DUSK_MIN, WINTER_DUSK_MIN = 21 * 60 + 30, 17 * 60
@@ -85,6 +89,9 @@ def validate_location(body: Any, current: dict[str, Any]) -> dict[str, Any]:
         raise ApiError.bad_request("Invalid location: expected a JSON object", ErrorCode.INVALID_FIELD_VALUE)
     merged = dict(current)
     for key, value in body.items():
+        if key not in _FIELDS:
+            # The seed's location has exactly these fields: another key is a mistake, not to be dropped.
+            raise _bad(key, "unknown field: not defined here")
         if key in ("creationTime", "lastUpdateTime"):
             continue
         if value is None:
@@ -119,7 +126,6 @@ def validate_location(body: Any, current: dict[str, Any]) -> dict[str, Any]:
             merged[key] = value
         elif key == "tariffSettings":
             merged[key] = _tariffs(value)
-        # Other keys (the cloud's own fields) are not ours to keep.
     if ("latitude" in merged) != ("longitude" in merged):
         missing = "longitude" if "latitude" in merged else "latitude"
         raise _bad(missing, "latitude and longitude go together")

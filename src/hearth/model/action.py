@@ -1,28 +1,35 @@
-"""Commands, actions and action groups as clients send them (pydantic, strict about shape)."""
+"""Commands, actions and action groups as clients send them (pydantic, strict about shape).
+
+The fields are those of seed 003's action group (section "Action groups"): a key it does not define where it is
+sent is refused (``StrictModel``), e.g. ``delay`` on an action rather than on its commands.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from hearth.model.errors import ApiError, ErrorCode
+from hearth.model.strict import Label, Name, StrictModel, finite_json
 
 MAX_ACTIONS = 500
 MAX_COMMANDS_PER_ACTION = 100
 MAX_DELAY_S = 7 * 86_400
+# The seed types these as int and gives no range; the vendor's server is Java, whose int is 32 bits.
+MAX_INT32 = 2**31 - 1
+# notificationTypeMask: a bitmask over the seed's four channels DASHBOARD, EMAIL, SMS, PUSH.
+MAX_NOTIFICATION_MASK = 0b1111
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", str_max_length=4096)
-
-
-class Command(_Wire):
-    name: str = Field(min_length=1, max_length=128)
-    # pyoverkiz sends ``null`` for a command without parameters.
+class Command(StrictModel):
+    name: Name = Field(min_length=1, max_length=128)
+    # pyoverkiz sends ``null`` for a command without parameters. Their types are checked against the
+    # device's controllable when the execution is planned; here only that every number is finite.
     parameters: list[Any] = Field(default_factory=list)
-    type: int | None = None
-    sensitive_parameters_indexes: list[int] = Field(default_factory=list, alias="sensitiveParametersIndexes")
+    type: int | None = Field(None, ge=0, le=MAX_INT32)
+    sensitive_parameters_indexes: list[int] = Field(default_factory=list, alias="sensitiveParametersIndexes",
+                                                    max_length=MAX_COMMANDS_PER_ACTION)
     authentication: str | None = None
     # Seconds after the execution starts before this command may be sent.
     delay: int = Field(0, ge=0, le=MAX_DELAY_S)
@@ -32,6 +39,19 @@ class Command(_Wire):
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("parameters")
+    @classmethod
+    def _finite(cls, value: list[Any]) -> list[Any]:
+        return finite_json(value)  # type: ignore[no-any-return]
+
+    @field_validator("sensitive_parameters_indexes")
+    @classmethod
+    def _indexes_in_range(cls, value: list[int]) -> list[int]:
+        for index in value:
+            if not 0 <= index < MAX_COMMANDS_PER_ACTION:
+                raise ValueError(f"{index} is not a parameter index (0 to {MAX_COMMANDS_PER_ACTION - 1})")
+        return value
 
     def wire(self, mask: set[int] | None = None) -> dict[str, Any]:
         params = list(self.parameters)
@@ -53,20 +73,23 @@ class Command(_Wire):
         return out
 
 
-class Action(_Wire):
-    device_url: str = Field(alias="deviceURL", min_length=1, max_length=512)
+class Action(StrictModel):
+    device_url: Name = Field(alias="deviceURL", min_length=1, max_length=512)
     commands: list[Command] = Field(min_length=1, max_length=MAX_COMMANDS_PER_ACTION)
 
 
-class ActionGroup(_Wire):
-    oid: str | None = Field(None, max_length=64)
-    label: str = Field("", max_length=256)
+class ActionGroup(StrictModel):
+    oid: Name | None = Field(None, max_length=64)
+    # Sent back by clients that PUT what they GET (the seed's action group has them); the store keeps its own.
+    creation_time: int | None = Field(None, alias="creationTime", ge=0, le=2**53 - 1, exclude=True)
+    last_update_time: int | None = Field(None, alias="lastUpdateTime", ge=0, le=2**53 - 1, exclude=True)
+    label: Label = Field("", max_length=256)
     metadata: str | None = Field(None, max_length=4096)
     shortcut: bool = False
-    notification_type_mask: int = Field(0, alias="notificationTypeMask", ge=0)
-    notification_condition: str | None = Field(None, alias="notificationCondition")
+    notification_type_mask: int = Field(0, alias="notificationTypeMask", ge=0, le=MAX_NOTIFICATION_MASK)
+    notification_condition: Name | None = Field(None, alias="notificationCondition", max_length=64)
     notification_text: str | None = Field(None, alias="notificationText")
-    notification_title: str | None = Field(None, alias="notificationTitle")
+    notification_title: Label | None = Field(None, alias="notificationTitle")
     target_email_addresses: list[str] = Field(default_factory=list, alias="targetEmailAddresses")
     target_phone_numbers: list[str] = Field(default_factory=list, alias="targetPhoneNumbers")
     target_push_subscriptions: list[str] = Field(default_factory=list, alias="targetPushSubscriptions")
@@ -112,5 +135,8 @@ def parse_action_group(body: Any) -> ActionGroup:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ApiError.bad_request(f"Invalid action group: unknown field {where}: not defined here",
+                                       ErrorCode.INVALID_FIELD_VALUE) from None
         raise ApiError.bad_request(f"Invalid action group: {where}: {err['msg']}",
                                    ErrorCode.INVALID_FIELD_VALUE) from None

@@ -35,6 +35,8 @@ from hearth.backup.sealed import BackupError
 from hearth.model.errors import ApiError, ErrorCode
 
 EXT = "/ext"
+# The archive is not JSON: the edge's JSON rules skip this path (api/edge.py, BodyGate).
+RAW_BODY_PATHS = (EXT + "/backup/restore",)
 # A restore may bring its own passphrase (a fresh box has none yet); never logged (there is no access log).
 PASSPHRASE_HEADER = "x-hearth-backup-passphrase"
 _READ = 1 << 20

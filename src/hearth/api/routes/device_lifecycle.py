@@ -18,7 +18,7 @@ from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.api.routes import procedures
-from hearth.model.errors import ApiError
+from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.protocols import protocol_prefix
 
 
@@ -59,11 +59,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({"rtsChannelId": channel})
 
     async def options(request: Request) -> dict[str, Any]:
-        body = await procedures.json_body(request)
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise ApiError.bad_request("The body must be a JSON object")
+        # Seed 003's options of _deleteCascade. Only deleteAllSubSystems changes what Hearth does: the history
+        # goes with the device anyway, empty calendar days stay, and no deletion needs forcing locally.
+        body = await procedures.json_object(request, ("purgeHistory", "deleteAllSubSystems",
+                                                      "deleteEmptyCalendarDays", "forced"))
+        if not isinstance(body.get("deleteAllSubSystems", True), bool):
+            raise ApiError.bad_request("Invalid request: deleteAllSubSystems: must be true or false",
+                                       ErrorCode.INVALID_FIELD_VALUE)
         return body
 
     @router.post("/setup/devices/{device_url:deviceurl}/_deleteCascade",

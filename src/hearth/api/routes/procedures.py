@@ -6,6 +6,7 @@ The route answers ``{"execId"}`` at once; when the execution ends, the procedure
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
@@ -15,8 +16,9 @@ from hearth.api.auth import Caller
 from hearth.api.errors import json_response
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
-from hearth.model.errors import ApiError
+from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from hearth.model.strict import UnknownField, refuse_unknown
 
 STACK_ADDRESS = "stack"
 
@@ -35,6 +37,21 @@ async def json_body(request: Request) -> Any:
         return await request.json()
     except ValueError:
         raise ApiError.bad_request("The body is not JSON") from None
+
+
+async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body) with no key outside ``allowed`` (400 naming it)."""
+    body = await json_body(request)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ApiError.bad_request("The body must be a JSON object")
+    try:
+        refuse_unknown(body, allowed)
+    except UnknownField as exc:
+        raise ApiError.bad_request(f"Invalid request: unknown field {exc.where}: not defined here (known: "
+                                   f"{', '.join(sorted(allowed))})", ErrorCode.INVALID_FIELD_VALUE) from None
+    return body
 
 
 async def run_stack_command(gw: Any, protocol: str, label: str, command: str, parameters: list[Any],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from hearth import PROTOCOL_VERSION, __version__
@@ -22,38 +22,48 @@ from hearth.model.device import Device
 from hearth.model.errors import ApiError
 from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.model.place import Zone
+from hearth.model.strict import Label, Name, StrictModel
 
 # The gateway ``type`` we answer: 0 is not one of the vendor's hardware models.
 GATEWAY_TYPE = 0
 
 
-class PlaceBody(BaseModel):
-    label: str = Field(min_length=1, max_length=128)
-    type: int | str = 2
+# Request bodies of seed 003 (section "Places and zones"): a key it does not define is refused (StrictModel).
+# The seed types a place's and a zone's ``type`` as an integer (a place's "could be an integer or a string")
+# and gives no range: Java's int (32 bits) is the vendor's.
+MAX_TYPE = 2**31 - 1
+PlaceType = Annotated[int, Field(ge=0, le=MAX_TYPE)] | Annotated[Name, Field(min_length=1, max_length=64)]
+
+
+class PlaceBody(StrictModel):
+    label: Label = Field(min_length=1, max_length=128)
+    type: PlaceType = 2
     metadata: str | None = Field(None, max_length=4096)
 
 
-class PlaceUpdate(BaseModel):
-    label: str | None = Field(None, min_length=1, max_length=128)
-    type: int | str | None = None
+class PlaceUpdate(StrictModel):
+    # The seed's "place settings : type, label and metadata", nothing else.
+    label: Label | None = Field(None, min_length=1, max_length=128)
+    type: PlaceType | None = None
     metadata: str | None = Field(None, max_length=4096)
 
 
-class ZoneItemBody(BaseModel):
-    itemType: str = "device"
-    deviceOID: str | None = None
-    deviceURL: str | None = None
+class ZoneItemBody(StrictModel):
+    itemType: Name = Field("device", max_length=64)
+    deviceOID: Name | None = Field(None, max_length=64)
+    deviceURL: Name | None = Field(None, max_length=512)
 
 
-class ZoneBody(BaseModel):
-    label: str = Field(min_length=1, max_length=128)
-    type: int = 0
-    items: list[ZoneItemBody] = Field(default_factory=list)
-    externalOID: str | None = None
+class ZoneBody(StrictModel):
+    oid: Name | None = Field(None, max_length=64)  # in the seed's PUT body (the path's zoneOID is the one used)
+    label: Label = Field(min_length=1, max_length=128)
+    type: int = Field(0, ge=0, le=MAX_TYPE)
+    items: list[ZoneItemBody] = Field(default_factory=list, max_length=10_000)
+    externalOID: Name | None = Field(None, max_length=64)
     metadata: str | None = Field(None, max_length=4096)
 
 
-class MetadataBody(BaseModel):
+class MetadataBody(StrictModel):
     metadata: str = Field(max_length=4096)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.model.errors import ApiError
+from hearth.model.strict import Label, Name, StrictModel
 from hearth.store.tokens import Scope
 
 # ``devmode`` is the vendor's scope for a local developer token: it may read and run, as ``control``.
@@ -19,10 +20,10 @@ SCOPES = {"devmode": Scope.CONTROL, "view": Scope.VIEW, "control": Scope.CONTROL
 PENDING_TTL_S = 600
 
 
-class Activation(BaseModel):
-    label: str = Field("", max_length=128)
-    token: str = Field(min_length=8, max_length=256)
-    scope: str = "devmode"
+class Activation(StrictModel):
+    label: Label = Field("", max_length=128)
+    token: Name = Field(min_length=8, max_length=256)
+    scope: Name = Field("devmode", max_length=16)
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from hearth.api.auth import Caller
@@ -19,6 +19,7 @@ from hearth.api.routes import procedures
 from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.protocols import protocol_prefix
+from hearth.model.strict import Name, StrictModel
 from hearth.sdk import COMMISSIONING_CODES, CommandFailed
 from hearth.store.repositories import DriverDataRepository
 
@@ -37,11 +38,12 @@ _EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
 }
 
 
-class CommissioningCode(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    code: str = Field(min_length=1, max_length=64)
+class CommissioningCode(StrictModel):
+    """Seed 003: POST ``[{"code", "metadata", "commissioningId"}]``; another key is refused."""
+
+    code: Name = Field(min_length=1, max_length=64)
     metadata: str | None = Field(None, max_length=4096)
-    commissioning_id: str | None = Field(None, alias="commissioningId", max_length=64)
+    commissioning_id: Name | None = Field(None, alias="commissioningId", max_length=64)
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
@@ -75,9 +77,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.post("/config/{gateway_id}/zigbee/joinNetwork", summary="Open the network for joining")
     async def join_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
         check_gateway(gateway_id)
-        body = await body_of(request)
-        duration = body.get("duration") if isinstance(body, dict) else None
-        router = body.get("routerIeeeAddress") if isinstance(body, dict) else None
+        # The seed documents no body here: these two keys are ours (how long, and through which router).
+        body = await procedures.json_object(request, ("duration", "routerIeeeAddress"))
+        duration = body.get("duration")
+        router = body.get("routerIeeeAddress")
         if duration is not None and (not isinstance(duration, int) or not 1 <= duration <= 254):
             raise ApiError.bad_request(f"Invalid duration : {duration} (1 to 254 s)")
         if router is not None and not isinstance(router, str):
@@ -90,6 +93,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         body = await body_of(request)
         ieee = None
         if isinstance(body, dict):
+            body = await procedures.json_object(request, ("ieeeAddress", "deviceURL"))
             ieee = body.get("ieeeAddress") or _address_of(body.get("deviceURL"))
         elif isinstance(body, str):
             ieee = body
@@ -100,9 +104,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.post("/config/{gateway_id}/zigbee/bindNetwork", summary="Bind a cluster of one device to another")
     async def bind_network(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
         check_gateway(gateway_id)
-        body = await body_of(request)
         keys = ("sourceIeeeAddress", "sourceEndpoint", "clusterId", "destinationIeeeAddress", "destinationEndpoint")
-        if not isinstance(body, dict) or any(k not in body for k in keys):
+        body = await procedures.json_object(request, keys)
+        if any(k not in body for k in keys):
             raise ApiError.bad_request(f"bindNetwork needs {{{', '.join(keys)}}}")
         return await run("bind", [body[k] for k in keys], caller)
 

@@ -42,12 +42,8 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             raise ApiError.bad_request(f"Invalid node id : {text}")
         return int(text)
 
-    async def procedure_body(request: Request) -> dict[str, Any]:
-        body = await procedures.json_body(request)
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise ApiError.bad_request("The body must be a JSON object")
+    async def procedure_body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+        body = await procedures.json_object(request, allowed)
         timeout = body.get("timeout", 30)
         if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1 <= timeout <= 3600:
             raise ApiError.bad_request(f"Invalid timeout : {timeout} (1 to 3600 s)")
@@ -61,7 +57,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.post(f"{base}/pairing/inclusion/start", summary="Start including devices")
     async def inclusion_start(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
-        body = await procedure_body(request)
+        body = await procedure_body(request, ("timeout", "mode", "highestSecurityType"))  # the seed's keys
         security = body.get("highestSecurityType", "S2")
         if security not in SECURITY:
             raise ApiError.bad_request(f"Invalid highestSecurityType : {security} ({', '.join(SECURITY)})")
@@ -76,7 +72,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.post(f"{base}/pairing/exclusion/start", summary="Start excluding devices")
     async def exclusion_start(gateway_id: str, request: Request, caller: Caller = guard.admin()) -> Response:
-        body = await procedure_body(request)
+        body = await procedure_body(request, ("timeout", "mode"))  # the seed's keys
         if body.get("mode", "low") not in POWER_MODES:
             raise ApiError.bad_request(f"Invalid mode : {body.get('mode')} (low, normal or wide)")
         return await run(gateway_id, "startExclusionWithMode", ["excludeOnly", body.get("timeout", 30)], caller,
