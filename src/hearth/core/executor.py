@@ -301,9 +301,11 @@ class Executor:
         self._bus.publish(CommandExecutionStateChangedEvent(
             exec_id=execution.id, device_url=command.device_url, rank=command.rank, new_state=state.value,
             failure_type=failure.name if state is S.FAILED else None))
-        if state is not S.TRANSMITTED:  # TRANSMITTED was journaled (synced) just before
-            self._journal.note_command(execution, command)
+        # The journal hears of the transitions a restart reads: TRANSMITTED (synced before the radio, by
+        # register or before_send) and the end. QUEUED_GATEWAY_SIDE and NOT_TRANSMITTED restart as INITIALIZED
+        # and IN_PROGRESS as TRANSMITTED whatever the journal says, so a row for them would change nothing.
         if state.is_final:
+            self._journal.note_command(execution, command)
             return
         if state is S.TRANSMITTED and execution.effective_start_time is None:
             execution.effective_start_time = _now()
@@ -315,7 +317,8 @@ class Executor:
         old = execution.state
         if not execution.advance(state):
             return
-        self._journal.note_execution(execution)
+        if state is S.TRANSMITTED or state.is_final:  # the others read the same after a restart (see _set)
+            self._journal.note_execution(execution)
         failure = execution.failure if state is S.FAILED else None
         self._bus.publish(ExecutionStateChangedEvent(
             exec_id=execution.id, old_state=old.value, new_state=state.value, owner_key=execution.owner,

@@ -12,6 +12,7 @@ from hearth import PROTOCOL_VERSION, __version__
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.api.setup_json import SetupJson
 from hearth.core.state_store import InvalidStateValue
 from hearth.model.action import Action as WireAction
 from hearth.model.action import ActionGroup, Command
@@ -76,6 +77,7 @@ def gateway_json(ctx: ApiContext) -> dict[str, Any]:
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
+    setup_json = SetupJson.of(gw.bus)
 
     def device_for(url: str) -> Device:
         return gw.registry.require(url)
@@ -89,17 +91,18 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.get("/setup", summary="The whole setup")
     async def setup(_: Caller = guard.view("bulk")) -> Response:
         root = gw.places.root
-        return json_response({
+        devices = gw.registry.all()
+        return setup_json.setup_response({
             "creationTime": root.creation_time if root else 0,
-            "lastUpdateTime": max((d.last_update_time for d in gw.registry.all()), default=0),
+            "lastUpdateTime": max((d.last_update_time for d in devices), default=0),
             "id": f"SETUP-{gw.identity.gateway_id}", "oid": gw.identity.setup_oid,
             "location": gw.location.to_json() if gw.location.is_set else None,
             "gateways": [gateway_json(ctx)],
-            "devices": [d.to_json() for d in gw.registry.all()],
+            "devices": None,  # cached per device (setup_json)
             "zones": [z.to_json() for z in gw.zones.all()],
             "rootPlace": root.to_json() if root else None,
             "features": [],
-        })
+        }, devices)
 
     @router.get("/setup/gateways")
     async def gateways(_: Caller = guard.view("bulk")) -> Response:
@@ -115,7 +118,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get("/setup/devices")
     async def devices(_: Caller = guard.view("bulk")) -> Response:
-        return json_response([d.to_json() for d in gw.registry.all()])
+        return setup_json.response(gw.registry.all())
 
     @router.get("/setup/devices/controllables")
     async def controllables(_: Caller = guard.view()) -> Response:
