@@ -1,6 +1,7 @@
 # make run   - install what the demo needs into .venv and start the gateway on the demo house (data in ./var)
 # make test  - install the test peers and the dev tools, then run the whole suite
 # make bench - run the benchmarks and print a table
+# make soak  - an hour of a 1,000-device house under REST, MQTT and RTS load (SOAK_DURATION_S, SOAK_WINDOW_S)
 # make lint  - ruff and mypy
 
 VENV ?= .venv
@@ -8,7 +9,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
 
-.PHONY: run test bench lint peers clean
+.PHONY: run test bench soak lint peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,11 @@ test: peers $(VENV)/.dev-installed
 
 bench: peers $(VENV)/.dev-installed
 	$(BIN)/python -m tests.bench
+
+SOAK_DURATION_S ?= 3600
+SOAK_WINDOW_S ?= 600
+soak: peers $(VENV)/.dev-installed
+	SOAK_DURATION_S=$(SOAK_DURATION_S) SOAK_WINDOW_S=$(SOAK_WINDOW_S) $(BIN)/python -m tests.bench.soak
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src drivers tests
