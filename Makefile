@@ -3,6 +3,7 @@
 # make bench - run the benchmarks and print a table
 # make lint  - ruff (lint and format) and mypy
 # make lock  - write constraints.txt anew from a fresh install of every extra (after changing a dependency)
+# make soak  - an hour of a 1,000-device house under REST, MQTT and RTS load (SOAK_DURATION_S, SOAK_WINDOW_S)
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -16,7 +17,7 @@ EXTRAS := dev,zigbee,zwave,rts,ble,cloud,bridge
 SUPPORTED_PYTHONS := 3.11 3.13
 MAIN_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: run test test-one bench lint lock peers clean
+.PHONY: run test test-one bench soak lint lock peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,11 @@ test-one: peers $(VENV)/.dev-installed
 
 bench: peers $(VENV)/.dev-installed
 	$(BIN)/python -m tests.bench
+
+SOAK_DURATION_S ?= 3600
+SOAK_WINDOW_S ?= 600
+soak: peers $(VENV)/.dev-installed
+	SOAK_DURATION_S=$(SOAK_DURATION_S) SOAK_WINDOW_S=$(SOAK_WINDOW_S) $(BIN)/python -m tests.bench.soak
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src drivers tests

@@ -250,6 +250,10 @@ class RtsDriver(Driver):
 
     # ------------------------------------------------------------------ commands
 
+    async def read_back(self, url: DeviceURL) -> bool:
+        """RTS is one-way: a motor neither acknowledges nor tells its position, so it cannot be read back."""
+        return False
+
     async def execute(self, call: CommandCall) -> None:
         url = str(call.device_url)
         if url == str(self.stack_url):

@@ -95,6 +95,14 @@ class VirtualDriver(Driver):
             raise CommandFailed(FailureType.DEVICE_NO_ANSWER, f"{call.device_url} does not answer")
         await sim.execute(call)
 
+    async def read_back(self, url: DeviceURL) -> bool:
+        """A simulated device says where it stands: one that was moving when the gateway died stopped there."""
+        sim = self.devices.get(str(url))
+        if sim is None:
+            raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"{url} is not simulated")
+        sim.settle()
+        return True
+
     async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
         sim = self.devices.get(str(url))
         if sim is None:

@@ -194,6 +194,24 @@ class SimulatedDevice:
                 values["OpenClosedUnknownState"] = "closed" if final == 100 else "open"
             self.report(**values)
 
+    def settle(self) -> None:
+        """Report the device as it stands (read back after a restart): the simulation runs inside the gateway,
+        so a closure that was moving when the gateway died stopped where its position was last reported."""
+        values: dict[str, Any] = {}
+        deployment = self.has("DeploymentState")
+        position_state = "core:DeploymentState" if deployment else "core:ClosureState"
+        position = self.get(position_state) if position_state in self.states else None
+        if self.has("MovingState"):
+            values["MovingState"] = False
+        if position is not None:
+            if self.has("TargetClosureState"):
+                values["TargetClosureState"] = position
+            if self.has("OpenClosedState"):
+                values["OpenClosedState"] = "open" if (position > 0 if deployment else position < 100) else "closed"
+            if self.has("OpenClosedUnknownState"):
+                values["OpenClosedUnknownState"] = "closed" if position == 100 else "open"
+        self.ctx.report_states(self.url, {_state_name(k): v for k, v in values.items()})
+
     # ------------------------------------------------------------------ the world moving on its own
 
     def drift(self, rng: random.Random, interval_s: float) -> None:

@@ -559,6 +559,12 @@ class ZigbeeDriver(Driver):
 
     # ------------------------------------------------------------------ commands
 
+    async def read_back(self, url: DeviceURL) -> bool:
+        """The device's attributes read again, as refreshState does (raises CommandFailed if it does not answer)."""
+        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back",
+                                       rank=0))
+        return True
+
     async def execute(self, call: CommandCall) -> None:
         url = str(call.device_url)
         if url == str(self.stack_url):

@@ -321,6 +321,12 @@ class ZWaveDriver(Driver):
             raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"node {node_id} is not in the Z-Wave network")
         return node
 
+    async def read_back(self, url: DeviceURL) -> bool:
+        """The node's values asked again, as refreshState does (raises CommandFailed if it does not answer)."""
+        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back",
+                                       rank=0))
+        return True
+
     async def execute(self, call: CommandCall) -> None:
         url = str(call.device_url)
         if url == str(self.stack_url):

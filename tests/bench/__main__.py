@@ -1,7 +1,9 @@
 """``python -m tests.bench [SCENARIO ...] [--json FILE] [--strict]``: run the benchmarks, print one table.
 
-Scenarios (default: all, in this order): s1 (bus fan-out), s9 (persistence), s2 (state pipeline),
-s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation), zigbee (overhead per command),
+Scenarios (default: all, in this order): s1 (bus fan-out), s1ha (the bus side by side with Home Assistant's,
+in its Python 3.13 venv: tests/bench/ha_bus.py says how it is found or installed), s9 (persistence),
+s2 (state pipeline), s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation),
+zigbee (overhead per command),
 fleet (200 gateways' cloud sync), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real
 gateway process), history (S11: state history at 10M points: queries, write cost, size, commands during start
 and retention). Each row has its figure, its target, a baseline measured in the same run and the ratio to
@@ -27,6 +29,7 @@ from tests.bench.common import Results, format_table, machine_line
 
 SCENARIOS = {
     "s1": "tests.bench.s1_bus",
+    "s1ha": "tests.bench.ha_bus",
     "s9": "tests.bench.s9_persistence",
     "s2": "tests.bench.s2_pipeline",
     "s3": "tests.bench.s3_conditions",

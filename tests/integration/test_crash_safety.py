@@ -106,10 +106,11 @@ async def test_journal_after_sigkill(tmp_path: Path) -> None:
 
         proc.start()
         async with client(proc, token) as api:
-            # The command in flight closes with an explicit failure, never silently.
+            # The command in flight closes with an explicit failure, never silently: its outcome is not known
+            # (it was moving the shutter when the gateway died), so it says UNKNOWN, not that it failed.
             record = (await api.get(f"/history/executions/{moving}")).json()["execution"]
             assert record["state"] == "FAILED"
-            assert record["commands"][0]["failureType"] == "COMMAND_INTERRUPTED"
+            assert record["commands"][0]["failureType"] == "UNKNOWN"
             # The delayed command runs at its due time, after the restart.
             assert (await api.get(f"/exec/current/{delayed}")).status_code == 200
 
@@ -140,5 +141,73 @@ async def test_journal_after_sigkill(tmp_path: Path) -> None:
             assert (await api.get("/exec/current")).json() == []
             history = (await api.get("/history/executions")).json()
             assert all(e["state"] in ("COMPLETED", "FAILED") for e in history)
+    finally:
+        proc.kill()
+
+
+async def test_unknown_outcomes_after_sigkill_are_said_and_read_back(tmp_path: Path) -> None:
+    """Commands in flight at a SIGKILL: after the restart each says its outcome is not known (failure type
+    UNKNOWN, -1, not a failure nobody saw), the commands after them on the same device were never sent and
+    say so, what had finished stays COMPLETED, and the devices of the unknown commands are read back."""
+    proc = HearthProcess(tmp_path / "data", env={"HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "6"})
+    proc.start()
+    token = proc.first_token
+    assert token
+    bay, kids, light = proc.device_url("2"), proc.device_url("24"), proc.device_url("10")
+    try:
+        async with client(proc, token) as api:
+            exec_id = (await api.post("/exec/apply", json={"label": "evening", "actions": [
+                {"deviceURL": bay, "commands": [{"name": "setClosure", "parameters": [0]},
+                                                {"name": "setClosure", "parameters": [50]}]},
+                {"deviceURL": kids, "commands": [{"name": "setClosure", "parameters": [0]}]},
+                {"deviceURL": light, "commands": [{"name": "on"}]}]})).json()["execId"]
+
+            async def moving(url: str) -> bool:
+                response = await api.get(f"/setup/devices/{quote(url, safe='')}/states/core:MovingState")
+                return response.json().get("value") is True
+
+            await wait_for(lambda: moving(bay), timeout=5)
+            await wait_for(lambda: moving(kids), timeout=5)
+            await asyncio.sleep(1.5)  # mid-travel positions (and MovingState true) reach the disk
+        proc.kill()
+        assert integrity(tmp_path / "data" / "hearth.db") == "ok"
+        conn = sqlite3.connect(tmp_path / "data" / "hearth.db")
+        try:
+            persisted = {r[0] for r in conn.execute(
+                "SELECT url FROM device_states WHERE name = 'core:MovingState' AND value = 'true'")}
+        finally:
+            conn.close()
+        # Before the restart the disk says both shutters are moving: the read-back must be what changes it.
+        assert {bay, kids} <= persisted
+
+        proc.start()
+        async with client(proc, token) as api:
+            async def read_back() -> dict[str, Any] | None:
+                response = await api.get(f"/history/executions/{exec_id}")
+                if response.status_code != 200:
+                    return None
+                execution: dict[str, Any] = response.json()["execution"]
+                unknown = [c for c in execution["commands"] if c["failureType"] == "UNKNOWN"]
+                ready = unknown and all("read back after the restart" in c["detailedStatus"]["message"]
+                                        for c in unknown)
+                return execution if ready else None
+
+            record = await wait_for(read_back, timeout=15)
+            assert record["state"] == "FAILED" and record["failureType"] == "UNKNOWN"
+            by_rank = {c["rank"]: c for c in record["commands"]}
+            assert [by_rank[r]["failureType"] for r in range(4)] == [
+                "UNKNOWN", "COMMAND_INTERRUPTED", "UNKNOWN", "NO_FAILURE"]
+            assert [by_rank[r]["state"] for r in range(4)] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
+            assert "not known" in by_rank[0]["detailedStatus"]["message"]
+            assert "not sent" in by_rank[1]["detailedStatus"]["message"]
+            for url in (bay, kids):
+                states = {s["name"]: s["value"] for s in
+                          (await api.get(f"/setup/devices/{quote(url, safe='')}/states")).json()}
+                # Read back: it stopped where it was when the gateway died, and says so.
+                assert states["core:MovingState"] is False
+                assert 0 < states["core:ClosureState"] < 100
+                assert states["core:TargetClosureState"] == states["core:ClosureState"]
+                assert states["core:OpenClosedState"] == "open"
+            assert (await api.get("/exec/current")).json() == []
     finally:
         proc.kill()

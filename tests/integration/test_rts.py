@@ -172,7 +172,7 @@ async def test_sigkill_between_commit_and_send_never_reuses_a_code(tmp_path: Pat
     first = frames_of(cul, address)[-1].rolling_code
     # The next frame takes its time on air: the gateway has committed its code and waits for culfw's answer.
     cul.time_scale = 10.0
-    await box.apply(url, "open")
+    in_flight_exec = await box.apply(url, "open")
     await wait_for(lambda: len(frames_of(cul, address)) == 2, timeout=10)
     box.proc.kill()
     in_flight = frames_of(cul, address)[-1].rolling_code
@@ -186,6 +186,10 @@ async def test_sigkill_between_commit_and_send_never_reuses_a_code(tmp_path: Pat
     after = frames_of(cul, address)[-1].rolling_code
     assert first < in_flight < after
     assert not cul.motor(address).rejected
+    # The frame was on air when the gateway died: its outcome is not known, and a one-way motor cannot be asked.
+    record = (await box.api.get(f"/history/executions/{in_flight_exec}")).json()["execution"]
+    assert record["commands"][0]["failureType"] == "UNKNOWN"
+    assert "rts cannot read a device back" in record["commands"][0]["detailedStatus"]["message"]
 
 
 async def test_unplug_fails_queued_commands_and_replug_recovers(box: Box, cul: CulEmulator) -> None:

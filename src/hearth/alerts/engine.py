@@ -120,6 +120,7 @@ class AlertEngine:
         self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
+        self._off_states: Callable[[], None] | None = None  # the state-change subscription, while a rule exists
         self._new_rows = 0
         self._sweep_task: asyncio.Task[None] | None = None
         self.evaluations = 0
@@ -159,12 +160,13 @@ class AlertEngine:
                 self._writer.commit_later(DELETE_RUN, (run.id,))
         bus = self._bus
         self._unsubscribe = [
-            bus.subscribe(self._on_states, DeviceStateChangedEvent),
+            lambda: self._watch_states(False),
             bus.subscribe(self._on_device, DeviceCreatedEvent, DeviceUpdatedEvent, DeviceDisabledEvent,
                           DeviceRemovedEvent),
             bus.subscribe(self._on_availability, DeviceAvailableEvent, DeviceUnavailableEvent),
             bus.subscribe(self._on_place, PlaceUpdatedEvent),
         ]
+        self._watch_states(bool(self._rules))
         self._tasks.append(asyncio.create_task(self._roll_loop(), name="alert-rollover"))
         await self.repo.sweep(int(now * 1000))
         log.info("alert rules: %d rules, %d operation triggers, %d alert states", len(self._rules),
@@ -338,6 +340,17 @@ class AlertEngine:
     def _reindex(self) -> None:
         self._index = RuleIndex.build(self._rules.values(), self.targets.url_of)
         self._prune_aggregates()
+        if self._unsubscribe:  # loaded (and not stopped): on the bus
+            self._watch_states(bool(self._rules))
+
+    def _watch_states(self, watch: bool) -> None:
+        """On the bus for state changes only while a rule exists: without one, a state change costs nothing
+        here. (A rule learns the current values when it is installed, so nothing is missed meanwhile.)"""
+        if watch and self._off_states is None:
+            self._off_states = self._bus.subscribe(self._on_states, DeviceStateChangedEvent)
+        elif not watch and self._off_states is not None:
+            self._off_states()
+            self._off_states = None
 
     def _prune_aggregates(self) -> None:
         self.aggregates.keep_only({key for key, _ in self.aggregates.items()

@@ -27,11 +27,10 @@ import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"HRTHBK\x00\x01"
 FORMAT = 1
@@ -100,6 +99,11 @@ class SealKey:
 
     @classmethod
     def derive(cls, passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> SealKey:
+        # Imported here, not at the gateway's start (cryptography is a quarter of a second of imports on a slow
+        # board): only a backup or a restore needs it.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
         material = Scrypt(salt=salt, length=64, n=n, r=r, p=p).derive(passphrase)
         return cls(AESGCM(material[:32]), material[32:])
 
@@ -206,6 +210,8 @@ def open_chunks(source: BinaryIO, header: SealedHeader, key: SealKey) -> Iterato
 
     Raises ArchiveTampered, or BackupError for a truncated archive or bytes after its end.
     """
+    from cryptography.exceptions import InvalidTag
+
     index = 0
     offset = len(header.raw)
     while True:

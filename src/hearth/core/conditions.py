@@ -655,6 +655,8 @@ class ConditionIndex:
             self._unsubscribe = None
 
     def on_states(self, event: DeviceStateChangedEvent) -> None:
+        if not self._groups:
+            return  # no condition group: a state change costs nothing here
         url = event.device_url
         device = self._devices.get(url)
         if device is None:

@@ -13,9 +13,12 @@ Semantics (the README's "Executions" section says the same to users):
 - A failed command skips the later commands on the same device (they fail with the same failure); other
   devices carry on. Cancelling fails what is pending or running with CMDCANCELLED; the execution with
   CANCELLED.
-- After a crash: commands that were in flight fail with COMMAND_INTERRUPTED (they may or may not have
-  happened); pending ones run at their due time, or at once if missed by less than ``missed_grace_s``,
-  else fail with TIMED_OUT. No execution stays unfinished.
+- After a crash: a command that was in flight (journaled TRANSMITTED or IN_PROGRESS) may or may not have
+  reached its device, so it closes FAILED with the failure type UNKNOWN (-1: the outcome is not known),
+  never a failure it cannot vouch for; its device is then read back where the radio can (``ReadBack``).
+  The later commands of that device were never sent: they fail with COMMAND_INTERRUPTED. Pending ones run
+  at their due time, or at once if missed by less than ``missed_grace_s``, else fail with TIMED_OUT.
+  No execution stays unfinished.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hearth.core.bus import EventBus
 from hearth.core.drivers import DriverManager
 from hearth.core.execution import CommandRun, Execution
 from hearth.core.gates import PriorityGate
+from hearth.core.read_back import UNKNOWN_OUTCOME, ReadBack
 from hearth.core.registry import DeviceRegistry
 from hearth.core.state_store import StateStore
 from hearth.model.action import ActionGroup
@@ -70,6 +74,8 @@ class Executor:
         self._radio_gates: dict[str, PriorityGate] = {}
         self._locks: dict[str, tuple[int, float]] = {}  # deviceURL -> (level, monotonic expiry)
         self._stopping = False
+        # Reads back the devices of commands whose outcome a crash left unknown (see recover).
+        self.read_back: ReadBack | None = None
 
     # ------------------------------------------------------------------ accepting
 
@@ -134,8 +140,8 @@ class Executor:
         """Journal as TRANSMITTED, with the execution itself, the first command of each device that can go at
         once (no delay, its device and radio idle, no lock against it): one sync instead of two.
 
-        Should the gateway die between that sync and the radio, such a command closes as COMMAND_INTERRUPTED
-        ("may or may not have happened"), the same answer as for any command about to be sent.
+        Should the gateway die between that sync and the radio, such a command closes with the failure type
+        UNKNOWN ("may or may not have happened"), the same answer as for any command about to be sent.
         """
         seen: set[str] = set()
         for command in commands:
@@ -176,8 +182,14 @@ class Executor:
         failed: CommandRun | None = None
         for command in commands:
             if failed is not None:
-                self._set(execution, command, S.FAILED, failed.failure,
-                          f"not sent: command {failed.rank} on this device failed")
+                if failed.failure is FailureType.UNKNOWN:
+                    # Known not sent; what came before it is not known, so it is not sent after a restart.
+                    self._set(execution, command, S.FAILED, FailureType.COMMAND_INTERRUPTED,
+                              f"not sent: command {failed.rank} on this device was in flight when the gateway "
+                              "stopped")
+                else:
+                    self._set(execution, command, S.FAILED, failed.failure,
+                              f"not sent: command {failed.rank} on this device failed")
                 continue
             if command.is_final:
                 # Closed before a restart: an interrupted command still stops the ones after it.
@@ -289,9 +301,11 @@ class Executor:
         self._bus.publish(CommandExecutionStateChangedEvent(
             exec_id=execution.id, device_url=command.device_url, rank=command.rank, new_state=state.value,
             failure_type=failure.name if state is S.FAILED else None))
-        if state is not S.TRANSMITTED:  # TRANSMITTED was journaled (synced) just before
-            self._journal.note_command(execution, command)
+        # The journal hears of the transitions a restart reads: TRANSMITTED (synced before the radio, by
+        # register or before_send) and the end. QUEUED_GATEWAY_SIDE and NOT_TRANSMITTED restart as INITIALIZED
+        # and IN_PROGRESS as TRANSMITTED whatever the journal says, so a row for them would change nothing.
         if state.is_final:
+            self._journal.note_command(execution, command)
             return
         if state is S.TRANSMITTED and execution.effective_start_time is None:
             execution.effective_start_time = _now()
@@ -303,7 +317,8 @@ class Executor:
         old = execution.state
         if not execution.advance(state):
             return
-        self._journal.note_execution(execution)
+        if state is S.TRANSMITTED or state.is_final:  # the others read the same after a restart (see _set)
+            self._journal.note_execution(execution)
         failure = execution.failure if state is S.FAILED else None
         self._bus.publish(ExecutionStateChangedEvent(
             exec_id=execution.id, old_state=old.value, new_state=state.value, owner_key=execution.owner,
@@ -355,11 +370,15 @@ class Executor:
         """Close or resume what the journal says was unfinished. Returns (resumed, closed)."""
         now = _now()
         resumed = closed = 0
+        uncertain: list[tuple[Execution, CommandRun]] = []
         for execution in await self._journal.unfinished():
             for command in execution.commands:
                 if command.state in (S.TRANSMITTED, S.IN_PROGRESS):
-                    command.state, command.failure = S.FAILED, FailureType.COMMAND_INTERRUPTED
-                    command.message = "in flight when the gateway stopped: it may or may not have happened"
+                    # UNKNOWN (-1), not COMMAND_INTERRUPTED (185, a device's report that it stopped) nor
+                    # UNKNOWN_ERROR (126, an error of unknown kind): both would claim that it did not happen.
+                    command.state, command.failure = S.FAILED, FailureType.UNKNOWN
+                    command.message = UNKNOWN_OUTCOME
+                    uncertain.append((execution, command))
                 elif not command.is_final:
                     command.state = S.INITIALIZED
                     if command.due_time < now - self.missed_grace_s * 1000:
@@ -375,12 +394,17 @@ class Executor:
                 resumed += 1
         if resumed or closed:
             log.info("journal recovery: %d executions resumed, %d closed", resumed, closed)
+        if uncertain:
+            self.read_back = ReadBack(self._registry, self._drivers, self._journal, uncertain)
+            self.read_back.start()
         return resumed, closed
 
     async def stop(self) -> None:
         """Stop running work. Executions stay unfinished in the journal and are recovered at the next start:
         a graceful restart keeps delayed commands, like a crash does."""
         self._stopping = True
+        if self.read_back is not None:
+            await self.read_back.stop()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

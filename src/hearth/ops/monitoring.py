@@ -43,7 +43,7 @@ class Monitoring:
         self.lag = LoopLagSampler()
         self.rate = EventRate()
         self.started = time.monotonic()
-        self._events: dict[type, int] = {}
+        self._bus = bus
         self._sent: dict[tuple[str, int], float] = {}  # (exec id, rank) -> perf_counter when handed over
         self._handlers: dict[type, Callable[[Any], None]] = {
             DeviceStateChangedEvent: self._state_changed,
@@ -54,7 +54,9 @@ class Monitoring:
         self._gateway: Gateway | None = None
         self._endpoint: MetricsEndpoint | None = None
         self._sampler: asyncio.Task[None] | None = None
-        bus.subscribe(self._on_event)
+        # Only the events it reads (the bus counts all of them): nothing else pays for monitoring.
+        for cls, handler in self._handlers.items():
+            bus.subscribe(handler, cls)
 
     # ------------------------------------------------------------------ life
 
@@ -75,13 +77,6 @@ class Monitoring:
         return time.monotonic() - self.started
 
     # ------------------------------------------------------------------ the bus (a hot path: keep it cheap)
-
-    def _on_event(self, event: Any) -> None:
-        cls = type(event)
-        self._events[cls] = self._events.get(cls, 0) + 1
-        handler = self._handlers.get(cls)
-        if handler is not None:
-            handler(event)
 
     def _state_changed(self, event: DeviceStateChangedEvent) -> None:
         self.health.reported(event.device_url, event.timestamp)
@@ -112,10 +107,10 @@ class Monitoring:
         self.health.forget(event.device_url)
 
     def _tick(self) -> None:
-        self.rate.tick(sum(self._events.values()))
+        self.rate.tick(sum(self._bus.published.values()))
 
     def event_counts(self) -> list[tuple[str, int]]:
-        return [(cls.__name__, n) for cls, n in self._events.items()]
+        return [(cls.__name__, n) for cls, n in self._bus.published.items()]
 
     # ------------------------------------------------------------------ scraping
 

@@ -153,6 +153,14 @@ class Driver(abc.ABC):
         """Raise ValueError saying why this radio cannot use a commissioning (install) code."""
         raise ValueError(f"commissioning codes are not supported for {self.protocol}")
 
+    async def read_back(self, url: DeviceURL) -> bool:
+        """Ask the device itself for its state and report it (``ctx.report_states``); return once it answered.
+
+        Called after a restart for a device whose last command's outcome is unknown (the gateway died while it
+        was in flight). Return False if this radio cannot read a device (a one-way protocol); raise
+        CommandFailed if it can but the device did not answer."""
+        return False
+
     async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
         """Play the physical world: make the device report ``value``. False if this driver cannot."""
         return False

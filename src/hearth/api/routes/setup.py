@@ -14,6 +14,7 @@ from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
 from hearth.api.routes import device as device_routes
 from hearth.api.routes import setup_settings
+from hearth.api.setup_json import SetupJson
 from hearth.core.state_store import InvalidStateValue
 from hearth.model.action import Action as WireAction
 from hearth.model.action import ActionGroup, Command
@@ -106,6 +107,7 @@ def device_json(device: Device, manufacturer: bool = False) -> dict[str, Any]:
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
+    setup_json = SetupJson.of(gw.bus)
 
     def device_for(url: str) -> Device:
         return gw.registry.require(url)
@@ -120,12 +122,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def setup(_: Caller = guard.view("bulk"),
                     manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
         root = gw.places.root
+        devices = gw.registry.all()
         out: dict[str, Any] = {
             "creationTime": root.creation_time if root else 0,
-            "lastUpdateTime": max((d.last_update_time for d in gw.registry.all()), default=0),
+            "lastUpdateTime": max((d.last_update_time for d in devices), default=0),
             "id": f"SETUP-{gw.identity.gateway_id}", "oid": gw.identity.setup_oid,
             "gateways": [gateway_json(ctx)],
-            "devices": [device_json(d, manufacturer) for d in gw.registry.all()],
+            "devices": None,  # filled below: cached per device (setup_json), or with manufacturer data
             "zones": [z.to_json() for z in gw.zones.all()],
             "features": [],
         }
@@ -135,7 +138,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         if root:
             out["rootPlace"] = root.to_json()
         out.update((await setup_settings.setup_settings(gw)).setup_fields())
-        return json_response(out)
+        if manufacturer:
+            out["devices"] = [device_json(d, manufacturer) for d in devices]
+            return json_response(out)
+        return setup_json.setup_response(out, devices)
 
     @router.get("/setup/gateways")
     async def gateways(_: Caller = guard.view("bulk")) -> Response:
@@ -152,7 +158,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.get("/setup/devices")
     async def devices(_: Caller = guard.view("bulk"),
                       manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
-        return json_response([device_json(d, manufacturer) for d in gw.registry.all()])
+        if manufacturer:
+            return json_response([device_json(d, manufacturer) for d in gw.registry.all()])
+        return setup_json.response(gw.registry.all())
 
     @router.get("/setup/devices/controllables")
     async def controllables(_: Caller = guard.view()) -> Response:
