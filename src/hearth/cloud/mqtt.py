@@ -53,7 +53,7 @@ class MqttSync(BrokerLink):
     lost_note = "local functions go on, records wait"
 
     def __init__(self, settings: Any) -> None:
-        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
+        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s, jitter=settings.reconnect_jitter)
         self.settings = settings
         self.mqtt = settings.mqtt
         self.syncing = False
