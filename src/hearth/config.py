@@ -135,6 +135,7 @@ class BagtowerSettings(_Section):
     # The seed lost its paths: they are settings.
     devices_path: str = "/devices"
     device_key_path: str = "/devices/{deviceId}/apikey"
+    device_path: str = "/devices/{deviceId}"  # PUT (update) and DELETE, companyId in the query
     logs_path: str = "/logs"
     api_key_header: str = "x-api-key"
     group: str = Field("hearth", min_length=1, max_length=15)

@@ -25,28 +25,31 @@ def seed_text(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-def json_block(text: str, marker: str, *, occurrence: int = 1) -> str:
+def json_block(text: str, marker: str, *, occurrence: int = 1, then: str = "") -> str:
     """The first JSON-like example (``{...}`` or ``[...]``) after the ``occurrence``-th ``marker`` in a seed.
 
     The seeds' examples are not strict JSON (comments, missing commas, ``...``, ReDoc's ``- "key":`` lines):
-    only the bracket nesting is followed, so what comes back is for ``example_keys`` / ``example_kind``.
+    only the bracket nesting is followed (not quotes: one example has ``"name: ""``), so what comes back is for
+    ``example_keys`` / ``example_kind``. ``then``: a text between the marker and the example (e.g. ``>>>``).
     """
     at = -1
     for _ in range(occurrence):
         at = text.find(marker, at + 1)
         if at < 0:
             raise LookupError(f"{marker!r} is not in the seed (occurrence {occurrence})")
+    if then:
+        at = text.find(then, at)
+        if at < 0:
+            raise LookupError(f"{then!r} does not follow {marker!r}")
     start = min((i for i in (text.find("{", at), text.find("[", at)) if i >= 0), default=-1)
     if start < 0:
         raise LookupError(f"no example after {marker!r}")
-    depth, in_string = 0, False
+    depth = 0
     for i in range(start, len(text)):
         ch = text[i]
-        if ch == '"' and text[i - 1] != "\\":
-            in_string = not in_string
-        elif not in_string and ch in "{[":
+        if ch in "{[":
             depth += 1
-        elif not in_string and ch in "}]":
+        elif ch in "}]":
             depth -= 1
             if depth == 0:
                 return text[start:i + 1]
