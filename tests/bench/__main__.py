@@ -2,9 +2,10 @@
 
 Scenarios (default: all, in this order): s1 (bus fan-out), s9 (persistence), s2 (state pipeline),
 s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation), zigbee (overhead per command),
-fleet (200 gateways' cloud sync), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real
-gateway process). Each row has its figure, its target, a baseline measured in the same run and the ratio to
-it, and a verdict: "met", "MISSED" or "info" (a figure with no target). Environment: BENCH_S2_SECONDS (default 10),
+fleet (200 gateways' cloud sync), fleet_restart (200 gateways through a broker restart, with and without
+jitter), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real gateway process). Each row has
+its figure, its target, a baseline measured in the same run and the ratio to it, and a verdict: "met", "MISSED"
+or "info" (a figure with no target). Environment: BENCH_S2_SECONDS (default 10),
 BENCH_S6_SECONDS (default 5), BENCH_S10_SECONDS (default 5).
 
 Exit status: 1 if a scenario crashed or a check of its own data failed (lost events, missing rows); with
@@ -33,6 +34,7 @@ SCENARIOS = {
     "s5": "tests.bench.s5_trigger",
     "zigbee": "tests.bench.zigbee_overhead",
     "fleet": "tests.bench.fleet",
+    "fleet_restart": "tests.bench.fleet_restart",
     "s10": "tests.bench.s10_bridge",
     "proc": "tests.bench.process_bench",
 }
