@@ -72,7 +72,8 @@ async def test_rules_hooks_and_tasks_as_the_seeds_say(setup: tuple[AirVantageSta
     state, box, _ = setup
     await wait_for(lambda: _has_rule(box), timeout=10)
     # Tasks were asked for with fields= (without it the seed gives no operation), and for this target.
-    task_queries = [q for m, p, q in state.requests if p == "/api/v1/operations/tasks"]
+    task_queries = await wait_for(lambda: [q for m, p, q in state.requests if p == "/api/v1/operations/tasks"],
+                                  timeout=10)
     assert task_queries and all(q.get("target") == SYSTEM and "operation" in q.get("fields", "").split(",")
                                 for q in task_queries)
     url = quote(box.url("5"), safe="")
@@ -198,3 +199,22 @@ async def _local_operation(box: GatewayClient) -> dict[str, Any] | None:
         if task["uid"].startswith("local-") and task["state"] == "SUCCESS":
             return task
     return None
+
+
+async def test_tasks_cut_by_a_crash_end_as_their_executions_do(
+        setup: tuple[AirVantageState, GatewayClient, FakeCloud]) -> None:
+    state, box, _ = setup
+    await wait_for(lambda: _has_rule(box), timeout=10)
+    # The journal resumes the execution after the restart (its command is delayed, not missed): the task ends
+    # as it does, SUCCESS, and does not run twice although the cloud still lists it PENDING.
+    task = state.send_command("hearth.apply", {"actionGroup": {"label": "cut", "actions": [
+        {"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 4}]}]}})
+    await wait_for(lambda: _running(box), timeout=10)
+    box.proc.kill()  # SIGKILL while the task runs; the cloud still lists it PENDING
+    await box.close()
+    await box.open()
+    done = await wait_for(lambda: outcome(box, task), timeout=20)
+    assert done["state"] == "SUCCESS", done
+    await asyncio.sleep(1.5)  # three polls: still listed PENDING by the cloud, not run again
+    history = (await box.api.get("/history/executions")).json()
+    assert len([e for e in history if e.get("label") == "cut"]) == 1

@@ -63,6 +63,7 @@ INBOUND_PREFIX = "airvantage:"  # inbound log: one row per task (cloud or local)
 TASK_FIELDS = "uid,state,createdAt,rank,operation"
 HOOK_TIMEOUT_S = 10.0  # seed 001: "if the callback takes more that 10 seconds to answer"
 NOT_SUPPORTED = "operation.type.not.supported"
+EXEC_KEY = "hearthExecId"  # in a kept outcome: its execution (not a seed field; the local route never serves it)
 
 
 def _now_ms() -> int:
@@ -100,8 +101,29 @@ class AirVantageConnector(OutboxConnector):
 
     async def _run(self) -> None:
         s = self.settings
+        await self._close_interrupted()
         async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeout_s) as self.http:
             await self.loop.run()
+
+    async def _close_interrupted(self) -> None:
+        """Tasks a crash or a stop left IN_PROGRESS. If the journal's recovery resumed their execution, its end
+        closes them as usual; if it closed it (COMMAND_INTERRUPTED, TIMED_OUT) or it never started, they end
+        FAILURE, said, rather than IN_PROGRESS for ever (and are not run again: whether their commands happened
+        is not known)."""
+        for outcome in await self.inbound.results(INBOUND_PREFIX):
+            if outcome.get("state") not in ("PENDING", "IN_PROGRESS") or not isinstance(outcome.get("uid"), str):
+                continue
+            exec_id = str(outcome.get(EXEC_KEY) or "")
+            execution = self.gateway.executor.current.get(exec_id)
+            if execution is not None:  # resumed, still running
+                self._running[outcome["uid"]] = execution
+                self._spawn(self._finish(outcome, execution))
+                continue
+            ended = await self.gateway.journal.get(exec_id) if exec_id else None
+            if ended is not None and ended.state.name in ("COMPLETED", "FAILED"):  # resumed and ended, or closed
+                await self._ended(outcome, ended)
+            else:
+                await self._close(outcome, "FAILURE", "operation.interrupted: the gateway stopped while it ran")
 
     async def cycle(self) -> None:
         """Report, then pull: hooks of the alerts up, then rules, triggers and tasks down."""
@@ -229,8 +251,8 @@ class AirVantageConnector(OutboxConnector):
             uid = task.get("uid")
             if not isinstance(uid, str) or not uid or uid in self._running:
                 continue
-            if not await self.inbound.first_time(INBOUND_PREFIX + uid):
-                continue
+            if await self.inbound.result(INBOUND_PREFIX + uid) is not None:
+                continue  # taken before (its outcome is kept): a task runs once
             operation = expect_dict(task.get("operation"), f"task {uid}: operation")
             op_uid = operation.get("uid")
             if not isinstance(op_uid, str):
@@ -263,13 +285,16 @@ class AirVantageConnector(OutboxConnector):
                    "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
         if "trigger" in operation:
             outcome["trigger"] = operation["trigger"]
-        await self.inbound.first_time(INBOUND_PREFIX + uid)  # a local operation: recorded before it runs
-        await self.inbound.answer(INBOUND_PREFIX + uid, outcome)
+        if not await self.inbound.first_time(INBOUND_PREFIX + uid):
+            return  # taken before
+        await self.inbound.answer(INBOUND_PREFIX + uid, outcome)  # on disk before it runs
         started = await self._start(operation.get("operationType"), op_input)
         if isinstance(started, tuple):
             await self._close(outcome, *started)
             return
         self._running[uid] = started
+        outcome[EXEC_KEY] = started.id  # kept with the outcome (never served): a restart finds its execution
+        await self.inbound.answer(INBOUND_PREFIX + uid, outcome)
         finish = self._finish(outcome, started)
         if wait:
             await finish
@@ -305,8 +330,11 @@ class AirVantageConnector(OutboxConnector):
             await self.gateway.executor.wait(exec_id)
         finally:
             self._running.pop(outcome["uid"], None)
-        state = execution.state.name
-        if execution.cancelled:
+        await self._ended(outcome, execution)
+
+    async def _ended(self, outcome: dict[str, Any], execution: Any) -> None:
+        exec_id, state = execution.id, execution.state.name
+        if getattr(execution, "cancelled", False):
             await self._close(outcome, "CANCELLED", f"execution {exec_id} cancelled")
         elif state == "COMPLETED":
             await self._close(outcome, "SUCCESS", f"execution {exec_id} completed")
