@@ -36,15 +36,20 @@ def env(url: str) -> dict[str, str]:
             "HEARTH_CLOUD__BAGTOWER__PERIOD_S": "60"}
 
 
-async def test_devices_registered_once_and_logs_at_the_servers_period(
-        tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
-    state, server = cloud
+def gateway(tmp_path: Path, server: FakeCloud) -> tuple[Path, GatewayClient]:
+    """A gateway with the Bagtower connector on and its user token (owner-only) in its data folder."""
     data = tmp_path / "data"
     data.mkdir()
     token = data / "bagtower-token"
     token.write_text("user-secret-token\n")
     os.chmod(token, 0o600)
-    box = GatewayClient(HearthProcess(data, env=env(server.url)), "virtual")
+    return data, GatewayClient(HearthProcess(data, env=env(server.url)), "virtual")
+
+
+async def test_devices_registered_once_and_logs_at_the_servers_period(
+        tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    state, server = cloud
+    data, box = gateway(tmp_path, server)
     await box.open()
     try:
         await wait_for(lambda: len(state.devices) == 34, timeout=20)
@@ -100,12 +105,7 @@ async def test_a_token_readable_by_others_is_refused(tmp_path: Path, cloud: tupl
 async def test_renamed_and_removed_devices_follow_in_the_cloud(
         tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
     state, server = cloud
-    data = tmp_path / "data"
-    data.mkdir()
-    token = data / "bagtower-token"
-    token.write_text("user-secret-token\n")
-    os.chmod(token, 0o600)
-    box = GatewayClient(HearthProcess(data, env=env(server.url)), "virtual")
+    data, box = gateway(tmp_path, server)
     await box.open()
     try:
         await wait_for(lambda: len(state.devices) == 34, timeout=20)

@@ -126,13 +126,8 @@ async def _off(box: GatewayClient, url: str) -> bool:
 async def test_product_actions_come_down_as_commands(box: GatewayClient,
                                                      cloud: tuple[SmartSolarState, FakeCloud]) -> None:
     state, server = cloud
-    plug = box.url("9")
-    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
-        {"deviceURL": plug, "commands": [{"name": "off"}]}]})
-    oid = created.json()["actionGroupOID"]
-    await box.close()
-    box.proc.extra_env["HEARTH_CLOUD__SMARTSOLAR__ACTIONS"] = f'{{ disabled = "{oid}" }}'  # a TOML table
-    await box.open()
+    plug, oid = box.url("9"), await plug_off_group(box)
+    await restart_with(box, actions=f'{{ disabled = "{oid}" }}')  # a TOML table
     assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
     # The cloud's operator disables the unit: it is pending until the unit reports, then pulls.
     async with httpx.AsyncClient(base_url=server.url) as operator:
@@ -143,6 +138,14 @@ async def test_product_actions_come_down_as_commands(box: GatewayClient,
     await wait_for(lambda: len(state.reported) > 3, timeout=15)
     history = (await box.api.get("/history/executions")).json()
     assert len([e for e in history if e.get("actionGroupOID") == oid]) == 1
+
+
+async def plug_off_group(box: GatewayClient) -> str:
+    """A persisted action group that turns the plug off: what the unit does when the cloud disables it."""
+    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
+        {"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]})
+    oid: str = created.json()["actionGroupOID"]
+    return oid
 
 
 async def restart_with(box: GatewayClient, **env: str) -> None:
@@ -171,10 +174,7 @@ async def test_a_failed_upload_backs_off_instead_of_waiting_the_interval(
 async def test_instructions_credit_alerts_and_tamper(box: GatewayClient,
                                                      cloud: tuple[SmartSolarState, FakeCloud]) -> None:
     state, server = cloud
-    plug = box.url("9")
-    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
-        {"deviceURL": plug, "commands": [{"name": "off"}]}]})
-    oid = created.json()["actionGroupOID"]
+    plug, oid = box.url("9"), await plug_off_group(box)
     await restart_with(box, actions=f'{{ disabled = "{oid}" }}', tamper_state=f"{box.url('15')}#core:ContactState")
     state.nudge_url = f"{box.proc.root_url}/hooks/smartsolar"
     assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
