@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from hearth.cloud.bagtower import device_id
@@ -128,3 +129,25 @@ async def test_renamed_and_removed_devices_follow_in_the_cloud(
         await box.close()
         box.proc.kill()
 
+
+
+async def test_a_hostile_cloud_is_counted_and_survived(tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    state, server = cloud
+    data, box = gateway(tmp_path, server)
+    await box.open()
+    try:
+        await wait_for(lambda: len(state.logs) > 3, timeout=30)
+        state.fail_next = [503, "garbage", "half", 500]
+        await wait_for(lambda: not state.fail_next, timeout=30)
+        count = len(state.logs)
+        await wait_for(lambda: len(state.logs) > count + 5, timeout=30)  # the sync goes on
+        async with httpx.AsyncClient(base_url=box.proc.root_url, verify=False, timeout=10,
+                                     headers=dict(box.api.headers)) as root:
+            metrics = (await root.get("/metrics")).text
+        for reason in ("http 5xx", "not json"):
+            assert f'hearth_cloud_failures_total{{cloud="bagtower",reason="{reason}"}}' in metrics
+        assert "".join(box.proc.output).count("bagtower: sync failed (http 5xx") == 1  # once per reason
+        assert (await box.api.get("/setup")).status_code == 200
+    finally:
+        await box.close()
+        box.proc.kill()

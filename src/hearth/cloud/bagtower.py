@@ -71,6 +71,8 @@ def _value(value: Any) -> tuple[str, str]:
 
 
 class BagtowerConnector:
+    name = "bagtower"  # in logs and metrics
+
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.periods: dict[str, float] = {}  # deviceId -> the period the server asked for
@@ -119,7 +121,6 @@ class BagtowerConnector:
             while True:
                 try:
                     await self._register()
-                    self.loop.succeeded()
                     await self._push_forever(self.http)
                 except asyncio.CancelledError:
                     raise
@@ -218,6 +219,7 @@ class BagtowerConnector:
         if not isinstance(period, int | float) or isinstance(period, bool) or not 0 < period < 86400 * 366:
             raise CloudFailure("unexpected shape", f"log answer: period {period!r}")
         period = float(period)
+        self.loop.succeeded()  # a log taken: the cloud answers well again
         self.periods[did] = period
         return period
 

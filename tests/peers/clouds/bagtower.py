@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 @dataclass
@@ -34,6 +34,7 @@ class BagtowerState:
     deleted: list[str] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)  # {"path", "body"} of every JSON answer
+    fail_next: list[int | str] = field(default_factory=list)  # next log answers: a status, "garbage" or "half"
     refused: int = 0
 
 
@@ -120,6 +121,13 @@ def build_app(state: BagtowerState) -> FastAPI:
 
     @app.post("/logs")
     async def post_log(request: Request, x_api_key: str | None = Header(None)) -> Any:
+        if state.fail_next:  # a hostile cloud, for the tests: not the seed's
+            what = state.fail_next.pop(0)
+            if what == "garbage":
+                return Response("<html>502</html>", media_type="application/json")
+            if what == "half":
+                return Response('{"period": ', media_type="application/json")
+            return _error(int(what), "unavailable", "try again later")
         body = await request.json()
         did = body.get("deviceId")
         if did not in state.keys or state.keys[did] != x_api_key:
