@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
 from hearth_ble.adapter import AdapterWatch
 from hearth_ble.formats import (
     ATC_SERVICE_UUID,
@@ -135,7 +135,7 @@ class BleDriver(Driver):
     async def _keep_scanning(self) -> None:
         """Scan while the adapter is there; when it leaves, mark everything unavailable and wait for it."""
         s = self.settings
-        delay = s.reconnect_min_s
+        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         failures = 0
         while not self._stopping:
             watch = AdapterWatch(s.adapter)
@@ -149,15 +149,16 @@ class BleDriver(Driver):
             except Exception as exc:  # no system bus, no bluetoothd, no adapter, adapter busy: all "not now"
                 watch.close()
                 failures += 1
+                delay = backoff.next_delay()
                 if failures == 1 or failures % 10 == 0:
-                    self.log.warning("Bluetooth adapter %s not usable (%s: %s); retrying in %g s",
+                    self.log.warning("Bluetooth adapter %s not usable (%s: %s); retrying in %.1f s",
                                      s.adapter, type(exc).__name__, exc, delay)
                 self._down()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, s.reconnect_max_s)
                 continue
             self.log.info("BLE scanning on %s", s.adapter)
-            delay, failures = s.reconnect_min_s, 0
+            failures = 0
+            backoff.reset()
             self._set_up()
             try:
                 await watch.gone()

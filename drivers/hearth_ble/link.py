@@ -14,6 +14,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 
+from hearth.sdk import Backoff
 from hearth_ble.formats.characteristic import decode_characteristic
 from hearth_ble.settings import BleSettings, LinkSettings
 
@@ -31,7 +32,7 @@ class CharacteristicLink:
     async def run(self) -> None:
         """Connect, read, follow; on loss, wait and connect again. Ends only when cancelled."""
         s, spec = self._settings, self.spec
-        delay = s.reconnect_min_s
+        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         failures = 0
         while True:
             device = await self._find(spec.address)
@@ -40,25 +41,25 @@ class CharacteristicLink:
                 async with BleakClient(device, disconnected_callback=lambda _client, lost=lost: lost.set(),
                                        timeout=s.connect_timeout_s) as client:
                     self.connected = True
-                    delay, failures = s.reconnect_min_s, 0
+                    failures = 0
+                    backoff.reset()
                     self._log.info("BLE %s connected", spec.address)
                     if spec.read:
                         self._take(bytes(await client.read_gatt_char(spec.characteristic)))
                     if spec.notify:
                         await client.start_notify(spec.characteristic, self._on_notify)
                     await lost.wait()
-                self._log.warning("BLE %s: link lost; reconnecting in %g s", spec.address, delay)
+                self._log.warning("BLE %s: link lost; reconnecting", spec.address)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # bleak's errors, D-Bus errors, timeouts: all mean "not now"
                 failures += 1
                 if failures == 1 or failures % 10 == 0:
-                    self._log.warning("BLE %s: cannot connect (%s: %s); retrying in %g s", spec.address,
-                                      type(exc).__name__, exc, delay)
+                    self._log.warning("BLE %s: cannot connect (%s: %s); retrying with back-off", spec.address,
+                                      type(exc).__name__, exc)
             finally:
                 self.connected = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, s.reconnect_max_s)
+            await asyncio.sleep(backoff.next_delay())
 
     def _on_notify(self, _characteristic: Any, data: bytearray) -> None:
         self._take(bytes(data))

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
 from hearth_rts.motion import DOWN, STILL, UP, Motion
 from hearth_rts.remotes import Frame, RollingCodeStore
 from hearth_rts.settings import RtsSettings, parse_settings
@@ -116,7 +116,7 @@ class RtsDriver(Driver):
     async def _keep_link(self) -> None:
         """Open the transmitter, watch it, and when it goes away fail what is queued and open it again."""
         s = self.settings
-        delay = s.reconnect_min_s
+        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         attempt = 0
         while not self._stopping:
             transmitter = make_transmitter(s.transmitter, port=s.port, baudrate=s.baudrate, repeats=s.repeats,
@@ -125,14 +125,15 @@ class RtsDriver(Driver):
                 await transmitter.open()
             except TransmitterError as exc:
                 attempt += 1
+                delay = backoff.next_delay()
                 if attempt == 1 or attempt % 10 == 0:
-                    self.log.warning("RTS transmitter not usable (%s); retrying in %.0f s", exc, delay)
+                    self.log.warning("RTS transmitter not usable (%s); retrying in %.1f s", exc, delay)
                 self.ctx.set_available(self.stack_url, False)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, s.reconnect_max_s)
                 continue
             self.log.info("RTS transmitter %s on %s ready (%s)", transmitter.name, s.port, transmitter.version)
-            self.transmitter, self.up, delay, attempt = transmitter, True, s.reconnect_min_s, 0
+            self.transmitter, self.up, attempt = transmitter, True, 0
+            backoff.reset()
             self.ctx.set_available(self.stack_url, True)
             await transmitter.watch()
             self.up = False

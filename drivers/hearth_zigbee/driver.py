@@ -19,7 +19,16 @@ import zigpy.types as zt
 from zigpy.zcl import foundation
 from zigpy.zdo import types as zdo_t
 
-from hearth.sdk import COMMISSIONING_CODES, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import (
+    COMMISSIONING_CODES,
+    Backoff,
+    CommandCall,
+    CommandFailed,
+    DeviceSpec,
+    DeviceURL,
+    Driver,
+    FailureType,
+)
 from hearth_zigbee import commands as zcmd
 from hearth_zigbee import install_codes
 from hearth_zigbee.mapping import (
@@ -262,7 +271,9 @@ class ZigbeeDriver(Driver):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(10):
                     await app.shutdown()
-        delay = self.settings.reconnect_min_s
+        s = self.settings
+        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
+        delay = backoff.next_delay()
         attempt = 0
         while not self._stopping:
             await asyncio.sleep(delay)
@@ -270,9 +281,9 @@ class ZigbeeDriver(Driver):
             try:
                 await self._connect()
             except Exception as exc:
-                self.log.info("zigbee radio still unreachable (attempt %d: %s); next try in %.0f s",
-                              attempt, _describe(exc), min(delay * 2, self.settings.reconnect_max_s))
-                delay = min(delay * 2, self.settings.reconnect_max_s)
+                delay = backoff.next_delay()
+                self.log.info("zigbee radio still unreachable (attempt %d: %s); next try in %.1f s",
+                              attempt, _describe(exc), delay)
                 continue
             self.log.info("zigbee radio back after %d attempt(s)", attempt)
             return

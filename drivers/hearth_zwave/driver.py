@@ -20,7 +20,7 @@ from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveComman
 from zwave_js_server.model.association import AssociationAddress
 from zwave_js_server.model.controller import InclusionGrant
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
+from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
 from hearth_zwave.mapping import BATTERY, PLAIN_GETS, Function, ValueKey, functions_of, plan, states_for
 from hearth_zwave.server import ManagedServer
 from hearth_zwave.settings import ZWaveSettings, parse_settings
@@ -159,15 +159,15 @@ class ZWaveDriver(Driver):
         self._reconnecting = self.ctx.create_task(self._reconnect(), "reconnect")
 
     async def _reconnect(self) -> None:
-        delay = self.settings.reconnect_min_s
+        s = self.settings
+        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         attempt = 0
         while not self._stopping:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff.next_delay())
             attempt += 1
             try:
                 await self._connect()
             except Exception as exc:
-                delay = min(delay * 2, self.settings.reconnect_max_s)
                 if attempt == 1 or attempt % 10 == 0:
                     self.log.info("zwave-js server still unreachable (attempt %d: %s)", attempt, _describe(exc))
                 continue

@@ -17,6 +17,8 @@ import shutil
 import signal
 from pathlib import Path
 
+from hearth.sdk import Backoff
+
 # The security classes zwave-js needs a key for (the server refuses to start without S0_Legacy).
 KEY_NAMES = ("S0_Legacy", "S2_Unauthenticated", "S2_Authenticated", "S2_AccessControl")
 _HEX32 = re.compile(r"\b[0-9a-fA-F]{32}\b")
@@ -74,8 +76,9 @@ class ManagedServer:
         return False
 
     async def _supervise(self) -> None:
-        delay = self.restart_min_s
+        backoff = Backoff(self.restart_min_s, max(self.restart_min_s, self.restart_max_s))
         while not self._stopping:
+            delay = backoff.next_delay()
             self._ready.clear()
             try:
                 self.process = await asyncio.create_subprocess_exec(
@@ -89,10 +92,9 @@ class ManagedServer:
                 code = await self.process.wait()
                 if self._stopping:
                     return
-                self.log.warning("zwave-js server exited with code %s; restarting in %.0f s", code, delay)
+                self.log.warning("zwave-js server exited with code %s; restarting in %.1f s", code, delay)
                 self.restarts += 1
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.restart_max_s)
 
     async def _pump(self, process: asyncio.subprocess.Process) -> None:
         """The server's output into our log (keys masked, in case a future version prints them)."""

@@ -133,6 +133,12 @@ class Gateway:
         self.device_removal = DeviceRemoval(self.registry, self.drivers, self.action_groups, self.bus)
         self.zones = ZoneStore(self.db, self.bus, self.registry)
         await self.zones.load()
+        # Subscribers of extensions (the cloud syncs' recorders) on the bus before recovery publishes the
+        # executions it closes (COMMAND_INTERRUPTED, TIMED_OUT): else no cloud would ever hear of them.
+        for extension in self.extensions:
+            attach = getattr(extension, "attach", None)
+            if attach is not None:
+                attach(self)
         await self.executor.recover()
         self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
                                              missed_grace_s=ex.missed_grace_s)

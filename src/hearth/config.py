@@ -145,6 +145,7 @@ class BagtowerSettings(_Section):
     # The seed lost its paths: they are settings.
     devices_path: str = "/devices"
     device_key_path: str = "/devices/{deviceId}/apikey"
+    device_path: str = "/devices/{deviceId}"  # PUT (update) and DELETE, companyId in the query
     logs_path: str = "/logs"
     api_key_header: str = "x-api-key"
     group: str = Field("hearth", min_length=1, max_length=15)
@@ -174,9 +175,13 @@ class SmartSolarSettings(_Section):
     timeout_s: float = Field(10, gt=0, le=60)
     # The seed's report-then-pull (its rc_data): our status up, then the unit's instructions down, each upload.
     rc_data_path: str = "/v1/products/{imei}/rc_data"
-    # enabled_status ("enabled", "disabled"), from an instruction or a product-status webhook -> the action
-    # group to run.
+    # enabled_status ("enabled", "disabled"), from an instruction or a product-status webhook, and
+    # "capacity_limit" (a new limit from the cloud) -> the action group to run.
     actions: dict[str, str] = Field(default_factory=dict)
+    # After a failed upload the next try comes after a jittered back-off from this up to upload_interval_s.
+    retry_min_s: float = Field(5, gt=0)
+    # The tamper status reported: "<deviceURL>#<stateName>" (e.g. a contact sensor); empty: none reported.
+    tamper_state: str = ""
 
 
 class AirVantageSettings(_Section):
@@ -189,9 +194,8 @@ class AirVantageSettings(_Section):
     # A bearer token (the seeds give no scheme), read from this file in the data folder, mode 600.
     token_file: str = "airvantage-token"
     poll_interval_s: float = Field(60, gt=0)
-    # Task states are read-only in the seed's API: where a task's outcome is reported is a setting.
-    task_report_path: str = "/api/v1/operations/tasks/{taskUid}/report"
-    alerts_path: str = "/api/v2/alerts"
+    # After a failed cycle, the next one comes after a jittered back-off from this up to poll_interval_s.
+    retry_min_s: float = Field(1, gt=0)
     # SYSTEM_SEND_COMMAND commandId -> the action group to run; "hearth.apply" takes an action group inline.
     commands: dict[str, str] = Field(default_factory=dict)
     timeout_s: float = Field(10, gt=0, le=60)
@@ -212,6 +216,8 @@ class CloudSettings(_Section):
     batch_size: int = Field(200, ge=1, le=10_000)
     reconnect_min_s: float = Field(1, gt=0)
     reconnect_max_s: float = Field(60, gt=0)
+    # Full jitter on the reconnect back-off (a fleet does not come back in lockstep); false only for the bench.
+    reconnect_jitter: bool = True
 
 
 class BridgeSettings(MqttBrokerSettings):

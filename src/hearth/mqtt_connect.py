@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth.cloud.credentials import read_secret
+from hearth.core.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ class BrokerLink:
     what = "MQTT"
     lost_note = "retrying"
 
-    def __init__(self, reconnect_min_s: float, reconnect_max_s: float) -> None:
+    def __init__(self, reconnect_min_s: float, reconnect_max_s: float, *, jitter: bool = True) -> None:
         self.connected = False
-        self._reconnect = (reconnect_min_s, reconnect_max_s)
+        self.backoff = Backoff(reconnect_min_s, max(reconnect_min_s, reconnect_max_s), jitter=jitter)
+        self.connects = 0  # sessions opened since start (the fleet bench counts reconnections)
 
     def _client(self) -> Any:
         raise NotImplementedError
@@ -67,25 +69,26 @@ class BrokerLink:
     async def _keep_connected(self, host: str, port: int) -> None:
         import aiomqtt
 
-        low, high = self._reconnect
-        delay = low
         while True:
+            delay = 0.0
             try:
                 async with self._client() as client:
-                    delay = low
+                    self.backoff.reset()
+                    self.connects += 1
                     await self._session(client)
             except (aiomqtt.MqttError, OSError, ssl.SSLError, ExceptionGroup) as exc:
                 if isinstance(exc, ExceptionGroup):  # from the session's task group: the first cause says why
                     exc = exc.exceptions[0]
                     if not isinstance(exc, aiomqtt.MqttError | OSError | ssl.SSLError):
                         log.error("%s session failed: %s: %s", self.what, type(exc).__name__, exc)
+                delay = self.backoff.next_delay()
                 if self.connected:
                     log.warning("%s lost its broker (%s); %s", self.what, exc, self.lost_note)
                 else:
-                    log.info("%s: broker %s:%d not reachable (%s); retrying in %.0f s", self.what, host, port, exc,
+                    log.info("%s: broker %s:%d not reachable (%s); retrying in %.1f s", self.what, host, port, exc,
                              delay)
             finally:
                 self.connected = False
                 self._down()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, high)
+            # A session that ended without an error (the broker closed it cleanly) waits too: never a busy loop.
+            await asyncio.sleep(delay or self.backoff.next_delay())

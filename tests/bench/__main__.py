@@ -3,8 +3,8 @@
 Scenarios (default: all, in this order): s1 (bus fan-out), s1ha (the bus side by side with Home Assistant's,
 in its Python 3.13 venv: tests/bench/ha_bus.py says how it is found or installed), s9 (persistence),
 s2 (state pipeline), s4 (action-group dispatch), s3 (condition groups), s5 (trigger to actuation),
-zigbee (overhead per command),
-fleet (200 gateways' cloud sync), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real
+zigbee (overhead per command), fleet (200 gateways' cloud sync), fleet_restart (200 gateways through a broker
+restart, with and without jitter), s10 (the MQTT bridge), proc (cold start, memory and S6 REST on a real
 gateway process), history (S11: state history at 10M points: queries, write cost, size, commands during start
 and retention). Each row has its figure, its target, a baseline measured in the same run and the ratio to
 it, and a verdict: "met", "MISSED" or "info" (a figure with no target). Environment: BENCH_S2_SECONDS (default 10),
@@ -37,6 +37,7 @@ SCENARIOS = {
     "s5": "tests.bench.s5_trigger",
     "zigbee": "tests.bench.zigbee_overhead",
     "fleet": "tests.bench.fleet",
+    "fleet_restart": "tests.bench.fleet_restart",
     "s10": "tests.bench.s10_bridge",
     "proc": "tests.bench.process_bench",
     "history": "tests.bench.s11_history",

@@ -373,3 +373,37 @@ async def test_a_command_taken_but_never_run_is_reported_after_a_restart(tmp_pat
     finally:
         await box.close()
         proc.kill()
+
+
+async def test_an_execution_closed_at_start_up_reaches_the_cloud_once(tmp_path: Path, broker: Mosquitto,
+                                                                      cloud: Cloud) -> None:
+    """SIGKILL while an execution waits for a delayed command, restart after it was due: the gateway closes it
+    while it starts (TIMED_OUT), before its extensions run; the cloud sync hears that closure, exactly once."""
+    env = {**cloud_env(broker.port), "HEARTH_EXECUTOR__MISSED_GRACE_S": "1"}
+    proc = HearthProcess(tmp_path / "data", env=env)
+    box = GatewayClient(proc, "virtual")
+    await box.open()
+    try:
+        started = await box.api.post("/exec/apply", json={"label": "later", "actions": [
+            {"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 2}]}]})
+        exec_id = started.json()["execId"]
+        await wait_for(lambda: [r for r in cloud.records("executions") if r["record"].get("execId") == exec_id],
+                       timeout=10)
+    finally:
+        await box.close()
+        proc.kill()  # the execution is unfinished in the journal
+    await asyncio.sleep(3.5)  # past its due time and the 1 s grace
+    await box.open()
+    try:
+        def closures() -> list[dict[str, Any]]:
+            return [r["record"] for r in cloud.records("executions") if r["record"].get("execId") == exec_id
+                    and r["record"].get("name") == "ExecutionStateChangedEvent"
+                    and r["record"].get("newState") == "FAILED"]
+
+        found = await wait_for(closures, timeout=15)
+        assert "TIMED_OUT" in json.dumps(found[0]), found[0]
+        await asyncio.sleep(1.5)  # a second sync would have sent it again by now
+        assert len(closures()) == 1, closures()
+    finally:
+        await box.close()
+        proc.kill()

@@ -1,5 +1,7 @@
-"""The SMARTSolar connector (seed 002) against a fake of that cloud: login and its refresh, store-and-forward
-telemetry in the seed's time-series form (kept through a 503), and signed product-status webhooks."""
+"""The SMARTSolar connector (seed 002) against a fake of that cloud written from the seed: login and its refresh,
+store-and-forward telemetry in the seed's time-series form (kept through a 503, retried with back-off), signed
+product-status / product-alert webhooks, nudges, instructions (capacity_limit, software and its lock), DCM
+credit, and tamper from a real state."""
 
 from __future__ import annotations
 
@@ -15,18 +17,20 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.peers.clouds.bagtower import FakeCloud
-from tests.peers.clouds.smartsolar import SmartSolarState, build_app, sign
+from tests.peers.clouds.smartsolar import SmartSolarState, build_app, send_webhook, sign
 from tests.support.gateway_client import GatewayClient
 from tests.support.process import HearthProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 IMEI = "013950005303699"
 KEY = b"webhook-key-returned-once"
+HOOK_URL = "https://gw.example/hooks/smartsolar"
 
 
 @pytest.fixture
 async def cloud() -> AsyncIterator[tuple[SmartSolarState, FakeCloud]]:
-    state = SmartSolarState(username="installer", password="pw-secret", imei=IMEI, token_lifetime_s=602)
+    state = SmartSolarState(username="installer", password="pw-secret", imei=IMEI, token_lifetime_s=602,
+                            webhook_key=KEY, signed_url=HOOK_URL)
     server = await FakeCloud(build_app(state)).start()
     yield state, server
     await server.stop()
@@ -40,7 +44,7 @@ def secret(folder: Path, name: str, value: bytes, mode: int = 0o600) -> None:
 
 @pytest.fixture
 async def box(tmp_path: Path, cloud: tuple[SmartSolarState, FakeCloud]) -> AsyncIterator[GatewayClient]:
-    _, server = cloud
+    server = cloud[1]
     data = tmp_path / "data"
     data.mkdir()
     secret(data, "smartsolar-password", b"pw-secret\n")
@@ -48,9 +52,10 @@ async def box(tmp_path: Path, cloud: tuple[SmartSolarState, FakeCloud]) -> Async
     env = {"HEARTH_CLOUD__SMARTSOLAR__ENABLED": "true", "HEARTH_CLOUD__SMARTSOLAR__BASE_URL": server.url,
            "HEARTH_CLOUD__SMARTSOLAR__PRODUCT_IMEI": IMEI, "HEARTH_CLOUD__SMARTSOLAR__USERNAME": "installer",
            "HEARTH_CLOUD__SMARTSOLAR__UPLOAD_INTERVAL_S": "1", "HEARTH_CLOUD__SMARTSOLAR__TIMEOUT_S": "1",
-           "HEARTH_CLOUD__SMARTSOLAR__WEBHOOK_URL": "https://gw.example/hooks/smartsolar"}
+           "HEARTH_CLOUD__SMARTSOLAR__WEBHOOK_URL": HOOK_URL, "HEARTH_CLOUD__SMARTSOLAR__RETRY_MIN_S": "0.2"}
     client = GatewayClient(HearthProcess(data, env=env), "virtual")
     await client.open()
+    cloud[0].nudge_url = f"{client.proc.root_url}/hooks/smartsolar"
     yield client
     await client.close()
     client.proc.kill()
@@ -121,13 +126,8 @@ async def _off(box: GatewayClient, url: str) -> bool:
 async def test_product_actions_come_down_as_commands(box: GatewayClient,
                                                      cloud: tuple[SmartSolarState, FakeCloud]) -> None:
     state, server = cloud
-    plug = box.url("9")
-    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
-        {"deviceURL": plug, "commands": [{"name": "off"}]}]})
-    oid = created.json()["actionGroupOID"]
-    await box.close()
-    box.proc.extra_env["HEARTH_CLOUD__SMARTSOLAR__ACTIONS"] = f'{{ disabled = "{oid}" }}'  # a TOML table
-    await box.open()
+    plug, oid = box.url("9"), await plug_off_group(box)
+    await restart_with(box, actions=f'{{ disabled = "{oid}" }}')  # a TOML table
     assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
     # The cloud's operator disables the unit: it is pending until the unit reports, then pulls.
     async with httpx.AsyncClient(base_url=server.url) as operator:
@@ -138,3 +138,80 @@ async def test_product_actions_come_down_as_commands(box: GatewayClient,
     await wait_for(lambda: len(state.reported) > 3, timeout=15)
     history = (await box.api.get("/history/executions")).json()
     assert len([e for e in history if e.get("actionGroupOID") == oid]) == 1
+
+
+async def plug_off_group(box: GatewayClient) -> str:
+    """A persisted action group that turns the plug off: what the unit does when the cloud disables it."""
+    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
+        {"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]})
+    oid: str = created.json()["actionGroupOID"]
+    return oid
+
+
+async def restart_with(box: GatewayClient, **env: str) -> None:
+    await box.close()
+    for key, value in env.items():
+        box.proc.extra_env[f"HEARTH_CLOUD__SMARTSOLAR__{key.upper()}"] = value
+    await box.open()
+
+
+async def test_a_failed_upload_backs_off_instead_of_waiting_the_interval(
+        box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+    state, server = cloud
+    await restart_with(box, upload_interval_s="60")
+    state.nudge_url = f"{box.proc.root_url}/hooks/smartsolar"
+    await set_temperature(box, 24.5)
+    state.fail_next = [503, 503, 503]
+    before = len(state.write_times)
+    async with httpx.AsyncClient(base_url=server.url) as operator:  # a wake-up: one cycle now
+        assert (await operator.post(f"/v1/products/{IMEI}/send_wakeup")).status_code == 200
+    # Three 503s, then the value: well within one 60 s interval (back-off from 0.2 s, jittered).
+    await wait_for(lambda: [p for p in points(state, "5_TemperatureState") if p[1] == 24.5], timeout=20)
+    assert len(state.write_times) - before >= 4
+    assert state.write_times[-1] - state.write_times[before] < 20
+
+
+async def test_instructions_credit_alerts_and_tamper(box: GatewayClient,
+                                                     cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+    state, server = cloud
+    plug, oid = box.url("9"), await plug_off_group(box)
+    await restart_with(box, actions=f'{{ disabled = "{oid}" }}', tamper_state=f"{box.url('15')}#core:ContactState")
+    state.nudge_url = f"{box.proc.root_url}/hooks/smartsolar"
+    assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
+    door = quote(box.url("15"), safe="")
+    assert (await box.api.put(f"/setup/devices/{door}/states/core:ContactState/3/open")).status_code in (200, 204)
+    state.capacity_limit = "7"
+    async with httpx.AsyncClient(base_url=server.url) as operator:
+        assert (await operator.put(f"/v1/products/{IMEI}/update_software", json={"software": "2.16"})).status_code \
+            == 200
+        assert (await operator.put(f"/v1/products/{IMEI}/lock_software", json={"software": "2.15"})).status_code \
+            == 200
+        # Credit for 3 s: applied, acknowledged, reported; when it runs out the unit disables itself.
+        added = await operator.post(f"/v1/products/{IMEI}/add_payment_command",
+                                    json={"transaction_id": "tx-1", "category": "payment", "value": 3})
+        assert added.status_code == 201
+    report = await wait_for(lambda: [r for r in state.reported if "balance" in r and r.get("payment_acks")],
+                            timeout=15)
+    assert report[0]["payment_acks"] == ["tx-1"] and 0 < report[0]["balance"]["balance"] <= 3
+    assert not state.payment_commands  # acknowledged: the cloud stops sending it
+    last = await wait_for(lambda: [r for r in state.reported if r.get("capacity_limit") == 7.0], timeout=15)
+    assert last[-1]["software_update"] == {"requested": "2.16", "status": "blocked: locked to 2.15"}
+    assert last[-1]["tamper_status"] == "tampered"
+    assert await wait_for(lambda: _off(box, plug), timeout=15)  # the credit ran out
+    await wait_for(lambda: state.reported[-1]["enable_status"] == "disabled", timeout=15)
+    # product-status carries the seed's state type (1-9); product-alert is taken once per delivery.
+    status = await send_webhook(state, state.nudge_url, "product-status",
+                                {"state": 6, "enabled_status": "pending_enabled", "user": "ops"})
+    assert status.json() == {"state": 6, "enabled_status": "pending_enabled"}
+    bad = await send_webhook(state, state.nudge_url, "product-status",
+                             {"state": 12, "enabled_status": "enabled", "user": "ops"})
+    assert "is not a state type" in bad.json()["ignored"]
+    await wait_for(lambda: [r for r in state.reported if r.get("state") == 6], timeout=15)
+    alert = {"alert_id": 41, "product_imei": IMEI, "alert_type_id": 3, "start_time": "2026-01-01 00:00:00",
+             "dismissed_at": None, "dismissed_by": None, "dismissal_reason": None, "repair_id": None,
+             "extra_info": "low battery", "customer_called_date": None}
+    stamp = "2026-12-07T10:00:00.000001"
+    first = await send_webhook(state, state.nudge_url, "product-alert", alert, stamp)
+    again = await send_webhook(state, state.nudge_url, "product-alert", alert, stamp)
+    assert first.json() == {"alert": 41} and again.json() == {"ignored": "delivered before"}
+    assert state.refused == 0

@@ -124,6 +124,9 @@ class AlertEngine:
         self._new_rows = 0
         self._sweep_task: asyncio.Task[None] | None = None
         self.evaluations = 0
+        # Who acts on a trigger of a cloud operation type (SYSTEM_SEND_COMMAND ...): the AirVantage connector,
+        # when enabled; called with (trigger, rule, target, ts). Without it such triggers do nothing here.
+        self.operation_sink: Callable[[OperationTrigger, AlertRule, str, int], None] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -262,10 +265,11 @@ class AlertEngine:
             return False
         return True
 
-    async def create_trigger(self, body: Any) -> OperationTrigger:
+    async def create_trigger(self, body: Any, uid: str | None = None) -> OperationTrigger:
+        """A new trigger; ``uid`` when the cloud chose it (triggers taken down with their rules)."""
         if len(self._triggers) >= MAX_TRIGGERS:
             raise errors.refuse(errors.TRIGGER_TOO_MANY, f"at most {MAX_TRIGGERS} operation triggers")
-        trigger = parse_trigger(body, new_id(), self._rules.__contains__, self._group_exists)
+        trigger = parse_trigger(body, uid or new_id(), self._rules.__contains__, self._group_exists)
         await self.repo.save_trigger(trigger.uid, trigger.rule_id, trigger.to_json(), self._now_ms())
         self._triggers[trigger.uid] = trigger
         return trigger
@@ -428,6 +432,11 @@ class AlertEngine:
             rows += [alert_row(alert), state_row(current)]
         runs = [TriggerRun(new_id(), t.uid, oid, rule.id, subject, ts) for t in self._triggers.values()
                 if t.rule_id == rule.id and (oid := t.action_group_oid) is not None and t.fires(raised, flipped_to)]
+        if self.operation_sink is not None:
+            for trigger in self._triggers.values():
+                if (trigger.rule_id == rule.id and trigger.action_group_oid is None
+                        and trigger.fires(raised, flipped_to)):
+                    self.operation_sink(trigger, rule, subject, ts)
         if flipped_to is not None or runs:
             self._jobs.put_nowait(_Job([*rows, *map(run_row, runs)], runs))
         else:

@@ -8,6 +8,18 @@ seconds. The seed lost its paths: ``[cloud.bagtower]`` has them as settings.
 
 The device ids are stable (a UUID from the gateway id and the deviceURL), so a restart or a reinstall registers
 nothing twice. The API keys are kept in the data folder, owner-only, never logged.
+
+The cloud follows the box: a device renamed here (or moved between protocols' tags) is updated there ("Update a
+device for a company", the full device body, ``companyId`` in the query), a device removed here is deleted there
+("Delete a device given the deviceId"; a 404 means it is gone already). What the cloud was last told is kept in
+``bagtower-devices.json``.
+
+``display`` is the seed's display format of a value (its examples: ``"enum"``, ``"percent"``, ``"string"``), not
+a name: ``enum`` for a boolean or a state with a list of values, ``percent`` for a number bounded 0..100, ``string``
+for other text; a plain number has none (the seed's log examples carry data items without it).
+
+Any failure (an answer of the wrong shape, a 5xx, a timeout) is counted by reason (``failures``, in /metrics),
+logged once per reason, and retried after a jittered back-off (``hearth.core.backoff``).
 """
 
 from __future__ import annotations
@@ -25,14 +37,29 @@ from typing import Any
 
 import httpx
 
+from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_dict, json_of
 from hearth.cloud.credentials import read_secret
+from hearth.core.backoff import Backoff
 
 log = logging.getLogger(__name__)
 KEYS_FILE = "bagtower-keys.json"
+DEVICES_FILE = "bagtower-devices.json"  # what the cloud was last told of each device (name, tags)
 
 
 def device_id(gateway_id: str, device_url: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hearth:{gateway_id}:{device_url}"))
+
+
+def display(device: Any, name: str, value: Any) -> str | None:
+    """The seed's display format of a state's value (see the module's doc)."""
+    spec = device.controllable.states.get(name)
+    if isinstance(value, bool) or (spec is not None and spec.values):
+        return "enum"
+    if isinstance(value, int | float):
+        if spec is not None and spec.min == 0 and spec.max == 100:
+            return "percent"
+        return None
+    return "string"
 
 
 def _value(value: Any) -> tuple[str, str]:
@@ -44,11 +71,15 @@ def _value(value: Any) -> tuple[str, str]:
 
 
 class BagtowerConnector:
+    name = "bagtower"  # in logs and metrics
+
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.periods: dict[str, float] = {}  # deviceId -> the period the server asked for
         self.sent = 0
         self._task: asyncio.Task[None] | None = None
+        self.backoff = Backoff(1.0, 300.0)
+        self.loop = SyncLoop("bagtower", self._register, 0, self.backoff)  # its failure count and its log
 
     async def start(self, gateway: Any) -> None:
         self.gateway = gateway
@@ -66,8 +97,16 @@ class BagtowerConnector:
         path = self.folder / KEYS_FILE
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def _save_keys(self, keys: dict[str, str]) -> None:
-        path = self.folder / KEYS_FILE
+    @property
+    def failures(self) -> dict[str, int]:
+        return self.loop.failures
+
+    def _told(self) -> dict[str, dict[str, Any]]:
+        path = self.folder / DEVICES_FILE
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _save_keys(self, keys: dict[str, Any], file: str = KEYS_FILE) -> None:
+        path = self.folder / file
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -78,53 +117,82 @@ class BagtowerConnector:
 
     async def _run(self) -> None:
         s = self.settings
-        delay = 1.0
-        async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeout_s) as http:
+        async with httpx.AsyncClient(base_url=s.base_url, timeout=s.timeout_s) as self.http:
             while True:
                 try:
-                    await self._register(http)
-                    await self._push_forever(http)
-                except (httpx.HTTPError, OSError, ValueError) as exc:
-                    log.warning("bagtower: %s; retrying in %.0f s", _safe(exc), delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 300)
+                    await self._register()
+                    await self._push_forever(self.http)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # whatever the cloud answered: counted, logged once, retried
+                    await asyncio.sleep(self.loop.failed(exc))
 
-    async def _register(self, http: httpx.AsyncClient) -> None:
-        """Every device not registered yet gets its device and its API key."""
+    def _body(self, device: Any, did: str) -> dict[str, Any]:
         s = self.settings
-        keys = self._keys()
-        missing = [d for d in self.gateway.registry.all()
-                   if device_id(self.gateway_id, d.url_text) not in keys and d.url.address != "stack"]
-        if not missing:
+        return {"deviceId": did, "deviceName": device.label[:50] or did, "companyId": s.company_id,
+                "period": max(s.period_s, s.min_period_s), "group": s.group,
+                "tags": [device.url.protocol, device.controllable.name], "enabled": True}
+
+    async def _register(self) -> None:
+        """The cloud follows the box: new devices registered (with their API key), renamed ones updated, removed
+        ones deleted."""
+        http, s = self.http, self.settings
+        keys, told = self._keys(), self._told()
+        here = {device_id(self.gateway_id, d.url_text): d for d in self.gateway.registry.all()
+                if d.url.address != "stack"}
+        missing = [did for did in here if did not in keys]
+        changed = [did for did in here if did in keys and
+                   {k: told.get(did, {}).get(k) for k in ("deviceName", "tags")} !=
+                   {k: self._body(here[did], did)[k] for k in ("deviceName", "tags")}]
+        gone = [did for did in keys if did not in here]
+        if not (missing or changed or gone):
             return
         headers = {"Authorization": f"Bearer {read_secret(self.folder, s.user_token_file).decode()}"}
-        for device in missing:
-            did = device_id(self.gateway_id, device.url_text)
-            body = {"deviceId": did, "deviceName": device.label[:50] or did, "companyId": s.company_id,
-                    "period": max(s.period_s, s.min_period_s), "group": s.group,
-                    "tags": [device.url.protocol, device.controllable.name], "enabled": True}
+        for did in missing:
+            body = self._body(here[did], did)
             created = await http.post(s.devices_path, json=body, headers=headers)
-            if created.status_code not in (200, 201, 409):  # 409: registered before we lost our keys file
-                raise ValueError(f"registering {device.url_text} answered {created.status_code}")
+            check_status(created, ok=(409,))  # 409: registered before we lost our keys file
             key = await http.get(s.device_key_path.format(deviceId=did), headers=headers)
-            key.raise_for_status()
-            keys[did] = str(key.json()["value"])
+            check_status(key)
+            value = expect_dict(json_of(key), "API key").get("value")
+            if not isinstance(value, str) or not value:
+                raise CloudFailure("unexpected shape", "API key: no value")
+            keys[did] = value
             self._save_keys(keys)
-        log.info("bagtower: %d devices registered", len(missing))
+            told[did] = {"deviceName": body["deviceName"], "tags": body["tags"]}
+            self._save_keys(told, DEVICES_FILE)
+        for did in changed:
+            body = self._body(here[did], did)
+            updated = await http.put(s.device_path.format(deviceId=did), json=body, headers=headers,
+                                     params={"companyId": s.company_id})
+            check_status(updated)
+            told[did] = {"deviceName": body["deviceName"], "tags": body["tags"]}
+            self._save_keys(told, DEVICES_FILE)
+        for did in gone:
+            deleted = await http.delete(s.device_path.format(deviceId=did), headers=headers,
+                                        params={"companyId": s.company_id})
+            check_status(deleted, ok=(404,))  # 404: deleted there already
+            keys.pop(did, None)
+            told.pop(did, None)
+            self._save_keys(keys)
+            self._save_keys(told, DEVICES_FILE)
+        log.info("bagtower: %d devices registered, %d updated, %d deleted", len(missing), len(changed), len(gone))
 
     async def _push_forever(self, http: httpx.AsyncClient) -> None:
         s = self.settings
         due: dict[str, float] = {}
+        told = self._told()
         while True:
             keys = self._keys()
             now = time.monotonic()
-            for device in self.gateway.registry.all():
+            devices = [d for d in self.gateway.registry.all() if d.url.address != "stack"]
+            if len(devices) != len(keys):
+                return  # a device came or went: the cloud follows first
+            for device in devices:
                 did = device_id(self.gateway_id, device.url_text)
                 key = keys.get(did)
-                if key is None:
-                    if device.url.address != "stack":
-                        return  # a new device: register it first
-                    continue
+                if key is None or told.get(did, {}).get("deviceName") != (device.label[:50] or did):
+                    return  # new or renamed: register or update it first
                 if due.get(did, 0.0) > now:
                     continue
                 period = await self._push(http, did, key, device)
@@ -137,19 +205,21 @@ class BagtowerConnector:
         data = []
         for name, state in device.states.items():
             kind, text = _value(state.value)
-            data.append({"id": name.split(":", 1)[-1], "type": kind, "val": text, "display": name})
+            item = {"id": name.split(":", 1)[-1], "type": kind, "val": text}
+            shown = display(device, name, state.value)
+            if shown is not None:
+                item["display"] = shown
+            data.append(item)
         body = {"unixTimestamp": int(stamp), "deviceId": did, "data": data,
                 "UTCTimestamp": dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat().replace("+00:00", "Z")}
         answer = await http.post(s.logs_path, json=body, headers={s.api_key_header: key})
-        answer.raise_for_status()
+        check_status(answer)
         self.sent += 1
-        period = float(answer.json().get("period") or s.period_s)
+        period = expect_dict(json_of(answer), "log answer").get("period")
+        if not isinstance(period, int | float) or isinstance(period, bool) or not 0 < period < 86400 * 366:
+            raise CloudFailure("unexpected shape", f"log answer: period {period!r}")
+        period = float(period)
+        self.loop.succeeded()  # a log taken: the cloud answers well again
         self.periods[did] = period
         return period
 
-
-def _safe(exc: BaseException) -> str:
-    """An error to log, without a URL's query or headers (where keys could be)."""
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code} from {exc.request.url.path}"
-    return f"{type(exc).__name__}: {exc}"

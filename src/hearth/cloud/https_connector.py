@@ -21,12 +21,18 @@ class OutboxConnector:
         self.settings = settings
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, gateway: Any) -> None:
+    def attach(self, gateway: Any) -> None:
+        """Before the gateway's recovery: the recorder listens (what recovery publishes is heard)."""
         self.gateway = gateway
         self.folder: Path = gateway.settings.data_dir()
         self.outbox = Outbox(gateway.db, table=self.outbox_table)
         self.inbound = InboundLog(gateway.db)
         self.recorder = Recorder(gateway.bus, self.outbox, 1.0, streams=self.streams)
+        self.recorder.subscribe()
+
+    async def start(self, gateway: Any) -> None:
+        if getattr(self, "gateway", None) is not gateway:
+            self.attach(gateway)
         self._attach(gateway)
         self.recorder.start()
         self._task = asyncio.create_task(self._run(), name=f"cloud-{self.name}")

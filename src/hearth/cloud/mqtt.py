@@ -53,7 +53,7 @@ class MqttSync(BrokerLink):
     lost_note = "local functions go on, records wait"
 
     def __init__(self, settings: Any) -> None:
-        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
+        super().__init__(settings.reconnect_min_s, settings.reconnect_max_s, jitter=settings.reconnect_jitter)
         self.settings = settings
         self.mqtt = settings.mqtt
         self.syncing = False
@@ -63,14 +63,20 @@ class MqttSync(BrokerLink):
 
     # ------------------------------------------------------------------ life
 
-    async def start(self, gateway: Any) -> None:
-        """Called by the gateway once it has started (its identity, store and bus exist)."""
+    def attach(self, gateway: Any) -> None:
+        """Called by the gateway before its recovery (identity, store and bus exist): the recorder listens."""
         self.gateway = gateway
         self.gateway_id: str = gateway.identity.gateway_id
         self.base = f"{self.mqtt.topic_prefix}/{self.gateway_id}"
         self.outbox = Outbox(gateway.db, self.settings.outbox_max_rows)
         self.inbound = InboundLog(gateway.db)
         self.recorder = Recorder(gateway.bus, self.outbox, self.settings.telemetry_window_s)
+        self.recorder.subscribe()
+
+    async def start(self, gateway: Any) -> None:
+        """Called by the gateway once it has started."""
+        if getattr(self, "gateway", None) is not gateway:
+            self.attach(gateway)
         self.objects = CloudObjects(gateway.db, gateway.bus, gateway.action_groups,
                                     getattr(gateway, "conditions", None), getattr(gateway, "triggers", None))
         gateway.cloud = self

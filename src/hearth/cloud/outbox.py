@@ -148,6 +148,12 @@ class InboundLog:
         row = await self._db.fetchone("SELECT result FROM inbound_commands WHERE id = ?", (command_id,))
         return json.loads(row[0]) if row and row[0] else None
 
+    async def results(self, prefix: str) -> list[dict[str, Any]]:
+        """The results kept under ``prefix``."""
+        rows = await self._db.fetchall("SELECT result FROM inbound_commands WHERE result IS NOT NULL AND "
+                                       "id LIKE ? || '%'", (prefix,))
+        return [json.loads(row[0]) for row in rows]
+
     async def unanswered(self, prefix: str) -> list[str]:
         """Ids under ``prefix`` recorded but never answered: a crash came between taking them and running them."""
         rows = await self._db.fetchall("SELECT id FROM inbound_commands WHERE result IS NULL AND id LIKE ? || '%'",

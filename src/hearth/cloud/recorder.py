@@ -43,8 +43,13 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self.written = asyncio.Event()  # set after every write (the sync engine sends at once)
 
+    def subscribe(self) -> None:
+        """Listen from now on (events are kept in memory until ``start``): before the gateway's recovery."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._bus.subscribe(self._on_event)
+
     def start(self) -> None:
-        self._unsubscribe = self._bus.subscribe(self._on_event)
+        self.subscribe()
         self._task = asyncio.create_task(self._run(), name="cloud-recorder")
 
     async def stop(self) -> None:

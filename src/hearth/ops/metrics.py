@@ -178,6 +178,16 @@ class MetricsCollector:
             outbox.add_metric([name], depth)
         yield outbox
 
+        # Each HTTPS cloud connector counts its failed cycles by reason (hearth.cloud.answers).
+        cloud = CounterMetricFamily("hearth_cloud_failures", "Failed cloud sync cycles, by cloud and reason",
+                                    labels=["cloud", "reason"])
+        for extension in gw.extensions:
+            counts = getattr(extension, "failures", None)
+            if isinstance(counts, dict):
+                for reason, n in sorted(counts.items()):
+                    cloud.add_metric([str(getattr(extension, "name", type(extension).__name__)), reason], n)
+        yield cloud
+
         lag: LoopLagSampler = mon.lag
         yield HistogramMetricFamily("hearth_event_loop_lag_seconds", "How late the event loop wakes a sleeper",
                                     buckets=lag.histogram.cumulative(), sum_value=lag.histogram.sum)

@@ -5,6 +5,7 @@ declare devices, report what they say, keep crash-safe data and read its configu
 ``execute`` for each command of an execution, never more at once than ``max_concurrency``.
 """
 
+from hearth.core.backoff import Backoff
 from hearth.model import events
 from hearth.model.datatype import DataType
 from hearth.model.definition import Controllable
@@ -22,6 +23,7 @@ from hearth.sdk.driver import (
 )
 
 __all__ = [
+    "Backoff",
     "COMMISSIONING_CODES",
     "CommandCall",
     "CommandFailed",

@@ -224,4 +224,28 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         await engine().delete_trigger(uid)
         return Response(status_code=200)
 
+    # ------------------------------------------------------------------ task outcomes (AirVantage connector)
+
+    @router.get(f"{EXT}/api/v1/operations/tasks", summary="Tasks this gateway ran for AirVantage, with outcomes")
+    async def tasks(target: str | None = Query(None), states: str | None = Query(None),
+                    fields: str | None = Query(None), offset: int = Query(0, ge=0),
+                    size: int = Query(100, ge=1, le=500), _: Caller = guard.view()) -> Response:
+        connector = getattr(gw, "airvantage", None)
+        if not target:
+            return json_response({"errorCode": "operation.task.missing.target", "error": "target is required"},
+                                 status=400)
+        found = [] if connector is None else [t for t in await connector.outcomes() if t.get("target") == target]
+        if states:
+            wanted = set(states.split(","))
+            found = [t for t in found if t.get("state") in wanted]
+        # Seed 004: without ``fields`` only these attributes are returned.
+        names = ([f for f in fields.split(",") if f in TASK_FIELDS] if fields else list(TASK_DEFAULT_FIELDS))
+        items = [{n: t.get(n) for n in names} for t in found[offset:offset + size]]
+        return json_response({"items": items, "count": len(found), "size": len(items), "offset": offset})
+
     return router
+
+
+TASK_DEFAULT_FIELDS = ("uid", "date", "createdAt", "executedAt", "rank", "state", "target")
+TASK_FIELDS = (*TASK_DEFAULT_FIELDS, "targetDescription", "input", "messages", "operation",
+               "trigger")  # trigger: a local operation's (seed 004 operation field)
