@@ -15,6 +15,7 @@ from hearth.sdk import CommandCall, CommandFailed, Controllable, DeviceURL, Driv
 
 STEP_S = 0.25  # how often a moving closure reports its position
 FAVOURITE = 50  # where "my" sends a closure (a Somfy motor's favourite position)
+UNHEATED_C = 15.0  # where the room of a thermostat that is off drifts to
 
 
 class SimulatedDevice:
@@ -62,6 +63,8 @@ class SimulatedDevice:
                 out[name] = "locked"
             elif name == "core:TargetTemperatureState":
                 out[name] = 19.0
+            elif name == "core:TargetHeatingLevelState":
+                out[name] = "comfort"  # heating, towards its set point
             elif name == "core:TemperatureState":
                 out[name] = round(rng.uniform(18.0, 22.0), 1)
             elif name == "core:BatteryLevelState":
@@ -99,14 +102,14 @@ class SimulatedDevice:
             self.report(LightIntensityState=params[0], OnOffState="on" if params[0] > 0 else "off")
             return
         if name == "setColorTemperature":
-            self.report(ColorTemperatureState=params[0], OnOffState="on")
+            self.report(ColorTemperatureState=params[0], **self._lit())
             return
         if name == "setHueAndSaturation":
-            self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), OnOffState="on")
+            self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), **self._lit())
             return
         if name == "setRGB":
             self.report(RedColorIntensityState=params[0], GreenColorIntensityState=params[1],
-                        BlueColorIntensityState=params[2], OnOffState="on")
+                        BlueColorIntensityState=params[2], **self._lit())
             return
         if name in ("lock", "unlock"):
             call.in_progress(500)
@@ -139,6 +142,21 @@ class SimulatedDevice:
             return  # nothing moving: a stop is a no-op, as on a real motor
         raise CommandFailed(FailureType.CMDUNKNOWN, f"virtual device cannot {name}")
 
+    def _lit(self) -> dict[str, Any]:
+        """A colour command turns the light on, as a bulb does; one that was off (level 0) comes on at full
+        level, as ``on`` does, rather than "on at 0 %": Home Assistant sends a colour alone to an off light."""
+        values: dict[str, Any] = {"OnOffState": "on"}
+        if self.has("LightIntensityState") and self.get("core:LightIntensityState", 0) == 0:
+            values["LightIntensityState"] = 100
+        return values
+
+    def _assumed_position(self) -> int:
+        """Where a closure that reports no position is, as a ClosureState, from its open/closed state: a one-way
+        RTS motor's is assumed from its last command, a garage door's is reported ("unknown" while it moves or
+        after a stop midway, taken as halfway, so that either way takes half the travel)."""
+        value = self.get("core:OpenClosedState") or self.get("core:OpenClosedUnknownState") or "closed"
+        return {"open": 0, "closed": 100}.get(value, 50)
+
     def _closure_target(self, name: str, params: list[Any]) -> int | None:
         """Where a command sends a closure, as a ClosureState (0 open, 100 closed)."""
         if name in ("open", "up", "deploy"):
@@ -160,8 +178,7 @@ class SimulatedDevice:
         if has_position:
             start = self.get(position_state, 100 if not deployment else 0)
         else:
-            # A one-way RTS motor gives no position: the assumed state is the last command's end.
-            start = 0 if self.get("core:OpenClosedState", "closed") == "open" else 100
+            start = self._assumed_position()
         distance = abs(target - start)
         duration = self.travel_time_s * distance / 100
         call.in_progress(int(duration * 1000))
@@ -203,7 +220,9 @@ class SimulatedDevice:
             if value is None:
                 continue
             if name == "core:TemperatureState" and self.has("TargetTemperatureState"):
-                target = self.get("core:TargetTemperatureState", 19.0)
+                # A room whose heating is off cools towards an unheated room's temperature.
+                off = self.get("core:TargetHeatingLevelState") == "off"
+                target = UNHEATED_C if off else self.get("core:TargetTemperatureState", 19.0)
                 values[name] = round(value + max(-0.2, min(0.2, (target - value) / 4)), 1)
             elif name in ("core:TemperatureState", "core:RelativeHumidityState", "core:AtmosphericPressureState",
                           "core:LuminanceState", "core:ElectricPowerConsumptionState"):
