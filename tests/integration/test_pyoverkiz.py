@@ -458,3 +458,39 @@ async def test_lost_listener_is_re_registered(overkiz: OverkizClient, hearth: He
     exec_id = await overkiz.execute_command(hearth.device_url(LIGHT), Command("identify"))
     end, _ = await run_to_end(overkiz, exec_id)
     assert end.new_state is ExecutionState.COMPLETED
+
+
+# ---------------------------------------------------------------------------------- tokens and options
+
+
+async def test_local_tokens_are_listed(overkiz: OverkizClient, hearth: HearthProcess, api: httpx.AsyncClient) -> None:
+    gateway = hearth.gateway_id
+    generated = (await api.get(f"/config/{gateway}/local/tokens/generate")).json()["token"]
+    label = f"pyoverkiz {uuid.uuid4().hex[:6]}"
+    activated = await api.post(f"/config/{gateway}/local/tokens",
+                               json={"label": label, "token": generated, "scope": "devmode"})
+    assert activated.status_code == 200, activated.text
+    tokens = await overkiz.get_local_tokens(gateway)
+    mine = next(t for t in tokens if t.label == label)
+    assert mine.uuid == activated.json()["requestId"]
+    assert mine.gateway_id == gateway and mine.gateway_creation_time > 0
+    assert mine.expiration_time is None  # Hearth's tokens last until revoked
+    assert generated not in repr(tokens)
+    assert await overkiz.delete_local_token(gateway, mine.uuid)
+    assert label not in {t.label for t in await overkiz.get_local_tokens(gateway)}
+
+
+async def test_setup_options_say_developer_mode_is_on(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    developer_mode = f"developerMode-{hearth.gateway_id}"
+    options = await overkiz.get_setup_options()
+    assert [o.option_id for o in options] == [developer_mode]
+    assert options[0].creation_time > 0 and options[0].start_date == options[0].creation_time
+    one = await overkiz.get_setup_option(developer_mode)
+    assert one is not None and one.option_id == developer_mode
+    assert [(p.name, p.value) for p in one.parameters or []] == [("gatewayId", hearth.gateway_id)]
+    parameter = await overkiz.get_setup_option_parameter(developer_mode, "gatewayId")
+    assert parameter is not None and parameter.value == hearth.gateway_id
+    with pytest.raises(BaseOverkizException):
+        await overkiz.get_setup_option("nightMode-0000")
+    with pytest.raises(BaseOverkizException):
+        await overkiz.get_setup_option_parameter(developer_mode, "colour")

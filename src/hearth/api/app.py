@@ -27,6 +27,7 @@ from hearth.api.routes import (
     location,
     ops,
     setup,
+    setup_options,
     synchronization,
     tokens,
     triggers,
@@ -87,7 +88,7 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
+    for module in (setup, setup_options, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
                    triggers, alerts, zigbee, zwave, ops, backup):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
