@@ -16,6 +16,9 @@ from hearth.sdk import CommandCall, CommandFailed, Controllable, DeviceURL, Driv
 STEP_S = 0.25  # how often a moving closure reports its position
 FAVOURITE = 50  # where "my" sends a closure (a Somfy motor's favourite position)
 UNHEATED_C = 15.0  # where the room of a thermostat that is off drifts to
+# The set points of a valve's presets (setDerogation with a mode), and every derogation mode a valve reports.
+PRESET_SETPOINTS_C = {"frostprotection": 7.0, "away": 15.0, "eco": 17.0, "comfort": 20.0}
+DEROGATION_MODES = ("manual", "away", "comfort", "eco", "frostprotection", "geofencingMode", "suddenDropMode")
 
 
 class SimulatedDevice:
@@ -65,6 +68,14 @@ class SimulatedDevice:
                 out[name] = 19.0
             elif name == "core:TargetHeatingLevelState":
                 out[name] = "comfort"  # heating, towards its set point
+            elif name == "io:DerogationHeatingModeState":
+                out[name] = "manual"  # following its set point, not a preset's
+            elif name in ("core:MinSetpointState", "core:MaxSetpointState"):
+                # The set point's own bounds, which setTargetTemperature and setDerogation are held to.
+                bound = spec.min if name == "core:MinSetpointState" else spec.max
+                out[name] = float(bound if bound is not None else 0)
+            elif name == "core:OpenClosedValveState":
+                out[name] = "open"
             elif name == "core:TemperatureState":
                 out[name] = round(rng.uniform(18.0, 22.0), 1)
             elif name == "core:BatteryLevelState":
@@ -119,10 +130,16 @@ class SimulatedDevice:
         if name in ("setCode", "clearCode"):
             return
         if name == "setTargetTemperature":
-            self.report(TargetTemperatureState=float(params[0]))
+            self.report(TargetTemperatureState=float(params[0]), **self._derogation("manual"))
+            self._valve()
             return
         if name == "setHeatingLevel":
-            self.report(TargetHeatingLevelState=params[0])
+            self.report(TargetHeatingLevelState=params[0], **self._derogation(params[0]))
+            self._valve()
+            return
+        if name == "setDerogation":
+            self._derogate(params[0])
+            self._valve()
             return
         if name == "setOrientation":
             self.report(SlateOrientationState=params[0])
@@ -141,6 +158,34 @@ class SimulatedDevice:
         if name == "stop":
             return  # nothing moving: a stop is a no-op, as on a real motor
         raise CommandFailed(FailureType.CMDUNKNOWN, f"virtual device cannot {name}")
+
+    # ------------------------------------------------------------------ heating
+
+    def _derogation(self, mode: str) -> dict[str, Any]:
+        """The derogation mode that goes with a set point or level (a valve's preset, as clients read it); "off"
+        is no preset, so the mode stays as it was."""
+        if not self.has("io:DerogationHeatingModeState") or mode not in DEROGATION_MODES:
+            return {}
+        return {"io:DerogationHeatingModeState": mode}
+
+    def _derogate(self, value: Any) -> None:
+        """setDerogation: a temperature (manual), a preset (its set point), or a mode that keeps the set point."""
+        if isinstance(value, int | float):
+            self.report(TargetTemperatureState=float(value), TargetHeatingLevelState="comfort",
+                        **self._derogation("manual"))
+        elif value in PRESET_SETPOINTS_C:
+            self.report(TargetTemperatureState=PRESET_SETPOINTS_C[value], **self._derogation(value),
+                        TargetHeatingLevelState=value if value != "away" else "eco")
+        else:
+            self.report(**self._derogation(value))
+
+    def _valve(self) -> None:
+        """A valve is open while its room is below the set point and its heating is not off."""
+        if not self.has("OpenClosedValveState"):
+            return
+        heating = self.get("core:TargetHeatingLevelState") != "off"
+        below = self.get("core:TemperatureState", 0.0) < self.get("core:TargetTemperatureState", 0.0)
+        self.report(OpenClosedValveState="open" if heating and below else "closed")
 
     def _lit(self) -> dict[str, Any]:
         """A colour command turns the light on, as a bulb does; one that was off (level 0) comes on at full
@@ -237,6 +282,7 @@ class SimulatedDevice:
                 values[name] = spec.values[0] if value == spec.values[1] else spec.values[1]
         if values:
             self.ctx.report_states(self.url, values)
+            self._valve()
 
 
 def _state_name(short: str) -> str:

@@ -125,6 +125,13 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
     return found
 
 
+# States a device of a controllable has from the start: a valve's set point bounds are those Hearth holds its
+# commands to (the catalogue's 5..30 °C), and it follows its set point until a preset is chosen.
+FIXED_STATES: dict[str, dict[str, Any]] = {
+    "zigbee:ThermostaticValveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
+                                          "io:DerogationHeatingModeState": "manual"},
+}
+
 # Controllables that declare the battery states themselves.
 BATTERY_AWARE = {"zigbee:DoorLockComponent", "zigbee:ThermostaticValveComponent"}
 

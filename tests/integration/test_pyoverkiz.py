@@ -494,3 +494,65 @@ async def test_setup_options_say_developer_mode_is_on(overkiz: OverkizClient, he
         await overkiz.get_setup_option("nightMode-0000")
     with pytest.raises(BaseOverkizException):
         await overkiz.get_setup_option_parameter(developer_mode, "colour")
+
+
+# ---------------------------------------------------------------------------------- heating, as Home Assistant drives it
+
+RADIATOR = "22"  # zigbee:ThermostaticValveComponent
+# What Home Assistant's overkiz climate entity for this widget reads (its ValveHeatingTemperatureInterface):
+# the derogation modes it maps to presets (a value outside them is an error there), and the states it needs.
+VALVE_DEROGATION_MODES = {"geofencingMode", "suddenDropMode", "away", "comfort", "eco", "frostprotection", "manual"}
+
+
+async def test_a_radiator_valve_is_a_climate_device_pyoverkiz_can_drive(overkiz: OverkizClient,
+                                                                       hearth: HearthProcess) -> None:
+    url = hearth.device_url(RADIATOR)
+    device = next(d for d in await overkiz.get_devices(refresh=True) if d.device_url == url)
+    assert device.ui_class is UIClass.HEATING_SYSTEM
+    assert device.widget is UIWidget.VALVE_HEATING_TEMPERATURE_INTERFACE
+    assert {"setDerogation", "setTargetTemperature"} <= {c.command_name for c in device.definition.commands}
+    low = device.states["core:MinSetpointState"]
+    high = device.states["core:MaxSetpointState"]
+    assert low is not None and high is not None and low.value_as_float == 5.0 and high.value_as_float == 30.0
+    # Home Assistant sets a temperature with setDerogation(<temperature>, "further_notice"), a preset with the mode.
+    exec_id = await overkiz.execute_command(url, Command("setDerogation", [21.5, "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, url, "core:TargetTemperatureState") == 21.5
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") == "manual"
+    exec_id = await overkiz.execute_command(url, Command("setDerogation", ["eco", "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") == "eco"
+    assert await state_value(overkiz, url, "core:TargetTemperatureState") == 17.0
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") in VALVE_DEROGATION_MODES
+    assert await state_value(overkiz, url, "core:OpenClosedValveState") in ("open", "closed")
+    for bad in ([45, "further_notice"], ["sauna", "further_notice"], [20, "tomorrow"]):
+        with pytest.raises(OverkizException):
+            await overkiz.execute_command(url, Command("setDerogation", bad))
+    # Each measured state carries its own unit: the battery is no temperature.
+    units = {a.name: a.value for a in device.attributes}
+    assert units.get("core:TemperatureStateMeasuredValueType") == "core:TemperatureInCelcius"
+    assert units.get("core:BatteryLevelStateMeasuredValueType") == "core:RelativeValueInPercentage"
+    assert "core:MeasuredValueType" not in units
+
+
+GARAGE = "17"  # zwave:GarageDoorZWaveComponent: open/closed, no position
+
+
+async def test_the_garage_door_takes_its_travel_time_both_ways(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(GARAGE)
+    took: dict[str, float] = {}
+    for command in ("open", "close", "open", "close"):
+        start = time.monotonic()
+        exec_id = await overkiz.execute_command(url, Command(command))
+        end, _ = await run_to_end(overkiz, exec_id)
+        assert end.new_state is ExecutionState.COMPLETED, end
+        took[command] = time.monotonic() - start
+        await events_until(overkiz, lambda seen: True)
+        assert await state_value(overkiz, url, "core:OpenClosedUnknownState") == \
+            ("open" if command == "open" else "closed")
+    # The tests' travel time is 1 s: each way takes about that (closing took 1 ms before).
+    assert took["open"] > 0.7 and took["close"] > 0.7, took

@@ -60,7 +60,8 @@ def test_malformed_catalogue_names_file_and_field(tmp_path: Path) -> None:
 
 # What a measured state's unit is, by the vendor's MeasuredValueType names (pyoverkiz's MeasuredValueType enum).
 UNIT_OF_STATE = {
-    "core:TemperatureState": "core:TemperatureInCelcius", "core:RelativeHumidityState": "core:RelativeValueInPercentage",
+    "core:TemperatureState": "core:TemperatureInCelcius",
+    "core:RelativeHumidityState": "core:RelativeValueInPercentage",
     "core:LuminanceState": "core:LuminanceInLux", "core:AtmosphericPressureState": "core:PressureInHpa",
     "core:ElectricPowerConsumptionState": "core:ElectricalPowerInW",
     "core:ElectricEnergyConsumptionState": "core:ElectricalEnergyInWh",

@@ -88,8 +88,8 @@ def build_app(gateway: Gateway) -> FastAPI:
                   description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
                   docs_url="/docs", redoc_url=None)
     install_error_handlers(app)
-    for module in (setup, setup_options, device_lifecycle, synchronization, execution, events, tokens, conditions, location,
-                   triggers, alerts, zigbee, zwave, ops, backup):
+    for module in (setup, setup_options, device_lifecycle, synchronization, execution, events, tokens, conditions,
+                   location, triggers, alerts, zigbee, zwave, ops, backup):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
     app.state.context = ctx
