@@ -496,7 +496,7 @@ async def test_setup_options_say_developer_mode_is_on(overkiz: OverkizClient, he
         await overkiz.get_setup_option_parameter(developer_mode, "colour")
 
 
-# ---------------------------------------------------------------------------------- heating, as Home Assistant drives it
+# ------------------------------------------------------------------------------ heating, as Home Assistant drives it
 
 RADIATOR = "22"  # zigbee:ThermostaticValveComponent
 # What Home Assistant's overkiz climate entity for this widget reads (its ValveHeatingTemperatureInterface):
