@@ -29,7 +29,8 @@ OVERKIZ_PLATFORM_OF_WIDGET = {"ValveHeatingTemperatureInterface": "climate"}
 OVERKIZ_IGNORED_UI_CLASSES = {"ProtocolGateway", "Pod"}
 # sensor.py / binary_sensor.py: the states of ours that get a sensor, by the name Home Assistant gives it.
 OVERKIZ_SENSORS = {
-    "core:TemperatureState": "temperature", "core:RelativeHumidityState": "humidity", "core:LuminanceState": "luminance",
+    "core:TemperatureState": "temperature", "core:RelativeHumidityState": "humidity",
+    "core:LuminanceState": "luminance",
     "core:ElectricPowerConsumptionState": "power", "core:ElectricEnergyConsumptionState": "energy",
     "core:CO2ConcentrationState": "CO2", "core:BatteryLevelState": "battery level", "core:BatteryState": "battery",
     "core:RSSILevelState": "RSSI",
