@@ -75,6 +75,14 @@ _SHOWS_BATTERY = {"lock"}
 
 _HEATING_MODES = {"off": 0, "comfort": 1, "eco": 11, "frostprotection": 11}
 _HEATING_LEVELS = {0: "off", 1: "comfort", 11: "eco"}
+# setDerogation's presets as Thermostat Mode values (away heats as eco does).
+_PRESET_MODES = {"comfort": 1, "eco": 11, "frostprotection": 11, "away": 11}
+# States a device of a controllable has from the start: a thermostat's set point bounds are those Hearth holds its
+# commands to (the catalogue's 5..30 °C), and it follows its set point until its mode says otherwise.
+FIXED_STATES: dict[str, dict[str, Any]] = {
+    "zwave:HeatingThermostatZWaveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
+                                              "io:DerogationHeatingModeState": "manual"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +201,11 @@ def states_for(function: Function, key: ValueKey, value: Any, unit: str | None =
         return {"core:TargetTemperatureState": _celsius(value, unit)}
     if kind == "thermostat" and cc == THERMOSTAT_MODE and prop == "mode":
         level = _HEATING_LEVELS.get(int(value))
-        return {"core:TargetHeatingLevelState": level} if level else {}
+        if level is None:
+            return {}
+        # The preset a client reads (io:DerogationHeatingModeState) is the mode's, except off, which is none.
+        return {"core:TargetHeatingLevelState": level} | ({"io:DerogationHeatingModeState": level}
+                                                            if level != "off" else {})
     return _sensor_state(kind, cc, prop, prop_key, value)
 
 
@@ -284,4 +296,9 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
             return [Write(THERMOSTAT_SETPOINT, ep, "setpoint", 1, float(params[0]))]
         if command == "setHeatingLevel":
             return [Write(THERMOSTAT_MODE, ep, "mode", None, _HEATING_MODES[str(params[0])])]
+        if command == "setDerogation":  # a temperature, or a preset (its mode); the other modes change nothing
+            if isinstance(params[0], int | float):
+                return [Write(THERMOSTAT_SETPOINT, ep, "setpoint", 1, float(params[0]))]
+            preset = _PRESET_MODES.get(str(params[0]))
+            return [Write(THERMOSTAT_MODE, ep, "mode", None, preset)] if preset is not None else []
     return None

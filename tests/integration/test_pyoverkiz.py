@@ -532,6 +532,16 @@ async def test_a_radiator_valve_is_a_climate_device_pyoverkiz_can_drive(overkiz:
     for bad in ([45, "further_notice"], ["sauna", "further_notice"], [20, "tomorrow"]):
         with pytest.raises(OverkizException):
             await overkiz.execute_command(url, Command("setDerogation", bad))
+    # The Z-Wave thermostat is the same kind of climate device to Home Assistant.
+    thermostat = hearth.device_url("8")
+    zwave = next(d for d in await overkiz.get_devices() if d.device_url == thermostat)
+    assert (zwave.ui_class, zwave.widget) == (UIClass.HEATING_SYSTEM, UIWidget.VALVE_HEATING_TEMPERATURE_INTERFACE)
+    exec_id = await overkiz.execute_command(thermostat, Command("setDerogation", [19.5, "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, thermostat, "core:TargetTemperatureState") == 19.5
+    assert await state_value(overkiz, thermostat, "io:DerogationHeatingModeState") in VALVE_DEROGATION_MODES
     # Each measured state carries its own unit: the battery is no temperature.
     units = {a.name: a.value for a in device.attributes}
     assert units.get("core:TemperatureStateMeasuredValueType") == "core:TemperatureInCelcius"
