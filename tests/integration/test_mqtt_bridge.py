@@ -306,6 +306,10 @@ async def test_a_colour_on_an_off_light_and_a_thermostat_as_home_assistant_drive
         assert await box.state(lamp_url, "core:LightIntensityState") == 100
         assert await wait_for(lambda: any(render(lamp["brightness_value_template"], p) == "100"
                                           and render(lamp["rgb_value_template"], p) == "255,0,10"
+                                          and render(lamp["color_mode_value_template"], p) == "rgb"
+                                          for p in heard(home, lamp["state_topic"])), timeout=10)
+        await home.publish(lamp["color_temp_command_topic"], "3000")
+        assert await wait_for(lambda: any(render(lamp["color_mode_value_template"], p) == "color_temp"
                                           for p in heard(home, lamp["state_topic"])), timeout=10)
 
         heating, heating_url = by_name(found, "Living room heating", "climate"), box.url("8")

@@ -150,6 +150,7 @@ async def test_a_radiator_valve_takes_a_derogation_as_home_assistant_sends_it(bo
     states = {s["name"]: s["value"] for s in device["states"]}
     assert (states["core:MinSetpointState"], states["core:MaxSetpointState"]) == (5.0, 30.0)
     assert states["io:DerogationHeatingModeState"] == "manual"
+    assert states["core:OpenClosedValveState"] == "closed"  # ThermostatRunningState 0: not heating
     outcome = await box.run(url, "setDerogation", 21.5, "further_notice")
     assert outcome["newState"] == "COMPLETED", outcome
     assert valve.get(1, sim.THERMOSTAT, 0x0012) == 2150  # occupied heating setpoint, 0.01 °C

@@ -140,6 +140,7 @@ async def test_a_thermostat_takes_a_derogation_as_home_assistant_sends_it(box: G
     thermostat = box.url("9")
     assert await wait_for(lambda: _equals(box, thermostat, "core:MaxSetpointState", 30.0), timeout=30)
     assert await box.state(thermostat, "core:MinSetpointState") == 5.0
+    assert await box.state(thermostat, "core:OpenClosedValveState") in ("open", "closed")
     outcome = await box.run(thermostat, "setDerogation", 21.5, "further_notice")
     assert outcome["newState"] == "COMPLETED", str(outcome)[-400:]
     sets = [r for r in (await peer.received(9))["received"] if r["cc"] == "ThermostatSetpointCCSet"]

@@ -159,3 +159,21 @@ def test_a_thermostat_shows_its_mode_action_and_temperature() -> None:
     assert radiator.routes["mode"].build("heat") == [("setHeatingLevel", ["comfort"])]
     with pytest.raises(ValueError):
         radiator.routes["mode"].build("cool")
+
+
+def test_a_colour_light_says_which_colour_mode_it_is_in() -> None:
+    """Without a colour mode topic Home Assistant takes the mode of the template it renders last (light.mqtt)."""
+    from hearth.bridge.discovery import colour_mode
+    from tests.peers.ha_discovery import LIGHT_COLOR_MODES, render
+    lamp = discover(CATALOGUE["zigbee:ExtendedColorLightComponent"])
+    assert lamp is not None
+    light = lamp.payload["components"]["light"]
+    rgb_later = {"core:ColorTemperatureState": 10, "core:RedColorIntensityState": 20}
+    temp_later = {"core:ColorTemperatureState": 30, "core:RedColorIntensityState": 20}
+    assert (colour_mode(rgb_later), colour_mode(temp_later)) == ("rgb", "color_temp")
+    for mode in ("rgb", "color_temp"):
+        shown = render(light["color_mode_value_template"], _payload(color_mode=mode))
+        assert shown == mode and shown in LIGHT_COLOR_MODES
+    # A light of one colour kind has no mode to tell.
+    hall = discover(CATALOGUE["zigbee:ColorTemperatureLightComponent"])
+    assert hall is not None and "color_mode_state_topic" not in hall.payload["components"]["light"]

@@ -7,7 +7,8 @@ see discovery.object_id, stable across restarts):
 - ``<discovery_prefix>/device/<id>/config`` (retained): the device's discovery (discovery.py); an empty retained
   message removes it, when the device is removed or, found on the broker at connection, no longer exists.
 - ``<base>/<id>/state`` (retained unless ``retain_states = false``): the device's states as one JSON object,
-  and for a moving cover ``"motion": "opening"`` or ``"closing"`` (motion.py).
+  and for a moving cover ``"motion": "opening"`` or ``"closing"`` (motion.py), for a light of both RGB and colour
+  temperature ``"color_mode"`` (discovery.colour_mode).
 - ``<base>/<id>/availability`` (retained): ``online`` / ``offline``.
 - ``<base>/<id>/set/<what>``: Home Assistant's commands (discovery.CommandRoute), and ``<base>/<id>/command``:
   ``{"name", "parameters"}`` or a list of them, for anyone else. Each message becomes an execution (source
@@ -32,7 +33,7 @@ import aiomqtt
 from pydantic import ValidationError
 
 from hearth import __version__
-from hearth.bridge.discovery import MEASURED, DeviceDiscovery, device_discovery
+from hearth.bridge.discovery import COLOUR_MODE_KEY, MEASURED, DeviceDiscovery, colour_mode, device_discovery
 from hearth.bridge.motion import MOTION_KEY, MotionTracker
 from hearth.core.rate import TokenBucket
 from hearth.model import events as ev
@@ -228,6 +229,8 @@ class MqttBridge(BrokerLink):
                     way = self._motion.way(url, values)
                     if way is not None:
                         values[MOTION_KEY] = way
+                if "color_mode_state_topic" in discovery.payload["components"].get("light", {}):
+                    values[COLOUR_MODE_KEY] = colour_mode({s.name: s.last_update_time for s in device.states.values()})
                 payload = json.dumps(values).encode()
                 info = paho.publish(f"{self.base}/{discovery.object_id}/state", payload, 0, retain_states)
                 if info.rc != 0:

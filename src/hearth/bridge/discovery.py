@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +170,11 @@ def _light(b: _Builder) -> None:
             "rgb_value_template": "{{ [value_json.get('core:RedColorIntensityState', 0), "
                                   "value_json.get('core:GreenColorIntensityState', 0), "
                                   "value_json.get('core:BlueColorIntensityState', 0)] | join(',') }}"})
+        if "color_temp_command_topic" in config:
+            # Without a colour mode topic Home Assistant takes the mode of whichever template it renders last, and
+            # one state object feeds both: the bridge says which was set last (COLOUR_MODE_KEY, colour_mode()).
+            config.update({"color_mode_state_topic": f"{b.topic}/state",
+                           "color_mode_value_template": "{{ value_json.get('%s', 'None') }}" % COLOUR_MODE_KEY})  # noqa: UP031
     b.add("light", "light", config)
 
 
@@ -274,6 +279,18 @@ def _climate(b: _Builder) -> None:
                                "{{ 'off' if not (" + heating + ") else 'None' if t is none or s is none "
                                "else 'heating' if t < s else 'idle' }}"})
     b.add("climate", "climate", config)
+
+
+COLOUR_MODE_KEY = "color_mode"
+RGB_STATES = ("core:RedColorIntensityState", "core:GreenColorIntensityState", "core:BlueColorIntensityState")
+
+
+def colour_mode(changed_at: Mapping[str, int]) -> str:
+    """A colour light's mode for Home Assistant (``rgb`` or ``color_temp``), from when its states last changed
+    (the End-User API has no colour mode state): the one set last. An RGB set to the colour it already had
+    changes nothing, so the mode stays as it was then."""
+    rgb = max((changed_at.get(name, 0) for name in RGB_STATES), default=0)
+    return "color_temp" if changed_at.get("core:ColorTemperatureState", 0) > rgb else "rgb"
 
 
 # The states a sensor component is made for: a multi-sensor's controllable names every state it might measure,
