@@ -70,6 +70,7 @@ def _label(name: str | None, address: str) -> str:
 
 
 class BleDriver(Driver):
+    # The vendor's protocol list (pyoverkiz's Protocol) has no Bluetooth: "ble" is ours, read as "unknown" there.
     protocol: ClassVar[str] = "ble"
     max_concurrency: ClassVar[int] = 8
     command_timeout_s: ClassVar[float] = 30.0

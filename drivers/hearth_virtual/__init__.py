@@ -24,6 +24,8 @@ __all__ = ["VirtualDriver"]
 
 
 class VirtualDriver(Driver):
+    # Not a vendor protocol name (pyoverkiz reads it as "unknown" and warns): none of them is a simulation, and
+    # "internal" is the box's own modules. Kept, so that a demo device is never taken for a real one.
     protocol: ClassVar[str] = "virtual"
     max_concurrency: ClassVar[int] = 64
 

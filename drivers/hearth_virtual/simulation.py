@@ -15,6 +15,10 @@ from hearth.sdk import CommandCall, CommandFailed, Controllable, DeviceURL, Driv
 
 STEP_S = 0.25  # how often a moving closure reports its position
 FAVOURITE = 50  # where "my" sends a closure (a Somfy motor's favourite position)
+UNHEATED_C = 15.0  # where the room of a thermostat that is off drifts to
+# The set points of a valve's presets (setDerogation with a mode), and every derogation mode a valve reports.
+PRESET_SETPOINTS_C = {"frostprotection": 7.0, "away": 15.0, "eco": 17.0, "comfort": 20.0}
+DEROGATION_MODES = ("manual", "away", "comfort", "eco", "frostprotection", "geofencingMode", "suddenDropMode")
 
 
 class SimulatedDevice:
@@ -62,6 +66,16 @@ class SimulatedDevice:
                 out[name] = "locked"
             elif name == "core:TargetTemperatureState":
                 out[name] = 19.0
+            elif name == "core:TargetHeatingLevelState":
+                out[name] = "comfort"  # heating, towards its set point
+            elif name == "io:DerogationHeatingModeState":
+                out[name] = "manual"  # following its set point, not a preset's
+            elif name in ("core:MinSetpointState", "core:MaxSetpointState"):
+                # The set point's own bounds, which setTargetTemperature and setDerogation are held to.
+                bound = spec.min if name == "core:MinSetpointState" else spec.max
+                out[name] = float(bound if bound is not None else 0)
+            elif name == "core:OpenClosedValveState":
+                out[name] = "open"
             elif name == "core:TemperatureState":
                 out[name] = round(rng.uniform(18.0, 22.0), 1)
             elif name == "core:BatteryLevelState":
@@ -99,14 +113,14 @@ class SimulatedDevice:
             self.report(LightIntensityState=params[0], OnOffState="on" if params[0] > 0 else "off")
             return
         if name == "setColorTemperature":
-            self.report(ColorTemperatureState=params[0], OnOffState="on")
+            self.report(ColorTemperatureState=params[0], **self._lit())
             return
         if name == "setHueAndSaturation":
-            self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), OnOffState="on")
+            self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), **self._lit())
             return
         if name == "setRGB":
             self.report(RedColorIntensityState=params[0], GreenColorIntensityState=params[1],
-                        BlueColorIntensityState=params[2], OnOffState="on")
+                        BlueColorIntensityState=params[2], **self._lit())
             return
         if name in ("lock", "unlock"):
             call.in_progress(500)
@@ -116,10 +130,16 @@ class SimulatedDevice:
         if name in ("setCode", "clearCode"):
             return
         if name == "setTargetTemperature":
-            self.report(TargetTemperatureState=float(params[0]))
+            self.report(TargetTemperatureState=float(params[0]), **self._derogation("manual"))
+            self._valve()
             return
         if name == "setHeatingLevel":
-            self.report(TargetHeatingLevelState=params[0])
+            self.report(TargetHeatingLevelState=params[0], **self._derogation(params[0]))
+            self._valve()
+            return
+        if name == "setDerogation":
+            self._derogate(params[0])
+            self._valve()
             return
         if name == "setOrientation":
             self.report(SlateOrientationState=params[0])
@@ -138,6 +158,49 @@ class SimulatedDevice:
         if name == "stop":
             return  # nothing moving: a stop is a no-op, as on a real motor
         raise CommandFailed(FailureType.CMDUNKNOWN, f"virtual device cannot {name}")
+
+    # ------------------------------------------------------------------ heating
+
+    def _derogation(self, mode: str) -> dict[str, Any]:
+        """The derogation mode that goes with a set point or level (a valve's preset, as clients read it); "off"
+        is no preset, so the mode stays as it was."""
+        if not self.has("io:DerogationHeatingModeState") or mode not in DEROGATION_MODES:
+            return {}
+        return {"io:DerogationHeatingModeState": mode}
+
+    def _derogate(self, value: Any) -> None:
+        """setDerogation: a temperature (manual), a preset (its set point), or a mode that keeps the set point."""
+        if isinstance(value, int | float):
+            self.report(TargetTemperatureState=float(value), TargetHeatingLevelState="comfort",
+                        **self._derogation("manual"))
+        elif value in PRESET_SETPOINTS_C:
+            self.report(TargetTemperatureState=PRESET_SETPOINTS_C[value], **self._derogation(value),
+                        TargetHeatingLevelState=value if value != "away" else "eco")
+        else:
+            self.report(**self._derogation(value))
+
+    def _valve(self) -> None:
+        """A valve is open while its room is below the set point and its heating is not off."""
+        if not self.has("OpenClosedValveState"):
+            return
+        heating = self.get("core:TargetHeatingLevelState") != "off"
+        below = self.get("core:TemperatureState", 0.0) < self.get("core:TargetTemperatureState", 0.0)
+        self.report(OpenClosedValveState="open" if heating and below else "closed")
+
+    def _lit(self) -> dict[str, Any]:
+        """A colour command turns the light on, as a bulb does; one that was off (level 0) comes on at full
+        level, as ``on`` does, rather than "on at 0 %": Home Assistant sends a colour alone to an off light."""
+        values: dict[str, Any] = {"OnOffState": "on"}
+        if self.has("LightIntensityState") and self.get("core:LightIntensityState", 0) == 0:
+            values["LightIntensityState"] = 100
+        return values
+
+    def _assumed_position(self) -> int:
+        """Where a closure that reports no position is, as a ClosureState, from its open/closed state: a one-way
+        RTS motor's is assumed from its last command, a garage door's is reported ("unknown" while it moves or
+        after a stop midway, taken as halfway, so that either way takes half the travel)."""
+        value = self.get("core:OpenClosedState") or self.get("core:OpenClosedUnknownState") or "closed"
+        return {"open": 0, "closed": 100}.get(value, 50)
 
     def _closure_target(self, name: str, params: list[Any]) -> int | None:
         """Where a command sends a closure, as a ClosureState (0 open, 100 closed)."""
@@ -160,8 +223,7 @@ class SimulatedDevice:
         if has_position:
             start = self.get(position_state, 100 if not deployment else 0)
         else:
-            # A one-way RTS motor gives no position: the assumed state is the last command's end.
-            start = 0 if self.get("core:OpenClosedState", "closed") == "open" else 100
+            start = self._assumed_position()
         distance = abs(target - start)
         duration = self.travel_time_s * distance / 100
         call.in_progress(int(duration * 1000))
@@ -221,7 +283,9 @@ class SimulatedDevice:
             if value is None:
                 continue
             if name == "core:TemperatureState" and self.has("TargetTemperatureState"):
-                target = self.get("core:TargetTemperatureState", 19.0)
+                # A room whose heating is off cools towards an unheated room's temperature.
+                off = self.get("core:TargetHeatingLevelState") == "off"
+                target = UNHEATED_C if off else self.get("core:TargetTemperatureState", 19.0)
                 values[name] = round(value + max(-0.2, min(0.2, (target - value) / 4)), 1)
             elif name in ("core:TemperatureState", "core:RelativeHumidityState", "core:AtmosphericPressureState",
                           "core:LuminanceState", "core:ElectricPowerConsumptionState"):
@@ -236,6 +300,7 @@ class SimulatedDevice:
                 values[name] = spec.values[0] if value == spec.values[1] else spec.values[1]
         if values:
             self.ctx.report_states(self.url, values)
+            self._valve()
 
 
 def _state_name(short: str) -> str:

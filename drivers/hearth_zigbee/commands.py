@@ -20,6 +20,8 @@ from hearth_zigbee.mapping import (
 
 # Setpoints of the heating levels, in °C (the thermostat keeps one occupied heating setpoint).
 HEATING_LEVELS = {"frostprotection": 7.0, "eco": 17.0, "comfort": 20.0}
+# A valve's presets (setDerogation with a mode): the heating levels, and "away", which heats as eco does.
+PRESETS = {**HEATING_LEVELS, "away": 15.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,18 @@ class Plan:
     steps: list[Step]
     # States the device is known to be in once every step answered SUCCESS.
     optimistic: dict[str, Any] = field(default_factory=dict)
+
+
+def _heating_level(level: str, *, derogation: str) -> Plan:
+    """A heating level (or a valve's preset): off stops heating; the others heat to their set point."""
+    if level == "off":  # no preset: the derogation mode stays as it was
+        return Plan([Step(THERMOSTAT, "write system mode", lambda cl: cl.write_attributes({"system_mode": 0}))],
+                    {"core:TargetHeatingLevelState": "off"})
+    setpoint = round(PRESETS.get(level, 20.0) * 100)
+    return Plan([Step(THERMOSTAT, "write system mode and setpoint",
+                      lambda cl: cl.write_attributes({"system_mode": 4, "occupied_heating_setpoint": setpoint}))],
+                {"core:TargetHeatingLevelState": level if level in HEATING_LEVELS else "eco",
+                 "core:TargetTemperatureState": setpoint / 100, "io:DerogationHeatingModeState": derogation})
 
 
 def _level(percent: Any) -> int:
@@ -97,22 +111,17 @@ def plan(function: Function, name: str, params: list[Any]) -> Plan | None:
                               lambda cl: cl.go_to_tilt_percentage(percentage_tilt_value=tilt2))],
                         {"core:TargetClosureState": lift})
     if THERMOSTAT in c:
-        if name == "setTargetTemperature":
+        if name == "setDerogation" and p[0] in PRESETS:  # a preset: its set point
+            return _heating_level(str(p[0]), derogation=str(p[0]))
+        if name == "setDerogation" and isinstance(p[0], str):  # a mode that keeps the set point
+            return Plan([], {"io:DerogationHeatingModeState": p[0]})
+        if name in ("setTargetTemperature", "setDerogation"):
             centi = round(float(p[0]) * 100)
             return Plan([Step(THERMOSTAT, "write heating setpoint",
                               lambda cl: cl.write_attributes({"occupied_heating_setpoint": centi}))],
-                        {"core:TargetTemperatureState": float(p[0])})
+                        {"core:TargetTemperatureState": float(p[0]), "io:DerogationHeatingModeState": "manual"})
         if name == "setHeatingLevel":
-            level = str(p[0])
-            if level == "off":
-                return Plan([Step(THERMOSTAT, "write system mode", lambda cl: cl.write_attributes({"system_mode": 0}))],
-                            {"core:TargetHeatingLevelState": "off"})
-            setpoint = round(HEATING_LEVELS.get(level, 20.0) * 100)
-            return Plan([Step(THERMOSTAT, "write system mode and setpoint",
-                              lambda cl: cl.write_attributes({"system_mode": 4,
-                                                              "occupied_heating_setpoint": setpoint}))],
-                        {"core:TargetHeatingLevelState": level,
-                         "core:TargetTemperatureState": setpoint / 100})
+            return _heating_level(str(p[0]), derogation=str(p[0]))
     if DOOR_LOCK in c:
         if name == "lock":
             return Plan([Step(DOOR_LOCK, "lock", lambda cl: cl.lock_door())], {"core:LockedUnlockedState": "locked"})

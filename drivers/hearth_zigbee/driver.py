@@ -34,6 +34,7 @@ from hearth_zigbee import install_codes
 from hearth_zigbee.mapping import (
     ATTRIBUTES,
     COLOR_CONTROL,
+    FIXED_STATES,
     IAS_ZONE,
     IAS_ZONE_STATUS_ATTR,
     REPORTING,
@@ -379,7 +380,7 @@ class ZigbeeDriver(Driver):
         for i, function in enumerate(functions, start=1):
             url = await self.ctx.add_device(DeviceSpec(
                 address=ieee, subsystem=i if many else None, controllable_name=function.controllable,
-                label=f"{label} #{i}" if many else label,
+                label=f"{label} #{i}" if many else label, states=dict(FIXED_STATES.get(function.controllable, {})),
                 attributes={"core:Manufacturer": device.manufacturer or "", "core:Model": device.model or "",
                             "zigbee:Endpoint": function.endpoint}))
             urls.append(url)

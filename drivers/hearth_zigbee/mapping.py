@@ -125,6 +125,15 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
     return found
 
 
+# States a device of a controllable has from the start: a valve's set point bounds are those Hearth holds its
+# commands to (the catalogue's 5..30 °C), it follows its set point until a preset is chosen, and its valve is
+# closed until its running state says it heats (Home Assistant's overkiz climate entity needs both from the start).
+FIXED_STATES: dict[str, dict[str, Any]] = {
+    "zigbee:ThermostaticValveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
+                                          "io:DerogationHeatingModeState": "manual",
+                                          "core:OpenClosedValveState": "closed"},
+}
+
 # Controllables that declare the battery states themselves.
 BATTERY_AWARE = {"zigbee:DoorLockComponent", "zigbee:ThermostaticValveComponent"}
 
@@ -199,6 +208,11 @@ def _illuminance(value: Any, _: Mapping[tuple[int, int], Any]) -> dict[str, Any]
     return {"core:LuminanceState": 0 if raw == 0 else round(math.pow(10, (raw - 1) / 10000))}
 
 
+def _running(value: Any, _: Mapping[tuple[int, int], Any]) -> dict[str, Any]:
+    # ThermostatRunningState (ZCL 6.3.2.2.3.7), bit 0: heat on, which for a radiator valve is the valve open.
+    return {"core:OpenClosedValveState": "open" if int(value) & 1 else "closed"}
+
+
 def _occupancy(value: Any, _: Mapping[tuple[int, int], Any]) -> dict[str, Any]:
     return {"core:OccupancyState": "personInside" if int(value) & 1 else "noPersonInside"}
 
@@ -236,6 +250,7 @@ ATTRIBUTES: dict[tuple[int, int], Converter] = {
     (WINDOW_COVERING, 0x0009): _tilt,
     (THERMOSTAT, 0x0000): _centi("core:TemperatureState"),
     (THERMOSTAT, 0x0012): _centi("core:TargetTemperatureState"),
+    (THERMOSTAT, 0x0029): _running,
     (DOOR_LOCK, 0x0000): _lock,
     (TEMPERATURE, 0x0000): _centi("core:TemperatureState"),
     (HUMIDITY, 0x0000): _centi("core:RelativeHumidityState"),
@@ -256,6 +271,7 @@ REPORTING: dict[tuple[int, int], tuple[int, int, int]] = {
     (WINDOW_COVERING, 0x0008): (1, 900, 1),
     (THERMOSTAT, 0x0000): (30, 900, 10),
     (THERMOSTAT, 0x0012): (1, 900, 10),
+    (THERMOSTAT, 0x0029): (1, 900, 1),
     (DOOR_LOCK, 0x0000): (0, 900, 1),
     (TEMPERATURE, 0x0000): (30, 900, 10),
     (HUMIDITY, 0x0000): (30, 900, 50),

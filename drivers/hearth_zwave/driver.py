@@ -21,7 +21,16 @@ from zwave_js_server.model.association import AssociationAddress
 from zwave_js_server.model.controller import InclusionGrant
 
 from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
-from hearth_zwave.mapping import BATTERY, PLAIN_GETS, Function, ValueKey, functions_of, plan, states_for
+from hearth_zwave.mapping import (
+    BATTERY,
+    FIXED_STATES,
+    PLAIN_GETS,
+    Function,
+    ValueKey,
+    functions_of,
+    plan,
+    states_for,
+)
 from hearth_zwave.server import ManagedServer
 from hearth_zwave.settings import ZWaveSettings, parse_settings
 
@@ -224,7 +233,7 @@ class ZWaveDriver(Driver):
         entries: list[tuple[DeviceURL, Function]] = []
         for index, function in enumerate(found, start=1):
             subsystem = index if len(found) > 1 else None
-            states: dict[str, Any] = {}
+            states: dict[str, Any] = dict(FIXED_STATES.get(function.controllable, {}))
             for value in values:
                 states.update(states_for(function, _key(value), value.value, value.metadata.unit))
             attributes = {"zwave:NodeId": node.node_id, "zwave:Endpoint": function.endpoint,

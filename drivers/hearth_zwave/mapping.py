@@ -19,6 +19,7 @@ MULTILEVEL_SENSOR = 0x31
 METER = 0x32
 COLOR_SWITCH = 0x33
 THERMOSTAT_MODE = 0x40
+THERMOSTAT_OPERATING_STATE = 0x42
 THERMOSTAT_SETPOINT = 0x43
 DOOR_LOCK = 0x62
 USER_CODE = 0x63
@@ -75,6 +76,16 @@ _SHOWS_BATTERY = {"lock"}
 
 _HEATING_MODES = {"off": 0, "comfort": 1, "eco": 11, "frostprotection": 11}
 _HEATING_LEVELS = {0: "off", 1: "comfort", 11: "eco"}
+# setDerogation's presets as Thermostat Mode values (away heats as eco does).
+_PRESET_MODES = {"comfort": 1, "eco": 11, "frostprotection": 11, "away": 11}
+# States a device of a controllable has from the start: a thermostat's set point bounds are those Hearth holds its
+# commands to (the catalogue's 5..30 °C), it follows its set point until its mode says otherwise, and it is not
+# heating until its operating state says so (Home Assistant's overkiz climate entity needs both from the start).
+FIXED_STATES: dict[str, dict[str, Any]] = {
+    "zwave:HeatingThermostatZWaveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
+                                              "io:DerogationHeatingModeState": "manual",
+                                              "core:OpenClosedValveState": "closed"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,8 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
         if DOOR_LOCK in actuators:
             found.append(Function("lock", endpoint, (DOOR_LOCK, USER_CODE)))
         if {THERMOSTAT_SETPOINT, THERMOSTAT_MODE} & actuators:
-            found.append(Function("thermostat", endpoint, (THERMOSTAT_SETPOINT, THERMOSTAT_MODE, MULTILEVEL_SENSOR)))
+            found.append(Function("thermostat", endpoint, (THERMOSTAT_SETPOINT, THERMOSTAT_MODE,
+                                                           THERMOSTAT_OPERATING_STATE, MULTILEVEL_SENSOR)))
         parameter = _covering_parameter(keys, endpoint) if WINDOW_COVERING in actuators else None
         if parameter is not None:
             found.append(Function("shutter", endpoint, (WINDOW_COVERING,), parameter))
@@ -191,9 +203,16 @@ def states_for(function: Function, key: ValueKey, value: Any, unit: str | None =
         return {"core:TemperatureState": _celsius(value, unit)}
     if kind == "thermostat" and cc == THERMOSTAT_SETPOINT and prop == "setpoint" and prop_key == 1:
         return {"core:TargetTemperatureState": _celsius(value, unit)}
+    if kind == "thermostat" and cc == THERMOSTAT_OPERATING_STATE and prop == "state":
+        # Operating state 1 is "heating": the heat is on, as a valve that is open (core:OpenClosedValveState).
+        return {"core:OpenClosedValveState": "open" if int(value) == 1 else "closed"}
     if kind == "thermostat" and cc == THERMOSTAT_MODE and prop == "mode":
         level = _HEATING_LEVELS.get(int(value))
-        return {"core:TargetHeatingLevelState": level} if level else {}
+        if level is None:
+            return {}
+        # The preset a client reads (io:DerogationHeatingModeState) is the mode's, except off, which is none.
+        return {"core:TargetHeatingLevelState": level} | ({"io:DerogationHeatingModeState": level}
+                                                            if level != "off" else {})
     return _sensor_state(kind, cc, prop, prop_key, value)
 
 
@@ -284,4 +303,9 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
             return [Write(THERMOSTAT_SETPOINT, ep, "setpoint", 1, float(params[0]))]
         if command == "setHeatingLevel":
             return [Write(THERMOSTAT_MODE, ep, "mode", None, _HEATING_MODES[str(params[0])])]
+        if command == "setDerogation":  # a temperature, or a preset (its mode); the other modes change nothing
+            if isinstance(params[0], int | float):
+                return [Write(THERMOSTAT_SETPOINT, ep, "setpoint", 1, float(params[0]))]
+            preset = _PRESET_MODES.get(str(params[0]))
+            return [Write(THERMOSTAT_MODE, ep, "mode", None, preset)] if preset is not None else []
     return None

@@ -15,7 +15,16 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import wait_for
-from tests.peers.ha_discovery import parse_discovery_topic, validate_device_discovery
+from tests.peers.ha_discovery import (
+    CLIMATE_ACTIONS,
+    climate_value,
+    cover_state,
+    cover_tilt,
+    cover_tilt_command,
+    parse_discovery_topic,
+    render,
+    validate_device_discovery,
+)
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.mqtt_listener import TopicListener
 from tests.support.gateway_client import GatewayClient
@@ -239,3 +248,89 @@ async def test_a_flood_on_the_command_topics_is_cut_to_the_rate_limit(tmp_path: 
         assert box.proc.proc is not None and box.proc.proc.poll() is None
     finally:
         await box.close()
+
+
+def by_name(found: dict[str, dict[str, Any]], name: str, platform: str) -> dict[str, Any]:
+    return component(next(c for c in found.values() if c["device"]["name"] == name), platform)
+
+
+def heard(home: HomeAssistant, topic: str) -> list[bytes]:
+    return [p for t, p, _ in home.messages if t == topic and p]
+
+
+async def test_covers_as_home_assistant_sees_them_tilt_and_motion(box: GatewayClient, broker: Mosquitto) -> None:
+    found = await configs(broker.port, DEMO_DEVICES)
+    home = await HomeAssistant(broker.port).start()
+    try:
+        # Tilt: Home Assistant's "open tilt" opens the slats (our 0), and it then shows the tilt at 100 (open).
+        blind = by_name(found, "Bedroom blind", "cover")
+        blind_url = box.url("20")
+        await home.publish(blind["tilt_command_topic"], cover_tilt_command(blind, opening=False))
+        assert await wait_for(lambda: _equals(box.state(blind_url, "core:SlateOrientationState"), 100), timeout=10)
+        await home.publish(blind["tilt_command_topic"], cover_tilt_command(blind, 70))
+        assert await wait_for(lambda: _equals(box.state(blind_url, "core:SlateOrientationState"), 30), timeout=10)
+        assert await wait_for(lambda: any(cover_tilt(blind, p) == 70 for p in heard(home, blind["tilt_status_topic"])),
+                              timeout=10)
+        # Motion: a shutter and a garage door (no position) show opening, then open; closing, then closed.
+        for name, address in (("Living room bay window", "2"), ("Garage door", "17")):
+            cover = by_name(found, name, "cover")
+            for word, moving, rest in (("OPEN", "opening", "open"), ("CLOSE", "closing", "closed")):
+                home.messages.clear()
+                await home.publish(cover["command_topic"], word)
+                seen: list[str | None] = []
+
+                async def arrived(cover: dict[str, Any] = cover, rest: str = rest,
+                                  seen: list[str | None] = seen) -> bool:
+                    seen[:] = [cover_state(cover, p) for p in heard(home, cover["state_topic"])]
+                    return bool(seen) and seen[-1] == rest
+                assert await wait_for(arrived, timeout=10), (name, word, seen)
+                assert moving in seen, (name, word, seen)
+                assert seen.index(moving) < len(seen) - 1
+                assert await box.state(box.url(address), "core:MovingState") is False
+    finally:
+        await home.stop()
+
+
+async def test_a_colour_on_an_off_light_and_a_thermostat_as_home_assistant_drives_them(
+        box: GatewayClient, broker: Mosquitto) -> None:
+    found = await configs(broker.port, DEMO_DEVICES)
+    home = await HomeAssistant(broker.port).start()
+    try:
+        lamp, lamp_url = by_name(found, "Living room lamp", "light"), box.url("4")
+        await home.publish(lamp["command_topic"], "OFF")
+        assert await wait_for(lambda: _equals(box.state(lamp_url, "core:OnOffState"), "off"), timeout=10)
+        await box.run(lamp_url, "setIntensity", 0)
+        # Home Assistant sends a colour alone (light.mqtt: "r,g,b" on rgb_command_topic): the lamp comes on, lit.
+        await home.publish(lamp["rgb_command_topic"], "255,0,10")
+        assert await wait_for(lambda: _equals(box.state(lamp_url, "core:OnOffState"), "on"), timeout=10)
+        assert await box.state(lamp_url, "core:LightIntensityState") == 100
+        assert await wait_for(lambda: any(render(lamp["brightness_value_template"], p) == "100"
+                                          and render(lamp["rgb_value_template"], p) == "255,0,10"
+                                          and render(lamp["color_mode_value_template"], p) == "rgb"
+                                          for p in heard(home, lamp["state_topic"])), timeout=10)
+        await home.publish(lamp["color_temp_command_topic"], "3000")
+        assert await wait_for(lambda: any(render(lamp["color_mode_value_template"], p) == "color_temp"
+                                          for p in heard(home, lamp["state_topic"])), timeout=10)
+
+        heating, heating_url = by_name(found, "Living room heating", "climate"), box.url("8")
+        topic = heating["mode_state_topic"]
+        for word, level, mode in (("off", "off", "off"), ("heat", "comfort", "heat")):
+            home.messages.clear()
+            await home.publish(heating["mode_command_topic"], word)
+            assert await wait_for(lambda level=level: _equals(box.state(heating_url, "core:TargetHeatingLevelState"),
+                                                              level), timeout=10)
+            assert await wait_for(lambda mode=mode: any(climate_value(heating, "mode", p) == mode
+                                                        for p in heard(home, topic)), timeout=10)
+        last = heard(home, topic)[-1]
+        action = climate_value(heating, "action", last)
+        assert action in CLIMATE_ACTIONS - {"off"}
+        current = float(climate_value(heating, "current_temperature", last))
+        assert current == await box.state(heating_url, "core:TemperatureState")
+        target = current + 2 if current + 2 <= 30 else 5
+        await home.publish(heating["temperature_command_topic"], str(target))
+        assert await wait_for(lambda: any(float(climate_value(heating, "temperature", p)) == target
+                                          and climate_value(heating, "action", p) == ("heating" if target > current
+                                                                                      else "idle")
+                                          for p in heard(home, topic)), timeout=10)
+    finally:
+        await home.stop()

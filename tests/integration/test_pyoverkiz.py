@@ -458,3 +458,111 @@ async def test_lost_listener_is_re_registered(overkiz: OverkizClient, hearth: He
     exec_id = await overkiz.execute_command(hearth.device_url(LIGHT), Command("identify"))
     end, _ = await run_to_end(overkiz, exec_id)
     assert end.new_state is ExecutionState.COMPLETED
+
+
+# ---------------------------------------------------------------------------------- tokens and options
+
+
+async def test_local_tokens_are_listed(overkiz: OverkizClient, hearth: HearthProcess, api: httpx.AsyncClient) -> None:
+    gateway = hearth.gateway_id
+    generated = (await api.get(f"/config/{gateway}/local/tokens/generate")).json()["token"]
+    label = f"pyoverkiz {uuid.uuid4().hex[:6]}"
+    activated = await api.post(f"/config/{gateway}/local/tokens",
+                               json={"label": label, "token": generated, "scope": "devmode"})
+    assert activated.status_code == 200, activated.text
+    tokens = await overkiz.get_local_tokens(gateway)
+    mine = next(t for t in tokens if t.label == label)
+    assert mine.uuid == activated.json()["requestId"]
+    assert mine.gateway_id == gateway and mine.gateway_creation_time > 0
+    assert mine.expiration_time is None  # Hearth's tokens last until revoked
+    assert generated not in repr(tokens)
+    assert await overkiz.delete_local_token(gateway, mine.uuid)
+    assert label not in {t.label for t in await overkiz.get_local_tokens(gateway)}
+
+
+async def test_setup_options_say_developer_mode_is_on(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    developer_mode = f"developerMode-{hearth.gateway_id}"
+    options = await overkiz.get_setup_options()
+    assert [o.option_id for o in options] == [developer_mode]
+    assert options[0].creation_time > 0 and options[0].start_date == options[0].creation_time
+    one = await overkiz.get_setup_option(developer_mode)
+    assert one is not None and one.option_id == developer_mode
+    assert [(p.name, p.value) for p in one.parameters or []] == [("gatewayId", hearth.gateway_id)]
+    parameter = await overkiz.get_setup_option_parameter(developer_mode, "gatewayId")
+    assert parameter is not None and parameter.value == hearth.gateway_id
+    with pytest.raises(BaseOverkizException):
+        await overkiz.get_setup_option("nightMode-0000")
+    with pytest.raises(BaseOverkizException):
+        await overkiz.get_setup_option_parameter(developer_mode, "colour")
+
+
+# ------------------------------------------------------------------------------ heating, as Home Assistant drives it
+
+RADIATOR = "22"  # zigbee:ThermostaticValveComponent
+# What Home Assistant's overkiz climate entity for this widget reads (its ValveHeatingTemperatureInterface):
+# the derogation modes it maps to presets (a value outside them is an error there), and the states it needs.
+VALVE_DEROGATION_MODES = {"geofencingMode", "suddenDropMode", "away", "comfort", "eco", "frostprotection", "manual"}
+
+
+async def test_a_radiator_valve_is_a_climate_device_pyoverkiz_can_drive(overkiz: OverkizClient,
+                                                                       hearth: HearthProcess) -> None:
+    url = hearth.device_url(RADIATOR)
+    device = next(d for d in await overkiz.get_devices(refresh=True) if d.device_url == url)
+    assert device.ui_class is UIClass.HEATING_SYSTEM
+    assert device.widget is UIWidget.VALVE_HEATING_TEMPERATURE_INTERFACE
+    assert {"setDerogation", "setTargetTemperature"} <= {c.command_name for c in device.definition.commands}
+    low = device.states["core:MinSetpointState"]
+    high = device.states["core:MaxSetpointState"]
+    assert low is not None and high is not None and low.value_as_float == 5.0 and high.value_as_float == 30.0
+    # Home Assistant sets a temperature with setDerogation(<temperature>, "further_notice"), a preset with the mode.
+    exec_id = await overkiz.execute_command(url, Command("setDerogation", [21.5, "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, url, "core:TargetTemperatureState") == 21.5
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") == "manual"
+    exec_id = await overkiz.execute_command(url, Command("setDerogation", ["eco", "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") == "eco"
+    assert await state_value(overkiz, url, "core:TargetTemperatureState") == 17.0
+    assert await state_value(overkiz, url, "io:DerogationHeatingModeState") in VALVE_DEROGATION_MODES
+    assert await state_value(overkiz, url, "core:OpenClosedValveState") in ("open", "closed")
+    for bad in ([45, "further_notice"], ["sauna", "further_notice"], [20, "tomorrow"]):
+        with pytest.raises(OverkizException):
+            await overkiz.execute_command(url, Command("setDerogation", bad))
+    # The Z-Wave thermostat is the same kind of climate device to Home Assistant.
+    thermostat = hearth.device_url("8")
+    zwave = next(d for d in await overkiz.get_devices() if d.device_url == thermostat)
+    assert (zwave.ui_class, zwave.widget) == (UIClass.HEATING_SYSTEM, UIWidget.VALVE_HEATING_TEMPERATURE_INTERFACE)
+    exec_id = await overkiz.execute_command(thermostat, Command("setDerogation", [19.5, "further_notice"]))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED, end
+    await events_until(overkiz, lambda seen: True)
+    assert await state_value(overkiz, thermostat, "core:TargetTemperatureState") == 19.5
+    assert await state_value(overkiz, thermostat, "io:DerogationHeatingModeState") in VALVE_DEROGATION_MODES
+    # Each measured state carries its own unit: the battery is no temperature.
+    units = {a.name: a.value for a in device.attributes}
+    assert units.get("core:TemperatureStateMeasuredValueType") == "core:TemperatureInCelcius"
+    assert units.get("core:BatteryLevelStateMeasuredValueType") == "core:RelativeValueInPercentage"
+    assert "core:MeasuredValueType" not in units
+
+
+GARAGE = "17"  # zwave:GarageDoorZWaveComponent: open/closed, no position
+
+
+async def test_the_garage_door_takes_its_travel_time_both_ways(overkiz: OverkizClient, hearth: HearthProcess) -> None:
+    url = hearth.device_url(GARAGE)
+    took: dict[str, float] = {}
+    for command in ("open", "close", "open", "close"):
+        start = time.monotonic()
+        exec_id = await overkiz.execute_command(url, Command(command))
+        end, _ = await run_to_end(overkiz, exec_id)
+        assert end.new_state is ExecutionState.COMPLETED, end
+        took[command] = time.monotonic() - start
+        await events_until(overkiz, lambda seen: True)
+        assert await state_value(overkiz, url, "core:OpenClosedUnknownState") == \
+            ("open" if command == "open" else "closed")
+    # The tests' travel time is 1 s: each way takes about that (closing took 1 ms before).
+    assert took["open"] > 0.7 and took["close"] > 0.7, took

@@ -138,6 +138,29 @@ async def test_command_round_trip_reaches_the_device(box: Box) -> None:
     assert await wait_for(lambda: box.state(box.url(ieee), "core:OnOffState")) == "on"
 
 
+async def test_a_radiator_valve_takes_a_derogation_as_home_assistant_sends_it(box: Box) -> None:
+    """Home Assistant's overkiz climate entity (widget ValveHeatingTemperatureInterface) needs the set point bounds
+    and a preset state from the start, and sets a temperature or a preset with setDerogation."""
+    valve = sim.thermostat()
+    ieee = await box.pair(valve)
+    url = box.url(ieee)
+    device = (await box.devices())[url]
+    assert (device["controllableName"], device["widget"]) == ("zigbee:ThermostaticValveComponent",
+                                                             "ValveHeatingTemperatureInterface")
+    states = {s["name"]: s["value"] for s in device["states"]}
+    assert (states["core:MinSetpointState"], states["core:MaxSetpointState"]) == (5.0, 30.0)
+    assert states["io:DerogationHeatingModeState"] == "manual"
+    assert states["core:OpenClosedValveState"] == "closed"  # ThermostatRunningState 0: not heating
+    outcome = await box.run(url, "setDerogation", 21.5, "further_notice")
+    assert outcome["newState"] == "COMPLETED", outcome
+    assert valve.get(1, sim.THERMOSTAT, 0x0012) == 2150  # occupied heating setpoint, 0.01 °C
+    assert await wait_for(lambda: box.state(url, "core:TargetTemperatureState")) == 21.5
+    outcome = await box.run(url, "setDerogation", "eco", "further_notice")
+    assert outcome["newState"] == "COMPLETED", outcome
+    assert valve.get(1, sim.THERMOSTAT, 0x0012) == 1700
+    assert await box.state(url, "io:DerogationHeatingModeState") == "eco"
+
+
 async def test_attribute_report_becomes_a_state_change(box: Box) -> None:
     sensor = sim.temperature_humidity_sensor()
     ieee = await box.pair(sensor)

@@ -134,6 +134,25 @@ async def test_colour_and_window_covering(box: GatewayClient, peer: ZwavePeer) -
     assert received, (await peer.received(11))["received"]
 
 
+async def test_a_thermostat_takes_a_derogation_as_home_assistant_sends_it(box: GatewayClient,
+                                                                           peer: ZwavePeer) -> None:
+    """Home Assistant's overkiz climate entity sets a temperature with setDerogation(t, "further_notice")."""
+    thermostat = box.url("9")
+    assert await wait_for(lambda: _equals(box, thermostat, "core:MaxSetpointState", 30.0), timeout=30)
+    assert await box.state(thermostat, "core:MinSetpointState") == 5.0
+    assert await box.state(thermostat, "core:OpenClosedValveState") in ("open", "closed")
+    outcome = await box.run(thermostat, "setDerogation", 21.5, "further_notice")
+    assert outcome["newState"] == "COMPLETED", str(outcome)[-400:]
+    sets = [r for r in (await peer.received(9))["received"] if r["cc"] == "ThermostatSetpointCCSet"]
+    assert sets, (await peer.received(9))["received"]
+    assert await wait_for(lambda: _equals(box, thermostat, "core:TargetTemperatureState", 21.5), timeout=10)
+    # A mode that keeps the set point sends nothing.
+    before = len((await peer.received(9))["received"])
+    assert (await box.run(thermostat, "setDerogation", "suddenDropMode", "further_notice"))["newState"] == \
+        "COMPLETED"
+    assert len((await peer.received(9))["received"]) == before
+
+
 async def _equals(box: GatewayClient, url: str, state: str, value: Any) -> bool:
     return await box.state(url, state) == value
 

@@ -748,3 +748,61 @@ def validate_discovery_message(topic: str, payload: bytes | str, prefix: str = D
     if parsed.component == DEVICE_COMPONENT:
         return validate_device_discovery(config)
     return validate_config(parsed.component, config)
+
+
+# --- What Home Assistant makes of the state topics and sends on the command topics --------------------------------
+#
+# Encoded from the same pages: a value template is a Jinja template given `value` (the payload) and `value_json` (it
+# parsed as JSON) (mqtt.markdown, "Using templates"; Home Assistant renders them with Jinja2, as done here); a "None"
+# result resets the value to unknown (cover/climate pages). Cover tilt is a percentage, 0 closed .. 100 open, scaled
+# from the tilt_min..tilt_max range (cover.mqtt.markdown: tilt_min, tilt_max, tilt_opened_value, tilt_closed_value;
+# cover.markdown: "tilt position ... 0 is closed, 100 is fully open").
+
+COVER_STATES = ("open", "opening", "closed", "closing", "stopped")
+# climate.mqtt.markdown, action_topic: "Valid action values: `off`, `heating`, `cooling`, `drying`, `idle`, `fan`."
+CLIMATE_ACTIONS = frozenset({"off", "heating", "cooling", "drying", "idle", "fan"})
+
+
+def render(template: str, payload: bytes | str) -> str:
+    """A value template rendered as Home Assistant renders it for an incoming payload."""
+    import jinja2.sandbox  # a test dependency (pyproject's dev extra)
+
+    text = payload.decode() if isinstance(payload, bytes) else payload
+    try:
+        value_json: Any = json.loads(text)
+    except ValueError:
+        value_json = None
+    return jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(template).render(
+        value=text, value_json=value_json).strip()
+
+
+def cover_state(config: Mapping[str, Any], payload: bytes | str) -> str | None:
+    """The cover's state after a message on its state topic (None: unknown)."""
+    value = render(config["value_template"], payload) if "value_template" in config else str(payload)
+    words = {config.get(f"state_{s}", s): s for s in COVER_STATES}
+    return words.get(value)
+
+
+def cover_tilt(config: Mapping[str, Any], payload: bytes | str) -> float:
+    """The tilt percentage Home Assistant shows after a message on the tilt status topic."""
+    raw = float(render(config["tilt_status_template"], payload)) if "tilt_status_template" in config \
+        else float(payload)
+    low, high = config.get("tilt_min", 0), config.get("tilt_max", 100)
+    return (raw - low) * 100 / (high - low)
+
+
+def cover_tilt_command(config: Mapping[str, Any], percent: float | None = None, *, opening: bool | None = None) -> str:
+    """What Home Assistant publishes on the tilt command topic: a set-tilt percentage scaled into tilt_min..tilt_max,
+    or tilt_opened_value / tilt_closed_value for open / close tilt (no tilt_command_template here)."""
+    if opening is not None:
+        return str(config.get("tilt_opened_value", 100) if opening else config.get("tilt_closed_value", 0))
+    assert percent is not None
+    low, high = config.get("tilt_min", 0), config.get("tilt_max", 100)
+    return str(round(low + (high - low) * percent / 100))
+
+
+def climate_value(config: Mapping[str, Any], what: str, payload: bytes | str) -> str:
+    """A climate entity's `mode`, `action`, `current_temperature` or `temperature` after a state message."""
+    template = config.get(f"{what}_state_template") or config.get(f"{what}_template")
+    assert template is not None, f"no template for {what}"
+    return render(template, payload)

@@ -56,3 +56,33 @@ def test_malformed_catalogue_names_file_and_field(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(CatalogueError, match="bad.json: not valid JSON"):
         Catalogue.load(tmp_path)
+
+
+# What a measured state's unit is, by the vendor's MeasuredValueType names (pyoverkiz's MeasuredValueType enum).
+UNIT_OF_STATE = {
+    "core:TemperatureState": "core:TemperatureInCelcius",
+    "core:RelativeHumidityState": "core:RelativeValueInPercentage",
+    "core:LuminanceState": "core:LuminanceInLux", "core:AtmosphericPressureState": "core:PressureInHpa",
+    "core:ElectricPowerConsumptionState": "core:ElectricalPowerInW",
+    "core:ElectricEnergyConsumptionState": "core:ElectricalEnergyInWh",
+    "core:BatteryLevelState": "core:RelativeValueInPercentage", "core:CO2ConcentrationState": "core:PartsPerMillion",
+    "ble:BatteryVoltageState": "core:VoltageInVolt",
+}
+
+
+def test_every_measured_state_is_described_by_the_unit_a_client_will_read_for_it() -> None:
+    """Home Assistant's overkiz sensors take a state's unit from the attribute ``<state>MeasuredValueType``, else
+    from the device-wide ``core:MeasuredValueType`` (its sensor.py): a device-wide one must be right for every
+    measured state that has no attribute of its own (a radiator's °C must not reach its battery)."""
+    from pathlib import Path
+
+    from hearth.core.catalogue import Catalogue
+    catalogue = Catalogue.load(Path(__file__).resolve().parents[2] / "config" / "controllables")
+    for name in catalogue.names():
+        controllable = catalogue[name]
+        attributes = {a["name"]: a["value"] for a in controllable.attributes}
+        for state in controllable.states:
+            if state not in UNIT_OF_STATE:
+                continue
+            unit = attributes.get(f"{state}MeasuredValueType", attributes.get("core:MeasuredValueType"))
+            assert unit in (None, UNIT_OF_STATE[state]), f"{name}: {state} would be read as {unit}"

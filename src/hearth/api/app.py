@@ -39,6 +39,7 @@ from hearth.api.routes import (
     reference,
     setup,
     setup_automation,
+    setup_options,
     setup_settings,
     state_history,
     synchronization,
@@ -105,8 +106,8 @@ def build_app(gateway: Gateway) -> FastAPI:
     install_error_handlers(app)
     # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
-    modules = (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
-               tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
+    modules = (device, setup, setup_options, device_lifecycle, synchronization, execution, action_groups_execution,
+               events, tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
                setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
                zone, state_history)
     for module in modules:

@@ -6,7 +6,9 @@ see discovery.object_id, stable across restarts):
 - ``<base>/bridge/state`` (retained): ``online``, or ``offline`` as our last will when the link drops.
 - ``<discovery_prefix>/device/<id>/config`` (retained): the device's discovery (discovery.py); an empty retained
   message removes it, when the device is removed or, found on the broker at connection, no longer exists.
-- ``<base>/<id>/state`` (retained unless ``retain_states = false``): the device's states as one JSON object.
+- ``<base>/<id>/state`` (retained unless ``retain_states = false``): the device's states as one JSON object,
+  and for a moving cover ``"motion": "opening"`` or ``"closing"`` (motion.py), for a light of both RGB and colour
+  temperature ``"color_mode"`` (discovery.colour_mode).
 - ``<base>/<id>/availability`` (retained): ``online`` / ``offline``.
 - ``<base>/<id>/set/<what>``: Home Assistant's commands (discovery.CommandRoute), and ``<base>/<id>/command``:
   ``{"name", "parameters"}`` or a list of them, for anyone else. Each message becomes an execution (source
@@ -31,7 +33,8 @@ import aiomqtt
 from pydantic import ValidationError
 
 from hearth import __version__
-from hearth.bridge.discovery import MEASURED, DeviceDiscovery, device_discovery
+from hearth.bridge.discovery import COLOUR_MODE_KEY, MEASURED, DeviceDiscovery, colour_mode, device_discovery
+from hearth.bridge.motion import MOTION_KEY, MotionTracker
 from hearth.core.rate import TokenBucket
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
@@ -64,6 +67,7 @@ class MqttBridge(BrokerLink):
         self._discovery: dict[str, DeviceDiscovery] = {}  # deviceURL -> what was announced
         self._urls: dict[str, str] = {}  # object id -> deviceURL
         self._unsubscribe: list[Any] = []
+        self._motion = MotionTracker()
         self._commands = TokenBucket(settings.commands_per_s, settings.commands_burst)
         self.rate_dropped = 0  # commands dropped by the rate limit
         self._rate_reported = 0.0
@@ -127,6 +131,7 @@ class MqttBridge(BrokerLink):
         if discovery is not None:
             self._urls.pop(discovery.object_id, None)
             self._removed[event.device_url] = discovery.object_id
+            self._motion.forget(event.device_url)
             for dirty in (self._dirty_states, self._dirty_availability, self._dirty_config):
                 dirty.pop(event.device_url, None)
             self._wake.set()
@@ -219,7 +224,14 @@ class MqttBridge(BrokerLink):
                 device, discovery = registry.get(url), self._discovery.get(url)
                 if device is None or discovery is None:
                     continue
-                payload = json.dumps({s.name: s.value for s in device.states.values()}).encode()
+                values: dict[str, Any] = {s.name: s.value for s in device.states.values()}
+                if "cover" in discovery.payload["components"]:
+                    way = self._motion.way(url, values)
+                    if way is not None:
+                        values[MOTION_KEY] = way
+                if "color_mode_state_topic" in discovery.payload["components"].get("light", {}):
+                    values[COLOUR_MODE_KEY] = colour_mode({s.name: s.last_update_time for s in device.states.values()})
+                payload = json.dumps(values).encode()
                 info = paho.publish(f"{self.base}/{discovery.object_id}/state", payload, 0, retain_states)
                 if info.rc != 0:
                     raise aiomqtt.MqttCodeError(info.rc, "could not publish a state")

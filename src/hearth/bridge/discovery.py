@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hearth.bridge.motion import CLOSING, MOTION_KEY, OPENING
 from hearth.model.definition import Controllable, StateSpec
 
 # A command built from a payload: (command name, parameters).
@@ -169,6 +170,11 @@ def _light(b: _Builder) -> None:
             "rgb_value_template": "{{ [value_json.get('core:RedColorIntensityState', 0), "
                                   "value_json.get('core:GreenColorIntensityState', 0), "
                                   "value_json.get('core:BlueColorIntensityState', 0)] | join(',') }}"})
+        if "color_temp_command_topic" in config:
+            # Without a colour mode topic Home Assistant takes the mode of whichever template it renders last, and
+            # one state object feeds both: the bridge says which was set last (COLOUR_MODE_KEY, colour_mode()).
+            config.update({"color_mode_state_topic": f"{b.topic}/state",
+                           "color_mode_value_template": "{{ value_json.get('%s', 'None') }}" % COLOUR_MODE_KEY})  # noqa: UP031
     b.add("light", "light", config)
 
 
@@ -196,9 +202,12 @@ def _cover(b: _Builder) -> None:
         "optimistic": False}
     open_closed = next((s for s in ("core:OpenClosedState", "core:OpenClosedUnknownState") if b.state(s)), None)
     if open_closed is not None:
+        # While it moves, the way it goes (motion.py) wins over open/closed: Home Assistant shows opening/closing.
+        rest = "{'open': 'open', 'closed': 'closed'}.get(value_json.get('%s'), 'None')" % open_closed  # noqa: UP031
         config.update({"state_topic": f"{b.topic}/state",
-                       "value_template": _enum(open_closed, {"open": "open", "closed": "closed"}),
-                       "state_open": "open", "state_closed": "closed"})
+                       "value_template": "{{ value_json.get('%s') or %s }}" % (MOTION_KEY, rest),  # noqa: UP031
+                       "state_open": "open", "state_closed": "closed",
+                       "state_opening": OPENING, "state_closing": CLOSING})
     # The End-User API's ClosureState is 0 open .. 100 closed, and its DeploymentState 0 in .. 100 out:
     # Home Assistant's position_open/position_closed say which end is which, and it converts both ways.
     position = ("setDeployment", "core:DeploymentState", 100, 0) if awning else \
@@ -210,10 +219,15 @@ def _cover(b: _Builder) -> None:
             "position_topic": f"{b.topic}/state", "position_template": _value(state),
             "position_open": at_open, "position_closed": at_closed})
     if b.has("setOrientation") and b.state("core:SlateOrientationState"):
+        # SlateOrientationState is 0 open .. 100 closed; Home Assistant's tilt is 0 closed .. 100 open (its
+        # tilt_opened_value is sent to open the slats). Both ways are turned round here, in the template and in
+        # the route, so that Home Assistant's numbers are its own.
         config.update({
-            "tilt_command_topic": b.route("tilt", lambda p: [("setOrientation", [_number(p, 0, 100, integer=True)])]),
-            "tilt_status_topic": f"{b.topic}/state", "tilt_status_template": _value("core:SlateOrientationState"),
-            "tilt_min": 0, "tilt_max": 100})
+            "tilt_command_topic": b.route(
+                "tilt", lambda p: [("setOrientation", [100 - _number(p, 0, 100, integer=True)])]),
+            "tilt_status_topic": f"{b.topic}/state",
+            "tilt_status_template": "{{ 100 - value_json['core:SlateOrientationState'] }}",
+            "tilt_min": 0, "tilt_max": 100, "tilt_opened_value": 100, "tilt_closed_value": 0})
     if config["payload_stop"] is None:
         del config["payload_stop"]
     b.add("cover", "cover", config)
@@ -228,6 +242,11 @@ def _lock(b: _Builder) -> None:
         "state_locked": "locked", "state_unlocked": "unlocked"})
 
 
+# A thermostat heats unless its heating level is "off": Home Assistant's modes, and the level each one sets
+# (comfort: the level of a thermostat that follows its set point).
+HEATING_LEVEL_OF_MODE = {"off": "off", "heat": "comfort"}
+
+
 def _climate(b: _Builder) -> None:
     low, high = _bounds(b.c.states.get("core:TargetTemperatureState"), 5, 30)
     config: dict[str, Any] = {
@@ -236,11 +255,42 @@ def _climate(b: _Builder) -> None:
         "temperature_command_topic": b.route(
             "temperature", lambda p: [("setTargetTemperature", [_number(p, low, high, integer=False)])]),
         "temperature_state_topic": f"{b.topic}/state",
-        "temperature_state_template": _value("core:TargetTemperatureState")}
+        "temperature_state_template": _value("core:TargetTemperatureState"),
+        # Without a mode state topic Home Assistant assumes "off"; a thermostat without levels always heats.
+        "mode_state_topic": f"{b.topic}/state", "mode_state_template": "heat"}
+    level = b.c.states.get("core:TargetHeatingLevelState")
+    levels = set(level.values or ()) if level is not None else set()
+    if b.has("setHeatingLevel") and set(HEATING_LEVEL_OF_MODE.values()) <= levels:
+        words = {mode.upper(): ("setHeatingLevel", [lvl]) for mode, lvl in HEATING_LEVEL_OF_MODE.items()}
+        config.update({
+            "modes": list(HEATING_LEVEL_OF_MODE),
+            "mode_command_topic": b.route("mode", lambda p: _word(p, words)),
+            "mode_state_template": "{{ 'off' if value_json.get('core:TargetHeatingLevelState') == 'off' "
+                                   "else 'heat' }}"})
+    heating = "value_json.get('core:TargetHeatingLevelState') != 'off'" if levels else "true"
     if b.state("core:TemperatureState"):
-        config.update({"current_temperature_topic": f"{b.topic}/state",
-                       "current_temperature_template": _value("core:TemperatureState")})
+        # The action follows from the states: heating while the room is below its set point, idle once there.
+        config.update({
+            "current_temperature_topic": f"{b.topic}/state",
+            "current_temperature_template": _value("core:TemperatureState"),
+            "action_topic": f"{b.topic}/state",
+            "action_template": "{% set t = value_json.get('core:TemperatureState') %}"
+                               "{% set s = value_json.get('core:TargetTemperatureState') %}"
+                               "{{ 'off' if not (" + heating + ") else 'None' if t is none or s is none "
+                               "else 'heating' if t < s else 'idle' }}"})
     b.add("climate", "climate", config)
+
+
+COLOUR_MODE_KEY = "color_mode"
+RGB_STATES = ("core:RedColorIntensityState", "core:GreenColorIntensityState", "core:BlueColorIntensityState")
+
+
+def colour_mode(changed_at: Mapping[str, int]) -> str:
+    """A colour light's mode for Home Assistant (``rgb`` or ``color_temp``), from when its states last changed
+    (the End-User API has no colour mode state): the one set last. An RGB set to the colour it already had
+    changes nothing, so the mode stays as it was then."""
+    rgb = max((changed_at.get(name, 0) for name in RGB_STATES), default=0)
+    return "color_temp" if changed_at.get("core:ColorTemperatureState", 0) > rgb else "rgb"
 
 
 # The states a sensor component is made for: a multi-sensor's controllable names every state it might measure,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ class ParamSpec:
     def check(self, command: str, index: int, value: Any) -> Any:
         where = f"command {command!r} parameter {index + 1} ({self.name})"
         if self.type == "json":
-            return value
+            return self._check_json(where, value)
         try:
             native = coerce_value(PARAM_DATATYPE[self.type], value)
         except InvalidValue as exc:
@@ -50,6 +51,21 @@ class ParamSpec:
         if self.max_length is not None and len(native) > self.max_length:
             raise CommandRejected(f"{where}: longer than {self.max_length} characters")
         return native
+
+    def _check_json(self, where: str, value: Any) -> Any:
+        """Any JSON value, unless bounds or words are given: then a number within the bounds or one of the words
+        (``setDerogation`` takes a temperature or a mode)."""
+        if not self.values and self.min is None and self.max is None:
+            return value
+        if isinstance(value, str) and value in self.values:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
+                and (self.min is None or value >= self.min) and (self.max is None or value <= self.max):
+            return value
+        low = "" if self.min is None else f"{self.min:g}"
+        high = "" if self.max is None else f"{self.max:g}"
+        words = f" or one of {', '.join(self.values)}" if self.values else ""
+        raise CommandRejected(f"{where}: {value!r} is not a number in {low}..{high}{words}")
 
     def to_json(self) -> dict[str, Any]:
         prototype: dict[str, Any] = {"type": PARAM_DATATYPE[self.type].name}
