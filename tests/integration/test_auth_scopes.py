@@ -413,7 +413,7 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
         "listener_id": listener_id,
         "category": "electric", "zone_type": "0", "template_id": "serialNumber", "function_type": "cloud",
         "protocol_type": "zigbee",
-        "profile_name": "Light", "from_ms": "0", "to_ms": "1", "group_address": "1",
+        "profile_name": "Light", "group_address": "1",
         **{name: made_up for name in ("place_oid", "parent_oid", "zone_oid", "oid", "action_group_oid",
                                       "exec_id", "trigger_id", "token_id", "uid", "source_oid", "target_oid",
                                       "event_id", "setup_oid")},
