@@ -274,7 +274,8 @@ def test_install_script_lays_out_a_scratch_root_and_a_second_run_changes_nothing
     host_before = _host_state()
     wheel = next((checkout / "dist").glob("hearth-*.whl"))
     # The venv is made with this test's Python: the dependencies it lends below are built for that Python.
-    args = ("--source", str(wheel), "--extras", "rts", "--with-zwave", "--pip-arg=--no-deps", "--python", sys.executable)
+    args = ("--source", str(wheel), "--extras", "rts", "--with-zwave", "--pip-arg=--no-deps",
+            "--python", sys.executable)
     first = _install(root, *args, checkout=checkout)
     assert first.returncode == 0, first.stdout + first.stderr
 
