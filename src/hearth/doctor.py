@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hearth.api.docs import MISSING as NO_DOCS_ASSETS
+from hearth.api.docs import docs_assets
 from hearth.api.live import MISSING as NO_WEBSOCKETS
 from hearth.api.live import websocket_library
 from hearth.config import Settings
@@ -61,6 +63,7 @@ def run_doctor(settings: Settings) -> list[Check]:
     checks += _radios(settings)
     checks.append(_api_port(settings))
     checks.append(_live_events())
+    checks.append(_api_docs())
     checks += _clock()
     checks += _data_folder(settings)
     checks += _cloud(settings)
@@ -240,6 +243,12 @@ def _live_events() -> Check:
     if library is None:
         return Check("live events", FAIL, NO_WEBSOCKETS, "reinstall Hearth with its dependencies (pip install hearth)")
     return Check("live events", OK, f"WebSocket served by uvicorn with {library}")
+
+
+def _api_docs() -> Check:
+    if docs_assets() is None:
+        return Check("API docs", FAIL, NO_DOCS_ASSETS, "reinstall Hearth with its dependencies (pip install hearth)")
+    return Check("API docs", OK, "/docs served with Swagger UI's files from this box (no internet needed)")
 
 
 def _clock() -> list[Check]:

@@ -411,6 +411,23 @@ async def test_every_trigger_kind_is_made_without_json_and_its_card_says_what_it
     assert [t["dailyTime"]["minutesOfDay"] for t in times["scheduleTimes"]] == [450, 1140]
     assert times["parameters"] == [40]
 
+    # Each value of a state.
+    await page.get_by_role("button", name="New trigger").click()
+    editor = page.get_by_role("form", name="Trigger editor")
+    await editor.get_by_label("Name").fill("Motion in the living room")
+    await editor.get_by_label("Kind of trigger").select_option(label="On each value of a state")
+    await editor.get_by_label("Device", exact=True).select_option(label="Living room motion (Living room)")
+    await editor.get_by_label("State", exact=True).select_option("core:OccupancyState")
+    await editor.get_by_role("button", name="Save").click()
+    await expect(editor.get_by_role("alert")).to_have_text("Choose what to run for at least one value.")
+    await editor.get_by_label("When Detected, run", exact=True).select_option(label="Warm up")
+    await editor.get_by_role("button", name="Save").click()
+    card = page.get_by_role("article", name="Motion in the living room")
+    await expect(card).to_contain_text("Living room motion: Motion: becomes “Detected”, run “Warm up”")
+    [discrete] = _of(await api.get("/triggers"), "discreteTrigger", "Motion in the living room")
+    assert [(e["key"], e["effects"][0]["actionGroupEffect"]["actionGroupOID"]) for e in discrete["effectsList"]] \
+        == [("personInside", groups["Warm up"])]
+
     # Conditions held for a while, at dusk only.
     await page.get_by_role("button", name="New trigger").click()
     editor = page.get_by_role("form", name="Trigger editor")

@@ -8,6 +8,7 @@ there, as on a box where the user did not install it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -113,3 +114,10 @@ def test_backup_and_restore_say_how_far_they_are(fresh_hearth: HearthProcess, tm
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr
     assert re.search(r"verifying box\.hbk \(\d+\.\d MB\): \d+\.\d s \(done\)", checked.stderr), checked.stderr
+
+
+def test_doctor_of_a_plain_install_finds_the_docs_assets(user_python: Path, tmp_path: Path) -> None:
+    checked = hearth(user_python, tmp_path, "doctor", "--json", "--config", str(REPO / "config" / "demo.toml"),
+                     env={"HEARTH_STORE__DATA_DIR": str(tmp_path / "data")})
+    report = {c["name"]: c for c in json.loads(checked.stdout)}
+    assert report["API docs"]["status"] == "ok", report["API docs"]

@@ -13,24 +13,34 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import Response
 
-from hearth.model.errors import ApiError
+from hearth.model.errors import ApiError, ErrorCode
 
 ASSETS = "/docs/assets"
+MISSING = "Swagger UI's files (the fastapi-offline package) are not installed"
 _TYPES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
           "favicon.png": "image/png"}
 
 
-def _assets() -> dict[str, bytes]:
-    folder = resources.files("fastapi_offline").joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in _TYPES}
+def docs_assets() -> dict[str, bytes] | None:
+    """Swagger UI's files by name, or None when the package that ships them is missing (a broken install)."""
+    try:
+        folder = resources.files("fastapi_offline").joinpath("static")
+        return {name: folder.joinpath(name).read_bytes() for name in _TYPES}
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
 
 
 def install_docs(app: FastAPI, title: str) -> None:
     """Add ``/docs`` and its assets to ``app`` (made with ``docs_url=None``)."""
-    assets = _assets()  # read once at start: a missing package fails the start, not a visitor's page
+    # Read once at start. Without them the gateway still runs: /docs says what is missing (and so does doctor).
+    assets = docs_assets() or {}
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
+        if not assets:
+            raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE,
+                           f"{MISSING} : reinstall Hearth with its dependencies (pip install hearth); "
+                           "the API's description is at /openapi.json")
         return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
                                    swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{ASSETS}/swagger-ui.css",

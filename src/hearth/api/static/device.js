@@ -89,15 +89,15 @@ export function deviceView(ctx) {
     add("Battery", battery || (kindOf(device) === "sensor" ? "not reported" : "mains powered or not reported"));
     add("Signal (link quality)", "core:RSSILevelState" in states ? `${states["core:RSSILevelState"]} %` :
       device.deviceURL.startsWith("rts:") ? "one-way radio: the device cannot report it" : "not reported");
-    const seenFirmware = new Set();
+    const named = new Set();  // titles given by an attribute (the first of core:FirmwareRevision, core:Firmware)
     for (const [name, title] of IDENTITY) {
       const value = attribute(device, name);
-      if (value === null || seenFirmware.has(title)) continue;
-      seenFirmware.add(title);
+      if (value === null || named.has(title)) continue;
+      named.add(title);
       add(title, String(value));
     }
-    if (!seenFirmware.has("Model")) add("Model", `${kindWords(device.controllableName)} (the radio names no model)`);
-    if (!seenFirmware.has("Firmware")) add("Firmware", "not reported by the device");
+    if (!named.has("Model")) add("Model", `${kindWords(device.controllableName)} (the radio names no model)`);
+    if (!named.has("Firmware")) add("Firmware", "not reported by the device");
     try {
       const health = await api.get(`/ext/devices/health/${encodeURIComponent(deviceURL)}`);
       add("Last heard", health.lastSeen ? formatTime(health.lastSeen) : "not since the gateway started");

@@ -13,10 +13,13 @@ function duration(seconds) {
 
 /** A table; on a phone each row becomes a small block of "header: value" lines (app.css), so it needs no
  *  sideways scrolling. */
-function table(headers, rows) {
+function table(headers, rows, {wideOnly = []} = {}) {
+  // `wideOnly`: columns left out on a phone (what a link to the row's own page shows anyway).
+  const className = (i) => (wideOnly.includes(i) ? "wide-only" : null);
   return h("div", {className: "scroll"}, h("table", {className: "blocks-on-phone"},
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", {scope: "col"}, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", {dataset: {label: headers[i]}}, c)))))));
+    h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", {scope: "col", className: className(i)}, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", {dataset: {label: headers[i]},
+                                                                                 className: className(i)}, c)))))));
 }
 
 export function systemView(ctx) {
@@ -71,14 +74,15 @@ export function systemView(ctx) {
     };
     // Only the devices a person uses (not the radios' stacks); a link to each device's page.
     const shown = list.filter((d) => book.get(d.deviceURL) && book.get(d.deviceURL).uiClass !== "ProtocolGateway");
-    return [h("p", {className: "muted"}, "Command time: from sending a command to the device confirming it done; for a "
+    return [h("p", {className: "muted"}, "On a phone, a device's page (its name) has the rest. Command time: from sending a command to the device confirming it done; for a "
       + "shutter or a garage door this includes its travel."),
     table(["Device", "Available", "Battery", "Signal", "Model", "Last seen", "Commands (failed)", "Command time (median / 95 %)"],
       shown.map((d) => [
         h("a", {href: `#device/${encodeURIComponent(d.deviceURL)}`}, book.label(d.deviceURL)),
         d.available ? "yes" : h("span", {className: "error"}, "no"), battery(d), signal(d), model(d),
         formatTime(d.lastSeen) || "–", `${d.commands} (${d.failures})`,
-        d.latencyMs && d.latencyMs.p50 !== null ? `${ms(d.latencyMs.p50)} / ${ms(d.latencyMs.p95)}` : "–"]))];
+        d.latencyMs && d.latencyMs.p50 !== null ? `${ms(d.latencyMs.p50)} / ${ms(d.latencyMs.p95)}` : "–"]),
+      {wideOnly: [4, 5, 6, 7]})];
   }
 
   const logLevel = select([["DEBUG", "everything"], ["INFO", "information and above"], ["WARNING", "warnings and errors"],
