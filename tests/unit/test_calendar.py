@@ -333,3 +333,20 @@ def test_bad_days_name_the_field(body: dict[str, Any], reason: str) -> None:
     with pytest.raises(ApiError) as caught:
         parse_day(body)
     assert caught.value.status == 400 and reason in caught.value.message, caught.value.message
+
+
+async def test_a_time_the_fall_back_repeats_runs_once(harness: Harness) -> None:
+    h = harness
+    await h.restart(at_time=at("2024-10-26T12:00"))
+    cal = h.gateway.calendar
+    day = await cal.create_day({"type": "WORK_DAY", "dayTimeTriggers": [time_trigger(2, 30, "night",
+                                                                                     url=h.url("10"))]})
+    await cal.create_rules([weekly(day.oid)])
+    # 02:30 CEST is 00:30 UTC: not before; at the second 02:30 (CET, 01:30 UTC) not again.
+    await h.advance(at("2024-10-27T02:29") - h.clock.now())
+    assert utc(h.clock.now()) == "2024-10-27 00:29" and h.named("ExecutionRegisteredEvent") == []
+    await h.advance(120)
+    assert [r["triggerId"] for r in h.named("ExecutionRegisteredEvent")] == ["night"]
+    for _ in range(24):  # the rest of that 25-hour day, hour by hour
+        await h.advance(3600)
+    assert [r["triggerId"] for r in h.named("ExecutionRegisteredEvent")] == ["night"]

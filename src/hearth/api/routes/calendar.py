@@ -92,10 +92,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ schedule and day view
 
-    @router.get("/setup/calendar/schedule/{start}/{end}", summary="Calendar objects per day (dates in epoch days)")
-    async def schedule(start: str, end: str, _: Caller = guard.view("bulk")) -> Response:
-        return json_response(gw.calendar.schedule(_number(start, "startDate", 0, 2_900_000),
-                                                  _number(end, "endDate", 0, 2_900_000)))
+    @router.get("/setup/calendar/schedule/{start_date}/{end_date}",
+                summary="Calendar objects per day (startDate, endDate: epoch days)")
+    async def schedule(start_date: str, end_date: str, _: Caller = guard.view("bulk")) -> Response:
+        return json_response(gw.calendar.schedule(_number(start_date, "startDate", 0, 2_900_000),
+                                                  _number(end_date, "endDate", 0, 2_900_000)))
 
     @router.get("/setup/calendar/schedule/{year}/{month}/{day}")
     async def objects_on(year: str, month: str, day: str, _: Caller = guard.view("bulk")) -> Response:
