@@ -183,6 +183,7 @@ SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/ext/airvantage/api/v2/alerts/{uid}"): VIEW,
     ("GET", "/ext/airvantage/api/v2/alertstates/history"): VIEW,
     ("GET", "/ext/airvantage/api/v1/operations/triggers"): VIEW,
+    ("GET", "/ext/airvantage/api/v1/operations/tasks"): VIEW,  # outcomes of the AirVantage connector's tasks
     ("GET", "/ext/airvantage/api/v1/operations/triggers/{uid}"): VIEW,
     ("POST", "/ext/airvantage/api/v1/operations/triggers"): ADMIN,
     ("PUT", "/ext/airvantage/api/v1/operations/triggers/{uid}"): ADMIN,

@@ -42,6 +42,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -162,30 +163,40 @@ class AirVantageConnector(OutboxConnector):
 
     # ------------------------------------------------------------------ down: rules and their hooks
 
+    async def _mirror(self, what: str, key: str, items: dict[str, Any], local: set[str],
+                      install: Callable[[str, Any], Awaitable[None]],
+                      delete: Callable[[str], Awaitable[None]]) -> set[str]:
+        """Make the cloud's ``items`` (by id) ours: each installed (one refused here is logged and left out); one
+        we took from the cloud before and it no longer lists goes (local ones stay). The ids taken, kept on disk."""
+        ours = set(await self._ids(key))
+        seen = set()
+        for uid, item in items.items():
+            try:
+                await install(uid, item)
+            except ApiError as exc:
+                log.warning("airvantage: %s %s refused here: %s", what, uid, exc.message)
+                continue
+            seen.add(uid)
+        for gone in (ours - seen) & local:
+            await delete(gone)
+        await self.settings_repo.put(key, json.dumps(sorted(seen)))
+        return seen
+
     async def _pull_rules(self) -> None:
-        items = expect_list(await self._get("/api/v2/alertrules"), "GET /api/v2/alertrules")
+        listed = expect_list(await self._get("/api/v2/alertrules"), "GET /api/v2/alertrules")
+        items = {i["id"]: i for i in listed if isinstance(i, dict) and isinstance(i.get("id"), str) and i["id"]}
+        if len(items) < len(listed):
+            log.warning("airvantage: %d rules without an id in the list: skipped", len(listed) - len(items))
         engine = self.gateway.alerts
         local = {r.id for r in engine.rules()}
-        ours = set(await self._ids(CLOUD_RULES_KEY))
-        seen = set()
-        for item in items:
-            rule_id = item.get("id") if isinstance(item, dict) else None
-            if not isinstance(rule_id, str) or not rule_id:
-                log.warning("airvantage: a rule without an id in the list: skipped")
-                continue
-            seen.add(rule_id)
-            try:
-                if rule_id in local:
-                    if engine.rule(rule_id).to_json() != _comparable(engine, item, rule_id):
-                        await engine.update_rule(rule_id, item)
-                else:
-                    await engine.create_rule(item, rule_id)
-            except ApiError as exc:
-                log.warning("airvantage: rule %s refused here: %s", rule_id, exc.message)
-                seen.discard(rule_id)
-        for gone in (ours - seen) & local:
-            await engine.delete_rule(gone)
-        await self.settings_repo.put(CLOUD_RULES_KEY, json.dumps(sorted(seen)))
+
+        async def install(rule_id: str, item: Any) -> None:
+            if rule_id not in local:
+                await engine.create_rule(item, rule_id)
+            elif engine.rule(rule_id).to_json() != _comparable(engine, item, rule_id):
+                await engine.update_rule(rule_id, item)
+
+        seen = await self._mirror("rule", CLOUD_RULES_KEY, items, local, install, engine.delete_rule)
         hooks: dict[str, list[str]] = {}
         for rule_id in sorted(seen):
             listed = expect_list(await self._get(f"/api/v1/alerts/rules/{rule_id}/hooks"), "hooks")
@@ -201,32 +212,25 @@ class AirVantageConnector(OutboxConnector):
     # ------------------------------------------------------------------ down: operation triggers
 
     async def _pull_triggers(self) -> None:
-        items = expect_list(await self._get("/api/v1/operations/triggers"), "GET /api/v1/operations/triggers")
+        listed = expect_list(await self._get("/api/v1/operations/triggers"), "GET /api/v1/operations/triggers")
         engine = self.gateway.alerts
         local = {t.uid: t for t in engine.triggers()}
         rules = {r.id for r in engine.rules()}
-        ours = set(await self._ids(CLOUD_TRIGGERS_KEY))
-        seen = set()
-        for item in items:
-            uid = item.get("uid") if isinstance(item, dict) else None
-            if not isinstance(uid, str) or not uid or item.get("filter") not in rules:
-                continue  # a trigger on a rule we do not evaluate here: the cloud runs it
-            seen.add(uid)
+        # A trigger on a rule we do not evaluate here is the cloud's to run.
+        items = {i["uid"]: i for i in listed if isinstance(i, dict) and isinstance(i.get("uid"), str) and i["uid"]
+                 and i.get("filter") in rules}
+
+        async def install(uid: str, item: Any) -> None:
             body = {k: item.get(k) for k in ("type", "filter", "operationType", "parameters", "email", "notify",
                                              "callback")}
             body["notify"] = bool(body["notify"])
-            try:
-                if uid in local:
-                    if local[uid].to_json() != {"uid": uid, **body}:
-                        await engine.update_trigger(uid, body)
-                else:
-                    await engine.create_trigger(body, uid)
-            except ApiError as exc:
-                log.warning("airvantage: operation trigger %s refused here: %s", uid, exc.message)
-                seen.discard(uid)
-        for gone in (ours - seen) & set(local):
-            await engine.delete_trigger(gone)
-        await self.settings_repo.put(CLOUD_TRIGGERS_KEY, json.dumps(sorted(seen)))
+            if uid not in local:
+                await engine.create_trigger(body, uid)
+            elif local[uid].to_json() != {"uid": uid, **body}:
+                await engine.update_trigger(uid, body)
+
+        await self._mirror("operation trigger", CLOUD_TRIGGERS_KEY, items, set(local), install,
+                           engine.delete_trigger)
 
     def _on_cloud_trigger(self, trigger: OperationTrigger, rule: AlertRule, target: str, ts: int) -> None:
         """A cloud-typed trigger fired here: a local operation of this system, run like a cloud task."""

@@ -6,7 +6,7 @@ client of the cloud API changes only its base URL (``https://na.airvantage.net``
 
 ================================================  ====================================================
 ``POST /api/v2/alertrules``                       create (at most 50 rules); returns the rule with its id
-``GET /api/v2/alertrules``                        ``{"items", "count"}``, sorted by name
+``GET /api/v2/alertrules``                        a bare JSON array (as the seed), sorted by name
 ``GET|PUT|DELETE /api/v2/alertrules/{uid}``       PUT takes the full rule; DELETE answers ``"success"``
 ``GET /api/v3/alerts/current``                    AlertStates with their attribute values
 ``GET /api/v3/alerts/history``                    alerts, at most 500 (also ``/api/v2/alerts/history``)
@@ -79,8 +79,8 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get(RULES, summary="Alert rules, sorted by name")
     async def list_rules(_: Caller = guard.view()) -> Response:
-        items = [r.to_json() for r in engine().rules()]
-        return json_response({"items": items, "count": len(items)})
+        # Seed 001: "Retrieves all rules of your company sorted by name": a bare JSON array.
+        return json_response([r.to_json() for r in engine().rules()])
 
     @router.put(RULES, include_in_schema=False)
     @router.delete(RULES, include_in_schema=False)
