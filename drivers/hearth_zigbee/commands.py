@@ -50,6 +50,14 @@ def _heating_level(level: str, *, derogation: str) -> Plan:
                  "core:TargetTemperatureState": setpoint / 100, "io:DerogationHeatingModeState": derogation})
 
 
+def _lit(clusters: set[int], colour: Plan) -> Plan:
+    """A colour command also turns the light on (ZCL's colour commands leave an off light off): Home Assistant
+    sends a colour alone to an off light. On restores the light's last level."""
+    if ON_OFF not in clusters:
+        return colour
+    return Plan([Step(ON_OFF, "on", lambda cl: cl.on()), *colour.steps], {**colour.optimistic, "core:OnOffState": "on"})
+
+
 def _level(percent: Any) -> int:
     return max(0, min(254, round(float(percent) * 254 / 100)))
 
@@ -73,9 +81,9 @@ def plan(function: Function, name: str, params: list[Any]) -> Plan | None:
     if COLOR_CONTROL in c:
         if name == "setColorTemperature":
             mireds = max(1, round(1_000_000 / max(1, int(p[0]))))
-            return Plan([Step(COLOR_CONTROL, "move to colour temperature",
-                              lambda cl: cl.move_to_color_temp(color_temp_mireds=mireds, transition_time=0))],
-                        {"core:ColorTemperatureState": int(p[0])})
+            return _lit(c, Plan([Step(COLOR_CONTROL, "move to colour temperature",
+                                      lambda cl: cl.move_to_color_temp(color_temp_mireds=mireds, transition_time=0))],
+                                {"core:ColorTemperatureState": int(p[0])}))
         if name in ("setHueAndSaturation", "setRGB"):
             if name == "setRGB":
                 h, s, _ = colorsys.rgb_to_hsv(int(p[0]) / 255, int(p[1]) / 255, int(p[2]) / 255)
@@ -83,9 +91,10 @@ def plan(function: Function, name: str, params: list[Any]) -> Plan | None:
             else:
                 hue, sat = float(p[0]), float(p[1])
             zh, zs = max(0, min(254, round(hue * 254 / 360))), _level(sat)
-            return Plan([Step(COLOR_CONTROL, "move to hue and saturation",
-                              lambda cl: cl.move_to_hue_and_saturation(hue=zh, saturation=zs, transition_time=0))],
-                        {"core:ColorHueState": round(hue, 1), "core:ColorSaturationState": round(sat, 1)})
+            return _lit(c, Plan([Step(COLOR_CONTROL, "move to hue and saturation",
+                                      lambda cl: cl.move_to_hue_and_saturation(hue=zh, saturation=zs,
+                                                                               transition_time=0))],
+                                {"core:ColorHueState": round(hue, 1), "core:ColorSaturationState": round(sat, 1)}))
     if WINDOW_COVERING in c:
         simple = {"open": "up_open", "up": "up_open", "close": "down_close", "down": "down_close", "stop": "stop"}
         if name in simple:

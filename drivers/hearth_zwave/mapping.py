@@ -271,7 +271,9 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
         return [Write(BINARY_SWITCH, ep, "targetValue", None, command == "on")]
     if kind == "color" and command == "setRGB":
         colour = {"red": int(params[0]), "green": int(params[1]), "blue": int(params[2])}
-        return [Write(COLOR_SWITCH, ep, "targetColor", None, colour)]
+        # And on, at its last level (255), as a colour sent alone to an off light means (Home Assistant sends it so).
+        return [Write(COLOR_SWITCH, ep, "targetColor", None, colour),
+                Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255)]
     if kind in ("dimmer", "color"):
         if command == "on":
             return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255)]  # 255: back to the last level

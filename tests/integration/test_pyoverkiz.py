@@ -122,6 +122,15 @@ def other_than(current: Any, *choices: int) -> int:
 # ---------------------------------------------------------------------------------- reads
 
 
+async def test_the_readme_way_of_using_pyoverkiz(hearth: HearthProcess, admin_token: str) -> None:
+    """As the README shows it (README "Through the overkiz integration"), with a host name the certificate has."""
+    host = f"localhost:{hearth.port}"
+    async with OverkizClient(username="", password="", token=admin_token, verify_ssl=False,
+                             server=generate_local_server(host=host)) as client:
+        devices = await client.get_devices()
+    assert {d.device_url for d in devices} >= {hearth.device_url(a) for a, *_ in DEMO_DEVICES}
+
+
 async def test_api_version(overkiz: OverkizClient) -> None:
     version = await overkiz.get_api_version()
     assert version == PROTOCOL_VERSION

@@ -161,6 +161,19 @@ async def test_a_radiator_valve_takes_a_derogation_as_home_assistant_sends_it(bo
     assert await box.state(url, "io:DerogationHeatingModeState") == "eco"
 
 
+async def test_a_colour_sent_alone_to_an_off_light_turns_it_on(box: Box) -> None:
+    """Home Assistant sends setRGB alone to an off light; ZCL's colour commands would leave it off."""
+    lamp = sim.color_light()
+    ieee = await box.pair(lamp)
+    url = box.url(ieee)
+    assert (await box.run(url, "off"))["newState"] == "COMPLETED"
+    assert lamp.get(1, sim.ON_OFF, 0x0000) in (0, False)
+    outcome = await box.run(url, "setRGB", 255, 0, 10)
+    assert outcome["newState"] == "COMPLETED", outcome
+    assert lamp.get(1, sim.ON_OFF, 0x0000) in (1, True)
+    assert await wait_for(lambda: box.state(url, "core:OnOffState")) == "on"
+
+
 async def test_attribute_report_becomes_a_state_change(box: Box) -> None:
     sensor = sim.temperature_humidity_sensor()
     ieee = await box.pair(sensor)

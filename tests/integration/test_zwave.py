@@ -121,12 +121,16 @@ async def test_commands_reach_the_nodes_and_come_back_as_states(box: GatewayClie
 
 
 async def test_colour_and_window_covering(box: GatewayClient, peer: ZwavePeer) -> None:
+    assert (await box.run(box.url("10"), "off"))["newState"] == "COMPLETED"
     outcome = await box.run(box.url("10"), "setRGB", 255, 64, 0)
     assert outcome["newState"] == "COMPLETED", str(outcome)[-400:]
     state = (await peer.received(10))["state"]
     assert (state["ColorSwitch_Red"], state["ColorSwitch_Green"], state["ColorSwitch_Blue"]) == (255, 64, 0)
     assert await wait_for(lambda: _equals(box, box.url("10"), "core:GreenColorIntensityState", 64), timeout=10)
     assert await box.state(box.url("10"), "core:RedColorIntensityState") == 255
+    # A colour sent alone to the light that was off turns it on, at its last level (Multilevel Switch 255).
+    assert any(r["cc"] == "MultilevelSwitchCCSet" for r in (await peer.received(10))["received"])
+    assert await wait_for(lambda: _equals(box, box.url("10"), "core:OnOffState", "on"), timeout=10)
     # Window Covering's position parameter: 0 closed .. 99 open, the catalogue's closure the other way round.
     assert (await box.run(box.url("11"), "setClosure", 30))["newState"] == "COMPLETED"
     assert await wait_for(lambda: _equals(box, box.url("11"), "core:ClosureState", 30), timeout=10)

@@ -94,3 +94,14 @@ def test_protocol_prefix_takes_ascii_numbers_only() -> None:
     assert protocol_prefix("zigbee") == "zigbee"
     for odd in ("²", "١", "0", str(len(PREFIXES) + 1), "", "zig"):
         assert protocol_prefix(odd) is None
+
+
+def test_a_json_parameter_with_bounds_or_words_takes_a_number_within_them_or_one_of_them() -> None:
+    from hearth.model.definition import CommandRejected, ParamSpec
+    free = ParamSpec("anything", "json")
+    assert free.check("c", 0, {"a": [1]}) == {"a": [1]}
+    held = ParamSpec("temperatureOrMode", "json", min=5, max=30, values=("eco", "comfort"))
+    assert held.check("c", 0, 21.5) == 21.5 and held.check("c", 0, "eco") == "eco"
+    for bad in (4.9, 31, float("nan"), float("inf"), True, "sauna", None, [20]):
+        with pytest.raises(CommandRejected):
+            held.check("c", 0, bad)
