@@ -81,6 +81,7 @@ class SweepStats:
     capped_series: int = 0
     seconds: float = 0.0
     per_transaction_ms: list[float] = field(default_factory=list)
+    hold_ms: list[float] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -166,6 +167,7 @@ class HistoryRetention:
                                                                  sync=False)
             elapsed = (time.perf_counter() - began) * 1000
             stats.longest_hold_ms = max(stats.longest_hold_ms, hold)
+            stats.hold_ms.append(hold)
             stats.transactions += 1
             stats.raw_deleted += raw
             stats.rollups_deleted += rollups

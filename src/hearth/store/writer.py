@@ -126,9 +126,13 @@ class BatchWriter:
         self.rows_written += rows
 
     async def _flush_stream(self) -> None:
-        for hook in self._before_stream:
-            hook()
-        while self._count:
+        while True:
+            # Before every chunk: rows a hook holds for what was queued while the last chunk was written go in
+            # this flush too, not a window later.
+            for hook in self._before_stream:
+                hook()
+            if not self._count:
+                break
             # Chunks of at most CHUNK rows, so that a commit arriving meanwhile waits for one chunk only.
             chunk: dict[str, list[Sequence[Any]]] = {}
             taken = 0

@@ -232,21 +232,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         points = await reader.points(sid, start, end, MAX_EXPORT) if sid is not None else []
         return csv_response(points_csv([point_json(t, v) for t, v in points], tz()), "history.csv")
 
-    aggregate_route("daily", "daily", "Daily history values")
-    aggregate_route("monthly", "monthly", "Monthly history values")
+    for kind in ("daily", "monthly", "annual"):
+        title = kind.capitalize()
+        aggregate_route(kind, kind, f"{title} history values")
+        stacked_route(kind, f"{kind}/", f"{title} stacked history values")
+        all_stacked_route(kind, f"{kind}/", f"{title} stacked states history values")
+        all_aggregate_route(kind, f"{kind}/", f"{title} states history values")
     aggregate_route("monthly", "montly", "Monthly history values (the seed's deprecated spelling)", deprecated=True)
-    aggregate_route("annual", "annual", "Annual history values")
-    stacked_route("daily", "daily/", "Daily stacked history values")
-    stacked_route("monthly", "monthly/", "Monthly stacked history values")
-    stacked_route("annual", "annual/", "Annual stacked history values")
     stacked_route("raw", "", "Stacked history values (hourly buckets, at most 3 days)")
-    all_stacked_route("daily", "daily/", "Daily stacked states history values")
-    all_stacked_route("monthly", "monthly/", "Monthly stacked states history values")
-    all_stacked_route("annual", "annual/", "Annual stacked states history values")
     all_stacked_route("raw", "", "Stacked states history values (hourly buckets, at most 3 days)")
-    all_aggregate_route("daily", "daily/", "Daily states history values")
-    all_aggregate_route("monthly", "monthly/", "Monthly states history values")
-    all_aggregate_route("annual", "annual/", "Annual states history values")
 
     @router.get(f"{PATH}/history/{{from_ms}}/{{to_ms}}", summary="States history values (at most 3 days without limit)")
     async def all_raw(device_url: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
