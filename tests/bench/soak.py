@@ -40,7 +40,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.bench.common import percentile
+from tests.bench.common import percentile, rss_mb
 from tests.peers.mosquitto import Mosquitto
 from tests.peers.mqtt_listener import TopicListener
 from tests.peers.rts import CulEmulator
@@ -279,7 +279,8 @@ class Soak:
         window = self.window
         if window.rss_mb:
             return
-        window.rss_mb, window.hwm_mb = _memory(self.proc)
+        assert self.proc.proc is not None
+        window.rss_mb, window.hwm_mb = rss_mb(self.proc.proc.pid)
         if api is None:
             async with self._client() as own:
                 lag = await self._lag(own)
@@ -365,18 +366,6 @@ class StateListener(TopicListener):
         soak.window.mqtt_states += 1
         if soak.broker_restarted_at is not None:
             soak.states_after_broker_restart += 1
-
-
-def _memory(proc: HearthProcess) -> tuple[float, float]:
-    assert proc.proc is not None
-    rss = hwm = 0.0
-    with open(f"/proc/{proc.proc.pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                hwm = int(line.split()[1]) / 1024
-    return rss, hwm
 
 
 def _lag_delta(before: dict[str, float], after: dict[str, float]) -> tuple[float, float]:

@@ -56,9 +56,9 @@ class SetupJson:
         return cache
 
     def __init__(self, bus: EventBus) -> None:
-        # url -> (number of states, the device's whole JSON): dropped when a state or the rest changes
+        # url -> (number of states, their JSON): dropped on the device's DeviceStateChangedEvent
         self._states: dict[str, tuple[int, str]] = {}
-        # url -> (id(device), fingerprint, the JSON but its states, without the closing brace)
+        # url -> (id(device), fingerprint, the JSON but definition and states, without the closing brace)
         self._rest: dict[str, tuple[int, tuple[Any, ...], str]] = {}
         self._definitions: dict[int, tuple[Controllable, str]] = {}
         bus.subscribe(self._on_states, DeviceStateChangedEvent)
@@ -73,8 +73,9 @@ class SetupJson:
 
     # ------------------------------------------------------------------ one device
 
-    def device(self, device: Device) -> str:
-        """``Device.to_json()`` as text (same fields; ``definition`` and ``states`` come last)."""
+    def _parts(self, device: Device) -> tuple[str, str, str]:
+        """(the device's JSON but ``definition`` and ``states``, without its closing brace; its definition;
+        its states): kept apart so that the definition is held once per controllable, not once per device."""
         url = device.url_text
         fingerprint = _fingerprint(device)
         rest = self._rest.get(url)
@@ -82,14 +83,26 @@ class SetupJson:
             out = device.to_json()
             out.pop("states", None)
             out.pop("definition", None)
-            rest = self._rest[url] = (id(device), fingerprint,
-                                      f'{_dumps(out)[:-1]},"definition":{self._definition(device.controllable)}')
-            self._states.pop(url, None)
+            rest = self._rest[url] = (id(device), fingerprint, _dumps(out)[:-1])
         states = self._states.get(url)
         if states is None or states[0] != len(device.states):
-            text = f'{rest[2]},"states":{_dumps([s.to_json() for s in device.states.values()])}}}'
-            states = self._states[url] = (len(device.states), text)
-        return states[1]
+            states = self._states[url] = (len(device.states), _dumps([s.to_json() for s in device.states.values()]))
+        return rest[2], self._definition(device.controllable), states[1]
+
+    def device(self, device: Device) -> str:
+        """``Device.to_json()`` as text (same fields; ``definition`` and ``states`` come last)."""
+        rest, definition, states = self._parts(device)
+        return f'{rest},"definition":{definition},"states":{states}}}'
+
+    def _array(self, devices: list[Device]) -> str:
+        """The devices' JSON objects, comma-separated, joined once (no text per device is made)."""
+        out: list[str] = []
+        for device in devices:
+            rest, definition, states = self._parts(device)
+            out += (rest, ',"definition":', definition, ',"states":', states, "},")
+        if out:
+            out[-1] = "}"
+        return "".join(out)
 
     def _definition(self, controllable: Controllable) -> str:
         cached = self._definitions.get(id(controllable))
@@ -102,14 +115,14 @@ class SetupJson:
     def response(self, devices: list[Device], head: str = "", tail: str = "") -> Response:
         """``head`` + the devices as a JSON array + ``tail``; streamed when there are many devices."""
         if len(devices) <= STREAM_ABOVE:
-            body = head + "[" + ",".join(map(self.device, devices)) + "]" + tail
+            body = head + "[" + self._array(devices) + "]" + tail
             return Response(body, media_type="application/json")
         return StreamingResponse(self._stream(devices, head, tail), media_type="application/json")
 
     async def _stream(self, devices: Iterable[Device], head: str, tail: str) -> AsyncIterator[bytes]:
         devices = list(devices)
         for start in range(0, len(devices), CHUNK):
-            part = ",".join(map(self.device, devices[start:start + CHUNK]))
+            part = self._array(devices[start:start + CHUNK])
             yield ((head + "[" if start == 0 else ",") + part).encode()
             await asyncio.sleep(0)  # the loop serves others between chunks
         yield ("]" + tail).encode()
