@@ -256,6 +256,10 @@ SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/ext/backup"): ADMIN,
     ("GET", "/ext/backups"): ADMIN,
     ("POST", "/ext/backup/restore"): ADMIN,
+    ("POST", "/ext/backup/passphrase"): ADMIN,
+    ("GET", "/setup/options"): VIEW,
+    ("GET", "/setup/options/{option_id}"): VIEW,
+    ("GET", "/setup/options/{option_id}/{parameter_name}"): VIEW,
     # issue 16: the rest of the End-User API (gateway, setup, reference data, device, protocol groups...)
     ("GET", "/setup/gateways/{gateway_id}/version"): VIEW,
     ("GET", "/setup/gateways/{gateway_id}/functions"): VIEW,
@@ -431,6 +435,7 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
         "utc_timestamp": str(int(time.time() * 1000) + 3_600_000),
         "from_ms": str(int(time.time() * 1000) - 86_400_000), "to_ms": str(int(time.time() * 1000)),
         "listener_id": listener_id,
+        "option_id": "developerMode-0000-0000-0000", "parameter_name": "gatewayId",
         "category": "electric", "zone_type": "0", "template_id": "serialNumber", "function_type": "cloud",
         "protocol_type": "zigbee",
         "profile_name": "Light", "group_address": "1",
