@@ -362,3 +362,16 @@ def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(
     assert BODY_TIMEOUT_S * 0.8 <= elapsed < BODY_TIMEOUT_S + 2, elapsed
     assert response.headers.get("connection") == "close" and response.closed
     assert fingerprint(api) == before
+
+
+def test_an_unauthenticated_short_body_is_answered_at_once(gateway: HearthProcess) -> None:
+    """The token is checked before the body is read: a caller without one waits for nothing."""
+    head = (f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Authorization: Bearer hth_not-a-token\r\nContent-Length: 500\r\n\r\n{").encode()
+    with tls_socket(gateway) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        response = read_response(sock)
+        elapsed = time.monotonic() - started
+    assert_api_error(response, 401)
+    assert elapsed < BODY_TIMEOUT_S, elapsed
