@@ -8,6 +8,7 @@ Authorization headers, a body shorter than its Content-Length) are written on a 
 from __future__ import annotations
 
 import json
+import math
 import socket
 import ssl
 import threading
@@ -173,8 +174,8 @@ def test_negative_zero_is_normalised(gateway: HearthProcess, api: httpx.Client) 
     oid = created.json()["actionGroupOID"]
     stored = api.get(f"/actionGroups/{oid}")
     command = stored.json()["actions"][0]["commands"][0]
-    assert "-0" not in stored.text, stored.text
-    assert command["parameters"] == [0] and "delay" not in command
+    assert command["parameters"] == [0] and math.copysign(1.0, command["parameters"][0]) == 1.0, stored.text
+    assert "delay" not in command
     assert api.delete(f"/actionGroups/{oid}").status_code == 204
 
 
@@ -212,11 +213,13 @@ def test_utf8_json_with_a_charset_is_served(gateway: HearthProcess, api: httpx.C
 
 
 @pytest.mark.parametrize("text", [
-    "{", '{"label": "x",}', "[1, 2", '{"label": "a", "label": "b", "actions": []}', "[" * 20_000 + "]" * 20_000,
-    '{"label": "\\ud800", "actions": []}',
-], ids=["truncated", "trailing-comma", "unclosed-array", "duplicated-key", "deep", "lone-surrogate"])
-def test_bad_json_is_refused_with_400(api: httpx.Client, text: str) -> None:
+    "{", '{"label": "x",}', "[1, 2", '{"label": "a", "label": "b", "actions": ACTIONS}', "[" * 20_000 + "]" * 20_000,
+    '{"label": "\\ud800", "actions": ACTIONS}', '{"label": "x", "actions": ACTIONS, "metadata": "\\u0000"}',
+], ids=["truncated", "trailing-comma", "unclosed-array", "duplicated-key", "deep", "lone-surrogate", "nul"])
+def test_bad_json_is_refused_with_400(gateway: HearthProcess, api: httpx.Client, text: str) -> None:
     before = fingerprint(api)
+    # ACTIONS: a valid action, so that the fault under test is the body's only one.
+    text = text.replace("ACTIONS", json.dumps([light(gateway)]))
     assert_api_error(post_raw_json(api, "/actionGroups", text), 400)
     assert fingerprint(api) == before
 
@@ -264,8 +267,9 @@ def test_line_feeds_stay_allowed_in_metadata(gateway: HearthProcess, api: httpx.
 
 
 class RawResponse:
-    def __init__(self, status_code: int, headers: dict[str, str], text: str, closed: bool) -> None:
+    def __init__(self, status_code: int, headers: dict[str, str], text: str, closed: bool, at: float) -> None:
         self.status_code, self.headers, self.text, self.closed = status_code, headers, text, closed
+        self.at = at  # time.monotonic() when the whole response was in
 
 
 def tls_socket(gateway: HearthProcess, timeout: float = 10) -> ssl.SSLSocket:
@@ -292,13 +296,14 @@ def read_response(sock: ssl.SSLSocket) -> RawResponse:
         if not chunk:
             break
         rest += chunk
+    at = time.monotonic()
     closed = False
     try:
         sock.settimeout(2)
         closed = sock.recv(1) == b""
     except (TimeoutError, ssl.SSLError, OSError):
         closed = False
-    return RawResponse(status, headers, rest[:length].decode("utf-8", "replace"), closed)
+    return RawResponse(status, headers, rest[:length].decode("utf-8", "replace"), closed, at)
 
 
 def raw_request(gateway: HearthProcess, method: str, path: str, headers: list[tuple[str, str]],
@@ -345,7 +350,7 @@ def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(
             started = time.monotonic()
             sock.sendall(head + body)  # 100 bytes short, and the connection kept open
             response = read_response(sock)
-            results.append((time.monotonic() - started, response))
+            results.append((response.at - started, response))
 
     thread = threading.Thread(target=stalled_client)
     thread.start()
@@ -362,3 +367,16 @@ def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(
     assert BODY_TIMEOUT_S * 0.8 <= elapsed < BODY_TIMEOUT_S + 2, elapsed
     assert response.headers.get("connection") == "close" and response.closed
     assert fingerprint(api) == before
+
+
+def test_an_unauthenticated_short_body_is_answered_at_once(gateway: HearthProcess) -> None:
+    """The token is checked before the body is read: a caller without one waits for nothing."""
+    head = (f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Authorization: Bearer hth_not-a-token\r\nContent-Length: 500\r\n\r\n{").encode()
+    with tls_socket(gateway) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        response = read_response(sock)
+        elapsed = response.at - started
+    assert_api_error(response, 401)
+    assert elapsed < BODY_TIMEOUT_S, elapsed

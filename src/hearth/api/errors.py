@@ -28,7 +28,9 @@ def error_response(status: int, code: ErrorCode | str, message: str) -> Response
 
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
-    for err in exc.errors()[:3]:
+    # An unknown field first: it is the likeliest mistake (a field put at the wrong place) and says most.
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    for err in errors[:3]:
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         where = ".".join(loc) or "body"
         if err.get("type") == "json_invalid":
