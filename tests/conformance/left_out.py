@@ -97,6 +97,7 @@ MUST_SERVE: frozenset[str] = frozenset({
     "GET /config/{gatewayId}/devices/{protocolType}/commissioning/savedCodes",
     "GET /config/{gatewayId}/devices/{protocolType}/partial",
     "GET /config/{gatewayId}/rts/channel",
+    "GET /config/{gatewayId}/rts/transferKey/{channel}/{type}",
     "GET /config/{gatewayId}/zwave/association/nodes/{nodeId}/groups",
     "GET /config/{gatewayId}/zwave/association/nodes/{nodeId}/groups/{groupId}",
     "GET /config/{gatewayId}/{protocolType}/group/capabilities",
@@ -214,6 +215,7 @@ MUST_SERVE: frozenset[str] = frozenset({
     "POST /setup/additionalInformation/{templateId}/{value}",
     "POST /setup/automation",
     "POST /setup/current/{setupOID}",
+    "POST /setup/devices/states/growingIndexes",
     "POST /setup/devices/states/refresh",
     "POST /setup/devices/{deviceURL}/_deleteCascade",
     "POST /setup/devices/{deviceURL}/states/refresh",
@@ -258,5 +260,5 @@ MUST_SERVE: frozenset[str] = frozenset({
 })
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
-MIN_OPERATIONS_PERCENT = 74.0
-MIN_FIELDS_PERCENT = 54.0
+MIN_OPERATIONS_PERCENT = 75.0
+MIN_FIELDS_PERCENT = 54.5

@@ -34,6 +34,7 @@ from hearth.api.routes import (
     protocol,
     protocol_group,
     reference,
+    rts,
     setup,
     setup_automation,
     setup_settings,
@@ -103,7 +104,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
                    tokens, conditions, location, triggers, alerts, zigbee, zwave, ops, backup, gateways,
                    setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
-                   zone):
+                   zone, rts):
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
     app.include_router(ops.root_routes(ctx, guard))  # /metrics, /health/ready
