@@ -57,8 +57,8 @@ FIELDS_LEFT_OUT: dict[tuple[str, str], str] = {
         "only in an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
     ("GET /history/executions/{execId}", "execution.endTime"):
         "the execution looked at is still running (the sweep's long execution): no end time yet",
-    ("GET /history/executions/{execId}", "execution.commands[].detailedStatus"):
-        "a failed command's detail (type, message); the commands of a running execution have not failed",
+    ("*", "commands[].detailedStatus"):
+        "a failed command's detail (type, message); the sweep's commands do not fail",
     ("*", "staticDeviceStateCondition.value2"):
         "the second bound of BETWEEN_INCLUSIVE only; the sweep's trigger compares with EQUALS",
     ("*", "staticDeviceStateCondition.objectPath"):
@@ -261,4 +261,4 @@ MUST_SERVE: frozenset[str] = frozenset({
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
 MIN_OPERATIONS_PERCENT = 75.0
-MIN_FIELDS_PERCENT = 54.5
+MIN_FIELDS_PERCENT = 59.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,17 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
                                                             "commands": [{"name": "open"}]}]})
     running_group = ok("POST", "/actionGroups", requests.seed_shaped_group("a long move", runner_url))
     running = ok("POST", f"/exec/{running_group['actionGroupOID']}")
+    # An internal one running too (the venetian blind's travel), a finished one, and a run scheduled for later.
+    ok("POST", "/exec/apply/internal", {"label": "internal close", "actions": [
+        {"deviceURL": f"virtual://{gateway_id}/20", "commands": [{"name": "close"}]}]})
+    light_group = ok("POST", "/actionGroups", {"label": "light on", "metadata": "some metadata", "actions": [
+        {"deviceURL": f"virtual://{gateway_id}/3", "commands": [{"name": "on"}]}]})["actionGroupOID"]
+    finished = ok("POST", f"/exec/{light_group}")["execId"]
+    deadline = time.monotonic() + 20
+    while finished not in {e["id"] for e in ok("GET", "/history/lastExecutions")}:
+        assert time.monotonic() < deadline, "a one-command execution did not finish in 20 s"
+        time.sleep(0.1)
+    scheduled = ok("POST", f"/exec/schedule/{action_group_oid}/{int(time.time() * 1000) + 86_400_000}")
     return HouseIds(
         gateway_id=gateway_id, setup_oid=setup["oid"], device_url=device_url, state_name=state["name"],
         state_type=state["type"], state_value=str(state["value"]),
@@ -114,13 +126,14 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
         action_group_oid=action_group_oid, spare_action_group_oid=group("spare group"),
         condition_group_oid=condition_group("conformance condition"),
         spare_condition_group_oid=condition_group("spare condition"),
-        place_oid=ground["subPlaces"][0]["oid"], parent_place_oid=ground["oid"],
+        place_oid=ground["oid"], parent_place_oid=root["oid"],
         spare_place_oid=spare_place["placeOID"] if isinstance(spare_place, dict) and "placeOID" in spare_place
         else _find_place(ok("GET", "/setup/places"), "Spare room"),
         zone_oid=zone("Conformance zone"), spare_zone_oid=zone("Spare zone"),
         trigger_type="ifThenSetupTrigger", trigger_oid=trigger("conformance trigger"),
         spare_trigger_oid=trigger("spare trigger"), exec_id=running["execId"],
-        listener_id=ok("POST", "/events/register")["id"], trigger_body=trigger_body("conformance trigger 2"),
+        listener_id=ok("POST", "/events/register")["id"], scheduled_trigger_id=scheduled["triggerId"],
+        trigger_body=trigger_body("conformance trigger 2"),
     )
 
 
