@@ -11,6 +11,7 @@ from hearth.model.errors import ApiError, ErrorCode
 MAX_ACTIONS = 500
 MAX_COMMANDS_PER_ACTION = 100
 MAX_DELAY_S = 7 * 86_400
+AUTHENTICATION_MASK = "********"
 
 
 class _Wire(BaseModel):
@@ -49,7 +50,7 @@ class Command(_Wire):
             out["lockLevel"] = self.lock_level
         if self.authentication is not None:
             # Documented in the seed's answers; it is a credential, so its value never leaves the gateway.
-            out["authentication"] = "********"
+            out["authentication"] = AUTHENTICATION_MASK
         return out
 
 
