@@ -63,6 +63,8 @@ FIELDS_LEFT_OUT: dict[tuple[str, str], str] = {
         "the second bound of BETWEEN_INCLUSIVE only; the sweep's trigger compares with EQUALS",
     ("*", "staticDeviceStateCondition.objectPath"):
         "a path into an object-typed state; the sweep's trigger watches a string state",
+    ("POST /exec/optimizeWithProtocolGroups", "oid"):
+        "the group to optimize is sent whole, not stored: it has an oid only if the request gave it one",
     ("*", "effects[].actionGroupEffect.actionGroupOID"):
         "an effect names a stored action group or carries a local one: the seed's example shows both, the "
         "sweep's trigger carries a local one",
@@ -261,4 +263,4 @@ MUST_SERVE: frozenset[str] = frozenset({
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
 MIN_OPERATIONS_PERCENT = 75.0
-MIN_FIELDS_PERCENT = 59.5
+MIN_FIELDS_PERCENT = 61.0

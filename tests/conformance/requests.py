@@ -169,7 +169,7 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "PUT /actionGroups": dict(group, oid=ids.action_group_oid, label="conformance group (renamed)"),
         "POST /exec/apply": execution, "POST /exec/apply/geolocated": execution,
         "POST /exec/apply/highPriority": execution, "POST /exec/apply/internal": execution,
-        "POST /exec/optimizeWithProtocolGroups": execution,
+        "POST /exec/optimizeWithProtocolGroups": group,
         "POST /conditionGroups": condition,
         "POST /triggers": ids.trigger_body,
         "POST /setup/devices/states/growingIndexes": [

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.conformance import requests
+from tests.conformance import left_out, requests
 from tests.conformance.requests import HouseIds
 from tests.conformance.seed_operations import GATEWAY_SECTIONS, Operation
 from tests.conformance.shapes import MISSING, PRESENT, UNVERIFIED, WRONG_TYPE, FieldResult, check, documented_fields
@@ -205,9 +205,13 @@ def report(results: list[OperationResult]) -> str:
         ops, fields = row.percent()
         lines.append(f"{section or 'TOTAL':28} {row.served:>4}/{row.documented:<4} {ops:5.1f} %"
                      f" {row.fields_present:>5}/{row.fields_documented:<5} {fields:5.1f} %")
-    not_served = [r.op.key for r in results if not r.served]
+    not_served = [r.op.key for r in results if not r.served and r.op.key not in left_out.OPERATIONS_LEFT_OUT]
     if not_served:
         lines.append(f"not served ({len(not_served)}): " + ", ".join(not_served))
+    lines.append(f"left out by design (tests/conformance/left_out.py, each with its reason): "
+                 f"{len(left_out.OPERATIONS_LEFT_OUT)} operations, {len(left_out.FIELDS_LEFT_OUT)} fields")
+    for key, reason in left_out.OPERATIONS_LEFT_OUT.items():
+        lines.append(f"  {key}: {reason}")
     errors = [f"{r.op.key} -> {r.status}" for r in results if r.served and r.op.response_body is not None
               and not r.checked]
     if errors:

@@ -283,6 +283,7 @@ SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/history/notificationEvents"): VIEW,
     ("GET", "/history/accessAudit/{from_ms}/{to_ms}"): ADMIN,
     ("GET", "/exec/internalCurrent"): VIEW,
+    ("POST", "/exec/optimizeWithProtocolGroups"): VIEW,
     ("POST", "/exec/{action_group_oid}/geolocated"): CONTROL,
     ("POST", "/setup/zones/{source_oid}/items/relocate/{target_oid}"): ADMIN,
     ("PUT", "/setup/zones/{zone_oid}/{zone_type}/{label}"): ADMIN,

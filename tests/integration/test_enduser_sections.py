@@ -338,3 +338,19 @@ async def test_radio_operations_without_their_radio(api: httpx.AsyncClient, hear
     await refused(await api.post(f"/config/{gateway}/zigbee/group", json={"label": "all", "capability": "x"}), 400,
                   "UNSUPPORTED_OPERATION")
     await refused(await api.get(f"/config/{gateway}/zigbee/group/1/devices"), 404)
+
+
+async def test_optimizing_a_group_runs_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    group = {"label": "lights", "actions": [{"deviceURL": hearth.device_url(a), "commands": [{"name": "on"}]}
+                                            for a in ("3", "10")]}
+    before = len((await api.get("/history/lastExecutions")).json())
+    optimized = (await api.post("/exec/optimizeWithProtocolGroups", json=group)).json()
+    assert optimized["actions"] == [{"deviceURL": a["deviceURL"], "commands": [{"name": "on", "parameters": []}]}
+                                    for a in group["actions"]]  # no protocol group here: the same group
+    assert optimized["label"] == "lights" and optimized["creationTime"] > 0
+    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
+        {"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]}), 400)
+    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
+        {"deviceURL": hearth.device_url("999"), "commands": [{"name": "on"}]}]}), 400, "NO_SUCH_DEVICE")
+    assert len((await api.get("/history/lastExecutions")).json()) == before
+    assert not [e for e in (await api.get("/exec/current")).json() if e["actionGroup"]["label"] == "lights"]

@@ -101,6 +101,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     install_error_handlers(app)
     # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
+    app.include_router(action_groups_execution.early_routes(ctx, guard), prefix=BASE)  # before /exec/{oid}
     for module in (device, setup, device_lifecycle, synchronization, execution, action_groups_execution, events,
                    tokens, conditions, location, triggers, alerts, zigbee, zwave, ops, backup, gateways,
                    setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
