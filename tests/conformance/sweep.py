@@ -16,6 +16,7 @@ from tests.conformance import left_out, requests
 from tests.conformance.requests import HouseIds
 from tests.conformance.seed_operations import GATEWAY_SECTIONS, Operation
 from tests.conformance.shapes import MISSING, PRESENT, UNVERIFIED, WRONG_TYPE, FieldResult, check, documented_fields
+from tests.support.process import BASE_PATH
 
 # What the gateway answers for a path no route matches (api/errors.py): not the same as a 404 for an unknown id,
 # which names the object.
@@ -147,7 +148,29 @@ def _find_place(place: dict[str, Any], label: str) -> str:
     return ""
 
 
+def _segments(path: str) -> list[str | None]:
+    """A path template as its segments, a variable as None: ``/a/{x}/b`` -> ["a", None, "b"]."""
+    return [None if part.startswith("{") else part for part in path.strip("/").split("/")]
+
+
+def declared_routes(client: httpx.Client) -> set[tuple[str, tuple[str | None, ...]]]:
+    """The routes the gateway declares (its /openapi.json), as (METHOD, segments) under the API's base path."""
+    schema = httpx.get(str(client.base_url).split("/enduser-mobile-web")[0] + "/openapi.json", verify=False,
+                       timeout=30).json()
+    base = _segments(BASE_PATH)
+    found = set()
+    for path, methods in schema["paths"].items():
+        segments = _segments(path)
+        if segments[:len(base)] == base:
+            found.update((method.upper(), tuple(segments[len(base):])) for method in methods)
+    return found
+
+
 def run(client: httpx.Client, operations: list[Operation], ids: HouseIds) -> list[OperationResult]:
+    """Each operation called; served when a route of its own answered: not 405, not the no-route 404, and the
+    gateway declares a route of the same shape (literal segments the same, variables where the seed has them), so
+    that an operation taken by a wider route (``POST /exec/{oid}`` for ``POST /exec/optimize...``) is not served."""
+    declared = declared_routes(client)
     results: list[OperationResult] = []
     for op in requests.order(operations):
         body = requests.body_of(op, ids)
@@ -158,7 +181,8 @@ def run(client: httpx.Client, operations: list[Operation], ids: HouseIds) -> lis
             answer = response.json() if response.content else None
         except ValueError:
             answer = None
-        served = response.status_code != 405 and not (response.status_code == 404 and answer == NO_ROUTE)
+        served = (response.status_code != 405 and not (response.status_code == 404 and answer == NO_ROUTE)
+                  and (op.method, tuple(_segments(op.path))) in declared)
         result = OperationResult(op, response.status_code, served, answer)
         if result.checked:
             result.fields = check(op.response_body, answer)
