@@ -49,16 +49,10 @@ FIELDS_LEFT_OUT: dict[tuple[str, str], str] = {
     ("*", "attributes[].value"): STATE_VALUE,
     ("GET /setup/devices/{deviceURL}/states", "[].value"): STATE_VALUE,
     ("GET /setup/devices/{deviceURL}/states/{name}", "value"): STATE_VALUE,
-    ("POST /events/{listenerId}/fetch", "[].failedCommands"):
-        "the example is an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
-    ("POST /events/{listenerId}/fetch", "[].failureTypeCode"):
-        "only in an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
-    ("POST /events/{listenerId}/fetch", "[].failureType"):
-        "only in an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
     ("GET /history/executions/{execId}", "execution.endTime"):
         "the execution looked at is still running (the sweep's long execution): no end time yet",
     ("*", "commands[].detailedStatus"):
-        "a failed command's detail (type, message); the sweep's commands do not fail",
+        "the detail (type, message) of a failed command only: the execution looked at by id is still running",
     ("*", "staticDeviceStateCondition.value2"):
         "the second bound of BETWEEN_INCLUSIVE only; the sweep's trigger compares with EQUALS",
     ("*", "staticDeviceStateCondition.objectPath"):
@@ -263,4 +257,4 @@ MUST_SERVE: frozenset[str] = frozenset({
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
 MIN_OPERATIONS_PERCENT = 75.0
-MIN_FIELDS_PERCENT = 61.0
+MIN_FIELDS_PERCENT = 62.0

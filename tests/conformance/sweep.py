@@ -118,6 +118,17 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
     while finished not in {e["id"] for e in ok("GET", "/history/lastExecutions")}:
         assert time.monotonic() < deadline, "a one-command execution did not finish in 20 s"
         time.sleep(0.1)
+    # A failed execution, seen by the sweep's listener: a lamp that does not answer (the virtual driver's
+    # unavailable device), then put back.
+    listener = ok("POST", "/events/register")["id"]
+    lamp = quote(f"virtual://{gateway_id}/10", safe="")
+    ok("PUT", f"/setup/devices/{lamp}/states/core:StatusState/3/unavailable")
+    failed = ok("POST", "/exec/apply", {"label": "lamp on", "actions": [
+        {"deviceURL": f"virtual://{gateway_id}/10", "commands": [{"name": "on"}]}]})["execId"]
+    while failed not in {e["id"] for e in ok("GET", "/history/lastExecutions") if e["state"] == "FAILED"}:
+        assert time.monotonic() < deadline + 20, "an execution on a lamp that does not answer did not fail"
+        time.sleep(0.1)
+    ok("PUT", f"/setup/devices/{lamp}/states/core:StatusState/3/available")
     scheduled = ok("POST", f"/exec/schedule/{action_group_oid}/{int(time.time() * 1000) + 86_400_000}")
     return HouseIds(
         gateway_id=gateway_id, setup_oid=setup["oid"], device_url=device_url, state_name=state["name"],
@@ -133,7 +144,7 @@ def gather_ids(client: httpx.Client, gateway_id: str) -> HouseIds:
         zone_oid=zone("Conformance zone"), spare_zone_oid=zone("Spare zone"),
         trigger_type="ifThenSetupTrigger", trigger_oid=trigger("conformance trigger"),
         spare_trigger_oid=trigger("spare trigger"), exec_id=running["execId"],
-        listener_id=ok("POST", "/events/register")["id"], scheduled_trigger_id=scheduled["triggerId"],
+        listener_id=listener, scheduled_trigger_id=scheduled["triggerId"],
         trigger_body=trigger_body("conformance trigger 2"),
     )
 
