@@ -49,20 +49,16 @@ FIELDS_LEFT_OUT: dict[tuple[str, str], str] = {
     ("*", "attributes[].value"): STATE_VALUE,
     ("GET /setup/devices/{deviceURL}/states", "[].value"): STATE_VALUE,
     ("GET /setup/devices/{deviceURL}/states/{name}", "value"): STATE_VALUE,
-    ("POST /events/{listenerId}/fetch", "[].failedCommands"):
-        "the example is an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
-    ("POST /events/{listenerId}/fetch", "[].failureTypeCode"):
-        "only in an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
-    ("POST /events/{listenerId}/fetch", "[].failureType"):
-        "only in an ExecutionStateChangedEvent of a failed execution; the sweep's executions do not fail",
     ("GET /history/executions/{execId}", "execution.endTime"):
         "the execution looked at is still running (the sweep's long execution): no end time yet",
-    ("GET /history/executions/{execId}", "execution.commands[].detailedStatus"):
-        "a failed command's detail (type, message); the commands of a running execution have not failed",
+    ("*", "commands[].detailedStatus"):
+        "the detail (type, message) of a failed command only: the execution looked at by id is still running",
     ("*", "staticDeviceStateCondition.value2"):
         "the second bound of BETWEEN_INCLUSIVE only; the sweep's trigger compares with EQUALS",
     ("*", "staticDeviceStateCondition.objectPath"):
         "a path into an object-typed state; the sweep's trigger watches a string state",
+    ("POST /exec/optimizeWithProtocolGroups", "oid"):
+        "the group to optimize is sent whole, not stored: it has an oid only if the request gave it one",
     ("*", "effects[].actionGroupEffect.actionGroupOID"):
         "an effect names a stored action group or carries a local one: the seed's example shows both, the "
         "sweep's trigger carries a local one",
@@ -97,6 +93,7 @@ MUST_SERVE: frozenset[str] = frozenset({
     "GET /config/{gatewayId}/devices/{protocolType}/commissioning/savedCodes",
     "GET /config/{gatewayId}/devices/{protocolType}/partial",
     "GET /config/{gatewayId}/rts/channel",
+    "GET /config/{gatewayId}/rts/transferKey/{channel}/{type}",
     "GET /config/{gatewayId}/zwave/association/nodes/{nodeId}/groups",
     "GET /config/{gatewayId}/zwave/association/nodes/{nodeId}/groups/{groupId}",
     "GET /config/{gatewayId}/{protocolType}/group/capabilities",
@@ -214,6 +211,7 @@ MUST_SERVE: frozenset[str] = frozenset({
     "POST /setup/additionalInformation/{templateId}/{value}",
     "POST /setup/automation",
     "POST /setup/current/{setupOID}",
+    "POST /setup/devices/states/growingIndexes",
     "POST /setup/devices/states/refresh",
     "POST /setup/devices/{deviceURL}/_deleteCascade",
     "POST /setup/devices/{deviceURL}/states/refresh",
@@ -258,5 +256,5 @@ MUST_SERVE: frozenset[str] = frozenset({
 })
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
-MIN_OPERATIONS_PERCENT = 74.0
-MIN_FIELDS_PERCENT = 54.0
+MIN_OPERATIONS_PERCENT = 75.0
+MIN_FIELDS_PERCENT = 62.0

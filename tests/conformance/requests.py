@@ -46,6 +46,7 @@ class HouseIds:
     spare_trigger_oid: str  # deleted
     exec_id: str  # a running execution (cancelled at the end)
     listener_id: str
+    scheduled_trigger_id: str = ""  # a run scheduled for tomorrow (/exec/schedule)
     trigger_body: dict[str, Any] = field(default_factory=dict)  # the seed's example trigger, made real
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -95,7 +96,7 @@ def path_values(op: Operation, ids: HouseIds) -> dict[str, str]:
         "zoneOID": ids.spare_zone_oid if spare else ids.zone_oid,
         "sourceZoneOID": ids.zone_oid, "targetZoneOID": ids.spare_zone_oid,
         "type": ids.trigger_type if op.path.startswith("/triggers") else op.path_examples.get("type", "1"),
-        "triggerOID": ids.spare_trigger_oid if spare else ids.trigger_oid, "triggerId": ids.trigger_oid,
+        "triggerOID": ids.spare_trigger_oid if spare else ids.trigger_oid, "triggerId": ids.scheduled_trigger_id,
         "execId": ids.exec_id, "listenerId": ids.listener_id,
         "from": str(_now_ms() - 86_400_000), "to": str(_now_ms()),
         "startDate": str(_now_ms() - 86_400_000), "endDate": str(_now_ms() + 7 * 86_400_000),
@@ -168,7 +169,7 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "PUT /actionGroups": dict(group, oid=ids.action_group_oid, label="conformance group (renamed)"),
         "POST /exec/apply": execution, "POST /exec/apply/geolocated": execution,
         "POST /exec/apply/highPriority": execution, "POST /exec/apply/internal": execution,
-        "POST /exec/optimizeWithProtocolGroups": execution,
+        "POST /exec/optimizeWithProtocolGroups": group,
         "POST /conditionGroups": condition,
         "POST /triggers": ids.trigger_body,
         "POST /setup/devices/states/growingIndexes": [

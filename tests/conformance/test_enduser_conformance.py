@@ -9,12 +9,13 @@ on purpose is in left_out.py with its reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conformance import left_out, sweep
+from tests.conformance import left_out, shapes, sweep
 from tests.conformance.seed_operations import GATEWAY_SECTIONS, gateway_operations, parse
 from tests.support.process import HearthProcess
 
@@ -50,6 +51,21 @@ def test_the_seed_is_read_whole() -> None:
     ours = gateway_operations()
     assert {op.section for op in ours} == set(GATEWAY_SECTIONS)
     assert len(ours) == 246 and not any(op.deprecated for op in ours)
+
+
+def test_the_checker_catches_what_it_must() -> None:
+    """On the seed's own example of a gateway: a field left out, one of another type, one null, are caught."""
+    [op] = [op for op in gateway_operations() if op.key == "GET /setup/gateways/{gatewayId}"]
+    example = op.response_body
+    assert {f.status for f in shapes.check(example, example)} == {shapes.PRESENT}
+    answer = json.loads(json.dumps(example))
+    del answer["connectivity"]["problems"]
+    answer["alive"], answer["placeOID"] = "yes", None
+    answer["partners"] = []
+    found = {f.path: f.status for f in shapes.check(example, answer)}
+    assert found["connectivity.problems"] == shapes.MISSING
+    assert found["alive"] == found["placeOID"] == shapes.WRONG_TYPE
+    assert found["partners[].status"] == shapes.UNVERIFIED and found["partners"] == shapes.PRESENT
 
 
 def _covers(entry: tuple[str, str], key: str, path: str) -> bool:

@@ -324,3 +324,33 @@ async def test_growing_index_delta_from_the_state_history(api: httpx.AsyncClient
         await refused(await api.post("/setup/devices/states/growingIndexes", json=bad), 400)
     await refused(await api.post("/setup/devices/states/growingIndexes", json=[
         {"deviceUrl": hearth.device_url("999"), "stateName": energy, "from": 0, "to": 1}]), 400, "NO_SUCH_DEVICE")
+
+
+async def test_radio_operations_without_their_radio(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    gateway = hearth.device_url("1").split("/")[2]
+    await refused(await api.get(f"/config/{gateway}/rts/transferKey/1/1"), 400, "UNSUPPORTED_OPERATION")
+    await refused(await api.get(f"/config/{gateway}/rts/transferKey/1/7"), 400, "INVALID_FIELD_VALUE")
+    await refused(await api.get(f"/config/{gateway}/rts/transferKey/one/1"), 400)
+    await refused(await api.get(f"/config/{gateway}/devices/zigbee/partial"), 400, "UNSUPPORTED_OPERATION")
+    await refused(await api.get(f"/config/{gateway}/devices/nope/partial"), 400)
+    assert (await api.get("/setup/protocols/groups")).json() == []
+    assert (await api.get(f"/config/{gateway}/zigbee/group/capabilities")).json() == []
+    await refused(await api.post(f"/config/{gateway}/zigbee/group", json={"label": "all", "capability": "x"}), 400,
+                  "UNSUPPORTED_OPERATION")
+    await refused(await api.get(f"/config/{gateway}/zigbee/group/1/devices"), 404)
+
+
+async def test_optimizing_a_group_runs_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    group = {"label": "lights", "actions": [{"deviceURL": hearth.device_url(a), "commands": [{"name": "on"}]}
+                                            for a in ("3", "10")]}
+    before = len((await api.get("/history/lastExecutions")).json())
+    optimized = (await api.post("/exec/optimizeWithProtocolGroups", json=group)).json()
+    assert optimized["actions"] == [{"deviceURL": a["deviceURL"], "commands": [{"name": "on", "parameters": []}]}
+                                    for a in group["actions"]]  # no protocol group here: the same group
+    assert optimized["label"] == "lights" and optimized["creationTime"] > 0
+    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
+        {"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]}), 400)
+    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
+        {"deviceURL": hearth.device_url("999"), "commands": [{"name": "on"}]}]}), 400, "NO_SUCH_DEVICE")
+    assert len((await api.get("/history/lastExecutions")).json()) == before
+    assert not [e for e in (await api.get("/exec/current")).json() if e["actionGroup"]["label"] == "lights"]

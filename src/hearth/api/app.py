@@ -37,6 +37,7 @@ from hearth.api.routes import (
     protocol,
     protocol_group,
     reference,
+    rts,
     setup,
     setup_automation,
     setup_options,
@@ -106,10 +107,11 @@ def build_app(gateway: Gateway) -> FastAPI:
     install_error_handlers(app)
     # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
+    app.include_router(action_groups_execution.early_routes(ctx, guard), prefix=BASE)  # before /exec/{oid}
     modules = (device, setup, setup_options, device_lifecycle, synchronization, execution, action_groups_execution,
                events, tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
                setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
-               zone, state_history)
+               zone, rts, state_history)
     for module in modules:
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths

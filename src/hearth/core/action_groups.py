@@ -8,7 +8,7 @@ from typing import Any
 
 from hearth.core.bus import EventBus
 from hearth.core.executor import Executor
-from hearth.model.action import ActionGroup
+from hearth.model.action import AUTHENTICATION_MASK, ActionGroup
 from hearth.model.datatype import infer_datatype
 from hearth.model.errors import ApiError
 from hearth.model.events import ActionGroupCreatedEvent, ActionGroupDeletedEvent, ActionGroupUpdatedEvent, now_ms
@@ -22,6 +22,15 @@ def event_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {"name": c["name"], "delay": c.get("delay", 0),
          "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.get("parameters", [])]}
         for c in action["commands"]]} for action in actions]
+
+
+def _keep_masked_authentication(old: ActionGroup, new: ActionGroup) -> None:
+    """A group read from the API and sent back carries its commands' authentication masked: the stored value
+    stays (the mask is never a credential)."""
+    for action, before in zip(new.actions, old.actions, strict=False):
+        for command, previous in zip(action.commands, before.commands, strict=False):
+            if command.authentication == AUTHENTICATION_MASK:
+                command.authentication = previous.authentication
 
 
 class ActionGroupStore:
@@ -85,6 +94,7 @@ class ActionGroupStore:
             raise ApiError.not_found(f"No such action group : {group.oid}")
         self._executor.plan(group, 0)
         oid, created = group.oid, self._groups[group.oid][1]
+        _keep_masked_authentication(self._groups[oid][0], group)
         group.oid = None
         await self._save(oid, group, created, now_ms())
         self._bus.publish(ActionGroupUpdatedEvent(

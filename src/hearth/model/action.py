@@ -20,6 +20,7 @@ MAX_DELAY_S = 7 * 86_400
 MAX_INT32 = 2**31 - 1
 # notificationTypeMask: a bitmask over the seed's four channels DASHBOARD, EMAIL, SMS, PUSH.
 MAX_NOTIFICATION_MASK = 0b1111
+AUTHENTICATION_MASK = "********"
 
 
 class Command(StrictModel):
@@ -69,7 +70,7 @@ class Command(StrictModel):
             out["lockLevel"] = self.lock_level
         if self.authentication is not None:
             # Documented in the seed's answers; it is a credential, so its value never leaves the gateway.
-            out["authentication"] = "********"
+            out["authentication"] = AUTHENTICATION_MASK
         return out
 
 

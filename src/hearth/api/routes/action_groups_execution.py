@@ -9,7 +9,29 @@ from starlette.responses import Response
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.model.action import ActionGroup
+from hearth.model.events import now_ms
 from hearth.model.execution import ExecutionSubType
+
+
+def early_routes(ctx: ApiContext, guard: Guard) -> APIRouter:
+    """Registered before execution.py, whose ``POST /exec/{actionGroupOID}`` would take these fixed paths."""
+    router = APIRouter()
+    gw = ctx.gateway
+
+    @router.post("/exec/optimizeWithProtocolGroups",
+                 summary="An action group with its devices replaced by protocol groups where they share a command")
+    async def optimize(group: ActionGroup, _: Caller = guard.view()) -> Response:
+        gw.executor.plan(group, 0)  # every device and command must exist and fit, as for a run
+        # None of our drivers makes protocol groups (protocol_group.py): the optimized group is the group itself.
+        out = group.wire(gw.executor.sensitive_masks(group))
+        made = now_ms()
+        out.update({"creationTime": made, "lastUpdateTime": made})
+        if group.oid:
+            out["oid"] = group.oid
+        return json_response(out)
+
+    return router
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:

@@ -69,7 +69,7 @@ async def index_at(gw: Any, device_url: str, state: str, at_ms: int) -> float | 
 
 
 def information(device: Device) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for name, attribute in device.attributes.items():
         if name in _INFORMATION:
             template, kind, label = _INFORMATION[name]

@@ -2,7 +2,7 @@
 
 - ``version``: the firmware version, as in the gateway object (``hearth-<version>``).
 - ``functions``: what this gateway runs besides its radios (its extensions: cloud connectors, MQTT bridge,
-  backup, alerts), as set in its configuration file; ``PUT functions/{type}`` cannot switch one at run time,
+  scheduled backups, alerts), as set in its configuration file; ``PUT functions/{type}`` cannot switch one at run time,
   and says so, unless it asks for what already is.
 - ``developerMode``: the vendor's box opens its local API in developer mode; here the local API is always
   served, so developer mode is always active, and activating it changes nothing.
@@ -79,8 +79,8 @@ def functions_of(gw: Any) -> list[str]:
         found.append("mqttBridge")
     if getattr(gw, "alerts", None) is not None:
         found.append("alerts")
-    if getattr(gw, "backups", None) is not None or getattr(settings, "backup", None) is not None:
-        found.append("backup")
+    if getattr(getattr(settings, "backup", None), "enabled", False):
+        found.append("scheduledBackup")
     found.append("localAPI")
     return found
 

@@ -33,6 +33,10 @@ FEATURES = ("localExecution", "localTriggers", "localConditionGroups", "localEve
 MAX_ADDITIONAL = 64
 
 
+def features_json() -> list[dict[str, str]]:
+    return [{"name": name, "source": "GATEWAY"} for name in FEATURES]
+
+
 class DisconnectionAlert(BaseModel):
     model_config = ConfigDict(extra="forbid")
     notificationTitle: str = Field("Gateway disconnected", max_length=256)
@@ -80,7 +84,8 @@ class SetupSettings:
 
     def setup_fields(self) -> dict[str, Any]:
         """What ``GET /setup`` adds from here."""
-        out: dict[str, Any] = {"resellerDelegationType": "NEVER", "disconnectionConfiguration": self.disconnection}
+        out: dict[str, Any] = {"resellerDelegationType": "NEVER", "disconnectionConfiguration": self.disconnection,
+                               "features": features_json()}
         if self.metadata is not None:
             out["metadata"] = self.metadata
         return out
@@ -120,7 +125,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get("/setup/features", summary="What this setup does locally")
     async def features(_: Caller = guard.view()) -> Response:
-        return json_response([{"name": name, "source": "GATEWAY"} for name in FEATURES])
+        return json_response(features_json())
 
     @router.get("/setup/disconnectionAlert/configuration", summary="How a lost gateway is announced")
     async def disconnection(_: Caller = guard.view()) -> Response:
