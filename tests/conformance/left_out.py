@@ -64,6 +64,12 @@ FIELDS_LEFT_OUT: dict[tuple[str, str], str] = {
         "sweep's trigger carries a local one",
     ("GET /setup", "resellerDelegationEndDate"):
         "no reseller is delegated access to a local box (resellerDelegationType NEVER): no end date",
+    ("GET /setup/options", "[].endDate"):
+        "the one option a local box has (developerMode-<gatewayId>) never ends: the seed is silent on how an "
+        "option without end is shown, and the API leaves out what is not set rather than answering null",
+    ("POST /setup/calendar/schedule/{year}/{month}/{day}/dayView", "metadata"):
+        "the day view carries the metadata of the calendar day that makes the date (core/calendar/service.py); "
+        "the sweep's calendar day was made without metadata",
 }
 
 # Operations served: none of them may stop being served (the baseline of issue 16, then each one added).
@@ -256,5 +262,5 @@ MUST_SERVE: frozenset[str] = frozenset({
 })
 
 # Coverage floors (per cent): raised as operations and fields are added; they may only go up.
-MIN_OPERATIONS_PERCENT = 75.0
-MIN_FIELDS_PERCENT = 62.0
+MIN_OPERATIONS_PERCENT = 91.0  # 225 of 246 after the merge of the history, calendar and options routes
+MIN_FIELDS_PERCENT = 71.0

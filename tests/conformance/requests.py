@@ -113,10 +113,16 @@ def path_values(op: Operation, ids: HouseIds) -> dict[str, str]:
 # A rename answers {"execId"} of the execution that renames the device itself (updateDeviceName=true): these
 # run on a device whose controllable has setName (a Z-Wave garage door of the demo house).
 RENAMES = {"PUT /setup/devices/{deviceURL}/{label}", "PUT /setup/devices/{deviceURL}/{label}/{category}"}
+# The state history routes read a thermometer (drivers/hearth_virtual/house.py: "Living room temperature").
+THERMOMETER = "5"
 
 
 def url_of(op: Operation, ids: HouseIds) -> str:
     values = path_values(op, ids)
+    if op.section == "Device State History":
+        # A measurement with a unit (the seed's answers carry deviceUnit): the demo house's living-room thermometer.
+        values["deviceURL"] = quote(f"virtual://{ids.gateway_id}/{THERMOMETER}", safe="")
+        values["name"] = "core:TemperatureState"
     if op.key in RENAMES:  # a garage door; the category (of a measurement) goes to the electricity meter
         address = "13" if "{category}" in op.path else "17"
         values["deviceURL"] = quote(f"virtual://{ids.gateway_id}/{address}", safe="")
