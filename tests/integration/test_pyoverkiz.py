@@ -318,6 +318,21 @@ async def test_current_executions_and_cancel(overkiz: OverkizClient, hearth: Hea
     assert history[exec_id].commands[0].failure_type == "CMDCANCELLED"
 
 
+async def test_an_execution_not_running_is_none(overkiz: OverkizClient, hearth: HearthProcess,
+                                               api: httpx.AsyncClient) -> None:
+    # The vendor's local gateway answers GET exec/current/{execId} for an id not running with 200 [] (pyoverkiz
+    # records it; seed 003 documents only the running case); pyoverkiz 2.x returns None for it. 1.x has no such
+    # case (it builds an Execution from any answer), so only the raw answer is checked there.
+    exec_id = await ovk.execute_command(overkiz, hearth.device_url(LIGHT), ovk.command("identify"))
+    end, _ = await run_to_end(overkiz, exec_id)
+    assert end.new_state is ExecutionState.COMPLETED
+    for gone in (exec_id, str(uuid.uuid4())):
+        raw = await api.get(f"/exec/current/{gone}")
+        assert (raw.status_code, raw.json()) == (200, []), raw.text
+        if ovk.PYOVERKIZ_2:
+            assert await overkiz.get_current_execution(gone) is None
+
+
 async def test_cancel_unknown_execution(overkiz: OverkizClient) -> None:
     ghost = str(uuid.uuid4())
     with pytest.raises(BaseOverkizError) as refused:
