@@ -26,7 +26,7 @@ from typing import Any
 
 from pyoverkiz.client import OverkizClient
 from pyoverkiz.enums import Protocol
-from pyoverkiz.models import Command, Device, Event
+from pyoverkiz.models import Command, Device, Event, Location
 
 PYOVERKIZ_VERSION = version("pyoverkiz")
 PYOVERKIZ_2 = int(PYOVERKIZ_VERSION.split(".")[0]) >= 2
@@ -127,6 +127,17 @@ async def delete_local_token(client: OverkizClient, gateway_id: str, uuid: str) 
     result = await client.delete_local_token(gateway_id, uuid)
     if not PYOVERKIZ_2:
         assert result is True
+
+
+def parse_location(location: dict[str, Any]) -> Location:
+    """A /setup/location answer read as pyoverkiz reads the location of /setup (2.x: its cattrs converter)."""
+    if PYOVERKIZ_2:
+        from pyoverkiz.converter import converter
+
+        return converter.structure(location, Location)
+    import humps  # pyhumps: pyoverkiz 1.x's own dependency, which it decamelizes every answer with
+
+    return Location(**humps.decamelize(location))
 
 
 def exec_id(event: Event) -> str | None:
