@@ -64,14 +64,20 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check src drivers tests
 	$(BIN)/mypy --strict src/hearth/sdk src/hearth/core src/hearth/model
 
-# A fresh venv with every extra, resolved without the old constraints, frozen (hearth itself left out).
+# On each supported Python, a fresh venv with every extra, resolved without the old constraints, frozen (hearth
+# itself left out); the freezes merged into one file, a python_version marker on each pin not all of them share
+# (deploy/merge_locks.py). Needs every supported Python on the machine.
 lock:
-	rm -rf .venv-lock
-	$(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install -q --upgrade pip
-	.venv-lock/bin/pip install -q --disable-pip-version-check '.[$(EXTRAS)]'
-	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^hearth' > $(CONSTRAINTS)
-	rm -rf .venv-lock
+	rm -rf .venv-lock .lock && mkdir .lock
+	@for v in $(SUPPORTED_PYTHONS); do \
+	  py=$$(deploy/find-python.sh $$v); \
+	  if [ -z "$$py" ]; then echo "make lock: no Python $$v on this machine"; exit 1; fi; \
+	  rm -rf .venv-lock && $$py -m venv .venv-lock && .venv-lock/bin/pip install -q --upgrade pip && \
+	  .venv-lock/bin/pip install -q --disable-pip-version-check '.[$(EXTRAS)]' && \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^hearth' > .lock/$$v.txt || exit 1; \
+	done
+	$(PYTHON) deploy/merge_locks.py $(foreach v,$(SUPPORTED_PYTHONS),$(v)=.lock/$(v).txt) > $(CONSTRAINTS)
+	rm -rf .venv-lock .lock
 
 clean:
-	rm -rf $(VENV) .venv-3.* var .pytest_cache
+	rm -rf $(VENV) .venv-3.* .venv-lock .lock var .pytest_cache

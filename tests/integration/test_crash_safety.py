@@ -99,7 +99,8 @@ async def test_journal_after_sigkill(tmp_path: Path) -> None:
 
             async def in_progress() -> bool:
                 current = await api.get(f"/exec/current/{moving}")
-                return current.status_code == 200 and current.json()["state"] == "IN_PROGRESS"
+                body = current.json()  # [] while not running
+                return current.status_code == 200 and isinstance(body, dict) and body["state"] == "IN_PROGRESS"
 
             await wait_for(in_progress, timeout=5)
         proc.kill()
@@ -113,7 +114,8 @@ async def test_journal_after_sigkill(tmp_path: Path) -> None:
             assert record["state"] == "FAILED"
             assert record["commands"][0]["failureType"] == "UNKNOWN"
             # The delayed command runs at its due time, after the restart.
-            assert (await api.get(f"/exec/current/{delayed}")).status_code == 200
+            still_current = await api.get(f"/exec/current/{delayed}")
+            assert still_current.status_code == 200 and still_current.json()["id"] == delayed
 
             async def finished(exec_id: str) -> dict[str, Any] | None:
                 response = await api.get(f"/history/executions/{exec_id}")

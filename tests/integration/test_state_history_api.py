@@ -63,7 +63,7 @@ async def _set_intensity(api: httpx.AsyncClient, url: str, level: int) -> None:
 
 
 async def _finished(api: httpx.AsyncClient, exec_id: str) -> bool:
-    return (await api.get(f"/exec/current/{exec_id}")).status_code != 200
+    return (await api.get(f"/exec/current/{exec_id}")).json() == []  # no longer running
 
 
 def _check_point(point: dict[str, Any]) -> None:

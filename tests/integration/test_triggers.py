@@ -14,11 +14,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import humps
 import pytest
-from pyoverkiz.models import Location
 
 from tests.conftest import wait_for
+from tests.support import overkiz_client as ovk
 from tests.support.process import HearthProcess
 
 TEMPERATURE = "5"  # zigbee:TemperatureSensorComponent
@@ -304,7 +303,7 @@ async def test_location_and_sun_times(api: Client) -> None:
                                             "latitude": 48.8566, "longitude": 2.3522, "twilightAngle": "SOLAR"})
     location = await api.ok("GET", "/setup/location")
     assert location["city"] == "Paris" and location["twilightAngle"] == "SOLAR" and location["creationTime"]
-    parsed = Location(**humps.decamelize(location))  # as pyoverkiz reads it from /setup
+    parsed = ovk.parse_location(location)  # as pyoverkiz reads it from /setup
     assert parsed.timezone == "Europe/Paris" and parsed.dawn_offset == 0
     assert (await api.ok("GET", "/setup"))["location"]["city"] == "Paris"
     [updated] = await api.events("LocationUpdatedEvent")

@@ -60,7 +60,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def current_one(exec_id: str, _: Caller = guard.view()) -> Response:
         execution = gw.executor.current.get(exec_id)
         if execution is None:
-            raise ApiError.not_found(f"No such execution : {exec_id}")
+            # Seed 003 documents only the 200 of a running execution. For an id that is not running (unknown, or
+            # already finished) the vendor's local gateway answers 200 with an empty list (the cloud: `{}`), as
+            # pyoverkiz records it; pyoverkiz 2.x reads that as "no such execution" (None) and raises on an error.
+            return json_response([])
         return json_response(execution.current_json())
 
     def cancel(exec_id: str) -> Response:
