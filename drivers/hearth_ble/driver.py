@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType
 from hearth_ble.adapter import AdapterWatch
 from hearth_ble.formats import (
     ATC_SERVICE_UUID,
@@ -75,7 +75,7 @@ class BleDriver(Driver):
     max_concurrency: ClassVar[int] = 8
     command_timeout_s: ClassVar[float] = 30.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: BleSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log

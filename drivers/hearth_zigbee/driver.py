@@ -27,7 +27,9 @@ from hearth.sdk import (
     DeviceSpec,
     DeviceURL,
     Driver,
+    DriverContext,
     FailureType,
+    NetworkBackupCapable,
 )
 from hearth_zigbee import commands as zcmd
 from hearth_zigbee import install_codes
@@ -112,13 +114,13 @@ class _Node:
         self.available = True
 
 
-class ZigbeeDriver(Driver):
+class ZigbeeDriver(Driver, NetworkBackupCapable):
     protocol: ClassVar[str] = "zigbee"
     # zigpy queues requests per radio itself; several may be in flight.
     max_concurrency: ClassVar[int] = 16
     command_timeout_s: ClassVar[float] = 90.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: ZigbeeSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
@@ -142,8 +144,7 @@ class ZigbeeDriver(Driver):
 
     @property
     def data_dir(self) -> Path:
-        path = Path(getattr(self.ctx, "data_dir", None) or Path("var") / "drivers" / self.ctx.name)
-        return path
+        return self.ctx.data_dir
 
     async def start(self) -> None:
         await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,

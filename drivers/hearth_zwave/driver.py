@@ -20,7 +20,18 @@ from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveComman
 from zwave_js_server.model.association import AssociationAddress
 from zwave_js_server.model.controller import InclusionGrant
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
+from hearth.sdk import (
+    AssociationCapable,
+    Backoff,
+    CommandCall,
+    CommandFailed,
+    DeviceSpec,
+    DeviceURL,
+    Driver,
+    DriverContext,
+    FailureType,
+    events,
+)
 from hearth_zwave.mapping import (
     BATTERY,
     FIXED_STATES,
@@ -54,14 +65,14 @@ def _key(value: Any) -> ValueKey:
     return (int(value.command_class), int(value.endpoint or 0), value.property_, value.property_key)
 
 
-class ZWaveDriver(Driver):
+class ZWaveDriver(Driver, AssociationCapable):
     protocol: ClassVar[str] = "zwave"
     max_concurrency: ClassVar[int] = 16
     # A command to a sleeping node may wait for its wake-up (wakeup_wait_s, at most 3000 s): the executor's own
     # bound must be longer.
     command_timeout_s: ClassVar[float] = 3600.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: ZWaveSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log

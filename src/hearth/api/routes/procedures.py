@@ -7,7 +7,7 @@ The route answers ``{"execId"}`` at once; when the execution ends, the procedure
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from starlette.responses import Response
@@ -20,10 +20,13 @@ from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.model.strict import UnknownField, refuse_unknown
 
+if TYPE_CHECKING:
+    from hearth.app import Gateway
+
 STACK_ADDRESS = "stack"
 
 
-def check_gateway(gw: Any, gateway_id: str) -> None:
+def check_gateway(gw: Gateway, gateway_id: str) -> None:
     if gateway_id != gw.identity.gateway_id:
         raise ApiError.not_found(f"No such gateway : {gateway_id}")
 
@@ -54,7 +57,7 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
     return body
 
 
-async def run_stack_command(gw: Any, protocol: str, label: str, command: str, parameters: list[Any],
+async def run_stack_command(gw: Gateway, protocol: str, label: str, command: str, parameters: list[Any],
                             caller: Caller, done: tuple[type[ev.Event], type[ev.Event]] | None = None) -> Response:
     stack_url = f"{protocol}://{gw.identity.gateway_id}/{STACK_ADDRESS}"
     if gw.registry.get(stack_url) is None:

@@ -18,7 +18,7 @@ from hearth.api.errors import json_response
 from hearth.api.routes import procedures
 from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
-from hearth.sdk import CommandFailed
+from hearth.sdk import AssociationCapable, CommandFailed
 
 SET_MODE = (ev.ZWaveSetModeCompleteEvent, ev.ZWaveSetModeFailedEvent)
 RESET = (ev.ZWaveResetCompleteEvent, ev.ZWaveResetFailedEvent)
@@ -101,7 +101,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def read_groups(gateway_id: str, node: str) -> dict[str, Any]:
         procedures.check_gateway(gw, gateway_id)
         driver = gw.drivers.by_protocol.get("zwave")
-        if driver is None:
+        if not isinstance(driver, AssociationCapable):
             raise ApiError.unsupported("The Z-Wave driver is not enabled on this gateway")
         try:
             groups: dict[str, Any] = await driver.association_groups(node_id_of(node))
