@@ -18,7 +18,7 @@ from zwave_js_server.client import Client
 from zwave_js_server.const import CommandClass, ExclusionStrategy, InclusionStrategy, NodeStatus, SetValueStatus
 from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveCommand, NotFoundError
 from zwave_js_server.model.association import AssociationAddress
-from zwave_js_server.model.controller import InclusionGrant
+from zwave_js_server.model.controller.inclusion_and_provisioning import InclusionGrant
 
 from hearth.sdk import (
     AssociationCapable,

@@ -69,7 +69,7 @@ async def index_at(gw: Any, device_url: str, state: str, at_ms: int) -> float | 
 
 
 def information(device: Device) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for name, attribute in device.attributes.items():
         if name in _INFORMATION:
             template, kind, label = _INFORMATION[name]
@@ -86,7 +86,7 @@ async def rename(gw: Any, device: Device, label: str, update_device_name: bool, 
         return None
     execution = await gw.executor.submit(
         ActionGroup(label=f"rename {label}", actions=[Action(
-            deviceURL=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
+            device_url=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
         owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
     exec_id: str = execution.id
     return exec_id

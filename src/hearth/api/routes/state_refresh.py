@@ -45,7 +45,7 @@ async def refresh_protocol(gw: Gateway, prefix: str, caller: Caller) -> str | No
     """Start the refresh of one protocol's devices; the exec id, or None when there was nothing to ask."""
     gateway_id = gw.identity.gateway_id
     number = protocol_number(prefix)
-    actions = [Action(deviceURL=d.url_text, commands=[Command(name="refreshState")])
+    actions = [Action(device_url=d.url_text, commands=[Command(name="refreshState")])
                for d in gw.registry.all()
                if d.url.protocol == prefix and d.enabled and "refreshState" in d.controllable.commands]
     if not actions:
