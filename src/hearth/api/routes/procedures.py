@@ -7,7 +7,7 @@ The route answers ``{"execId"}`` at once; when the execution ends, the procedure
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import Request
 from starlette.responses import Response
@@ -24,6 +24,21 @@ if TYPE_CHECKING:
     from hearth.app import Gateway
 
 STACK_ADDRESS = "stack"
+
+
+class ProcedureCompleted(Protocol):
+    """A procedure's Completed event class (``ZigbeeCreateNetworkCompletedEvent``...)."""
+
+    def __call__(self, *, gateway_id: str) -> ev.Event: ...
+
+
+class ProcedureFailed(Protocol):
+    """A procedure's Failed event class (``ZigbeeCreateNetworkFailedEvent``...)."""
+
+    def __call__(self, *, gateway_id: str, failure_type: str | None = ...) -> ev.Event: ...
+
+
+ProcedureEvents = tuple[ProcedureCompleted, ProcedureFailed]
 
 
 def check_gateway(gw: Gateway, gateway_id: str) -> None:
@@ -58,7 +73,7 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
 
 
 async def run_stack_command(gw: Gateway, protocol: str, label: str, command: str, parameters: list[Any],
-                            caller: Caller, done: tuple[type[ev.Event], type[ev.Event]] | None = None) -> Response:
+                            caller: Caller, done: ProcedureEvents | None = None) -> Response:
     stack_url = f"{protocol}://{gw.identity.gateway_id}/{STACK_ADDRESS}"
     if gw.registry.get(stack_url) is None:
         # Not a passing fault (that would be 503): this gateway has no such radio configured.
@@ -78,10 +93,9 @@ async def run_stack_command(gw: Gateway, protocol: str, label: str, command: str
                 return
             unsubscribe()
             if event.new_state == "COMPLETED":
-                gw.bus.publish(completed(gateway_id=gateway_id))  # type: ignore[call-arg]
+                gw.bus.publish(completed(gateway_id=gateway_id))
             else:
-                gw.bus.publish(failed(gateway_id=gateway_id,  # type: ignore[call-arg]
-                                      failure_type=event.failure_type or "UNKNOWN"))
+                gw.bus.publish(failed(gateway_id=gateway_id, failure_type=event.failure_type or "UNKNOWN"))
 
         # No await between submit and here: the execution cannot have ended unseen.
         unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)

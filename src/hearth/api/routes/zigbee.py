@@ -29,7 +29,7 @@ EXT = "/ext/zigbee"
 MAX_CODES = 127
 ACTIVE, SAVED = COMMISSIONING_CODES, "commissioning.savedCodes"
 
-_EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
+_EVENTS: dict[str, procedures.ProcedureEvents] = {
     "createNetwork": (ev.ZigbeeCreateNetworkCompletedEvent, ev.ZigbeeCreateNetworkFailedEvent),
     "openNetwork": (ev.ZigbeeJoinNetworkCompletedEvent, ev.ZigbeeJoinNetworkFailedEvent),
     "leaveNetwork": (ev.ZigbeeLeaveNetworkCompletedEvent, ev.ZigbeeLeaveNetworkFailedEvent),
