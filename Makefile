@@ -62,7 +62,7 @@ soak: peers $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src drivers tests
 	$(BIN)/ruff format --check src drivers tests
-	$(BIN)/mypy --strict src/hearth/sdk src/hearth/core src/hearth/model
+	$(BIN)/mypy --strict src/hearth drivers
 
 # On each supported Python, a fresh venv with every extra, resolved without the old constraints, frozen (hearth
 # itself left out); the freezes merged into one file, a python_version marker on each pin not all of them share

@@ -67,7 +67,7 @@ class AdapterWatch:
 
     async def _watch_bus(self, bus: MessageBus) -> None:
         with contextlib.suppress(Exception):
-            await bus.wait_for_disconnect()
+            await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]  # dbus_fast leaves it unannotated
         self._gone.set()
 
     def _on_message(self, message: Message) -> None:

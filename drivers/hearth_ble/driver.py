@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType
 from hearth_ble.adapter import AdapterWatch
 from hearth_ble.formats import (
     ATC_SERVICE_UUID,
@@ -75,7 +76,7 @@ class BleDriver(Driver):
     max_concurrency: ClassVar[int] = 8
     command_timeout_s: ClassVar[float] = 30.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: BleSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
@@ -184,8 +185,10 @@ class BleDriver(Driver):
         from bleak.assigned_numbers import AdvertisementDataType
 
         # Service data AD structures whose 16-bit UUID (little-endian, first in the data) is one we read.
-        patterns = [OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, bytes.fromhex(uuid[6:8] + uuid[4:6]))
-                    for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID, MIBEACON_SERVICE_UUID)]
+        # Typed as bleak's BlueZScannerArgs takes it (a list, invariant, of patterns or plain tuples).
+        patterns: list[OrPattern | tuple[int, AdvertisementDataType, bytes]] = [
+            OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, bytes.fromhex(uuid[6:8] + uuid[4:6]))
+            for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID, MIBEACON_SERVICE_UUID)]
         return BleakScanner(self._on_advertisement, adapter=s.adapter, scanning_mode="passive",
                             bluez={"or_patterns": patterns})
 
@@ -195,7 +198,7 @@ class BleDriver(Driver):
         self._report_scanning()
         for spec in self.settings.link:
             link = CharacteristicLink(spec, self.settings, self._ble_device,
-                                      lambda value, spec=spec: self._on_link_value(spec, value), self.log)
+                                      functools.partial(self._on_link_value, spec), self.log)
             self._links[spec.address] = link
             self._link_tasks.append(self.ctx.create_task(link.run(), f"link {spec.address}"))
 

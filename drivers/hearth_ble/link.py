@@ -38,7 +38,7 @@ class CharacteristicLink:
             device = await self._find(spec.address)
             lost = asyncio.Event()
             try:
-                async with BleakClient(device, disconnected_callback=lambda _client, lost=lost: lost.set(),
+                async with BleakClient(device, disconnected_callback=_setting(lost),
                                        timeout=s.connect_timeout_s) as client:
                     self.connected = True
                     failures = 0
@@ -71,3 +71,8 @@ class CharacteristicLink:
             self._log.debug("BLE %s: %d bytes do not fit %s; dropped", self.spec.address, len(data), self.spec.layout)
             return
         self._report(value)
+
+
+def _setting(event: asyncio.Event) -> Callable[[BleakClient], None]:
+    """A disconnect callback that sets this connection's own event (not the next one's)."""
+    return lambda _client: event.set()

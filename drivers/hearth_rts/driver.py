@@ -19,7 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import (
+    Backoff,
+    ChannelAllocating,
+    CommandCall,
+    CommandFailed,
+    DeviceSpec,
+    DeviceURL,
+    Driver,
+    DriverContext,
+    FailureType,
+)
 from hearth_rts.motion import DOWN, STILL, UP, Motion
 from hearth_rts.remotes import Frame, RollingCodeStore
 from hearth_rts.settings import RtsSettings, parse_settings
@@ -67,13 +77,13 @@ class _Job:
     done: asyncio.Future[None] = field(compare=False)
 
 
-class RtsDriver(Driver):
+class RtsDriver(Driver, ChannelAllocating):
     protocol: ClassVar[str] = "rts"
     # Commands are taken at once and queued in order for the one transmitter (see _transmit).
     max_concurrency: ClassVar[int] = 64
     command_timeout_s: ClassVar[float] = 300.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: RtsSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
@@ -223,6 +233,9 @@ class RtsDriver(Driver):
                            int(self.ctx.state(url, "core:SlateOrientationState") or 0))
         self.devices[str(url)] = device
         return device
+
+    async def free_channel(self) -> int:
+        return await self.codes.free_channel()
 
     async def create_device(self, address: str, device_type: str, label: str) -> DeviceURL:
         """A new RTS device on channel ``address`` (from GET /config/{gw}/rts/channel)."""

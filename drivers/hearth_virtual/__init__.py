@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType
+from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType
 from hearth_virtual.house import DEMO_DEVICES
 from hearth_virtual.settings import parse_settings
 from hearth_virtual.simulation import SimulatedDevice
@@ -29,7 +29,7 @@ class VirtualDriver(Driver):
     protocol: ClassVar[str] = "virtual"
     max_concurrency: ClassVar[int] = 64
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings = parse_settings(ctx.config)
         self.travel_time_s = self.settings.travel_time_s

@@ -107,7 +107,8 @@ def plan(function: Function, name: str, params: list[Any]) -> Plan | None:
             return Plan([Step(WINDOW_COVERING, "go to lift percentage",
                               lambda cl: cl.go_to_lift_percentage(percentage_lift_value=value))],
                         {"core:TargetClosureState": value})
-        tilts = {"setOrientation": lambda: int(p[0]), "openSlats": lambda: 0, "closeSlats": lambda: 100}
+        tilts: dict[str, Callable[[], int]] = {"setOrientation": lambda: int(p[0]), "openSlats": lambda: 0,
+                                               "closeSlats": lambda: 100}
         if name in tilts:
             tilt = tilts[name]()
             return Plan([Step(WINDOW_COVERING, "go to tilt percentage",

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import zigpy.config as zconf
 import zigpy.exceptions
 import zigpy.types as zt
+from zigpy.application import ControllerApplication
 from zigpy.zcl import foundation
 from zigpy.zdo import types as zdo_t
 
@@ -27,7 +28,9 @@ from hearth.sdk import (
     DeviceSpec,
     DeviceURL,
     Driver,
+    DriverContext,
     FailureType,
+    NetworkBackupCapable,
 )
 from hearth_zigbee import commands as zcmd
 from hearth_zigbee import install_codes
@@ -57,7 +60,7 @@ KEY_BACKUP = "backup"
 KEY_FORMED = "formed"
 
 
-def _radio_class(radio: str) -> Any:
+def _radio_class(radio: str) -> type[ControllerApplication]:
     if radio == "znp":
         from zigpy_znp.zigbee.application import ControllerApplication as Znp
         return Znp
@@ -112,17 +115,17 @@ class _Node:
         self.available = True
 
 
-class ZigbeeDriver(Driver):
+class ZigbeeDriver(Driver, NetworkBackupCapable):
     protocol: ClassVar[str] = "zigbee"
     # zigpy queues requests per radio itself; several may be in flight.
     max_concurrency: ClassVar[int] = 16
     command_timeout_s: ClassVar[float] = 90.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: ZigbeeSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
-        self.app: Any = None
+        self.app: ControllerApplication | None = None
         self.up = False
         self.nodes: dict[str, _Node] = {}
         self.by_url: dict[str, tuple[_Node, Function]] = {}
@@ -142,8 +145,7 @@ class ZigbeeDriver(Driver):
 
     @property
     def data_dir(self) -> Path:
-        path = Path(getattr(self.ctx, "data_dir", None) or Path("var") / "drivers" / self.ctx.name)
-        return path
+        return self.ctx.data_dir
 
     async def start(self) -> None:
         await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,
@@ -363,10 +365,10 @@ class ZigbeeDriver(Driver):
                 continue
             cached: dict[tuple[int, int], Any] = {}
             for cid, cluster in ep.in_clusters.items():
-                for attr in ((0x0000,), (0x0001,), (0x400A,), (0x0301,), (0x0302,), (0x0604,), (0x0605,)):
-                    value = _cached(cluster, attr[0])
+                for attr_id in (0x0000, 0x0001, 0x400A, 0x0301, 0x0302, 0x0604, 0x0605):
+                    value = _cached(cluster, attr_id)
                     if value is not None:
-                        cached[(cid, attr[0])] = value
+                        cached[(cid, attr_id)] = value
             endpoints.append(EndpointInfo(ep_id, int(getattr(ep, "device_type", 0) or 0), set(ep.in_clusters),
                                           cached))
         functions = functions_of(endpoints)
@@ -755,18 +757,17 @@ class ZigbeeDriver(Driver):
         """Leave the current network and form a new one: new key, new extended PAN id; devices must rejoin."""
         app = self.app
         assert app is not None
-        network = {
-            "key": secrets.token_hex(16),
-            "channel": channel or self.settings.channel,
-            "pan_id": pan_id if pan_id is not None else 0x1A62 + secrets.randbelow(0xE000),
-            "extended_pan_id": ":".join(f"{b:02x}" for b in secrets.token_bytes(8)),
-        }
+        key = secrets.token_hex(16)
+        channel = channel or self.settings.channel
+        pan_id = pan_id if pan_id is not None else 0x1A62 + secrets.randbelow(0xE000)
+        extended_pan_id = ":".join(f"{b:02x}" for b in secrets.token_bytes(8))
+        network = {"key": key, "channel": channel, "pan_id": pan_id, "extended_pan_id": extended_pan_id}
         await self.ctx.storage.put(KEY_NETWORK, network)
         nwk = app.config[zconf.CONF_NWK]
-        nwk[zconf.CONF_NWK_CHANNEL] = network["channel"]
-        nwk[zconf.CONF_NWK_PAN_ID] = zt.PanId(network["pan_id"])
-        nwk[zconf.CONF_NWK_EXTENDED_PAN_ID] = zt.ExtendedPanId.convert(network["extended_pan_id"])
-        nwk[zconf.CONF_NWK_KEY] = zt.KeyData(bytes.fromhex(network["key"]))
+        nwk[zconf.CONF_NWK_CHANNEL] = channel
+        nwk[zconf.CONF_NWK_PAN_ID] = zt.PanId(pan_id)  # type: ignore[no-untyped-call]  # zigpy: untyped __new__
+        nwk[zconf.CONF_NWK_EXTENDED_PAN_ID] = zt.ExtendedPanId.convert(extended_pan_id)
+        nwk[zconf.CONF_NWK_KEY] = zt.KeyData(bytes.fromhex(key))
         await app.form_network()
         for ieee in list(self.nodes):
             await self._forget(ieee)
@@ -854,5 +855,5 @@ def _check(result: Any, label: str) -> None:
             continue
         if isinstance(status, int) and not isinstance(status, foundation.Status):
             with contextlib.suppress(ValueError):
-                status = foundation.Status(status)
+                status = foundation.Status(status)  # type: ignore[no-untyped-call]  # zigpy's enum: untyped __call__
         raise CommandFailed(FailureType.ERRORCOMMAND, f"{label}: ZCL status {_status_name(status)}")

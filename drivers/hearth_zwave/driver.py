@@ -18,9 +18,21 @@ from zwave_js_server.client import Client
 from zwave_js_server.const import CommandClass, ExclusionStrategy, InclusionStrategy, NodeStatus, SetValueStatus
 from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveCommand, NotFoundError
 from zwave_js_server.model.association import AssociationAddress
-from zwave_js_server.model.controller import InclusionGrant
+from zwave_js_server.model.controller.inclusion_and_provisioning import InclusionGrant
+from zwave_js_server.model.node import Node
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, FailureType, events
+from hearth.sdk import (
+    AssociationCapable,
+    Backoff,
+    CommandCall,
+    CommandFailed,
+    DeviceSpec,
+    DeviceURL,
+    Driver,
+    DriverContext,
+    FailureType,
+    events,
+)
 from hearth_zwave.mapping import (
     BATTERY,
     FIXED_STATES,
@@ -54,14 +66,14 @@ def _key(value: Any) -> ValueKey:
     return (int(value.command_class), int(value.endpoint or 0), value.property_, value.property_key)
 
 
-class ZWaveDriver(Driver):
+class ZWaveDriver(Driver, AssociationCapable):
     protocol: ClassVar[str] = "zwave"
     max_concurrency: ClassVar[int] = 16
     # A command to a sleeping node may wait for its wake-up (wakeup_wait_s, at most 3000 s): the executor's own
     # bound must be longer.
     command_timeout_s: ClassVar[float] = 3600.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
         self.settings: ZWaveSettings = parse_settings(ctx.config)
         self.log: logging.Logger = ctx.log
@@ -211,13 +223,13 @@ class ZWaveDriver(Driver):
 
     # ------------------------------------------------------------------ nodes
 
-    def _watch(self, node: Any) -> None:
+    def _watch(self, node: Node) -> None:
         for name in ("value added", "value updated", "value notification", "dead", "alive", "wake up", "sleep",
                      "ready"):
             self._unsubscribe.append(node.on(name, lambda event, name=name, node=node: self._node_event(
                 node, name, event)))
 
-    async def _adopt(self, node: Any) -> None:
+    async def _adopt(self, node: Node) -> None:
         """Declare the node's functions as devices (again, after a reconnect: the registry keeps them)."""
         values = list(node.values.values())
         generic = node.device_class.generic.key if node.device_class else None
@@ -252,7 +264,7 @@ class ZWaveDriver(Driver):
         self.functions[node.node_id] = entries
         self.log.info("zwave node %d: %s", node.node_id, ", ".join(f.controllable for f in found))
 
-    def _node_event(self, node: Any, name: str, event: Mapping[str, Any]) -> None:
+    def _node_event(self, node: Node, name: str, event: Mapping[str, Any]) -> None:
         if name in ("value added", "value updated", "value notification"):
             value = event.get("value")
             if value is None:
@@ -271,7 +283,7 @@ class ZWaveDriver(Driver):
             for url, _ in self.functions.get(node.node_id, ()):
                 self.ctx.set_available(url, available)
 
-    async def _wait_ready(self, node: Any) -> None:
+    async def _wait_ready(self, node: Node) -> None:
         ready = self._ready.setdefault(node.node_id, asyncio.Event())
         try:
             async with asyncio.timeout(self.settings.command_timeout_s):
@@ -322,7 +334,7 @@ class ZWaveDriver(Driver):
 
     # ------------------------------------------------------------------ commands
 
-    def _node(self, node_id: int) -> Any:
+    def _node(self, node_id: int) -> Node:
         if not self.up or self.client is None or self.client.driver is None:
             raise CommandFailed(FailureType.PEER_DOWN, f"the zwave-js server ({self.settings.url}) is not connected")
         node = self.client.driver.controller.nodes.get(node_id)
@@ -364,14 +376,14 @@ class ZWaveDriver(Driver):
             raise
         except FailedZWaveCommand as exc:
             raise CommandFailed(FailureType.DEVICE_NO_ANSWER if "timeout" in exc.zwave_error_message.lower()
-                                or node.status == NodeStatus.DEAD else FailureType.ERROR_WHILE_EXECUTING,
+                                or _is_dead(node) else FailureType.ERROR_WHILE_EXECUTING,
                                 f"node {node_id}: {exc.zwave_error_message}") from None
         except (BaseZwaveJSServerError, aiohttp.ClientError, ConnectionError) as exc:
             raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
         finally:
             work.cancel()
 
-    async def _await_node(self, node: Any, call: CommandCall, work: asyncio.Future[None]) -> None:
+    async def _await_node(self, node: Node, call: CommandCall, work: asyncio.Future[None]) -> None:
         """Wait for the node's answer: command_timeout_s while it is awake, wakeup_wait_s once it is asleep.
 
         zwave-js keeps a sleeping node's commands until its wake-up; a node with Wake Up found not answering is
@@ -397,7 +409,7 @@ class ZWaveDriver(Driver):
                 work.result()
                 return
 
-    async def _send(self, node: Any, function: Function, call: CommandCall) -> None:
+    async def _send(self, node: Node, function: Function, call: CommandCall) -> None:
         node_id = node.node_id
         if call.name == "refreshState":
             await self._refresh(node, function)
@@ -416,7 +428,7 @@ class ZWaveDriver(Driver):
                 why = result.message or result.status.name
                 raise CommandFailed(_REFUSED[result.status], f"node {node_id} refused {call.name}: {why}")
 
-    async def _refresh(self, node: Any, function: Function) -> None:
+    async def _refresh(self, node: Node, function: Function) -> None:
         """Ask the node for the function's values again; returns when it has answered.
 
         A plain Get through the command class's API where one needs no argument: zwave-js sends it with the usual
@@ -444,6 +456,7 @@ class ZWaveDriver(Driver):
         try:
             async with asyncio.timeout(self.settings.command_timeout_s):
                 if call.name == "startInclusionWithMode":
+                    # zwave-js-server-python's Literal leaves smartStart out; we pass it on and zwave-js answers.
                     if not await controller.async_begin_inclusion(_INCLUSION[str(p[0])]):  # type: ignore[arg-type]
                         raise CommandFailed(FailureType.BUSY_RADIO_ERROR, "the controller is busy (another mode?)")
                     self._end_mode_after(p[1] if len(p) > 1 else None, "inclusion")
@@ -475,6 +488,7 @@ class ZWaveDriver(Driver):
                 elif call.name == "replaceFailedDevice":
                     mode = _INCLUSION[str(p[1])] if len(p) > 1 and p[1] else InclusionStrategy.DEFAULT
                     self._set_mode("replacing")
+                    # As for inclusion: the library's Literal leaves smartStart out, zwave-js answers for it.
                     if not await controller.async_replace_failed_node(self._node(int(p[0])), mode):  # type: ignore[arg-type]
                         raise CommandFailed(FailureType.ERRORCOMMAND, f"node {p[0]} could not be replaced")
                 elif call.name == "resetNetwork":
@@ -485,7 +499,7 @@ class ZWaveDriver(Driver):
                     await self._set_associations(int(p[0]), int(p[1]), p[2])
                 elif call.name == "refreshAssociations":
                     node = self._node(int(p[0]))
-                    await node.async_refresh_cc_values(0x85)  # Association CC: the node's groups read again
+                    await node.async_refresh_cc_values(CommandClass.ASSOCIATION)  # the node's groups read again
                 else:
                     raise CommandFailed(FailureType.CMDUNKNOWN, f"{call.name} is not a Z-Wave stack command")
         except CommandFailed:
@@ -551,6 +565,11 @@ class ZWaveDriver(Driver):
             await controller.async_remove_associations(source, group_id, gone, wait_for_result=True)
         if new:
             await controller.async_add_associations(source, group_id, new, wait_for_result=True)
+
+
+def _is_dead(node: Node) -> bool:
+    """The node's status now: it changes while a command waits (a check before the wait says nothing of it)."""
+    return node.status == NodeStatus.DEAD
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -207,12 +207,12 @@ def states_for(function: Function, key: ValueKey, value: Any, unit: str | None =
         # Operating state 1 is "heating": the heat is on, as a valve that is open (core:OpenClosedValveState).
         return {"core:OpenClosedValveState": "open" if int(value) == 1 else "closed"}
     if kind == "thermostat" and cc == THERMOSTAT_MODE and prop == "mode":
-        level = _HEATING_LEVELS.get(int(value))
-        if level is None:
+        heating = _HEATING_LEVELS.get(int(value))
+        if heating is None:
             return {}
         # The preset a client reads (io:DerogationHeatingModeState) is the mode's, except off, which is none.
-        return {"core:TargetHeatingLevelState": level} | ({"io:DerogationHeatingModeState": level}
-                                                            if level != "off" else {})
+        return {"core:TargetHeatingLevelState": heating} | ({"io:DerogationHeatingModeState": heating}
+                                                              if heating != "off" else {})
     return _sensor_state(kind, cc, prop, prop_key, value)
 
 

@@ -10,12 +10,18 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hearth import __version__
 from hearth.config import LOG_LEVELS, ConfigError, Settings, load_settings
 from hearth.net import lan_address
+
+if TYPE_CHECKING:
+    from hearth.store.tokens import TokenInfo, TokenStore
+
+_T = TypeVar("_T")
 
 DEFAULT_CONFIG = Path("config/demo.toml")
 
@@ -149,7 +155,7 @@ def _local_time(ms: int | None) -> str:
     return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
-async def _with_store(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_store(settings: Settings, work: Callable[[TokenStore], Awaitable[_T]]) -> _T:
     from hearth.store.database import Database
     from hearth.store.tokens import TokenStore
 
@@ -166,13 +172,13 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.token_command == "create":
-        async def create(tokens):  # type: ignore[no-untyped-def]
+        async def create(tokens: TokenStore) -> str:
             token, _ = await tokens.create(Scope(args.scope), args.label)
             return token
         print(asyncio.run(_with_store(settings, create)))
         return 0
     if args.token_command == "list":
-        async def listing(tokens):  # type: ignore[no-untyped-def]
+        async def listing(tokens: TokenStore) -> list[TokenInfo]:
             return await tokens.list()
         tokens = asyncio.run(_with_store(settings, listing))
         if not tokens:
@@ -185,7 +191,7 @@ def cmd_token(args: argparse.Namespace) -> int:
                   f"{_local_time(info.last_use_time):<16}  {info.label}")
         return 0
     if args.token_command == "revoke":
-        async def revoke(tokens):  # type: ignore[no-untyped-def]
+        async def revoke(tokens: TokenStore) -> bool:
             return await tokens.delete(args.id)
         if not asyncio.run(_with_store(settings, revoke)):
             print(f"hearth: no token with id {args.id}", file=sys.stderr)

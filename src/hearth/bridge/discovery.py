@@ -192,7 +192,7 @@ def _switch(b: _Builder) -> None:
 def _cover(b: _Builder) -> None:
     awning = b.has("deploy", "undeploy")
     opening, closing = ("deploy", "undeploy") if awning else ("open", "close")
-    words = {"OPEN": (opening, []), "CLOSE": (closing, [])}
+    words: dict[str, CommandCall] = {"OPEN": (opening, []), "CLOSE": (closing, [])}
     if b.has("stop"):
         words["STOP"] = ("stop", [])
     config: dict[str, Any] = {

@@ -248,8 +248,8 @@ class AirVantageConnector(OutboxConnector):
             "size": 100}), "GET /api/v1/operations/tasks")
         items = [t for t in expect_list(page.get("items"), "tasks: items") if isinstance(t, dict)]
         listed = {t.get("uid") for t in items}
-        for uid in [u for u in self._running if u not in listed]:
-            await self._check_cancelled(uid)
+        for gone in [u for u in self._running if u not in listed]:
+            await self._check_cancelled(gone)
         items.sort(key=lambda t: (_int(t.get("rank")), _int(t.get("createdAt"))))  # the seed: by rank order
         for task in items:
             uid = task.get("uid")

@@ -44,7 +44,8 @@ class Command(StrictModel):
     @field_validator("parameters")
     @classmethod
     def _finite(cls, value: list[Any]) -> list[Any]:
-        return finite_json(value)  # type: ignore[no-any-return]
+        checked: list[Any] = finite_json(value)  # a list is given back as a list
+        return checked
 
     @field_validator("sensitive_parameters_indexes")
     @classmethod

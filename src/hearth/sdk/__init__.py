@@ -11,6 +11,7 @@ from hearth.model.datatype import DataType
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.execution import FailureType
+from hearth.sdk.capabilities import AssociationCapable, ChannelAllocating, NetworkBackupCapable
 from hearth.sdk.driver import (
     COMMISSIONING_CODES,
     CommandCall,
@@ -23,8 +24,10 @@ from hearth.sdk.driver import (
 )
 
 __all__ = [
+    "AssociationCapable",
     "Backoff",
     "COMMISSIONING_CODES",
+    "ChannelAllocating",
     "CommandCall",
     "CommandFailed",
     "Controllable",
@@ -36,5 +39,6 @@ __all__ = [
     "DriverContext",
     "DriverStorage",
     "FailureType",
+    "NetworkBackupCapable",
     "events",
 ]

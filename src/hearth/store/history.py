@@ -54,7 +54,7 @@ class StateRecorder:
         self.retention = HistoryRetention(db, self.reader, self.policy)
         self.series: dict[tuple[str, str], int] = {}
         self._next_id = 1
-        self._unsubscribe = lambda: None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     # Kept as attributes for callers of the v1 recorder.
     @property

@@ -59,8 +59,9 @@ TRIGGERS = f"{EXT}/api/v1/operations/triggers"
 MAX_HISTORY = 500
 DEFAULT_WINDOW_MS = 90 * 86_400_000
 # The seed's criteria combinations for current alerts and alert states.
-CRITERIA = (frozenset(), frozenset({"targetId"}), frozenset({"targetId", "ruleId"}), frozenset({"state"}),
-            frozenset({"state", "targetType"}), frozenset({"state", "targetType", "ruleId"}))
+CRITERIA: tuple[frozenset[str], ...] = (
+    frozenset(), frozenset({"targetId"}), frozenset({"targetId", "ruleId"}), frozenset({"state"}),
+    frozenset({"state", "targetType"}), frozenset({"state", "targetType", "ruleId"}))
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:

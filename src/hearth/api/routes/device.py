@@ -86,7 +86,7 @@ async def rename(gw: Any, device: Device, label: str, update_device_name: bool, 
         return None
     execution = await gw.executor.submit(
         ActionGroup(label=f"rename {label}", actions=[Action(
-            deviceURL=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
+            device_url=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
         owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
     exec_id: str = execution.id
     return exec_id

@@ -20,13 +20,14 @@ from hearth.api.errors import json_response
 from hearth.api.routes import procedures
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.protocols import protocol_prefix
+from hearth.sdk import ChannelAllocating, Driver
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    def driver_of(protocol: str) -> Any:
+    def driver_of(protocol: str) -> Driver:
         prefix = protocol_prefix(protocol)
         if prefix is None:
             raise ApiError.bad_request(f"Unknown protocol type : {protocol}")
@@ -52,8 +53,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.get("/config/{gateway_id}/rts/channel", summary="A free RTS channel for the next RTS device")
     async def rts_channel(gateway_id: str, _: Caller = guard.admin()) -> Response:
         procedures.check_gateway(gw, gateway_id)
+        driver = driver_of("rts")
+        if not isinstance(driver, ChannelAllocating):
+            raise ApiError.unsupported("The RTS driver of this gateway does not allot channels")
         try:
-            channel = await driver_of("rts").codes.free_channel()
+            channel = await driver.free_channel()
         except ValueError as exc:
             raise ApiError.bad_request(str(exc)) from None
         return json_response({"rtsChannelId": channel})

@@ -7,7 +7,7 @@ The route answers ``{"execId"}`` at once; when the execution ends, the procedure
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import Request
 from starlette.responses import Response
@@ -20,10 +20,28 @@ from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.model.strict import UnknownField, refuse_unknown
 
+if TYPE_CHECKING:
+    from hearth.app import Gateway
+
 STACK_ADDRESS = "stack"
 
 
-def check_gateway(gw: Any, gateway_id: str) -> None:
+class ProcedureCompleted(Protocol):
+    """A procedure's Completed event class (``ZigbeeCreateNetworkCompletedEvent``...)."""
+
+    def __call__(self, *, gateway_id: str) -> ev.Event: ...
+
+
+class ProcedureFailed(Protocol):
+    """A procedure's Failed event class (``ZigbeeCreateNetworkFailedEvent``...)."""
+
+    def __call__(self, *, gateway_id: str, failure_type: str | None = ...) -> ev.Event: ...
+
+
+ProcedureEvents = tuple[ProcedureCompleted, ProcedureFailed]
+
+
+def check_gateway(gw: Gateway, gateway_id: str) -> None:
     if gateway_id != gw.identity.gateway_id:
         raise ApiError.not_found(f"No such gateway : {gateway_id}")
 
@@ -54,8 +72,8 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
     return body
 
 
-async def run_stack_command(gw: Any, protocol: str, label: str, command: str, parameters: list[Any],
-                            caller: Caller, done: tuple[type[ev.Event], type[ev.Event]] | None = None) -> Response:
+async def run_stack_command(gw: Gateway, protocol: str, label: str, command: str, parameters: list[Any],
+                            caller: Caller, done: ProcedureEvents | None = None) -> Response:
     stack_url = f"{protocol}://{gw.identity.gateway_id}/{STACK_ADDRESS}"
     if gw.registry.get(stack_url) is None:
         # Not a passing fault (that would be 503): this gateway has no such radio configured.
@@ -75,10 +93,9 @@ async def run_stack_command(gw: Any, protocol: str, label: str, command: str, pa
                 return
             unsubscribe()
             if event.new_state == "COMPLETED":
-                gw.bus.publish(completed(gateway_id=gateway_id))  # type: ignore[call-arg]
+                gw.bus.publish(completed(gateway_id=gateway_id))
             else:
-                gw.bus.publish(failed(gateway_id=gateway_id,  # type: ignore[call-arg]
-                                      failure_type=event.failure_type or "UNKNOWN"))
+                gw.bus.publish(failed(gateway_id=gateway_id, failure_type=event.failure_type or "UNKNOWN"))
 
         # No await between submit and here: the execution cannot have ended unseen.
         unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)

@@ -213,7 +213,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({})
 
     async def _refresh(targets: list[Device], caller: Caller) -> None:
-        actions = [WireAction(deviceURL=d.url_text, commands=[Command(name="refreshState")])
+        actions = [WireAction(device_url=d.url_text, commands=[Command(name="refreshState")])
                    for d in targets if "refreshState" in d.controllable.commands and d.enabled]
         if actions:
             await gw.executor.submit(ActionGroup(label="refresh states", actions=actions), owner=caller.owner,

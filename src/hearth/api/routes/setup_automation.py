@@ -70,7 +70,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         planned: list[tuple[str, str | None, ActionGroup | None]] = []
         alive = set(store.all_oids())
         for index, item in enumerate(body):
-            kind_type, operation = _parse(index, item)[1:]
+            _kind, kind_type, operation = _parse(index, item)
             group: ActionGroup | None = None
             oid = operation.get("referenceOID")
             if kind_type in ("CREATE", "UPDATE"):

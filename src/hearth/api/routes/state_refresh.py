@@ -7,7 +7,7 @@ command; its end publishes the event. A protocol with nothing to refresh complet
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hearth.api.auth import Caller
 from hearth.model import events as ev
@@ -15,6 +15,9 @@ from hearth.model.action import Action, ActionGroup, Command
 from hearth.model.errors import ApiError
 from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.model.protocols import PREFIXES, protocol_prefix
+
+if TYPE_CHECKING:
+    from hearth.app import Gateway
 
 
 def protocol_number(prefix: str) -> int | None:
@@ -30,7 +33,7 @@ def known_protocol(text: str) -> str:
     return prefix
 
 
-def running_protocol(gw: Any, text: str) -> str:
+def running_protocol(gw: Gateway, text: str) -> str:
     """The prefix of a protocol type in a path whose driver runs here; a clear error if not."""
     prefix = known_protocol(text)
     if prefix not in gw.drivers.by_protocol:
@@ -38,11 +41,11 @@ def running_protocol(gw: Any, text: str) -> str:
     return prefix
 
 
-async def refresh_protocol(gw: Any, prefix: str, caller: Caller) -> str | None:
+async def refresh_protocol(gw: Gateway, prefix: str, caller: Caller) -> str | None:
     """Start the refresh of one protocol's devices; the exec id, or None when there was nothing to ask."""
     gateway_id = gw.identity.gateway_id
     number = protocol_number(prefix)
-    actions = [Action(deviceURL=d.url_text, commands=[Command(name="refreshState")])
+    actions = [Action(device_url=d.url_text, commands=[Command(name="refreshState")])
                for d in gw.registry.all()
                if d.url.protocol == prefix and d.enabled and "refreshState" in d.controllable.commands]
     if not actions:

@@ -20,7 +20,7 @@ from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.protocols import protocol_prefix
 from hearth.model.strict import Name, StrictModel
-from hearth.sdk import COMMISSIONING_CODES, CommandFailed
+from hearth.sdk import COMMISSIONING_CODES, CommandFailed, Driver, NetworkBackupCapable
 from hearth.store.repositories import DriverDataRepository
 
 # Our own extension, outside the End-User API's paths: the network backup.
@@ -29,7 +29,7 @@ EXT = "/ext/zigbee"
 MAX_CODES = 127
 ACTIVE, SAVED = COMMISSIONING_CODES, "commissioning.savedCodes"
 
-_EVENTS: dict[str, tuple[type[ev.Event], type[ev.Event]]] = {
+_EVENTS: dict[str, procedures.ProcedureEvents] = {
     "createNetwork": (ev.ZigbeeCreateNetworkCompletedEvent, ev.ZigbeeCreateNetworkFailedEvent),
     "openNetwork": (ev.ZigbeeJoinNetworkCompletedEvent, ev.ZigbeeJoinNetworkFailedEvent),
     "leaveNetwork": (ev.ZigbeeLeaveNetworkCompletedEvent, ev.ZigbeeLeaveNetworkFailedEvent),
@@ -117,16 +117,22 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ network backup (extension)
 
-    def zigbee_driver() -> Any:
+    def zigbee_driver() -> Driver:
         driver = gw.drivers.by_protocol.get("zigbee")
         if driver is None:
             raise ApiError.unsupported("The Zigbee driver is not enabled on this gateway")
         return driver
 
+    def backup_driver() -> NetworkBackupCapable:
+        driver = zigbee_driver()
+        if not isinstance(driver, NetworkBackupCapable):
+            raise ApiError.unsupported("The Zigbee driver of this gateway cannot back up its network")
+        return driver
+
     @router.get(f"{EXT}/backup", summary="The Zigbee network (keys, devices, coordinator state) in zigpy's format")
     async def backup(_: Caller = guard.admin()) -> Response:
         try:
-            data = await zigbee_driver().backup()
+            data = await backup_driver().backup()
         except CommandFailed as exc:
             raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, exc.message) from None
         # It holds the network key: not cached anywhere on the way.
@@ -139,7 +145,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         if not isinstance(body, dict):
             raise ApiError.bad_request("The body must be a zigpy network backup (a JSON object)")
         try:
-            await zigbee_driver().restore(body)
+            await backup_driver().restore(body)
         except ValueError as exc:
             raise ApiError.bad_request(f"Invalid backup : {exc}") from None
         except CommandFailed as exc:

@@ -18,10 +18,10 @@ from hearth.api.errors import json_response
 from hearth.api.routes import procedures
 from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
-from hearth.sdk import CommandFailed
+from hearth.sdk import AssociationCapable, CommandFailed
 
-SET_MODE = (ev.ZWaveSetModeCompleteEvent, ev.ZWaveSetModeFailedEvent)
-RESET = (ev.ZWaveResetCompleteEvent, ev.ZWaveResetFailedEvent)
+SET_MODE: procedures.ProcedureEvents = (ev.ZWaveSetModeCompleteEvent, ev.ZWaveSetModeFailedEvent)
+RESET: procedures.ProcedureEvents = (ev.ZWaveResetCompleteEvent, ev.ZWaveResetFailedEvent)
 # highestSecurityType of the legacy inclusion -> zwave-js's inclusion strategy ("default" tries S2, then S0).
 SECURITY = {"none": "insecure", "CRC16": "insecure", "S0": "securityS0", "S2": "default"}
 POWER_MODES = {"low", "normal", "wide"}
@@ -33,7 +33,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     base = "/config/{gateway_id}/zwave"
 
     async def run(gateway_id: str, command: str, parameters: list[Any], caller: Caller,
-                  done: tuple[type[ev.Event], type[ev.Event]] | None = None) -> Response:
+                  done: procedures.ProcedureEvents | None = None) -> Response:
         procedures.check_gateway(gw, gateway_id)
         return await procedures.run_stack_command(gw, "zwave", "Z-Wave", command, parameters, caller, done)
 
@@ -101,7 +101,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def read_groups(gateway_id: str, node: str) -> dict[str, Any]:
         procedures.check_gateway(gw, gateway_id)
         driver = gw.drivers.by_protocol.get("zwave")
-        if driver is None:
+        if not isinstance(driver, AssociationCapable):
             raise ApiError.unsupported("The Z-Wave driver is not enabled on this gateway")
         try:
             groups: dict[str, Any] = await driver.association_groups(node_id_of(node))
