@@ -1,4 +1,6 @@
-"""The composition root: store -> catalogue -> registry -> drivers -> executor -> API, and back on stop."""
+"""The composition root, read top to bottom in ``Gateway.start``: store -> catalogue -> registry -> drivers ->
+executor -> (extensions attach) -> recovery -> schedules, alerts, calendar, triggers, conditions -> extensions
+and the API; ``stop`` undoes each step in exact reverse. ``build`` makes the gateway ``hearth run`` starts."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from hearth import extensions
 from hearth.alerts import AlertEngine
 from hearth.config import Settings
 from hearth.core.action_groups import ActionGroupStore
@@ -66,6 +69,16 @@ class StartReport:
     start_seconds: float
 
 
+def build(settings: Settings) -> Gateway:
+    """``hearth run``'s gateway: the core, the API when enabled, the extensions the configuration enables (each
+    imported now: a missing extra is said in words before anything starts)."""
+    from hearth.api.server import ApiServer
+
+    return Gateway(settings, before_api=extensions.make(settings, extensions.BEFORE_API),
+                   api=ApiServer() if settings.api.enabled else None,
+                   after_api=extensions.make(settings, extensions.AFTER_API))
+
+
 class Gateway:
     """The composition root: each part made from the typed parts it needs, in the order below; ``stop`` undoes
     exactly what ``start`` did, in reverse (a part that was not started is not in the list to stop)."""
@@ -73,9 +86,9 @@ class Gateway:
     CHECKPOINT_S = 5.0
 
     def __init__(self, settings: Settings, clock: Clock | None = None, *,
-                 extensions: Sequence[Extension] = (), after_api: Sequence[Extension] = (),
-                 api: ApiServer | None = None) -> None:
-        """``extensions`` start before the API, ``after_api`` after it (see hearth.extensions for the order)."""
+                 before_api: Sequence[Extension] = (), api: ApiServer | None = None,
+                 after_api: Sequence[Extension] = ()) -> None:
+        """Extensions in start order around the API (see ``build`` and hearth.extensions for that order)."""
         self.settings = settings
         # Wall-clock time for schedules, dawn and dusk; tests inject a ManualClock.
         self.clock: Clock = clock or SystemClock()
@@ -93,7 +106,7 @@ class Gateway:
         self.journal = ExecutionJournal(self.db, self.writer)
         self.ops = Monitoring(self.bus)  # metrics, device health, recent logs: listening from the first event
         self.api = api
-        self._before_api = list(extensions)
+        self._before_api = list(before_api)
         self._after_api = list(after_api)
         self.extensions = ExtensionRegistry([*self._before_api, *self._after_api])
         # Made by start(), in this order:
@@ -111,6 +124,7 @@ class Gateway:
         self.calendar: CalendarService
         self.triggers: TriggerEngine
         self.conditions: ConditionGroupStore
+        self._located: LocationStore | None = None  # the history's days follow it once loaded
         # What start() did that stop() must undo, in start order.
         self._undo: list[tuple[str, Callable[[], Awaitable[None] | None]]] = []
 
@@ -174,6 +188,7 @@ class Gateway:
         await self.alerts.load()
         self.location = LocationStore(self.db, self.writer, self.bus, self.clock)
         await self.location.load()
+        self._located = self.location
         self.calendar = CalendarService(CalendarRepository(self.db, self.writer), self.bus, self.clock,
                                         self.executor, self.action_groups, self.location, self.identity.gateway_id,
                                         missed_grace_s=ex.missed_grace_s)
@@ -228,7 +243,7 @@ class Gateway:
 
     def _timezone(self) -> tzinfo:
         """The setup's timezone (the host's until the location is loaded): history buckets are local days."""
-        location: LocationStore | None = getattr(self, "location", None)  # made by start(), after the recorder
+        location = self._located
         return location.sun.tz if location is not None else ZoneInfo(system_timezone())
 
     async def _maintain(self) -> None:

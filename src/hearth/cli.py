@@ -35,9 +35,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings) -> int:
-    from hearth import extensions
-    from hearth.api.server import ApiServer
-    from hearth.app import Gateway
+    from hearth.app import build
     from hearth.backup.commands import prepare_data_folder
     from hearth.log import setup_logging
     from hearth.systemd import Notifier, WriterProgress
@@ -45,9 +43,8 @@ async def _run(settings: Settings) -> int:
     setup_logging(settings.log.level, settings.log.format)
     # Before anything opens the data folder: own it (one gateway per folder), apply a restore staged by the API.
     data_lock = prepare_data_folder(settings)
-    api = ApiServer() if settings.api.enabled else None
-    gateway = Gateway(settings, extensions=extensions.make(settings, extensions.BEFORE_API), api=api,
-                      after_api=extensions.make(settings, extensions.AFTER_API))
+    gateway = build(settings)
+    api = gateway.api
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
