@@ -176,14 +176,18 @@ def load_class(config: ExtensionConfig) -> Callable[[Any], Extension]:
     entry = found.get(config.name)
     if entry is None:
         known = ", ".join(sorted(found)) or "none"
-        raise RuntimeError(f"extension {config.name} is enabled in the configuration but is not installed "
-                           f"(installed: {known}): pip install -e . again")
+        raise RuntimeError(
+            f"extension {config.name} is enabled in the configuration but is not installed "
+            f"(installed: {known}): pip install -e . again"
+        )
     try:
         cls: Callable[[Any], Extension] = entry.load()
     except ImportError as exc:
         wanted = f"hearth[{config.extra}]" if config.extra else "hearth"
-        raise RuntimeError(f"{entry.module} is enabled in the configuration but its libraries are missing ({exc}): "
-                           f"pip install '{wanted}'") from None
+        raise RuntimeError(
+            f"{entry.module} is enabled in the configuration but its libraries are missing ({exc}): "
+            f"pip install '{wanted}'"
+        ) from None
     return cls
 
 
@@ -208,5 +212,11 @@ if TYPE_CHECKING:
 
     def _registered_classes_are_extensions(section: Any) -> list[Extension]:
         """Never run: mypy checks here that each class of pyproject's ``hearth.extensions`` is an Extension."""
-        return [SmartSolarConnector(section), BackupScheduler(section), MqttSync(section),
-                BagtowerConnector(section), AirVantageConnector(section), MqttBridge(section)]
+        return [
+            SmartSolarConnector(section),
+            BackupScheduler(section),
+            MqttSync(section),
+            BagtowerConnector(section),
+            AirVantageConnector(section),
+            MqttBridge(section),
+        ]

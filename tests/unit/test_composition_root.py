@@ -79,14 +79,23 @@ async def test_extensions_attach_first_start_last_and_stop_in_exact_reverse(tmp_
 
 async def test_a_start_that_fails_stops_only_what_it_started(tmp_path: Path) -> None:
     log: list[str] = []
-    gateway = Gateway(settings_for(tmp_path / "data"),
-                      before_api=[Recording("ok", log), Recording("broken", log, fail_start=True)],
-                      after_api=[Recording("never", log)])
+    gateway = Gateway(
+        settings_for(tmp_path / "data"),
+        before_api=[Recording("ok", log), Recording("broken", log, fail_start=True)],
+        after_api=[Recording("never", log)],
+    )
     with pytest.raises(RuntimeError, match="broken cannot start"):
         await gateway.start()
     await gateway.stop()
-    assert log == ["attach ok", "attach broken", "attach never", "start ok", "start broken",
-                   "stop broken db=True conditions=True", "stop ok db=True conditions=True"]
+    assert log == [
+        "attach ok",
+        "attach broken",
+        "attach never",
+        "start ok",
+        "start broken",
+        "stop broken db=True conditions=True",
+        "stop ok db=True conditions=True",
+    ]
 
 
 async def test_the_api_reads_an_extension_through_the_registry(tmp_path: Path) -> None:
@@ -105,8 +114,7 @@ async def test_the_api_reads_an_extension_through_the_registry(tmp_path: Path) -
         await gateway.stop()
 
 
-def test_check_config_and_run_say_a_missing_extra_the_same_way(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_config_and_run_say_a_missing_extra_the_same_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {**gateway_env(tmp_path / "data", house="demo"), "HEARTH_BRIDGE__ENABLED": "true"}
     settings = load_settings(None, env)
     assert [config.name for config in extensions.enabled(settings, extensions.AFTER_API)] == ["bridge"]
