@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from hearth import __version__
 from hearth.bridge.discovery import COLOUR_MODE_KEY, MEASURED, DeviceDiscovery, colour_mode, device_discovery
 from hearth.bridge.motion import MOTION_KEY, MotionTracker
+from hearth.config import BridgeSettings
 from hearth.core.rate import TokenBucket
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
@@ -56,7 +57,7 @@ class MqttBridge(BrokerLink):
     name = "bridge"  # its entry point's name (hearth.extensions)
     what = "MQTT bridge"
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BridgeSettings) -> None:
         super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
         self.settings = settings
         self.published = 0  # state messages handed to the broker, for the benchmark and the curious

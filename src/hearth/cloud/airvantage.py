@@ -52,6 +52,7 @@ from hearth.alerts.triggers import OperationTrigger
 from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_dict, expect_list, json_of
 from hearth.cloud.credentials import read_secret
 from hearth.cloud.https_connector import OutboxConnector
+from hearth.config import AirVantageSettings
 from hearth.core.backoff import Backoff
 from hearth.extensions import GatewayParts
 from hearth.model.action import ActionGroup
@@ -77,8 +78,9 @@ class AirVantageConnector(OutboxConnector):
     outbox_table = "outbox_airvantage"
     streams = frozenset({"alerts"})
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: AirVantageSettings) -> None:
         super().__init__(settings)
+        self.settings: AirVantageSettings = settings
         self.cycles = 0
         self.hooks: dict[str, list[str]] = {}  # cloud rule id -> hook callback URLs
         self._running: dict[str, Any] = {}  # task uid -> its execution, while it runs
@@ -283,10 +285,11 @@ class AirVantageConnector(OutboxConnector):
         """Start the task's work; its outcome on disk when it ends (``wait=False``: do not wait for the end)."""
         uid = str(task["uid"])
         operation = task.get("operation") or {}
-        outcome = {"uid": uid, "state": "IN_PROGRESS", "createdAt": task.get("createdAt"), "executedAt": _now_ms(),
-                   "date": _now_ms(), "rank": task.get("rank"), "target": self.settings.system_uid,
-                   "targetDescription": {"uid": self.settings.system_uid}, "input": None, "messages": [],
-                   "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
+        outcome: dict[str, Any] = {
+            "uid": uid, "state": "IN_PROGRESS", "createdAt": task.get("createdAt"), "executedAt": _now_ms(),
+            "date": _now_ms(), "rank": task.get("rank"), "target": self.settings.system_uid,
+            "targetDescription": {"uid": self.settings.system_uid}, "input": None, "messages": [],
+            "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
         if "trigger" in operation:
             outcome["trigger"] = operation["trigger"]
         if not await self.inbound.first_time(INBOUND_PREFIX + uid):

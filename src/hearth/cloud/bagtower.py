@@ -39,6 +39,7 @@ import httpx
 
 from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_dict, json_of
 from hearth.cloud.credentials import read_secret
+from hearth.config import BagtowerSettings
 from hearth.core.backoff import Backoff
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
@@ -74,7 +75,7 @@ def _value(value: Any) -> tuple[str, str]:
 class BagtowerConnector:
     name = "bagtower"  # its entry point's name (hearth.extensions); in logs and metrics
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BagtowerSettings) -> None:
         self.settings = settings
         self.periods: dict[str, float] = {}  # deviceId -> the period the server asked for
         self.sent = 0

@@ -32,6 +32,7 @@ import aiomqtt
 from hearth.cloud.objects import CloudObjects
 from hearth.cloud.outbox import STREAMS, InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
+from hearth.config import CloudSettings
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
@@ -54,7 +55,7 @@ class MqttSync(BrokerLink):
     what = "cloud sync"
     lost_note = "local functions go on, records wait"
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: CloudSettings) -> None:
         super().__init__(settings.reconnect_min_s, settings.reconnect_max_s, jitter=settings.reconnect_jitter)
         self.settings = settings
         self.mqtt = settings.mqtt

@@ -50,6 +50,7 @@ from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_di
 from hearth.cloud.credentials import read_secret
 from hearth.cloud.credit import SETTINGS_KEY, Credit
 from hearth.cloud.https_connector import OutboxConnector
+from hearth.config import SmartSolarSettings
 from hearth.core.backoff import Backoff
 from hearth.extensions import GatewayParts
 from hearth.model.events import Event
@@ -79,8 +80,9 @@ class SmartSolarConnector(OutboxConnector):
     outbox_table = "outbox_smartsolar"
     streams = frozenset({"states"})
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: SmartSolarSettings) -> None:
         super().__init__(settings)
+        self.settings: SmartSolarSettings = settings
         self.uploaded = 0
         self.logins = 0
         self._token: str | None = None
