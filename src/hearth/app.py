@@ -209,8 +209,8 @@ class Gateway:
         for extension in self._before_api:
             await self._start_extension(extension, parts)
         if self.api is not None:
+            self._started("API server", self.api.stop)  # closes its socket even if it fails while starting
             await self.api.start(self)
-            self._started("API server", self.api.stop)
         for extension in self._after_api:
             await self._start_extension(extension, parts)
         return StartReport(self.identity.gateway_id, self.identity.first_start, first_token, len(self.registry),
