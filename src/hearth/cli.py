@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import datetime
 import gc
-import importlib
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hearth import __version__
 from hearth.config import LOG_LEVELS, ConfigError, Settings, load_settings
@@ -42,52 +41,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ----------------------------------------------------------------------------- run
 
 
-def _part(module: str, name: str, extra: str) -> Any:
-    """An optional part's class; a missing extra is said in words (main prints it, exit status 2)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ImportError as exc:
-        raise RuntimeError(f"{module} is enabled in the configuration but its libraries are missing ({exc}): "
-                           f"pip install 'hearth[{extra}]'") from None
-
-
-def _extension_parts(settings: Settings) -> list[tuple[str, str, str, Any]]:
-    """(module, class, extra, its settings) of each optional part the configuration enables, in start order.
-
-    ``run`` makes them; ``check-config`` imports them, so that a missing library is found before ``run``.
-    """
-    parts: list[tuple[str, str, str, Any]] = []
-    if settings.cloud.smartsolar.enabled:  # before the API, which serves its webhooks
-        parts.append(("hearth.cloud.smartsolar", "SmartSolarConnector", "cloud", settings.cloud.smartsolar))
-    if settings.cloud.enabled:
-        parts.append(("hearth.cloud.mqtt", "MqttSync", "cloud", settings.cloud))
-    if settings.cloud.bagtower.enabled:
-        parts.append(("hearth.cloud.bagtower", "BagtowerConnector", "cloud", settings.cloud.bagtower))
-    if settings.cloud.airvantage.enabled:
-        parts.append(("hearth.cloud.airvantage", "AirVantageConnector", "cloud", settings.cloud.airvantage))
-    if settings.bridge.enabled:
-        parts.append(("hearth.bridge", "MqttBridge", "bridge", settings.bridge))
-    return parts
-
-
-def _extensions(settings: Settings, api: Any) -> list[Any]:
-    """What the configuration enables beside the gateway itself, in start order (stopped in reverse)."""
-    made = {module: _part(module, name, extra)(config) for module, name, extra, config in _extension_parts(settings)}
-    parts: list[Any] = []
-    if "hearth.cloud.smartsolar" in made:  # before the API, which serves its webhooks
-        parts.append(made.pop("hearth.cloud.smartsolar"))
-    if settings.backup.enabled:
-        from hearth.backup.schedule import BackupScheduler
-        parts.append(BackupScheduler(settings))
-    if api is not None:
-        parts.append(api)
-    parts.extend(made.values())  # the cloud connectors and the bridge, in _extension_parts' order
-    return parts
-
-
 async def _run(settings: Settings) -> int:
-    from hearth.api.server import ApiServer
-    from hearth.app import Gateway
+    from hearth.app import build
     from hearth.backup.commands import prepare_data_folder
     from hearth.log import setup_logging
     from hearth.systemd import Notifier, WriterProgress
@@ -95,9 +50,8 @@ async def _run(settings: Settings) -> int:
     setup_logging(settings.log.level, settings.log.format)
     # Before anything opens the data folder: own it (one gateway per folder), apply a restore staged by the API.
     data_lock = prepare_data_folder(settings)
-    gateway = Gateway(settings)
-    api = ApiServer() if settings.api.enabled else None
-    gateway.extensions.extend(_extensions(settings, api))
+    gateway = build(settings)
+    api = gateway.api
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -204,6 +158,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from hearth import extensions
     from hearth.core.catalogue import Catalogue
     from hearth.core.drivers import DriverManager
 
@@ -213,8 +168,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for name, config in settings.enabled_drivers().items():
         manager.check_config(name, manager.load(name), config)
     # What run starts beside the drivers: their libraries must be there too (run refuses to start otherwise).
-    for module, name, extra, _config in _extension_parts(settings):
-        _part(module, name, extra)
+    extensions.check(settings)
     print(f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
           f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}")
     return 0

@@ -51,11 +51,13 @@ async def _light_gateway(folder: Path, index: int, settings: Any) -> Any:
     db = Database(folder / f"gw{index}.db", synchronous="NORMAL")
     await db.open()
     gateway = SimpleNamespace(identity=SimpleNamespace(gateway_id=f"9000-0000-{index:04d}"), db=db, bus=EventBus(),
-                              executor=_Executor(), action_groups=None, cloud=None,
+                              executor=_Executor(), action_groups=None, conditions=None, triggers=None,
                               registry=SimpleNamespace(all=lambda: []),
                               settings=SimpleNamespace(data_dir=lambda: folder))
     sync = MqttSync(settings)
+    sync.attach(gateway)  # the light gateway stands for both the core parts and the started parts
     await sync.start(gateway)
+    gateway.cloud = sync  # the bench's handle on it
     return gateway
 
 

@@ -122,7 +122,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     @app.post("/hooks/smartsolar", summary="SMARTSolar webhooks (authenticated by their signature, no token)",
               include_in_schema=False)
     async def smartsolar_hook(request: Request) -> Response:
-        connector = getattr(gateway, "smartsolar", None)
+        connector = gateway.extensions.webhook_receiver("smartsolar")
         if connector is None:
             raise ApiError.not_found("No SMARTSolar connector on this gateway")
         body = await request.body()

@@ -75,7 +75,6 @@ class ApiServer:
                 self._task.result()
                 raise RuntimeError("the API server stopped while starting")
             await asyncio.sleep(0.01)
-        gateway.api_port = self.port
         self._expiry = asyncio.create_task(self._expire_listeners(app.state.context.listeners), name="listeners")
 
     async def _expire_listeners(self, listeners: ListenerRegistry) -> None:

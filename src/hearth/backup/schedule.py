@@ -15,15 +15,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hearth.backup.builder import PARTIAL_SUFFIX, SNAPSHOTS_PREFIX, save_archive
 from hearth.backup.layout import DataLayout
 from hearth.backup.passphrase import ensure_passphrase
 from hearth.config import Settings
-
-if TYPE_CHECKING:
-    from hearth.app import Gateway
+from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +100,22 @@ def make_scheduled_backup(settings: Settings, gateway_id: str) -> Path:
 class BackupScheduler:
     """A gateway extension: scheduled backups while the gateway runs (``[backup] enabled``)."""
 
+    name = "backup"  # its entry point's name (hearth.extensions)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, gateway: Gateway) -> None:
+    def attach(self, core: CoreParts) -> None:
+        """Nothing to hear: it copies the store on a timer."""
+
+    async def start(self, parts: GatewayParts) -> None:
         folder = DataLayout.of(self.settings).backup_dir
         await asyncio.to_thread(remove_leftovers, folder)
-        self._task = asyncio.create_task(self._run(gateway.identity.gateway_id, folder), name="backups")
+        self._task = asyncio.create_task(self._run(parts.identity.gateway_id, folder), name="backups")
+
+    def status(self) -> ExtensionStatus:
+        return ExtensionStatus()
 
     async def stop(self) -> None:
         if self._task is not None:

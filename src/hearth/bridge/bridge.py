@@ -35,7 +35,9 @@ from pydantic import ValidationError
 from hearth import __version__
 from hearth.bridge.discovery import COLOUR_MODE_KEY, MEASURED, DeviceDiscovery, colour_mode, device_discovery
 from hearth.bridge.motion import MOTION_KEY, MotionTracker
+from hearth.config import BridgeSettings
 from hearth.core.rate import TokenBucket
+from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
@@ -52,9 +54,10 @@ RATE_REPORT_S = 10.0
 class MqttBridge(BrokerLink):
     """A gateway extension (started after the gateway, stopped before it)."""
 
+    name = "bridge"  # its entry point's name (hearth.extensions)
     what = "MQTT bridge"
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BridgeSettings) -> None:
         super().__init__(settings.reconnect_min_s, settings.reconnect_max_s)
         self.settings = settings
         self.published = 0  # state messages handed to the broker, for the benchmark and the curious
@@ -74,15 +77,18 @@ class MqttBridge(BrokerLink):
 
     # ------------------------------------------------------------------ life
 
-    async def start(self, gateway: Any) -> None:
-        self.gateway = gateway
-        gateway_id = gateway.identity.gateway_id
+    def attach(self, core: CoreParts) -> None:
+        """Nothing to hear before start: at start it describes every device as it is then."""
+
+    async def start(self, parts: GatewayParts) -> None:
+        self.parts = parts
+        gateway_id = parts.identity.gateway_id
         self.base = self.settings.base_topic or f"hearth/{gateway_id}"
         self.bridge_topic = f"{self.base}/bridge/state"
         self.origin = {"name": "Hearth", "sw_version": __version__}
-        for device in gateway.registry.all():
+        for device in parts.registry.all():
             self._describe(device.url_text)
-        bus = gateway.bus
+        bus = parts.bus
         self._unsubscribe = [
             bus.subscribe(self._on_states, ev.DeviceStateChangedEvent),
             bus.subscribe(self._on_availability, ev.DeviceAvailableEvent, ev.DeviceUnavailableEvent),
@@ -99,6 +105,9 @@ class MqttBridge(BrokerLink):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def status(self) -> ExtensionStatus:
+        return ExtensionStatus(connected=self.connected)
 
     # ------------------------------------------------------------------ what changed (bus listeners: quick)
 
@@ -138,12 +147,12 @@ class MqttBridge(BrokerLink):
 
     def _describe(self, url: str) -> bool:
         """(Re)build a device's discovery; False if Home Assistant has nothing to show of it."""
-        device = self.gateway.registry.get(url)
+        device = self.parts.registry.get(url)
         if device is None:
             return False
-        place = self.gateway.places.get(device.place_oid) if device.place_oid else None
+        place = self.parts.places.get(device.place_oid) if device.place_oid else None
         discovery = device_discovery(
-            gateway_id=self.gateway.identity.gateway_id, device_url=url, label=device.label,
+            gateway_id=self.parts.identity.gateway_id, device_url=url, label=device.label,
             controllable=device.controllable, area=place.label if place is not None and place.parent_oid else None,
             base_topic=self.base, bridge_state_topic=self.bridge_topic, origin=self.origin, reported=device.states)
         if discovery is None:
@@ -157,8 +166,8 @@ class MqttBridge(BrokerLink):
 
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
-            **client_options(self.settings, self.gateway.settings.data_dir()),
-            identifier=f"hearth-bridge-{self.gateway.identity.gateway_id}", timeout=10,
+            **client_options(self.settings, self.parts.settings.data_dir()),
+            identifier=f"hearth-bridge-{self.parts.identity.gateway_id}", timeout=10,
             will=aiomqtt.Will(self.bridge_topic, OFFLINE, qos=1, retain=True))
 
     async def _session(self, client: aiomqtt.Client) -> None:
@@ -188,7 +197,7 @@ class MqttBridge(BrokerLink):
     async def _publisher(self, client: aiomqtt.Client) -> None:
         prefix = self.settings.discovery_prefix
         retain_states = self.settings.retain_states
-        registry = self.gateway.registry
+        registry = self.parts.registry
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -262,7 +271,7 @@ class MqttBridge(BrokerLink):
 
     def _check_stale_config(self, oid: str, payload: bytes) -> None:
         """A config of one of our devices that no longer exists (removed while the broker was away): clear it."""
-        ours = f"hearth_{self.gateway.identity.gateway_id.replace('-', '')}_"
+        ours = f"hearth_{self.parts.identity.gateway_id.replace('-', '')}_"
         if payload and oid.startswith(ours) and oid not in self._urls:
             self._removed[f"(gone) {oid}"] = oid
             self._wake.set()
@@ -297,7 +306,7 @@ class MqttBridge(BrokerLink):
                 commands = [{"name": name, "parameters": params} for name, params in route.build(text)]
             group = ActionGroup.model_validate({"label": f"MQTT {rest}",
                                                 "actions": [{"deviceURL": url, "commands": commands}]})
-            execution = await self.gateway.executor.submit(group, owner="mqtt", source="mqtt")
+            execution = await self.parts.executor.submit(group, owner="mqtt", source="mqtt")
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             log.warning("MQTT bridge: bad payload on %s dropped: %s", topic, _short(exc))
         except ApiError as exc:  # refused as the API would refuse it (unknown command, arity, range...)

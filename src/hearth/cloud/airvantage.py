@@ -52,7 +52,9 @@ from hearth.alerts.triggers import OperationTrigger
 from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_dict, expect_list, json_of
 from hearth.cloud.credentials import read_secret
 from hearth.cloud.https_connector import OutboxConnector
+from hearth.config import AirVantageSettings
 from hearth.core.backoff import Backoff
+from hearth.extensions import GatewayParts
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
 from hearth.store.repositories import SettingsRepository
@@ -76,8 +78,9 @@ class AirVantageConnector(OutboxConnector):
     outbox_table = "outbox_airvantage"
     streams = frozenset({"alerts"})
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: AirVantageSettings) -> None:
         super().__init__(settings)
+        self.settings: AirVantageSettings = settings
         self.cycles = 0
         self.hooks: dict[str, list[str]] = {}  # cloud rule id -> hook callback URLs
         self._running: dict[str, Any] = {}  # task uid -> its execution, while it runs
@@ -89,10 +92,9 @@ class AirVantageConnector(OutboxConnector):
     def failures(self) -> dict[str, int]:
         return self.loop.failures
 
-    def _attach(self, gateway: Any) -> None:
-        self.settings_repo = SettingsRepository(gateway.db)
-        gateway.airvantage = self  # the local operations route reads the outcomes here
-        gateway.alerts.operation_sink = self._on_cloud_trigger
+    def _prepare(self, parts: GatewayParts) -> None:
+        self.settings_repo = SettingsRepository(parts.db)
+        parts.alerts.operation_sink = self._on_cloud_trigger  # the local operations route reads outcomes()
 
     async def stop(self) -> None:
         for task in list(self._work):
@@ -115,12 +117,12 @@ class AirVantageConnector(OutboxConnector):
             if outcome.get("state") not in ("PENDING", "IN_PROGRESS") or not isinstance(outcome.get("uid"), str):
                 continue
             exec_id = str(outcome.get(EXEC_KEY) or "")
-            execution = self.gateway.executor.current.get(exec_id)
+            execution = self.parts.executor.current.get(exec_id)
             if execution is not None:  # resumed, still running
                 self._running[outcome["uid"]] = execution
                 self._spawn(self._finish(outcome, execution))
                 continue
-            ended = await self.gateway.journal.get(exec_id) if exec_id else None
+            ended = await self.parts.journal.get(exec_id) if exec_id else None
             if ended is not None and ended.state.name in ("COMPLETED", "FAILED"):  # resumed and ended, or closed
                 await self._ended(outcome, ended)
             else:
@@ -187,7 +189,7 @@ class AirVantageConnector(OutboxConnector):
         items = {i["id"]: i for i in listed if isinstance(i, dict) and isinstance(i.get("id"), str) and i["id"]}
         if len(items) < len(listed):
             log.warning("airvantage: %d rules without an id in the list: skipped", len(listed) - len(items))
-        engine = self.gateway.alerts
+        engine = self.parts.alerts
         local = {r.id for r in engine.rules()}
 
         async def install(rule_id: str, item: Any) -> None:
@@ -213,7 +215,7 @@ class AirVantageConnector(OutboxConnector):
 
     async def _pull_triggers(self) -> None:
         listed = expect_list(await self._get("/api/v1/operations/triggers"), "GET /api/v1/operations/triggers")
-        engine = self.gateway.alerts
+        engine = self.parts.alerts
         local = {t.uid: t for t in engine.triggers()}
         rules = {r.id for r in engine.rules()}
         # A trigger on a rule we do not evaluate here is the cloud's to run.
@@ -271,7 +273,7 @@ class AirVantageConnector(OutboxConnector):
         items = expect_list(page.get("items"), "tasks: items")
         if items and isinstance(items[0], dict) and items[0].get("state") == "CANCELLED":
             execution = self._running.get(uid)
-            if execution is not None and self.gateway.executor.cancel(execution.id):
+            if execution is not None and self.parts.executor.cancel(execution.id):
                 log.info("airvantage: task %s cancelled by the cloud: execution %s cancelled", uid, execution.id)
 
     def _spawn(self, coro: Any) -> None:
@@ -283,10 +285,11 @@ class AirVantageConnector(OutboxConnector):
         """Start the task's work; its outcome on disk when it ends (``wait=False``: do not wait for the end)."""
         uid = str(task["uid"])
         operation = task.get("operation") or {}
-        outcome = {"uid": uid, "state": "IN_PROGRESS", "createdAt": task.get("createdAt"), "executedAt": _now_ms(),
-                   "date": _now_ms(), "rank": task.get("rank"), "target": self.settings.system_uid,
-                   "targetDescription": {"uid": self.settings.system_uid}, "input": None, "messages": [],
-                   "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
+        outcome: dict[str, Any] = {
+            "uid": uid, "state": "IN_PROGRESS", "createdAt": task.get("createdAt"), "executedAt": _now_ms(),
+            "date": _now_ms(), "rank": task.get("rank"), "target": self.settings.system_uid,
+            "targetDescription": {"uid": self.settings.system_uid}, "input": None, "messages": [],
+            "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
         if "trigger" in operation:
             outcome["trigger"] = operation["trigger"]
         if not await self.inbound.first_time(INBOUND_PREFIX + uid):
@@ -315,10 +318,10 @@ class AirVantageConnector(OutboxConnector):
                 parameters = op_input.get("parameters")
                 group = ActionGroup.model_validate(parameters.get("actionGroup") if isinstance(parameters, dict)
                                                    else None)
-                execution = await self.gateway.executor.submit(group, owner="airvantage", source="cloud")
+                execution = await self.parts.executor.submit(group, owner="airvantage", source="cloud")
             elif isinstance(command_id, str) and command_id in self.settings.commands:
                 oid = self.settings.commands[command_id]
-                execution = await self.gateway.executor.submit(self.gateway.action_groups.get(oid), owner="airvantage",
+                execution = await self.parts.executor.submit(self.parts.action_groups.get(oid), owner="airvantage",
                                                                source="cloud", action_group_oid=oid)
             else:
                 return "FAILURE", f"operation.command.unknown: commandId {command_id!r}"
@@ -331,7 +334,7 @@ class AirVantageConnector(OutboxConnector):
     async def _finish(self, outcome: dict[str, Any], execution: Any) -> None:
         exec_id = execution.id
         try:
-            await self.gateway.executor.wait(exec_id)
+            await self.parts.executor.wait(exec_id)
         finally:
             self._running.pop(outcome["uid"], None)
         await self._ended(outcome, execution)

@@ -39,7 +39,9 @@ import httpx
 
 from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_dict, json_of
 from hearth.cloud.credentials import read_secret
+from hearth.config import BagtowerSettings
 from hearth.core.backoff import Backoff
+from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
 log = logging.getLogger(__name__)
 KEYS_FILE = "bagtower-keys.json"
@@ -71,9 +73,9 @@ def _value(value: Any) -> tuple[str, str]:
 
 
 class BagtowerConnector:
-    name = "bagtower"  # in logs and metrics
+    name = "bagtower"  # its entry point's name (hearth.extensions); in logs and metrics
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BagtowerSettings) -> None:
         self.settings = settings
         self.periods: dict[str, float] = {}  # deviceId -> the period the server asked for
         self.sent = 0
@@ -81,10 +83,13 @@ class BagtowerConnector:
         self.backoff = Backoff(1.0, 300.0)
         self.loop = SyncLoop("bagtower", self._register, 0, self.backoff)  # its failure count and its log
 
-    async def start(self, gateway: Any) -> None:
-        self.gateway = gateway
-        self.gateway_id = gateway.identity.gateway_id
-        self.folder: Path = gateway.settings.data_dir()
+    def attach(self, core: CoreParts) -> None:
+        """Nothing to hear before start: what is sent is read from the registry at each cycle."""
+
+    async def start(self, parts: GatewayParts) -> None:
+        self.parts = parts
+        self.gateway_id = parts.identity.gateway_id
+        self.folder: Path = parts.settings.data_dir()
         self._task = asyncio.create_task(self._run(), name="cloud-bagtower")
 
     async def stop(self) -> None:
@@ -100,6 +105,9 @@ class BagtowerConnector:
     @property
     def failures(self) -> dict[str, int]:
         return self.loop.failures
+
+    def status(self) -> ExtensionStatus:
+        return ExtensionStatus(failures=self.failures)
 
     def _told(self) -> dict[str, dict[str, Any]]:
         path = self.folder / DEVICES_FILE
@@ -138,7 +146,7 @@ class BagtowerConnector:
         ones deleted."""
         http, s = self.http, self.settings
         keys, told = self._keys(), self._told()
-        here = {device_id(self.gateway_id, d.url_text): d for d in self.gateway.registry.all()
+        here = {device_id(self.gateway_id, d.url_text): d for d in self.parts.registry.all()
                 if d.url.address != "stack"}
         missing = [did for did in here if did not in keys]
         changed = [did for did in here if did in keys and
@@ -185,7 +193,7 @@ class BagtowerConnector:
         while True:
             keys = self._keys()
             now = time.monotonic()
-            devices = [d for d in self.gateway.registry.all() if d.url.address != "stack"]
+            devices = [d for d in self.parts.registry.all() if d.url.address != "stack"]
             if len(devices) != len(keys):
                 return  # a device came or went: the cloud follows first
             for device in devices:

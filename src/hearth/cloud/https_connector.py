@@ -10,10 +10,11 @@ from typing import Any, ClassVar
 
 from hearth.cloud.outbox import InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
+from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
 
 class OutboxConnector:
-    name: ClassVar[str]  # in the task's name
+    name: ClassVar[str]  # its entry point's name (hearth.extensions); in the task's name
     outbox_table: ClassVar[str]
     streams: ClassVar[frozenset[str]]  # what the recorder keeps for this cloud
 
@@ -21,24 +22,30 @@ class OutboxConnector:
         self.settings = settings
         self._task: asyncio.Task[None] | None = None
 
-    def attach(self, gateway: Any) -> None:
+    def attach(self, core: CoreParts) -> None:
         """Before the gateway's recovery: the recorder listens (what recovery publishes is heard)."""
-        self.gateway = gateway
-        self.folder: Path = gateway.settings.data_dir()
-        self.outbox = Outbox(gateway.db, table=self.outbox_table)
-        self.inbound = InboundLog(gateway.db)
-        self.recorder = Recorder(gateway.bus, self.outbox, 1.0, streams=self.streams)
+        self.folder: Path = core.settings.data_dir()
+        self.outbox = Outbox(core.db, table=self.outbox_table)
+        self.inbound = InboundLog(core.db)
+        self.recorder = Recorder(core.bus, self.outbox, 1.0, streams=self.streams)
         self.recorder.subscribe()
 
-    async def start(self, gateway: Any) -> None:
-        if getattr(self, "gateway", None) is not gateway:
-            self.attach(gateway)
-        self._attach(gateway)
+    async def start(self, parts: GatewayParts) -> None:
+        self.parts = parts
+        self._prepare(parts)
         self.recorder.start()
         self._task = asyncio.create_task(self._run(), name=f"cloud-{self.name}")
 
-    def _attach(self, gateway: Any) -> None:
+    def _prepare(self, parts: GatewayParts) -> None:
         """What a connector sets up beside the shared parts, before its task starts."""
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Failed cycles by reason (hearth.cloud.answers), for /metrics."""
+        return {}
+
+    def status(self) -> ExtensionStatus:
+        return ExtensionStatus(outbox=self.outbox, failures=self.failures)
 
     async def _run(self) -> None:
         raise NotImplementedError

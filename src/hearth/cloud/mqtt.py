@@ -32,6 +32,8 @@ import aiomqtt
 from hearth.cloud.objects import CloudObjects
 from hearth.cloud.outbox import STREAMS, InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
+from hearth.config import CloudSettings
+from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
@@ -49,10 +51,11 @@ def _now_ms() -> int:
 class MqttSync(BrokerLink):
     """Report then pull over one MQTT connection; reconnects with backoff; the home never waits for it."""
 
+    name = "cloud"  # its entry point's name (hearth.extensions)
     what = "cloud sync"
     lost_note = "local functions go on, records wait"
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: CloudSettings) -> None:
         super().__init__(settings.reconnect_min_s, settings.reconnect_max_s, jitter=settings.reconnect_jitter)
         self.settings = settings
         self.mqtt = settings.mqtt
@@ -63,23 +66,19 @@ class MqttSync(BrokerLink):
 
     # ------------------------------------------------------------------ life
 
-    def attach(self, gateway: Any) -> None:
+    def attach(self, core: CoreParts) -> None:
         """Called by the gateway before its recovery (identity, store and bus exist): the recorder listens."""
-        self.gateway = gateway
-        self.gateway_id: str = gateway.identity.gateway_id
+        self.gateway_id: str = core.identity.gateway_id
         self.base = f"{self.mqtt.topic_prefix}/{self.gateway_id}"
-        self.outbox = Outbox(gateway.db, self.settings.outbox_max_rows)
-        self.inbound = InboundLog(gateway.db)
-        self.recorder = Recorder(gateway.bus, self.outbox, self.settings.telemetry_window_s)
+        self.outbox = Outbox(core.db, self.settings.outbox_max_rows)
+        self.inbound = InboundLog(core.db)
+        self.recorder = Recorder(core.bus, self.outbox, self.settings.telemetry_window_s)
         self.recorder.subscribe()
 
-    async def start(self, gateway: Any) -> None:
+    async def start(self, parts: GatewayParts) -> None:
         """Called by the gateway once it has started."""
-        if getattr(self, "gateway", None) is not gateway:
-            self.attach(gateway)
-        self.objects = CloudObjects(gateway.db, gateway.bus, gateway.action_groups,
-                                    getattr(gateway, "conditions", None), getattr(gateway, "triggers", None))
-        gateway.cloud = self
+        self.parts = parts
+        self.objects = CloudObjects(parts.db, parts.bus, parts.action_groups, parts.conditions, parts.triggers)
         self.recorder.start()
         await self._report_interrupted()
         self._task = asyncio.create_task(self._keep_connected(self.mqtt.host, self.mqtt.port), name="cloud-mqtt")
@@ -102,12 +101,15 @@ class MqttSync(BrokerLink):
         self.objects.close()
         await self.recorder.stop()
 
+    def status(self) -> ExtensionStatus:
+        return ExtensionStatus(connected=self.connected, syncing=self.syncing, outbox=self.outbox)
+
     def _status(self, status: str) -> bytes:
         return json.dumps({"status": status, "time": _now_ms()}).encode()
 
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
-            **client_options(self.mqtt, self.gateway.settings.data_dir()),
+            **client_options(self.mqtt, self.parts.settings.data_dir()),
             identifier=f"hearth-{self.gateway_id}", clean_session=False, timeout=10,
             will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True))
 
@@ -130,7 +132,7 @@ class MqttSync(BrokerLink):
         from hearth import __version__
         return {"gatewayId": self.gateway_id, "fwVersion": __version__, "time": _now_ms(),
                 "devices": [{"deviceURL": d.url_text, "controllableName": d.controllable.name, "label": d.label}
-                            for d in self.gateway.registry.all()]}
+                            for d in self.parts.registry.all()]}
 
     # ------------------------------------------------------------------ up
 
@@ -150,7 +152,7 @@ class MqttSync(BrokerLink):
 
     async def sync(self, client: aiomqtt.Client) -> None:
         """Send every stream's pending records, batch by batch, each acknowledged before it leaves the outbox."""
-        bus = self.gateway.bus
+        bus = self.parts.bus
         self.syncing = True
         bus.publish(ev.GatewaySynchronizationStartedEvent(gateway_id=self.gateway_id))
         try:
@@ -207,7 +209,7 @@ class MqttSync(BrokerLink):
         self.recorder.add("executions", result)
 
     async def _run_command(self, kind: str, command_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        executor = self.gateway.executor
+        executor = self.parts.executor
         if kind in ("actionGroup", "conditionGroup", "trigger"):
             return await self.objects.apply(kind, command_id, body)
         if kind == "exec":

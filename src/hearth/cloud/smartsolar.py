@@ -50,7 +50,9 @@ from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_di
 from hearth.cloud.credentials import read_secret
 from hearth.cloud.credit import SETTINGS_KEY, Credit
 from hearth.cloud.https_connector import OutboxConnector
+from hearth.config import SmartSolarSettings
 from hearth.core.backoff import Backoff
+from hearth.extensions import GatewayParts
 from hearth.model.events import Event
 from hearth.store.repositories import SettingsRepository
 
@@ -78,8 +80,9 @@ class SmartSolarConnector(OutboxConnector):
     outbox_table = "outbox_smartsolar"
     streams = frozenset({"states"})
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: SmartSolarSettings) -> None:
         super().__init__(settings)
+        self.settings: SmartSolarSettings = settings
         self.uploaded = 0
         self.logins = 0
         self._token: str | None = None
@@ -98,9 +101,8 @@ class SmartSolarConnector(OutboxConnector):
     def failures(self) -> dict[str, int]:
         return self.loop.failures
 
-    def _attach(self, gateway: Any) -> None:
-        gateway.smartsolar = self  # the API hands it the webhooks
-        self.settings_repo = SettingsRepository(gateway.db)
+    def _prepare(self, parts: GatewayParts) -> None:
+        self.settings_repo = SettingsRepository(parts.db)
 
     def _secret(self, name: str) -> bytes:
         return read_secret(self.folder, name)
@@ -167,7 +169,7 @@ class SmartSolarConnector(OutboxConnector):
                 fields.setdefault(name, []).append([int(body.get("time") or record.created), float(value)])
             if fields:
                 payload = {"measurement": self.settings.measurement,
-                           "tags": {"gateway": _FIELD.sub("_", self.gateway.identity.gateway_id)}, "fields": fields}
+                           "tags": {"gateway": _FIELD.sub("_", self.parts.identity.gateway_id)}, "fields": fields}
                 await self._post_data(http, payload)
             await self.outbox.ack("states", batch[-1].seq)
             self.uploaded += sum(len(points) for points in fields.values())
@@ -192,7 +194,7 @@ class SmartSolarConnector(OutboxConnector):
         if not where or "#" not in where:
             return None
         url, name = where.rsplit("#", 1)
-        device = self.gateway.registry.get(url)
+        device = self.parts.registry.get(url)
         state = device.states.get(name) if device is not None else None
         if state is None:
             return None
@@ -261,8 +263,8 @@ class SmartSolarConnector(OutboxConnector):
         oid = self.settings.actions.get(status)
         if oid is None:
             return {"ignored": f"no action group for {status!r}"}
-        group = self.gateway.action_groups.get(oid)
-        execution = await self.gateway.executor.submit(group, owner="smartsolar", source="cloud",
+        group = self.parts.action_groups.get(oid)
+        execution = await self.parts.executor.submit(group, owner="smartsolar", source="cloud",
                                                        action_group_oid=oid)
         return {"execId": execution.id}
 
@@ -321,7 +323,7 @@ class SmartSolarConnector(OutboxConnector):
             return str(value)[:512] if value is not None else None
 
         type_id = data.get("alert_type_id")
-        self.gateway.bus.publish(SmartSolarAlertEvent(
+        self.parts.bus.publish(SmartSolarAlertEvent(
             alert_id=alert_id, alert_type_id=type_id if isinstance(type_id, int) else None,
             start_time=text("start_time"), dismissed_at=text("dismissed_at"), extra_info=text("extra_info")))
         log.info("smartsolar: product alert %d %s", alert_id, "dismissed" if data.get("dismissed_at") else "raised")

@@ -182,10 +182,8 @@ class MetricsCollector:
         cloud = CounterMetricFamily("hearth_cloud_failures", "Failed cloud sync cycles, by cloud and reason",
                                     labels=["cloud", "reason"])
         for extension in gw.extensions:
-            counts = getattr(extension, "failures", None)
-            if isinstance(counts, dict):
-                for reason, n in sorted(counts.items()):
-                    cloud.add_metric([str(getattr(extension, "name", type(extension).__name__)), reason], n)
+            for reason, n in sorted(extension.status().failures.items()):
+                cloud.add_metric([extension.name, reason], n)
         yield cloud
 
         lag: LoopLagSampler = mon.lag

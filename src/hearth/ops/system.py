@@ -12,6 +12,7 @@ from hearth.api.live import websocket_library
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
+    from hearth.cloud.outbox import Outbox
     from hearth.ops.monitoring import Monitoring
 
 RUNNING, RADIO_UNAVAILABLE, NOT_STARTED = "running", "radio-unavailable", "not-started"
@@ -61,14 +62,12 @@ def driver_statuses(gateway: Gateway) -> list[DriverStatus]:
     return out
 
 
-def outboxes(gateway: Gateway) -> dict[str, Any]:
+def outboxes(gateway: Gateway) -> dict[str, Outbox]:
     """The cloud connectors' outboxes, by table name."""
-    from hearth.cloud.outbox import Outbox
-
     found = {}
     for extension in gateway.extensions:
-        outbox = getattr(extension, "outbox", None)
-        if isinstance(outbox, Outbox):
+        outbox = extension.status().outbox
+        if outbox is not None:
             found[outbox.table] = outbox
     return found
 
@@ -99,7 +98,7 @@ async def readiness(gateway: Gateway) -> list[str]:
 
 
 async def system_summary(gateway: Gateway, monitoring: Monitoring) -> dict[str, Any]:
-    cloud = gateway.cloud
+    cloud = gateway.extensions.status("cloud")
     if cloud is None:
         connectivity = "disabled" if not gateway.settings.cloud.enabled else "disconnected"
     else:

@@ -231,7 +231,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def tasks(target: str | None = Query(None), states: str | None = Query(None),
                     fields: str | None = Query(None), offset: int = Query(0, ge=0),
                     size: int = Query(100, ge=1, le=500), _: Caller = guard.view()) -> Response:
-        connector = getattr(gw, "airvantage", None)
+        connector = gw.extensions.task_outcomes("airvantage")
         if not target:
             return json_response({"errorCode": "operation.task.missing.target", "error": "target is required"},
                                  status=400)

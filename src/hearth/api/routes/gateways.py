@@ -73,7 +73,7 @@ def functions_of(gw: Any) -> list[str]:
     """The extensions this gateway runs, by name (from its configuration)."""
     settings = gw.settings
     found = []
-    if getattr(gw, "cloud", None) is not None:
+    if "cloud" in gw.extensions:
         found.append("cloud")
     if getattr(settings, "bridge", None) is not None and getattr(settings.bridge, "enabled", False):
         found.append("mqttBridge")

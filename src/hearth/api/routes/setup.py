@@ -70,7 +70,7 @@ class MetadataBody(StrictModel):
 
 def gateway_json(ctx: ApiContext) -> dict[str, Any]:
     gw = ctx.gateway
-    cloud = gw.cloud
+    cloud = gw.extensions.status("cloud")
     # Without a cloud configured the box is complete on its own; with one, a lost link is a partial connectivity.
     connectivity: dict[str, Any] = {"status": "OK", "problems": [], "protocolVersion": PROTOCOL_VERSION}
     if cloud is not None and not cloud.connected:

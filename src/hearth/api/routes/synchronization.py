@@ -23,19 +23,22 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.get(f"{base}/aliveAndReady", summary="Whether the gateway is alive and its cloud link ready")
     async def alive_and_ready(gateway_id: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
-        return json_response({"result": gw.cloud is None or bool(gw.cloud.connected)})
+        cloud = gw.extensions.status("cloud")
+        return json_response({"result": cloud is None or bool(cloud.connected)})
 
     @router.get(f"{base}/synchronization/inProgress", summary="Whether a sync with the cloud is running")
     async def in_progress(gateway_id: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
-        return json_response({"result": bool(gw.cloud is not None and gw.cloud.syncing)})
+        cloud = gw.extensions.status("cloud")
+        return json_response({"result": bool(cloud is not None and cloud.syncing)})
 
     @router.get(f"{base}/synchronization/pendingTasks", summary="Whether records wait for the cloud")
     async def pending(gateway_id: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
-        if gw.cloud is None:
+        cloud = gw.extensions.status("cloud")
+        if cloud is None or cloud.outbox is None:
             return json_response({"result": False})
-        return json_response({"result": sum((await gw.cloud.outbox.depth()).values()) > 0})
+        return json_response({"result": sum((await cloud.outbox.depth()).values()) > 0})
 
     @router.get(f"{base}/synchronization/failedTasks", summary="Whether some records were refused by the cloud")
     async def failed(gateway_id: str, _: Caller = guard.view()) -> Response:
