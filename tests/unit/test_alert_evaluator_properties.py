@@ -284,7 +284,9 @@ def test_haversine_is_a_distance(a: tuple[float, float], b: tuple[float, float],
     assert haversine_km(a, a) == pytest.approx(0, abs=1e-9)
     assert haversine_km(a, b) == pytest.approx(haversine_km(b, a), abs=1e-6)
     assert 0 <= haversine_km(a, b) <= math.pi * 6371.0088 + 1e-6
-    assert haversine_km(a, c) <= haversine_km(a, b) + haversine_km(b, c) + 1e-6
+    # Near antipodal points asin(sqrt(h)) loses precision (h close to 1): a tenth of a metre on 20,000 km
+    # (hypothesis found (0, 0), (0, 7e-7), (180, 0) off by 1.1e-4 km). A metre is far below any geofence.
+    assert haversine_km(a, c) <= haversine_km(a, b) + haversine_km(b, c) + 1e-3
 
 
 def test_known_distances_and_the_distance_operators() -> None:
