@@ -38,8 +38,9 @@ def admin_token(hearth: HearthProcess) -> str:
 
 @pytest.fixture
 async def api(hearth: HearthProcess, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=hearth.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {admin_token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=hearth.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {admin_token}"}
+    ) as client:
         yield client
 
 

@@ -40,11 +40,14 @@ class AdapterWatch:
         """
         self._bus = bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         bus.add_message_handler(self._on_message)
-        for rule in (f"type='signal',sender='{BLUEZ}',interface='{OBJECT_MANAGER}',member='InterfacesRemoved'",
-                     f"type='signal',sender='{BLUEZ}',interface='{PROPERTIES}',path='{self.path}'",
-                     f"type='signal',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{BLUEZ}'"):
-            await self._call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch",
-                             "s", [rule])
+        for rule in (
+            f"type='signal',sender='{BLUEZ}',interface='{OBJECT_MANAGER}',member='InterfacesRemoved'",
+            f"type='signal',sender='{BLUEZ}',interface='{PROPERTIES}',path='{self.path}'",
+            f"type='signal',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{BLUEZ}'",
+        ):
+            await self._call(
+                "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", [rule]
+            )
         reply = await self._call(BLUEZ, "/", OBJECT_MANAGER, "GetManagedObjects")
         adapter = reply.body[0].get(self.path, {}).get(ADAPTER_IFACE) if reply.body else None
         if adapter is None:
@@ -55,11 +58,26 @@ class AdapterWatch:
         # The bus itself can go (dbus-daemon restarted): that is a loss too.
         self._bus_task = asyncio.create_task(self._watch_bus(bus), name=f"watch {self.path}")
 
-    async def _call(self, destination: str, path: str, interface: str, member: str, signature: str = "",
-                    body: list[Any] | None = None) -> Message:
+    async def _call(
+        self,
+        destination: str,
+        path: str,
+        interface: str,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+    ) -> Message:
         assert self._bus is not None
-        reply = await self._bus.call(Message(destination=destination, path=path, interface=interface, member=member,
-                                             signature=signature, body=body or []))
+        reply = await self._bus.call(
+            Message(
+                destination=destination,
+                path=path,
+                interface=interface,
+                member=member,
+                signature=signature,
+                body=body or [],
+            )
+        )
         if reply is None or reply.message_type == MessageType.ERROR:
             error = reply.error_name if reply is not None else "no reply"
             raise AdapterMissing(f"{interface}.{member}: {error} {reply.body if reply is not None else ''}")

@@ -106,8 +106,9 @@ class BleDriver(Driver):
     # ------------------------------------------------------------------ life
 
     async def start(self) -> None:
-        await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,
-                                             label="Bluetooth LE"))
+        await self.ctx.add_device(
+            DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE, label="Bluetooth LE")
+        )
         self.ctx.set_available(self.stack_url, False)
         self.ctx.report_states(self.stack_url, {SCANNING_STATE: False})
         self._added = set(await self.ctx.storage.get(_ALLOW_KEY) or [])
@@ -129,8 +130,9 @@ class BleDriver(Driver):
         for task in (self._scan_task, self._silence_task, *self._link_tasks):
             if task is not None:
                 task.cancel()
-        await asyncio.gather(*(t for t in (self._scan_task, *self._link_tasks) if t is not None),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(t for t in (self._scan_task, *self._link_tasks) if t is not None), return_exceptions=True
+        )
 
     # ------------------------------------------------------------------ the adapter and the scanner
 
@@ -153,8 +155,13 @@ class BleDriver(Driver):
                 failures += 1
                 delay = backoff.next_delay()
                 if failures == 1 or failures % 10 == 0:
-                    self.log.warning("Bluetooth adapter %s not usable (%s: %s); retrying in %.1f s",
-                                     s.adapter, type(exc).__name__, exc, delay)
+                    self.log.warning(
+                        "Bluetooth adapter %s not usable (%s: %s); retrying in %.1f s",
+                        s.adapter,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
                 self._down()
                 await asyncio.sleep(delay)
                 continue
@@ -169,8 +176,7 @@ class BleDriver(Driver):
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(5):
                         await scanner.stop()  # the adapter may be gone already: nothing to stop then
-            self.log.warning("Bluetooth adapter %s is gone; BLE devices are unavailable until it is back",
-                             s.adapter)
+            self.log.warning("Bluetooth adapter %s is gone; BLE devices are unavailable until it is back", s.adapter)
             # Said once: the retries that follow are quiet until the tenth.
             failures = 1
             self._down()
@@ -188,17 +194,20 @@ class BleDriver(Driver):
         # Typed as bleak's BlueZScannerArgs takes it (a list, invariant, of patterns or plain tuples).
         patterns: list[OrPattern | tuple[int, AdvertisementDataType, bytes]] = [
             OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, bytes.fromhex(uuid[6:8] + uuid[4:6]))
-            for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID, MIBEACON_SERVICE_UUID)]
-        return BleakScanner(self._on_advertisement, adapter=s.adapter, scanning_mode="passive",
-                            bluez={"or_patterns": patterns})
+            for uuid in (BTHOME_SERVICE_UUID, ATC_SERVICE_UUID, MIBEACON_SERVICE_UUID)
+        ]
+        return BleakScanner(
+            self._on_advertisement, adapter=s.adapter, scanning_mode="passive", bluez={"or_patterns": patterns}
+        )
 
     def _set_up(self) -> None:
         self._up = True
         self.ctx.set_available(self.stack_url, True)
         self._report_scanning()
         for spec in self.settings.link:
-            link = CharacteristicLink(spec, self.settings, self._ble_device,
-                                      functools.partial(self._on_link_value, spec), self.log)
+            link = CharacteristicLink(
+                spec, self.settings, self._ble_device, functools.partial(self._on_link_value, spec), self.log
+            )
             self._links[spec.address] = link
             self._link_tasks.append(self.ctx.create_task(link.run(), f"link {spec.address}"))
 
@@ -249,8 +258,9 @@ class BleDriver(Driver):
         if sensor is None:
             if reading is not None and self._may_add(address):
                 self._adding.add(address)
-                self.ctx.create_task(self._add(address, adv.local_name or device.name, reading, adv.rssi),
-                                     f"add {address}")
+                self.ctx.create_task(
+                    self._add(address, adv.local_name or device.name, reading, adv.rssi), f"add {address}"
+                )
             return
         self._apply(sensor, reading, adv.rssi)
 
@@ -275,8 +285,9 @@ class BleDriver(Driver):
             return False
         if len(self.sensors) + len(self._adding) >= self.settings.max_devices:
             return False
-        return (self.settings.auto_add or address in self._configured or address in self._added
-                or self._window is not None)
+        return (
+            self.settings.auto_add or address in self._configured or address in self._added or self._window is not None
+        )
 
     async def _add(self, address: str, name: str | None, reading: Reading, rssi: int | None) -> None:
         try:
@@ -296,8 +307,14 @@ class BleDriver(Driver):
     async def _declare(self, info: Mapping[str, Any]) -> Sensor:
         address = str(info["address"])
         controllable = str(info["controllable"])
-        url = await self.ctx.add_device(DeviceSpec(address=address, controllable_name=controllable,
-                                                   label=str(info["label"]), attributes={"ble:Address": address}))
+        url = await self.ctx.add_device(
+            DeviceSpec(
+                address=address,
+                controllable_name=controllable,
+                label=str(info["label"]),
+                attributes={"ble:Address": address},
+            )
+        )
         definition = self.ctx.controllable(controllable)
         states = frozenset(definition.states) if definition is not None else frozenset()
         sensor = self.sensors[address] = Sensor(url, address, states, time.monotonic())

@@ -20,8 +20,14 @@ from hearth_ble.settings import BleSettings, LinkSettings
 
 
 class CharacteristicLink:
-    def __init__(self, spec: LinkSettings, settings: BleSettings, find: Callable[[str], Awaitable[BLEDevice]],
-                 report: Callable[[float], None], log: logging.Logger) -> None:
+    def __init__(
+        self,
+        spec: LinkSettings,
+        settings: BleSettings,
+        find: Callable[[str], Awaitable[BLEDevice]],
+        report: Callable[[float], None],
+        log: logging.Logger,
+    ) -> None:
         self.spec = spec
         self._settings = settings
         self._find = find
@@ -38,8 +44,9 @@ class CharacteristicLink:
             device = await self._find(spec.address)
             lost = asyncio.Event()
             try:
-                async with BleakClient(device, disconnected_callback=_setting(lost),
-                                       timeout=s.connect_timeout_s) as client:
+                async with BleakClient(
+                    device, disconnected_callback=_setting(lost), timeout=s.connect_timeout_s
+                ) as client:
                     self.connected = True
                     failures = 0
                     backoff.reset()
@@ -55,8 +62,9 @@ class CharacteristicLink:
             except Exception as exc:  # bleak's errors, D-Bus errors, timeouts: all mean "not now"
                 failures += 1
                 if failures == 1 or failures % 10 == 0:
-                    self._log.warning("BLE %s: cannot connect (%s: %s); retrying with back-off", spec.address,
-                                      type(exc).__name__, exc)
+                    self._log.warning(
+                        "BLE %s: cannot connect (%s: %s); retrying with back-off", spec.address, type(exc).__name__, exc
+                    )
             finally:
                 self.connected = False
             await asyncio.sleep(backoff.next_delay())

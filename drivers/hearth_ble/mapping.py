@@ -54,7 +54,8 @@ STATES: dict[str, tuple[str, Callable[[Value], Any]]] = {
 
 # States a configured characteristic may feed (numbers only).
 NUMERIC_STATES: dict[str, Callable[[Value], Any]] = {
-    state: convert for state, convert in STATES.values() if convert in (float, _int)}
+    state: convert for state, convert in STATES.values() if convert in (float, _int)
+}
 
 RSSI_STATE = "core:RSSILevelState"
 

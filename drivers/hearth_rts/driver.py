@@ -43,13 +43,21 @@ STACK_ADDRESS = "stack"
 STACK_CONTROLLABLE = "rts:StackComponent"
 # deviceType of the End-User API's create-device call (and of createRTSDevice) -> controllable.
 DEVICE_TYPES = {
-    "1": "rts:RollerShutterRTSComponent", "2": "rts:ExteriorVenetianBlindRTSComponent",
-    "3": "rts:AwningRTSComponent", "4": "rts:GarageDoorRTSComponent", "5": "rts:LightRTSComponent",
+    "1": "rts:RollerShutterRTSComponent",
+    "2": "rts:ExteriorVenetianBlindRTSComponent",
+    "3": "rts:AwningRTSComponent",
+    "4": "rts:GarageDoorRTSComponent",
+    "5": "rts:LightRTSComponent",
     "6": "rts:OnOffRTSComponent",
 }
-_KINDS = {"rts:RollerShutterRTSComponent": "shutter", "rts:ExteriorVenetianBlindRTSComponent": "venetian",
-          "rts:AwningRTSComponent": "awning", "rts:GarageDoorRTSComponent": "garage",
-          "rts:LightRTSComponent": "switch", "rts:OnOffRTSComponent": "switch"}
+_KINDS = {
+    "rts:RollerShutterRTSComponent": "shutter",
+    "rts:ExteriorVenetianBlindRTSComponent": "venetian",
+    "rts:AwningRTSComponent": "awning",
+    "rts:GarageDoorRTSComponent": "garage",
+    "rts:LightRTSComponent": "switch",
+    "rts:OnOffRTSComponent": "switch",
+}
 
 
 def _device_key(address: int) -> str:
@@ -105,8 +113,9 @@ class RtsDriver(Driver, ChannelAllocating):
     # ------------------------------------------------------------------ life of the transmitter
 
     async def start(self) -> None:
-        await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,
-                                             label="RTS transmitter"))
+        await self.ctx.add_device(
+            DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE, label="RTS transmitter")
+        )
         for key in await self.ctx.storage.keys():
             if key.startswith("device."):
                 await self._load(key)
@@ -129,8 +138,15 @@ class RtsDriver(Driver, ChannelAllocating):
         backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         attempt = 0
         while not self._stopping:
-            transmitter = make_transmitter(s.transmitter, port=s.port, baudrate=s.baudrate, repeats=s.repeats,
-                                           frame_s=s.frame_s, gap_s=s.gap_s, answer_timeout_s=s.answer_timeout_s)
+            transmitter = make_transmitter(
+                s.transmitter,
+                port=s.port,
+                baudrate=s.baudrate,
+                repeats=s.repeats,
+                frame_s=s.frame_s,
+                gap_s=s.gap_s,
+                answer_timeout_s=s.answer_timeout_s,
+            )
             try:
                 await transmitter.open()
             except TransmitterError as exc:
@@ -215,9 +231,16 @@ class RtsDriver(Driver, ChannelAllocating):
         self._track(url, address, info)
 
     def _spec(self, address: int, info: Mapping[str, Any]) -> DeviceSpec:
-        return DeviceSpec(address=str(address), controllable_name=str(info["controllable"]), label=str(info["label"]),
-                          attributes={"rts:StatesAssumed": True, "rts:RemoteAddress": f"{address:06X}",
-                                      "rts:Transmitter": self.settings.transmitter})
+        return DeviceSpec(
+            address=str(address),
+            controllable_name=str(info["controllable"]),
+            label=str(info["label"]),
+            attributes={
+                "rts:StatesAssumed": True,
+                "rts:RemoteAddress": f"{address:06X}",
+                "rts:Transmitter": self.settings.transmitter,
+            },
+        )
 
     def _track(self, url: DeviceURL, address: int, info: Mapping[str, Any]) -> RtsDevice:
         kind = _KINDS[str(info["controllable"])]
@@ -227,10 +250,15 @@ class RtsDriver(Driver, ChannelAllocating):
             level = 0 if self.ctx.state(url, "core:OpenClosedState") == "open" else 100
             if kind in ("switch", "awning"):
                 level = 0
-        device = RtsDevice(url, address, kind, Motion(float(level), float(info["travel_down_s"]),
-                                                        float(info["travel_up_s"])),
-                           int(info["my_closure"]), float(info["tilt_s"]),
-                           int(self.ctx.state(url, "core:SlateOrientationState") or 0))
+        device = RtsDevice(
+            url,
+            address,
+            kind,
+            Motion(float(level), float(info["travel_down_s"]), float(info["travel_up_s"])),
+            int(info["my_closure"]),
+            float(info["tilt_s"]),
+            int(self.ctx.state(url, "core:SlateOrientationState") or 0),
+        )
         self.devices[str(url)] = device
         return device
 
@@ -241,15 +269,23 @@ class RtsDriver(Driver, ChannelAllocating):
         """A new RTS device on channel ``address`` (from GET /config/{gw}/rts/channel)."""
         controllable = DEVICE_TYPES.get(device_type, device_type if device_type in _KINDS else None)
         if controllable is None:
-            raise ValueError(f"unknown RTS device type {device_type!r} (1 roller shutter, 2 venetian blind, "
-                             f"3 awning, 4 garage door, 5 light, 6 on/off receiver, or a controllable name)")
+            raise ValueError(
+                f"unknown RTS device type {device_type!r} (1 roller shutter, 2 venetian blind, "
+                f"3 awning, 4 garage door, 5 light, 6 on/off receiver, or a controllable name)"
+            )
         if not (address.isascii() and address.isdigit()):
             raise ValueError(f"the device address of an RTS device is its channel number, not {address!r}")
         remote = await self.codes.claim(int(address))
         s = self.settings
-        info = {"address": remote, "controllable": controllable, "label": label[:64] or "RTS device",
-                "travel_down_s": s.travel_down_s, "travel_up_s": s.travel_up_s, "my_closure": s.my_closure,
-                "tilt_s": s.tilt_s}
+        info = {
+            "address": remote,
+            "controllable": controllable,
+            "label": label[:64] or "RTS device",
+            "travel_down_s": s.travel_down_s,
+            "travel_up_s": s.travel_up_s,
+            "my_closure": s.my_closure,
+            "tilt_s": s.tilt_s,
+        }
         await self.ctx.storage.put(_device_key(remote), info)
         url = await self.ctx.add_device(self._spec(remote, info))
         self._track(url, remote, info)
@@ -337,7 +373,8 @@ class RtsDriver(Driver, ChannelAllocating):
         if target not in (0.0, 100.0):
             # A position between the ends: My stops the motor when it should be there.
             device.stop_at = asyncio.get_running_loop().call_later(
-                seconds, lambda: self.ctx.create_task(self._stop_at_target(device), "stop at target"))
+                seconds, lambda: self.ctx.create_task(self._stop_at_target(device), "stop at target")
+            )
         self._follow(device)
         call.in_progress(int(seconds * 1000))
 
@@ -401,8 +438,9 @@ class RtsDriver(Driver, ChannelAllocating):
         with contextlib.suppress(asyncio.CancelledError):
             while device.motion.moving(time.monotonic()):
                 self._report(device)
-                await asyncio.sleep(min(self.settings.position_report_s,
-                                        max(0.05, device.motion.seconds_left(time.monotonic()))))
+                await asyncio.sleep(
+                    min(self.settings.position_report_s, max(0.05, device.motion.seconds_left(time.monotonic())))
+                )
             device.motion.settle(time.monotonic())
             device.ticker = None
             self._report(device)

@@ -31,8 +31,9 @@ class TransmitterError(Exception):
 class Transmitter:
     name = "transmitter"
 
-    def __init__(self, port: str, baudrate: int, repeats: int, frame_s: float, gap_s: float,
-                 answer_timeout_s: float) -> None:
+    def __init__(
+        self, port: str, baudrate: int, repeats: int, frame_s: float, gap_s: float, answer_timeout_s: float
+    ) -> None:
         self.port = port
         self.baudrate = baudrate
         self.repeats = repeats
@@ -53,7 +54,8 @@ class Transmitter:
         self.lost.clear()
         try:
             self._reader, self._writer = await serial_asyncio_fast.open_serial_connection(
-                url=self.port, baudrate=self.baudrate)
+                url=self.port, baudrate=self.baudrate
+            )
         except (OSError, ValueError) as exc:
             raise TransmitterError(f"cannot open {self.port}: {exc}") from None
         try:
@@ -124,8 +126,9 @@ class CulTransmitter(Transmitter):
         assert match is not None
         version = (int(match.group(1)), int(match.group(2)))
         if version < CULFW_MIN:
-            raise TransmitterError(f"culfw {version[0]}.{version[1]} on {self.port} has no Somfy RTS (Y) commands; "
-                                   f"1.59 or newer is needed")
+            raise TransmitterError(
+                f"culfw {version[0]}.{version[1]} on {self.port} has no Somfy RTS (Y) commands; 1.59 or newer is needed"
+            )
         self.version = line
         # Repetitions live in culfw's RAM: set them at every open (a replugged stick is back to its default).
         self._write(f"Yr{self.repeats}\n".encode())
@@ -234,8 +237,23 @@ class RfxtrxTransmitter(Transmitter):
         self._seq = (self._seq + 1) & 0xFF
         seq = self._seq
         address = frame.address
-        packet = bytes([0x0C, 0x1A, 0x00, seq, (address >> 16) & 0x0F, (address >> 8) & 0xFF, address & 0xFF,
-                        0x01, _RFY[command], 0, 0, 0, 0])
+        packet = bytes(
+            [
+                0x0C,
+                0x1A,
+                0x00,
+                seq,
+                (address >> 16) & 0x0F,
+                (address >> 8) & 0xFF,
+                address & 0xFF,
+                0x01,
+                _RFY[command],
+                0,
+                0,
+                0,
+                0,
+            ]
+        )
         ack = self._acks[seq] = asyncio.get_running_loop().create_future()
         self._write(packet)
         try:

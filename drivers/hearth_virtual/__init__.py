@@ -62,9 +62,15 @@ class VirtualDriver(Driver):
         if controllable is None:
             raise ValueError(f"drivers.virtual: controllable {controllable_name!r} is not in the catalogue")
         sim = SimulatedDevice(self.ctx, self.ctx.device_url(address), controllable, self.travel_time_s)
-        url = await self.ctx.add_device(DeviceSpec(
-            address=address, controllable_name=controllable_name, label=label, place_label=place,
-            states=sim.initial_states(self.rng)))
+        url = await self.ctx.add_device(
+            DeviceSpec(
+                address=address,
+                controllable_name=controllable_name,
+                label=label,
+                place_label=place,
+                states=sim.initial_states(self.rng),
+            )
+        )
         self.devices[str(url)] = sim
         return url
 
@@ -76,8 +82,12 @@ class VirtualDriver(Driver):
 
     def _generated(self, count: int) -> list[tuple[str, str, str, str | None]]:
         """Many devices for benchmarks: sensors and lights in turn, addresses from 1000 up."""
-        kinds = ["zigbee:TemperatureSensorComponent", "zigbee:DimmableLightComponent",
-                 "zigbee:RollerShutterGenericComponent", "zigbee:SmartPlugComponent"]
+        kinds = [
+            "zigbee:TemperatureSensorComponent",
+            "zigbee:DimmableLightComponent",
+            "zigbee:RollerShutterGenericComponent",
+            "zigbee:SmartPlugComponent",
+        ]
         return [(str(1000 + i), kinds[i % len(kinds)], f"Generated {i}", None) for i in range(count)]
 
     async def _drift_forever(self) -> None:

@@ -119,8 +119,12 @@ class SimulatedDevice:
             self.report(ColorHueState=float(params[0]), ColorSaturationState=float(params[1]), **self._lit())
             return
         if name == "setRGB":
-            self.report(RedColorIntensityState=params[0], GreenColorIntensityState=params[1],
-                        BlueColorIntensityState=params[2], **self._lit())
+            self.report(
+                RedColorIntensityState=params[0],
+                GreenColorIntensityState=params[1],
+                BlueColorIntensityState=params[2],
+                **self._lit(),
+            )
             return
         if name in ("lock", "unlock"):
             call.in_progress(500)
@@ -171,11 +175,15 @@ class SimulatedDevice:
     def _derogate(self, value: Any) -> None:
         """setDerogation: a temperature (manual), a preset (its set point), or a mode that keeps the set point."""
         if isinstance(value, int | float):
-            self.report(TargetTemperatureState=float(value), TargetHeatingLevelState="comfort",
-                        **self._derogation("manual"))
+            self.report(
+                TargetTemperatureState=float(value), TargetHeatingLevelState="comfort", **self._derogation("manual")
+            )
         elif value in PRESET_SETPOINTS_C:
-            self.report(TargetTemperatureState=PRESET_SETPOINTS_C[value], **self._derogation(value),
-                        TargetHeatingLevelState=value if value != "away" else "eco")
+            self.report(
+                TargetTemperatureState=PRESET_SETPOINTS_C[value],
+                **self._derogation(value),
+                TargetHeatingLevelState=value if value != "away" else "eco",
+            )
         else:
             self.report(**self._derogation(value))
 
@@ -287,8 +295,13 @@ class SimulatedDevice:
                 off = self.get("core:TargetHeatingLevelState") == "off"
                 target = UNHEATED_C if off else self.get("core:TargetTemperatureState", 19.0)
                 values[name] = round(value + max(-0.2, min(0.2, (target - value) / 4)), 1)
-            elif name in ("core:TemperatureState", "core:RelativeHumidityState", "core:AtmosphericPressureState",
-                          "core:LuminanceState", "core:ElectricPowerConsumptionState"):
+            elif name in (
+                "core:TemperatureState",
+                "core:RelativeHumidityState",
+                "core:AtmosphericPressureState",
+                "core:LuminanceState",
+                "core:ElectricPowerConsumptionState",
+            ):
                 low, high = spec.min if spec.min is not None else 0, spec.max if spec.max is not None else 100
                 step = (high - low) * 0.01
                 new = min(high, max(low, value + rng.uniform(-step, step)))

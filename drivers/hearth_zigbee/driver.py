@@ -63,11 +63,14 @@ KEY_FORMED = "formed"
 def _radio_class(radio: str) -> type[ControllerApplication]:
     if radio == "znp":
         from zigpy_znp.zigbee.application import ControllerApplication as Znp
+
         return Znp
     if radio == "ezsp":
         from bellows.zigbee.application import ControllerApplication as Ezsp
+
         return Ezsp
     from zigpy_deconz.zigbee.application import ControllerApplication as Deconz
+
     return Deconz
 
 
@@ -148,8 +151,14 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         return self.ctx.data_dir
 
     async def start(self) -> None:
-        await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,
-                                             label="Zigbee stack", states={"zigbee:PermitJoinState": False}))
+        await self.ctx.add_device(
+            DeviceSpec(
+                address=STACK_ADDRESS,
+                controllable_name=STACK_CONTROLLABLE,
+                label="Zigbee stack",
+                states={"zigbee:PermitJoinState": False},
+            )
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(self.data_dir, 0o700)  # zigpy's database holds the network key
@@ -157,8 +166,9 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
             await self._connect()
         except Exception as exc:
             # The gateway starts without its radio; the radio joins in when it comes.
-            self.log.warning("zigbee radio on %s not usable (%s); retrying in the background",
-                             self.settings.port, _describe(exc))
+            self.log.warning(
+                "zigbee radio on %s not usable (%s); retrying in the background", self.settings.port, _describe(exc)
+            )
             self.ctx.set_available(self.stack_url, False)
             self._schedule_reconnect()
         self.ctx.create_task(self._watch_availability(), "availability")
@@ -236,8 +246,13 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         if formed:
             await self.ctx.storage.put(KEY_FORMED, int(await self.ctx.storage.get(KEY_FORMED) or 0) + 1)
         info = app.state.network_info
-        self.log.info("zigbee network %s on channel %s (pan 0x%04x), coordinator %s",
-                      "formed" if formed else "restored", info.channel, info.pan_id, app.state.node_info.ieee)
+        self.log.info(
+            "zigbee network %s on channel %s (pan 0x%04x), coordinator %s",
+            "formed" if formed else "restored",
+            info.channel,
+            info.pan_id,
+            app.state.node_info.ieee,
+        )
         app.add_listener(self)
         for device in list(app.devices.values()):
             if self._is_coordinator(device):
@@ -245,14 +260,21 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
             if getattr(device, "is_initialized", False):
                 await self._adopt(device, interviewed=False)
         self.ctx.set_available(self.stack_url, True)
-        self.ctx.report_states(self.stack_url, {
-            "zigbee:ChannelState": int(info.channel), "zigbee:PanIdState": int(info.pan_id),
-            "zigbee:ExtendedPanIdState": str(info.extended_pan_id), "zigbee:PermitJoinState": False})
+        self.ctx.report_states(
+            self.stack_url,
+            {
+                "zigbee:ChannelState": int(info.channel),
+                "zigbee:PanIdState": int(info.pan_id),
+                "zigbee:ExtendedPanIdState": str(info.extended_pan_id),
+                "zigbee:PermitJoinState": False,
+            },
+        )
         self.ctx.create_task(self._store_backup(), "backup")
 
     def _is_coordinator(self, device: Any) -> bool:
         return bool(self.app is not None and device.nwk == 0x0000) or (
-            self.app is not None and device.ieee == self.app.state.node_info.ieee)
+            self.app is not None and device.ieee == self.app.state.node_info.ieee
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         """zigpy: the serial port closed or the radio stopped answering its watchdog."""
@@ -285,8 +307,12 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                 await self._connect()
             except Exception as exc:
                 delay = backoff.next_delay()
-                self.log.info("zigbee radio still unreachable (attempt %d: %s); next try in %.1f s",
-                              attempt, _describe(exc), delay)
+                self.log.info(
+                    "zigbee radio still unreachable (attempt %d: %s); next try in %.1f s",
+                    attempt,
+                    _describe(exc),
+                    delay,
+                )
                 continue
             self.log.info("zigbee radio back after %d attempt(s)", attempt)
             return
@@ -312,6 +338,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         the radio restarts on it, as after a power cycle; the devices keep their addresses and need no re-pairing.
         """
         from zigpy.backups import NetworkBackup
+
         try:
             backup = NetworkBackup.from_dict(dict(data))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -319,9 +346,15 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         if not self.up or self.app is None:
             raise CommandFailed(FailureType.SERIAL_IO_ERROR, "the Zigbee radio is not connected")
         info = backup.network_info
-        await self.ctx.storage.put(KEY_NETWORK, {
-            "key": bytes(info.network_key.key).hex(), "channel": int(info.channel), "pan_id": int(info.pan_id),
-            "extended_pan_id": str(info.extended_pan_id)})
+        await self.ctx.storage.put(
+            KEY_NETWORK,
+            {
+                "key": bytes(info.network_key.key).hex(),
+                "channel": int(info.channel),
+                "pan_id": int(info.pan_id),
+                "extended_pan_id": str(info.extended_pan_id),
+            },
+        )
         app = self.app
         await app.backups.restore_backup(backup)
         await self._restart_radio(app)
@@ -369,22 +402,33 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                     value = _cached(cluster, attr_id)
                     if value is not None:
                         cached[(cid, attr_id)] = value
-            endpoints.append(EndpointInfo(ep_id, int(getattr(ep, "device_type", 0) or 0), set(ep.in_clusters),
-                                          cached))
+            endpoints.append(EndpointInfo(ep_id, int(getattr(ep, "device_type", 0) or 0), set(ep.in_clusters), cached))
         functions = functions_of(endpoints)
         if not functions:
-            self.log.warning("zigbee device %s: no cluster we know (%s)", ieee,
-                             {e.endpoint: sorted(e.in_clusters) for e in endpoints})
+            self.log.warning(
+                "zigbee device %s: no cluster we know (%s)",
+                ieee,
+                {e.endpoint: sorted(e.in_clusters) for e in endpoints},
+            )
             return
         many = len(functions) > 1
         label = " ".join(x for x in (device.manufacturer, device.model) if x) or f"Zigbee {ieee}"
         urls = []
         for i, function in enumerate(functions, start=1):
-            url = await self.ctx.add_device(DeviceSpec(
-                address=ieee, subsystem=i if many else None, controllable_name=function.controllable,
-                label=f"{label} #{i}" if many else label, states=dict(FIXED_STATES.get(function.controllable, {})),
-                attributes={"core:Manufacturer": device.manufacturer or "", "core:Model": device.model or "",
-                            "zigbee:Endpoint": function.endpoint}))
+            url = await self.ctx.add_device(
+                DeviceSpec(
+                    address=ieee,
+                    subsystem=i if many else None,
+                    controllable_name=function.controllable,
+                    label=f"{label} #{i}" if many else label,
+                    states=dict(FIXED_STATES.get(function.controllable, {})),
+                    attributes={
+                        "core:Manufacturer": device.manufacturer or "",
+                        "core:Model": device.model or "",
+                        "zigbee:Endpoint": function.endpoint,
+                    },
+                )
+            )
             urls.append(url)
         mains = bool(device.node_desc is not None and device.node_desc.is_mains_powered)
         node = _Node(ieee, functions, urls, mains)
@@ -405,7 +449,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                 cluster = _cluster(device, ep_id, cid)
                 if cluster is None:
                     continue
-                for (c, attr) in ATTRIBUTES:
+                for c, attr in ATTRIBUTES:
                     if c == cid:
                         value = _cached(cluster, attr)
                         if value is not None:
@@ -429,8 +473,13 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                     async with asyncio.timeout(self.settings.command_timeout_s):
                         await cluster.read_attributes([attr])
                 except Exception as exc:
-                    self.log.info("zigbee device %s: attribute 0x%04x/0x%04x not read (%s)", device.ieee, cid, attr,
-                                  _describe(exc))
+                    self.log.info(
+                        "zigbee device %s: attribute 0x%04x/0x%04x not read (%s)",
+                        device.ieee,
+                        cid,
+                        attr,
+                        _describe(exc),
+                    )
 
     def _listen(self, device: Any, node: _Node) -> None:
         if device in self._listened:
@@ -464,8 +513,12 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                             if c == cid:
                                 await cluster.configure_reporting(attr, lo, hi, change)
                 except Exception as exc:
-                    self.log.info("zigbee device %s: reporting of cluster 0x%04x not configured (%s)",
-                                  node.ieee, cid, _describe(exc))
+                    self.log.info(
+                        "zigbee device %s: reporting of cluster 0x%04x not configured (%s)",
+                        node.ieee,
+                        cid,
+                        _describe(exc),
+                    )
         await self._refresh_node(node)
 
     async def _refresh_node(self, node: _Node, urls: set[str] | None = None) -> None:
@@ -500,8 +553,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
 
     async def _forget(self, ieee: str) -> None:
         node = self.nodes.pop(ieee, None)
-        urls = node.urls if node is not None else [
-            d.url for d in self.ctx.devices() if d.url.address == ieee]
+        urls = node.urls if node is not None else [d.url for d in self.ctx.devices() if d.url.address == ieee]
         for url in urls:
             self.by_url.pop(str(url), None)
             await self.ctx.remove_device(url)
@@ -531,6 +583,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
     def _reported(self, ieee: str, endpoint: int, cluster: int) -> Any:
         def on_event(event: Any) -> None:
             self._on_attribute(ieee, endpoint, cluster, int(event.attribute_id), event.value)
+
         return on_event
 
     def _on_attribute(self, ieee: str, endpoint: int, cluster: int, attribute: int, value: Any) -> None:
@@ -575,8 +628,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
 
     async def read_back(self, url: DeviceURL) -> bool:
         """The device's attributes read again, as refreshState does (raises CommandFailed if it does not answer)."""
-        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back",
-                                       rank=0))
+        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back", rank=0))
         return True
 
     async def execute(self, call: CommandCall) -> None:
@@ -585,8 +637,9 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
             await self._stack_command(call)
             return
         if not self.up or self.app is None:
-            raise CommandFailed(FailureType.SERIAL_IO_ERROR,
-                                f"the Zigbee radio ({self.settings.port}) is not connected")
+            raise CommandFailed(
+                FailureType.SERIAL_IO_ERROR, f"the Zigbee radio ({self.settings.port}) is not connected"
+            )
         entry = self.by_url.get(url)
         if entry is None:
             raise CommandFailed(FailureType.ACTUATORUNKNOWN, f"{url} is not a known Zigbee device")
@@ -609,16 +662,19 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                 for step in plan.steps:
                     cluster = _cluster(device, endpoint, step.cluster)
                     if cluster is None:
-                        raise CommandFailed(FailureType.CMDUNKNOWN,
-                                            f"endpoint {endpoint} has no cluster 0x{step.cluster:04x}")
+                        raise CommandFailed(
+                            FailureType.CMDUNKNOWN, f"endpoint {endpoint} has no cluster 0x{step.cluster:04x}"
+                        )
                     result = await step.send(cluster)
                     _check(result, step.label)
         except CommandFailed:
             raise
         except TimeoutError:
             if timeout.expired():
-                raise CommandFailed(FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
-                                    f"no answer within {self.settings.command_timeout_s:.0f} s") from None
+                raise CommandFailed(
+                    FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
+                    f"no answer within {self.settings.command_timeout_s:.0f} s",
+                ) from None
             raise CommandFailed(FailureType.DEVICE_NO_ANSWER, f"{device.ieee} did not answer") from None
         except zigpy.exceptions.DeliveryError as exc:
             if not self.up:
@@ -634,8 +690,9 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
     async def _stack_command(self, call: CommandCall) -> None:
         p = call.parameters
         if not self.up or self.app is None:
-            raise CommandFailed(FailureType.SERIAL_IO_ERROR,
-                                f"the Zigbee radio ({self.settings.port}) is not connected")
+            raise CommandFailed(
+                FailureType.SERIAL_IO_ERROR, f"the Zigbee radio ({self.settings.port}) is not connected"
+            )
         app = self.app
         try:
             async with asyncio.timeout(self.settings.command_timeout_s * 2):
@@ -647,8 +704,10 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
                     await app.permit(time_s=0)
                     self._permit_for(0)
                 elif call.name == "createNetwork":
-                    await self._create_network(int(p[0]) if p and p[0] is not None else None,
-                                               int(p[1]) if len(p) > 1 and p[1] is not None else None)
+                    await self._create_network(
+                        int(p[0]) if p and p[0] is not None else None,
+                        int(p[1]) if len(p) > 1 and p[1] is not None else None,
+                    )
                 elif call.name == "leaveNetwork":
                     ieee = _ieee(p[0])
                     if ieee not in self.nodes and self._device_or_none(ieee) is None:
@@ -684,8 +743,9 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
             result = await device.zdo.permit(duration)
             status = result[0] if isinstance(result, list | tuple) and result else result
             if status != zdo_t.Status.SUCCESS:
-                raise CommandFailed(FailureType.ERRORCOMMAND,
-                                    f"{router} refused to permit joins: ZDO status {_status_name(status)}")
+                raise CommandFailed(
+                    FailureType.ERRORCOMMAND, f"{router} refused to permit joins: ZDO status {_status_name(status)}"
+                )
             self._permit_for(duration)
             return
         admitted = [(ieee, key) for ieee, key in await self._install_codes() if str(ieee) not in self.nodes]
@@ -701,8 +761,9 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         done, _ = await asyncio.wait({window}, timeout=min(duration, 2.0))
         if window in done and window.exception() is not None:
             exc = window.exception()
-            raise CommandFailed(FailureType.ERROR_WHILE_EXECUTING,
-                                f"the radio refused the install codes: {type(exc).__name__}: {exc}")
+            raise CommandFailed(
+                FailureType.ERROR_WHILE_EXECUTING, f"the radio refused the install codes: {type(exc).__name__}: {exc}"
+            )
         self.log.info("zigbee network open for %d s to %d device(s) with install codes", duration, len(admitted))
         self._permit_for(duration)
 
@@ -742,7 +803,8 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
         self.ctx.report_states(self.stack_url, {"zigbee:PermitJoinState": duration > 0})
         if duration > 0:
             self._permit_close = asyncio.get_running_loop().call_later(
-                duration, lambda: self.ctx.report_states(self.stack_url, {"zigbee:PermitJoinState": False}))
+                duration, lambda: self.ctx.report_states(self.stack_url, {"zigbee:PermitJoinState": False})
+            )
 
     async def _bind(self, name: str, src: str, src_ep: int, cluster: int, dst: str, dst_ep: int) -> None:
         device = self._device(src)
@@ -789,6 +851,7 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def _describe(exc: BaseException | None) -> str:
     if exc is None:

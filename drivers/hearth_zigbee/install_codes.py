@@ -38,4 +38,4 @@ def _eui64(text: str) -> zt.EUI64:
     digits = text.strip().replace(":", "").replace("-", "")
     if len(digits) != 16 or not _HEX.match(digits):
         raise ValueError(f"commissioningId {text!r} is not an IEEE address (16 hex digits)")
-    return zt.EUI64.convert(":".join(digits[i:i + 2] for i in range(0, 16, 2)))
+    return zt.EUI64.convert(":".join(digits[i : i + 2] for i in range(0, 16, 2)))

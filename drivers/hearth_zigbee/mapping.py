@@ -75,8 +75,11 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
         if COLOR_CONTROL in c and ON_OFF in c:
             caps = ep.cached.get((COLOR_CONTROL, 0x400A))
             # ColorCapabilities bit 4: colour temperature only; bits 0/3: hue-saturation / xy.
-            name = ("zigbee:ColorTemperatureLightComponent" if caps is not None and not int(caps) & 0b1011
-                    else "zigbee:ExtendedColorLightComponent")
+            name = (
+                "zigbee:ColorTemperatureLightComponent"
+                if caps is not None and not int(caps) & 0b1011
+                else "zigbee:ExtendedColorLightComponent"
+            )
             found.append(Function(ep.endpoint, name, (ON_OFF, LEVEL_CONTROL, COLOR_CONTROL)))
         elif LEVEL_CONTROL in c and ON_OFF in c:
             found.append(Function(ep.endpoint, "zigbee:DimmableLightComponent", (ON_OFF, LEVEL_CONTROL)))
@@ -91,16 +94,24 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
         if WINDOW_COVERING in c:
             kind = ep.cached.get((WINDOW_COVERING, 0x0000))
             # WindowCoveringType 6..8: blinds with tilt.
-            name = ("zigbee:VenetianBlindComponent" if kind is not None and int(kind) in (6, 7, 8)
-                    else "zigbee:RollerShutterGenericComponent")
+            name = (
+                "zigbee:VenetianBlindComponent"
+                if kind is not None and int(kind) in (6, 7, 8)
+                else "zigbee:RollerShutterGenericComponent"
+            )
             found.append(Function(ep.endpoint, name, (WINDOW_COVERING,)))
         if THERMOSTAT in c:
             found.append(Function(ep.endpoint, "zigbee:ThermostaticValveComponent", (THERMOSTAT,)))
         if DOOR_LOCK in c:
             found.append(Function(ep.endpoint, "zigbee:DoorLockComponent", (DOOR_LOCK,)))
         if METERING in c or ELECTRICAL_MEASUREMENT in c:
-            found.append(Function(ep.endpoint, "zigbee:ElectricityMeterComponent",
-                                  tuple(x for x in (METERING, ELECTRICAL_MEASUREMENT) if x in c)))
+            found.append(
+                Function(
+                    ep.endpoint,
+                    "zigbee:ElectricityMeterComponent",
+                    tuple(x for x in (METERING, ELECTRICAL_MEASUREMENT) if x in c),
+                )
+            )
         if THERMOSTAT not in c:
             if TEMPERATURE in c:
                 found.append(Function(ep.endpoint, "zigbee:TemperatureSensorComponent", (TEMPERATURE,)))
@@ -118,8 +129,12 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
     if battery_ep is not None:
         with_battery = [f for f in found if f.controllable in BATTERY_AWARE]
         if with_battery:
-            found = [Function(f.endpoint, f.controllable, f.clusters, ((battery_ep, POWER_CONFIGURATION),))
-                     if f in with_battery else f for f in found]
+            found = [
+                Function(f.endpoint, f.controllable, f.clusters, ((battery_ep, POWER_CONFIGURATION),))
+                if f in with_battery
+                else f
+                for f in found
+            ]
         else:
             found.append(Function(battery_ep, "zigbee:BatterySensorComponent", (POWER_CONFIGURATION,)))
     return found
@@ -129,9 +144,12 @@ def functions_of(endpoints: Iterable[EndpointInfo]) -> list[Function]:
 # commands to (the catalogue's 5..30 °C), it follows its set point until a preset is chosen, and its valve is
 # closed until its running state says it heats (Home Assistant's overkiz climate entity needs both from the start).
 FIXED_STATES: dict[str, dict[str, Any]] = {
-    "zigbee:ThermostaticValveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
-                                          "io:DerogationHeatingModeState": "manual",
-                                          "core:OpenClosedValveState": "closed"},
+    "zigbee:ThermostaticValveComponent": {
+        "core:MinSetpointState": 5.0,
+        "core:MaxSetpointState": 30.0,
+        "io:DerogationHeatingModeState": "manual",
+        "core:OpenClosedValveState": "closed",
+    },
 }
 
 # Controllables that declare the battery states themselves.
@@ -139,6 +157,7 @@ BATTERY_AWARE = {"zigbee:DoorLockComponent", "zigbee:ThermostaticValveComponent"
 
 
 # ----------------------------------------------------------------------------- attributes -> states
+
 
 def _percent_254(value: Any) -> int:
     return max(0, min(100, round(int(value) * 100 / 254)))
@@ -191,6 +210,7 @@ def _centi(state: str) -> Callable[[Any, Mapping[tuple[int, int], Any]], dict[st
         if value is None or int(value) in (-0x8000, 0xFFFF, 0x8000):  # "invalid measurement"
             return {}
         return {state: round(int(value) / 100, 2)}
+
     return convert
 
 
@@ -295,8 +315,9 @@ def listens_to(function: Function, endpoint: int, cluster: int) -> bool:
     return (function.endpoint == endpoint and cluster in function.clusters) or (endpoint, cluster) in function.extra
 
 
-def states_for(function: Function, cluster: int, attribute: int, value: Any,
-               cache: Mapping[tuple[int, int], Any]) -> dict[str, Any]:
+def states_for(
+    function: Function, cluster: int, attribute: int, value: Any, cache: Mapping[tuple[int, int], Any]
+) -> dict[str, Any]:
     """The states of ``function`` that one attribute value of one of its clusters gives."""
     if cluster == IAS_ZONE:
         return ias_states(function.controllable, int(value)) if attribute == IAS_ZONE_STATUS_ATTR else {}

@@ -51,15 +51,25 @@ __all__ = ["ZWaveDriver"]
 STACK_ADDRESS = "stack"
 STACK_CONTROLLABLE = "zwave:StackComponent"
 
-_INCLUSION = {"default": InclusionStrategy.DEFAULT, "smartStart": InclusionStrategy.SMART_START,
-              "insecure": InclusionStrategy.INSECURE, "securityS0": InclusionStrategy.SECURITY_S0,
-              "securityS2": InclusionStrategy.SECURITY_S2}
-_EXCLUSION = {"excludeOnly": ExclusionStrategy.EXCLUDE_ONLY,
-              "disableProvisioningEntry": ExclusionStrategy.DISABLE_PROVISIONING_ENTRY,
-              "unprovision": ExclusionStrategy.UNPROVISION}
-_REFUSED = {SetValueStatus.FAIL: FailureType.ERRORCOMMAND, SetValueStatus.NO_DEVICE_SUPPORT: FailureType.CMDUNKNOWN,
-            SetValueStatus.NOT_IMPLEMENTED: FailureType.CMDUNKNOWN, SetValueStatus.INVALID_VALUE: FailureType.BAD_PARAM,
-            SetValueStatus.ENDPOINT_NOT_FOUND: FailureType.BAD_ADDRESS}
+_INCLUSION = {
+    "default": InclusionStrategy.DEFAULT,
+    "smartStart": InclusionStrategy.SMART_START,
+    "insecure": InclusionStrategy.INSECURE,
+    "securityS0": InclusionStrategy.SECURITY_S0,
+    "securityS2": InclusionStrategy.SECURITY_S2,
+}
+_EXCLUSION = {
+    "excludeOnly": ExclusionStrategy.EXCLUDE_ONLY,
+    "disableProvisioningEntry": ExclusionStrategy.DISABLE_PROVISIONING_ENTRY,
+    "unprovision": ExclusionStrategy.UNPROVISION,
+}
+_REFUSED = {
+    SetValueStatus.FAIL: FailureType.ERRORCOMMAND,
+    SetValueStatus.NO_DEVICE_SUPPORT: FailureType.CMDUNKNOWN,
+    SetValueStatus.NOT_IMPLEMENTED: FailureType.CMDUNKNOWN,
+    SetValueStatus.INVALID_VALUE: FailureType.BAD_PARAM,
+    SetValueStatus.ENDPOINT_NOT_FOUND: FailureType.BAD_ADDRESS,
+}
 
 
 def _key(value: Any) -> ValueKey:
@@ -99,19 +109,34 @@ class ZWaveDriver(Driver, AssociationCapable):
     # ------------------------------------------------------------------ life of the connection
 
     async def start(self) -> None:
-        await self.ctx.add_device(DeviceSpec(address=STACK_ADDRESS, controllable_name=STACK_CONTROLLABLE,
-                                             label="Z-Wave stack", states={"zwave:TransceiverStatusState": "idle"}))
+        await self.ctx.add_device(
+            DeviceSpec(
+                address=STACK_ADDRESS,
+                controllable_name=STACK_CONTROLLABLE,
+                label="Z-Wave stack",
+                states={"zwave:TransceiverStatusState": "idle"},
+            )
+        )
         if self.settings.port is not None:
-            self.server = ManagedServer(self.settings.server_command, self.settings.port, self.settings.ws_port,
-                                        self.ctx.data_dir / "server", self.log, self.settings.reconnect_min_s,
-                                        self.settings.reconnect_max_s)
+            self.server = ManagedServer(
+                self.settings.server_command,
+                self.settings.port,
+                self.settings.ws_port,
+                self.ctx.data_dir / "server",
+                self.log,
+                self.settings.reconnect_min_s,
+                self.settings.reconnect_max_s,
+            )
             await self.server.start()
             await self.server.wait_ready(within_s=30)
         try:
             await self._connect()
         except Exception as exc:
-            self.log.warning("zwave-js server at %s not reachable (%s); retrying in the background",
-                             self.settings.url, _describe(exc))
+            self.log.warning(
+                "zwave-js server at %s not reachable (%s); retrying in the background",
+                self.settings.url,
+                _describe(exc),
+            )
             self.ctx.set_available(self.stack_url, False)
             self._schedule_reconnect()
 
@@ -133,8 +158,9 @@ class ZWaveDriver(Driver, AssociationCapable):
                 await client.connect()
                 ready = asyncio.Event()
                 listener = asyncio.create_task(client.listen(ready), name="zwave-listen")
-                done, _ = await asyncio.wait({listener, asyncio.ensure_future(ready.wait())},
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {listener, asyncio.ensure_future(ready.wait())}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if listener in done:
                     listener.result()  # raises what went wrong
                     raise ConnectionError("the zwave-js server closed the connection before it was ready")
@@ -198,11 +224,24 @@ class ZWaveDriver(Driver, AssociationCapable):
     async def _on_ready(self, client: Client) -> None:
         assert client.driver is not None
         controller = client.driver.controller
-        self.log.info("zwave-js %s, home id %08x, %d nodes", client.version.driver_version if client.version
-                      else "?", controller.home_id or 0, len(controller.nodes))
-        for name in ("node added", "node removed", "inclusion started", "inclusion stopped", "exclusion started",
-                     "exclusion stopped", "grant security classes", "validate dsk and enter pin",
-                     "inclusion failed", "exclusion failed"):
+        self.log.info(
+            "zwave-js %s, home id %08x, %d nodes",
+            client.version.driver_version if client.version else "?",
+            controller.home_id or 0,
+            len(controller.nodes),
+        )
+        for name in (
+            "node added",
+            "node removed",
+            "inclusion started",
+            "inclusion stopped",
+            "exclusion started",
+            "exclusion stopped",
+            "grant security classes",
+            "validate dsk and enter pin",
+            "inclusion failed",
+            "exclusion failed",
+        ):
             self._unsubscribe.append(controller.on(name, lambda event, name=name: self._controller_event(name, event)))
         known = set(controller.nodes)
         for node in controller.nodes.values():
@@ -218,16 +257,27 @@ class ZWaveDriver(Driver, AssociationCapable):
                 await self.ctx.remove_device(info.url)
                 self.by_url.pop(str(info.url), None)
         self.ctx.set_available(self.stack_url, True)
-        self.ctx.report_states(self.stack_url, {"zwave:HomeIdState": f"{controller.home_id or 0:08x}",
-                                                "zwave:TransceiverStatusState": "idle"})
+        self.ctx.report_states(
+            self.stack_url,
+            {"zwave:HomeIdState": f"{controller.home_id or 0:08x}", "zwave:TransceiverStatusState": "idle"},
+        )
 
     # ------------------------------------------------------------------ nodes
 
     def _watch(self, node: Node) -> None:
-        for name in ("value added", "value updated", "value notification", "dead", "alive", "wake up", "sleep",
-                     "ready"):
-            self._unsubscribe.append(node.on(name, lambda event, name=name, node=node: self._node_event(
-                node, name, event)))
+        for name in (
+            "value added",
+            "value updated",
+            "value notification",
+            "dead",
+            "alive",
+            "wake up",
+            "sleep",
+            "ready",
+        ):
+            self._unsubscribe.append(
+                node.on(name, lambda event, name=name, node=node: self._node_event(node, name, event))
+            )
 
     async def _adopt(self, node: Node) -> None:
         """Declare the node's functions as devices (again, after a reconnect: the registry keeps them)."""
@@ -236,11 +286,13 @@ class ZWaveDriver(Driver, AssociationCapable):
         specific = node.device_class.specific.key if node.device_class else None
         found = functions_of((_key(v) for v in values), generic, specific)
         if not found:
-            self.log.info("zwave node %d has nothing the catalogue knows (%s)", node.node_id,
-                          ", ".join(sorted({hex(int(v.command_class)) for v in values})))
+            self.log.info(
+                "zwave node %d has nothing the catalogue knows (%s)",
+                node.node_id,
+                ", ".join(sorted({hex(int(v.command_class)) for v in values})),
+            )
             return
-        label = (node.name or (node.device_config.label if node.device_config else None)
-                 or f"Z-Wave node {node.node_id}")
+        label = node.name or (node.device_config.label if node.device_config else None) or f"Z-Wave node {node.node_id}"
         manufacturer = node.device_config.manufacturer if node.device_config else None
         entries: list[tuple[DeviceURL, Function]] = []
         for index, function in enumerate(found, start=1):
@@ -248,15 +300,25 @@ class ZWaveDriver(Driver, AssociationCapable):
             states: dict[str, Any] = dict(FIXED_STATES.get(function.controllable, {}))
             for value in values:
                 states.update(states_for(function, _key(value), value.value, value.metadata.unit))
-            attributes = {"zwave:NodeId": node.node_id, "zwave:Endpoint": function.endpoint,
-                          "core:PowerSourceType": "mainSupply" if node.is_listening else "battery"}
+            attributes = {
+                "zwave:NodeId": node.node_id,
+                "zwave:Endpoint": function.endpoint,
+                "core:PowerSourceType": "mainSupply" if node.is_listening else "battery",
+            }
             if manufacturer:
                 attributes["core:Manufacturer"] = manufacturer
             if node.device_config and node.device_config.label:
                 attributes["core:Model"] = node.device_config.label
-            url = await self.ctx.add_device(DeviceSpec(
-                address=str(node.node_id), controllable_name=function.controllable, subsystem=subsystem,
-                label=f"{label} #{subsystem}" if subsystem else label, attributes=attributes, states=states))
+            url = await self.ctx.add_device(
+                DeviceSpec(
+                    address=str(node.node_id),
+                    controllable_name=function.controllable,
+                    subsystem=subsystem,
+                    label=f"{label} #{subsystem}" if subsystem else label,
+                    attributes=attributes,
+                    states=states,
+                )
+            )
             self.ctx.report_states(url, states)
             self.ctx.set_available(url, node.status != NodeStatus.DEAD)
             self.by_url[str(url)] = (node.node_id, function)
@@ -289,8 +351,9 @@ class ZWaveDriver(Driver, AssociationCapable):
             async with asyncio.timeout(self.settings.command_timeout_s):
                 await ready.wait()
         except TimeoutError:
-            raise CommandFailed(FailureType.DEVICE_NO_ANSWER,
-                                f"node {node.node_id} is not ready (its interview has not finished)") from None
+            raise CommandFailed(
+                FailureType.DEVICE_NO_ANSWER, f"node {node.node_id} is not ready (its interview has not finished)"
+            ) from None
 
     async def _forget(self, node_id: int) -> None:
         for url, _ in self.functions.pop(node_id, []):
@@ -321,8 +384,9 @@ class ZWaveDriver(Driver, AssociationCapable):
             requested = event["requested"]
             self.ctx.create_task(self._grant(requested), "grant security classes")
         elif name == "validate dsk and enter pin":
-            self.ctx.publish(events.ZWaveNewClientSideAuthenticationDSKEvent(
-                gateway_id=gw, device_security_key=str(event["dsk"])))
+            self.ctx.publish(
+                events.ZWaveNewClientSideAuthenticationDSKEvent(gateway_id=gw, device_security_key=str(event["dsk"]))
+            )
 
     async def _grant(self, requested: Any) -> None:
         assert self.client is not None and self.client.driver is not None
@@ -344,8 +408,7 @@ class ZWaveDriver(Driver, AssociationCapable):
 
     async def read_back(self, url: DeviceURL) -> bool:
         """The node's values asked again, as refreshState does (raises CommandFailed if it does not answer)."""
-        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back",
-                                       rank=0))
+        await self.execute(CommandCall(device_url=url, name="refreshState", parameters=[], exec_id="read-back", rank=0))
         return True
 
     async def execute(self, call: CommandCall) -> None:
@@ -375,9 +438,12 @@ class ZWaveDriver(Driver, AssociationCapable):
         except CommandFailed:
             raise
         except FailedZWaveCommand as exc:
-            raise CommandFailed(FailureType.DEVICE_NO_ANSWER if "timeout" in exc.zwave_error_message.lower()
-                                or _is_dead(node) else FailureType.ERROR_WHILE_EXECUTING,
-                                f"node {node_id}: {exc.zwave_error_message}") from None
+            raise CommandFailed(
+                FailureType.DEVICE_NO_ANSWER
+                if "timeout" in exc.zwave_error_message.lower() or _is_dead(node)
+                else FailureType.ERROR_WHILE_EXECUTING,
+                f"node {node_id}: {exc.zwave_error_message}",
+            ) from None
         except (BaseZwaveJSServerError, aiohttp.ClientError, ConnectionError) as exc:
             raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
         finally:
@@ -397,8 +463,12 @@ class ZWaveDriver(Driver, AssociationCapable):
             if not asleep and node.status == NodeStatus.ASLEEP:
                 asleep = True
                 wait_s = self.settings.wakeup_wait_s
-                self.log.info("zwave node %d is asleep: %s waits for its wake-up (at most %.0f s)",
-                              node.node_id, call.name, wait_s)
+                self.log.info(
+                    "zwave node %d is asleep: %s waits for its wake-up (at most %.0f s)",
+                    node.node_id,
+                    call.name,
+                    wait_s,
+                )
                 call.in_progress(int(wait_s * 1000))
                 deadline = loop.time() + wait_s
             remaining = deadline - loop.time()
@@ -418,11 +488,16 @@ class ZWaveDriver(Driver, AssociationCapable):
         if writes is None:
             raise CommandFailed(FailureType.CMDUNKNOWN, f"{call.name} is not supported on {function.controllable}")
         for write in writes:
-            value = next((v for v in node.values.values()
-                          if _key(v) == (write.cc, write.endpoint, write.prop, write.prop_key)), None)
+            value = next(
+                (v for v in node.values.values() if _key(v) == (write.cc, write.endpoint, write.prop, write.prop_key)),
+                None,
+            )
             if value is None:
-                raise CommandFailed(FailureType.CMDUNKNOWN, f"node {node_id} has no value {write.prop} on command "
-                                                            f"class 0x{write.cc:02x}, endpoint {write.endpoint}")
+                raise CommandFailed(
+                    FailureType.CMDUNKNOWN,
+                    f"node {node_id} has no value {write.prop} on command "
+                    f"class 0x{write.cc:02x}, endpoint {write.endpoint}",
+                )
             result = await node.async_set_value(value, write.value, wait_for_result=True)
             if result is not None and result.status in _REFUSED:
                 why = result.message or result.status.name
@@ -518,16 +593,20 @@ class ZWaveDriver(Driver, AssociationCapable):
             self._mode_end.cancel()
             self._mode_end = None
         if timeout_s:
+
             async def stop() -> None:
                 if self.client is None or self.client.driver is None:
                     return
                 controller = self.client.driver.controller
                 with contextlib.suppress(Exception):
-                    await (controller.async_stop_inclusion() if what == "inclusion"
-                           else controller.async_stop_exclusion())
+                    await (
+                        controller.async_stop_inclusion() if what == "inclusion" else controller.async_stop_exclusion()
+                    )
                 self._set_mode("idle")
+
             self._mode_end = asyncio.get_running_loop().call_later(
-                float(timeout_s), lambda: self.ctx.create_task(stop(), f"stop {what}"))
+                float(timeout_s), lambda: self.ctx.create_task(stop(), f"stop {what}")
+            )
 
     # ------------------------------------------------------------------ associations
 
@@ -546,9 +625,14 @@ class ZWaveDriver(Driver, AssociationCapable):
             raise CommandFailed(failure, exc.zwave_error_message) from None
         except (BaseZwaveJSServerError, NotFoundError) as exc:
             raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
-        listed = [{"maxNode": group.max_nodes, "groupId": group_id,
-                   "nodeList": sorted(a.node_id for a in members.get(group_id, []))}
-                  for group_id, group in sorted(groups.items())]
+        listed = [
+            {
+                "maxNode": group.max_nodes,
+                "groupId": group_id,
+                "nodeList": sorted(a.node_id for a in members.get(group_id, [])),
+            }
+            for group_id, group in sorted(groups.items())
+        ]
         return {"maxAssociationGroup": max(groups, default=0), "associationGroups": listed}
 
     async def _set_associations(self, node_id: int, group_id: int, wanted: Any) -> None:

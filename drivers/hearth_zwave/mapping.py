@@ -43,8 +43,11 @@ PLAIN_GETS = {BINARY_SWITCH, MULTILEVEL_SWITCH, BINARY_SENSOR, MULTILEVEL_SENSOR
 ACTUATOR_CCS = {BINARY_SWITCH, MULTILEVEL_SWITCH, DOOR_LOCK, THERMOSTAT_SETPOINT, THERMOSTAT_MODE, WINDOW_COVERING}
 # Colour Switch components (zwave-js property keys of currentColor / targetColor).
 RED, GREEN, BLUE = 2, 3, 4
-_COLOURS = {RED: "core:RedColorIntensityState", GREEN: "core:GreenColorIntensityState",
-            BLUE: "core:BlueColorIntensityState"}
+_COLOURS = {
+    RED: "core:RedColorIntensityState",
+    GREEN: "core:GreenColorIntensityState",
+    BLUE: "core:BlueColorIntensityState",
+}
 
 # Sensors found in Notification (type, event variable) or Binary Sensor (property) values.
 _NOTIFICATION_KINDS = {
@@ -82,9 +85,12 @@ _PRESET_MODES = {"comfort": 1, "eco": 11, "frostprotection": 11, "away": 11}
 # commands to (the catalogue's 5..30 °C), it follows its set point until its mode says otherwise, and it is not
 # heating until its operating state says so (Home Assistant's overkiz climate entity needs both from the start).
 FIXED_STATES: dict[str, dict[str, Any]] = {
-    "zwave:HeatingThermostatZWaveComponent": {"core:MinSetpointState": 5.0, "core:MaxSetpointState": 30.0,
-                                              "io:DerogationHeatingModeState": "manual",
-                                              "core:OpenClosedValveState": "closed"},
+    "zwave:HeatingThermostatZWaveComponent": {
+        "core:MinSetpointState": 5.0,
+        "core:MaxSetpointState": 30.0,
+        "io:DerogationHeatingModeState": "manual",
+        "core:OpenClosedValveState": "closed",
+    },
 }
 
 
@@ -125,8 +131,13 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
         if DOOR_LOCK in actuators:
             found.append(Function("lock", endpoint, (DOOR_LOCK, USER_CODE)))
         if {THERMOSTAT_SETPOINT, THERMOSTAT_MODE} & actuators:
-            found.append(Function("thermostat", endpoint, (THERMOSTAT_SETPOINT, THERMOSTAT_MODE,
-                                                           THERMOSTAT_OPERATING_STATE, MULTILEVEL_SENSOR)))
+            found.append(
+                Function(
+                    "thermostat",
+                    endpoint,
+                    (THERMOSTAT_SETPOINT, THERMOSTAT_MODE, THERMOSTAT_OPERATING_STATE, MULTILEVEL_SENSOR),
+                )
+            )
         parameter = _covering_parameter(keys, endpoint) if WINDOW_COVERING in actuators else None
         if parameter is not None:
             found.append(Function("shutter", endpoint, (WINDOW_COVERING,), parameter))
@@ -140,8 +151,11 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
         if METER in ccs and any(k[0] == METER and k[1] == endpoint and k[3] in (METER_KWH, METER_W) for k in keys):
             found.append(Function("meter", endpoint, (METER,)))
         thermostat_here = any(f.kind == "thermostat" and f.endpoint == endpoint for f in found)
-        if (MULTILEVEL_SENSOR in ccs and not thermostat_here
-                and any(k[0] == MULTILEVEL_SENSOR and k[1] == endpoint and k[2] == "Air temperature" for k in keys)):
+        if (
+            MULTILEVEL_SENSOR in ccs
+            and not thermostat_here
+            and any(k[0] == MULTILEVEL_SENSOR and k[1] == endpoint and k[2] == "Air temperature" for k in keys)
+        ):
             found.append(Function("temperature", endpoint, (MULTILEVEL_SENSOR,)))
         for kind in _sensor_kinds(keys, endpoint):
             found.append(Function(kind, endpoint, (NOTIFICATION, BINARY_SENSOR)))
@@ -152,8 +166,15 @@ def functions_of(values: Iterable[ValueKey], generic: int | None, specific: int 
 
 def _covering_parameter(keys: list[ValueKey], endpoint: int) -> int | None:
     """The Window Covering parameter that sets a position (odd ids; even ones only move without a position)."""
-    found = sorted(k[3] for k in keys if k[0] == WINDOW_COVERING and k[1] == endpoint and k[2] == "currentValue"
-                   and isinstance(k[3], int) and k[3] % 2 == 1)
+    found = sorted(
+        k[3]
+        for k in keys
+        if k[0] == WINDOW_COVERING
+        and k[1] == endpoint
+        and k[2] == "currentValue"
+        and isinstance(k[3], int)
+        and k[3] % 2 == 1
+    )
     return found[0] if found else None
 
 
@@ -162,8 +183,13 @@ def _sensor_kinds(keys: list[ValueKey], endpoint: int) -> list[str]:
     for cc, ep, prop, prop_key in keys:
         if ep != endpoint:
             continue
-        kind = (_NOTIFICATION_KINDS.get((prop, prop_key)) if cc == NOTIFICATION
-                else _BINARY_KINDS.get(prop) if cc == BINARY_SENSOR else None)
+        kind = (
+            _NOTIFICATION_KINDS.get((prop, prop_key))
+            if cc == NOTIFICATION
+            else _BINARY_KINDS.get(prop)
+            if cc == BINARY_SENSOR
+            else None
+        )
         if kind is not None and kind not in kinds:
             kinds.append(kind)
     return kinds
@@ -211,8 +237,9 @@ def states_for(function: Function, key: ValueKey, value: Any, unit: str | None =
         if heating is None:
             return {}
         # The preset a client reads (io:DerogationHeatingModeState) is the mode's, except off, which is none.
-        return {"core:TargetHeatingLevelState": heating} | ({"io:DerogationHeatingModeState": heating}
-                                                              if heating != "off" else {})
+        return {"core:TargetHeatingLevelState": heating} | (
+            {"io:DerogationHeatingModeState": heating} if heating != "off" else {}
+        )
     return _sensor_state(kind, cc, prop, prop_key, value)
 
 
@@ -253,6 +280,7 @@ def _celsius(value: Any, unit: str | None) -> float:
 
 # ----------------------------------------------------------------------------- commands
 
+
 @dataclass(frozen=True, slots=True)
 class Write:
     """One value to set: (command class, endpoint, property, property key) and the new value."""
@@ -272,8 +300,10 @@ def plan(function: Function, command: str, params: list[Any]) -> list[Write] | N
     if kind == "color" and command == "setRGB":
         colour = {"red": int(params[0]), "green": int(params[1]), "blue": int(params[2])}
         # And on, at its last level (255), as a colour sent alone to an off light means (Home Assistant sends it so).
-        return [Write(COLOR_SWITCH, ep, "targetColor", None, colour),
-                Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255)]
+        return [
+            Write(COLOR_SWITCH, ep, "targetColor", None, colour),
+            Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255),
+        ]
     if kind in ("dimmer", "color"):
         if command == "on":
             return [Write(MULTILEVEL_SWITCH, ep, "targetValue", None, 255)]  # 255: back to the last level

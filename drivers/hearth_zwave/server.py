@@ -25,8 +25,16 @@ _HEX32 = re.compile(r"\b[0-9a-fA-F]{32}\b")
 
 
 class ManagedServer:
-    def __init__(self, command: str, port: str, ws_port: int, folder: Path, log: logging.Logger,
-                 restart_min_s: float, restart_max_s: float) -> None:
+    def __init__(
+        self,
+        command: str,
+        port: str,
+        ws_port: int,
+        folder: Path,
+        log: logging.Logger,
+        restart_min_s: float,
+        restart_max_s: float,
+    ) -> None:
         self.command = command
         self.port = port
         self.ws_port = ws_port
@@ -62,8 +70,17 @@ class ManagedServer:
 
     def _argv(self) -> list[str]:
         program = shutil.which(self.command) or self.command
-        return [program, self.port, "--config", str(self._config()), "--port", str(self.ws_port),
-                "--host", "127.0.0.1", "--disable-dns-sd"]
+        return [
+            program,
+            self.port,
+            "--config",
+            str(self._config()),
+            "--port",
+            str(self.ws_port),
+            "--host",
+            "127.0.0.1",
+            "--disable-dns-sd",
+        ]
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="zwave-server")
@@ -82,8 +99,11 @@ class ManagedServer:
             self._ready.clear()
             try:
                 self.process = await asyncio.create_subprocess_exec(
-                    *self._argv(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                    start_new_session=True)
+                    *self._argv(),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 self.log.error("cannot start the zwave-js server (%s): %s", self.command, exc)
             else:

@@ -74,9 +74,12 @@ def build(settings: Settings) -> Gateway:
     imported now: a missing extra is said in words before anything starts)."""
     from hearth.api.server import ApiServer
 
-    return Gateway(settings, before_api=extensions.make(settings, extensions.BEFORE_API),
-                   api=ApiServer() if settings.api.enabled else None,
-                   after_api=extensions.make(settings, extensions.AFTER_API))
+    return Gateway(
+        settings,
+        before_api=extensions.make(settings, extensions.BEFORE_API),
+        api=ApiServer() if settings.api.enabled else None,
+        after_api=extensions.make(settings, extensions.AFTER_API),
+    )
 
 
 class Gateway:
@@ -85,9 +88,15 @@ class Gateway:
 
     CHECKPOINT_S = 5.0
 
-    def __init__(self, settings: Settings, clock: Clock | None = None, *,
-                 before_api: Sequence[Extension] = (), api: ApiServer | None = None,
-                 after_api: Sequence[Extension] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        before_api: Sequence[Extension] = (),
+        api: ApiServer | None = None,
+        after_api: Sequence[Extension] = (),
+    ) -> None:
         """Extensions in start order around the API (see ``build`` and hearth.extensions for that order)."""
         self.settings = settings
         # Wall-clock time for schedules, dawn and dusk; tests inject a ManualClock.
@@ -98,9 +107,16 @@ class Gateway:
         self.writer = BatchWriter(self.db, settings.store.batch_window_ms, settings.store.batch_max_rows)
         hs = settings.history
         self.recorder = StateRecorder(
-            self.db, self.writer, retention_days=hs.retention_days, per_state_days=hs.per_state,
-            max_rows_per_state=hs.max_rows_per_state, hourly_days=hs.hourly_days, daily_days=hs.daily_days,
-            monthly_days=hs.monthly_days, timezone=self._timezone)
+            self.db,
+            self.writer,
+            retention_days=hs.retention_days,
+            per_state_days=hs.per_state,
+            max_rows_per_state=hs.max_rows_per_state,
+            hourly_days=hs.hourly_days,
+            daily_days=hs.daily_days,
+            monthly_days=hs.monthly_days,
+            timezone=self._timezone,
+        )
         self.tokens = TokenStore(self.db)
         self.drivers = DriverManager()
         self.journal = ExecutionJournal(self.db, self.writer)
@@ -163,8 +179,15 @@ class Gateway:
         self._started("drivers", self.drivers.stop)  # each driver started is stopped, even if a later one fails
         await self._start_drivers()
         ex = settings.executor
-        self.executor = Executor(self.registry, self.drivers, self.bus, self.journal, states=self.states,
-                                 lock_hold_s=ex.lock_hold_s, missed_grace_s=ex.missed_grace_s)
+        self.executor = Executor(
+            self.registry,
+            self.drivers,
+            self.bus,
+            self.journal,
+            states=self.states,
+            lock_hold_s=ex.lock_hold_s,
+            missed_grace_s=ex.missed_grace_s,
+        )
         self._started("executor", self.executor.stop)
         self.action_groups = ActionGroupStore(self.db, self.bus, self.executor)
         await self.action_groups.load()
@@ -177,26 +200,53 @@ class Gateway:
         for extension in self.extensions:
             extension.attach(core)
         await self.executor.recover()
-        self.scheduler = DelayedRunScheduler(self.db, self.writer, self.bus, self.executor, self.action_groups,
-                                             missed_grace_s=ex.missed_grace_s)
+        self.scheduler = DelayedRunScheduler(
+            self.db, self.writer, self.bus, self.executor, self.action_groups, missed_grace_s=ex.missed_grace_s
+        )
         self._started("delayed runs", self.scheduler.stop)
         await self.scheduler.load()
-        self.alerts = AlertEngine(self.db, self.writer, self.bus, self.registry, self.places, self.executor,
-                                  self.action_groups, clock=self.clock, gateway_id=self.identity.gateway_id,
-                                  missed_grace_s=ex.missed_grace_s)
+        self.alerts = AlertEngine(
+            self.db,
+            self.writer,
+            self.bus,
+            self.registry,
+            self.places,
+            self.executor,
+            self.action_groups,
+            clock=self.clock,
+            gateway_id=self.identity.gateway_id,
+            missed_grace_s=ex.missed_grace_s,
+        )
         self._started("alerts", self.alerts.stop)
         await self.alerts.load()
         self.location = LocationStore(self.db, self.writer, self.bus, self.clock)
         await self.location.load()
         self._located = self.location
-        self.calendar = CalendarService(CalendarRepository(self.db, self.writer), self.bus, self.clock,
-                                        self.executor, self.action_groups, self.location, self.identity.gateway_id,
-                                        missed_grace_s=ex.missed_grace_s)
+        self.calendar = CalendarService(
+            CalendarRepository(self.db, self.writer),
+            self.bus,
+            self.clock,
+            self.executor,
+            self.action_groups,
+            self.location,
+            self.identity.gateway_id,
+            missed_grace_s=ex.missed_grace_s,
+        )
         self._started("calendar", self.calendar.stop)
         await self.calendar.load()
-        self.triggers = TriggerEngine(self.db, self.writer, self.bus, self.clock, self.registry, self.executor,
-                                      self.action_groups, self.location, self.identity.gateway_id,
-                                      missed_grace_s=ex.missed_grace_s, calendar=self.calendar.planning)
+        self.triggers = TriggerEngine(
+            self.db,
+            self.writer,
+            self.bus,
+            self.clock,
+            self.registry,
+            self.executor,
+            self.action_groups,
+            self.location,
+            self.identity.gateway_id,
+            missed_grace_s=ex.missed_grace_s,
+            calendar=self.calendar.planning,
+        )
         self._started("triggers", self.triggers.stop)
         await self.triggers.load()
         self.conditions = ConditionGroupStore(self.db, self.bus, self.registry, self.catalogue)
@@ -204,8 +254,20 @@ class Gateway:
         await self.conditions.load()
         self._started("maintenance", self._background(self._maintain(), "retention"))
         self._started("checkpoints", self._background(self._checkpoint(), "wal-checkpoint"))
-        parts = GatewayParts(settings, self.bus, self.db, self.identity, self.registry, self.places, self.journal,
-                             self.executor, self.action_groups, self.alerts, self.triggers, self.conditions)
+        parts = GatewayParts(
+            settings,
+            self.bus,
+            self.db,
+            self.identity,
+            self.registry,
+            self.places,
+            self.journal,
+            self.executor,
+            self.action_groups,
+            self.alerts,
+            self.triggers,
+            self.conditions,
+        )
         for extension in self._before_api:
             await self._start_extension(extension, parts)
         if self.api is not None:
@@ -213,8 +275,14 @@ class Gateway:
             await self.api.start(self)
         for extension in self._after_api:
             await self._start_extension(extension, parts)
-        return StartReport(self.identity.gateway_id, self.identity.first_start, first_token, len(self.registry),
-                           sorted(settings.enabled_drivers()), time.perf_counter() - started)
+        return StartReport(
+            self.identity.gateway_id,
+            self.identity.first_start,
+            first_token,
+            len(self.registry),
+            sorted(settings.enabled_drivers()),
+            time.perf_counter() - started,
+        )
 
     async def _start_extension(self, extension: Extension, parts: GatewayParts) -> None:
         # Stopped even if its start fails half-way (its stop undoes what it did).
@@ -230,6 +298,7 @@ class Gateway:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
         return cancel
 
     async def _start_drivers(self) -> None:
@@ -237,8 +306,19 @@ class Gateway:
         for name, config in self.settings.enabled_drivers().items():
             cls = self.drivers.load(name)
             self.drivers.check_config(name, cls, config)
-            ctx = Context(name, cls.protocol, self.identity.gateway_id, config, self.catalogue, self.registry,
-                          self.states, self.places, data, self.settings.data_dir() / "drivers" / name, self.bus)
+            ctx = Context(
+                name,
+                cls.protocol,
+                self.identity.gateway_id,
+                config,
+                self.catalogue,
+                self.registry,
+                self.states,
+                self.places,
+                data,
+                self.settings.data_dir() / "drivers" / name,
+                self.bus,
+            )
             await self.drivers.start(name, cls, ctx)
 
     def _timezone(self) -> tzinfo:
@@ -254,8 +334,7 @@ class Gateway:
         while True:
             try:
                 await self.recorder.sweep()
-                await self.journal.sweep(int(time.time() * 1000 - ex.history_days * 86_400_000),
-                                         ex.history_keep_last)
+                await self.journal.sweep(int(time.time() * 1000 - ex.history_days * 86_400_000), ex.history_keep_last)
             except Exception:
                 log.exception("retention sweep failed")
             await asyncio.sleep(self.settings.history.sweep_interval_s)

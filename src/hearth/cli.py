@@ -73,15 +73,17 @@ async def _run(settings: Settings) -> int:
     host = lan_address() if settings.api.host in ("0.0.0.0", "::") else settings.api.host
     port = api.port if api is not None else settings.api.port
     drivers = ", ".join(report.drivers) or "none"
-    print(f'Hearth {__version__} "{settings.gateway.name}": gateway {report.gateway_id} started in '
-          f"{report.start_seconds:.2f} s: {report.devices} devices, drivers: {drivers}", flush=True)
+    print(
+        f'Hearth {__version__} "{settings.gateway.name}": gateway {report.gateway_id} started in '
+        f"{report.start_seconds:.2f} s: {report.devices} devices, drivers: {drivers}",
+        flush=True,
+    )
     if api is not None:
         print(f"  End-User API: {scheme}://{host}:{port}/enduser-mobile-web/1/enduserAPI/", flush=True)
         print(f"  Web page:     {scheme}://{host}:{port}/", flush=True)
     print(f"  Data:         {settings.data_dir()}", flush=True)
     if report.first_admin_token:
-        print("  First admin token (shown once; keep it, or make another with `hearth token create`):",
-              flush=True)
+        print("  First admin token (shown once; keep it, or make another with `hearth token create`):", flush=True)
         print(f"  {report.first_admin_token}", flush=True)
     notifier.ready(f"gateway {report.gateway_id}: {report.devices} devices, drivers: {drivers}, port {port}")
     await stop.wait()
@@ -126,14 +128,18 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.token_command == "create":
+
         async def create(tokens: TokenStore) -> str:
             token, _ = await tokens.create(Scope(args.scope), args.label)
             return token
+
         print(asyncio.run(_with_store(settings, create)))
         return 0
     if args.token_command == "list":
+
         async def listing(tokens: TokenStore) -> list[TokenInfo]:
             return await tokens.list()
+
         tokens = asyncio.run(_with_store(settings, listing))
         if not tokens:
             print("no tokens (make one with: hearth token create)")
@@ -141,12 +147,16 @@ def cmd_token(args: argparse.Namespace) -> int:
         width = max(len(t.id) for t in tokens)
         print(f"{'ID':<{width}}  {'SCOPE':<7}  {'CREATED':<16}  {'LAST USED':<16}  LABEL")
         for info in tokens:
-            print(f"{info.id:<{width}}  {info.scope.value:<7}  {_local_time(info.creation_time):<16}  "
-                  f"{_local_time(info.last_use_time):<16}  {info.label}")
+            print(
+                f"{info.id:<{width}}  {info.scope.value:<7}  {_local_time(info.creation_time):<16}  "
+                f"{_local_time(info.last_use_time):<16}  {info.label}"
+            )
         return 0
     if args.token_command == "revoke":
+
         async def revoke(tokens: TokenStore) -> bool:
             return await tokens.delete(args.id)
+
         if not asyncio.run(_with_store(settings, revoke)):
             print(f"hearth: no token with id {args.id}", file=sys.stderr)
             return 1
@@ -169,8 +179,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         manager.check_config(name, manager.load(name), config)
     # What run starts beside the drivers: their libraries must be there too (run refuses to start otherwise).
     extensions.check(settings)
-    print(f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
-          f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}")
+    print(
+        f"configuration OK: {settings.source or '(defaults)'}; catalogue: {len(catalogue)} controllables; "
+        f"drivers: {', '.join(settings.enabled_drivers()) or 'none'}"
+    )
     return 0
 
 
@@ -208,8 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     run = with_config(sub.add_parser("run", help="start the gateway"))
-    run.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
-                     help="log level, any case (default: [log] level of the configuration, else INFO)")
+    run.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="log level, any case (default: [log] level of the configuration, else INFO)",
+    )
     run.set_defaults(func=cmd_run)
 
     token = with_config(sub.add_parser("token", help="local API tokens"))
@@ -232,16 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
 
-    backup = with_config(sub.add_parser("backup", help="write an encrypted, authenticated archive of the gateway "
-                                                       "(it may be running)"))
-    backup.add_argument("--output", help="the archive file, '-' for stdout (default: a new file in the backups "
-                                         "folder, printed)")
-    backup.add_argument("--passphrase-file", help="the passphrase (default: [backup] passphrase_file, made if "
-                                                  "missing)")
+    backup = with_config(
+        sub.add_parser("backup", help="write an encrypted, authenticated archive of the gateway (it may be running)")
+    )
+    backup.add_argument(
+        "--output", help="the archive file, '-' for stdout (default: a new file in the backups folder, printed)"
+    )
+    backup.add_argument("--passphrase-file", help="the passphrase (default: [backup] passphrase_file, made if missing)")
     backup.set_defaults(func=cmd_backup)
 
-    restore = with_config(sub.add_parser("restore", help="restore an archive into the data folder (the gateway "
-                                                         "stopped)"))
+    restore = with_config(
+        sub.add_parser("restore", help="restore an archive into the data folder (the gateway stopped)")
+    )
     restore.add_argument("archive", help="the archive (.hbk) to restore")
     restore.add_argument("--passphrase-file", help="the archive's passphrase (default: [backup] passphrase_file)")
     restore.add_argument("--force", action="store_true", help="replace what the data folder holds")

@@ -336,7 +336,7 @@ def apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
     for key, text in environ.items():
         if not key.startswith(ENV_PREFIX) or "__" not in key:
             continue
-        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__")]
         if not all(path):
             raise ConfigError(f"{key}: empty part in the variable name")
         target = raw

@@ -57,8 +57,14 @@ class Check:
 
 
 def run_doctor(settings: Settings) -> list[Check]:
-    checks = [Check("python", OK if sys.version_info >= (3, 11) else FAIL, sys.version.split()[0],
-                    "" if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or later")]
+    checks = [
+        Check(
+            "python",
+            OK if sys.version_info >= (3, 11) else FAIL,
+            sys.version.split()[0],
+            "" if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or later",
+        )
+    ]
     checks += _catalogue_and_drivers(settings)
     checks += _radios(settings)
     checks.append(_api_port(settings))
@@ -147,19 +153,31 @@ def _serial_port(name: str, port: str, driver: str) -> Check:
         return Check(name, OK, f"{port}: not checked (a pyserial URL)")
     path = Path(port)
     if not path.exists():
-        return Check(name, FAIL, f"{port}: no such device",
-                     f"plug the radio in (see ls -l /dev/serial/by-id/), or set drivers.{driver}.port")
+        return Check(
+            name,
+            FAIL,
+            f"{port}: no such device",
+            f"plug the radio in (see ls -l /dev/serial/by-id/), or set drivers.{driver}.port",
+        )
     try:
         # O_NONBLOCK: a port without carrier must not block the open; O_NOCTTY: never our terminal.
         fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     except PermissionError:
-        return Check(name, FAIL, f"{port}: permission denied",
-                     "add the user running Hearth to the port's group: sudo usermod -aG dialout $USER, then log in "
-                     "again (deploy/ has a udev rule)")
+        return Check(
+            name,
+            FAIL,
+            f"{port}: permission denied",
+            "add the user running Hearth to the port's group: sudo usermod -aG dialout $USER, then log in "
+            "again (deploy/ has a udev rule)",
+        )
     except OSError as exc:
         if exc.errno == errno.EBUSY:
-            return Check(name, WARN, f"{port}: busy (opened exclusively by another program)",
-                         "fine if it is the running Hearth; else stop the other program (ModemManager?)")
+            return Check(
+                name,
+                WARN,
+                f"{port}: busy (opened exclusively by another program)",
+                "fine if it is the running Hearth; else stop the other program (ModemManager?)",
+            )
         return Check(name, FAIL, f"{port}: {exc.strerror}", "check the cable and the device")
     try:
         if not os.isatty(fd):
@@ -167,8 +185,12 @@ def _serial_port(name: str, port: str, driver: str) -> Check:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return Check(name, WARN, f"{port}: locked by another program",
-                         "fine if it is the running Hearth; else stop the other program")
+            return Check(
+                name,
+                WARN,
+                f"{port}: locked by another program",
+                "fine if it is the running Hearth; else stop the other program",
+            )
         return Check(name, OK, f"{port}: present, opens")
     finally:
         os.close(fd)
@@ -209,15 +231,23 @@ def _api_port(settings: Settings) -> Check:
             return Check("api port", OK, f"{api.host}:{api.port} is free")
         except OSError as exc:
             if exc.errno == errno.EACCES:
-                return Check("api port", FAIL, f"{api.host}:{api.port}: permission denied",
-                             "ports under 1024 need privileges: use 8443, or see deploy/README.md")
+                return Check(
+                    "api port",
+                    FAIL,
+                    f"{api.host}:{api.port}: permission denied",
+                    "ports under 1024 need privileges: use 8443, or see deploy/README.md",
+                )
             if exc.errno != errno.EADDRINUSE:
                 return Check("api port", FAIL, f"{api.host}:{api.port}: {exc.strerror}", "check api.host")
     gateway_id = _running_hearth(settings)
     if gateway_id:
         return Check("api port", OK, f"{api.port} is served by a running Hearth (gateway {gateway_id})")
-    return Check("api port", FAIL, f"{api.port} is taken by another program",
-                 "stop that program or set api.port (ss -ltnp shows who listens)")
+    return Check(
+        "api port",
+        FAIL,
+        f"{api.port} is taken by another program",
+        "stop that program or set api.port (ss -ltnp shows who listens)",
+    )
 
 
 def _running_hearth(settings: Settings) -> str | None:
@@ -254,17 +284,27 @@ def _api_docs() -> Check:
 def _clock() -> list[Check]:
     year = time.gmtime().tm_year
     now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    checks = [Check("clock", OK, now) if year in SANE_YEARS else
-              Check("clock", FAIL, f"{now} is not a plausible date",
-                    "set the time (sudo timedatectl set-time ...) and enable NTP: certificates and schedules "
-                    "depend on it")]
+    checks = [
+        Check("clock", OK, now)
+        if year in SANE_YEARS
+        else Check(
+            "clock",
+            FAIL,
+            f"{now} is not a plausible date",
+            "set the time (sudo timedatectl set-time ...) and enable NTP: certificates and schedules depend on it",
+        )
+    ]
     timedatectl = shutil.which("timedatectl")
     if timedatectl is None:
         checks.append(Check("clock sync", OK, "not checked: timedatectl is not available here"))
         return checks
     try:
-        answer = subprocess.run([timedatectl, "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
-                                text=True, timeout=PROBE_TIMEOUT_S)
+        answer = subprocess.run(
+            [timedatectl, "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         checks.append(Check("clock sync", OK, f"not checked: timedatectl did not answer ({exc})"))
         return checks
@@ -274,8 +314,14 @@ def _clock() -> list[Check]:
     elif value == "yes":
         checks.append(Check("clock sync", OK, "synchronized (NTP)"))
     else:
-        checks.append(Check("clock sync", WARN, "not synchronized",
-                            "enable NTP: sudo timedatectl set-ntp true; schedules and dawn/dusk need the time"))
+        checks.append(
+            Check(
+                "clock sync",
+                WARN,
+                "not synchronized",
+                "enable NTP: sudo timedatectl set-ntp true; schedules and dawn/dusk need the time",
+            )
+        )
     return checks
 
 
@@ -292,8 +338,14 @@ def _data_folder(settings: Settings) -> list[Check]:
         probe.unlink()
         checks.append(Check("data folder", OK, f"{data_dir} is writable"))
     except OSError as exc:
-        checks.append(Check("data folder", FAIL, f"{data_dir}: {exc}",
-                            "make it writable by the user running Hearth, or set store.data_dir"))
+        checks.append(
+            Check(
+                "data folder",
+                FAIL,
+                f"{data_dir}: {exc}",
+                "make it writable by the user running Hearth, or set store.data_dir",
+            )
+        )
     free = shutil.disk_usage(data_dir).free if data_dir.exists() else 0
     detail = f"{free / 2**20:.0f} MiB free in {data_dir}"
     if free < DISK_FAIL_BYTES:
@@ -316,8 +368,11 @@ def _cloud(settings: Settings) -> list[Check]:
         mqtt = cloud.mqtt
         url = f"{'mqtts' if mqtt.tls else 'mqtt'}://{mqtt.host}:{mqtt.port}"
         checks.append(_reachable("cloud broker", url, WARN, (mqtt.host, mqtt.port)))
-    for name, section in (("bagtower", cloud.bagtower), ("smartsolar", cloud.smartsolar),
-                          ("airvantage", cloud.airvantage)):
+    for name, section in (
+        ("bagtower", cloud.bagtower),
+        ("smartsolar", cloud.smartsolar),
+        ("airvantage", cloud.airvantage),
+    ):
         if section.enabled:
             checks.append(_reachable(f"cloud {name}", section.base_url, WARN))
     if settings.bridge.enabled:
@@ -351,8 +406,20 @@ def _store(settings: Settings) -> list[Check]:
         return [Check("database integrity", FAIL, f"{db_path}: {exc}", advice)]
     known = len(migrations())
     checks = [Check("database integrity", OK if integrity == "ok" else FAIL, f"{db_path}: {integrity}", advice)]
-    checks.append(Check("database schema", OK if version <= known else FAIL,
-                        f"version {version} (this Hearth knows {known})", "the data is from a newer Hearth: upgrade"))
-    checks.append(Check("database journal", OK if mode == "wal" else WARN, f"journal_mode={mode}",
-                        "Hearth sets WAL at its next start"))
+    checks.append(
+        Check(
+            "database schema",
+            OK if version <= known else FAIL,
+            f"version {version} (this Hearth knows {known})",
+            "the data is from a newer Hearth: upgrade",
+        )
+    )
+    checks.append(
+        Check(
+            "database journal",
+            OK if mode == "wal" else WARN,
+            f"journal_mode={mode}",
+            "Hearth sets WAL at its next start",
+        )
+    )
     return checks

@@ -37,9 +37,15 @@ def password(broker: Any, data_dir: Path) -> str | None:
 
 def client_options(broker: Any, data_dir: Path) -> dict[str, Any]:
     """The keyword arguments of ``aiomqtt.Client`` that say where the broker is and how to log in."""
-    return {"hostname": broker.host, "port": broker.port, "username": broker.username or None,
-            "password": password(broker, data_dir), "tls_context": tls_context(broker),
-            "keepalive": broker.keepalive_s, "socket_options": NO_DELAY}
+    return {
+        "hostname": broker.host,
+        "port": broker.port,
+        "username": broker.username or None,
+        "password": password(broker, data_dir),
+        "tls_context": tls_context(broker),
+        "keepalive": broker.keepalive_s,
+        "socket_options": NO_DELAY,
+    }
 
 
 class BrokerLink:
@@ -85,8 +91,9 @@ class BrokerLink:
                 if self.connected:
                     log.warning("%s lost its broker (%s); %s", self.what, exc, self.lost_note)
                 else:
-                    log.info("%s: broker %s:%d not reachable (%s); retrying in %.1f s", self.what, host, port, exc,
-                             delay)
+                    log.info(
+                        "%s: broker %s:%d not reachable (%s); retrying in %.1f s", self.what, host, port, exc, delay
+                    )
             finally:
                 self.connected = False
                 self._down()

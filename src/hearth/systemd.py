@@ -126,8 +126,11 @@ class Notifier:
                 self.notify("WATCHDOG=1")
             elif not starved:
                 starved = True
-                log.error("unhealthy: no longer feeding the systemd watchdog, which will restart Hearth "
-                          "within %.0f s unless it recovers", self.watchdog_s)
+                log.error(
+                    "unhealthy: no longer feeding the systemd watchdog, which will restart Hearth "
+                    "within %.0f s unless it recovers",
+                    self.watchdog_s,
+                )
             await asyncio.sleep(interval)
 
     def close(self) -> None:
@@ -146,6 +149,7 @@ class _Writer(Protocol):
 
     @property
     def backlog(self) -> int: ...
+
     batches_written: int
     failures: int
     window_s: float
@@ -182,6 +186,9 @@ class WriterProgress:
             return True
         if not self.stalled:
             self.stalled = True
-            log.error("the store writer has written nothing for %.0f s while %d rows wait",
-                      now - self._since, self._writer.backlog)
+            log.error(
+                "the store writer has written nothing for %.0f s while %d rows wait",
+                now - self._since,
+                self._writer.backlog,
+            )
         return False

@@ -68,8 +68,9 @@ def _load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                        help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    parser.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO", help=f"any of {', '.join(SCENARIOS)} (default: all)"
+    )
     parser.add_argument("--json", help="also write the rows as JSON to this file")
     parser.add_argument("--strict", action="store_true", help="exit 2 if a target is missed")
     args = parser.parse_args(argv)
@@ -102,23 +103,46 @@ def main(argv: list[str] | None = None) -> int:
     print("Ratio = figure / baseline (same run). Rates: higher is better; times and sizes: lower is better.")
     for note in results.notes:
         print(f"- {note}")
-    print(f"- Durations: {', '.join(timings)}; total {total:.0f} s. Not pinned to a core (no taskset); "
-          f"load average at the end {_load()} (other work on the machine inflates latencies and lowers rates).")
+    print(
+        f"- Durations: {', '.join(timings)}; total {total:.0f} s. Not pinned to a core (no taskset); "
+        f"load average at the end {_load()} (other work on the machine inflates latencies and lowers rates)."
+    )
     for (level, message), count in sorted(tally.counts.items(), key=lambda kv: -kv[1]):
         print(f"- In-process gateways logged {count}x {level}: {message}")
     missed = [r for r in results.rows if r.verdict.startswith("MISSED")]
-    print(f"- Targets: {sum(r.verdict == 'met' for r in results.rows)} met, {len(missed)} missed"
-          + (": " + "; ".join(f"{r.scenario} {r.figure}" for r in missed) if missed else "."))
+    print(
+        f"- Targets: {sum(r.verdict == 'met' for r in results.rows)} met, {len(missed)} missed"
+        + (": " + "; ".join(f"{r.scenario} {r.figure}" for r in missed) if missed else ".")
+    )
     if results.errors:
         print("\nERRORS (the figures above may not be trustworthy):")
         for error in results.errors:
             print(f"- {error}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": machine_line(), "rows": [
-                {"scenario": r.scenario, "figure": r.figure, "value": r.value, "unit": r.unit, "op": r.op,
-                 "target": r.target, "baseline": r.baseline, "ratio": r.ratio, "verdict": r.verdict}
-                for r in results.rows], "notes": results.notes, "errors": results.errors}, f, indent=2)
+            json.dump(
+                {
+                    "machine": machine_line(),
+                    "rows": [
+                        {
+                            "scenario": r.scenario,
+                            "figure": r.figure,
+                            "value": r.value,
+                            "unit": r.unit,
+                            "op": r.op,
+                            "target": r.target,
+                            "baseline": r.baseline,
+                            "ratio": r.ratio,
+                            "verdict": r.verdict,
+                        }
+                        for r in results.rows
+                    ],
+                    "notes": results.notes,
+                    "errors": results.errors,
+                },
+                f,
+                indent=2,
+            )
     if results.errors:
         return 1
     if args.strict and missed:

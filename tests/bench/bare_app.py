@@ -29,9 +29,11 @@ from starlette.responses import JSONResponse
 
 def build() -> fastapi.FastAPI:
     app = fastapi.FastAPI()
-    states = [{"name": "core:OnOffState", "type": 3, "value": "on"},
-              {"name": "core:LightIntensityState", "type": 1, "value": 42},
-              {"name": "core:StatusState", "type": 3, "value": "available"}]
+    states = [
+        {"name": "core:OnOffState", "type": 3, "value": "on"},
+        {"name": "core:LightIntensityState", "type": 1, "value": 42},
+        {"name": "core:StatusState", "type": 3, "value": "available"},
+    ]
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -51,8 +53,9 @@ def build() -> fastapi.FastAPI:
 
 async def serve(cert: str | None, key: str | None) -> None:
     ssl = {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}
-    config = uvicorn.Config(build(), log_config=None, access_log=False, lifespan="off", server_header=False,
-                            proxy_headers=False, **ssl)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        build(), log_config=None, access_log=False, lifespan="off", server_header=False, proxy_headers=False, **ssl
+    )  # type: ignore[arg-type]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -142,8 +142,9 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
-def gateway_env(data_dir: Path, *, devices: int = 0, house: str = "none", synchronous: str = "FULL",
-                **extra: str) -> dict[str, str]:
+def gateway_env(
+    data_dir: Path, *, devices: int = 0, house: str = "none", synchronous: str = "FULL", **extra: str
+) -> dict[str, str]:
     """Settings for an in-process gateway: its own data folder, no API, the virtual driver, no drift."""
     env = {
         "HEARTH_STORE__DATA_DIR": str(data_dir),
@@ -161,8 +162,9 @@ def gateway_env(data_dir: Path, *, devices: int = 0, house: str = "none", synchr
 
 
 @asynccontextmanager
-async def in_process_gateway(devices: int, *, synchronous: str = "FULL",
-                             extra: dict[str, str] | None = None) -> AsyncIterator[Any]:
+async def in_process_gateway(
+    devices: int, *, synchronous: str = "FULL", extra: dict[str, str] | None = None
+) -> AsyncIterator[Any]:
     """A real ``hearth.app.Gateway`` on this loop: temp data folder, virtual driver, the API left out.
 
     ``extra``: more settings (``HEARTH_...`` variables), e.g. another driver."""
@@ -195,8 +197,10 @@ def machine_line() -> str:
         governor = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text().strip()
     except OSError:
         pass
-    return (f"Python {platform.python_version()} ({platform.python_implementation()}), {cpu}, "
-            f"{os.cpu_count()} CPUs, governor {governor}, {platform.system()} {platform.release()}")
+    return (
+        f"Python {platform.python_version()} ({platform.python_implementation()}), {cpu}, "
+        f"{os.cpu_count()} CPUs, governor {governor}, {platform.system()} {platform.release()}"
+    )
 
 
 def _num(value: float | None) -> str:
@@ -225,8 +229,9 @@ def format_table(rows: Sequence[Row]) -> str:
     right = {2, 5, 6}
 
     def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                  strict=True)))
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
     out = [fmt(header), fmt(["-" * w for w in widths])]
     out.extend(fmt(line) for line in lines)

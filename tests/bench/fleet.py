@@ -50,10 +50,17 @@ async def _light_gateway(folder: Path, index: int, settings: Any) -> Any:
 
     db = Database(folder / f"gw{index}.db", synchronous="NORMAL")
     await db.open()
-    gateway = SimpleNamespace(identity=SimpleNamespace(gateway_id=f"9000-0000-{index:04d}"), db=db, bus=EventBus(),
-                              executor=_Executor(), action_groups=None, conditions=None, triggers=None,
-                              registry=SimpleNamespace(all=lambda: []),
-                              settings=SimpleNamespace(data_dir=lambda: folder))
+    gateway = SimpleNamespace(
+        identity=SimpleNamespace(gateway_id=f"9000-0000-{index:04d}"),
+        db=db,
+        bus=EventBus(),
+        executor=_Executor(),
+        action_groups=None,
+        conditions=None,
+        triggers=None,
+        registry=SimpleNamespace(all=lambda: []),
+        settings=SimpleNamespace(data_dir=lambda: folder),
+    )
     sync = MqttSync(settings)
     sync.attach(gateway)  # the light gateway stands for both the core parts and the started parts
     await sync.start(gateway)
@@ -71,8 +78,13 @@ async def _scenario(results: Results) -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="hearth-fleet-"))
     broker = await Mosquitto(folder / "broker").start()
-    settings = CloudSettings(enabled=True, mqtt=MqttSettings(host="127.0.0.1", port=broker.port, tls=False),
-                             telemetry_window_s=0.2, sync_interval_s=600, reconnect_min_s=0.2)
+    settings = CloudSettings(
+        enabled=True,
+        mqtt=MqttSettings(host="127.0.0.1", port=broker.port, tls=False),
+        telemetry_window_s=0.2,
+        sync_interval_s=600,
+        reconnect_min_s=0.2,
+    )
     received: list[tuple[float, str, Any]] = []
     ready = asyncio.Event()
 
@@ -100,9 +112,12 @@ async def _scenario(results: Results) -> None:
         start = time.perf_counter()
         for g in gateways:
             for k in range(STATES_PER_GATEWAY):
-                g.bus.publish(DeviceStateChangedEvent(device_url=f"virtual://{g.identity.gateway_id}/{k}",
-                                                      device_states=[{"name": "core:OnOffState", "type": 3,
-                                                                      "value": "on"}]))
+                g.bus.publish(
+                    DeviceStateChangedEvent(
+                        device_url=f"virtual://{g.identity.gateway_id}/{k}",
+                        device_states=[{"name": "core:OnOffState", "type": 3, "value": "on"}],
+                    )
+                )
         wanted = GATEWAYS * STATES_PER_GATEWAY
 
         def states_in() -> int:
@@ -128,19 +143,34 @@ async def _scenario(results: Results) -> None:
 
         # Commands: down/exec to each gateway in turn, until its result comes up.
         latencies = []
-        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="fleet-pusher",
-                                  socket_options=NO_DELAY) as pusher:
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, identifier="fleet-pusher", socket_options=NO_DELAY
+        ) as pusher:
             for i in range(COMMAND_ROUNDS):
                 g = gateways[i % GATEWAYS]
                 command_id = f"bench-{i}"
                 received.clear()
                 sent = time.perf_counter()
-                await pusher.publish(f"hearth/{g.identity.gateway_id}/down/exec", json.dumps({
-                    "id": command_id, "actionGroup": {"label": "bench", "actions": [
-                        {"deviceURL": "virtual://x/1", "commands": [{"name": "on"}]}]}}).encode(), qos=1)
+                await pusher.publish(
+                    f"hearth/{g.identity.gateway_id}/down/exec",
+                    json.dumps(
+                        {
+                            "id": command_id,
+                            "actionGroup": {
+                                "label": "bench",
+                                "actions": [{"deviceURL": "virtual://x/1", "commands": [{"name": "on"}]}],
+                            },
+                        }
+                    ).encode(),
+                    qos=1,
+                )
                 while time.perf_counter() - sent < 10:
-                    hit = [t for t, topic, body in received if topic.endswith("/up/executions")
-                           and any(r["record"].get("commandId") == command_id for r in body["records"])]
+                    hit = [
+                        t
+                        for t, topic, body in received
+                        if topic.endswith("/up/executions")
+                        and any(r["record"].get("commandId") == command_id for r in body["records"])
+                    ]
                     if hit:
                         latencies.append((hit[0] - sent) * 1000)
                         break
@@ -148,8 +178,7 @@ async def _scenario(results: Results) -> None:
 
         # Baseline: one bare broker hop (publish -> the cloud's subscription), twice: a command and its result.
         hop_latencies = []
-        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="fleet-hop",
-                                  socket_options=NO_DELAY) as pusher:
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="fleet-hop", socket_options=NO_DELAY) as pusher:
             for i in range(COMMAND_ROUNDS):
                 received.clear()
                 sent = time.perf_counter()
@@ -170,14 +199,31 @@ async def _scenario(results: Results) -> None:
         Row("Fleet", f"{GATEWAYS} gateways: state records/s to the cloud", hearth_rate, "rec/s", "", None, naive_rate),
         Row("Fleet", "  MQTT messages/s carrying them", hearth_messages / took, "msg/s", "", None, naive_rate),
         Row("Fleet", "  records lost", wanted - got, "rec", "<", 1, None),
-        Row("Fleet", "pushed command -> result p50", percentile(latencies, 50), "ms", "", None,
-            percentile(hop_latencies, 50)),
-        Row("Fleet", "pushed command -> result p99", percentile(latencies, 99), "ms", "", None,
-            percentile(hop_latencies, 99)),
-        Row("Fleet", "commands without a result", COMMAND_ROUNDS - len(latencies), "runs", "<", 1, None))
-    results.note(f"Fleet: {GATEWAYS} light gateways (real connector, recorder and outbox on SQLite; no radio) on one "
-                 f"mosquitto; baselines: the same records one QoS 1 message each from one client, and two bare "
-                 f"broker hops (one timed, doubled) for the round trip.")
+        Row(
+            "Fleet",
+            "pushed command -> result p50",
+            percentile(latencies, 50),
+            "ms",
+            "",
+            None,
+            percentile(hop_latencies, 50),
+        ),
+        Row(
+            "Fleet",
+            "pushed command -> result p99",
+            percentile(latencies, 99),
+            "ms",
+            "",
+            None,
+            percentile(hop_latencies, 99),
+        ),
+        Row("Fleet", "commands without a result", COMMAND_ROUNDS - len(latencies), "runs", "<", 1, None),
+    )
+    results.note(
+        f"Fleet: {GATEWAYS} light gateways (real connector, recorder and outbox on SQLite; no radio) on one "
+        f"mosquitto; baselines: the same records one QoS 1 message each from one client, and two bare "
+        f"broker hops (one timed, doubled) for the round trip."
+    )
 
 
 def run(results: Results) -> None:

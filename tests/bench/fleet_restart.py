@@ -42,17 +42,23 @@ async def _run(jitter: bool) -> dict[str, float]:
 
     folder = Path(tempfile.mkdtemp(prefix="hearth-fleet-restart-"))
     broker = await Mosquitto(folder / "broker").start()
-    settings = CloudSettings(enabled=True, mqtt=MqttSettings(host="127.0.0.1", port=broker.port, tls=False,
-                                                             keepalive_s=5),
-                             telemetry_window_s=0.2, sync_interval_s=600, reconnect_min_s=RECONNECT_MIN_S,
-                             reconnect_max_s=RECONNECT_MAX_S, reconnect_jitter=jitter)
+    settings = CloudSettings(
+        enabled=True,
+        mqtt=MqttSettings(host="127.0.0.1", port=broker.port, tls=False, keepalive_s=5),
+        telemetry_window_s=0.2,
+        sync_interval_s=600,
+        reconnect_min_s=RECONNECT_MIN_S,
+        reconnect_max_s=RECONNECT_MAX_S,
+        reconnect_jitter=jitter,
+    )
     got: dict[str, set[str]] = {}  # gateway id -> event ids the cloud has
 
     async def cloud(ready: asyncio.Event) -> None:
         while True:  # a persistent session: what is published while it reconnects waits for it on the broker
             try:
-                async with aiomqtt.Client("127.0.0.1", broker.port, identifier="fleet-restart-cloud",
-                                          clean_session=False) as c:
+                async with aiomqtt.Client(
+                    "127.0.0.1", broker.port, identifier="fleet-restart-cloud", clean_session=False
+                ) as c:
                     await c.subscribe("hearth/+/up/states", qos=1)
                     ready.set()
                     async for message in c.messages:
@@ -70,8 +76,12 @@ async def _run(jitter: bool) -> dict[str, float]:
     def emit(round_: int) -> None:
         for g in gateways:
             gid = g.identity.gateway_id
-            g.bus.publish(DeviceStateChangedEvent(device_url=f"virtual://{gid}/{round_}", device_states=[
-                {"name": "core:OnOffState", "type": 3, "value": "on"}]))
+            g.bus.publish(
+                DeviceStateChangedEvent(
+                    device_url=f"virtual://{gid}/{round_}",
+                    device_states=[{"name": "core:OnOffState", "type": 3, "value": "on"}],
+                )
+            )
             sent[gid] = sent.get(gid, 0) + 1
 
     try:
@@ -119,20 +129,36 @@ async def _run(jitter: bool) -> dict[str, float]:
         peak = max(peak, samples[j][1] - (samples[i - 1][1] if i else 0))
     first = next((t for t, n in samples if n > 0), back_at)
     last = next((t for t, n in samples if n >= reconnected), back_at)
-    return {"peak": peak / WINDOW_S, "span": last - first, "reconnected": reconnected, "lost": lost,
-            "records": sum(sent.values()), "down": back_at - lost_at}
+    return {
+        "peak": peak / WINDOW_S,
+        "span": last - first,
+        "reconnected": reconnected,
+        "lost": lost,
+        "records": sum(sent.values()),
+        "down": back_at - lost_at,
+    }
 
 
 def run(results: Results) -> None:
     jittered = asyncio.run(_run(jitter=True))
     lockstep = asyncio.run(_run(jitter=False))
     results.add(
-        Row("Fleet restart", f"{GATEWAYS} gateways, broker restarted: peak reconnects/s (100 ms window)",
-            jittered["peak"], "conn/s", "", None, lockstep["peak"]),
+        Row(
+            "Fleet restart",
+            f"{GATEWAYS} gateways, broker restarted: peak reconnects/s (100 ms window)",
+            jittered["peak"],
+            "conn/s",
+            "",
+            None,
+            lockstep["peak"],
+        ),
         Row("Fleet restart", "  reconnections first to last", jittered["span"], "s", "", None, lockstep["span"]),
         Row("Fleet restart", "  gateways not back", GATEWAYS - jittered["reconnected"], "gw", "<", 1, None),
         Row("Fleet restart", "  records lost (of every outbox)", jittered["lost"], "rec", "<", 1, None),
-        Row("Fleet restart", "  records lost without jitter", lockstep["lost"], "rec", "<", 1, None))
-    results.note(f"Fleet restart: {GATEWAYS} light gateways on one mosquitto stopped for {OUTAGE_S:.0f} s; "
-                 f"reconnect back-off {RECONNECT_MIN_S}..{RECONNECT_MAX_S} s with full jitter; baseline: the same "
-                 f"run without jitter; {jittered['records']:.0f} records per run.")
+        Row("Fleet restart", "  records lost without jitter", lockstep["lost"], "rec", "<", 1, None),
+    )
+    results.note(
+        f"Fleet restart: {GATEWAYS} light gateways on one mosquitto stopped for {OUTAGE_S:.0f} s; "
+        f"reconnect back-off {RECONNECT_MIN_S}..{RECONNECT_MAX_S} s with full jitter; baseline: the same "
+        f"run without jitter; {jittered['records']:.0f} records per run."
+    )

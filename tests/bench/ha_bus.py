@@ -35,20 +35,31 @@ def _cache_dir() -> Path:
 
 def _imports_ha(python: str) -> bool:
     try:
-        return subprocess.run([python, "-c", "import homeassistant.core"], capture_output=True,
-                              timeout=120).returncode == 0
+        return (
+            subprocess.run([python, "-c", "import homeassistant.core"], capture_output=True, timeout=120).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
 def _base_python() -> str | None:
-    candidates = [os.environ.get("BENCH_HA_BASE_PYTHON"), shutil.which("python3.13"),
-                  str(Path.home() / ".pyenv" / "versions" / "3.13.0" / "bin" / "python3.13")]
+    candidates = [
+        os.environ.get("BENCH_HA_BASE_PYTHON"),
+        shutil.which("python3.13"),
+        str(Path.home() / ".pyenv" / "versions" / "3.13.0" / "bin" / "python3.13"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             try:
-                if subprocess.run([candidate, "-c", "import sys; assert sys.version_info >= (3, 13)"],
-                                  capture_output=True, timeout=30).returncode == 0:
+                if (
+                    subprocess.run(
+                        [candidate, "-c", "import sys; assert sys.version_info >= (3, 13)"],
+                        capture_output=True,
+                        timeout=30,
+                    ).returncode
+                    == 0
+                ):
                     return candidate
             except (OSError, subprocess.TimeoutExpired):
                 continue
@@ -72,8 +83,11 @@ def find_home_assistant() -> tuple[str | None, str]:
     print(f"  installing Home Assistant {HA_VERSION} into {venv} (once) ...", flush=True)
     try:
         subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"homeassistant=={HA_VERSION}", "pycares<4.7"],
-                       check=True, timeout=1800)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"homeassistant=={HA_VERSION}", "pycares<4.7"],
+            check=True,
+            timeout=1800,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"installing Home Assistant failed: {exc}"
     return (str(python), f"installed into {venv}") if _imports_ha(str(python)) else (None, "install incomplete")
@@ -86,20 +100,37 @@ def run(results: Results) -> None:
         results.add(Row("S1 vs HA", "Home Assistant not available", float("nan"), "x", "", None, None))
         return
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    done = subprocess.run([python, str(Path(__file__).with_name("ha_bus_child.py"))], capture_output=True,
-                          text=True, env=env, timeout=1200)
+    done = subprocess.run(
+        [python, str(Path(__file__).with_name("ha_bus_child.py"))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
     if done.returncode != 0:
         results.errors.append(f"S1 vs Home Assistant: the child failed:\n{done.stderr[-2000:]}")
         return
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     for label, case in figures["cases"].items():
-        results.add(Row("S1 vs HA", f"bus, {label}: Hearth", case["hearth"], "ev/s", "",
-                        None, case["home_assistant"]))
-        results.add(Row("S1 vs HA", f"  Hearth / Home Assistant, {label}", case["hearth"] / case["home_assistant"],
-                        "x", ">=", TARGET_RATIO, None))
-    results.note(f"S1 vs HA: Home Assistant {figures['home_assistant']} ({how}) and Hearth's bus in one Python "
-                 f"{figures['python']} process, interleaved, best of 3, rates per CPU second of the thread; "
-                 f"baseline column = Home Assistant's rate.")
+        results.add(Row("S1 vs HA", f"bus, {label}: Hearth", case["hearth"], "ev/s", "", None, case["home_assistant"]))
+        results.add(
+            Row(
+                "S1 vs HA",
+                f"  Hearth / Home Assistant, {label}",
+                case["hearth"] / case["home_assistant"],
+                "x",
+                ">=",
+                TARGET_RATIO,
+                None,
+            )
+        )
+    results.note(
+        f"S1 vs HA: Home Assistant {figures['home_assistant']} ({how}) and Hearth's bus in one Python "
+        f"{figures['python']} process, interleaved, best of 3, rates per CPU second of the thread; "
+        f"baseline column = Home Assistant's rate."
+    )
     if sys.version_info[:2] != tuple(int(x) for x in figures["python"].split(".")[:2]):
-        results.note(f"S1 vs HA: this run's own S1 rows are on Python {sys.version.split()[0]}; the side-by-side "
-                     f"rows on {figures['python']} (Home Assistant needs it).")
+        results.note(
+            f"S1 vs HA: this run's own S1 rows are on Python {sys.version.split()[0]}; the side-by-side "
+            f"rows on {figures['python']} (Home Assistant needs it)."
+        )

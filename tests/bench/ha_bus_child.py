@@ -41,8 +41,9 @@ async def main() -> None:
     entity_ids = [f"sensor.t{i}" for i in range(1024)]
     states = [{"name": "core:TemperatureState", "type": 2, "value": 20.5}]
     payloads = [{"entity_id": entity_ids[i], "device_states": states} for i in range(1024)]
-    events = [DeviceStateChangedEvent(timestamp=now_ms(), device_url=urls[i], device_states=states)
-              for i in range(1024)]
+    events = [
+        DeviceStateChangedEvent(timestamp=now_ms(), device_url=urls[i], device_states=states) for i in range(1024)
+    ]
 
     def ha_pass(subscribers: int, n: int, built: bool) -> float:
         count = [0]

@@ -79,8 +79,14 @@ class BareServer:
             args.append("--idle")
         elif cert is not None and key is not None:
             args += ["--cert", str(cert), "--key", str(key)]
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(REPO)})
+        self.proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         self.port = 0
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -107,8 +113,13 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load(requests: list[tuple[str, str, dict | None]], headers: dict[str, str],
-                seconds: float, server_pid: int, interval_s: float | None = None) -> dict[str, float]:
+async def _load(
+    requests: list[tuple[str, str, dict | None]],
+    headers: dict[str, str],
+    seconds: float,
+    server_pid: int,
+    interval_s: float | None = None,
+) -> dict[str, float]:
     """One client per entry of ``requests`` (method, url, json body) for ``seconds``: a closed loop (next
     request as soon as the answer comes: saturation), or, with ``interval_s``, one request per interval
     per client (open loop: the latency 50 clients see at a given rate)."""
@@ -116,8 +127,9 @@ async def _load(requests: list[tuple[str, str, dict | None]], headers: dict[str,
     statuses: dict[int, int] = {}
     errors = [0]
 
-    async def client_loop(method: str, url: str, body: dict | None, start_at: asyncio.Event,
-                          stop_at: list[float]) -> None:
+    async def client_loop(
+        method: str, url: str, body: dict | None, start_at: asyncio.Event, stop_at: list[float]
+    ) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(verify=False, timeout=10.0, limits=limits, headers=headers) as client:
             for _ in range(3):  # connect, TLS handshake, warm-up
@@ -150,21 +162,37 @@ async def _load(requests: list[tuple[str, str, dict | None]], headers: dict[str,
     elapsed = time.perf_counter() - t_start
     server_cpu, client_cpu = _cpu_s(server_pid) - server0, time.process_time() - client0
     bad = sum(n for code, n in statuses.items() if not 200 <= code < 300) + errors[0]
-    return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
-            "bad": bad, "n": len(latencies), "codes": dict(statuses),  # type: ignore[dict-item]
-            "server_us": 1e6 * server_cpu / max(1, len(latencies)), "server_pct": 100 * server_cpu / elapsed,
-            "client_pct": 100 * client_cpu / elapsed}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "bad": bad,
+        "n": len(latencies),
+        "codes": dict(statuses),  # type: ignore[dict-item]
+        "server_us": 1e6 * server_cpu / max(1, len(latencies)),
+        "server_pct": 100 * server_cpu / elapsed,
+        "client_pct": 100 * client_cpu / elapsed,
+    }
 
 
 def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key: Path, seconds: float) -> None:
     gid = gateway.gateway_id
     actuators = [1000 + i for i in range(GENERATED) if i % 4 in (1, 3)][:CLIENTS]  # dimmable lights, plugs
-    get_reqs = [("GET", f"{gateway.base_url}/setup/devices/{quote(f'virtual://{gid}/{a}', safe='')}/states", None)
-                for a in actuators]
-    post_reqs = [("POST", f"{gateway.base_url}/exec/apply",
-                  {"label": "bench", "actions": [{"deviceURL": f"virtual://{gid}/{a}",
-                                                  "commands": [{"name": "on", "parameters": []}]}]})
-                 for a in actuators]
+    get_reqs = [
+        ("GET", f"{gateway.base_url}/setup/devices/{quote(f'virtual://{gid}/{a}', safe='')}/states", None)
+        for a in actuators
+    ]
+    post_reqs = [
+        (
+            "POST",
+            f"{gateway.base_url}/exec/apply",
+            {
+                "label": "bench",
+                "actions": [{"deviceURL": f"virtual://{gid}/{a}", "commands": [{"name": "on", "parameters": []}]}],
+            },
+        )
+        for a in actuators
+    ]
     auth = {"Authorization": f"Bearer {token}"}
     assert gateway.proc is not None
     pid = gateway.proc.pid
@@ -190,24 +218,33 @@ def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key:
             results.errors.append(f"S6 {label} paced: hearth answered {g['codes']}, bare app {b['codes']}")
         results.add(
             Row("S6 REST", f"{label}, 50 clients at {rate:.0f} req/s: p50", g["p50"], "ms", "", None, b["p50"]),
-            Row("S6 REST", f"{label}, 50 clients at {rate:.0f} req/s: p99", g["p99"], "ms", "<", 10.0, b["p99"]))
+            Row("S6 REST", f"{label}, 50 clients at {rate:.0f} req/s: p99", g["p99"], "ms", "<", 10.0, b["p99"]),
+        )
     for label, g, b in (("GET states", g_get, b_get), ("POST exec/apply", g_post, b_post)):
         if g["bad"] or b["bad"]:
-            results.errors.append(f"S6 {label}: hearth answered {g['codes']} ({g['bad']} non-2xx/errors), "
-                                  f"bare app {b['codes']}")
+            results.errors.append(
+                f"S6 {label}: hearth answered {g['codes']} ({g['bad']} non-2xx/errors), bare app {b['codes']}"
+            )
         results.add(
             Row("S6 REST", f"{label}, 50 clients saturating: req/s", g["rps"], "req/s", "", None, b["rps"]),
             Row("S6 REST", f"{label}, 50 clients saturating: p50", g["p50"], "ms", "", None, b["p50"]),
             Row("S6 REST", f"{label}, 50 clients saturating: p99", g["p99"], "ms", "", None, b["p99"]),
-            Row("S6 REST", f"{label}: server CPU per request", g["server_us"], "us", "", None, b["server_us"]))
-        results.note(f"S6 {label}: server process at {g['server_pct']:.0f} % of a core (bare app "
-                     f"{b['server_pct']:.0f} %), load generator at {g['client_pct']:.0f} % (bare run "
-                     f"{b['client_pct']:.0f} %); {g['n']} requests timed.")
-    results.note(f"S6: paced = each client sends one request every {PACE_S:g} s ({rate:.0f} req/s in all), the "
-                 "latency 50 clients see; saturating = closed loop, where latency is only clients / throughput, so "
-                 "its p99 is reported without a target.")
-    results.note(f"S6: {seconds:g} s per load, {CLIENTS} httpx clients in the bench process (they share the "
-                 f"{os.cpu_count()} cores with the server under test); exec rate limit raised for the run.")
+            Row("S6 REST", f"{label}: server CPU per request", g["server_us"], "us", "", None, b["server_us"]),
+        )
+        results.note(
+            f"S6 {label}: server process at {g['server_pct']:.0f} % of a core (bare app "
+            f"{b['server_pct']:.0f} %), load generator at {g['client_pct']:.0f} % (bare run "
+            f"{b['client_pct']:.0f} %); {g['n']} requests timed."
+        )
+    results.note(
+        f"S6: paced = each client sends one request every {PACE_S:g} s ({rate:.0f} req/s in all), the "
+        "latency 50 clients see; saturating = closed loop, where latency is only clients / throughput, so "
+        "its p99 is reported without a target."
+    )
+    results.note(
+        f"S6: {seconds:g} s per load, {CLIENTS} httpx clients in the bench process (they share the "
+        f"{os.cpu_count()} cores with the server under test); exec rate limit raised for the run."
+    )
 
 
 def run(results: Results) -> None:
@@ -251,16 +288,28 @@ def run(results: Results) -> None:
             idle.stop()
 
         results.add(
-            Row("Cold start", f"exec -> /health 200, median of {COLD_STARTS}", median(starts), "s", "<", 2.0,
-                median(bare_starts)),
-            Row("Memory", f"VmRSS idle {IDLE_S:g} s, {GENERATED + 34} devices", rss, "MB", "<", 80.0, bare_rss))
-        results.note(f"Cold start runs (s): {', '.join(f'{s:.2f}' for s in starts)}; bare app: "
-                     f"{', '.join(f'{s:.2f}' for s in bare_starts)}.")
+            Row(
+                "Cold start",
+                f"exec -> /health 200, median of {COLD_STARTS}",
+                median(starts),
+                "s",
+                "<",
+                2.0,
+                median(bare_starts),
+            ),
+            Row("Memory", f"VmRSS idle {IDLE_S:g} s, {GENERATED + 34} devices", rss, "MB", "<", 80.0, bare_rss),
+        )
+        results.note(
+            f"Cold start runs (s): {', '.join(f'{s:.2f}' for s in starts)}; bare app: "
+            f"{', '.join(f'{s:.2f}' for s in bare_starts)}."
+        )
 
         _rest(results, gateway, token, cert, key, seconds)
         rss_after, hwm = rss_mb(gateway.proc.pid)
-        results.add(Row("Memory", "VmRSS after the S6 load", rss_after, "MB", "", None, None),
-                    Row("Memory", "VmHWM (peak) after the S6 load", hwm, "MB", "", None, None))
+        results.add(
+            Row("Memory", "VmRSS after the S6 load", rss_after, "MB", "", None, None),
+            Row("Memory", "VmHWM (peak) after the S6 load", hwm, "MB", "", None, None),
+        )
     finally:
         gateway.kill()
         shutil.rmtree(data, ignore_errors=True)

@@ -39,8 +39,11 @@ class Counter:
     def __init__(self, port: int, topic: str, folder: Path) -> None:
         self.file = folder / f"sub-{abs(hash(topic))}.txt"
         self.out = self.file.open("wb")
-        self.proc = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "0"],
-                                     stdout=self.out, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "0"],
+            stdout=self.out,
+            stderr=subprocess.DEVNULL,
+        )
 
     def count(self) -> int:
         self.out.flush()
@@ -76,16 +79,18 @@ async def _baseline(port: int, folder: Path) -> float:
     await asyncio.sleep(0.3)  # subscribed
     start = time.perf_counter()
     with lines.open("rb") as stdin:
-        pub = await asyncio.create_subprocess_exec("mosquitto_pub", "-h", "127.0.0.1", "-p", str(port),
-                                                   "-t", "bench/baseline", "-q", "0", "-l", stdin=stdin)
+        pub = await asyncio.create_subprocess_exec(
+            "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", "bench/baseline", "-q", "0", "-l", stdin=stdin
+        )
         await pub.wait()
     n, reached = await counter.wait_count(BASELINE_MESSAGES)
     counter.close()
     return n / (reached - start)
 
 
-async def _produce(ctx: Any, targets: list[tuple[str, str, Any]], seconds: float, rate: int | None,
-                   first_round: int) -> tuple[int, float, int]:
+async def _produce(
+    ctx: Any, targets: list[tuple[str, str, Any]], seconds: float, rate: int | None, first_round: int
+) -> tuple[int, float, int]:
     """Report changes at ``rate`` per second (None: as fast as the loop goes); (produced, seconds, next round)."""
     clock = time.perf_counter
     produced, position, round_ = 0, 0, first_round
@@ -161,15 +166,44 @@ async def _scenario(results: Results) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     rate = published / elapsed
     results.add(
-        Row("S10 bridge", "states published, paced at 10k/s", rate, "msg/s", ">=", RATE * 0.95, baseline,
-            f"{produced} changes of {DEVICES} devices in {elapsed:.1f} s; baseline: mosquitto_pub -l"),
-        Row("S10 bridge", "delivered by the broker / published", 100 * delivered / max(1, published), "%", ">=",
-            99.9, note=f"{delivered} of {published}, counted by mosquitto_sub"),
-        Row("S10 bridge", "loop lag p99 while publishing", probe.p99, "ms", "<", 5.0, bare.p99,
-            note=f"max {probe.max:.1f} ms; baseline: the same producer, no bridge"),
-        Row("S10 bridge", "states published, unpaced", fast_published / fast_elapsed, "msg/s", baseline=baseline,
+        Row(
+            "S10 bridge",
+            "states published, paced at 10k/s",
+            rate,
+            "msg/s",
+            ">=",
+            RATE * 0.95,
+            baseline,
+            f"{produced} changes of {DEVICES} devices in {elapsed:.1f} s; baseline: mosquitto_pub -l",
+        ),
+        Row(
+            "S10 bridge",
+            "delivered by the broker / published",
+            100 * delivered / max(1, published),
+            "%",
+            ">=",
+            99.9,
+            note=f"{delivered} of {published}, counted by mosquitto_sub",
+        ),
+        Row(
+            "S10 bridge",
+            "loop lag p99 while publishing",
+            probe.p99,
+            "ms",
+            "<",
+            5.0,
+            bare.p99,
+            note=f"max {probe.max:.1f} ms; baseline: the same producer, no bridge",
+        ),
+        Row(
+            "S10 bridge",
+            "states published, unpaced",
+            fast_published / fast_elapsed,
+            "msg/s",
+            baseline=baseline,
             note=f"{fast_produced} changes offered in {fast_elapsed:.1f} s (a device changing faster than the "
-                 "broker takes it is sent once with its latest states)"),
+            "broker takes it is sent once with its latest states)",
+        ),
     )
 
 

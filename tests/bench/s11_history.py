@@ -62,11 +62,13 @@ START_WINDOW_S = 2.0
 def _shape(rows: int, series: int = SERIES) -> HistoryShape:
     """Always 8.3 days of points (fewer rows: points further apart), so that 1/6 are past retention."""
     points = rows // series
-    return HistoryShape(series=series, points=points, step_ms=STEP_MS * 20_000 // points,
-                        end_ms=int(time.time() * 1000))
+    return HistoryShape(
+        series=series, points=points, step_ms=STEP_MS * 20_000 // points, end_ms=int(time.time() * 1000)
+    )
 
 
 # ------------------------------------------------------------------ (a) queries
+
 
 async def _queries(path: Path, shape: HistoryShape) -> dict[str, list[float]]:
     reader = HistoryReader(path)
@@ -80,8 +82,10 @@ async def _queries(path: Path, shape: HistoryShape) -> dict[str, list[float]]:
             points = await reader.points(series, end - DAY_MS, end, 50_000)
             json.dumps({"historyValues": [point_json(t, v) for t, v in points], "historizationMethod": AVERAGE})
             out["raw 1 day"].append((time.perf_counter() - started) * 1000)
-            for label, resolution, span in (("daily 8 days", Resolution.DAY, 8 * DAY_MS),
-                                            ("monthly 1 year", Resolution.MONTH, 366 * DAY_MS)):
+            for label, resolution, span in (
+                ("daily 8 days", Resolution.DAY, 8 * DAY_MS),
+                ("monthly 1 year", Resolution.MONTH, 366 * DAY_MS),
+            ):
                 started = time.perf_counter()
                 previous, rows = await reader.buckets(series, resolution, shape.end_ms - span, shape.end_ms)
                 json.dumps({"historyValues": [summary_json(s) for s in summarise(rows, previous, AVERAGE)]})
@@ -100,11 +104,21 @@ def _query_rows(results: Results, big: Path, big_shape: HistoryShape, folder: Pa
     baseline = asyncio.run(_queries(small, small_shape))
     millions = big_shape.rows / 1e6
     for label, times in measured.items():
-        results.add(Row("S11 history", f"query {label}, {millions:g}M points p99", percentile(times, 99), "ms",
-                        "<", 50.0, percentile(baseline[label], 99)))
+        results.add(
+            Row(
+                "S11 history",
+                f"query {label}, {millions:g}M points p99",
+                percentile(times, 99),
+                "ms",
+                "<",
+                50.0,
+                percentile(baseline[label], 99),
+            )
+        )
 
 
 # ------------------------------------------------------------------ (b) write cost
+
 
 class RawOnlyRecorder(StateRecorder):
     """The bench's comparison point: the current value and the raw point, no rollups."""
@@ -125,20 +139,31 @@ async def _write_cost(folder: Path, variant: str, spread: bool) -> float:
     await db.open()
     writer = BatchWriter(db)
     cls = RawOnlyRecorder if variant == "raw" else StateRecorder
-    recorder = cls(db, writer, retention_days=0 if variant == "none" else 7, per_state_days={},
-                   max_rows_per_state=20_000)
+    recorder = cls(
+        db, writer, retention_days=0 if variant == "none" else 7, per_state_days={}, max_rows_per_state=20_000
+    )
     await recorder.load()
     writer.start()
     now = int(time.time() * 1000)
     series = 500
-    events = [DeviceStateChangedEvent(timestamp=now + i * 10, device_url=f"virtual://1234-5678-9012/w{i % 250}",
-                                      device_states=[{"name": ("core:TemperatureState", "core:LuminanceState")[
-                                          (i // 250) % 2], "type": 2, "value": 15 + i % 200 / 10}])
-              for i in range(CHANGES)]
+    events = [
+        DeviceStateChangedEvent(
+            timestamp=now + i * 10,
+            device_url=f"virtual://1234-5678-9012/w{i % 250}",
+            device_states=[
+                {
+                    "name": ("core:TemperatureState", "core:LuminanceState")[(i // 250) % 2],
+                    "type": 2,
+                    "value": 15 + i % 200 / 10,
+                }
+            ],
+        )
+        for i in range(CHANGES)
+    ]
     try:
         started = time.perf_counter()
         for i in range(0, CHANGES, series):
-            for event in events[i:i + series]:
+            for event in events[i : i + series]:
                 recorder.on_state_changed(event)
             if spread:
                 await writer.flush()
@@ -153,6 +178,7 @@ async def _write_cost(folder: Path, variant: str, spread: bool) -> float:
 
 
 # ------------------------------------------------------------------ (c) size
+
 
 def _table_bytes(path: Path) -> dict[str, int]:
     conn = sqlite3.connect(path)
@@ -172,19 +198,25 @@ def _size_rows(results: Results, big: Path, shape: HistoryShape, folder: Path) -
     # v1: the same first million points in the v1 table and its two indexes.
     v1 = folder / "v1.db"
     conn = sqlite3.connect(v1, isolation_level=None)
-    conn.executescript("CREATE TABLE state_history (url TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, "
-                       "time INTEGER NOT NULL); CREATE INDEX state_history_by_state ON state_history "
-                       "(url, name, time); CREATE INDEX state_history_by_time ON state_history (time);")
+    conn.executescript(
+        "CREATE TABLE state_history (url TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, "
+        "time INTEGER NOT NULL); CREATE INDEX state_history_by_state ON state_history "
+        "(url, name, time); CREATE INDEX state_history_by_time ON state_history (time);"
+    )
     conn.execute(f"ATTACH '{big}' AS big")
     v1_points = min(shape.rows, 1_000_000)
     conn.execute("BEGIN")
-    conn.execute("INSERT INTO state_history SELECT s.url, s.name, r.value, r.time FROM big.state_raw r "
-                 f"JOIN big.history_series s ON s.id = r.series LIMIT {v1_points}")
+    conn.execute(
+        "INSERT INTO state_history SELECT s.url, s.name, r.value, r.time FROM big.state_raw r "
+        f"JOIN big.history_series s ON s.id = r.series LIMIT {v1_points}"
+    )
     conn.execute("COMMIT")
     conn.close()
     v1_sizes = _table_bytes(v1)
-    v1_per_point = sum(v1_sizes.get(n, 0) for n in ("state_history", "state_history_by_state",
-                                                     "state_history_by_time")) / v1_points
+    v1_per_point = (
+        sum(v1_sizes.get(n, 0) for n in ("state_history", "state_history_by_state", "state_history_by_time"))
+        / v1_points
+    )
     points_year = 2 * 365 * 288  # 2 states, every 5 minutes
     rollups_year = 2 * (365 * 24 + 365 + 12)
     all_raw = points_year * per_point + rollups_year * per_rollup
@@ -192,13 +224,29 @@ def _size_rows(results: Results, big: Path, shape: HistoryShape, folder: Path) -
     results.add(
         Row("S11 history", "disk per raw point", per_point, "bytes", "", None, v1_per_point),
         Row("S11 history", "disk per rollup row", per_rollup, "bytes", "", None, None),
-        Row("S11 history", "disk per device-year, all raw kept", all_raw / 1e6, "MB", "", None,
-            points_year * v1_per_point / 1e6),
-        Row("S11 history", "disk per device-year, default retention", default / 1e6, "MB", "", None,
-            2 * 7 * 288 * v1_per_point / 1e6))
+        Row(
+            "S11 history",
+            "disk per device-year, all raw kept",
+            all_raw / 1e6,
+            "MB",
+            "",
+            None,
+            points_year * v1_per_point / 1e6,
+        ),
+        Row(
+            "S11 history",
+            "disk per device-year, default retention",
+            default / 1e6,
+            "MB",
+            "",
+            None,
+            2 * 7 * 288 * v1_per_point / 1e6,
+        ),
+    )
 
 
 # ------------------------------------------------------------------ (d) commands during start and sweep
+
 
 async def _commands(gateway: Any, until: Any, latencies: list[float]) -> None:
     driver = gateway.drivers.by_protocol["virtual"]
@@ -206,8 +254,10 @@ async def _commands(gateway: Any, until: Any, latencies: list[float]) -> None:
     n = 0
     while not until():
         sim = lights[n % len(lights)]
-        group = ActionGroup(label=f"bench {n}", actions=[
-            Action(deviceURL=str(sim.url), commands=[Command(name="on" if n % 2 else "off")])])
+        group = ActionGroup(
+            label=f"bench {n}",
+            actions=[Action(deviceURL=str(sim.url), commands=[Command(name="on" if n % 2 else "off")])],
+        )
         started = time.perf_counter()
         execution = await gateway.executor.submit(group, owner="bench")
         await gateway.executor.wait(execution.id)
@@ -222,8 +272,7 @@ async def _gateway_phases(data_dir: Path, sweep_window_s: float = 0.0) -> dict[s
     from hearth.app import Gateway
     from hearth.config import load_settings
 
-    settings = load_settings(None, gateway_env(data_dir, devices=DEVICES,
-                                               HEARTH_HISTORY__SWEEP_START_DELAY_S="86400"))
+    settings = load_settings(None, gateway_env(data_dir, devices=DEVICES, HEARTH_HISTORY__SWEEP_START_DELAY_S="86400"))
     gateway = Gateway(settings)
     start_lat: list[float] = []
     sweep_lat: list[float] = []
@@ -237,10 +286,18 @@ async def _gateway_phases(data_dir: Path, sweep_window_s: float = 0.0) -> dict[s
         await _commands(gateway, lambda: sweep.done() and time.perf_counter() - swept > sweep_window_s, sweep_lat)
         deleted = await sweep
         stats = gateway.recorder.retention.last
-        return {"start_s": started - began, "start": start_lat, "sweep": sweep_lat, "deleted": deleted,
-                "sweep_s": stats.seconds, "transactions": stats.transactions, "hold_ms": stats.longest_hold_ms,
-                "hold_p99_ms": percentile(stats.hold_ms, 99), "round_trip_ms": stats.longest_ms,
-                "round_trip_p99_ms": percentile(stats.per_transaction_ms, 99)}
+        return {
+            "start_s": started - began,
+            "start": start_lat,
+            "sweep": sweep_lat,
+            "deleted": deleted,
+            "sweep_s": stats.seconds,
+            "transactions": stats.transactions,
+            "hold_ms": stats.longest_hold_ms,
+            "hold_p99_ms": percentile(stats.hold_ms, 99),
+            "round_trip_ms": stats.longest_ms,
+            "round_trip_p99_ms": percentile(stats.per_transaction_ms, 99),
+        }
     finally:
         await gateway.stop()
 
@@ -253,20 +310,43 @@ def _command_rows(results: Results, big_dir: Path, folder: Path) -> None:
     base = asyncio.run(_gateway_phases(empty_dir, sweep_window_s=min(30.0, measured["sweep_s"])))
     millions = measured["deleted"] / 1e6
     results.add(
-        Row("S11 history", "command p99, first 2 s after start, 10M points", percentile(measured["start"], 99), "ms",
-            "<", 5.0, percentile(base["start"], 99)),
-        Row("S11 history", f"command p99 during sweep ({millions:.1f}M deleted)", percentile(measured["sweep"], 99),
-            "ms", "<", 5.0, percentile(base["sweep"], 99)),
-        Row("S11 history", "command max during sweep", max(measured["sweep"]), "ms", "", None,
-            max(base["sweep"]) if base["sweep"] else None),
+        Row(
+            "S11 history",
+            "command p99, first 2 s after start, 10M points",
+            percentile(measured["start"], 99),
+            "ms",
+            "<",
+            5.0,
+            percentile(base["start"], 99),
+        ),
+        Row(
+            "S11 history",
+            f"command p99 during sweep ({millions:.1f}M deleted)",
+            percentile(measured["sweep"], 99),
+            "ms",
+            "<",
+            5.0,
+            percentile(base["sweep"], 99),
+        ),
+        Row(
+            "S11 history",
+            "command max during sweep",
+            max(measured["sweep"]),
+            "ms",
+            "",
+            None,
+            max(base["sweep"]) if base["sweep"] else None,
+        ),
         Row("S11 history", "sweep: transaction p99 (its deletes)", measured["hold_p99_ms"], "ms", "<", 5.0, None),
         Row("S11 history", "sweep: longest transaction (its deletes)", measured["hold_ms"], "ms", "", None, None),
-        Row("S11 history", "sweep: transaction round trip p99", measured["round_trip_p99_ms"], "ms", "", None,
-            None),
-        Row("S11 history", "sweep: longest transaction round trip", measured["round_trip_ms"], "ms", "", None, None))
-    results.note(f"S11: start() took {measured['start_s']:.2f} s with 10M points ({base['start_s']:.2f} s "
-                 f"without); sweep deleted {measured['deleted']:,} points in {measured['transactions']:,} "
-                 f"transactions over {measured['sweep_s']:.1f} s; {len(measured['sweep'])} commands ran during it.")
+        Row("S11 history", "sweep: transaction round trip p99", measured["round_trip_p99_ms"], "ms", "", None, None),
+        Row("S11 history", "sweep: longest transaction round trip", measured["round_trip_ms"], "ms", "", None, None),
+    )
+    results.note(
+        f"S11: start() took {measured['start_s']:.2f} s with 10M points ({base['start_s']:.2f} s "
+        f"without); sweep deleted {measured['deleted']:,} points in {measured['transactions']:,} "
+        f"transactions over {measured['sweep_s']:.1f} s; {len(measured['sweep'])} commands ran during it."
+    )
 
 
 def run(results: Results) -> None:
@@ -281,16 +361,33 @@ def run(results: Results) -> None:
         create_database(big)
         fill(big, shape)
         made = time.perf_counter() - started
-        results.note(f"S11: {shape.rows:,} points and their rollups generated in SQLite in {made:.0f} s "
-                     f"({os.path.getsize(big) / 1e6:.0f} MB).")
+        results.note(
+            f"S11: {shape.rows:,} points and their rollups generated in SQLite in {made:.0f} s "
+            f"({os.path.getsize(big) / 1e6:.0f} MB)."
+        )
         _query_rows(results, big, shape, folder)
         for spread, label in ((True, "one per series per flush"), (False, "burst")):
             writes = {v: asyncio.run(_write_cost(folder, v, spread)) for v in ("none", "raw", "full")}
             results.add(
-                Row("S11 history", f"write per change, point + rollups, {label}", writes["full"], "us", "", None,
-                    writes["none"]),
-                Row("S11 history", f"write per change, point only, {label}", writes["raw"], "us", "", None,
-                    writes["none"]))
+                Row(
+                    "S11 history",
+                    f"write per change, point + rollups, {label}",
+                    writes["full"],
+                    "us",
+                    "",
+                    None,
+                    writes["none"],
+                ),
+                Row(
+                    "S11 history",
+                    f"write per change, point only, {label}",
+                    writes["raw"],
+                    "us",
+                    "",
+                    None,
+                    writes["none"],
+                ),
+            )
         _size_rows(results, big, shape, folder)
         _command_rows(results, big_dir, folder)
     finally:

@@ -32,10 +32,14 @@ GATEWAY = "1234-5678-9012"
 
 
 def _pool() -> list[DeviceStateChangedEvent]:
-    return [DeviceStateChangedEvent(
-        timestamp=now_ms(), device_url=f"virtual://{GATEWAY}/{1000 + i}",
-        device_states=[{"name": "core:TemperatureState", "type": 2, "value": 20.0 + i % 50 / 10}])
-        for i in range(POOL)]
+    return [
+        DeviceStateChangedEvent(
+            timestamp=now_ms(),
+            device_url=f"virtual://{GATEWAY}/{1000 + i}",
+            device_states=[{"name": "core:TemperatureState", "type": 2, "value": 20.0 + i % 50 / 10}],
+        )
+        for i in range(POOL)
+    ]
 
 
 def _counter() -> tuple[list[int], Callable[[Any], None]]:
@@ -62,9 +66,13 @@ def _drive_built(publish: Callable[[Any], None], n: int) -> float:
     gc.collect()
     start = time.perf_counter()
     for i in range(n):
-        publish(DeviceStateChangedEvent(
-            timestamp=now_ms(), device_url=urls[i & mask],
-            device_states=[{"name": "core:TemperatureState", "type": 2, "value": 20.5}]))
+        publish(
+            DeviceStateChangedEvent(
+                timestamp=now_ms(),
+                device_url=urls[i & mask],
+                device_states=[{"name": "core:TemperatureState", "type": 2, "value": 20.5}],
+            )
+        )
     return time.perf_counter() - start
 
 

@@ -86,8 +86,10 @@ class Pipeline:
         self._unsubs.append(bus.subscribe(stamp, DeviceStateChangedEvent))
         index = self.index
         for _ in range(SYNC_SUBSCRIBERS - 1):
+
             def keep(event: Any) -> None:
                 index[event.device_url] = event.timestamp
+
             self._unsubs.append(bus.subscribe(keep, DeviceStateChangedEvent))
 
         def last(event: Any) -> None:  # the last synchronous listener: inline latency
@@ -98,8 +100,9 @@ class Pipeline:
 
         self._unsubs.append(bus.subscribe(last, DeviceStateChangedEvent))
         # 40 sync + the stamp helper above; the 10 consumers make 50 real subscribers plus one probe.
-        self.consumers = [bus.consumer(f"bench-{i}", 10_000, (DeviceStateChangedEvent,))
-                          for i in range(ASYNC_CONSUMERS)]
+        self.consumers = [
+            bus.consumer(f"bench-{i}", 10_000, (DeviceStateChangedEvent,)) for i in range(ASYNC_CONSUMERS)
+        ]
         self.tasks = [asyncio.create_task(self._drain(i)) for i in range(ASYNC_CONSUMERS)]
 
     async def _drain(self, i: int) -> None:
@@ -191,8 +194,9 @@ async def _phase(pipe: Pipeline, seconds: float, with_db: bool) -> dict[str, flo
         out["db_backlog_rows"] = gw.writer.backlog + len(gw.recorder.rollups)
         deadline = stop_t + 10
         target = gw.writer.rows_written - written_before + out["db_backlog_rows"]
-        while (gw.writer.backlog or len(gw.recorder.rollups) or gw.writer.rows_written - written_before < target) \
-                and time.perf_counter() < deadline:
+        while (
+            gw.writer.backlog or len(gw.recorder.rollups) or gw.writer.rows_written - written_before < target
+        ) and time.perf_counter() < deadline:
             await asyncio.sleep(0.002)
         out["db_drain_s"] = time.perf_counter() - stop_t
         history = (await gw.db.fetchone("SELECT COUNT(*) FROM state_history"))[0] - history_before
@@ -214,8 +218,9 @@ async def _run(results: Results, seconds: float) -> None:
             await pipe.close()
     for phase, figures in (("with SQLite", db), ("baseline", base)):
         if figures["missing"]:
-            results.errors.append(f"S2 {phase}: {figures['missing']} deliveries missing "
-                                  f"({figures['dropped']} dropped by slow consumers)")
+            results.errors.append(
+                f"S2 {phase}: {figures['missing']} deliveries missing ({figures['dropped']} dropped by slow consumers)"
+            )
     for phase, figures in (("with SQLite", db), ("baseline", base)):
         if figures["deduplicated"]:
             results.errors.append(f"S2 {phase}: {figures['deduplicated']} reports changed nothing (bench bug)")
@@ -223,8 +228,16 @@ async def _run(results: Results, seconds: float) -> None:
         results.errors.append(f"S2: {db['history_missing']} history rows missing after the drain")
     s = "S2 pipeline"
     results.add(
-        Row(s, f"sustained rate ({seconds:g} s)", db["rate"], "chg/s", ">=", RATE * 0.98, base["rate"],
-            note="target: 10k/s offered, 2 % pacing slack"),
+        Row(
+            s,
+            f"sustained rate ({seconds:g} s)",
+            db["rate"],
+            "chg/s",
+            ">=",
+            RATE * 0.98,
+            base["rate"],
+            note="target: 10k/s offered, 2 % pacing slack",
+        ),
         Row(s, "p99 ingress->sync sub", db["sync_p99_ms"], "ms", "<", 2.0, base["sync_p99_ms"]),
         Row(s, "p99 ingress->async consumer", db["async_p99_ms"], "ms", "<", 2.0, base["async_p99_ms"]),
         Row(s, "loop lag p99 (1 ms ticker)", db["lag_p99_ms"], "ms", "<", 5.0, base["lag_p99_ms"]),
@@ -234,9 +247,11 @@ async def _run(results: Results, seconds: float) -> None:
         Row(s, "CPU (all threads)", db["cpu_pct"], "% core", "<", 50.0, base["cpu_pct"]),
         Row(s, "CPU per change", db["cpu_us"], "us", "<", 50.0, base["cpu_us"]),
     )
-    results.note(f"S2: {db['produced']:.0f} changes with SQLite ({db['history_rows']:.0f} history rows checked), "
-                 f"{base['produced']:.0f} in the baseline; 40 sync listeners + 10 async consumers; "
-                 f"synchronous=FULL.")
+    results.note(
+        f"S2: {db['produced']:.0f} changes with SQLite ({db['history_rows']:.0f} history rows checked), "
+        f"{base['produced']:.0f} in the baseline; 40 sync listeners + 10 async consumers; "
+        f"synchronous=FULL."
+    )
 
 
 def run(results: Results) -> None:

@@ -50,8 +50,11 @@ _TEMPERATURE = "core:TemperatureState"
 _KINDS: dict[str, list[tuple[str, Any, Any]]] = {
     "zigbee:TemperatureSensorComponent": [
         (_TEMPERATURE, lambda r: ("GREATER_THAN", str(r.randint(15, 25))), lambda r: round(r.uniform(10, 30), 1)),
-        (_TEMPERATURE, lambda r: ("BETWEEN_INCLUSIVE", [r.randint(15, 19), r.randint(21, 25)]),
-         lambda r: round(r.uniform(10, 30), 1)),
+        (
+            _TEMPERATURE,
+            lambda r: ("BETWEEN_INCLUSIVE", [r.randint(15, 19), r.randint(21, 25)]),
+            lambda r: round(r.uniform(10, 30), 1),
+        ),
     ],
     "zigbee:DimmableLightComponent": [
         ("core:LightIntensityState", lambda r: ("GREATERTHANOREQUAL", r.randint(20, 80)), lambda r: r.randint(0, 100)),
@@ -74,8 +77,7 @@ def _bodies(urls: list[tuple[str, str]], rng: random.Random) -> list[dict[str, A
         for url, kind in rng.sample(urls, rng.randint(3, 5)):
             state, condition, _ = rng.choice(_KINDS[kind])
             operator, value = condition(rng)
-            conditions.append({"device": {"deviceURL": url, "stateName": state, "operator": operator,
-                                          "value": value}})
+            conditions.append({"device": {"deviceURL": url, "stateName": state, "operator": operator, "value": value}})
         bodies.append({"label": f"bench {n}", "conditions": conditions})
     return bodies
 
@@ -134,8 +136,7 @@ async def _run(results: Results) -> None:
         index.attach(gateway.bus)
         changes = len(indexed_ns)
 
-        wrong = [g.oid for g in groups
-                 if index.holds(g.oid) != evaluate(g.conditions, registry.get, urls_of).holds]
+        wrong = [g.oid for g in groups if index.holds(g.oid) != evaluate(g.conditions, registry.get, urls_of).holds]
         if wrong:
             results.errors.append(f"S3: {len(wrong)} groups whose indexed truth differs from a fresh evaluation")
 
@@ -161,20 +162,31 @@ async def _run(results: Results) -> None:
     scan_us = [t / 1000 for t in scan_ns]
     rebuild_ms = [t / 1e6 for t in rebuild_ns]
     results.add(
-        Row("S3 conditions", "indexed eval per change p50", percentile(us, 50), "us", "", None,
-            percentile(scan_us, 50)),
-        Row("S3 conditions", "indexed eval per change p99", percentile(us, 99), "us", "<", 50.0,
-            percentile(scan_us, 99)),
-        Row("S3 conditions", "full re-evaluation (rebuild) p50", percentile(rebuild_ms, 50), "ms", "<", 5.0,
-            percentile(scan_us, 50) / 1000),
+        Row(
+            "S3 conditions", "indexed eval per change p50", percentile(us, 50), "us", "", None, percentile(scan_us, 50)
+        ),
+        Row(
+            "S3 conditions", "indexed eval per change p99", percentile(us, 99), "us", "<", 50.0, percentile(scan_us, 99)
+        ),
+        Row(
+            "S3 conditions",
+            "full re-evaluation (rebuild) p50",
+            percentile(rebuild_ms, 50),
+            "ms",
+            "<",
+            5.0,
+            percentile(scan_us, 50) / 1000,
+        ),
         Row("S3 conditions", "full re-evaluation (rebuild) max", max(rebuild_ms), "ms"),
         Row("S3 conditions", "reload 1000 groups from SQLite", load_ms, "ms"),
     )
-    results.note(f"S3: {GROUPS} groups of 3-5 deviceURL conditions over {len(devices)} devices "
-                 f"({per_device:.1f} conditions per device); {changes} timed state changes through "
-                 f"StateStore.report and the bus ({flips[0] - flips_before} group truth flips announced); "
-                 f"baseline = full scan (evaluate every group) on every {SCAN_EVERY}th change; the rebuild "
-                 f"rows: {REBUILDS} runs, baseline = that scan's p50.")
+    results.note(
+        f"S3: {GROUPS} groups of 3-5 deviceURL conditions over {len(devices)} devices "
+        f"({per_device:.1f} conditions per device); {changes} timed state changes through "
+        f"StateStore.report and the bus ({flips[0] - flips_before} group truth flips announced); "
+        f"baseline = full scan (evaluate every group) on every {SCAN_EVERY}th change; the rebuild "
+        f"rows: {REBUILDS} runs, baseline = that scan's p50."
+    )
 
 
 def run(results: Results) -> None:

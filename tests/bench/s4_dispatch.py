@@ -37,8 +37,11 @@ DEVICES = 200
 
 def _actuators(gateway: Any) -> list[Any]:
     driver = gateway.drivers.by_protocol["virtual"]
-    return [sim for sim in driver.devices.values()
-            if sim.controllable.name in ("zigbee:DimmableLightComponent", "zigbee:SmartPlugComponent")]
+    return [
+        sim
+        for sim in driver.devices.values()
+        if sim.controllable.name in ("zigbee:DimmableLightComponent", "zigbee:SmartPlugComponent")
+    ]
 
 
 def _group(sims: list[Any], per_device: int, run: int) -> ActionGroup:
@@ -72,8 +75,9 @@ class Stopwatch:
         self.original = original
 
 
-async def _gateway_runs(gateway: Any, sims: list[Any], per_device: int,
-                        watch: Stopwatch) -> tuple[list[float], int, int, list[str]]:
+async def _gateway_runs(
+    gateway: Any, sims: list[Any], per_device: int, watch: Stopwatch
+) -> tuple[list[float], int, int, list[str]]:
     executor = gateway.executor
     overheads: list[float] = []
     refused = failed = 0
@@ -98,8 +102,10 @@ async def _gateway_runs(gateway: Any, sims: list[Any], per_device: int,
             failed += 1
             bad = [c for c in execution.commands if c.state is not ExecutionState.COMPLETED]
             detail = f"{bad[0].failure.name}: {bad[0].message}" if bad else "?"
-            reasons.append(f"run {run}: {execution.state.name}, {len(watch.handed)}/{expected} commands sent, "
-                           f"{len(bad)} not completed ({detail})")
+            reasons.append(
+                f"run {run}: {execution.state.name}, {len(watch.handed)}/{expected} commands sent, "
+                f"{len(bad)} not completed ({detail})"
+            )
             continue
         if run >= WARMUP:
             overheads.append((max(watch.handed) - start) * 1000)
@@ -111,9 +117,11 @@ async def _direct_runs(gateway: Any, sims: list[Any], per_device: int, watch: St
     overheads = []
     for run in range(RUNS + WARMUP):
         group = _group(sims, per_device, run)
-        calls = [CommandCall(device_url=sim.url, name=c.name, parameters=list(c.parameters), exec_id="direct",
-                             rank=k) for sim, action in zip(sims, group.actions, strict=True)
-                 for k, c in enumerate(action.commands)]
+        calls = [
+            CommandCall(device_url=sim.url, name=c.name, parameters=list(c.parameters), exec_id="direct", rank=k)
+            for sim, action in zip(sims, group.actions, strict=True)
+            for k, c in enumerate(action.commands)
+        ]
         watch.handed.clear()
         start = time.perf_counter()
         await asyncio.gather(*(driver.execute(call) for call in calls))
@@ -133,12 +141,15 @@ async def _case(results: Results, label: str, n_devices: int, per_device: int, s
     results.add(
         Row("S4 dispatch", f"{label} p50", percentile(measured, 50), "ms", "", None, percentile(direct, 50)),
         Row("S4 dispatch", f"{label} p99", percentile(measured, 99), "ms", "<", 5.0, percentile(direct, 99)),
-        Row("S4 dispatch", f"{label} refusals+failures", refused + failed, "runs", "<", 1, None))
+        Row("S4 dispatch", f"{label} refusals+failures", refused + failed, "runs", "<", 1, None),
+    )
 
 
 def run(results: Results) -> None:
     asyncio.run(_case(results, "50 dev x 1 cmd, FULL", 50, 1, "FULL"))
     asyncio.run(_case(results, "10 dev x 5 cmd, FULL", 10, 5, "FULL"))
     asyncio.run(_case(results, "50 dev x 1 cmd, NORMAL", 50, 1, "NORMAL"))
-    results.note(f"S4: {RUNS} runs per case after {WARMUP} warm-up runs; overhead = submit -> last command "
-                 "handed to the driver (virtual lights/plugs finish at once, no radio time).")
+    results.note(
+        f"S4: {RUNS} runs per case after {WARMUP} warm-up runs; overhead = submit -> last command "
+        "handed to the driver (virtual lights/plugs finish at once, no radio time)."
+    )

@@ -78,11 +78,22 @@ async def _case(results: Results, synchronous: str) -> None:
         lights = _by_kind(gateway, "zigbee:DimmableLightComponent")
         for i, sensor in enumerate(sensors):
             driver.ctx.report_states(sensor.url, {TEMPERATURE: 20.0})
-            await gateway.triggers.create({"ifThenSetupTrigger": {
-                "label": f"bench {i}", "rootConditionBlock": {"staticDeviceStateCondition": {
-                    "deviceURL": str(sensor.url), "stateName": TEMPERATURE, "operator": "GREATER_THAN",
-                    "value1": "25"}},
-                "effects": [{"actionGroupEffect": {"localActionGroup": _group(lights[i % len(lights)])}}]}})
+            await gateway.triggers.create(
+                {
+                    "ifThenSetupTrigger": {
+                        "label": f"bench {i}",
+                        "rootConditionBlock": {
+                            "staticDeviceStateCondition": {
+                                "deviceURL": str(sensor.url),
+                                "stateName": TEMPERATURE,
+                                "operator": "GREATER_THAN",
+                                "value1": "25",
+                            }
+                        },
+                        "effects": [{"actionGroupEffect": {"localActionGroup": _group(lights[i % len(lights)])}}],
+                    }
+                }
+            )
         sensor, light = sensors[0], lights[0]
         watch = Stopwatch(driver)
         registered: list[ExecutionRegisteredEvent] = []
@@ -97,7 +108,8 @@ async def _case(results: Results, synchronous: str) -> None:
 
         # The engine's bus handler, timed where the bus calls it.
         gateway.bus._typed[DeviceStateChangedEvent] = [
-            timed if listener == handler else listener for listener in gateway.bus._typed[DeviceStateChangedEvent]]
+            timed if listener == handler else listener for listener in gateway.bus._typed[DeviceStateChangedEvent]
+        ]
         gateway.bus._dispatch.clear()
 
         # Baseline: the same group straight to the executor.
@@ -150,8 +162,10 @@ async def _case(results: Results, synchronous: str) -> None:
             await gateway.executor.wait(registered[0].exec_id)
         watchers = len(gateway.triggers.watching(str(sensor.url), TEMPERATURE))
     if wrong or watchers != 1:
-        results.errors.append(f"S5 {synchronous}: {wrong} runs without exactly one IFT_CONDITION execution; "
-                              f"{watchers} triggers indexed on the sensor (expected 1)")
+        results.errors.append(
+            f"S5 {synchronous}: {wrong} runs without exactly one IFT_CONDITION execution; "
+            f"{watchers} triggers indexed on the sensor (expected 1)"
+        )
     label = f"state change -> 1st command, {synchronous}"
     results.add(
         Row("S5 trigger", f"{label} p50", percentile(measured, 50), "ms", "", None, percentile(direct, 50)),
@@ -160,11 +174,14 @@ async def _case(results: Results, synchronous: str) -> None:
         Row("S5 trigger", f"  of which change -> submit p99, {synchronous}", percentile(to_submit, 99), "ms"),
         Row("S5 trigger", f"engine per change p50, {synchronous}", percentile(engine_ns, 50) / 1000, "us"),
         Row("S5 trigger", f"engine per change p99, {synchronous}", percentile(engine_ns, 99) / 1000, "us"),
-        Row("S5 trigger", f"runs without their execution, {synchronous}", wrong, "runs", "<", 1))
+        Row("S5 trigger", f"runs without their execution, {synchronous}", wrong, "runs", "<", 1),
+    )
 
 
 def run(results: Results) -> None:
     asyncio.run(_case(results, "FULL"))
     asyncio.run(_case(results, "NORMAL"))
-    results.note(f"S5: {TRIGGERS} triggers on {TRIGGERS} sensors, {RUNS} runs after {WARMUP} warm-up runs; "
-                 "baseline = the same action group submitted to the executor directly.")
+    results.note(
+        f"S5: {TRIGGERS} triggers on {TRIGGERS} sensors, {RUNS} runs after {WARMUP} warm-up runs; "
+        "baseline = the same action group submitted to the executor directly."
+    )

@@ -53,7 +53,7 @@ async def _hearth(folder: Path, synchronous: str, rows: list[tuple[int, int, str
         before = writer.rows_written
         start = time.perf_counter()
         for i in range(0, ROWS, CHUNK):
-            for row in rows[i:i + CHUNK]:
+            for row in rows[i : i + CHUNK]:
                 queue(INSERT_HISTORY, row)
             await asyncio.sleep(0)
         deadline = start + 60
@@ -75,7 +75,7 @@ async def _stall_floor(rows: list[tuple[int, int, str]]) -> float:
     probe = LoopLagProbe().start()
     await asyncio.sleep(0.05)
     for i in range(0, ROWS, CHUNK):
-        for row in rows[i:i + CHUNK]:
+        for row in rows[i : i + CHUNK]:
             writer.queue(INSERT_HISTORY, row)
         await asyncio.sleep(0)
     await asyncio.sleep(0.05)
@@ -113,4 +113,5 @@ def run(results: Results) -> None:
             results.errors.append(f"S9 {synchronous}: {count} rows in state_raw, expected {ROWS}")
         results.add(
             Row("S9 persistence", f"100k rows, sync={synchronous}", rate, "rows/s", ">=", 50_000, base),
-            Row("S9 persistence", f"max loop stall, sync={synchronous}", stall, "ms", "<", 5.0, floor))
+            Row("S9 persistence", f"max loop stall, sync={synchronous}", stall, "ms", "<", 5.0, floor),
+        )

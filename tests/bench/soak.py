@@ -93,16 +93,32 @@ class Soak:
         env = {
             "HEARTH_DRIVERS__VIRTUAL__GENERATED_DEVICES": str(max(0, args.devices - DEMO_DEVICES)),
             "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": str(args.drift_s),
-            "HEARTH_API__RATE_EXEC_PER_S": "1000000", "HEARTH_API__RATE_EXEC_BURST": "1000000",
+            "HEARTH_API__RATE_EXEC_PER_S": "1000000",
+            "HEARTH_API__RATE_EXEC_BURST": "1000000",
             "HEARTH_LOG__LEVEL": "WARNING",
-            "HEARTH_BRIDGE__ENABLED": "true", "HEARTH_BRIDGE__HOST": "127.0.0.1",
-            "HEARTH_BRIDGE__PORT": str(self.broker.port), "HEARTH_BRIDGE__KEEPALIVE_S": "5",
-            "HEARTH_BRIDGE__RECONNECT_MIN_S": "0.5", "HEARTH_BRIDGE__RECONNECT_MAX_S": "2",
-            "HEARTH_BRIDGE__COMMANDS_PER_S": "100", "HEARTH_BRIDGE__COMMANDS_BURST": "100",
-            **{f"HEARTH_DRIVERS__RTS__{k}": v for k, v in {
-                "ENABLED": "true", "TRANSMITTER": "cul", "PORT": self.cul.port_path, "REPEATS": "2",
-                "GAP_S": "0.01", "TRAVEL_DOWN_S": "2", "TRAVEL_UP_S": "2", "RECONNECT_MIN_S": "0.3",
-                "RECONNECT_MAX_S": "1", "ANSWER_TIMEOUT_S": "2"}.items()},
+            "HEARTH_BRIDGE__ENABLED": "true",
+            "HEARTH_BRIDGE__HOST": "127.0.0.1",
+            "HEARTH_BRIDGE__PORT": str(self.broker.port),
+            "HEARTH_BRIDGE__KEEPALIVE_S": "5",
+            "HEARTH_BRIDGE__RECONNECT_MIN_S": "0.5",
+            "HEARTH_BRIDGE__RECONNECT_MAX_S": "2",
+            "HEARTH_BRIDGE__COMMANDS_PER_S": "100",
+            "HEARTH_BRIDGE__COMMANDS_BURST": "100",
+            **{
+                f"HEARTH_DRIVERS__RTS__{k}": v
+                for k, v in {
+                    "ENABLED": "true",
+                    "TRANSMITTER": "cul",
+                    "PORT": self.cul.port_path,
+                    "REPEATS": "2",
+                    "GAP_S": "0.01",
+                    "TRAVEL_DOWN_S": "2",
+                    "TRAVEL_UP_S": "2",
+                    "RECONNECT_MIN_S": "0.3",
+                    "RECONNECT_MAX_S": "1",
+                    "ANSWER_TIMEOUT_S": "2",
+                }.items()
+            },
         }
         self.proc = HearthProcess(self.folder / "data", env=env)
         self.proc.start(timeout=120)
@@ -134,17 +150,33 @@ class Soak:
                 created = await api.post(f"/config/{gw}/devices/{channel}/rts/1/{quote(f'Soak shutter {i}')}")
                 assert created.status_code == 201, created.text
             devices = (await api.get("/setup/devices")).json()
-        self.rts = [d["deviceURL"] for d in devices if d["deviceURL"].startswith("rts://")
-                    and d["controllableName"] != "rts:RTSGatewayComponent" and "Soak shutter" in d["label"]]
-        self.switches = [d["deviceURL"] for d in devices if d["deviceURL"].startswith("virtual://")
-                         and {c["commandName"] for c in d["definition"]["commands"]} >= {"on", "off"}]
-        dimmable = [d for d in devices if d["deviceURL"].startswith("virtual://")
-                    and "setIntensity" in {c["commandName"] for c in d["definition"]["commands"]}]
+        self.rts = [
+            d["deviceURL"]
+            for d in devices
+            if d["deviceURL"].startswith("rts://")
+            and d["controllableName"] != "rts:RTSGatewayComponent"
+            and "Soak shutter" in d["label"]
+        ]
+        self.switches = [
+            d["deviceURL"]
+            for d in devices
+            if d["deviceURL"].startswith("virtual://")
+            and {c["commandName"] for c in d["definition"]["commands"]} >= {"on", "off"}
+        ]
+        dimmable = [
+            d
+            for d in devices
+            if d["deviceURL"].startswith("virtual://")
+            and "setIntensity" in {c["commandName"] for c in d["definition"]["commands"]}
+        ]
         self.mqtt_light = dimmable[0]["deviceURL"]
         self.devices = [d["deviceURL"] for d in devices]
-        print(f"soak: {len(self.devices)} devices ({len(self.switches)} switchable, {len(self.rts)} RTS), "
-              f"{args.clients} REST clients, {args.duration_s:g} s in windows of {args.window_s:g} s; "
-              f"load average {_load()}", flush=True)
+        print(
+            f"soak: {len(self.devices)} devices ({len(self.switches)} switchable, {len(self.rts)} RTS), "
+            f"{args.clients} REST clients, {args.duration_s:g} s in windows of {args.window_s:g} s; "
+            f"load average {_load()}",
+            flush=True,
+        )
         from hearth.bridge.discovery import object_id
 
         self.mqtt_base = f"hearth/{self.proc.gateway_id}"
@@ -154,8 +186,12 @@ class Soak:
 
         self.started = time.monotonic()
         tasks = [asyncio.create_task(self._rest_client(i)) for i in range(args.clients)]
-        tasks += [asyncio.create_task(self._mqtt_commander()), asyncio.create_task(self._rts_commander()),
-                  asyncio.create_task(self._sampler()), asyncio.create_task(self._incidents())]
+        tasks += [
+            asyncio.create_task(self._mqtt_commander()),
+            asyncio.create_task(self._rts_commander()),
+            asyncio.create_task(self._sampler()),
+            asyncio.create_task(self._incidents()),
+        ]
         await asyncio.sleep(args.duration_s)
         self.stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -186,8 +222,13 @@ class Soak:
                     url = rng.choice(self.switches)
                     began = time.perf_counter()
                     try:
-                        response = await api.post("/exec/apply", json={"label": f"soak {number}", "actions": [
-                            {"deviceURL": url, "commands": [{"name": rng.choice(("on", "off"))}]}]})
+                        response = await api.post(
+                            "/exec/apply",
+                            json={
+                                "label": f"soak {number}",
+                                "actions": [{"deviceURL": url, "commands": [{"name": rng.choice(("on", "off"))}]}],
+                            },
+                        )
                         ok = response.status_code == 200
                         if ok:
                             self.exec_ids[response.json()["execId"]] = time.monotonic()
@@ -228,8 +269,13 @@ class Soak:
                 url = self.rts[step % len(self.rts)]
                 step += 1
                 try:
-                    response = await api.post("/exec/apply", json={"label": "soak rts", "actions": [
-                        {"deviceURL": url, "commands": [{"name": "open" if step % 2 else "close"}]}]})
+                    response = await api.post(
+                        "/exec/apply",
+                        json={
+                            "label": "soak rts",
+                            "actions": [{"deviceURL": url, "commands": [{"name": "open" if step % 2 else "close"}]}],
+                        },
+                    )
                     if response.status_code == 200:
                         self.exec_ids[response.json()["execId"]] = time.monotonic()
                         self.window.rts_commands += 1
@@ -302,11 +348,13 @@ class Soak:
         return out
 
     def _row(self, w: Window) -> str:
-        return (f"window {w.index + 1}: RSS {w.rss_mb:.1f} MB (peak {w.hwm_mb:.1f}), loop lag p99 <= "
-                f"{w.lag_p99_ms:g} ms (mean {w.lag_mean_ms:.2f} ms), GET states p50 {_p(w.get_ms, 50)} p99 "
-                f"{_p(w.get_ms, 99)} ms ({len(w.get_ms)}), POST exec/apply p50 {_p(w.post_ms, 50)} p99 "
-                f"{_p(w.post_ms, 99)} ms ({len(w.post_ms)}), MQTT states heard {w.mqtt_states}, MQTT commands "
-                f"{w.mqtt_commands}, RTS commands {w.rts_commands}, errors {w.errors}; load {_load()}")
+        return (
+            f"window {w.index + 1}: RSS {w.rss_mb:.1f} MB (peak {w.hwm_mb:.1f}), loop lag p99 <= "
+            f"{w.lag_p99_ms:g} ms (mean {w.lag_mean_ms:.2f} ms), GET states p50 {_p(w.get_ms, 50)} p99 "
+            f"{_p(w.get_ms, 99)} ms ({len(w.get_ms)}), POST exec/apply p50 {_p(w.post_ms, 50)} p99 "
+            f"{_p(w.post_ms, 99)} ms ({len(w.post_ms)}), MQTT states heard {w.mqtt_states}, MQTT commands "
+            f"{w.mqtt_commands}, RTS commands {w.rts_commands}, errors {w.errors}; load {_load()}"
+        )
 
     # ------------------------------------------------------------------ nothing lost
 
@@ -323,8 +371,9 @@ class Soak:
                     execution = response.json()["execution"]
                     if execution["state"] in ("COMPLETED", "FAILED"):
                         del unfinished[exec_id]
-                        if execution["state"] == "FAILED" and not any(a <= given <= b for a, b in
-                                                                      self.failures_expected):
+                        if execution["state"] == "FAILED" and not any(
+                            a <= given <= b for a, b in self.failures_expected
+                        ):
                             failed.append(f"{exec_id} {execution['failureType']}")
                 if unfinished:
                     await asyncio.sleep(1)
@@ -334,25 +383,34 @@ class Soak:
                 self.problems.append(f"{len(failed)} executions failed with the radio plugged in: {failed[:3]}")
             if self.last_mqtt_value is not None:
                 await asyncio.sleep(2)
-                shown = (await api.get(f"/setup/devices/{quote(self.mqtt_light, safe='')}/states/"
-                                       "core:LightIntensityState")).json().get("value")
+                shown = (
+                    (await api.get(f"/setup/devices/{quote(self.mqtt_light, safe='')}/states/core:LightIntensityState"))
+                    .json()
+                    .get("value")
+                )
                 if shown != self.last_mqtt_value:
-                    self.problems.append(f"the light driven over MQTT shows {shown}, "
-                                         f"the last command sent {self.last_mqtt_value}")
+                    self.problems.append(
+                        f"the light driven over MQTT shows {shown}, the last command sent {self.last_mqtt_value}"
+                    )
         if self.broker_restarted_at is not None and self.states_after_broker_restart == 0:
             self.problems.append("no MQTT state message after the broker restart")
         errors = sum(w.errors for w in self.windows)
         if errors:
             self.problems.append(f"{errors} REST requests failed or went unanswered")
-        print(f"soak: {len(self.exec_ids)} executions checked, "
-              f"{self.states_after_broker_restart} MQTT state messages after the broker restart", flush=True)
+        print(
+            f"soak: {len(self.exec_ids)} executions checked, "
+            f"{self.states_after_broker_restart} MQTT state messages after the broker restart",
+            flush=True,
+        )
 
     def _print(self) -> None:
         all_get = [x for w in self.windows for x in w.get_ms]
         all_post = [x for w in self.windows for x in w.post_ms]
-        print(f"soak: whole run: GET p50 {_p(all_get, 50)} p99 {_p(all_get, 99)} ms, POST p50 {_p(all_post, 50)} "
-              f"p99 {_p(all_post, 99)} ms, RSS {self.windows[0].rss_mb:.1f} -> {self.windows[-1].rss_mb:.1f} MB; "
-              f"load average {_load()}")
+        print(
+            f"soak: whole run: GET p50 {_p(all_get, 50)} p99 {_p(all_get, 99)} ms, POST p50 {_p(all_post, 50)} "
+            f"p99 {_p(all_post, 99)} ms, RSS {self.windows[0].rss_mb:.1f} -> {self.windows[-1].rss_mb:.1f} MB; "
+            f"load average {_load()}"
+        )
         print("soak: " + ("nothing lost" if not self.problems else "PROBLEMS: " + "; ".join(self.problems)))
 
 

@@ -62,8 +62,12 @@ async def _scenario(results: Results) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hearth-bench-znp-"))
     emulator = await ZnpEmulator.start(folder, transport="tcp")
     emulator.reply_delay = 0.0
-    env = {"HEARTH_DRIVERS__ZIGBEE__ENABLED": "true", "HEARTH_DRIVERS__ZIGBEE__RADIO": "znp",
-           "HEARTH_DRIVERS__ZIGBEE__PORT": emulator.port_path, "HEARTH_DRIVERS__VIRTUAL__ENABLED": "false"}
+    env = {
+        "HEARTH_DRIVERS__ZIGBEE__ENABLED": "true",
+        "HEARTH_DRIVERS__ZIGBEE__RADIO": "znp",
+        "HEARTH_DRIVERS__ZIGBEE__PORT": emulator.port_path,
+        "HEARTH_DRIVERS__VIRTUAL__ENABLED": "false",
+    }
     try:
         async with in_process_gateway(0, extra=env) as gateway:
             url = await _pair(gateway, emulator, sim)
@@ -99,9 +103,12 @@ async def _scenario(results: Results) -> None:
         Row("Zigbee command", "through Hearth p99", percentile(measured, 99), "ms", "", None, percentile(direct, 99)),
         Row("Zigbee command", "our overhead (p50 - zigpy p50)", overhead, "ms", "<", 1.0, None),
         Row("Zigbee command", "of which journal commit p50", percentile(journal, 50), "ms", "", None, None),
-        Row("Zigbee command", "failed executions", failed, "runs", "<", 1, None))
-    results.note(f"Zigbee: {RUNS} commands each way after {WARMUP} warm-up; baseline = the same ZCL command straight "
-                 f"through zigpy to the emulator (reply delay 0); the emulator saw {received} commands in all.")
+        Row("Zigbee command", "failed executions", failed, "runs", "<", 1, None),
+    )
+    results.note(
+        f"Zigbee: {RUNS} commands each way after {WARMUP} warm-up; baseline = the same ZCL command straight "
+        f"through zigpy to the emulator (reply delay 0); the emulator saw {received} commands in all."
+    )
 
 
 def run(results: Results) -> None:

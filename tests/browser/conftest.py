@@ -47,10 +47,10 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def gateway(tmp_path_factory: pytest.TempPathFactory, cul: CulEmulator,
-                  user_python: Path) -> AsyncIterator[HearthProcess]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-web"), env=rts_env("cul", cul.port_path),
-                         python=user_python)
+async def gateway(
+    tmp_path_factory: pytest.TempPathFactory, cul: CulEmulator, user_python: Path
+) -> AsyncIterator[HearthProcess]:
+    proc = HearthProcess(tmp_path_factory.mktemp("hearth-web"), env=rts_env("cul", cul.port_path), python=user_python)
     await asyncio.to_thread(proc.start, 60)
     await wait_for(lambda: any("RTS transmitter" in line and "ready" in line for line in proc.output), timeout=10)
     yield proc
@@ -66,8 +66,9 @@ def token(gateway: HearthProcess) -> str:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def api(gateway: HearthProcess, token: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         yield client
 
 
@@ -96,8 +97,9 @@ async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[An
     opened.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     # Content-Security-Policy refusals and failed module loads are console errors; the API's own refusals
     # (4xx, which the page shows in words) are logged by the browser too, and are not the page's fault.
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" and not API_REFUSAL.match(m.text)
-              else None)
+    opened.on(
+        "console", lambda m: errors.append(m.text) if m.type == "error" and not API_REFUSAL.match(m.text) else None
+    )
     opened.errors = errors
     yield opened
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

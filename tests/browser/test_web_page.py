@@ -31,8 +31,13 @@ async def state(api: httpx.AsyncClient, url: str, name: str) -> Any:
 
 
 async def apply(api: httpx.AsyncClient, url: str, command: str, *parameters: Any) -> None:
-    response = await api.post("/exec/apply", json={"label": command, "actions": [
-        {"deviceURL": url, "commands": [{"name": command, "parameters": list(parameters)}]}]})
+    response = await api.post(
+        "/exec/apply",
+        json={
+            "label": command,
+            "actions": [{"deviceURL": url, "commands": [{"name": command, "parameters": list(parameters)}]}],
+        },
+    )
     assert response.status_code == 200, response.text
 
 
@@ -61,7 +66,8 @@ async def test_the_page_and_its_modules_are_served_with_their_types_and_nothing_
 
 
 async def test_login_keeps_the_token_until_log_out_and_a_revoked_token_brings_the_login_back(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     await page.goto(gateway.root_url + "/")
     await page.get_by_label("Access token").fill("hth_not-a-token-of-this-gateway")
     await page.get_by_role("button", name="Log in").click()
@@ -87,7 +93,8 @@ async def test_login_keeps_the_token_until_log_out_and_a_revoked_token_brings_th
 
 
 async def test_switching_a_light_changes_its_state_and_outside_changes_show_live(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     light = gateway.device_url("10")  # Kitchen light, zigbee:OnOffLightComponent
     await apply(api, light, "off")
     await log_in(page, gateway, token)
@@ -118,7 +125,8 @@ async def _equals(api: httpx.AsyncClient, url: str, name: str, value: Any) -> bo
 
 
 async def test_an_action_group_made_on_the_page_runs_to_completed(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     hall = gateway.device_url("16")
     await apply(api, hall, "off")
     await log_in(page, gateway, token)
@@ -140,8 +148,12 @@ async def test_an_action_group_made_on_the_page_runs_to_completed(
     card = page.get_by_role("article", name="Evening lights")
     await expect(card).to_be_visible()
     [group] = [g for g in (await api.get("/actionGroups")).json() if g["label"] == "Evening lights"]
-    assert group["actions"] == [{"deviceURL": hall, "commands": [
-        {"name": "on", "parameters": []}, {"name": "setIntensity", "parameters": [30], "delay": 1}]}]
+    assert group["actions"] == [
+        {
+            "deviceURL": hall,
+            "commands": [{"name": "on", "parameters": []}, {"name": "setIntensity", "parameters": [30], "delay": 1}],
+        }
+    ]
 
     await card.get_by_role("button", name="Run").click()
     item = {"role": "listitem", "name": "Execution Evening lights"}
@@ -170,12 +182,14 @@ async def _scheduled(api: httpx.AsyncClient, oid: str) -> list[dict[str, Any]]:
 
 
 async def test_a_trigger_made_on_the_page_exists_fires_and_can_be_disabled(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     door, light = gateway.device_url("15"), gateway.device_url("10")
     await api.put(f"/setup/devices/{quote(door, safe='')}/states/core:ContactState/3/closed")
     await apply(api, light, "off")
-    created = await api.post("/actionGroups", json={"label": "Kitchen on", "actions": [
-        {"deviceURL": light, "commands": [{"name": "on"}]}]})
+    created = await api.post(
+        "/actionGroups", json={"label": "Kitchen on", "actions": [{"deviceURL": light, "commands": [{"name": "on"}]}]}
+    )
     assert created.status_code == 201
     await log_in(page, gateway, token)
     await page.get_by_role("link", name="Automation").click()
@@ -191,8 +205,11 @@ async def test_a_trigger_made_on_the_page_exists_fires_and_can_be_disabled(
 
     card = page.get_by_role("article", name="Door opens")
     await expect(card.get_by_role("switch", name="Enabled")).to_have_attribute("aria-checked", "true")
-    [trigger] = [t["ifThenSetupTrigger"] for t in (await api.get("/triggers")).json()
-                 if t.get("ifThenSetupTrigger", {}).get("label") == "Door opens"]
+    [trigger] = [
+        t["ifThenSetupTrigger"]
+        for t in (await api.get("/triggers")).json()
+        if t.get("ifThenSetupTrigger", {}).get("label") == "Door opens"
+    ]
     assert trigger["rootConditionBlock"]["staticDeviceStateCondition"]["deviceURL"] == door
     assert trigger["mode"] == 1
 
@@ -219,7 +236,8 @@ async def test_a_trigger_made_on_the_page_exists_fires_and_can_be_disabled(
 
 
 async def test_a_condition_group_made_on_the_page_shows_whether_it_holds(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     thermometer = gateway.device_url("5")  # Living room temperature
     await api.put(f"/setup/devices/{quote(thermometer, safe='')}/states/core:TemperatureState/2/20.0")
     await log_in(page, gateway, token)
@@ -235,10 +253,19 @@ async def test_a_condition_group_made_on_the_page_shows_whether_it_holds(
 
     card = page.get_by_role("article", name="Warm living room")
     await expect(card.locator("[data-role='status']")).to_have_text(
-        "Does not hold now (because of Living room temperature)")
+        "Does not hold now (because of Living room temperature)"
+    )
     [group] = [g for g in (await api.get("/conditionGroups")).json() if g["label"] == "Warm living room"]
-    assert group["conditions"] == [{"device": {"deviceURL": thermometer, "stateName": "core:TemperatureState",
-                                               "operator": "GREATER_THAN", "value": "25"}}]
+    assert group["conditions"] == [
+        {
+            "device": {
+                "deviceURL": thermometer,
+                "stateName": "core:TemperatureState",
+                "operator": "GREATER_THAN",
+                "value": "25",
+            }
+        }
+    ]
     await api.put(f"/setup/devices/{quote(thermometer, safe='')}/states/core:TemperatureState/2/27.5")
     await expect(card.locator("[data-role='status']")).to_have_text("Holds now")
     evaluated = (await api.get(f"/conditionGroups/{group['oid']}/evaluate")).json()
@@ -246,7 +273,8 @@ async def test_a_condition_group_made_on_the_page_shows_whether_it_holds(
 
 
 async def test_an_rts_remote_is_added_and_its_prog_goes_on_air(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient, cul: CulEmulator) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient, cul: CulEmulator
+) -> None:
     await log_in(page, gateway, token)
     await page.get_by_role("link", name="Pairing").click()
     # No Z-Wave or Zigbee radio here: the page says so, and the API's refusal is shown in words.
@@ -254,7 +282,8 @@ async def test_an_rts_remote_is_added_and_its_prog_goes_on_air(
     await expect(zwave).to_contain_text("No Z-Wave radio is enabled on this gateway")
     await zwave.get_by_role("button", name="Include a device").click()
     await expect(zwave.get_by_role("status").first).to_have_text(
-        "The Z-Wave driver is not enabled on this gateway (UNSUPPORTED_OPERATION)")
+        "The Z-Wave driver is not enabled on this gateway (UNSUPPORTED_OPERATION)"
+    )
     zigbee = page.get_by_role("region", name="Zigbee")
     # Without a Zigbee radio, Permit join cannot be pressed, and the page says why; the duration is checked as typed.
     await expect(zigbee.get_by_role("button", name="Permit join")).to_be_disabled()
@@ -284,7 +313,8 @@ async def test_an_rts_remote_is_added_and_its_prog_goes_on_air(
 
 
 async def test_system_shows_the_radios_makes_and_revokes_a_token_and_backs_up(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient, tmp_path: Path) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
     await log_in(page, gateway, token)
     await page.get_by_role("link", name="System").click()
@@ -322,7 +352,8 @@ async def test_system_shows_the_radios_makes_and_revokes_a_token_and_backs_up(
 
 @pytest.mark.parametrize("page", [PHONE], indirect=True)
 async def test_on_a_phone_the_home_fits_the_screen_and_works(
-        page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient) -> None:
+    page: Any, gateway: HearthProcess, token: str, api: httpx.AsyncClient
+) -> None:
     plug = gateway.device_url("9")  # Coffee machine plug
     await apply(api, plug, "off")
     await log_in(page, gateway, token)

@@ -53,20 +53,29 @@ class HouseIds:
 
 # Operations that remove what they name: they get the spare objects and run after everything else.
 DESTRUCTIVE = {
-    "DELETE /actionGroups/{oid}", "DELETE /conditionGroups/{oid}", "DELETE /setup/places/{placeOID}",
-    "DELETE /setup/zones/{zoneOID}", "DELETE /triggers/{type}/{triggerOID}",
-    "POST /setup/devices/{deviceURL}/_deleteCascade", "POST /events/{listenerId}/unregister",
-    "DELETE /exec/current/setup/{execId}", "DELETE /exec/current/setup", "DELETE /history",
-    "POST /config/{gatewayId}/zwave/reset", "POST /config/{gatewayId}/zigbee/leaveNetwork",
+    "DELETE /actionGroups/{oid}",
+    "DELETE /conditionGroups/{oid}",
+    "DELETE /setup/places/{placeOID}",
+    "DELETE /setup/zones/{zoneOID}",
+    "DELETE /triggers/{type}/{triggerOID}",
+    "POST /setup/devices/{deviceURL}/_deleteCascade",
+    "POST /events/{listenerId}/unregister",
+    "DELETE /exec/current/setup/{execId}",
+    "DELETE /exec/current/setup",
+    "DELETE /history",
+    "POST /config/{gatewayId}/zwave/reset",
+    "POST /config/{gatewayId}/zigbee/leaveNetwork",
 }
 
 
 def order(operations: list[Operation]) -> list[Operation]:
     """Reads first, then writes, then what destroys: each in the seed's order."""
+
     def rank(op: Operation) -> int:
         if op.key in DESTRUCTIVE:
             return 3 if op.key != "POST /events/{listenerId}/unregister" else 4
         return 0 if op.method == "GET" else (2 if op.method == "DELETE" else 1)
+
     return sorted(operations, key=lambda op: (rank(op), op.line))
 
 
@@ -83,28 +92,45 @@ def path_values(op: Operation, ids: HouseIds) -> dict[str, str]:
     elif op.path.startswith("/conditionGroups"):
         oid = ids.spare_condition_group_oid if spare else ids.condition_group_oid
     values = {
-        "gatewayId": ids.gateway_id, "sourceGatewayId": ids.gateway_id, "targetGatewayId": ids.gateway_id,
+        "gatewayId": ids.gateway_id,
+        "sourceGatewayId": ids.gateway_id,
+        "targetGatewayId": ids.gateway_id,
         "setupOID": ids.setup_oid,
         "deviceURL": quote(ids.spare_device_url if spare else ids.device_url, safe=""),
         "name": ids.attribute_name if "/attributes/{name}" in op.path else ids.state_name,
-        "stateType": str(ids.state_type), "stateValue": ids.state_value,
+        "stateType": str(ids.state_type),
+        "stateValue": ids.state_value,
         "controllableName": quote(ids.controllable_name, safe=""),
         "newControllableName": quote(ids.controllable_name, safe=""),
-        "oid": oid, "actionGroupOID": ids.action_group_oid,
+        "oid": oid,
+        "actionGroupOID": ids.action_group_oid,
         "placeOID": ids.spare_place_oid if spare else ids.place_oid,
-        "parentPlaceOID": ids.parent_place_oid, "newParentPlaceOID": ids.parent_place_oid,
+        "parentPlaceOID": ids.parent_place_oid,
+        "newParentPlaceOID": ids.parent_place_oid,
         "zoneOID": ids.spare_zone_oid if spare else ids.zone_oid,
-        "sourceZoneOID": ids.zone_oid, "targetZoneOID": ids.spare_zone_oid,
+        "sourceZoneOID": ids.zone_oid,
+        "targetZoneOID": ids.spare_zone_oid,
         "type": ids.trigger_type if op.path.startswith("/triggers") else op.path_examples.get("type", "1"),
-        "triggerOID": ids.spare_trigger_oid if spare else ids.trigger_oid, "triggerId": ids.scheduled_trigger_id,
-        "execId": ids.exec_id, "listenerId": ids.listener_id,
-        "from": str(_now_ms() - 86_400_000), "to": str(_now_ms()),
-        "startDate": str(_now_ms() - 86_400_000), "endDate": str(_now_ms() + 7 * 86_400_000),
+        "triggerOID": ids.spare_trigger_oid if spare else ids.trigger_oid,
+        "triggerId": ids.scheduled_trigger_id,
+        "execId": ids.exec_id,
+        "listenerId": ids.listener_id,
+        "from": str(_now_ms() - 86_400_000),
+        "to": str(_now_ms()),
+        "startDate": str(_now_ms() - 86_400_000),
+        "endDate": str(_now_ms() + 7 * 86_400_000),
         "utcTimestamp": str(_now_ms() + 3_600_000),
-        "year": str(today.tm_year), "month": str(today.tm_mon), "day": str(today.tm_mday),
+        "year": str(today.tm_year),
+        "month": str(today.tm_mon),
+        "day": str(today.tm_mday),
         "label": "Conformance label",
-        "profileName": "RollerShutter", "templateId": "serialNumber", "value": "conformance",
-        "protocolType": "rts", "deviceAddress": "123456", "deviceType": "1", "deviceLabel": "Conformance device",
+        "profileName": "RollerShutter",
+        "templateId": "serialNumber",
+        "value": "conformance",
+        "protocolType": "rts",
+        "deviceAddress": "123456",
+        "deviceType": "1",
+        "deviceLabel": "Conformance device",
     }
     values.update(ids.extra)
     return values
@@ -168,19 +194,37 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
     group = seed_shaped_group("conformance", ids.device_url)
     actions = group["actions"]
     execution = {"label": "conformance", "actions": actions}
-    condition = {"label": "conformance condition", "conditions": [{"device": {
-        "deviceURL": ids.device_url, "stateName": ids.state_name, "operator": "EQUALS", "value": ids.state_value}}]}
+    condition = {
+        "label": "conformance condition",
+        "conditions": [
+            {
+                "device": {
+                    "deviceURL": ids.device_url,
+                    "stateName": ids.state_name,
+                    "operator": "EQUALS",
+                    "value": ids.state_value,
+                }
+            }
+        ],
+    }
     return {
         "POST /actionGroups": group,
         "PUT /actionGroups": dict(group, oid=ids.action_group_oid, label="conformance group (renamed)"),
-        "POST /exec/apply": execution, "POST /exec/apply/geolocated": execution,
-        "POST /exec/apply/highPriority": execution, "POST /exec/apply/internal": execution,
+        "POST /exec/apply": execution,
+        "POST /exec/apply/geolocated": execution,
+        "POST /exec/apply/highPriority": execution,
+        "POST /exec/apply/internal": execution,
         "POST /exec/optimizeWithProtocolGroups": group,
         "POST /conditionGroups": condition,
         "POST /triggers": ids.trigger_body,
         "POST /setup/devices/states/growingIndexes": [
-            {"deviceUrl": f"virtual://{ids.gateway_id}/13", "stateName": "core:ElectricEnergyConsumptionState",
-             "from": 0, "to": int(time.time() * 1000)}],
+            {
+                "deviceUrl": f"virtual://{ids.gateway_id}/13",
+                "stateName": "core:ElectricEnergyConsumptionState",
+                "from": 0,
+                "to": int(time.time() * 1000),
+            }
+        ],
         "POST /setup/automation": [{"actionGroupOperation": {"type": "READ", "referenceOID": ids.action_group_oid}}],
         "PUT /conditionGroups": {**condition, "oid": ids.condition_group_oid},
         "POST /setup/places/{parentPlaceOID}/subPlaces": {"label": "Conformance room", "type": 3},
@@ -193,6 +237,11 @@ def real_bodies(ids: HouseIds) -> dict[str, Any]:
         "PUT /setup/metadata": {"metadata": "conformance"},
         "POST /setup/devices/{deviceURL}/_deleteCascade": {"deleteAllSubSystems": True},
         # The seed's criteria, real values, every part of the answer asked for.
-        "POST /reference/devices/search": {"uiClasses": ["RollerShutter"], "withManufacturerReferences": True,
-                                           "withStates": True, "withCommands": True, "withAttributes": True},
+        "POST /reference/devices/search": {
+            "uiClasses": ["RollerShutter"],
+            "withManufacturerReferences": True,
+            "withStates": True,
+            "withCommands": True,
+            "withAttributes": True,
+        },
     }

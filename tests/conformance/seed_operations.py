@@ -21,9 +21,25 @@ _HEADING = re.compile(r"^[A-Z][A-Za-z0-9&\- ]{1,40}$")
 
 # The sections a gateway serves (issue 16); the seed's other sections are cloud accounts, partners, cameras...
 GATEWAY_SECTIONS = (
-    "Action Groups", "Action Groups Execution", "Condition Groups", "Events", "Setup Triggers", "History",
-    "Setup", "Device", "Device State History", "Gateway", "Place", "Zone", "Protocol", "Reference Data",
-    "Calendar", "Device Pairing Operations", "Zigbee protocol", "Z-Wave protocol", "RTS protocol",
+    "Action Groups",
+    "Action Groups Execution",
+    "Condition Groups",
+    "Events",
+    "Setup Triggers",
+    "History",
+    "Setup",
+    "Device",
+    "Device State History",
+    "Gateway",
+    "Place",
+    "Zone",
+    "Protocol",
+    "Reference Data",
+    "Calendar",
+    "Device Pairing Operations",
+    "Zigbee protocol",
+    "Z-Wave protocol",
+    "RTS protocol",
     "Protocol Group",
 )
 
@@ -70,8 +86,12 @@ def _headings(lines: list[str]) -> list[tuple[int, str]]:
             candidate = lines[back]
             if _OPERATION.match(candidate):
                 break
-            if (_HEADING.match(candidate) and not lines[back - 1].strip() and not lines[back + 1].strip()
-                    and candidate not in ("Read more", "Expand commands", "OK")):
+            if (
+                _HEADING.match(candidate)
+                and not lines[back - 1].strip()
+                and not lines[back + 1].strip()
+                and candidate not in ("Read more", "Expand commands", "OK")
+            ):
                 found.add((back, candidate))
                 break
     return sorted(found)
@@ -102,9 +122,9 @@ def parse(text: str | None = None) -> list[Operation]:
             absolute = start + offset
             if line.startswith("Path Variable "):
                 value = block[offset + 1].strip() if offset + 1 < len(block) else ""
-                examples[line[len("Path Variable "):].strip()] = value.strip('"')
+                examples[line[len("Path Variable ") :].strip()] = value.strip('"')
             elif line.startswith("Request Parameter "):
-                params.append(line[len("Request Parameter "):].strip())
+                params.append(line[len("Request Parameter ") :].strip())
             elif line.strip() == "Response":
                 in_response = True
             elif line.strip() == "Request Body (JSON)" and not in_response and request_body is None:
@@ -113,8 +133,20 @@ def parse(text: str | None = None) -> list[Operation]:
                 response_body = _json_after(lines, absolute + 1)
             elif line.startswith("Generated events on method call"):
                 break
-        operations.append(Operation(section, method, title.split(" [DEPRECATED]")[0], path, "[DEPRECATED]" in title,
-                                    start + 1, examples, tuple(params), request_body, response_body))
+        operations.append(
+            Operation(
+                section,
+                method,
+                title.split(" [DEPRECATED]")[0],
+                path,
+                "[DEPRECATED]" in title,
+                start + 1,
+                examples,
+                tuple(params),
+                request_body,
+                response_body,
+            )
+        )
     return operations
 
 

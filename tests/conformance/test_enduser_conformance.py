@@ -26,17 +26,24 @@ RESULTS: list[sweep.OperationResult] = []  # read by conftest.py's summary
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[sweep.OperationResult]]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-conformance"), env={
-        "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "120",  # an execution still running when it is looked at
-        "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
-        "HEARTH_API__RATE_EXEC_PER_S": "100000", "HEARTH_API__RATE_EXEC_BURST": "100000",
-        "HEARTH_API__RATE_BULK_PER_S": "100000", "HEARTH_API__RATE_BULK_BURST": "100000",
-        "HEARTH_API__RATE_POLLING_PER_S": "100000", "HEARTH_API__RATE_POLLING_BURST": "100000",
-    }).start()
+    proc = HearthProcess(
+        tmp_path_factory.mktemp("hearth-conformance"),
+        env={
+            "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "120",  # an execution still running when it is looked at
+            "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
+            "HEARTH_API__RATE_EXEC_PER_S": "100000",
+            "HEARTH_API__RATE_EXEC_BURST": "100000",
+            "HEARTH_API__RATE_BULK_PER_S": "100000",
+            "HEARTH_API__RATE_BULK_BURST": "100000",
+            "HEARTH_API__RATE_POLLING_PER_S": "100000",
+            "HEARTH_API__RATE_POLLING_BURST": "100000",
+        },
+    ).start()
     try:
         assert proc.first_token
-        with httpx.Client(base_url=proc.base_url, verify=False, timeout=30,
-                          headers={"Authorization": f"Bearer {proc.first_token}"}) as client:
+        with httpx.Client(
+            base_url=proc.base_url, verify=False, timeout=30, headers={"Authorization": f"Bearer {proc.first_token}"}
+        ) as client:
             ids = sweep.gather_ids(client, proc.gateway_id)
             RESULTS[:] = sweep.run(client, gateway_operations(), ids)
         yield RESULTS
@@ -100,11 +107,16 @@ def test_served_answers_have_every_documented_field_with_its_type(results: list[
     for result in results:
         for found in result.fields:
             if found.status in sweep.FAILING and not _left_out(result.op.key, found.path):
-                parent_also = any(found.path.startswith(other.path + ".") or found.path.startswith(other.path + "[]")
-                                  for other in result.fields if other.status in sweep.FAILING)
+                parent_also = any(
+                    found.path.startswith(other.path + ".") or found.path.startswith(other.path + "[]")
+                    for other in result.fields
+                    if other.status in sweep.FAILING
+                )
                 if not parent_also:
-                    wrong.append(f"{result.op.key} {found.path}: {found.status} (documented {found.documented}"
-                                 f"{', ours ' + found.seen if found.seen else ''})")
+                    wrong.append(
+                        f"{result.op.key} {found.path}: {found.status} (documented {found.documented}"
+                        f"{', ours ' + found.seen if found.seen else ''})"
+                    )
     assert not wrong, f"{len(wrong)} documented fields missing or mistyped:\n" + "\n".join(wrong)
 
 
@@ -122,9 +134,14 @@ def test_what_is_left_out_is_true(results: list[sweep.OperationResult]) -> None:
         if key != "*" and key not in by_key:
             stale.append(f"{key}: not an operation of the seed's gateway sections")
             continue
-        covered = [found for result in results for found in result.fields
-                   if _covers(entry, result.op.key, found.path)]
+        covered = [found for result in results for found in result.fields if _covers(entry, result.op.key, found.path)]
         if not any(found.status in sweep.FAILING for found in covered):
-            stale.append(f"{key} {path}: " + ("answered with its documented type now" if covered
-                                               else "covers no documented field that was checked"))
+            stale.append(
+                f"{key} {path}: "
+                + (
+                    "answered with its documented type now"
+                    if covered
+                    else "covers no documented field that was checked"
+                )
+            )
     assert not stale, "left_out.py says what is no longer true:\n" + "\n".join(stale)

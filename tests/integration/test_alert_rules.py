@@ -23,16 +23,30 @@ WINDOW_MS = 100
 
 
 def client(proc: HearthProcess, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+    return httpx.AsyncClient(
+        base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def mean_rule(url: str, threshold: float = 25) -> dict[str, Any]:
-    return {"targetType": "SYSTEM", "name": "Living room warm (hourly mean)", "message": "too warm",
-            "stateful": True, "active": True, "emails": [], "notifMode": "WHEN_STATE_CHANGES",
-            "conditions": [{"operator": "GREATER_THAN", "operands": [
-                {"attributeId": {"targetId": url, "name": "AGG.core:TemperatureState/H"}, "function": "MEAN"},
-                {"valueNum": threshold}]}]}
+    return {
+        "targetType": "SYSTEM",
+        "name": "Living room warm (hourly mean)",
+        "message": "too warm",
+        "stateful": True,
+        "active": True,
+        "emails": [],
+        "notifMode": "WHEN_STATE_CHANGES",
+        "conditions": [
+            {
+                "operator": "GREATER_THAN",
+                "operands": [
+                    {"attributeId": {"targetId": url, "name": "AGG.core:TemperatureState/H"}, "function": "MEAN"},
+                    {"valueNum": threshold},
+                ],
+            }
+        ],
+    }
 
 
 async def play(api: httpx.AsyncClient, url: str, value: float) -> None:
@@ -60,15 +74,26 @@ async def test_hourly_mean_goes_true_and_false_runs_once_per_change_and_survives
     url = proc.device_url("5")
     try:
         async with client(proc, token) as api:
-            group = await api.post("/actionGroups", json={"label": "warm: light", "actions": [
-                {"deviceURL": proc.device_url("10"), "commands": [{"name": "on"}]}]})
+            group = await api.post(
+                "/actionGroups",
+                json={
+                    "label": "warm: light",
+                    "actions": [{"deviceURL": proc.device_url("10"), "commands": [{"name": "on"}]}],
+                },
+            )
             oid = group.json()["actionGroupOID"]
             rule = (await api.post(RULES, json=mean_rule(url))).json()
             rule_id = rule["id"]
             assert len(rule_id) == 32 and rule["cloudOnly"] is False
-            trigger = await api.post(TRIGGERS, json={"type": "ON_ALERT_STATE_CHANGE", "filter": rule_id,
-                                                     "operationType": "RUN_ACTION_GROUP",
-                                                     "parameters": {"actionGroupOID": oid}})
+            trigger = await api.post(
+                TRIGGERS,
+                json={
+                    "type": "ON_ALERT_STATE_CHANGE",
+                    "filter": rule_id,
+                    "operationType": "RUN_ACTION_GROUP",
+                    "parameters": {"actionGroupOID": oid},
+                },
+            )
             assert trigger.status_code == 200, trigger.text
             listener = (await api.post("/events/register")).json()["id"]
 
@@ -81,9 +106,9 @@ async def test_hourly_mean_goes_true_and_false_runs_once_per_change_and_survives
             events = (await api.post(f"/events/{listener}/fetch")).json()
             notes = [e for e in events if e["name"] == "AlertNotificationEvent"]
             assert [(n["ruleId"], n["targetId"], n["state"], n["stateChanged"]) for n in notes] == [
-                (rule_id, url, True, True)]
-            assert any(e["name"] == "GroupTriggeredEvent" and e["triggerId"] == trigger.json()["uid"]
-                       for e in events)
+                (rule_id, url, True, True)
+            ]
+            assert any(e["name"] == "GroupTriggeredEvent" and e["triggerId"] == trigger.json()["uid"] for e in events)
             await asyncio.sleep(3 * WINDOW_MS / 1000)  # the aggregate's batch lands
 
         proc.kill()
@@ -150,6 +175,7 @@ async def _runs_at_least(api: httpx.AsyncClient, oid: str, count: int) -> list[d
 
 # ----------------------------------------------------------------------------- validation, on the shared gateway
 
+
 def operand(name: str, **extra: Any) -> dict[str, Any]:
     return {"attributeId": {"name": name}, **extra}
 
@@ -162,34 +188,65 @@ TEMP = "DATA.core:TemperatureState"
 POLYGON = "POLYGON((2.2 48.8, 2.5 48.8, 2.5 48.9, 2.2 48.9, 2.2 48.8))"
 INVALID = [
     (rule_with({"operands": [operand(TEMP)]}), "alert.rule.missing.operator"),
-    (rule_with({"operator": "EQUALS", "operands": [operand(TEMP), {"valueNum": 1, "valueStr": "1"}]}),
-     "alert.rule.multiple.operand.type"),
+    (
+        rule_with({"operator": "EQUALS", "operands": [operand(TEMP), {"valueNum": 1, "valueStr": "1"}]}),
+        "alert.rule.multiple.operand.type",
+    ),
     (rule_with({"operator": "EQUALS", "operands": [operand(TEMP)]}), "alert.rule.invalid.number.of.operands"),
-    (rule_with({"operator": "GREATER_THAN", "operands": [operand(TEMP), {"valueStr": "20"}]}),
-     "alert.rule.invalid.operand.type"),
-    (rule_with({"operator": "IN", "operands": [operand(TEMP), {"valuesStr": [1, 2]}]}),
-     "alert.rule.invalid.operand.type"),
-    (rule_with({"operator": "GEO_WITHIN", "operands": [operand("DATA._LON_LAT"), {"valueStr": "POLYGON((1 2))"}]}),
-     "alert.rule.geo.invalid.wkt"),
-    (rule_with({"operator": "GEO_WITHIN", "operands": [operand(TEMP), {"valueStr": POLYGON}]}),
-     "alert.rule.geo.bad.attribute.id"),
-    (rule_with({"operator": "LESS_THAN", "operands": [operand("AGG.core:TemperatureState/H", function="MEDIAN"),
-                                                      {"valueNum": 3}]}), "alert.rule.invalid.function"),
-    (rule_with({"operator": "LESS_THAN", "operands": [operand(TEMP, function="MEAN"), {"valueNum": 3}]}),
-     "alert.rule.invalid.function"),
-    (rule_with({"operator": "EQUALS", "operands": [{"valueNum": 3}, operand(TEMP)]}),
-     "alert.rule.missing.attr.operand"),
+    (
+        rule_with({"operator": "GREATER_THAN", "operands": [operand(TEMP), {"valueStr": "20"}]}),
+        "alert.rule.invalid.operand.type",
+    ),
+    (
+        rule_with({"operator": "IN", "operands": [operand(TEMP), {"valuesStr": [1, 2]}]}),
+        "alert.rule.invalid.operand.type",
+    ),
+    (
+        rule_with({"operator": "GEO_WITHIN", "operands": [operand("DATA._LON_LAT"), {"valueStr": "POLYGON((1 2))"}]}),
+        "alert.rule.geo.invalid.wkt",
+    ),
+    (
+        rule_with({"operator": "GEO_WITHIN", "operands": [operand(TEMP), {"valueStr": POLYGON}]}),
+        "alert.rule.geo.bad.attribute.id",
+    ),
+    (
+        rule_with(
+            {
+                "operator": "LESS_THAN",
+                "operands": [operand("AGG.core:TemperatureState/H", function="MEDIAN"), {"valueNum": 3}],
+            }
+        ),
+        "alert.rule.invalid.function",
+    ),
+    (
+        rule_with({"operator": "LESS_THAN", "operands": [operand(TEMP, function="MEAN"), {"valueNum": 3}]}),
+        "alert.rule.invalid.function",
+    ),
+    (
+        rule_with({"operator": "EQUALS", "operands": [{"valueNum": 3}, operand(TEMP)]}),
+        "alert.rule.missing.attr.operand",
+    ),
     (rule_with(*[{"operator": "EXISTS", "operands": [operand(TEMP)]}] * 11), "alert.rule.condition.too.many"),
-    ({**rule_with({"operator": "EXISTS", "operands": [operand(TEMP)]}), "targetType": "HOUSE"},
-     "alert.rule.incorrect.target.type"),
-    (rule_with({"operator": "GREATER_THAN", "operands": [operand("AGG.VOICE_IN_DURATION/D", function="SUM"),
-                                                         {"valueNum": 60}]}), "alert.rule.bad.voice.agg.usage"),
+    (
+        {**rule_with({"operator": "EXISTS", "operands": [operand(TEMP)]}), "targetType": "HOUSE"},
+        "alert.rule.incorrect.target.type",
+    ),
+    (
+        rule_with(
+            {
+                "operator": "GREATER_THAN",
+                "operands": [operand("AGG.VOICE_IN_DURATION/D", function="SUM"), {"valueNum": 60}],
+            }
+        ),
+        "alert.rule.bad.voice.agg.usage",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "code"), INVALID, ids=[c for _, c in INVALID])
-async def test_invalid_rules_are_refused_with_their_code(api: httpx.AsyncClient, body: dict[str, Any],
-                                                         code: str) -> None:
+async def test_invalid_rules_are_refused_with_their_code(
+    api: httpx.AsyncClient, body: dict[str, Any], code: str
+) -> None:
     before = len((await api.get(RULES)).json())
     response = await api.post(RULES, json=body)
     assert response.status_code == 400, response.text
@@ -214,14 +271,25 @@ async def test_rule_crud_ids_limits_and_cloud_only(api: httpx.AsyncClient, heart
         for method in ("put", "delete"):
             response = await api.request(method.upper(), RULES, json=exists)
             assert response.json()["errorCode"] == "alert.rule.missing.id", response.text
-        for response in (await api.get(f"{RULES}/nope"), await api.delete(f"{RULES}/nope"),
-                         await api.put(f"{RULES}/nope", json=exists)):
+        for response in (
+            await api.get(f"{RULES}/nope"),
+            await api.delete(f"{RULES}/nope"),
+            await api.put(f"{RULES}/nope", json=exists),
+        ):
             assert response.status_code == 400 and response.json()["errorCode"] == "alert.rule.unknown.id"
-        unknown = {**exists, "conditions": [{"operator": "EXISTS", "operands": [
-            {"attributeId": {"name": TEMP, "targetId": "no-such-device"}}]}]}
+        unknown = {
+            **exists,
+            "conditions": [
+                {"operator": "EXISTS", "operands": [{"attributeId": {"name": TEMP, "targetId": "no-such-device"}}]}
+            ],
+        }
         assert (await api.post(RULES, json=unknown)).json()["errorCode"] == "alert.rule.unknown.target"
-        usage = rule_with({"operator": "GREATER_THAN", "operands": [
-            operand("AGG.DATA_BYTES_TOTAL/D", function="SUM"), {"valueNum": 1024}]})
+        usage = rule_with(
+            {
+                "operator": "GREATER_THAN",
+                "operands": [operand("AGG.DATA_BYTES_TOTAL/D", function="SUM"), {"valueNum": 1024}],
+            }
+        )
         cloud = (await api.post(RULES, json=usage)).json()
         made.append(cloud["id"])
         assert cloud["cloudOnly"] is True
@@ -240,12 +308,21 @@ async def test_rule_crud_ids_limits_and_cloud_only(api: httpx.AsyncClient, heart
 
 
 async def test_operation_trigger_crud_and_codes(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
-    group = await api.post("/actionGroups", json={"label": "trigger crud", "actions": [
-        {"deviceURL": hearth.device_url("10"), "commands": [{"name": "off"}]}]})
+    group = await api.post(
+        "/actionGroups",
+        json={
+            "label": "trigger crud",
+            "actions": [{"deviceURL": hearth.device_url("10"), "commands": [{"name": "off"}]}],
+        },
+    )
     oid = group.json()["actionGroupOID"]
     rule_id = (await api.post(RULES, json=rule_with({"operator": "EXISTS", "operands": [operand(TEMP)]}))).json()["id"]
-    good = {"type": "ON_ALERT", "filter": rule_id, "operationType": "RUN_ACTION_GROUP",
-            "parameters": {"actionGroupOID": oid}}
+    good = {
+        "type": "ON_ALERT",
+        "filter": rule_id,
+        "operationType": "RUN_ACTION_GROUP",
+        "parameters": {"actionGroupOID": oid},
+    }
     try:
         created = (await api.post(TRIGGERS, json=good)).json()
         uid = created["uid"]
@@ -254,10 +331,12 @@ async def test_operation_trigger_crud_and_codes(api: httpx.AsyncClient, hearth: 
         assert uid in {t["uid"] for t in (await api.get(TRIGGERS)).json()}
         changed = await api.put(f"{TRIGGERS}/{uid}", json={**good, "type": "ON_ALERT_STATE_CHANGE_TRUE"})
         assert changed.json()["type"] == "ON_ALERT_STATE_CHANGE_TRUE"
-        cases = [({**good, "type": "ON_SOMETHING"}, "operation.trigger.type.unknown"),
-                 ({**good, "operationType": "MAKE_COFFEE"}, "operation.trigger.operation.type.unknown"),
-                 ({**good, "parameters": {"actionGroupOID": "nope"}}, "operation.trigger.parameters.invalid"),
-                 ({**good, "filter": "nope"}, "alert.rule.unknown.id")]
+        cases = [
+            ({**good, "type": "ON_SOMETHING"}, "operation.trigger.type.unknown"),
+            ({**good, "operationType": "MAKE_COFFEE"}, "operation.trigger.operation.type.unknown"),
+            ({**good, "parameters": {"actionGroupOID": "nope"}}, "operation.trigger.parameters.invalid"),
+            ({**good, "filter": "nope"}, "alert.rule.unknown.id"),
+        ]
         for body, code in cases:
             response = await api.post(TRIGGERS, json=body)
             assert response.status_code == 400 and response.json()["errorCode"] == code, response.text

@@ -343,10 +343,12 @@ SEEN_TOKENS: set[str] = set()
 
 # ----------------------------------------------------------------------------- fixtures and helpers
 
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-auth"),
-                         env={"HEARTH_API__BAN_AFTER_FAILURES": "1000000"}).start()
+    proc = HearthProcess(
+        tmp_path_factory.mktemp("hearth-auth"), env={"HEARTH_API__BAN_AFTER_FAILURES": "1000000"}
+    ).start()
     assert proc.first_token
     SEEN_TOKENS.add(proc.first_token)
     yield proc
@@ -367,8 +369,7 @@ def tokens(gateway: HearthProcess) -> dict[str, str]:
 def routes(gateway: HearthProcess) -> list[tuple[str, str]]:
     """(METHOD, full path template) of every operation the live gateway documents."""
     spec = httpx.get(f"{gateway.root_url}/openapi.json", verify=False, timeout=10).json()
-    found = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
-             if method in HTTP_METHODS}
+    found = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops if method in HTTP_METHODS}
     assert len(found) > 50, found
     return sorted(found | {(method, BASE_PATH + path) for method, path in HIDDEN})
 
@@ -384,7 +385,7 @@ def bodies(gateway: HearthProcess) -> dict[tuple[str, str], Any]:
         "PlaceBody": {"label": "Attic", "type": 3},
         "PlaceUpdate": {"label": "Attic"},
         "ZoneBody": {"label": "Auth zone", "type": 0, "items": []},
-        "MetadataBody": {"metadata": "{\"note\":\"auth\"}"},
+        "MetadataBody": {"metadata": '{"note":"auth"}'},
         "Activation": {"label": "never generated", "token": "hth_" + "x" * 43, "scope": "devmode"},
         "ZoneItemBody": [{"itemType": "device", "deviceURL": device}],
     }
@@ -421,29 +422,60 @@ def path_values(proc: HearthProcess, path: str, listener_id: str) -> dict[str, s
     return {
         "gateway_id": proc.gateway_id,
         # Deleting routes get a device of their own to delete (the pressure sensor): the others use the lamp.
-        "device_url": quote(proc.device_url("31" if "_delete" in path or path.endswith("{device_url}") else "3"),
-                            safe=""),
+        "device_url": quote(
+            proc.device_url("31" if "_delete" in path or path.endswith("{device_url}") else "3"), safe=""
+        ),
         "controllable_name": "zigbee:DimmableLightComponent",
         "name": "core:PowerSourceType" if "/attributes/" in path else "core:LightIntensityState",
         "state_type": "1",
         "value": "40",
         "label": quote("Reading lamp", safe=""),
         "trigger_type": "genericCommandSchedulingTrigger",
-        "year": "2026", "month": "6", "day": "21", "start_date": "20625", "end_date": "20626",
+        "year": "2026",
+        "month": "6",
+        "day": "21",
+        "start_date": "20625",
+        "end_date": "20626",
         "mode": "2",
         "protocol": "zigbee",
         "code": "83FED3407A939723A5C639B26916D505C3B5",
-        "node": "5", "group": "1", "device_address": "1", "device_type": "1", "device_label": "Blind",
+        "node": "5",
+        "group": "1",
+        "device_address": "1",
+        "device_type": "1",
+        "device_label": "Blind",
         "utc_timestamp": str(int(time.time() * 1000) + 3_600_000),
-        "from_ms": str(int(time.time() * 1000) - 86_400_000), "to_ms": str(int(time.time() * 1000)),
+        "from_ms": str(int(time.time() * 1000) - 86_400_000),
+        "to_ms": str(int(time.time() * 1000)),
         "listener_id": listener_id,
-        "option_id": "developerMode-0000-0000-0000", "parameter_name": "gatewayId",
-        "category": "electric", "channel": "1", "zone_type": "0", "template_id": "serialNumber",
-        "function_type": "cloud", "protocol_type": "zigbee",
-        "profile_name": "Light", "group_address": "1",
-        **{name: made_up for name in ("place_oid", "parent_oid", "zone_oid", "oid", "action_group_oid",
-                                      "exec_id", "trigger_id", "token_id", "uid", "source_oid", "target_oid",
-                                      "event_id", "setup_oid")},
+        "option_id": "developerMode-0000-0000-0000",
+        "parameter_name": "gatewayId",
+        "category": "electric",
+        "channel": "1",
+        "zone_type": "0",
+        "template_id": "serialNumber",
+        "function_type": "cloud",
+        "protocol_type": "zigbee",
+        "profile_name": "Light",
+        "group_address": "1",
+        **{
+            name: made_up
+            for name in (
+                "place_oid",
+                "parent_oid",
+                "zone_oid",
+                "oid",
+                "action_group_oid",
+                "exec_id",
+                "trigger_id",
+                "token_id",
+                "uid",
+                "source_oid",
+                "target_oid",
+                "event_id",
+                "setup_oid",
+            )
+        },
     }
 
 
@@ -458,8 +490,14 @@ def fill(proc: HearthProcess, path: str, listener_id: str = "no-such-listener") 
     return re.sub(r"\{(\w+)\}", one, path)
 
 
-def call(http: httpx.Client, proc: HearthProcess, bodies: dict[tuple[str, str], Any], method: str, path: str,
-         listener_id: str = "no-such-listener") -> httpx.Response:
+def call(
+    http: httpx.Client,
+    proc: HearthProcess,
+    bodies: dict[tuple[str, str], Any],
+    method: str,
+    path: str,
+    listener_id: str = "no-such-listener",
+) -> httpx.Response:
     url = fill(proc, path, listener_id)
     if (method, path) in bodies:
         return http.request(method, url, json=bodies[(method, path)])
@@ -476,6 +514,7 @@ def describe(method: str, path: str, response: httpx.Response) -> str:
 
 # ----------------------------------------------------------------------------- the route matrix
 
+
 def test_every_route_is_classified(routes: list[tuple[str, str]]) -> None:
     live = {(m, p) for m, p in routes if (m, p) not in PUBLIC}
     unclassified = sorted(f"{m} {p}" for m, p in live if needed(m, p) is None)
@@ -485,8 +524,9 @@ def test_every_route_is_classified(routes: list[tuple[str, str]]) -> None:
     assert PUBLIC <= set(routes)
 
 
-def test_no_token_is_refused_everywhere(gateway: HearthProcess, routes: list[tuple[str, str]],
-                                        bodies: dict[tuple[str, str], Any]) -> None:
+def test_no_token_is_refused_everywhere(
+    gateway: HearthProcess, routes: list[tuple[str, str]], bodies: dict[tuple[str, str], Any]
+) -> None:
     wrong = []
     with client(gateway) as http:
         for method, path in routes:
@@ -494,14 +534,18 @@ def test_no_token_is_refused_everywhere(gateway: HearthProcess, routes: list[tup
             if (method, path) in PUBLIC:
                 if response.status_code != 200:
                     wrong.append(describe(method, path, response))
-            elif response.status_code != 401 or response.json().get("errorCode") != DENIED \
-                    or not response.json().get("error"):
+            elif (
+                response.status_code != 401
+                or response.json().get("errorCode") != DENIED
+                or not response.json().get("error")
+            ):
                 wrong.append(describe(method, path, response))
     assert not wrong, "without a token:\n" + "\n".join(wrong)
 
 
-def test_bad_token_is_refused_everywhere(gateway: HearthProcess, routes: list[tuple[str, str]],
-                                         bodies: dict[tuple[str, str], Any]) -> None:
+def test_bad_token_is_refused_everywhere(
+    gateway: HearthProcess, routes: list[tuple[str, str]], bodies: dict[tuple[str, str], Any]
+) -> None:
     bad = "hth_" + uuid.uuid4().hex
     SEEN_TOKENS.add(bad)
     wrong = []
@@ -511,30 +555,40 @@ def test_bad_token_is_refused_everywhere(gateway: HearthProcess, routes: list[tu
             if (method, path) in PUBLIC:
                 if response.status_code != 200:
                     wrong.append(describe(method, path, response))
-            elif response.status_code != 401 or response.json() != {"errorCode": DENIED,
-                                                                      "error": "Not authenticated"}:
+            elif response.status_code != 401 or response.json() != {"errorCode": DENIED, "error": "Not authenticated"}:
                 wrong.append(describe(method, path, response))
     assert not wrong, "with a bad token:\n" + "\n".join(wrong)
 
 
 def test_unauthenticated_request_is_refused_before_its_body_is_read(
-        gateway: HearthProcess, routes: list[tuple[str, str]], bodies: dict[tuple[str, str], Any]) -> None:
+    gateway: HearthProcess, routes: list[tuple[str, str]], bodies: dict[tuple[str, str], Any]
+) -> None:
     """A stranger learns nothing from the gateway, not even that its JSON is malformed."""
     wrong = []
     with client(gateway) as http:
         for method, path in routes:
             if (method, path) not in bodies:
                 continue
-            response = http.request(method, fill(gateway, path), content=b'{"label": ',
-                                    headers={"Content-Type": "application/json"})
+            response = http.request(
+                method, fill(gateway, path), content=b'{"label": ', headers={"Content-Type": "application/json"}
+            )
             if response.status_code != 401:
                 wrong.append(describe(method, path, response))
     assert not wrong, "malformed body without a token:\n" + "\n".join(wrong)
 
 
-@pytest.mark.parametrize("header", [
-    "Basic {token}", "Token {token}", "{token}", "Bearer", "Bearer hth_", "Bearer {token}x", "Bearer x{token}",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic {token}",
+        "Token {token}",
+        "{token}",
+        "Bearer",
+        "Bearer hth_",
+        "Bearer {token}x",
+        "Bearer x{token}",
+    ],
+)
 def test_malformed_authorization_is_refused(gateway: HearthProcess, tokens: dict[str, str], header: str) -> None:
     value = header.format(token=tokens[ADMIN])
     with httpx.Client(verify=False, timeout=10) as http:
@@ -544,8 +598,13 @@ def test_malformed_authorization_is_refused(gateway: HearthProcess, tokens: dict
 
 
 @pytest.mark.parametrize("scope", [VIEW, CONTROL, ADMIN])
-def test_scope_matrix(gateway: HearthProcess, tokens: dict[str, str], routes: list[tuple[str, str]],
-                      bodies: dict[tuple[str, str], Any], scope: str) -> None:
+def test_scope_matrix(
+    gateway: HearthProcess,
+    tokens: dict[str, str],
+    routes: list[tuple[str, str]],
+    bodies: dict[tuple[str, str], Any],
+    scope: str,
+) -> None:
     """Allowed: never 401/403 (nor 429, nor 5xx): 400/404 for made-up ids is fine. Not allowed: 403."""
     wrong = []
     with client(gateway, tokens[scope]) as http:
@@ -595,6 +654,7 @@ def test_view_token_reads_and_listens_but_never_acts(gateway: HearthProcess, tok
 
 # ----------------------------------------------------------------------------- token lifecycles
 
+
 def token_listing(http: httpx.Client, proc: HearthProcess) -> list[dict[str, Any]]:
     response = http.get(f"{BASE_PATH}/config/{proc.gateway_id}/local/tokens/devmode")
     assert response.status_code == 200, response.text
@@ -631,14 +691,14 @@ def test_cli_revoke_takes_effect_on_a_running_gateway(gateway: HearthProcess, to
         revoked = time.monotonic()
         assert entry["uuid"] not in {t["uuid"] for t in token_listing(admin, gateway)}
         deadline = revoked + TokenStore.CACHE_S + 1.5
-        while (status := user.get(f"{BASE_PATH}/setup/gateways").status_code) == 200 \
-                and time.monotonic() < deadline:
+        while (status := user.get(f"{BASE_PATH}/setup/gateways").status_code) == 200 and time.monotonic() < deadline:
             time.sleep(0.25)
         assert status == 401, f"revoked token still accepted {time.monotonic() - revoked:.1f} s after revoke"
 
 
-def test_local_token_endpoints_make_tokens_that_work_until_deleted(gateway: HearthProcess,
-                                                                   tokens: dict[str, str]) -> None:
+def test_local_token_endpoints_make_tokens_that_work_until_deleted(
+    gateway: HearthProcess, tokens: dict[str, str]
+) -> None:
     gw = gateway.gateway_id
     with client(gateway, tokens[ADMIN]) as admin:
         assert admin.get(f"{BASE_PATH}/config/0000-0000-0000/local/tokens/generate").status_code == 404
@@ -649,16 +709,20 @@ def test_local_token_endpoints_make_tokens_that_work_until_deleted(gateway: Hear
         with client(gateway, value) as user:
             # Generated is not valid yet.
             assert user.get(f"{BASE_PATH}/setup").status_code == 401
-            bad_scope = admin.post(f"{BASE_PATH}/config/{gw}/local/tokens",
-                                   json={"label": "dev", "token": value, "scope": "root"})
+            bad_scope = admin.post(
+                f"{BASE_PATH}/config/{gw}/local/tokens", json={"label": "dev", "token": value, "scope": "root"}
+            )
             assert bad_scope.status_code == 400, bad_scope.text
-            activated = admin.post(f"{BASE_PATH}/config/{gw}/local/tokens",
-                                   json={"label": "dev laptop", "token": value, "scope": "devmode"})
+            activated = admin.post(
+                f"{BASE_PATH}/config/{gw}/local/tokens",
+                json={"label": "dev laptop", "token": value, "scope": "devmode"},
+            )
             assert activated.status_code == 200, activated.text
             token_id = activated.json()["requestId"]
             # Activation is single use.
-            twice = admin.post(f"{BASE_PATH}/config/{gw}/local/tokens",
-                               json={"label": "dev laptop", "token": value, "scope": "admin"})
+            twice = admin.post(
+                f"{BASE_PATH}/config/{gw}/local/tokens", json={"label": "dev laptop", "token": value, "scope": "admin"}
+            )
             assert twice.status_code == 400, twice.text
             listing = token_listing(admin, gateway)
             entry = next(t for t in listing if t["uuid"] == token_id)
@@ -666,14 +730,25 @@ def test_local_token_endpoints_make_tokens_that_work_until_deleted(gateway: Hear
             assert value not in json.dumps(listing)
             # devmode reads and runs, but does not administer.
             assert user.get(f"{BASE_PATH}/setup").status_code == 200
-            run = user.post(f"{BASE_PATH}/exec/apply", json={
-                "label": "devmode", "actions": [{"deviceURL": gateway.device_url("3"),
-                                                 "commands": [{"name": "off"}]}]})
+            run = user.post(
+                f"{BASE_PATH}/exec/apply",
+                json={
+                    "label": "devmode",
+                    "actions": [{"deviceURL": gateway.device_url("3"), "commands": [{"name": "off"}]}],
+                },
+            )
             assert run.status_code == 200, run.text
             assert user.get(f"{BASE_PATH}/config/{gw}/local/tokens/devmode").status_code == 403
-            assert user.post(f"{BASE_PATH}/actionGroups", json={
-                "label": "nope", "actions": [{"deviceURL": gateway.device_url("3"),
-                                              "commands": [{"name": "off"}]}]}).status_code == 403
+            assert (
+                user.post(
+                    f"{BASE_PATH}/actionGroups",
+                    json={
+                        "label": "nope",
+                        "actions": [{"deviceURL": gateway.device_url("3"), "commands": [{"name": "off"}]}],
+                    },
+                ).status_code
+                == 403
+            )
             # A devmode token cannot delete tokens, its own included.
             assert user.delete(f"{BASE_PATH}/config/{gw}/local/tokens/{token_id}").status_code == 403
             deleted = admin.delete(f"{BASE_PATH}/config/{gw}/local/tokens/{token_id}")
@@ -691,8 +766,11 @@ async def test_websocket_needs_a_token(gateway: HearthProcess, tokens: dict[str,
     tls.verify_mode = ssl.CERT_NONE
     bad = "hth_" + uuid.uuid4().hex
     SEEN_TOKENS.add(bad)
-    for headers, first in (({"Authorization": f"Bearer {bad}"}, None), ({}, json.dumps({"token": bad})),
-                           ({}, json.dumps({"nothing": "here"}))):
+    for headers, first in (
+        ({"Authorization": f"Bearer {bad}"}, None),
+        ({}, json.dumps({"token": bad})),
+        ({}, json.dumps({"nothing": "here"})),
+    ):
         async with websockets.connect(url, ssl=tls, additional_headers=headers) as ws:
             if first is not None:
                 await ws.send(first)
@@ -702,17 +780,20 @@ async def test_websocket_needs_a_token(gateway: HearthProcess, tokens: dict[str,
                     assert json.loads(message)["errorCode"] == DENIED
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, (headers, first)
     async with websockets.connect(url, ssl=tls, additional_headers={"Authorization": f"Bearer {tokens[VIEW]}"}) as ws:
-        async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=10,
-                                     headers={"Authorization": f"Bearer {tokens[CONTROL]}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=gateway.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {tokens[CONTROL]}"}
+        ) as http:
             await asyncio.sleep(0.2)
-            response = await http.put(f"/setup/devices/{quote(gateway.device_url('3'), safe='')}"
-                                      "/states/core:LightIntensityState/1/17")
+            response = await http.put(
+                f"/setup/devices/{quote(gateway.device_url('3'), safe='')}/states/core:LightIntensityState/1/17"
+            )
             assert response.status_code == 200, response.text
         events = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert isinstance(events, list) and events
 
 
 # ----------------------------------------------------------------------------- the ban
+
 
 def start_banning_gateway(data_dir: Path) -> HearthProcess:
     proc = HearthProcess(data_dir, env={"HEARTH_API__BAN_AFTER_FAILURES": "3", "HEARTH_API__BAN_S": "2"})
@@ -765,8 +846,12 @@ def test_ban_counts_bad_tokens_not_missing_ones_nor_scope_refusals(tmp_path: Pat
         with httpx.Client(base_url=proc.base_url, verify=False, timeout=10) as http:
             for _ in range(5):
                 assert http.get("/setup").status_code == 401  # no token: not a guess
-                assert http.post("/exec/apply", headers={"Authorization": f"Bearer {view}"},
-                                 json={"actions": []}).status_code == 403
+                assert (
+                    http.post(
+                        "/exec/apply", headers={"Authorization": f"Bearer {view}"}, json={"actions": []}
+                    ).status_code
+                    == 403
+                )
             assert http.get("/setup/gateways", headers={"Authorization": f"Bearer {good}"}).status_code == 200
             # Three bad tokens do ban, and then every token of that address is refused.
             for _ in range(3):
@@ -778,6 +863,7 @@ def test_ban_counts_bad_tokens_not_missing_ones_nor_scope_refusals(tmp_path: Pat
 
 
 # ----------------------------------------------------------------------------- secrets stay secret
+
 
 def assert_no_token_in_output(proc: HearthProcess, values: list[str] | set[str]) -> None:
     time.sleep(0.3)  # let the reader thread catch up with the last lines
@@ -799,8 +885,9 @@ def test_token_values_never_reach_the_output(gateway: HearthProcess, tokens: dic
     with client(gateway, tokens[ADMIN]) as admin:
         value = admin.get(f"{BASE_PATH}/config/{gw}/local/tokens/generate").json()["token"]
         SEEN_TOKENS.add(value)
-        token_id = admin.post(f"{BASE_PATH}/config/{gw}/local/tokens",
-                              json={"label": "output check", "token": value, "scope": "view"}).json()["requestId"]
+        token_id = admin.post(
+            f"{BASE_PATH}/config/{gw}/local/tokens", json={"label": "output check", "token": value, "scope": "view"}
+        ).json()["requestId"]
         with client(gateway, value) as user:
             assert user.get(f"{BASE_PATH}/setup").status_code == 200
             assert user.post(f"{BASE_PATH}/exec/apply", json={"actions": []}).status_code in (400, 403)

@@ -32,15 +32,20 @@ RTS_REMOTE = ("rts", "remote.0a1001")
 
 
 def client(proc: HearthProcess, token: str) -> httpx.Client:
-    return httpx.Client(base_url=proc.base_url, verify=False, timeout=30,
-                        headers={"Authorization": f"Bearer {token}"})
+    return httpx.Client(base_url=proc.base_url, verify=False, timeout=30, headers={"Authorization": f"Bearer {token}"})
 
 
 def hearth(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``hearth <args>`` on ``data_dir`` with the demo configuration, as a user would type it."""
     proc = HearthProcess(data_dir)
-    return subprocess.run([sys.executable, "-m", "hearth", *args, "--config", str(proc.config)], cwd=REPO,
-                          env=proc.env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hearth", *args, "--config", str(proc.config)],
+        cwd=REPO,
+        env=proc.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -50,12 +55,17 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def picture(api: httpx.Client) -> dict[str, Any]:
     """What a restore must bring back, as the API shows it (states left out: they move under load)."""
-    devices = {d["deviceURL"]: {k: v for k, v in d.items() if k not in ("states", "available")}
-               for d in ok(api.get("/setup/devices"))}
-    return {"gateways": [g["gatewayId"] for g in ok(api.get("/setup/gateways"))], "devices": devices,
-            "places": ok(api.get("/setup/places")),
-            "actionGroups": sorted(ok(api.get("/actionGroups")), key=lambda g: g["oid"]),
-            "triggers": ok(api.get("/triggers"))}
+    devices = {
+        d["deviceURL"]: {k: v for k, v in d.items() if k not in ("states", "available")}
+        for d in ok(api.get("/setup/devices"))
+    }
+    return {
+        "gateways": [g["gatewayId"] for g in ok(api.get("/setup/gateways"))],
+        "devices": devices,
+        "places": ok(api.get("/setup/places")),
+        "actionGroups": sorted(ok(api.get("/actionGroups")), key=lambda g: g["oid"]),
+        "triggers": ok(api.get("/triggers")),
+    }
 
 
 def rts_code(database: Path) -> int:
@@ -82,10 +92,15 @@ class Load:
         i = 0
         while not self._stop.is_set():
             i += 1
-            actions = [{"deviceURL": self.proc.device_url(a), "commands": [{"name": "on" if i % 2 else "off"}]}
-                       for a in LIGHTS]
-            actions.append({"deviceURL": self.proc.device_url(SHUTTER),
-                            "commands": [{"name": "setClosure", "parameters": [i * 7 % 100]}]})
+            actions = [
+                {"deviceURL": self.proc.device_url(a), "commands": [{"name": "on" if i % 2 else "off"}]} for a in LIGHTS
+            ]
+            actions.append(
+                {
+                    "deviceURL": self.proc.device_url(SHUTTER),
+                    "commands": [{"name": "setClosure", "parameters": [i * 7 % 100]}],
+                }
+            )
             response = self.api.post("/exec/apply", json={"label": f"load {i}", "actions": actions})
             if response.status_code == 200:
                 self.sent += 1
@@ -131,18 +146,48 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
             ok(api.post(f"/setup/places/{root['oid']}/subPlaces", json={"label": "Attic", "type": 3}), 201)
             light = proc.device_url(LIGHTS[0])
             ok(api.put(f"/setup/devices/{quote(light, safe='')}/{quote('Reading lamp', safe='')}"))
-            ok(api.post("/actionGroups", json={"label": "evening", "actions": [
-                {"deviceURL": light, "commands": [{"name": "on"}]}]}), 201)
-            ok(api.post("/triggers", json={"sensorThreshold": {
-                "label": "too hot", "deviceURL": proc.device_url("5"), "stateName": "core:TemperatureState",
-                "upperBound": 26, "lowerBound": 18, "upperActivationDelay": 2,
-                "upperEffects": [{"actionGroupEffect": {"localActionGroup": {"label": "close", "actions": [
-                    {"deviceURL": proc.device_url(SHUTTER), "commands": [{"name": "close"}]}]}}}]}}), 201)
+            ok(
+                api.post(
+                    "/actionGroups",
+                    json={"label": "evening", "actions": [{"deviceURL": light, "commands": [{"name": "on"}]}]},
+                ),
+                201,
+            )
+            ok(
+                api.post(
+                    "/triggers",
+                    json={
+                        "sensorThreshold": {
+                            "label": "too hot",
+                            "deviceURL": proc.device_url("5"),
+                            "stateName": "core:TemperatureState",
+                            "upperBound": 26,
+                            "lowerBound": 18,
+                            "upperActivationDelay": 2,
+                            "upperEffects": [
+                                {
+                                    "actionGroupEffect": {
+                                        "localActionGroup": {
+                                            "label": "close",
+                                            "actions": [
+                                                {"deviceURL": proc.device_url(SHUTTER), "commands": [{"name": "close"}]}
+                                            ],
+                                        }
+                                    }
+                                }
+                            ],
+                        }
+                    },
+                ),
+                201,
+            )
             # An RTS remote's rolling code, as the RTS driver keeps it (the driver itself is not needed here).
             conn = sqlite3.connect(proc.data_dir / "hearth.db", timeout=10)
             with conn:
-                conn.execute("INSERT INTO driver_data (driver, key, value) VALUES (?, ?, ?)",
-                             (*RTS_REMOTE, json.dumps({"key": 0xA3, "code": 42})))
+                conn.execute(
+                    "INSERT INTO driver_data (driver, key, value) VALUES (?, ?, ?)",
+                    (*RTS_REMOTE, json.dumps({"key": 0xA3, "code": 42})),
+                )
             conn.close()
 
             with Load(proc, extra) as load:
@@ -186,8 +231,17 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
             listing = ok(api.get("/ext/backups"))
             assert listing["archives"] == [] and listing["stagedRestore"] is None
             shown = picture(api)
-        yield Source(proc.data_dir, proc.data_dir / "backup-passphrase", api_archive, cli_archive, shown, admin,
-                     extra, 42, sent_during)
+        yield Source(
+            proc.data_dir,
+            proc.data_dir / "backup-passphrase",
+            api_archive,
+            cli_archive,
+            shown,
+            admin,
+            extra,
+            42,
+            sent_during,
+        )
     finally:
         proc.stop()
 
@@ -223,8 +277,14 @@ def test_backup_under_load_restores_into_an_empty_folder(source: Source, tmp_pat
         proc.stop()
 
     # The API's archive is just as good.
-    checked = hearth(tmp_path / "other", "restore", str(source.api_archive), "--check",
-                     "--passphrase-file", str(source.passphrase_file))
+    checked = hearth(
+        tmp_path / "other",
+        "restore",
+        str(source.api_archive),
+        "--check",
+        "--passphrase-file",
+        str(source.passphrase_file),
+    )
     assert checked.returncode == 0 and "a whole, authentic backup" in checked.stdout, checked.stderr
     assert not (tmp_path / "other").exists()
 
@@ -241,10 +301,10 @@ def test_restore_refuses_a_folder_in_use_or_not_empty(source: Source, tmp_path: 
 
 
 def _chunks(blob: bytes) -> list[tuple[int, int]]:
-    (header_len,) = struct.unpack(">I", blob[len(MAGIC):len(MAGIC) + 4])
+    (header_len,) = struct.unpack(">I", blob[len(MAGIC) : len(MAGIC) + 4])
     offset, found = len(MAGIC) + 4 + header_len, []
     while offset < len(blob):
-        (length,) = struct.unpack(">I", blob[offset:offset + 4])
+        (length,) = struct.unpack(">I", blob[offset : offset + 4])
         found.append((offset, 4 + length))
         offset += 4 + length
     return found
@@ -258,11 +318,11 @@ def test_altered_archives_are_refused_and_nothing_is_written(source: Source, tmp
     (start, length), *_ = _chunks(good)
     (o_start, o_length), *_ = _chunks(other)
     # A part of the other archive (same gateway, same passphrase) in place of this one's.
-    swapped = good[:start] + other[o_start:o_start + o_length] + good[start + length:]
+    swapped = good[:start] + other[o_start : o_start + o_length] + good[start + length :]
     cases = {
         "flipped.hbk": (bytes(flipped), "altered or damaged"),
         "swapped.hbk": (swapped, "altered or damaged"),
-        "truncated.hbk": (good[:len(good) - 100], "truncated"),
+        "truncated.hbk": (good[: len(good) - 100], "truncated"),
         "not-an-archive.hbk": ((REPO / "config" / "demo.toml").read_bytes(), "not a Hearth backup archive"),
     }
     for name, (content, reason) in cases.items():
@@ -282,9 +342,15 @@ def test_altered_archives_are_refused_and_nothing_is_written(source: Source, tmp
 
 
 def test_scheduled_backups_and_a_restore_through_the_api(tmp_path: Path) -> None:
-    proc = HearthProcess(tmp_path / "data", env={
-        "HEARTH_BACKUP__ENABLED": "true", "HEARTH_BACKUP__INTERVAL_H": "0.0003", "HEARTH_BACKUP__KEEP": "2",
-        "HEARTH_BACKUP__RESTORE_MAX_MB": "1"}).start()
+    proc = HearthProcess(
+        tmp_path / "data",
+        env={
+            "HEARTH_BACKUP__ENABLED": "true",
+            "HEARTH_BACKUP__INTERVAL_H": "0.0003",
+            "HEARTH_BACKUP__KEEP": "2",
+            "HEARTH_BACKUP__RESTORE_MAX_MB": "1",
+        },
+    ).start()
     try:
         token = proc.first_token
         assert token
@@ -313,13 +379,18 @@ def test_scheduled_backups_and_a_restore_through_the_api(tmp_path: Path) -> None
             ok(api.post(f"/setup/places/{root['oid']}/subPlaces", json={"label": "Made after", "type": 3}), 201)
 
             def post(body: bytes, **headers: str) -> httpx.Response:
-                return api.post("/ext/backup/restore", content=body,
-                                headers={"Content-Type": "application/octet-stream", **headers})
+                return api.post(
+                    "/ext/backup/restore", content=body, headers={"Content-Type": "application/octet-stream", **headers}
+                )
 
             flipped = bytearray(newest)
             flipped[-20] ^= 0x10
-            for body, reason in ((bytes(flipped), "altered or damaged"), (newest[:-50], "truncated"),
-                                 (b"hello", "not a Hearth backup archive"), (b"", "Empty body")):
+            for body, reason in (
+                (bytes(flipped), "altered or damaged"),
+                (newest[:-50], "truncated"),
+                (b"hello", "not a Hearth backup archive"),
+                (b"", "Empty body"),
+            ):
                 refused = post(body)
                 assert refused.status_code == 400, refused.text
                 assert refused.json()["errorCode"] == "INVALID_FIELD_VALUE" and reason in refused.json()["error"]

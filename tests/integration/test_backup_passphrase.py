@@ -17,19 +17,25 @@ pytestmark = [pytest.mark.timeout(120)]
 
 def client(proc: HearthProcess) -> httpx.Client:
     assert proc.first_token
-    return httpx.Client(base_url=proc.base_url, verify=False, timeout=30,
-                        headers={"Authorization": f"Bearer {proc.first_token}"})
+    return httpx.Client(
+        base_url=proc.base_url, verify=False, timeout=30, headers={"Authorization": f"Bearer {proc.first_token}"}
+    )
 
 
 def test_a_passphrase_of_ones_own_is_set_once_and_opens_the_archive_elsewhere(
-        fresh_hearth: HearthProcess, tmp_path: Path) -> None:
+    fresh_hearth: HearthProcess, tmp_path: Path
+) -> None:
     fresh_hearth.start()
     with client(fresh_hearth) as api:
         info = api.get("/ext/backups").json()
         assert info["passphraseSet"] is False
         where = Path(info["passphraseFile"])
-        for refused in ({"passphrase": "short"}, {"passphrase": "geheimnis-\u00e9t\u00e9"}, {"passphrase": 12345678},
-                        {"passphrase": "long enough", "other": 1}):
+        for refused in (
+            {"passphrase": "short"},
+            {"passphrase": "geheimnis-\u00e9t\u00e9"},
+            {"passphrase": 12345678},
+            {"passphrase": "long enough", "other": 1},
+        ):
             answer = api.post("/ext/backup/passphrase", json=refused)
             assert answer.status_code == 400 and answer.json()["errorCode"], (refused, answer.text)
             assert not where.exists(), refused  # nothing written
@@ -55,10 +61,26 @@ def test_a_passphrase_of_ones_own_is_set_once_and_opens_the_archive_elsewhere(
     kept.write_text(own + "\n")
     kept.chmod(0o600)
     import os
+
     env = dict(os.environ, HEARTH_STORE__DATA_DIR=str(tmp_path / "another-box"))
-    restored = subprocess.run([sys.executable, "-m", "hearth", "restore", str(archive), "--passphrase-file", str(kept),
-                               "--config", str(REPO / "config" / "demo.toml")], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=60)
+    restored = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hearth",
+            "restore",
+            str(archive),
+            "--passphrase-file",
+            str(kept),
+            "--config",
+            str(REPO / "config" / "demo.toml"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert restored.returncode == 0, restored.stderr
     assert f"restored gateway {fresh_hearth.gateway_id}" in restored.stdout
     # The other box keeps the same passphrase for its own backups.

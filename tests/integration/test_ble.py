@@ -34,8 +34,13 @@ STRANGER = "11:22:33:44:55:66"
 
 
 def ble_env(bluez: FakeBlueZ, **settings: str) -> dict[str, str]:
-    values = {"ENABLED": "true", "RECONNECT_MIN_S": "0.2", "RECONNECT_MAX_S": "0.5", "CONNECT_TIMEOUT_S": "5",
-              **settings}
+    values = {
+        "ENABLED": "true",
+        "RECONNECT_MIN_S": "0.2",
+        "RECONNECT_MAX_S": "0.5",
+        "CONNECT_TIMEOUT_S": "5",
+        **settings,
+    }
     env = {f"HEARTH_DRIVERS__BLE__{k.upper()}": v for k, v in values.items()}
     env["HEARTH_DRIVERS__VIRTUAL__ENABLED"] = "false"
     env["DBUS_SYSTEM_BUS_ADDRESS"] = bluez.address
@@ -86,11 +91,27 @@ async def test_bthome_and_pvvx_sensors_become_devices_with_states(box: Box, blue
     bluez.advertise(DOOR, {pl.BTHOME_UUID: pl.door(True, 95, packet_id=7)}, rssi=-75)
     bluez.advertise(PVVX, {pl.ATC_UUID: pl.pvvx(PVVX, -3.25, 91.02, 64, 2950, 12)}, rssi=-80)
 
-    assert await wait_for(lambda: box.has(thermo, core_TemperatureState=21.37, core_RelativeHumidityState=48.5,
-                                          core_BatteryLevelState=87, core_RSSILevelState=-61), timeout=10)
+    assert await wait_for(
+        lambda: box.has(
+            thermo,
+            core_TemperatureState=21.37,
+            core_RelativeHumidityState=48.5,
+            core_BatteryLevelState=87,
+            core_RSSILevelState=-61,
+        ),
+        timeout=10,
+    )
     assert await wait_for(lambda: box.has(door, core_ContactState="open", core_BatteryLevelState=95), timeout=10)
-    assert await wait_for(lambda: box.has(pvvx, core_TemperatureState=-3.25, core_RelativeHumidityState=91.02,
-                                          core_BatteryLevelState=64, ble_BatteryVoltageState=2.95), timeout=10)
+    assert await wait_for(
+        lambda: box.has(
+            pvvx,
+            core_TemperatureState=-3.25,
+            core_RelativeHumidityState=91.02,
+            core_BatteryLevelState=64,
+            ble_BatteryVoltageState=2.95,
+        ),
+        timeout=10,
+    )
     devices = await box.devices()
     assert devices[thermo]["controllableName"] == "ble:ClimateSensorBLEComponent"
     assert devices[thermo]["label"] == "Kitchen thermo"
@@ -107,8 +128,10 @@ async def test_bthome_and_pvvx_sensors_become_devices_with_states(box: Box, blue
     assert await wait_for(lambda: box.has(door, core_ContactState="closed"), timeout=10)
     assert await box.has(thermo, core_TemperatureState=21.37, core_RSSILevelState=-61)  # RSSI moved < 5 dB
     bluez.advertise(THERMO, {pl.BTHOME_UUID: pl.climate(22.0, 47.0, 86, packet_id=2)}, rssi=-70)
-    assert await wait_for(lambda: box.has(thermo, core_TemperatureState=22.0, core_BatteryLevelState=86,
-                                          core_RSSILevelState=-70), timeout=10)
+    assert await wait_for(
+        lambda: box.has(thermo, core_TemperatureState=22.0, core_BatteryLevelState=86, core_RSSILevelState=-70),
+        timeout=10,
+    )
     changed = await box.event("DeviceStateChangedEvent", deviceURL=thermo)
     assert {s["name"] for s in changed["deviceStates"]} >= {"core:TemperatureState"}
 
@@ -118,8 +141,10 @@ async def test_mibeacon_thermometer_becomes_a_device_with_states(box: Box, bluez
     bluez.add_device(MIJIA, "MJ_HT_V1")
     mijia = box.url(MIJIA)
     bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_climate(MIJIA, 17.8, 62.9, counter=1)}, rssi=-66)
-    assert await wait_for(lambda: box.has(mijia, core_TemperatureState=17.8, core_RelativeHumidityState=62.9,
-                                          core_RSSILevelState=-66), timeout=10)
+    assert await wait_for(
+        lambda: box.has(mijia, core_TemperatureState=17.8, core_RelativeHumidityState=62.9, core_RSSILevelState=-66),
+        timeout=10,
+    )
     bluez.advertise(MIJIA, {pl.MIBEACON_UUID: pl.mi_battery(MIJIA, 72, counter=2)}, rssi=-66)
     assert await wait_for(lambda: box.has(mijia, core_BatteryLevelState=72), timeout=10)
     devices = await box.devices()
@@ -137,10 +162,15 @@ async def test_mibeacon_thermometer_becomes_a_device_with_states(box: Box, bluez
 async def test_hostile_advertisements_change_nothing(box: Box, bluez: FakeBlueZ) -> None:
     bluez.add_device(STRANGER, "\x1b[31mevil\x07")
     bluez.add_device(THERMO, "thermo")
-    hostile = [b"", b"\x40", b"\x41\x02\xca\x09",  # empty, header only, encrypted flag
-               b"\x20\x02\xca\x09", b"\xff" * 30,  # BTHome v1 header, garbage
-               b"\x40\x02\xca",  # cut in the middle of the temperature
-               bytes(range(256))[:200]]
+    hostile = [
+        b"",
+        b"\x40",
+        b"\x41\x02\xca\x09",  # empty, header only, encrypted flag
+        b"\x20\x02\xca\x09",
+        b"\xff" * 30,  # BTHome v1 header, garbage
+        b"\x40\x02\xca",  # cut in the middle of the temperature
+        bytes(range(256))[:200],
+    ]
     for payload in hostile:
         bluez.advertise(STRANGER, {pl.BTHOME_UUID: payload, pl.ATC_UUID: payload[:14]})
     bluez.advertise(STRANGER, {pl.ATC_UUID: b"\x00" * 14})  # neither ATC1441 (13) nor pvvx (15)
@@ -207,8 +237,9 @@ async def test_silence_unavailable_then_back(tmp_path: Path, bluez: FakeBlueZ) -
         bluez.add_device(THERMO, "thermo")
         bluez.advertise(THERMO, {pl.BTHOME_UUID: pl.climate(20.0, 50.0, 90, packet_id=1)})
         thermo = box.url(THERMO)
-        assert await wait_for(lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=20.0),
-                              timeout=10)
+        assert await wait_for(
+            lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=20.0), timeout=10
+        )
         await box.event("DeviceUnavailableEvent", deviceURL=thermo, timeout=10)
         assert await box.has(thermo, core_StatusState="unavailable")
         assert (await box.devices())[thermo]["available"] is False
@@ -223,24 +254,22 @@ async def test_adapter_loss_and_return(box: Box, bluez: FakeBlueZ) -> None:
     bluez.add_device(THERMO, "thermo")
     bluez.advertise(THERMO, {pl.BTHOME_UUID: pl.climate(20.0, 50.0, 90, packet_id=1)})
     thermo = box.url(THERMO)
-    assert await wait_for(lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=20.0),
-                          timeout=10)
+    assert await wait_for(lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=20.0), timeout=10)
     bluez.remove_adapter()
-    assert await wait_for(lambda: box.has(box.stack, core_StatusState="unavailable", ble_ScanningState=False),
-                          timeout=10)
+    assert await wait_for(
+        lambda: box.has(box.stack, core_StatusState="unavailable", ble_ScanningState=False), timeout=10
+    )
     assert await wait_for(lambda: box.has(thermo, core_StatusState="unavailable"), timeout=10)
     await asyncio.sleep(1.5)  # several retries go by while it is away: said once
     gone = [line for line in box.proc.output if "adapter hci0" in line and ("gone" in line or "not usable" in line)]
     assert len(gone) == 1, gone
 
     bluez.add_adapter()
-    assert await wait_for(lambda: box.has(box.stack, core_StatusState="available", ble_ScanningState=True),
-                          timeout=10)
+    assert await wait_for(lambda: box.has(box.stack, core_StatusState="available", ble_ScanningState=True), timeout=10)
     assert await wait_for(bluez.adapter_discovering, timeout=10)
     bluez.add_device(THERMO, "thermo")
     bluez.advertise(THERMO, {pl.BTHOME_UUID: pl.climate(21.0, 50.0, 90, packet_id=2)})
-    assert await wait_for(lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=21.0),
-                          timeout=10)
+    assert await wait_for(lambda: box.has(thermo, core_StatusState="available", core_TemperatureState=21.0), timeout=10)
 
 
 async def test_active_link_reads_follows_and_reconnects(tmp_path: Path, bluez: FakeBlueZ) -> None:
@@ -301,7 +330,10 @@ async def test_passive_scanning_registers_a_monitor_and_sends_nothing(tmp_path: 
         # A monitor on our service data, and no discovery: BlueZ sends no scan request on our behalf.
         assert "RegisterMonitor" in calls and "StartDiscovery" not in calls, calls
         # Service data (AD type 0x16) starting with BTHome's UUID 0xFCD2, or the thermometers' 0x181A (LE).
-        assert sorted(bluez.monitor_patterns()) == [(0, 0x16, b"\x1a\x18"), (0, 0x16, b"\x95\xfe"),
-                                                (0, 0x16, b"\xd2\xfc")]
+        assert sorted(bluez.monitor_patterns()) == [
+            (0, 0x16, b"\x1a\x18"),
+            (0, 0x16, b"\x95\xfe"),
+            (0, 0x16, b"\xd2\xfc"),
+        ]
     finally:
         await box.close()

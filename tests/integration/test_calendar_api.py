@@ -148,8 +148,7 @@ async def test_rules_and_rule_sets_with_the_seed_examples(api: ApiClient) -> Non
 
     # A rule set: all or none.
     rule_set = real(api, request_example("POST", RULE_SET))
-    created_set = await api.call("POST", RULE_SET, rule_set * 2, status=status_of("POST", RULE_SET),
-                                 params=no_checks)
+    created_set = await api.call("POST", RULE_SET, rule_set * 2, status=status_of("POST", RULE_SET), params=no_checks)
     assert_shape(created_set, response_example("POST", RULE_SET))
     assert len(created_set["calendarRulesOIDs"]) == 2 and len(set(created_set["calendarRulesIds"])) == 2
     bad_set = [rule_set[0], {"weeklyCalendarRule": {"calendarDayOID": "no such day"}}]
@@ -170,11 +169,11 @@ async def test_rules_and_rule_sets_with_the_seed_examples(api: ApiClient) -> Non
     error = await api.call("POST", f"{RULE_SET}/_delete", [*created_set["calendarRulesOIDs"], "nope"], status=404)
     assert error["errorCode"]
     assert len(await api.call("GET", RULES)) == 3
-    await api.call("POST", f"{RULE_SET}/_delete", created_set["calendarRulesOIDs"],
-                   status=status_of("POST", f"{RULE_SET}/_delete"))
+    await api.call(
+        "POST", f"{RULE_SET}/_delete", created_set["calendarRulesOIDs"], status=status_of("POST", f"{RULE_SET}/_delete")
+    )
     deleted = await api.events("CalendarRuleDeletedEvent")
-    assert_shape(deleted[0], event_example("POST", f"{RULE_SET}/_delete", "CalendarRuleDeletedEvent"),
-                 EVENT_LEAVE_OUT)
+    assert_shape(deleted[0], event_example("POST", f"{RULE_SET}/_delete", "CalendarRuleDeletedEvent"), EVENT_LEAVE_OUT)
     assert sorted(e["calendarRuleOID"] for e in deleted) == sorted(created_set["calendarRulesOIDs"])
     await api.call("DELETE", f"{RULES}/{oid}", status=status_of("DELETE", f"{RULES}/{{oid}}"))
     assert await api.call("GET", RULES) == []
@@ -188,7 +187,8 @@ async def test_schedule_day_view_and_status(api: ApiClient) -> None:
     work = real(api, request_example("POST", DAYS))  # every field the seed shows, so that the view has them
     work.update({"label": "work", "type": "WORK_DAY"})
     work["dayTimeTriggers"][0]["startActionGroupTimeTrigger"].update(
-        {"triggerType": "TIME", "hours": 7, "minutes": 0, "id": "wake", "enabled": True})
+        {"triggerType": "TIME", "hours": 7, "minutes": 0, "id": "wake", "enabled": True}
+    )
     day_oid = (await api.call("POST", DAYS, work, status=201))["calendarDayOID"]
     today = date.today()
     weekday_rule = {"weeklyCalendarRule": {"calendarDayOID": day_oid, "dayMask": 0b0111110, "priority": 1}}
@@ -197,10 +197,14 @@ async def test_schedule_day_view_and_status(api: ApiClient) -> None:
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
     sunday = monday - timedelta(days=1)
     schedule = await api.call("GET", f"/setup/calendar/schedule/{epoch_day(sunday)}/{epoch_day(monday)}")
-    assert_shape(schedule[next(iter(schedule))], next(iter(response_example(
-        "GET", "/setup/calendar/schedule/{startDate}/{endDate}").values())))
-    assert list(schedule.values()) == [{"calendarDays": [], "calendarRules": []},
-                                       {"calendarDays": [day_oid], "calendarRules": [rule_oid]}]
+    assert_shape(
+        schedule[next(iter(schedule))],
+        next(iter(response_example("GET", "/setup/calendar/schedule/{startDate}/{endDate}").values())),
+    )
+    assert list(schedule.values()) == [
+        {"calendarDays": [], "calendarRules": []},
+        {"calendarDays": [day_oid], "calendarRules": [rule_oid]},
+    ]
     local_midnight = int(datetime(monday.year, monday.month, monday.day).astimezone().timestamp() * 1000)
     assert list(schedule)[1] == str(local_midnight)
     path = f"/setup/calendar/schedule/{monday.year}/{monday.month}/{monday.day}"
@@ -209,8 +213,12 @@ async def test_schedule_day_view_and_status(api: ApiClient) -> None:
     assert on_day == {"calendarDays": [day_oid], "calendarRules": [rule_oid]}
 
     seed_filter = request_example("POST", "/setup/calendar/schedule/{year}/{month}/{day}/dayView")
-    view = await api.call("POST", f"{path}/dayView", seed_filter, status=status_of(
-        "POST", "/setup/calendar/schedule/{year}/{month}/{day}/dayView"))
+    view = await api.call(
+        "POST",
+        f"{path}/dayView",
+        seed_filter,
+        status=status_of("POST", "/setup/calendar/schedule/{year}/{month}/{day}/dayView"),
+    )
     assert_shape(view, response_example("POST", "/setup/calendar/schedule/{year}/{month}/{day}/dayView"))
     assert [t["startActionGroupTimeTrigger"]["id"] for t in view["dayTimeTriggers"]] == ["wake"]
     assert view["type"] == "WORK_DAY"
@@ -232,26 +240,43 @@ async def everything(api: ApiClient) -> tuple[Any, ...]:
     return await api.call("GET", DAYS), await api.call("GET", RULES), await api.call("GET", "/setup/calendar/status")
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", DAYS, {"type": "SUNDAY"}),
-    ("POST", DAYS, {"dayTimeTriggers": [{"startActionGroupTimeTrigger": {"hours": 7, "actionGroupOID": "none"}}]}),
-    ("POST", DAYS, {"dayTimeTriggers": [{"startActionGroupTimeTrigger": {"hours": 7, "localActionGroup": {
-        "actions": [{"deviceURL": "virtual://0000-0000-0000/999", "commands": [{"name": "on"}]}]}}}]}),
-    ("POST", DAYS, [1, 2]),
-    ("PUT", DAYS, {"label": "no oid"}),
-    ("PUT", DAYS, {"oid": "unknown", "label": "x"}),
-    ("POST", RULES, {"weeklyCalendarRule": {"calendarDayOID": "unknown"}}),
-    ("POST", RULES, "text"),
-    ("POST", RULE_SET, []),
-    ("PUT", RULES, {"weeklyCalendarRule": {"calendarDayOID": "x"}}),
-    ("POST", f"{RULE_SET}/_delete", [3]),
-    ("GET", "/setup/calendar/schedule/20/10", None),
-    ("GET", "/setup/calendar/schedule/0/100000", None),
-    ("GET", "/setup/calendar/schedule/2023/2/29", None),
-    ("GET", "/setup/calendar/schedule/2024/²/1", None),
-    ("POST", "/setup/calendar/schedule/2024/2/29/dayView", {"priority": "high"}),
-    ("PUT", "/setup/calendar/status", {"enabled": "yes"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", DAYS, {"type": "SUNDAY"}),
+        ("POST", DAYS, {"dayTimeTriggers": [{"startActionGroupTimeTrigger": {"hours": 7, "actionGroupOID": "none"}}]}),
+        (
+            "POST",
+            DAYS,
+            {
+                "dayTimeTriggers": [
+                    {
+                        "startActionGroupTimeTrigger": {
+                            "hours": 7,
+                            "localActionGroup": {
+                                "actions": [{"deviceURL": "virtual://0000-0000-0000/999", "commands": [{"name": "on"}]}]
+                            },
+                        }
+                    }
+                ]
+            },
+        ),
+        ("POST", DAYS, [1, 2]),
+        ("PUT", DAYS, {"label": "no oid"}),
+        ("PUT", DAYS, {"oid": "unknown", "label": "x"}),
+        ("POST", RULES, {"weeklyCalendarRule": {"calendarDayOID": "unknown"}}),
+        ("POST", RULES, "text"),
+        ("POST", RULE_SET, []),
+        ("PUT", RULES, {"weeklyCalendarRule": {"calendarDayOID": "x"}}),
+        ("POST", f"{RULE_SET}/_delete", [3]),
+        ("GET", "/setup/calendar/schedule/20/10", None),
+        ("GET", "/setup/calendar/schedule/0/100000", None),
+        ("GET", "/setup/calendar/schedule/2023/2/29", None),
+        ("GET", "/setup/calendar/schedule/2024/²/1", None),
+        ("POST", "/setup/calendar/schedule/2024/2/29/dayView", {"priority": "high"}),
+        ("PUT", "/setup/calendar/status", {"enabled": "yes"}),
+    ],
+)
 async def test_bad_input_is_refused_and_changes_nothing(api: ApiClient, method: str, path: str, body: Any) -> None:
     before = await everything(api)
     response = await api.http.request(method, path, json=body)
@@ -279,12 +304,26 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
             due = datetime.now().astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
             if (due - datetime.now().astimezone()).total_seconds() < 5:
                 due += timedelta(minutes=1)
-            day = {"label": "now", "type": "HOLIDAY", "dayTimeTriggers": [{"startActionGroupTimeTrigger": {
-                "triggerType": "TIME", "hours": due.hour, "minutes": due.minute, "id": "soon",
-                "localActionGroup": {"label": "soon", "actions": [
-                    {"deviceURL": proc.device_url(LIGHT), "commands": [{"name": "on"}]}]}}}]}
+            day = {
+                "label": "now",
+                "type": "HOLIDAY",
+                "dayTimeTriggers": [
+                    {
+                        "startActionGroupTimeTrigger": {
+                            "triggerType": "TIME",
+                            "hours": due.hour,
+                            "minutes": due.minute,
+                            "id": "soon",
+                            "localActionGroup": {
+                                "label": "soon",
+                                "actions": [{"deviceURL": proc.device_url(LIGHT), "commands": [{"name": "on"}]}],
+                            },
+                        }
+                    }
+                ],
+            }
             day_oid = (await api.call("POST", DAYS, day, status=201))["calendarDayOID"]
-            rule = (await api.call("POST", RULES, {"weeklyCalendarRule": {"calendarDayOID": day_oid}}, status=201))
+            rule = await api.call("POST", RULES, {"weeklyCalendarRule": {"calendarDayOID": day_oid}}, status=201)
             days_before, rules_before = await api.call("GET", DAYS), await api.call("GET", RULES)
         proc.kill()  # SIGKILL: the next run was written before the wait, nothing else
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()) + 2)
@@ -300,8 +339,7 @@ async def test_kept_across_a_restart_and_a_kill(tmp_path_factory: pytest.TempPat
         async for api in api_client(proc):
             await asyncio.sleep(1)
             assert [h["label"] for h in await _planning_runs(api)] == ["soon"]
-            assert [r["weeklyCalendarRule"]["oid"] for r in await api.call("GET", RULES)] == [
-                rule["calendarRuleOID"]]
+            assert [r["weeklyCalendarRule"]["oid"] for r in await api.call("GET", RULES)] == [rule["calendarRuleOID"]]
     finally:
         proc.kill()
 

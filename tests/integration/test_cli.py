@@ -12,10 +12,12 @@ from tests.support.process import REPO, HearthProcess
 
 def hearth_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
+
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "hearth", *args], cwd=REPO, env=full_env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hearth", *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_run_refuses_a_bad_config_and_writes_nothing(tmp_path: Path) -> None:

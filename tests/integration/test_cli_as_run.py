@@ -28,16 +28,19 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_user_install(lambda: tmp_path_factory.mktemp("user-venv"), extras=("rts",))
 
 
-def hearth(python: Path, cwd: Path, *args: str, env: dict[str, str] | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def hearth(
+    python: Path, cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ)
     full.update(env or {})
-    return subprocess.run([str(python), "-m", "hearth", *args], cwd=cwd, env=full, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [str(python), "-m", "hearth", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_check_config_refuses_what_run_refuses_the_bridge_without_its_library(
-        user_python: Path, tmp_path: Path) -> None:
+    user_python: Path, tmp_path: Path
+) -> None:
     config = tmp_path / "bridge.toml"
     config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n[bridge]\nenabled = true\n')
     checked = hearth(user_python, tmp_path, "check-config", "--config", str(config))
@@ -71,9 +74,14 @@ def test_log_levels_in_any_case_in_the_file_and_on_the_command_line(user_python:
 def _start_and_stop(gateway: HearthProcess, *extra: str) -> list[str]:
     """Start ``hearth run <extra>`` like HearthProcess does, wait for its banner, stop it; its output lines."""
     gateway.data_dir.mkdir(parents=True, exist_ok=True)  # also the working folder of a user install's run
-    proc = subprocess.Popen([gateway.python, "-m", "hearth", "run", "--config", str(gateway.config), *extra],
-                            cwd=gateway.cwd, env=gateway.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [gateway.python, "-m", "hearth", "run", "--config", str(gateway.config), *extra],
+        cwd=gateway.cwd,
+        env=gateway.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -102,22 +110,39 @@ def test_backup_and_restore_say_how_far_they_are(fresh_hearth: HearthProcess, tm
     fresh_hearth.start()
     fresh_hearth.stop()
     archive = tmp_path / "box.hbk"
-    made = subprocess.run([fresh_hearth.python, "-m", "hearth", "backup", "--output", str(archive),
-                           "--config", str(fresh_hearth.config)], cwd=REPO, env=fresh_hearth.env,
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [fresh_hearth.python, "-m", "hearth", "backup", "--output", str(archive), "--config", str(fresh_hearth.config)],
+        cwd=REPO,
+        env=fresh_hearth.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     # Not a terminal here: a start line and an end line with the size and the time it took.
     assert "writing box.hbk…" in made.stderr
     assert re.search(r"writing box\.hbk: \d+\.\d MB, \d+\.\d s \(done\)", made.stderr), made.stderr
-    checked = subprocess.run([fresh_hearth.python, "-m", "hearth", "restore", "--check", str(archive),
-                              "--config", str(fresh_hearth.config)], cwd=REPO, env=fresh_hearth.env,
-                             capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        [fresh_hearth.python, "-m", "hearth", "restore", "--check", str(archive), "--config", str(fresh_hearth.config)],
+        cwd=REPO,
+        env=fresh_hearth.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert checked.returncode == 0, checked.stderr
     assert re.search(r"verifying box\.hbk \(\d+\.\d MB\): \d+\.\d s \(done\)", checked.stderr), checked.stderr
 
 
 def test_doctor_of_a_plain_install_finds_the_docs_assets(user_python: Path, tmp_path: Path) -> None:
-    checked = hearth(user_python, tmp_path, "doctor", "--json", "--config", str(REPO / "config" / "demo.toml"),
-                     env={"HEARTH_STORE__DATA_DIR": str(tmp_path / "data")})
+    checked = hearth(
+        user_python,
+        tmp_path,
+        "doctor",
+        "--json",
+        "--config",
+        str(REPO / "config" / "demo.toml"),
+        env={"HEARTH_STORE__DATA_DIR": str(tmp_path / "data")},
+    )
     report = {c["name"]: c for c in json.loads(checked.stdout)}
     assert report["API docs"]["status"] == "ok", report["API docs"]

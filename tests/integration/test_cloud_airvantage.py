@@ -27,9 +27,23 @@ SYSTEM = "9196f4944c294a168ae5d72f5d0007bf"
 
 def hot_rule(url: str) -> dict[str, Any]:
     # Seed 001's rule list item: no "stateful" (it defaults to true), no notifMode (WHEN_STATE_CHANGES).
-    return {"id": RULE_ID, "targetType": "SYSTEM", "name": "Too hot", "message": "too hot", "active": True,
-            "emails": [], "conditions": [{"operator": "GREATER_THAN", "operands": [
-                {"attributeId": {"targetId": url, "name": "DATA.core:TemperatureState"}}, {"valueNum": 30}]}]}
+    return {
+        "id": RULE_ID,
+        "targetType": "SYSTEM",
+        "name": "Too hot",
+        "message": "too hot",
+        "active": True,
+        "emails": [],
+        "conditions": [
+            {
+                "operator": "GREATER_THAN",
+                "operands": [
+                    {"attributeId": {"targetId": url, "name": "DATA.core:TemperatureState"}},
+                    {"valueNum": 30},
+                ],
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -40,9 +54,13 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[AirVantageState, GatewayC
     data.mkdir()
     (data / "airvantage-token").write_text("av-token\n")
     os.chmod(data / "airvantage-token", 0o600)
-    env = {"HEARTH_CLOUD__AIRVANTAGE__ENABLED": "true", "HEARTH_CLOUD__AIRVANTAGE__BASE_URL": server.url,
-           "HEARTH_CLOUD__AIRVANTAGE__SYSTEM_UID": SYSTEM, "HEARTH_CLOUD__AIRVANTAGE__POLL_INTERVAL_S": "0.5",
-           "HEARTH_CLOUD__AIRVANTAGE__RETRY_MIN_S": "0.1"}
+    env = {
+        "HEARTH_CLOUD__AIRVANTAGE__ENABLED": "true",
+        "HEARTH_CLOUD__AIRVANTAGE__BASE_URL": server.url,
+        "HEARTH_CLOUD__AIRVANTAGE__SYSTEM_UID": SYSTEM,
+        "HEARTH_CLOUD__AIRVANTAGE__POLL_INTERVAL_S": "0.5",
+        "HEARTH_CLOUD__AIRVANTAGE__RETRY_MIN_S": "0.1",
+    }
     box = GatewayClient(HearthProcess(data, env=env), "virtual")
     await box.open()
     state.rules.append(hot_rule(box.url("5")))  # the rule names a device of this gateway: known once it started
@@ -72,10 +90,12 @@ async def test_rules_hooks_and_tasks_as_the_seeds_say(setup: tuple[AirVantageSta
     state, box, _ = setup
     await wait_for(lambda: _has_rule(box), timeout=10)
     # Tasks were asked for with fields= (without it the seed gives no operation), and for this target.
-    task_queries = await wait_for(lambda: [q for m, p, q in state.requests if p == "/api/v1/operations/tasks"],
-                                  timeout=10)
-    assert task_queries and all(q.get("target") == SYSTEM and "operation" in q.get("fields", "").split(",")
-                                for q in task_queries)
+    task_queries = await wait_for(
+        lambda: [q for m, p, q in state.requests if p == "/api/v1/operations/tasks"], timeout=10
+    )
+    assert task_queries and all(
+        q.get("target") == SYSTEM and "operation" in q.get("fields", "").split(",") for q in task_queries
+    )
     url = quote(box.url("5"), safe="")
     assert (await box.api.put(f"/setup/devices/{url}/states/core:TemperatureState/2/35")).status_code == 200
     # The rule's hook is called with the subscriber API's body.
@@ -85,12 +105,14 @@ async def test_rules_hooks_and_tasks_as_the_seeds_say(setup: tuple[AirVantageSta
     assert isinstance(call["content"]["alert.uid"], str) and call["content"]["alert.uid"]
     # The alert, in the seed's Alert shape, is the gateway's own to serve.
     current = (await box.api.get("/ext/airvantage/api/v3/alerts/current")).json()["items"]
-    assert set(current[0]) == {"companyId", "targetId", "targetType", "ruleId", "state", "stateChangeTs",
-                               "attributes"}
+    assert set(current[0]) == {"companyId", "targetId", "targetType", "ruleId", "state", "stateChangeTs", "attributes"}
     assert set(current[0]["attributes"][0]) == {"id", "value", "refTime"}
     # Commands: one inline, one unknown, one of a type a gateway cannot run; in rank order, each with an outcome.
-    t2 = state.send_command("hearth.apply", {"actionGroup": {"label": "plug off", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]}}, rank=2)
+    t2 = state.send_command(
+        "hearth.apply",
+        {"actionGroup": {"label": "plug off", "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]}},
+        rank=2,
+    )
     t1 = state.send_command("no.such.command", rank=1)
     t3 = state.send_command("", operation_type="SYSTEM_SUSPEND", rank=3)
     for uid in (t1, t2, t3):
@@ -100,7 +122,8 @@ async def test_rules_hooks_and_tasks_as_the_seeds_say(setup: tuple[AirVantageSta
     assert (await outcome(box, t2) or {})["state"] == "SUCCESS"
     suspended = await outcome(box, t3) or {}
     assert suspended["state"] == "FAILURE" and suspended["messages"][0]["message"].startswith(
-        "operation.type.not.supported")
+        "operation.type.not.supported"
+    )
     assert await box.state(box.url("9"), "core:OnOffState") == "off"
     # The local list has the seed's default fields only, unless fields= asks.
     assert all(set(t) == set(TASK_DEFAULT_FIELDS) for t in await local_tasks(box))
@@ -131,8 +154,9 @@ async def test_cancel_retry_and_cloud_triggers(setup: tuple[AirVantageState, Gat
         cancelled = await wait_for(lambda: outcome(box, task), timeout=15)
         assert cancelled["state"] == "CANCELLED"
         # Retry: a new operation of the CANCELLED task; its new task runs (here a quick one would succeed).
-        state.operations[op_uid]["input"]["parameters"] = {"actionGroup": {"label": "retry", "actions": [
-            {"deviceURL": plug, "commands": [{"name": "on"}]}]}}
+        state.operations[op_uid]["input"]["parameters"] = {
+            "actionGroup": {"label": "retry", "actions": [{"deviceURL": plug, "commands": [{"name": "on"}]}]}
+        }
         retried = await operator.post(f"/api/v1/operations/{op_uid}/retry")
         assert retried.status_code == 200, retried.text
         new_op = retried.json()["operation"]
@@ -141,14 +165,29 @@ async def test_cancel_retry_and_cloud_triggers(setup: tuple[AirVantageState, Gat
     assert done["state"] == "SUCCESS"
     # A cloud trigger on the rule (SYSTEM_SEND_COMMAND, the seed's example parameters): pulled, and when the
     # rule's state turns true it runs the command as a local operation triggered by the RULE.
-    state.triggers.append({"uid": "df411e4f47c39847a101f0fd890ab65c", "type": "ON_ALERT_STATE_CHANGE_TRUE",
-                           "filter": RULE_ID, "operationType": "SYSTEM_SEND_COMMAND", "notify": True,
-                           "callback": None, "email": None,
-                           "parameters": {"commandId": "hearth.apply", "protocol": "REST", "parameters": {
-                               "actionGroup": {"label": "cool down", "actions": [
-                                   {"deviceURL": plug, "commands": [{"name": "off"}]}]}},
-                               "application": {"uid": "333ea6a2d6e44a00aee2804ed519128a"},
-                               "requestConnection": False}})
+    state.triggers.append(
+        {
+            "uid": "df411e4f47c39847a101f0fd890ab65c",
+            "type": "ON_ALERT_STATE_CHANGE_TRUE",
+            "filter": RULE_ID,
+            "operationType": "SYSTEM_SEND_COMMAND",
+            "notify": True,
+            "callback": None,
+            "email": None,
+            "parameters": {
+                "commandId": "hearth.apply",
+                "protocol": "REST",
+                "parameters": {
+                    "actionGroup": {
+                        "label": "cool down",
+                        "actions": [{"deviceURL": plug, "commands": [{"name": "off"}]}],
+                    }
+                },
+                "application": {"uid": "333ea6a2d6e44a00aee2804ed519128a"},
+                "requestConnection": False,
+            },
+        }
+    )
     await wait_for(lambda: _has_trigger(box), timeout=10)
     url = quote(box.url("5"), safe="")
     assert (await box.api.put(f"/setup/devices/{url}/states/core:TemperatureState/2/36")).status_code == 200
@@ -163,11 +202,14 @@ async def test_hostile_answers_never_end_the_sync(setup: tuple[AirVantageState, 
     state.fail_next = [503, "garbage", "half", "shape", 500, 503]
     await wait_for(lambda: not state.fail_next, timeout=20)
     # Counted by reason, and the loop goes on: a command sent after the storm runs.
-    task = state.send_command("hearth.apply", {"actionGroup": {"label": "after", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "on"}]}]}})
+    task = state.send_command(
+        "hearth.apply",
+        {"actionGroup": {"label": "after", "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "on"}]}]}},
+    )
     assert (await wait_for(lambda: outcome(box, task), timeout=15))["state"] == "SUCCESS"
-    async with httpx.AsyncClient(base_url=box.proc.root_url, verify=False, timeout=10,
-                                 headers=dict(box.api.headers)) as root:
+    async with httpx.AsyncClient(
+        base_url=box.proc.root_url, verify=False, timeout=10, headers=dict(box.api.headers)
+    ) as root:
         metrics = (await root.get("/metrics")).text
     for reason in ("http 5xx", "not json", "unexpected shape"):
         assert f'hearth_cloud_failures_total{{cloud="airvantage",reason="{reason}"}}' in metrics, metrics[-2000:]
@@ -202,13 +244,21 @@ async def _local_operation(box: GatewayClient) -> dict[str, Any] | None:
 
 
 async def test_tasks_cut_by_a_crash_end_as_their_executions_do(
-        setup: tuple[AirVantageState, GatewayClient, FakeCloud]) -> None:
+    setup: tuple[AirVantageState, GatewayClient, FakeCloud],
+) -> None:
     state, box, _ = setup
     await wait_for(lambda: _has_rule(box), timeout=10)
     # The journal resumes the execution after the restart (its command is delayed, not missed): the task ends
     # as it does, SUCCESS, and does not run twice although the cloud still lists it PENDING.
-    task = state.send_command("hearth.apply", {"actionGroup": {"label": "cut", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 4}]}]}})
+    task = state.send_command(
+        "hearth.apply",
+        {
+            "actionGroup": {
+                "label": "cut",
+                "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 4}]}],
+            }
+        },
+    )
     await wait_for(lambda: _running(box), timeout=10)
     box.proc.kill()  # SIGKILL while the task runs; the cloud still lists it PENDING
     await box.close()

@@ -32,9 +32,13 @@ async def cloud() -> AsyncIterator[tuple[BagtowerState, FakeCloud]]:
 
 
 def env(url: str) -> dict[str, str]:
-    return {"HEARTH_CLOUD__BAGTOWER__ENABLED": "true", "HEARTH_CLOUD__BAGTOWER__BASE_URL": url,
-            "HEARTH_CLOUD__BAGTOWER__COMPANY_ID": "acme", "HEARTH_CLOUD__BAGTOWER__MIN_PERIOD_S": "1",
-            "HEARTH_CLOUD__BAGTOWER__PERIOD_S": "60"}
+    return {
+        "HEARTH_CLOUD__BAGTOWER__ENABLED": "true",
+        "HEARTH_CLOUD__BAGTOWER__BASE_URL": url,
+        "HEARTH_CLOUD__BAGTOWER__COMPANY_ID": "acme",
+        "HEARTH_CLOUD__BAGTOWER__MIN_PERIOD_S": "1",
+        "HEARTH_CLOUD__BAGTOWER__PERIOD_S": "60",
+    }
 
 
 def gateway(tmp_path: Path, server: FakeCloud) -> tuple[Path, GatewayClient]:
@@ -48,7 +52,8 @@ def gateway(tmp_path: Path, server: FakeCloud) -> tuple[Path, GatewayClient]:
 
 
 async def test_devices_registered_once_and_logs_at_the_servers_period(
-        tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]
+) -> None:
     state, server = cloud
     data, box = gateway(tmp_path, server)
     await box.open()
@@ -57,11 +62,13 @@ async def test_devices_registered_once_and_logs_at_the_servers_period(
         first = await wait_for(lambda: [log for log in state.logs if log["deviceId"] in state.devices], timeout=20)
         sample = first[0]
         assert sample["UTCTimestamp"].endswith("Z") and isinstance(sample["unixTimestamp"], int)
-        assert all(isinstance(d["val"], str) and d["type"] in ("number", "string", "boolean")
-                   for d in sample["data"])
+        assert all(isinstance(d["val"], str) and d["type"] in ("number", "string", "boolean") for d in sample["data"])
         # display is the seed's display format (its examples: enum, percent, string), never the state's name.
         assert {d["display"] for log in state.logs for d in log["data"] if "display" in d} <= {
-            "enum", "percent", "string"}
+            "enum",
+            "percent",
+            "string",
+        }
         # The server said every 2 s: each device pushes again about then, not every 60 s as we asked.
         did = sample["deviceId"]
         await wait_for(lambda: sum(1 for log in state.logs if log["deviceId"] == did) >= 3, timeout=15)
@@ -104,7 +111,8 @@ async def test_a_token_readable_by_others_is_refused(tmp_path: Path, cloud: tupl
 
 
 async def test_renamed_and_removed_devices_follow_in_the_cloud(
-        tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
+    tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]
+) -> None:
     state, server = cloud
     data, box = gateway(tmp_path, server)
     await box.open()
@@ -130,7 +138,6 @@ async def test_renamed_and_removed_devices_follow_in_the_cloud(
         box.proc.kill()
 
 
-
 async def test_a_hostile_cloud_is_counted_and_survived(tmp_path: Path, cloud: tuple[BagtowerState, FakeCloud]) -> None:
     state, server = cloud
     data, box = gateway(tmp_path, server)
@@ -141,8 +148,9 @@ async def test_a_hostile_cloud_is_counted_and_survived(tmp_path: Path, cloud: tu
         await wait_for(lambda: not state.fail_next, timeout=30)
         count = len(state.logs)
         await wait_for(lambda: len(state.logs) > count + 5, timeout=30)  # the sync goes on
-        async with httpx.AsyncClient(base_url=box.proc.root_url, verify=False, timeout=10,
-                                     headers=dict(box.api.headers)) as root:
+        async with httpx.AsyncClient(
+            base_url=box.proc.root_url, verify=False, timeout=10, headers=dict(box.api.headers)
+        ) as root:
             metrics = (await root.get("/metrics")).text
         for reason in ("http 5xx", "not json"):
             assert f'hearth_cloud_failures_total{{cloud="bagtower",reason="{reason}"}}' in metrics

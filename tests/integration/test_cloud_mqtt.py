@@ -27,11 +27,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def cloud_env(port: int) -> dict[str, str]:
-    return {"HEARTH_CLOUD__ENABLED": "true", "HEARTH_CLOUD__MQTT__HOST": "127.0.0.1",
-            "HEARTH_CLOUD__MQTT__PORT": str(port), "HEARTH_CLOUD__MQTT__TLS": "false",
-            "HEARTH_CLOUD__TELEMETRY_WINDOW_S": "0.3", "HEARTH_CLOUD__RECONNECT_MIN_S": "0.3",
-            "HEARTH_CLOUD__MQTT__KEEPALIVE_S": "5",  # a lost link is noticed within seconds, however it is lost
-            "HEARTH_CLOUD__RECONNECT_MAX_S": "1"}
+    return {
+        "HEARTH_CLOUD__ENABLED": "true",
+        "HEARTH_CLOUD__MQTT__HOST": "127.0.0.1",
+        "HEARTH_CLOUD__MQTT__PORT": str(port),
+        "HEARTH_CLOUD__MQTT__TLS": "false",
+        "HEARTH_CLOUD__TELEMETRY_WINDOW_S": "0.3",
+        "HEARTH_CLOUD__RECONNECT_MIN_S": "0.3",
+        "HEARTH_CLOUD__MQTT__KEEPALIVE_S": "5",  # a lost link is noticed within seconds, however it is lost
+        "HEARTH_CLOUD__RECONNECT_MAX_S": "1",
+    }
 
 
 class Cloud(TopicListener):
@@ -82,14 +87,24 @@ async def test_topic_contract_and_records(box: GatewayClient, cloud: Cloud) -> N
     assert registration[-1]["gatewayId"] == gw and len(registration[-1]["devices"]) == 34
     outcome = await box.run(box.url("3"), "setIntensity", 40)
     assert outcome["newState"] == "COMPLETED"
-    records = await wait_for(lambda: [r for r in cloud.records("executions")
-                                      if r["record"].get("execId") == outcome["execId"]
-                                      and r["record"].get("newState") == "COMPLETED"], timeout=10)
+    records = await wait_for(
+        lambda: [
+            r
+            for r in cloud.records("executions")
+            if r["record"].get("execId") == outcome["execId"] and r["record"].get("newState") == "COMPLETED"
+        ],
+        timeout=10,
+    )
     assert records[0]["eventId"] and records[0]["seq"] > 0
     # Telemetry: the lamp's new level, once per window.
-    level = await wait_for(lambda: [r for r in cloud.records("states")
-                                    if r["record"]["deviceURL"] == box.url("3")
-                                    and r["record"]["name"] == "core:LightIntensityState"], timeout=10)
+    level = await wait_for(
+        lambda: [
+            r
+            for r in cloud.records("states")
+            if r["record"]["deviceURL"] == box.url("3") and r["record"]["name"] == "core:LightIntensityState"
+        ],
+        timeout=10,
+    )
     assert level[-1]["record"]["value"] == 40
     # The sync's state through the End-User API: connected, nothing left to send.
     assert (await box.api.get(f"/setup/gateways/{gw}/aliveAndReady")).json() == {"result": True}
@@ -115,10 +130,16 @@ async def _nothing_pending(box: GatewayClient) -> bool:
 async def test_a_command_pushed_twice_runs_once(box: GatewayClient, cloud: Cloud) -> None:
     gw = box.proc.gateway_id
     await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
-    command = {"id": "cmd-42", "actionGroup": {"label": "from the cloud", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "on"}]}]}}
+    command = {
+        "id": "cmd-42",
+        "actionGroup": {
+            "label": "from the cloud",
+            "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "on"}]}],
+        },
+    }
     await cloud.push(gw, "exec", command)
     await cloud.push(gw, "exec", command)
+
     def results() -> list[dict[str, Any]]:
         return [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "cmd-42"]
 
@@ -126,21 +147,33 @@ async def test_a_command_pushed_twice_runs_once(box: GatewayClient, cloud: Cloud
     await wait_for(lambda: len(results()) >= 2, timeout=15)
     await asyncio.sleep(0.5)
     assert len(results()) == 2 and results()[0]["execId"] == results()[1]["execId"]
-    registered = [r for r in cloud.records("executions") if r["record"].get("name") == "ExecutionRegisteredEvent"
-                  and r["record"].get("label") == "from the cloud"]
+    registered = [
+        r
+        for r in cloud.records("executions")
+        if r["record"].get("name") == "ExecutionRegisteredEvent" and r["record"].get("label") == "from the cloud"
+    ]
     assert len(registered) == 1
     assert await box.state(box.url("9"), "core:OnOffState") == "on"
     # Hostile or wrong input: refused in the API's words, nothing run, nothing crashed.
-    await cloud.push(gw, "exec", {"id": "cmd-bad", "actionGroup": {"label": "x", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "explode"}]}]}})
-    bad = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
-                                  if r["record"].get("commandId") == "cmd-bad"], timeout=10)
+    await cloud.push(
+        gw,
+        "exec",
+        {
+            "id": "cmd-bad",
+            "actionGroup": {"label": "x", "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "explode"}]}]},
+        },
+    )
+    bad = await wait_for(
+        lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "cmd-bad"],
+        timeout=10,
+    )
     assert bad[0]["error"]["errorCode"] in ("UNSUPPORTED_OPERATION", "INVALID_FIELD_VALUE")
     assert (await box.api.get("/setup")).status_code == 200
 
 
-async def test_offline_then_back_loses_nothing(tmp_path: Path, box: GatewayClient, broker: Mosquitto,
-                                               cloud: Cloud) -> None:
+async def test_offline_then_back_loses_nothing(
+    tmp_path: Path, box: GatewayClient, broker: Mosquitto, cloud: Cloud
+) -> None:
     gw = box.proc.gateway_id
     await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
     await cloud.stop()
@@ -159,8 +192,7 @@ async def test_offline_then_back_loses_nothing(tmp_path: Path, box: GatewayClien
         await again.stop()
 
 
-async def test_sigkill_mid_sync_every_record_once_after_dedup(tmp_path: Path, broker: Mosquitto,
-                                                              cloud: Cloud) -> None:
+async def test_sigkill_mid_sync_every_record_once_after_dedup(tmp_path: Path, broker: Mosquitto, cloud: Cloud) -> None:
     proc = HearthProcess(tmp_path / "data", env=cloud_env(broker.port))
     box = GatewayClient(proc, "virtual")
     await box.open()
@@ -179,8 +211,11 @@ async def test_sigkill_mid_sync_every_record_once_after_dedup(tmp_path: Path, br
         records = cloud.records("executions")
         unique = {r["eventId"]: r for r in records}
         # After dedup by eventId: each execution registered once, and per stream in seq order.
-        registered = [r for r in unique.values() if r["record"].get("name") == "ExecutionRegisteredEvent"
-                      and r["record"]["execId"] in ran]
+        registered = [
+            r
+            for r in unique.values()
+            if r["record"].get("name") == "ExecutionRegisteredEvent" and r["record"]["execId"] in ran
+        ]
         assert sorted(r["record"]["execId"] for r in registered) == sorted(ran)
         seqs = [r["seq"] for r in sorted(unique.values(), key=lambda r: r["seq"])]
         first_seen = list(dict.fromkeys(r["seq"] for r in records))
@@ -196,8 +231,10 @@ async def test_device_state_changes_reach_the_cloud_in_order(box: GatewayClient,
         response = await box.api.put(f"/setup/devices/{quote(url, safe='')}/states/core:ContactState/3/{value}")
         assert response.status_code in (200, 204)
         await asyncio.sleep(0.5)
-    contact = await wait_for(lambda: [r["record"]["value"] for r in cloud.records("states")
-                                      if r["record"]["deviceURL"] == url][-3:] or None, timeout=10)
+    contact = await wait_for(
+        lambda: [r["record"]["value"] for r in cloud.records("states") if r["record"]["deviceURL"] == url][-3:] or None,
+        timeout=10,
+    )
     assert contact[-1] == "open"
 
 
@@ -212,7 +249,8 @@ async def test_action_groups_from_the_cloud_with_versions_and_a_conflict(box: Ga
     async def result(command_id: str) -> dict[str, Any]:
         found: list[dict[str, Any]] = await wait_for(
             lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == command_id],
-            timeout=10)
+            timeout=10,
+        )
         return found[0]
 
     await cloud.push(gw, "actionGroup", {"id": "ag-1", "oid": oid, "version": 1, "actionGroup": group("Evening")})
@@ -245,17 +283,31 @@ async def test_condition_groups_from_the_cloud(box: GatewayClient, cloud: Cloud)
     gw = box.proc.gateway_id
     await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
     oid = "99999999-2222-3333-4444-555555555555"
-    body = {"label": "Door open", "conditions": [{"device": {
-        "deviceURL": box.url("15"), "stateName": "core:ContactState", "operator": "EQUALS", "value": "open"}}]}
+    body = {
+        "label": "Door open",
+        "conditions": [
+            {
+                "device": {
+                    "deviceURL": box.url("15"),
+                    "stateName": "core:ContactState",
+                    "operator": "EQUALS",
+                    "value": "open",
+                }
+            }
+        ],
+    }
     await cloud.push(gw, "conditionGroup", {"id": "cg-1", "oid": oid, "version": 7, "conditionGroup": body})
-    result = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
-                                     if r["record"].get("commandId") == "cg-1"], timeout=10)
+    result = await wait_for(
+        lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "cg-1"], timeout=10
+    )
     assert result[0].get("applied") == {"oid": oid, "version": 7}, result
     assert (await box.api.get(f"/conditionGroups/{oid}")).json()["label"] == "Door open"
     # A malformed one: refused in words, nothing stored.
     await cloud.push(gw, "conditionGroup", {"id": "cg-bad", "oid": "x" * 10, "version": 1})
-    bad = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
-                                  if r["record"].get("commandId") == "cg-bad"], timeout=10)
+    bad = await wait_for(
+        lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "cg-bad"],
+        timeout=10,
+    )
     assert "error" in bad[0]
     assert (await box.api.get(f"/conditionGroups/{'x' * 10}")).status_code == 404
 
@@ -269,8 +321,13 @@ async def test_tls_and_a_password_from_an_owner_only_file(tmp_path: Path) -> Non
     data.mkdir()
     (data / "cloud-password").write_text("s3cret-pass\n")
     os.chmod(data / "cloud-password", 0o600)
-    env = {**cloud_env(broker.port), "HEARTH_CLOUD__MQTT__TLS": "true", "HEARTH_CLOUD__MQTT__CA_FILE": str(cert),
-           "HEARTH_CLOUD__MQTT__USERNAME": "gw", "HEARTH_CLOUD__MQTT__PASSWORD_FILE": "cloud-password"}
+    env = {
+        **cloud_env(broker.port),
+        "HEARTH_CLOUD__MQTT__TLS": "true",
+        "HEARTH_CLOUD__MQTT__CA_FILE": str(cert),
+        "HEARTH_CLOUD__MQTT__USERNAME": "gw",
+        "HEARTH_CLOUD__MQTT__PASSWORD_FILE": "cloud-password",
+    }
     box = GatewayClient(HearthProcess(data, env=env), "virtual")
     await box.open()
     try:
@@ -305,15 +362,34 @@ async def test_setup_triggers_from_the_cloud(box: GatewayClient, cloud: Cloud) -
     await wait_for(lambda: [b for t, b in cloud.messages if t == f"hearth/{gw}/status"], timeout=10)
     oid = "77777777-2222-3333-4444-555555555555"
     door, plug = box.url("15"), box.url("9")
-    trigger = {"ifThenSetupTrigger": {"label": "door opens: plug on", "rootConditionBlock": {
-        "staticDeviceStateCondition": {"deviceURL": door, "stateName": "core:ContactState", "operator": "EQUALS",
-                                       "value1": "open"}},
-        "effects": [{"actionGroupEffect": {"localActionGroup": {"label": "plug on", "actions": [
-            {"deviceURL": plug, "commands": [{"name": "on"}]}]}}}]}}
+    trigger = {
+        "ifThenSetupTrigger": {
+            "label": "door opens: plug on",
+            "rootConditionBlock": {
+                "staticDeviceStateCondition": {
+                    "deviceURL": door,
+                    "stateName": "core:ContactState",
+                    "operator": "EQUALS",
+                    "value1": "open",
+                }
+            },
+            "effects": [
+                {
+                    "actionGroupEffect": {
+                        "localActionGroup": {
+                            "label": "plug on",
+                            "actions": [{"deviceURL": plug, "commands": [{"name": "on"}]}],
+                        }
+                    }
+                }
+            ],
+        }
+    }
     assert (await box.run(plug, "off"))["newState"] == "COMPLETED"
     await cloud.push(gw, "trigger", {"id": "tr-1", "oid": oid, "version": 1, "trigger": trigger})
-    result = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
-                                     if r["record"].get("commandId") == "tr-1"], timeout=10)
+    result = await wait_for(
+        lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "tr-1"], timeout=10
+    )
     assert result[0].get("applied") == {"oid": oid, "version": 1}, result
     assert (await box.api.get(f"/triggers/ifThenSetupTrigger/{oid}")).status_code == 200
     # It works here: the door opens, the plug goes on.
@@ -321,8 +397,9 @@ async def test_setup_triggers_from_the_cloud(box: GatewayClient, cloud: Cloud) -
     assert (await box.api.put(f"/setup/devices/{url}/states/core:ContactState/3/open")).status_code in (200, 204)
     assert await wait_for(lambda: _on(box, plug), timeout=10)
     await cloud.push(gw, "trigger", {"id": "tr-2", "oid": oid, "version": 2, "deleted": True})
-    await wait_for(lambda: [r for r in cloud.records("executions") if r["record"].get("commandId") == "tr-2"],
-                   timeout=10)
+    await wait_for(
+        lambda: [r for r in cloud.records("executions") if r["record"].get("commandId") == "tr-2"], timeout=10
+    )
     assert (await box.api.get(f"/triggers/ifThenSetupTrigger/{oid}")).status_code == 404
 
 
@@ -336,12 +413,19 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
     server_cert, server_key = ensure_self_signed(tmp_path / "server-tls", "0000-0000-0000")
     client_cert, client_key = ensure_self_signed(tmp_path / "client-tls", "1111-1111-1111")
     broker = await Mosquitto(tmp_path / "mtls", tls=(server_cert, server_key), client_ca=client_cert).start()
-    env = {**cloud_env(broker.port), "HEARTH_CLOUD__MQTT__TLS": "true",
-           "HEARTH_CLOUD__MQTT__CA_FILE": str(server_cert)}
+    env = {**cloud_env(broker.port), "HEARTH_CLOUD__MQTT__TLS": "true", "HEARTH_CLOUD__MQTT__CA_FILE": str(server_cert)}
     without = GatewayClient(HearthProcess(tmp_path / "no-cert", env=env), "virtual")
-    with_cert = GatewayClient(HearthProcess(tmp_path / "cert", env={
-        **env, "HEARTH_CLOUD__MQTT__CERT_FILE": str(client_cert), "HEARTH_CLOUD__MQTT__KEY_FILE": str(client_key)}),
-        "virtual")
+    with_cert = GatewayClient(
+        HearthProcess(
+            tmp_path / "cert",
+            env={
+                **env,
+                "HEARTH_CLOUD__MQTT__CERT_FILE": str(client_cert),
+                "HEARTH_CLOUD__MQTT__KEY_FILE": str(client_key),
+            },
+        ),
+        "virtual",
+    )
     try:
         await with_cert.open()
         assert await wait_for(lambda: _alive(with_cert), timeout=15)
@@ -356,8 +440,9 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
         await broker.stop()
 
 
-async def test_a_command_taken_but_never_run_is_reported_after_a_restart(tmp_path: Path, broker: Mosquitto,
-                                                                         cloud: Cloud) -> None:
+async def test_a_command_taken_but_never_run_is_reported_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, cloud: Cloud
+) -> None:
     proc = HearthProcess(tmp_path / "data", env=cloud_env(broker.port))
     box = GatewayClient(proc, "virtual")
     await box.open()
@@ -367,16 +452,19 @@ async def test_a_command_taken_but_never_run_is_reported_after_a_restart(tmp_pat
         db.execute("INSERT INTO inbound_commands (id, received) VALUES ('mqtt:cmd-lost', 0)")
     await box.open()
     try:
-        found = await wait_for(lambda: [r["record"] for r in cloud.records("executions")
-                                        if r["record"].get("commandId") == "cmd-lost"], timeout=10)
+        found = await wait_for(
+            lambda: [r["record"] for r in cloud.records("executions") if r["record"].get("commandId") == "cmd-lost"],
+            timeout=10,
+        )
         assert found[0]["error"]["errorCode"] == "INTERRUPTED"
     finally:
         await box.close()
         proc.kill()
 
 
-async def test_an_execution_closed_at_start_up_reaches_the_cloud_once(tmp_path: Path, broker: Mosquitto,
-                                                                      cloud: Cloud) -> None:
+async def test_an_execution_closed_at_start_up_reaches_the_cloud_once(
+    tmp_path: Path, broker: Mosquitto, cloud: Cloud
+) -> None:
     """SIGKILL while an execution waits for a delayed command, restart after it was due: the gateway closes it
     while it starts (TIMED_OUT), before its extensions run; the cloud sync hears that closure, exactly once."""
     env = {**cloud_env(broker.port), "HEARTH_EXECUTOR__MISSED_GRACE_S": "1"}
@@ -384,21 +472,29 @@ async def test_an_execution_closed_at_start_up_reaches_the_cloud_once(tmp_path: 
     box = GatewayClient(proc, "virtual")
     await box.open()
     try:
-        started = await box.api.post("/exec/apply", json={"label": "later", "actions": [
-            {"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 2}]}]})
+        started = await box.api.post(
+            "/exec/apply",
+            json={"label": "later", "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "on", "delay": 2}]}]},
+        )
         exec_id = started.json()["execId"]
-        await wait_for(lambda: [r for r in cloud.records("executions") if r["record"].get("execId") == exec_id],
-                       timeout=10)
+        await wait_for(
+            lambda: [r for r in cloud.records("executions") if r["record"].get("execId") == exec_id], timeout=10
+        )
     finally:
         await box.close()
         proc.kill()  # the execution is unfinished in the journal
     await asyncio.sleep(3.5)  # past its due time and the 1 s grace
     await box.open()
     try:
+
         def closures() -> list[dict[str, Any]]:
-            return [r["record"] for r in cloud.records("executions") if r["record"].get("execId") == exec_id
-                    and r["record"].get("name") == "ExecutionStateChangedEvent"
-                    and r["record"].get("newState") == "FAILED"]
+            return [
+                r["record"]
+                for r in cloud.records("executions")
+                if r["record"].get("execId") == exec_id
+                and r["record"].get("name") == "ExecutionStateChangedEvent"
+                and r["record"].get("newState") == "FAILED"
+            ]
 
         found = await wait_for(closures, timeout=15)
         assert "TIMED_OUT" in json.dumps(found[0]), found[0]

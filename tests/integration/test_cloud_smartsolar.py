@@ -29,8 +29,14 @@ HOOK_URL = "https://gw.example/hooks/smartsolar"
 
 @pytest.fixture
 async def cloud() -> AsyncIterator[tuple[SmartSolarState, FakeCloud]]:
-    state = SmartSolarState(username="installer", password="pw-secret", imei=IMEI, token_lifetime_s=602,
-                            webhook_key=KEY, signed_url=HOOK_URL)
+    state = SmartSolarState(
+        username="installer",
+        password="pw-secret",
+        imei=IMEI,
+        token_lifetime_s=602,
+        webhook_key=KEY,
+        signed_url=HOOK_URL,
+    )
     server = await FakeCloud(build_app(state)).start()
     yield state, server
     await server.stop()
@@ -49,10 +55,16 @@ async def box(tmp_path: Path, cloud: tuple[SmartSolarState, FakeCloud]) -> Async
     data.mkdir()
     secret(data, "smartsolar-password", b"pw-secret\n")
     secret(data, "smartsolar-webhook-key", KEY)
-    env = {"HEARTH_CLOUD__SMARTSOLAR__ENABLED": "true", "HEARTH_CLOUD__SMARTSOLAR__BASE_URL": server.url,
-           "HEARTH_CLOUD__SMARTSOLAR__PRODUCT_IMEI": IMEI, "HEARTH_CLOUD__SMARTSOLAR__USERNAME": "installer",
-           "HEARTH_CLOUD__SMARTSOLAR__UPLOAD_INTERVAL_S": "1", "HEARTH_CLOUD__SMARTSOLAR__TIMEOUT_S": "1",
-           "HEARTH_CLOUD__SMARTSOLAR__WEBHOOK_URL": HOOK_URL, "HEARTH_CLOUD__SMARTSOLAR__RETRY_MIN_S": "0.2"}
+    env = {
+        "HEARTH_CLOUD__SMARTSOLAR__ENABLED": "true",
+        "HEARTH_CLOUD__SMARTSOLAR__BASE_URL": server.url,
+        "HEARTH_CLOUD__SMARTSOLAR__PRODUCT_IMEI": IMEI,
+        "HEARTH_CLOUD__SMARTSOLAR__USERNAME": "installer",
+        "HEARTH_CLOUD__SMARTSOLAR__UPLOAD_INTERVAL_S": "1",
+        "HEARTH_CLOUD__SMARTSOLAR__TIMEOUT_S": "1",
+        "HEARTH_CLOUD__SMARTSOLAR__WEBHOOK_URL": HOOK_URL,
+        "HEARTH_CLOUD__SMARTSOLAR__RETRY_MIN_S": "0.2",
+    }
     client = GatewayClient(HearthProcess(data, env=env), "virtual")
     await client.open()
     cloud[0].nudge_url = f"{client.proc.root_url}/hooks/smartsolar"
@@ -71,8 +83,9 @@ def points(state: SmartSolarState, field_name: str) -> list[list[Any]]:
     return [p for w in state.writes for name, pts in w["fields"].items() if name == field_name for p in pts]
 
 
-async def test_telemetry_in_the_seeds_form_kept_through_a_503(box: GatewayClient,
-                                                            cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+async def test_telemetry_in_the_seeds_form_kept_through_a_503(
+    box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]
+) -> None:
     state, _ = cloud
     await set_temperature(box, 21.5)
     written = await wait_for(lambda: points(state, "5_TemperatureState"), timeout=15)
@@ -92,23 +105,34 @@ async def test_telemetry_in_the_seeds_form_kept_through_a_503(box: GatewayClient
     assert state.logins >= 2 and state.refused == 0
 
 
-async def test_signed_webhooks_run_the_action_group_once(tmp_path: Path, box: GatewayClient,
-                                                         cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+async def test_signed_webhooks_run_the_action_group_once(
+    tmp_path: Path, box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]
+) -> None:
     plug = box.url("9")
-    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
-        {"deviceURL": plug, "commands": [{"name": "off"}]}]})
+    created = await box.api.post(
+        "/actionGroups",
+        json={"label": "unit disabled", "actions": [{"deviceURL": plug, "commands": [{"name": "off"}]}]},
+    )
     oid = created.json()["actionGroupOID"]
     # The mapping lives in the config; this gateway gets it through the environment at the next start.
     await box.close()
     box.proc.extra_env["HEARTH_CLOUD__SMARTSOLAR__ACTIONS"] = f'{{ disabled = "{oid}" }}'  # a TOML table
     await box.open()
     assert (await box.run(plug, "on"))["newState"] == "COMPLETED"
-    message = json.dumps({"channel": "product-status", "timestamp": "2026-11-23T10:00:00",
-                          "data": {"state": 5, "enabled_status": "disabled", "user": "ops"}}).encode()
+    message = json.dumps(
+        {
+            "channel": "product-status",
+            "timestamp": "2026-11-23T10:00:00",
+            "data": {"state": 5, "enabled_status": "disabled", "user": "ops"},
+        }
+    ).encode()
     hook = f"{box.proc.root_url}/hooks/smartsolar"
     async with httpx.AsyncClient(verify=False, timeout=10) as http:
-        bad = await http.post(hook, content=message, headers={"X-BBOXX-Signature": sign(b"wrong", message,
-                                                                                          "https://gw.example/hooks/smartsolar")})
+        bad = await http.post(
+            hook,
+            content=message,
+            headers={"X-BBOXX-Signature": sign(b"wrong", message, "https://gw.example/hooks/smartsolar")},
+        )
         assert bad.status_code == 401 and bad.json()["errorCode"] == "RESOURCE_ACCESS_DENIED"
         assert await box.state(plug, "core:OnOffState") == "on"
         good = {"X-BBOXX-Signature": sign(KEY, message, "https://gw.example/hooks/smartsolar")}
@@ -123,8 +147,9 @@ async def _off(box: GatewayClient, url: str) -> bool:
     return await box.state(url, "core:OnOffState") == "off"
 
 
-async def test_product_actions_come_down_as_commands(box: GatewayClient,
-                                                     cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+async def test_product_actions_come_down_as_commands(
+    box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]
+) -> None:
     state, server = cloud
     plug, oid = box.url("9"), await plug_off_group(box)
     await restart_with(box, actions=f'{{ disabled = "{oid}" }}')  # a TOML table
@@ -142,8 +167,10 @@ async def test_product_actions_come_down_as_commands(box: GatewayClient,
 
 async def plug_off_group(box: GatewayClient) -> str:
     """A persisted action group that turns the plug off: what the unit does when the cloud disables it."""
-    created = await box.api.post("/actionGroups", json={"label": "unit disabled", "actions": [
-        {"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]})
+    created = await box.api.post(
+        "/actionGroups",
+        json={"label": "unit disabled", "actions": [{"deviceURL": box.url("9"), "commands": [{"name": "off"}]}]},
+    )
     oid: str = created.json()["actionGroupOID"]
     return oid
 
@@ -156,7 +183,8 @@ async def restart_with(box: GatewayClient, **env: str) -> None:
 
 
 async def test_a_failed_upload_backs_off_instead_of_waiting_the_interval(
-        box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+    box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]
+) -> None:
     state, server = cloud
     await restart_with(box, upload_interval_s="60")
     state.nudge_url = f"{box.proc.root_url}/hooks/smartsolar"
@@ -171,8 +199,9 @@ async def test_a_failed_upload_backs_off_instead_of_waiting_the_interval(
     assert state.write_times[-1] - state.write_times[before] < 20
 
 
-async def test_instructions_credit_alerts_and_tamper(box: GatewayClient,
-                                                     cloud: tuple[SmartSolarState, FakeCloud]) -> None:
+async def test_instructions_credit_alerts_and_tamper(
+    box: GatewayClient, cloud: tuple[SmartSolarState, FakeCloud]
+) -> None:
     state, server = cloud
     plug, oid = box.url("9"), await plug_off_group(box)
     await restart_with(box, actions=f'{{ disabled = "{oid}" }}', tamper_state=f"{box.url('15')}#core:ContactState")
@@ -182,16 +211,17 @@ async def test_instructions_credit_alerts_and_tamper(box: GatewayClient,
     assert (await box.api.put(f"/setup/devices/{door}/states/core:ContactState/3/open")).status_code in (200, 204)
     state.capacity_limit = "7"
     async with httpx.AsyncClient(base_url=server.url) as operator:
-        assert (await operator.put(f"/v1/products/{IMEI}/update_software", json={"software": "2.16"})).status_code \
-            == 200
-        assert (await operator.put(f"/v1/products/{IMEI}/lock_software", json={"software": "2.15"})).status_code \
-            == 200
+        assert (
+            await operator.put(f"/v1/products/{IMEI}/update_software", json={"software": "2.16"})
+        ).status_code == 200
+        assert (await operator.put(f"/v1/products/{IMEI}/lock_software", json={"software": "2.15"})).status_code == 200
         # Credit for 3 s: applied, acknowledged, reported; when it runs out the unit disables itself.
-        added = await operator.post(f"/v1/products/{IMEI}/add_payment_command",
-                                    json={"transaction_id": "tx-1", "category": "payment", "value": 3})
+        added = await operator.post(
+            f"/v1/products/{IMEI}/add_payment_command",
+            json={"transaction_id": "tx-1", "category": "payment", "value": 3},
+        )
         assert added.status_code == 201
-    report = await wait_for(lambda: [r for r in state.reported if "balance" in r and r.get("payment_acks")],
-                            timeout=15)
+    report = await wait_for(lambda: [r for r in state.reported if "balance" in r and r.get("payment_acks")], timeout=15)
     assert report[0]["payment_acks"] == ["tx-1"] and 0 < report[0]["balance"]["balance"] <= 3
     assert not state.payment_commands  # acknowledged: the cloud stops sending it
     last = await wait_for(lambda: [r for r in state.reported if r.get("capacity_limit") == 7.0], timeout=15)
@@ -200,16 +230,27 @@ async def test_instructions_credit_alerts_and_tamper(box: GatewayClient,
     assert await wait_for(lambda: _off(box, plug), timeout=15)  # the credit ran out
     await wait_for(lambda: state.reported[-1]["enable_status"] == "disabled", timeout=15)
     # product-status carries the seed's state type (1-9); product-alert is taken once per delivery.
-    status = await send_webhook(state, state.nudge_url, "product-status",
-                                {"state": 6, "enabled_status": "pending_enabled", "user": "ops"})
+    status = await send_webhook(
+        state, state.nudge_url, "product-status", {"state": 6, "enabled_status": "pending_enabled", "user": "ops"}
+    )
     assert status.json() == {"state": 6, "enabled_status": "pending_enabled"}
-    bad = await send_webhook(state, state.nudge_url, "product-status",
-                             {"state": 12, "enabled_status": "enabled", "user": "ops"})
+    bad = await send_webhook(
+        state, state.nudge_url, "product-status", {"state": 12, "enabled_status": "enabled", "user": "ops"}
+    )
     assert "is not a state type" in bad.json()["ignored"]
     await wait_for(lambda: [r for r in state.reported if r.get("state") == 6], timeout=15)
-    alert = {"alert_id": 41, "product_imei": IMEI, "alert_type_id": 3, "start_time": "2026-01-01 00:00:00",
-             "dismissed_at": None, "dismissed_by": None, "dismissal_reason": None, "repair_id": None,
-             "extra_info": "low battery", "customer_called_date": None}
+    alert = {
+        "alert_id": 41,
+        "product_imei": IMEI,
+        "alert_type_id": 3,
+        "start_time": "2026-01-01 00:00:00",
+        "dismissed_at": None,
+        "dismissed_by": None,
+        "dismissal_reason": None,
+        "repair_id": None,
+        "extra_info": "low battery",
+        "customer_called_date": None,
+    }
     stamp = "2026-12-07T10:00:00.000001"
     first = await send_webhook(state, state.nudge_url, "product-alert", alert, stamp)
     again = await send_webhook(state, state.nudge_url, "product-alert", alert, stamp)

@@ -23,8 +23,9 @@ TEMPERATURE = "core:TemperatureState"
 
 
 def controllable(names: list[str], state: str, operator: str, value: Any, **extra: Any) -> dict[str, Any]:
-    return {"controllable": {"controllableNames": names, "stateName": state, "operator": operator,
-                             "value": value, **extra}}
+    return {
+        "controllable": {"controllableNames": names, "stateName": state, "operator": operator, "value": value, **extra}
+    }
 
 
 def device(url: str, state: str, operator: str, value: Any) -> dict[str, Any]:
@@ -46,8 +47,13 @@ async def evaluate(api: httpx.AsyncClient, oid: str) -> dict[str, Any]:
     response = await api.get(f"/conditionGroups/{oid}/evaluate")
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
-    assert set(result) == {"evaluationStatus", "evaluationTime", "failedDevices", "invalidatingDevices",
-                           "ignoredControllables"}
+    assert set(result) == {
+        "evaluationStatus",
+        "evaluationTime",
+        "failedDevices",
+        "invalidatingDevices",
+        "ignoredControllables",
+    }
     return result
 
 
@@ -62,10 +68,13 @@ async def group(api: httpx.AsyncClient, conditions: list[dict[str, Any]]) -> Asy
 
 async def test_crud_shapes_and_events(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     listener = (await api.post("/events/register")).json()["id"]
-    conditions = [controllable([ZIGBEE_T], TEMPERATURE, "GREATERTHAN", "25"),
-                  device(hearth.device_url("15"), "core:ContactState", "EQUALS", "closed")]
-    created = await api.post("/conditionGroups", json={"label": "warm, door shut", "metadata": '{"k": 1}',
-                                                       "conditions": conditions})
+    conditions = [
+        controllable([ZIGBEE_T], TEMPERATURE, "GREATERTHAN", "25"),
+        device(hearth.device_url("15"), "core:ContactState", "EQUALS", "closed"),
+    ]
+    created = await api.post(
+        "/conditionGroups", json={"label": "warm, door shut", "metadata": '{"k": 1}', "conditions": conditions}
+    )
     assert created.status_code == 201 and set(created.json()) == {"conditionGroupOID"}
     oid = created.json()["conditionGroupOID"]
     shown = (await api.get(f"/conditionGroups/{oid}")).json()
@@ -86,10 +95,12 @@ async def test_crud_shapes_and_events(hearth: HearthProcess, api: httpx.AsyncCli
     assert (await api.get(f"/conditionGroups/{oid}/evaluate")).status_code == 404
     assert (await api.delete(f"/conditionGroups/{oid}")).status_code == 404
 
-    events = [e for e in (await api.post(f"/events/{listener}/fetch")).json()
-              if e["name"].startswith("ConditionGroup")]
-    assert [e["name"] for e in events] == ["ConditionGroupCreatedEvent", "ConditionGroupUpdatedEvent",
-                                           "ConditionGroupDeletedEvent"]
+    events = [e for e in (await api.post(f"/events/{listener}/fetch")).json() if e["name"].startswith("ConditionGroup")]
+    assert [e["name"] for e in events] == [
+        "ConditionGroupCreatedEvent",
+        "ConditionGroupUpdatedEvent",
+        "ConditionGroupDeletedEvent",
+    ]
     assert events[0]["conditionGroupOID"] == oid and events[0]["conditions"] == conditions
     assert events[0]["label"] == "warm, door shut" and events[0]["metadata"] == '{"k": 1}'
     assert events[1]["conditions"] == changed and events[2] == {**events[2], "conditionGroupOID": oid}
@@ -114,9 +125,13 @@ async def test_evaluation_follows_the_states(hearth: HearthProcess, api: httpx.A
 async def test_both_operator_spellings_agree(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     sensor = hearth.device_url("30")
     await set_state(api, sensor, "core:LuminanceState", 1, 500)
-    pairs = [("GREATER_THAN_OR_EQUAL", "GREATERTHANOREQUAL", 500, "SUCCESS"),
-             ("LOWER_THAN", "LOWERTHAN", 500, "FAILED"), ("NOT_EQUALS", "NOTEQUALS", 499, "SUCCESS"),
-             ("LOWER_THAN_OR_EQUAL", "LOWERTHANOREQUAL", 500, "SUCCESS"), ("EQUALS", "EQUALS", "500", "SUCCESS")]
+    pairs = [
+        ("GREATER_THAN_OR_EQUAL", "GREATERTHANOREQUAL", 500, "SUCCESS"),
+        ("LOWER_THAN", "LOWERTHAN", 500, "FAILED"),
+        ("NOT_EQUALS", "NOTEQUALS", 499, "SUCCESS"),
+        ("LOWER_THAN_OR_EQUAL", "LOWERTHANOREQUAL", 500, "SUCCESS"),
+        ("EQUALS", "EQUALS", "500", "SUCCESS"),
+    ]
     for underscored, joined, value, expected in pairs:
         statuses = []
         for spelling in (underscored, joined):
@@ -129,8 +144,10 @@ async def test_between_inclusive(hearth: HearthProcess, api: httpx.AsyncClient) 
     humidity = hearth.device_url("6")
     state = "core:RelativeHumidityState"
     await set_state(api, humidity, state, 2, 40)
-    forms = [controllable(["zigbee:RelativeHumidityComponent"], state, "BETWEEN_INCLUSIVE", ["40", "60"]),
-             controllable(["zigbee:RelativeHumidityComponent"], state, "BETWEEN_INCLUSIVE", 60, value2=40)]
+    forms = [
+        controllable(["zigbee:RelativeHumidityComponent"], state, "BETWEEN_INCLUSIVE", ["40", "60"]),
+        controllable(["zigbee:RelativeHumidityComponent"], state, "BETWEEN_INCLUSIVE", 60, value2=40),
+    ]
     for form in forms:
         async with group(api, [form]) as oid:
             assert (await evaluate(api, oid))["evaluationStatus"] == "SUCCESS", "bounds are inclusive"
@@ -141,7 +158,8 @@ async def test_between_inclusive(hearth: HearthProcess, api: httpx.AsyncClient) 
 
 
 async def test_unavailable_device_fails_and_missing_controllables_are_ignored(
-        hearth: HearthProcess, api: httpx.AsyncClient) -> None:
+    hearth: HearthProcess, api: httpx.AsyncClient
+) -> None:
     t1 = hearth.device_url("5")
     await set_state(api, t1, TEMPERATURE, 2, 22)
     names = [ZIGBEE_T, "io:NoSuchSensorComponent"]
@@ -197,26 +215,41 @@ BAD = [
     ({"conditions": []}, "conditions"),
     ({"conditions": [{"other": {}}]}, "conditions[0]"),
     ({"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "BIGGER", 1)]}, "conditions[0].controllable.operator"),
-    ({"conditions": [{"controllable": {"controllableNames": [ZIGBEE_T], "operator": "EQUALS", "value": 1}}]},
-     "conditions[0].controllable.stateName"),
+    (
+        {"conditions": [{"controllable": {"controllableNames": [ZIGBEE_T], "operator": "EQUALS", "value": 1}}]},
+        "conditions[0].controllable.stateName",
+    ),
     ({"conditions": [controllable([], TEMPERATURE, "EQUALS", 1)]}, "conditions[0].controllable.controllableNames"),
-    ({"conditions": [{"controllable": {"controllableNames": [ZIGBEE_T], "stateName": TEMPERATURE,
-                                       "operator": "EQUALS"}}]}, "conditions[0].controllable.value"),
-    ({"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "BETWEEN_INCLUSIVE", 1)]},
-     "conditions[0].controllable.value2"),
-    ({"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "GREATER_THAN", "warm")]},
-     "conditions[0].controllable.value: 'warm' is not a number"),
-    ({"conditions": [controllable(["zigbee:DoorSensorComponent"], "core:ContactState", "EQUALS", "shut")]},
-     "conditions[0].controllable.value: 'shut' is never a value"),
-    ({"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "EQUALS", 1, value2=2)]},
-     "conditions[0].controllable.value2"),
+    (
+        {
+            "conditions": [
+                {"controllable": {"controllableNames": [ZIGBEE_T], "stateName": TEMPERATURE, "operator": "EQUALS"}}
+            ]
+        },
+        "conditions[0].controllable.value",
+    ),
+    (
+        {"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "BETWEEN_INCLUSIVE", 1)]},
+        "conditions[0].controllable.value2",
+    ),
+    (
+        {"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "GREATER_THAN", "warm")]},
+        "conditions[0].controllable.value: 'warm' is not a number",
+    ),
+    (
+        {"conditions": [controllable(["zigbee:DoorSensorComponent"], "core:ContactState", "EQUALS", "shut")]},
+        "conditions[0].controllable.value: 'shut' is never a value",
+    ),
+    (
+        {"conditions": [controllable([ZIGBEE_T], TEMPERATURE, "EQUALS", 1, value2=2)]},
+        "conditions[0].controllable.value2",
+    ),
     ({"label": 5, "conditions": [controllable([ZIGBEE_T], TEMPERATURE, "EQUALS", 1)]}, "label"),
 ]
 
 
 @pytest.mark.parametrize(("body", "named"), BAD, ids=[b[1] for b in BAD])
-async def test_bad_input_is_named_and_changes_nothing(api: httpx.AsyncClient, body: dict[str, Any],
-                                                      named: str) -> None:
+async def test_bad_input_is_named_and_changes_nothing(api: httpx.AsyncClient, body: dict[str, Any], named: str) -> None:
     before = len((await api.get("/conditionGroups")).json())
     response = await api.post("/conditionGroups", json=body)
     assert response.status_code == 400, response.text
@@ -226,8 +259,10 @@ async def test_bad_input_is_named_and_changes_nothing(api: httpx.AsyncClient, bo
 
 
 async def test_bad_references(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
-    gone = await api.post("/conditionGroups", json={"conditions": [
-        device(f"virtual://{hearth.gateway_id}/999", TEMPERATURE, "EQUALS", 1)]})
+    gone = await api.post(
+        "/conditionGroups",
+        json={"conditions": [device(f"virtual://{hearth.gateway_id}/999", TEMPERATURE, "EQUALS", 1)]},
+    )
     assert gone.status_code == 400 and gone.json()["errorCode"] == "NO_SUCH_DEVICE"
     assert gone.json()["error"].startswith("conditions[0].device.deviceURL")
     malformed = await api.post("/conditionGroups", json={"conditions": [device("nope", TEMPERATURE, "EQUALS", 1)]})
@@ -243,9 +278,12 @@ async def test_bad_references(hearth: HearthProcess, api: httpx.AsyncClient) -> 
 
 async def test_view_token_reads_but_cannot_write(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     view = hearth.token("view", "conditions view")
-    async with group(api, [controllable([ZIGBEE_T], TEMPERATURE, "GREATER_THAN", -50)]) as oid, \
-            httpx.AsyncClient(base_url=hearth.base_url, verify=False, timeout=10,
-                              headers={"Authorization": f"Bearer {view}"}) as viewer:
+    async with (
+        group(api, [controllable([ZIGBEE_T], TEMPERATURE, "GREATER_THAN", -50)]) as oid,
+        httpx.AsyncClient(
+            base_url=hearth.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {view}"}
+        ) as viewer,
+    ):
         assert (await viewer.get(f"/conditionGroups/{oid}/evaluate")).status_code == 200
         assert (await viewer.get("/conditionGroups")).status_code == 200
         assert (await viewer.delete(f"/conditionGroups/{oid}")).status_code == 403
@@ -256,8 +294,10 @@ async def test_view_token_reads_but_cannot_write(hearth: HearthProcess, api: htt
 async def test_groups_survive_a_restart(fresh_hearth: HearthProcess) -> None:
     proc = fresh_hearth.start()
     headers = {"Authorization": f"Bearer {proc.first_token}"}
-    conditions = [controllable([ZIGBEE_T], TEMPERATURE, "BETWEEN_INCLUSIVE", [-40, 80]),
-                  device(proc.device_url("15"), "core:ContactState", "NOTEQUALS", "open")]
+    conditions = [
+        controllable([ZIGBEE_T], TEMPERATURE, "BETWEEN_INCLUSIVE", [-40, 80]),
+        device(proc.device_url("15"), "core:ContactState", "NOTEQUALS", "open"),
+    ]
     async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10, headers=headers) as api:
         oid = await create(api, conditions, "kept")
         assert (await evaluate(api, oid))["evaluationStatus"] == "SUCCESS"

@@ -18,8 +18,9 @@ WINDOW_MS = 250
 
 
 def client(proc: HearthProcess, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+    return httpx.AsyncClient(
+        base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def integrity(db: Path) -> str:
@@ -35,8 +36,10 @@ def states_of(devices: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[Any,
 
 
 async def test_states_survive_sigkill_within_the_batch_window(tmp_path: Path) -> None:
-    proc = HearthProcess(tmp_path / "data", env={"HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0.02",
-                                                 "HEARTH_STORE__BATCH_WINDOW_MS": str(WINDOW_MS)})
+    proc = HearthProcess(
+        tmp_path / "data",
+        env={"HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0.02", "HEARTH_STORE__BATCH_WINDOW_MS": str(WINDOW_MS)},
+    )
     proc.start()
     token = proc.first_token
     assert token
@@ -84,18 +87,34 @@ async def test_journal_after_sigkill(tmp_path: Path) -> None:
     try:
         async with client(proc, token) as api:
             # A scheduled run of a persisted action group, due after the restart.
-            created = await api.post("/actionGroups", json={"label": "plug on", "actions": [
-                {"deviceURL": plug, "commands": [{"name": "on"}]}]})
+            created = await api.post(
+                "/actionGroups",
+                json={"label": "plug on", "actions": [{"deviceURL": plug, "commands": [{"name": "on"}]}]},
+            )
             assert created.status_code == 201
             group_oid = created.json()["actionGroupOID"]
             # Due after the restart even on a loaded machine, where a restart has been seen to take 7 s.
             due_ms = int(time.time() * 1000) + 12000
             trigger_id = (await api.post(f"/exec/schedule/{group_oid}/{due_ms}")).json()["triggerId"]
             # A command delayed by 10 s, and a shutter that will be moving (4 s travel) when we kill.
-            delayed = (await api.post("/exec/apply", json={"label": "later", "actions": [
-                {"deviceURL": light, "commands": [{"name": "on", "delay": 10}]}]})).json()["execId"]
-            moving = (await api.post("/exec/apply", json={"label": "move", "actions": [
-                {"deviceURL": shutter, "commands": [{"name": "setClosure", "parameters": [0]}]}]})).json()["execId"]
+            delayed = (
+                await api.post(
+                    "/exec/apply",
+                    json={
+                        "label": "later",
+                        "actions": [{"deviceURL": light, "commands": [{"name": "on", "delay": 10}]}],
+                    },
+                )
+            ).json()["execId"]
+            moving = (
+                await api.post(
+                    "/exec/apply",
+                    json={
+                        "label": "move",
+                        "actions": [{"deviceURL": shutter, "commands": [{"name": "setClosure", "parameters": [0]}]}],
+                    },
+                )
+            ).json()["execId"]
 
             async def in_progress() -> bool:
                 current = await api.get(f"/exec/current/{moving}")
@@ -159,11 +178,25 @@ async def test_unknown_outcomes_after_sigkill_are_said_and_read_back(tmp_path: P
     bay, kids, light = proc.device_url("2"), proc.device_url("24"), proc.device_url("10")
     try:
         async with client(proc, token) as api:
-            exec_id = (await api.post("/exec/apply", json={"label": "evening", "actions": [
-                {"deviceURL": bay, "commands": [{"name": "setClosure", "parameters": [0]},
-                                                {"name": "setClosure", "parameters": [50]}]},
-                {"deviceURL": kids, "commands": [{"name": "setClosure", "parameters": [0]}]},
-                {"deviceURL": light, "commands": [{"name": "on"}]}]})).json()["execId"]
+            exec_id = (
+                await api.post(
+                    "/exec/apply",
+                    json={
+                        "label": "evening",
+                        "actions": [
+                            {
+                                "deviceURL": bay,
+                                "commands": [
+                                    {"name": "setClosure", "parameters": [0]},
+                                    {"name": "setClosure", "parameters": [50]},
+                                ],
+                            },
+                            {"deviceURL": kids, "commands": [{"name": "setClosure", "parameters": [0]}]},
+                            {"deviceURL": light, "commands": [{"name": "on"}]},
+                        ],
+                    },
+                )
+            ).json()["execId"]
 
             async def moving(url: str) -> bool:
                 response = await api.get(f"/setup/devices/{quote(url, safe='')}/states/core:MovingState")
@@ -176,8 +209,12 @@ async def test_unknown_outcomes_after_sigkill_are_said_and_read_back(tmp_path: P
         assert integrity(tmp_path / "data" / "hearth.db") == "ok"
         conn = sqlite3.connect(tmp_path / "data" / "hearth.db")
         try:
-            persisted = {r[0] for r in conn.execute(
-                "SELECT url FROM device_states WHERE name = 'core:MovingState' AND value = 'true'")}
+            persisted = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT url FROM device_states WHERE name = 'core:MovingState' AND value = 'true'"
+                )
+            }
         finally:
             conn.close()
         # Before the restart the disk says both shutters are moving: the read-back must be what changes it.
@@ -185,27 +222,35 @@ async def test_unknown_outcomes_after_sigkill_are_said_and_read_back(tmp_path: P
 
         proc.start()
         async with client(proc, token) as api:
+
             async def read_back() -> dict[str, Any] | None:
                 response = await api.get(f"/history/executions/{exec_id}")
                 if response.status_code != 200:
                     return None
                 execution: dict[str, Any] = response.json()["execution"]
                 unknown = [c for c in execution["commands"] if c["failureType"] == "UNKNOWN"]
-                ready = unknown and all("read back after the restart" in c["detailedStatus"]["message"]
-                                        for c in unknown)
+                ready = unknown and all(
+                    "read back after the restart" in c["detailedStatus"]["message"] for c in unknown
+                )
                 return execution if ready else None
 
             record = await wait_for(read_back, timeout=15)
             assert record["state"] == "FAILED" and record["failureType"] == "UNKNOWN"
             by_rank = {c["rank"]: c for c in record["commands"]}
             assert [by_rank[r]["failureType"] for r in range(4)] == [
-                "UNKNOWN", "COMMAND_INTERRUPTED", "UNKNOWN", "NO_FAILURE"]
+                "UNKNOWN",
+                "COMMAND_INTERRUPTED",
+                "UNKNOWN",
+                "NO_FAILURE",
+            ]
             assert [by_rank[r]["state"] for r in range(4)] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
             assert "not known" in by_rank[0]["detailedStatus"]["message"]
             assert "not sent" in by_rank[1]["detailedStatus"]["message"]
             for url in (bay, kids):
-                states = {s["name"]: s["value"] for s in
-                          (await api.get(f"/setup/devices/{quote(url, safe='')}/states")).json()}
+                states = {
+                    s["name"]: s["value"]
+                    for s in (await api.get(f"/setup/devices/{quote(url, safe='')}/states")).json()
+                }
                 # Read back: it stopped where it was when the gateway died, and says so.
                 assert states["core:MovingState"] is False
                 assert 0 < states["core:ClosureState"] < 100

@@ -60,8 +60,9 @@ def _analyze(command: str, unit: Path, tmp_path: Path, *options: str) -> subproc
     stand_in.chmod(0o755)
     copy = tmp_path / unit.name
     copy.write_text(unit.read_text().replace(program, str(stand_in)))
-    return subprocess.run(["systemd-analyze", command, "--man=no", *options, str(copy)], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        ["systemd-analyze", command, "--man=no", *options, str(copy)], capture_output=True, text=True, timeout=60
+    )
 
 
 def _verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -92,8 +93,9 @@ def test_verify_reports_what_systemd_would_ignore(tmp_path: Path) -> None:
     """The check above can fail: a misspelt key and bad device rights are reported."""
     broken = tmp_path / "src" / "hearth.service"
     broken.parent.mkdir()
-    broken.write_text(HEARTH_UNIT.read_text().replace("Type=notify", "Tpye=notify")
-                      .replace("char-ttyUSB rw", "char-ttyUSB rwx"))
+    broken.write_text(
+        HEARTH_UNIT.read_text().replace("Type=notify", "Tpye=notify").replace("char-ttyUSB rw", "char-ttyUSB rwx")
+    )
     result = _verify(broken, tmp_path)
     assert "Unknown key" in result.stderr and "Invalid device rights" in result.stderr
 
@@ -114,8 +116,11 @@ def test_hearth_unit_is_confined_to_its_data_and_the_serial_ports() -> None:
     assert unit["ExecStart"][0].split()[0] == f"{venv.group(1)}/bin/hearth"
     assert unit["Environment"] == [f"HEARTH_STORE__DATA_DIR={data.group(1)}"]
     # The drivers whose device groups DeviceAllow names are loaded at boot.
-    modules = [line for line in (DEPLOY / "modules-load" / "hearth.conf").read_text().splitlines()
-               if line and not line.startswith("#")]
+    modules = [
+        line
+        for line in (DEPLOY / "modules-load" / "hearth.conf").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert modules == ["usbserial", "cdc_acm"]
 
 
@@ -123,18 +128,39 @@ def test_hearth_unit_is_confined_to_its_data_and_the_serial_ports() -> None:
 
 # (name, vendor, product id, product string, interface number, tty kind, the /dev/hearth-* names expected)
 STICKS = [
-    ("sonoff-zbdongle-p", "10c4", "ea60", "Sonoff Zigbee 3.0 USB Dongle Plus", "00", "ttyUSB",
-     {"hearth-zigbee", "hearth-zigbee-znp"}),
-    ("sonoff-zbdongle-e", "1a86", "55d4", "SONOFF Zigbee 3.0 USB Dongle Plus V2", "00", "ttyACM",
-     {"hearth-zigbee", "hearth-zigbee-ezsp"}),
+    (
+        "sonoff-zbdongle-p",
+        "10c4",
+        "ea60",
+        "Sonoff Zigbee 3.0 USB Dongle Plus",
+        "00",
+        "ttyUSB",
+        {"hearth-zigbee", "hearth-zigbee-znp"},
+    ),
+    (
+        "sonoff-zbdongle-e",
+        "1a86",
+        "55d4",
+        "SONOFF Zigbee 3.0 USB Dongle Plus V2",
+        "00",
+        "ttyACM",
+        {"hearth-zigbee", "hearth-zigbee-ezsp"},
+    ),
     ("skyconnect", "10c4", "ea60", "SkyConnect v1.0", "00", "ttyUSB", {"hearth-zigbee", "hearth-zigbee-ezsp"}),
     ("conbee-2", "1cf1", "0030", "ConBee II", "00", "ttyACM", {"hearth-zigbee", "hearth-zigbee-deconz"}),
     ("conbee-3", "0403", "6015", "ConBee III", "00", "ttyUSB", {"hearth-zigbee", "hearth-zigbee-deconz"}),
     ("rfxtrx433e", "0403", "6015", "RFXtrx433", "00", "ttyUSB", {"hearth-rts", "hearth-rts-rfxtrx"}),
     ("z-stick-gen5", "0658", "0200", "", "00", "ttyACM", {"hearth-zwave"}),
     ("husbzb-1-zwave", "10c4", "8a2a", "HubZ Smart Home Controller", "00", "ttyUSB", {"hearth-zwave"}),
-    ("husbzb-1-zigbee", "10c4", "8a2a", "HubZ Smart Home Controller", "01", "ttyUSB",
-     {"hearth-zigbee", "hearth-zigbee-ezsp"}),
+    (
+        "husbzb-1-zigbee",
+        "10c4",
+        "8a2a",
+        "HubZ Smart Home Controller",
+        "01",
+        "ttyUSB",
+        {"hearth-zigbee", "hearth-zigbee-ezsp"},
+    ),
     ("nanocul-ch340", "1a86", "7523", "USB2.0-Serial", "00", "ttyUSB", {"hearth-rts", "hearth-rts-cul"}),
     ("busware-cul", "03eb", "204b", "CUL433", "00", "ttyACM", {"hearth-rts", "hearth-rts-cul"}),
     # Generic bridges with their default strings cannot be told apart: no name rather than a wrong one.
@@ -148,9 +174,14 @@ _MAJOR = {"ttyUSB": 188, "ttyACM": 166}
 def _fake_sysfs_script(rules_dir: Path) -> str:
     """Shell that, in a private mount namespace, puts tmpfs over /run, /dev and /sys, our rules in place of
     /etc/udev/rules.d, builds one USB device per stick as the kernel lays them out, and runs udevadm test."""
-    lines = ["set -eu", "mount -t tmpfs tmpfs /run", "mount -t tmpfs tmpfs /dev",
-             f"mount --bind {rules_dir} /etc/udev/rules.d", "mount -t tmpfs tmpfs /sys",
-             "mkdir -p /sys/bus/usb /sys/bus/usb-serial /sys/class/tty"]
+    lines = [
+        "set -eu",
+        "mount -t tmpfs tmpfs /run",
+        "mount -t tmpfs tmpfs /dev",
+        f"mount --bind {rules_dir} /etc/udev/rules.d",
+        "mount -t tmpfs tmpfs /sys",
+        "mkdir -p /sys/bus/usb /sys/bus/usb-serial /sys/class/tty",
+    ]
     for number, (name, vendor, product_id, product, interface, kind, _) in enumerate(STICKS):
         usb = f"/sys/devices/pci0000:00/0000:00:14.0/usb1/1-{number + 1}"
         iface = f"{usb}/1-{number + 1}:1.{int(interface)}"
@@ -159,14 +190,20 @@ def _fake_sysfs_script(rules_dir: Path) -> str:
         node = f"{iface}/tty/{tty}" if kind == "ttyACM" else f"{iface}/{tty}/tty/{tty}"
         lines += [
             f"mkdir -p {node}",
-            f"printf {vendor} > {usb}/idVendor", f"printf {product_id} > {usb}/idProduct",
+            f"printf {vendor} > {usb}/idVendor",
+            f"printf {product_id} > {usb}/idProduct",
             f"printf 'serial{number}' > {usb}/serial",
-            f"printf 'DEVTYPE=usb_device\\n' > {usb}/uevent", f"ln -s /sys/bus/usb {usb}/subsystem",
-            f"printf 'DEVTYPE=usb_interface\\n' > {iface}/uevent", f"ln -s /sys/bus/usb {iface}/subsystem",
-            f"printf {interface} > {iface}/bInterfaceNumber", f"printf ff > {iface}/bInterfaceClass",
-            f"printf 00 > {iface}/bInterfaceSubClass", f"printf 00 > {iface}/bInterfaceProtocol",
+            f"printf 'DEVTYPE=usb_device\\n' > {usb}/uevent",
+            f"ln -s /sys/bus/usb {usb}/subsystem",
+            f"printf 'DEVTYPE=usb_interface\\n' > {iface}/uevent",
+            f"ln -s /sys/bus/usb {iface}/subsystem",
+            f"printf {interface} > {iface}/bInterfaceNumber",
+            f"printf ff > {iface}/bInterfaceClass",
+            f"printf 00 > {iface}/bInterfaceSubClass",
+            f"printf 00 > {iface}/bInterfaceProtocol",
             f"printf 'MAJOR={_MAJOR[kind]}\\nMINOR={number}\\nDEVNAME={tty}\\n' > {node}/uevent",
-            f"ln -s /sys/class/tty {node}/subsystem", f"ln -s {node} /sys/class/tty/{tty}",
+            f"ln -s /sys/class/tty {node}/subsystem",
+            f"ln -s {node} /sys/class/tty/{tty}",
         ]
         if product:
             lines.append(f"printf '%s' '{product}' > {usb}/product")
@@ -185,8 +222,12 @@ def udev_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         pytest.skip("a private mount namespace needs root")
     rules_dir = tmp_path_factory.mktemp("rules")
     shutil.copy(RULES, rules_dir / RULES.name)
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                             _fake_sysfs_script(rules_dir)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", _fake_sysfs_script(rules_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if result.returncode != 0 and "@@@" not in result.stdout:
         pytest.skip(f"no private mount namespace here: {result.stdout[-300:]} {result.stderr[-300:]}")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
@@ -208,8 +249,7 @@ def test_udev_parses_the_rules_without_a_complaint(udev_runs: dict[str, str]) ->
 
 
 @pytest.mark.parametrize("stick", STICKS, ids=[s[0] for s in STICKS])
-def test_udev_names_the_stick(stick: tuple[str, str, str, str, str, str, set[str]],
-                              udev_runs: dict[str, str]) -> None:
+def test_udev_names_the_stick(stick: tuple[str, str, str, str, str, str, set[str]], udev_runs: dict[str, str]) -> None:
     name, *_, expected = stick
     output = udev_runs[name]
     links = re.search(r"^DEVLINKS=(.*)$", output, re.M)
@@ -219,6 +259,7 @@ def test_udev_names_the_stick(stick: tuple[str, str, str, str, str, str, set[str
     applied = re.findall(rf"{re.escape(RULES.name)}:\d+ (GROUP|MODE) (\S+)", output)
     if expected:
         import grp
+
         assert ("GROUP", str(grp.getgrnam("dialout").gr_gid)) in applied and ("MODE", "0660") in applied
         assert re.search(r"^ID_MM_DEVICE_IGNORE=1$", output, re.M)
     else:
@@ -237,15 +278,33 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(REPO / name, source / name)
     for name in ("src", "drivers", "config", "deploy"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-                    str(source / "dist"), str(source)], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(source / "dist"),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+    )
     return source
 
 
 def _install(root: Path, *args: str, checkout: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DESTDIR"}
-    return subprocess.run(["bash", str(checkout / "deploy/install.sh"), "--root", str(root), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        ["bash", str(checkout / "deploy/install.sh"), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int, int, str]]:
@@ -261,21 +320,33 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int, int, str]]:
 
 
 def _host_state() -> tuple[bool, bool, bool]:
-    return (subprocess.run(["getent", "passwd", "hearth"], capture_output=True).returncode == 0,
-            Path("/etc/systemd/system/hearth.service").exists(), Path("/opt/hearth").exists())
+    return (
+        subprocess.run(["getent", "passwd", "hearth"], capture_output=True).returncode == 0,
+        Path("/etc/systemd/system/hearth.service").exists(),
+        Path("/opt/hearth").exists(),
+    )
 
 
 @pytest.mark.slow
-def test_install_script_lays_out_a_scratch_root_and_a_second_run_changes_nothing(checkout: Path,
-                                                                                 tmp_path: Path) -> None:
+def test_install_script_lays_out_a_scratch_root_and_a_second_run_changes_nothing(
+    checkout: Path, tmp_path: Path
+) -> None:
     if shutil.which("npm") is None:
         pytest.skip("npm not installed (the zwave-js server part)")
     root = tmp_path / "root"
     host_before = _host_state()
     wheel = next((checkout / "dist").glob("hearth-*.whl"))
     # The venv is made with this test's Python: the dependencies it lends below are built for that Python.
-    args = ("--source", str(wheel), "--extras", "rts", "--with-zwave", "--pip-arg=--no-deps",
-            "--python", sys.executable)
+    args = (
+        "--source",
+        str(wheel),
+        "--extras",
+        "rts",
+        "--with-zwave",
+        "--pip-arg=--no-deps",
+        "--python",
+        sys.executable,
+    )
     first = _install(root, *args, checkout=checkout)
     assert first.returncode == 0, first.stdout + first.stderr
 
@@ -303,23 +374,44 @@ def test_install_script_lays_out_a_scratch_root_and_a_second_run_changes_nothing
     keys = json.loads(zwave_config.read_text())["securityKeys"]
     assert len(keys) == 4 and all(re.fullmatch(r"[0-9a-f]{32}", key) for key in keys.values())
     # What would change this machine was said, not done.
-    for step in ("useradd --system", "udevadm control --reload-rules", "systemctl daemon-reload",
-                 "systemctl enable hearth-zwave hearth"):
+    for step in (
+        "useradd --system",
+        "udevadm control --reload-rules",
+        "systemctl daemon-reload",
+        "systemctl enable hearth-zwave hearth",
+    ):
         assert f"(scratch root, not run) {step}" in first.stdout, step
     assert _host_state() == host_before
 
     # The installed Hearth reads the installed configuration and finds the installed catalogue. It was
     # installed without its dependencies (no network needed here); this test's environment lends them.
     env = {**os.environ, "PYTHONPATH": str(VENV_SITE), "HEARTH_STORE__DATA_DIR": str(root / "var/lib/hearth")}
-    check = subprocess.run([str(venv / "bin/hearth"), "check-config", "--config", str(root / "etc/hearth/hearth.toml")],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    check = subprocess.run(
+        [str(venv / "bin/hearth"), "check-config", "--config", str(root / "etc/hearth/hearth.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert check.returncode == 0 and "configuration OK" in check.stdout, check.stderr
-    doctor = subprocess.run([str(venv / "bin/hearth"), "doctor", "--config", str(root / "etc/hearth/hearth.toml")],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    doctor = subprocess.run(
+        [str(venv / "bin/hearth"), "doctor", "--config", str(root / "etc/hearth/hearth.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     found = re.search(r"catalogue: \d+ controllables in (\S+)", doctor.stdout)
     assert found and found.group(1) == str(venv / "share/hearth/controllables"), doctor.stdout
-    where = subprocess.run([str(venv / "bin/python"), "-c", "import hearth; print(hearth.__file__)"],
-                           capture_output=True, text=True, env=env, timeout=30)
+    where = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import hearth; print(hearth.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
     assert where.stdout.startswith(str(venv))
 
     # A second run changes nothing, not even a modification time.
@@ -340,14 +432,18 @@ def test_install_script_lays_out_a_scratch_root_and_a_second_run_changes_nothing
     assert (root / "etc/systemd/system/hearth.service").read_bytes() == (deploy / "systemd/hearth.service").read_bytes()
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--extras", "zig bee"), "--extras takes names separated by commas"),
-    (("--source", "/nonexistent/hearth.whl"), "no such source"),
-    (("--source", str(REPO / "deploy")), "not a Hearth source folder"),
-    (("--frobnicate",), "unknown argument: --frobnicate"),
-])
-def test_install_script_refuses_bad_arguments_before_changing_anything(args: tuple[str, ...], message: str,
-                                                                       tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--extras", "zig bee"), "--extras takes names separated by commas"),
+        (("--source", "/nonexistent/hearth.whl"), "no such source"),
+        (("--source", str(REPO / "deploy")), "not a Hearth source folder"),
+        (("--frobnicate",), "unknown argument: --frobnicate"),
+    ],
+)
+def test_install_script_refuses_bad_arguments_before_changing_anything(
+    args: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
     root = tmp_path / "root"
     result = _install(root, *args)
     assert result.returncode != 0 and message in result.stderr
@@ -412,10 +508,8 @@ def fake_systemd(tmp_path: Path) -> Iterator[FakeSystemd]:
     systemd.close()
 
 
-def test_hearth_run_tells_systemd_it_is_ready_alive_and_stopping(fake_systemd: FakeSystemd,
-                                                                 tmp_path: Path) -> None:
-    gateway = HearthProcess(tmp_path / "data", env={"NOTIFY_SOCKET": fake_systemd.address,
-                                                    "WATCHDOG_USEC": "1000000"})
+def test_hearth_run_tells_systemd_it_is_ready_alive_and_stopping(fake_systemd: FakeSystemd, tmp_path: Path) -> None:
+    gateway = HearthProcess(tmp_path / "data", env={"NOTIFY_SOCKET": fake_systemd.address, "WATCHDOG_USEC": "1000000"})
     gateway.start()
     health_env = {**gateway.env, "HEARTH_CONFIG": str(gateway.config), "HEARTH_API__PORT": str(gateway.port)}
     try:
@@ -432,8 +526,13 @@ def test_hearth_run_tells_systemd_it_is_ready_alive_and_stopping(fake_systemd: F
         assert {pid for _, pid, text in fake_systemd.messages if text == "WATCHDOG=1"} == {gateway.proc.pid}
 
         # The container's health check, against the same gateway.
-        check = subprocess.run([sys.executable, str(DEPLOY / "container/healthcheck.py")], env=health_env,
-                               capture_output=True, text=True, timeout=30)
+        check = subprocess.run(
+            [sys.executable, str(DEPLOY / "container/healthcheck.py")],
+            env=health_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert check.returncode == 0, check.stderr
 
         assert gateway.stop() == 0
@@ -442,8 +541,13 @@ def test_hearth_run_tells_systemd_it_is_ready_alive_and_stopping(fake_systemd: F
         assert ready_at < stopping_at
     finally:
         gateway.kill()
-    check = subprocess.run([sys.executable, str(DEPLOY / "container/healthcheck.py")], env=health_env,
-                           capture_output=True, text=True, timeout=30)
+    check = subprocess.run(
+        [sys.executable, str(DEPLOY / "container/healthcheck.py")],
+        env=health_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert check.returncode == 1 and "unhealthy" in check.stderr
 
 
@@ -592,14 +696,28 @@ def _instructions(text: str) -> list[tuple[str, str]]:
 
 
 def test_containerfile_is_well_formed_and_consistent_with_the_repository() -> None:
-    known = {"FROM", "ARG", "RUN", "COPY", "ENV", "USER", "WORKDIR", "VOLUME", "EXPOSE", "HEALTHCHECK",
-             "STOPSIGNAL", "CMD", "LABEL", "ENTRYPOINT"}
+    known = {
+        "FROM",
+        "ARG",
+        "RUN",
+        "COPY",
+        "ENV",
+        "USER",
+        "WORKDIR",
+        "VOLUME",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "STOPSIGNAL",
+        "CMD",
+        "LABEL",
+        "ENTRYPOINT",
+    }
     steps = _instructions(CONTAINERFILE.read_text())
     assert {word for word, _ in steps} <= known
     bases = [rest for word, rest in steps if word == "FROM"]
     assert len(bases) == 2 and bases[0] == "${PYTHON_IMAGE} AS build" and bases[1] == "${PYTHON_IMAGE}"
     assert ("ARG", "PYTHON_IMAGE=python:3.11-slim-bookworm") in steps
-    final = steps[[i for i, (word, _) in enumerate(steps) if word == "FROM"][1]:]
+    final = steps[[i for i, (word, _) in enumerate(steps) if word == "FROM"][1] :]
     # Not root at run time, data in a volume, the port, the extras chosen at build time.
     assert ("USER", "hearth") in final and ("VOLUME", "/var/lib/hearth") in final and ("EXPOSE", "8443") in final
     assert ("ARG", 'EXTRAS=""') in final and any("${EXTRAS:+[$EXTRAS]}" in rest for word, rest in final)
@@ -616,7 +734,8 @@ def test_containerfile_is_well_formed_and_consistent_with_the_repository() -> No
             *sources, dest = [part for part in rest.split() if not part.startswith("--")]
             for source in sources:
                 assert (REPO / source).exists(), source
-                assert any(line.startswith("!") and source.startswith(line[1:].rstrip("/")) for line in ignore), \
+                assert any(line.startswith("!") and source.startswith(line[1:].rstrip("/")) for line in ignore), (
                     f"{source} is left out of the build context by the .dockerignore"
+                )
                 copied[dest] = source
     assert health_cmd[0] == "/opt/hearth/venv/bin/python" and copied[health_cmd[1]] == "deploy/container/healthcheck.py"

@@ -17,8 +17,12 @@ from tests.support.process import HearthProcess
 @pytest.fixture
 async def own_api(fresh_hearth: HearthProcess) -> AsyncIterator[httpx.AsyncClient]:
     await asyncio.to_thread(fresh_hearth.start)
-    async with httpx.AsyncClient(base_url=fresh_hearth.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {fresh_hearth.first_token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=fresh_hearth.base_url,
+        verify=False,
+        timeout=10,
+        headers={"Authorization": f"Bearer {fresh_hearth.first_token}"},
+    ) as client:
         yield client
 
 
@@ -27,7 +31,8 @@ def group(label: str, *urls: str) -> dict[str, Any]:
 
 
 async def test_delete_cascade_edits_action_groups_and_removes_the_device(
-        fresh_hearth: HearthProcess, own_api: httpx.AsyncClient) -> None:
+    fresh_hearth: HearthProcess, own_api: httpx.AsyncClient
+) -> None:
     api = own_api
     lamp, plug = fresh_hearth.device_url("3"), fresh_hearth.device_url("9")
     listener = (await api.post("/events/register")).json()["id"]
@@ -41,6 +46,7 @@ async def test_delete_cascade_edits_action_groups_and_removes_the_device(
     async def done() -> list[dict[str, Any]] | None:
         seen.extend((await api.post(f"/events/{listener}/fetch")).json())
         return seen if any(e["name"] == "SetupJobCompletedEvent" and e["jobId"] == job for e in seen) else None
+
     seen: list[dict[str, Any]] = []
     await wait_for(done, timeout=10, interval=0.1)
     names = [e["name"] for e in seen]
@@ -53,8 +59,12 @@ async def test_delete_cascade_edits_action_groups_and_removes_the_device(
     # Still known after a restart: the deletion was durable.
     await asyncio.to_thread(fresh_hearth.stop)
     await asyncio.to_thread(fresh_hearth.start)
-    async with httpx.AsyncClient(base_url=fresh_hearth.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {fresh_hearth.token()}"}) as again:
+    async with httpx.AsyncClient(
+        base_url=fresh_hearth.base_url,
+        verify=False,
+        timeout=10,
+        headers={"Authorization": f"Bearer {fresh_hearth.token()}"},
+    ) as again:
         urls = [d["deviceURL"] for d in (await again.get("/setup/devices")).json()]
         assert lamp not in urls and plug in urls
         # The deprecated DELETE answers 204 when it is done; an unknown device is refused.

@@ -27,13 +27,18 @@ BODY_TIMEOUT_S = 1.0
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-edge"), env={
-        "HEARTH_API__BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
-        "HEARTH_API__MAX_BODY_BYTES": "65536",
-        "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
-        "HEARTH_API__RATE_EXEC_PER_S": "100000", "HEARTH_API__RATE_EXEC_BURST": "100000",
-        "HEARTH_API__RATE_BULK_PER_S": "100000", "HEARTH_API__RATE_BULK_BURST": "100000",
-    }).start()
+    proc = HearthProcess(
+        tmp_path_factory.mktemp("hearth-edge"),
+        env={
+            "HEARTH_API__BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
+            "HEARTH_API__MAX_BODY_BYTES": "65536",
+            "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
+            "HEARTH_API__RATE_EXEC_PER_S": "100000",
+            "HEARTH_API__RATE_EXEC_BURST": "100000",
+            "HEARTH_API__RATE_BULK_PER_S": "100000",
+            "HEARTH_API__RATE_BULK_BURST": "100000",
+        },
+    ).start()
     yield proc
     proc.kill()
 
@@ -41,21 +46,33 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
 @pytest.fixture(scope="module")
 def api(gateway: HearthProcess) -> Iterator[httpx.Client]:
     assert gateway.first_token
-    with httpx.Client(base_url=gateway.base_url, verify=False, timeout=15,
-                      headers={"Authorization": f"Bearer {gateway.first_token}"}) as client:
+    with httpx.Client(
+        base_url=gateway.base_url, verify=False, timeout=15, headers={"Authorization": f"Bearer {gateway.first_token}"}
+    ) as client:
         yield client
 
 
 def fingerprint(api: httpx.Client) -> str:
     """Everything a refused request must leave as it was: the setup's objects and the executions."""
     parts = {}
-    for path in ("/setup/places", "/setup/zones", "/actionGroups", "/conditionGroups", "/triggers",
-                 "/setup/location", "/exec/schedule", "/exec/current", "/history/executions"):
+    for path in (
+        "/setup/places",
+        "/setup/zones",
+        "/actionGroups",
+        "/conditionGroups",
+        "/triggers",
+        "/setup/location",
+        "/exec/schedule",
+        "/exec/current",
+        "/history/executions",
+    ):
         response = api.get(path)
         assert response.status_code == 200, (path, response.text)
         parts[path] = response.json()
-    parts["devices"] = [{k: d.get(k) for k in ("deviceURL", "label", "placeOID", "metadata", "enabled")}
-                        for d in api.get("/setup/devices").json()]
+    parts["devices"] = [
+        {k: d.get(k) for k in ("deviceURL", "label", "placeOID", "metadata", "enabled")}
+        for d in api.get("/setup/devices").json()
+    ]
     return json.dumps(parts, sort_keys=True)
 
 
@@ -69,8 +86,9 @@ def assert_api_error(response: httpx.Response | RawResponse, status: int, *menti
     return body  # type: ignore[no-any-return]
 
 
-def post_raw_json(api: httpx.Client, path: str, text: str | bytes,
-                  content_type: str | None = "application/json") -> httpx.Response:
+def post_raw_json(
+    api: httpx.Client, path: str, text: str | bytes, content_type: str | None = "application/json"
+) -> httpx.Response:
     headers = {"Content-Type": content_type} if content_type else {}
     content = text.encode() if isinstance(text, str) else text
     return api.post(path, content=content, headers=headers)
@@ -86,27 +104,69 @@ def light(gateway: HearthProcess, **command: Any) -> dict[str, Any]:
 UNKNOWN_FIELDS = [
     # The issue's case: delay on the action, not on its commands ("close the shutters in an hour").
     ("POST", "/exec/apply", lambda g: {"label": "x", "actions": [{**light(g), "delay": 3600}]}, "actions.0.delay"),
-    ("POST", "/exec/apply", lambda g: {"label": "x", "actions": [light(g, priority=1)]},
-     "actions.0.commands.0.priority"),
+    (
+        "POST",
+        "/exec/apply",
+        lambda g: {"label": "x", "actions": [light(g, priority=1)]},
+        "actions.0.commands.0.priority",
+    ),
     ("POST", "/exec/apply/highPriority", lambda g: {"actions": [light(g)], "delay": 60}, "delay"),
     ("POST", "/actionGroups", lambda g: {"label": "x", "actions": [light(g)], "enabled": True}, "enabled"),
-    ("POST", "/setup/zones", lambda g: {"label": "z", "items": [{"deviceURL": g.device_url("3"), "x": 1}]},
-     "items.0.x"),
+    (
+        "POST",
+        "/setup/zones",
+        lambda g: {"label": "z", "items": [{"deviceURL": g.device_url("3"), "x": 1}]},
+        "items.0.x",
+    ),
     ("POST", "/setup/zones", lambda g: {"label": "z", "colour": "red"}, "colour"),
-    ("POST", "/conditionGroups", lambda g: {"label": "c", "conditions": [{"device": {
-        "deviceURL": g.device_url("3"), "stateName": "core:OnOffState", "operator": "EQUALS", "value": "on",
-        "delay": 5}}]}, "conditions[0].device.delay"),
-    ("POST", "/conditionGroups", lambda g: {"label": "c", "enabled": False, "conditions": [{"device": {
-        "deviceURL": g.device_url("3"), "stateName": "core:OnOffState", "operator": "EQUALS", "value": "on"}}]},
-     "enabled"),
+    (
+        "POST",
+        "/conditionGroups",
+        lambda g: {
+            "label": "c",
+            "conditions": [
+                {
+                    "device": {
+                        "deviceURL": g.device_url("3"),
+                        "stateName": "core:OnOffState",
+                        "operator": "EQUALS",
+                        "value": "on",
+                        "delay": 5,
+                    }
+                }
+            ],
+        },
+        "conditions[0].device.delay",
+    ),
+    (
+        "POST",
+        "/conditionGroups",
+        lambda g: {
+            "label": "c",
+            "enabled": False,
+            "conditions": [
+                {
+                    "device": {
+                        "deviceURL": g.device_url("3"),
+                        "stateName": "core:OnOffState",
+                        "operator": "EQUALS",
+                        "value": "on",
+                    }
+                }
+            ],
+        },
+        "enabled",
+    ),
     ("PUT", "/setup/location", lambda g: {"city": "Lyon", "altitude": 170}, "altitude"),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "make", "field"), UNKNOWN_FIELDS,
-                         ids=[f"{m} {p} {f}" for m, p, _, f in UNKNOWN_FIELDS])
+@pytest.mark.parametrize(
+    ("method", "path", "make", "field"), UNKNOWN_FIELDS, ids=[f"{m} {p} {f}" for m, p, _, f in UNKNOWN_FIELDS]
+)
 def test_a_field_the_seed_does_not_define_is_refused_naming_it(
-        gateway: HearthProcess, api: httpx.Client, method: str, path: str, make: Any, field: str) -> None:
+    gateway: HearthProcess, api: httpx.Client, method: str, path: str, make: Any, field: str
+) -> None:
     before = fingerprint(api)
     response = api.request(method, path, json=make(gateway))
     assert_api_error(response, 400, field)
@@ -134,15 +194,19 @@ def test_the_same_request_without_the_stray_field_is_served(gateway: HearthProce
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e308", "1e400", "-1e400", "9007199254740992"])
 @pytest.mark.parametrize("where", ["delay", "lockLevel", "parameter"])
-def test_numbers_must_be_finite_and_in_range(gateway: HearthProcess, api: httpx.Client, number: str,
-                                             where: str) -> None:
+def test_numbers_must_be_finite_and_in_range(
+    gateway: HearthProcess, api: httpx.Client, number: str, where: str
+) -> None:
     device = json.dumps(gateway.device_url("2"))
-    command = {"delay": f'"name": "open", "delay": {number}',
-               "lockLevel": f'"name": "open", "lockLevel": {number}',
-               "parameter": f'"name": "setClosure", "parameters": [{number}]'}[where]
+    command = {
+        "delay": f'"name": "open", "delay": {number}',
+        "lockLevel": f'"name": "open", "lockLevel": {number}',
+        "parameter": f'"name": "setClosure", "parameters": [{number}]',
+    }[where]
     before = fingerprint(api)
-    response = post_raw_json(api, "/exec/apply", f'{{"actions": [{{"deviceURL": {device}, "commands": '
-                                                 f'[{{{command}}}]}}]}}')
+    response = post_raw_json(
+        api, "/exec/apply", f'{{"actions": [{{"deviceURL": {device}, "commands": [{{{command}}}]}}]}}'
+    )
     assert_api_error(response, 400)
     assert fingerprint(api) == before
 
@@ -158,17 +222,28 @@ def test_numbers_out_of_range_elsewhere_are_refused(gateway: HearthProcess, api:
     before = fingerprint(api)
     assert_api_error(post_raw_json(api, "/setup/zones", '{"label": "z", "type": 1e400}'), 400)
     assert_api_error(api.post("/setup/zones", json={"label": "z", "type": 2**31}), 400, "type")
-    assert_api_error(api.post("/actionGroups", json={"actions": [light(gateway)], "notificationTypeMask": 16}),
-                     400, "notificationTypeMask")
-    assert_api_error(api.put("/setup/location", content=b'{"latitude": NaN, "longitude": 2}',
-                             headers={"Content-Type": "application/json"}), 400)
+    assert_api_error(
+        api.post("/actionGroups", json={"actions": [light(gateway)], "notificationTypeMask": 16}),
+        400,
+        "notificationTypeMask",
+    )
+    assert_api_error(
+        api.put(
+            "/setup/location",
+            content=b'{"latitude": NaN, "longitude": 2}',
+            headers={"Content-Type": "application/json"},
+        ),
+        400,
+    )
     assert fingerprint(api) == before
 
 
 def test_negative_zero_is_normalised(gateway: HearthProcess, api: httpx.Client) -> None:
     device = json.dumps(gateway.device_url("2"))
-    body = f'{{"label": "minus zero", "actions": [{{"deviceURL": {device}, "commands": [{{"name": "setClosure", ' \
-           f'"parameters": [-0.0], "delay": -0.0}}]}}]}}'
+    body = (
+        f'{{"label": "minus zero", "actions": [{{"deviceURL": {device}, "commands": [{{"name": "setClosure", '
+        f'"parameters": [-0.0], "delay": -0.0}}]}}]}}'
+    )
     created = post_raw_json(api, "/actionGroups", body)
     assert created.status_code == 201, created.text
     oid = created.json()["actionGroupOID"]
@@ -186,20 +261,34 @@ def apply_text(gateway: HearthProcess) -> str:
     return json.dumps({"label": "enc", "actions": [light(gateway)]})
 
 
-@pytest.mark.parametrize(("encode", "content_type"), [
-    (lambda t: t.encode("utf-16"), "application/json"),  # with its byte order mark
-    (lambda t: t.encode("utf-16-le"), "application/json"),
-    (lambda t: t.encode("utf-32"), "application/json"),
-    (lambda t: b"\xef\xbb\xbf" + t.encode(), "application/json"),  # a UTF-8 byte order mark
-    (lambda t: t.replace("enc", "\u00e9t\u00e9").encode("latin-1"), "application/json"),
-    (lambda t: t.encode(), "text/plain"),
-    (lambda t: t.encode(), "application/x-www-form-urlencoded"),
-    (lambda t: t.encode(), "application/json; charset=iso-8859-1"),
-    (lambda t: t.encode(), None),
-], ids=["utf-16", "utf-16-le", "utf-32", "utf-8-bom", "latin-1", "text-plain", "form", "charset-latin1",
-        "no-content-type"])
-def test_bodies_not_utf8_json_are_refused_with_415(gateway: HearthProcess, api: httpx.Client, encode: Any,
-                                                   content_type: str | None) -> None:
+@pytest.mark.parametrize(
+    ("encode", "content_type"),
+    [
+        (lambda t: t.encode("utf-16"), "application/json"),  # with its byte order mark
+        (lambda t: t.encode("utf-16-le"), "application/json"),
+        (lambda t: t.encode("utf-32"), "application/json"),
+        (lambda t: b"\xef\xbb\xbf" + t.encode(), "application/json"),  # a UTF-8 byte order mark
+        (lambda t: t.replace("enc", "\u00e9t\u00e9").encode("latin-1"), "application/json"),
+        (lambda t: t.encode(), "text/plain"),
+        (lambda t: t.encode(), "application/x-www-form-urlencoded"),
+        (lambda t: t.encode(), "application/json; charset=iso-8859-1"),
+        (lambda t: t.encode(), None),
+    ],
+    ids=[
+        "utf-16",
+        "utf-16-le",
+        "utf-32",
+        "utf-8-bom",
+        "latin-1",
+        "text-plain",
+        "form",
+        "charset-latin1",
+        "no-content-type",
+    ],
+)
+def test_bodies_not_utf8_json_are_refused_with_415(
+    gateway: HearthProcess, api: httpx.Client, encode: Any, content_type: str | None
+) -> None:
     before = fingerprint(api)
     response = post_raw_json(api, "/exec/apply", encode(apply_text(gateway)), content_type)
     assert_api_error(response, 415)
@@ -212,10 +301,19 @@ def test_utf8_json_with_a_charset_is_served(gateway: HearthProcess, api: httpx.C
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize("text", [
-    "{", '{"label": "x",}', "[1, 2", '{"label": "a", "label": "b", "actions": ACTIONS}', "[" * 20_000 + "]" * 20_000,
-    '{"label": "\\ud800", "actions": ACTIONS}', '{"label": "x", "actions": ACTIONS, "metadata": "\\u0000"}',
-], ids=["truncated", "trailing-comma", "unclosed-array", "duplicated-key", "deep", "lone-surrogate", "nul"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{",
+        '{"label": "x",}',
+        "[1, 2",
+        '{"label": "a", "label": "b", "actions": ACTIONS}',
+        "[" * 20_000 + "]" * 20_000,
+        '{"label": "\\ud800", "actions": ACTIONS}',
+        '{"label": "x", "actions": ACTIONS, "metadata": "\\u0000"}',
+    ],
+    ids=["truncated", "trailing-comma", "unclosed-array", "duplicated-key", "deep", "lone-surrogate", "nul"],
+)
 def test_bad_json_is_refused_with_400(gateway: HearthProcess, api: httpx.Client, text: str) -> None:
     before = fingerprint(api)
     # ACTIONS: a valid action, so that the fault under test is the body's only one.
@@ -236,16 +334,23 @@ CONTROLS = ["\x00", "\r", "\n", "\r\nX-Injected: 1", "\x1b[2J", "\x7f", "\x85", 
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[repr(c) for c in CONTROLS])
-def test_control_characters_are_refused_in_labels_and_names(gateway: HearthProcess, api: httpx.Client,
-                                                            control: str) -> None:
+def test_control_characters_are_refused_in_labels_and_names(
+    gateway: HearthProcess, api: httpx.Client, control: str
+) -> None:
     root = api.get("/setup/places").json()["oid"]
     before = fingerprint(api)
     assert_api_error(api.post(f"/setup/places/{root}/subPlaces", json={"label": f"At{control}tic"}), 400, "label")
-    assert_api_error(api.post("/actionGroups", json={"label": f"a{control}b", "actions": [light(gateway)]}),
-                     400, "label")
+    assert_api_error(
+        api.post("/actionGroups", json={"label": f"a{control}b", "actions": [light(gateway)]}), 400, "label"
+    )
     assert_api_error(api.post("/setup/zones", json={"label": f"z{control}"}), 400, "label")
-    assert_api_error(api.post("/exec/apply", json={"actions": [{"deviceURL": gateway.device_url("3"),
-                                                                "commands": [{"name": f"on{control}"}]}]}), 400)
+    assert_api_error(
+        api.post(
+            "/exec/apply",
+            json={"actions": [{"deviceURL": gateway.device_url("3"), "commands": [{"name": f"on{control}"}]}]},
+        ),
+        400,
+    )
     url = quote(gateway.device_url("3"), safe="")
     response = api.put(f"/setup/devices/{url}/{quote('Lamp' + control, safe='')}")
     assert 400 <= response.status_code < 500
@@ -255,12 +360,16 @@ def test_control_characters_are_refused_in_labels_and_names(gateway: HearthProce
 
 def test_line_feeds_stay_allowed_in_metadata(gateway: HearthProcess, api: httpx.Client) -> None:
     """Metadata is free text (often pretty-printed JSON): only NUL is refused there."""
-    created = api.post("/actionGroups", json={"label": "meta", "metadata": '{\n  "a": 1\n}',
-                                              "actions": [light(gateway)]})
+    created = api.post(
+        "/actionGroups", json={"label": "meta", "metadata": '{\n  "a": 1\n}', "actions": [light(gateway)]}
+    )
     assert created.status_code == 201, created.text
     assert api.delete(f"/actionGroups/{created.json()['actionGroupOID']}").status_code == 204
-    assert_api_error(api.post("/actionGroups", json={"label": "meta", "metadata": "a\x00b",
-                                                     "actions": [light(gateway)]}), 400, "metadata")
+    assert_api_error(
+        api.post("/actionGroups", json={"label": "meta", "metadata": "a\x00b", "actions": [light(gateway)]}),
+        400,
+        "metadata",
+    )
 
 
 # ---------------------------------------------------------------------- raw requests
@@ -306,8 +415,9 @@ def read_response(sock: ssl.SSLSocket) -> RawResponse:
     return RawResponse(status, headers, rest[:length].decode("utf-8", "replace"), closed, at)
 
 
-def raw_request(gateway: HearthProcess, method: str, path: str, headers: list[tuple[str, str]],
-                body: bytes = b"") -> RawResponse:
+def raw_request(
+    gateway: HearthProcess, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b""
+) -> RawResponse:
     lines = [f"{method} {BASE_PATH}{path} HTTP/1.1", f"Host: 127.0.0.1:{gateway.port}"]
     lines += [f"{k}: {v}" for k, v in headers]
     with tls_socket(gateway) as sock:
@@ -316,16 +426,24 @@ def raw_request(gateway: HearthProcess, method: str, path: str, headers: list[tu
 
 
 @pytest.mark.parametrize("order", ["bad-then-good", "good-then-bad", "good-twice"])
-def test_a_duplicated_authorization_header_is_refused(gateway: HearthProcess, api: httpx.Client,
-                                                      order: str) -> None:
+def test_a_duplicated_authorization_header_is_refused(gateway: HearthProcess, api: httpx.Client, order: str) -> None:
     good, bad = f"Bearer {gateway.first_token}", "Bearer hth_not-a-token"
     pair = {"bad-then-good": (bad, good), "good-then-bad": (good, bad), "good-twice": (good, good)}[order]
     root = api.get("/setup/places").json()["oid"]
     body = json.dumps({"label": "Twice"}).encode()
     before = fingerprint(api)
-    response = raw_request(gateway, "POST", f"/setup/places/{root}/subPlaces",
-                           [("Authorization", pair[0]), ("Authorization", pair[1]),
-                            ("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
+    response = raw_request(
+        gateway,
+        "POST",
+        f"/setup/places/{root}/subPlaces",
+        [
+            ("Authorization", pair[0]),
+            ("Authorization", pair[1]),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+        ],
+        body,
+    )
     assert_api_error(response, 400, "Authorization")
     assert fingerprint(api) == before
 
@@ -336,12 +454,15 @@ def test_a_single_authorization_header_on_a_raw_socket_is_served(gateway: Hearth
     assert response.status_code == 200, response.text
 
 
-def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(gateway: HearthProcess,
-                                                                                api: httpx.Client) -> None:
+def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(
+    gateway: HearthProcess, api: httpx.Client
+) -> None:
     body = apply_text(gateway).encode()
-    head = (f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {gateway.first_token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body) + 100}\r\n\r\n").encode()
+    head = (
+        f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {gateway.first_token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body) + 100}\r\n\r\n"
+    ).encode()
     results: list[tuple[float, RawResponse]] = []
     before = fingerprint(api)
 
@@ -371,8 +492,10 @@ def test_a_body_shorter_than_its_content_length_gets_408_without_holding_others(
 
 def test_an_unauthenticated_short_body_is_answered_at_once(gateway: HearthProcess) -> None:
     """The token is checked before the body is read: a caller without one waits for nothing."""
-    head = (f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Authorization: Bearer hth_not-a-token\r\nContent-Length: 500\r\n\r\n{").encode()
+    head = (
+        f"POST {BASE_PATH}/exec/apply HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Authorization: Bearer hth_not-a-token\r\nContent-Length: 500\r\n\r\n{"
+    ).encode()
     with tls_socket(gateway) as sock:
         started = time.monotonic()
         sock.sendall(head)

@@ -55,8 +55,9 @@ async def test_gateway_state_refresh_announces_its_end(api: httpx.AsyncClient, h
     assert done["owningPartners"] == [] and done["setupOID"]  # in event streams, as the seed says
 
     # A protocol without a driver here, an unknown one: refused, and no refresh announced.
-    await refused(await api.post(f"/setup/gateways/{gateway}/protocols/rts/devices/states/refresh"), 400,
-                  "UNSUPPORTED_OPERATION")
+    await refused(
+        await api.post(f"/setup/gateways/{gateway}/protocols/rts/devices/states/refresh"), 400, "UNSUPPORTED_OPERATION"
+    )
     await refused(await api.post("/setup/protocols/nope/devices/states/refresh"), 400)
     await refused(await api.post(f"/setup/gateways/{gateway}/protocols/99/keepAlive"), 400)
     await refused(await api.post("/setup/gateways/0000-0000-0000/devices/states/refresh"), 404)
@@ -77,8 +78,11 @@ async def test_gateway_describes_itself(api: httpx.AsyncClient, hearth: HearthPr
     assert (await api.get(f"/setup/gateways/{gateway}/developerMode")).json() == {"active": True}
     functions = (await api.get(f"/setup/gateways/{gateway}/functions")).json()
     assert "localAPI" in functions
-    await refused(await api.put(f"/setup/gateways/{gateway}/functions/cloud", json={"enabled": True}), 400,
-                  "UNSUPPORTED_OPERATION")
+    await refused(
+        await api.put(f"/setup/gateways/{gateway}/functions/cloud", json={"enabled": True}),
+        400,
+        "UNSUPPORTED_OPERATION",
+    )
     await refused(await api.put(f"/setup/gateways/{gateway}/functions/cloud", json={"enabled": "yes"}), 400)
     assert (await api.get(f"/setup/gateways/{gateway}/functions")).json() == functions
     await refused(await api.get("/setup/gateways/0000-0000-0000/version"), 404)
@@ -89,21 +93,26 @@ async def test_setup_settings_are_kept_and_bad_ones_change_nothing(fresh_hearth:
     assert proc.first_token
     headers = {"Authorization": f"Bearer {proc.first_token}"}
     gateway = proc.gateway_id
-    alert = {"notificationTitle": "Box lost", "notificationText": "No news from the box",
-             "targetPushSubscriptions": ["phone"], "notificationType": "PUSH"}
+    alert = {
+        "notificationTitle": "Box lost",
+        "notificationText": "No news from the box",
+        "targetPushSubscriptions": ["phone"],
+        "notificationType": "PUSH",
+    }
     async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10, headers=headers) as api:
         listener = (await api.post("/events/register")).json()["id"]
-        assert (await api.put(f"/setup/gateways/{gateway}/disconnectionAlert/configuration",
-                              json={"timeout": 300})).status_code == 200
+        assert (
+            await api.put(f"/setup/gateways/{gateway}/disconnectionAlert/configuration", json={"timeout": 300})
+        ).status_code == 200
         assert (await api.put("/setup/disconnectionAlert/configuration", json=alert)).status_code == 200
         assert (await api.put("/setup/metadata", json={"metadata": '{"owner": "me"}'})).status_code == 200
         assert (await api.post("/setup/additionalInformation/contract/ABC-42")).status_code == 200
         # Bad input: refused in the API's format, nothing changed.
         for bad in ({"timeout": -1}, {"timeout": "soon"}, {"timeout": 1, "extra": 1}, [300]):
-            await refused(await api.put(f"/setup/gateways/{gateway}/disconnectionAlert/configuration", json=bad),
-                          400)
-        await refused(await api.put("/setup/disconnectionAlert/configuration",
-                                    json={**alert, "notificationType": "FAX"}), 400)
+            await refused(await api.put(f"/setup/gateways/{gateway}/disconnectionAlert/configuration", json=bad), 400)
+        await refused(
+            await api.put("/setup/disconnectionAlert/configuration", json={**alert, "notificationType": "FAX"}), 400
+        )
         await refused(await api.put("/setup/metadata", json={"metadata": 5}), 400)
         await refused(await api.delete("/setup/additionalInformation/nothing"), 404)
         changed = [e for e in await events(api, listener) if e["name"] == "GatewayDownOptionsChangedEvent"]
@@ -111,14 +120,16 @@ async def test_setup_settings_are_kept_and_bad_ones_change_nothing(fresh_hearth:
     proc.stop()
     proc.start()
     token = proc.token()
-    async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {token}"}) as api:
+    async with httpx.AsyncClient(
+        base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+
         async def kept() -> bool:
             response = await api.get(f"/setup/gateways/{gateway}/disconnectionAlert/configuration")
             return response.status_code == 200
+
         await wait_for(kept, timeout=10, interval=0.2)
-        assert (await api.get(f"/setup/gateways/{gateway}/disconnectionAlert/configuration")).json() == \
-            {"timeout": 300}
+        assert (await api.get(f"/setup/gateways/{gateway}/disconnectionAlert/configuration")).json() == {"timeout": 300}
         assert (await api.get("/setup/disconnectionAlert/configuration")).json() == alert
         setup = (await api.get("/setup")).json()
         assert setup["metadata"] == '{"owner": "me"}' and setup["disconnectionConfiguration"] == alert
@@ -148,25 +159,31 @@ async def test_reference_data_comes_from_the_catalogue(api: httpx.AsyncClient) -
     paris = [z for z in (await api.get("/reference/timezones")).json() if z["name"] == "Europe/Paris"]
     assert paris == [{"name": "Europe/Paris", "dst": True, "offset": 3_600_000}]
 
-    found = (await api.post("/reference/devices/search", json={"uiClasses": ["RollerShutter"],
-                                                               "withStates": False})).json()
+    found = (
+        await api.post("/reference/devices/search", json={"uiClasses": ["RollerShutter"], "withStates": False})
+    ).json()
     assert found["allResult"] is True and found["devicesTypes"]
     assert {t["uiClass"] for t in found["devicesTypes"]} == {"RollerShutter"}
     assert all("states" not in t and t["commands"] for t in found["devicesTypes"])
     for bad in ([], {"uiClasses": "RollerShutter"}, {"withStates": "no"}, {"anyCriteria": 3}):
         await refused(await api.post("/reference/devices/search", json=bad), 400)
-    await refused(await api.post("/reference/devices/search", content=b"{nope",
-                                 headers={"Content-Type": "application/json"}), 400)
+    await refused(
+        await api.post("/reference/devices/search", content=b"{nope", headers={"Content-Type": "application/json"}), 400
+    )
     await refused(await api.get("/reference/controllable/rts:NoSuchComponent"), 404)
     await refused(await api.get("/reference/ui/profile/NoSuchClass"), 404)
 
 
 async def test_command_secrets_and_stored_groups_as_the_seed_shows_them(
-        api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    api: httpx.AsyncClient, hearth: HearthProcess
+) -> None:
     listener = (await api.post("/events/register")).json()["id"]
     device = hearth.device_url("14")  # the door lock
-    group = {"label": "unlock", "metadata": "front door", "actions": [{"deviceURL": device, "commands": [
-        {"name": "unlock", "authentication": "1234-secret"}]}]}
+    group = {
+        "label": "unlock",
+        "metadata": "front door",
+        "actions": [{"deviceURL": device, "commands": [{"name": "unlock", "authentication": "1234-secret"}]}],
+    }
     created = await api.post("/actionGroups", json=group)
     assert created.status_code == 201, created.text
     oid = created.json()["actionGroupOID"]
@@ -183,6 +200,7 @@ async def test_command_secrets_and_stored_groups_as_the_seed_shows_them(
         response = await api.get(f"/history/executions/{run}")
         body: dict[str, Any] = response.json()
         return body if response.status_code == 200 and "endTime" in body["execution"] else None
+
     history = (await wait_for(finished, timeout=20, interval=0.2))["execution"]
     assert (history["actionGroupOID"], history["actionGroupMetadata"]) == (oid, "front door")
 
@@ -196,13 +214,20 @@ async def test_command_secrets_and_stored_groups_as_the_seed_shows_them(
 async def test_event_parameters_are_typed(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
     listener = (await api.post("/events/register")).json()["id"]
     device = hearth.device_url("2")
-    created = await api.post("/actionGroups", json={"label": "half", "actions": [
-        {"deviceURL": device, "commands": [{"name": "setClosure", "parameters": [50], "delay": 3}]}]})
+    created = await api.post(
+        "/actionGroups",
+        json={
+            "label": "half",
+            "actions": [{"deviceURL": device, "commands": [{"name": "setClosure", "parameters": [50], "delay": 3}]}],
+        },
+    )
     oid = created.json()["actionGroupOID"]
-    [made] = [e for e in await events(api, listener) if e["name"] == "ActionGroupCreatedEvent"
-              and e["actionGroupOID"] == oid]
-    assert made["actions"][0]["commands"] == [{"name": "setClosure", "delay": 3,
-                                               "parameters": [{"type": 1, "value": 50}]}]
+    [made] = [
+        e for e in await events(api, listener) if e["name"] == "ActionGroupCreatedEvent" and e["actionGroupOID"] == oid
+    ]
+    assert made["actions"][0]["commands"] == [
+        {"name": "setClosure", "delay": 3, "parameters": [{"type": 1, "value": 50}]}
+    ]
 
 
 async def test_manufacturer_data_only_when_asked(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
@@ -217,24 +242,43 @@ async def test_manufacturer_data_only_when_asked(api: httpx.AsyncClient, hearth:
 
 async def test_zone_items_move_and_bad_moves_change_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
     lamp, plug = hearth.device_url("3"), hearth.device_url("9")
-    first = (await api.post("/setup/zones", json={"label": "north", "items": [
-        {"itemType": "device", "deviceURL": lamp}, {"itemType": "device", "deviceURL": plug}]})).json()["zoneOID"]
+    first = (
+        await api.post(
+            "/setup/zones",
+            json={
+                "label": "north",
+                "items": [{"itemType": "device", "deviceURL": lamp}, {"itemType": "device", "deviceURL": plug}],
+            },
+        )
+    ).json()["zoneOID"]
     second = (await api.post("/setup/zones", json={"label": "south", "items": []})).json()["zoneOID"]
 
     def urls(zone: dict[str, Any]) -> list[str]:
         return [i["deviceURL"] for i in zone["items"]]
-    moved = await api.post(f"/setup/zones/{first}/items/relocate/{second}",
-                           json=[{"itemType": "device", "deviceURL": lamp}])
+
+    moved = await api.post(
+        f"/setup/zones/{first}/items/relocate/{second}", json=[{"itemType": "device", "deviceURL": lamp}]
+    )
     assert moved.status_code == 200, moved.text
     assert urls((await api.get(f"/setup/zones/{first}")).json()) == [plug]
     assert urls((await api.get(f"/setup/zones/{second}")).json()) == [lamp]
     # A device that is not in the source, the same zone twice, an unknown zone: refused, nothing moved.
-    await refused(await api.post(f"/setup/zones/{first}/items/relocate/{second}",
-                                 json=[{"itemType": "device", "deviceURL": lamp}]), 400)
-    await refused(await api.post(f"/setup/zones/{first}/items/relocate/{first}",
-                                 json=[{"itemType": "device", "deviceURL": plug}]), 400)
-    await refused(await api.post(f"/setup/zones/{first}/items/relocate/nope",
-                                 json=[{"itemType": "device", "deviceURL": plug}]), 404)
+    await refused(
+        await api.post(
+            f"/setup/zones/{first}/items/relocate/{second}", json=[{"itemType": "device", "deviceURL": lamp}]
+        ),
+        400,
+    )
+    await refused(
+        await api.post(
+            f"/setup/zones/{first}/items/relocate/{first}", json=[{"itemType": "device", "deviceURL": plug}]
+        ),
+        400,
+    )
+    await refused(
+        await api.post(f"/setup/zones/{first}/items/relocate/nope", json=[{"itemType": "device", "deviceURL": plug}]),
+        404,
+    )
     assert urls((await api.get(f"/setup/zones/{first}")).json()) == [plug]
     assert (await api.put(f"/setup/zones/{second}/2/{quote('South wing')}")).status_code == 200
     renamed = (await api.get(f"/setup/zones/{second}")).json()
@@ -262,42 +306,79 @@ async def test_sensor_category_and_what_cannot_change(api: httpx.AsyncClient, he
     assert (await api.get(f"/setup/devices/{shutter}/firmwareUpToDate")).json() == {"upToDate": True, "notes": []}
     alternatives = (await api.get(f"/setup/devices/{shutter}/alternativeControllables")).json()
     assert "zigbee:RollerShutterGenericComponent" not in alternatives  # itself
-    await refused(await api.put("/setup/devices/updateFirmwares", json=[hearth.device_url("999")]), 400,
-                  "NO_SUCH_DEVICE")
+    await refused(
+        await api.put("/setup/devices/updateFirmwares", json=[hearth.device_url("999")]), 400, "NO_SUCH_DEVICE"
+    )
 
 
 async def test_bulk_automation_is_all_or_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
-    group = {"label": "bulk made", "actions": [{"deviceURL": hearth.device_url("3"),
-                                                "commands": [{"name": "on"}]}]}
+    group = {"label": "bulk made", "actions": [{"deviceURL": hearth.device_url("3"), "commands": [{"name": "on"}]}]}
     before = (await api.get("/actionGroups")).json()
     # The second operation names no group: nothing of the first is done.
-    await refused(await api.post("/setup/automation", json=[
-        {"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}},
-        {"actionGroupOperation": {"type": "DELETE", "referenceOID": "no-such-group"}}]), 404)
-    for bad in ([], {"actionGroupOperation": {}}, [{"actionGroupOperation": {"type": "SHRED"}}],
-                [{"actionGroupOperation": {"type": "CREATE"}}],
-                [{"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": {
-                    "label": "x", "actions": [{"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]}}}],
-                [{"calendarDayOperation": {"type": "READ", "referenceOID": "x"}}], [{"a": 1, "b": 2}]):
+    await refused(
+        await api.post(
+            "/setup/automation",
+            json=[
+                {"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}},
+                {"actionGroupOperation": {"type": "DELETE", "referenceOID": "no-such-group"}},
+            ],
+        ),
+        404,
+    )
+    for bad in (
+        [],
+        {"actionGroupOperation": {}},
+        [{"actionGroupOperation": {"type": "SHRED"}}],
+        [{"actionGroupOperation": {"type": "CREATE"}}],
+        [
+            {
+                "actionGroupOperation": {
+                    "type": "CREATE",
+                    "managedActionGroupValue": {
+                        "label": "x",
+                        "actions": [{"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}],
+                    },
+                }
+            }
+        ],
+        [{"calendarDayOperation": {"type": "READ", "referenceOID": "x"}}],
+        [{"a": 1, "b": 2}],
+    ):
         await refused(await api.post("/setup/automation", json=bad), 400)
     assert (await api.get("/actionGroups")).json() == before
 
-    made = (await api.post("/setup/automation", json=[
-        {"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}}])).json()
+    made = (
+        await api.post(
+            "/setup/automation", json=[{"actionGroupOperation": {"type": "CREATE", "managedActionGroupValue": group}}]
+        )
+    ).json()
     [response] = made["operationResponses"]
     oid = response["actionGroupResponse"]["managedActionGroupValue"]["oid"]
     renamed = dict(group, label="bulk renamed")
-    done = (await api.post("/setup/automation", json=[
-        {"actionGroupOperation": {"type": "UPDATE", "referenceOID": oid, "managedActionGroupValue": renamed}},
-        {"actionGroupOperation": {"type": "READ", "referenceOID": oid}},
-        {"actionGroupOperation": {"type": "DELETE", "referenceOID": oid}}])).json()["operationResponses"]
+    done = (
+        await api.post(
+            "/setup/automation",
+            json=[
+                {"actionGroupOperation": {"type": "UPDATE", "referenceOID": oid, "managedActionGroupValue": renamed}},
+                {"actionGroupOperation": {"type": "READ", "referenceOID": oid}},
+                {"actionGroupOperation": {"type": "DELETE", "referenceOID": oid}},
+            ],
+        )
+    ).json()["operationResponses"]
     assert [r["actionGroupResponse"]["managedActionGroupValue"]["label"] for r in done] == ["bulk renamed"] * 3
     await refused(await api.get(f"/actionGroups/{oid}"), 404)
     # Deleted once in a batch: a second DELETE of it in the same batch is refused before anything is done.
     again = (await api.post("/actionGroups", json=group)).json()["actionGroupOID"]
-    await refused(await api.post("/setup/automation", json=[
-        {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}},
-        {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}}]), 404)
+    await refused(
+        await api.post(
+            "/setup/automation",
+            json=[
+                {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}},
+                {"actionGroupOperation": {"type": "DELETE", "referenceOID": again}},
+            ],
+        ),
+        404,
+    )
     assert (await api.get(f"/actionGroups/{again}")).status_code == 200
 
 
@@ -315,15 +396,26 @@ async def test_growing_index_delta_from_the_state_history(api: httpx.AsyncClient
     async def grown() -> list[dict[str, Any]] | None:
         answer: list[dict[str, Any]] = (await api.post("/setup/devices/states/growingIndexes", json=query)).json()
         return answer if answer[0]["delta"] else None
-    assert await wait_for(grown, timeout=10, interval=0.2) == [{"deviceUrl": meter, "stateName": energy,
-                                                                "delta": 250.0}]
-    for bad in ([{"deviceUrl": meter, "stateName": "core:StatusState", "from": 0, "to": 1}],
-                [{"deviceUrl": meter, "stateName": energy, "from": 5, "to": 1}],
-                [{"deviceUrl": meter, "stateName": energy, "from": "yesterday", "to": 1}],
-                [{"deviceUrl": meter, "stateName": energy, "from": 0, "to": 1, "extra": True}], {"deviceUrl": meter}):
+
+    assert await wait_for(grown, timeout=10, interval=0.2) == [
+        {"deviceUrl": meter, "stateName": energy, "delta": 250.0}
+    ]
+    for bad in (
+        [{"deviceUrl": meter, "stateName": "core:StatusState", "from": 0, "to": 1}],
+        [{"deviceUrl": meter, "stateName": energy, "from": 5, "to": 1}],
+        [{"deviceUrl": meter, "stateName": energy, "from": "yesterday", "to": 1}],
+        [{"deviceUrl": meter, "stateName": energy, "from": 0, "to": 1, "extra": True}],
+        {"deviceUrl": meter},
+    ):
         await refused(await api.post("/setup/devices/states/growingIndexes", json=bad), 400)
-    await refused(await api.post("/setup/devices/states/growingIndexes", json=[
-        {"deviceUrl": hearth.device_url("999"), "stateName": energy, "from": 0, "to": 1}]), 400, "NO_SUCH_DEVICE")
+    await refused(
+        await api.post(
+            "/setup/devices/states/growingIndexes",
+            json=[{"deviceUrl": hearth.device_url("999"), "stateName": energy, "from": 0, "to": 1}],
+        ),
+        400,
+        "NO_SUCH_DEVICE",
+    )
 
 
 async def test_radio_operations_without_their_radio(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
@@ -335,22 +427,39 @@ async def test_radio_operations_without_their_radio(api: httpx.AsyncClient, hear
     await refused(await api.get(f"/config/{gateway}/devices/nope/partial"), 400)
     assert (await api.get("/setup/protocols/groups")).json() == []
     assert (await api.get(f"/config/{gateway}/zigbee/group/capabilities")).json() == []
-    await refused(await api.post(f"/config/{gateway}/zigbee/group", json={"label": "all", "capability": "x"}), 400,
-                  "UNSUPPORTED_OPERATION")
+    await refused(
+        await api.post(f"/config/{gateway}/zigbee/group", json={"label": "all", "capability": "x"}),
+        400,
+        "UNSUPPORTED_OPERATION",
+    )
     await refused(await api.get(f"/config/{gateway}/zigbee/group/1/devices"), 404)
 
 
 async def test_optimizing_a_group_runs_nothing(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
-    group = {"label": "lights", "actions": [{"deviceURL": hearth.device_url(a), "commands": [{"name": "on"}]}
-                                            for a in ("3", "10")]}
+    group = {
+        "label": "lights",
+        "actions": [{"deviceURL": hearth.device_url(a), "commands": [{"name": "on"}]} for a in ("3", "10")],
+    }
     before = len((await api.get("/history/lastExecutions")).json())
     optimized = (await api.post("/exec/optimizeWithProtocolGroups", json=group)).json()
-    assert optimized["actions"] == [{"deviceURL": a["deviceURL"], "commands": [{"name": "on", "parameters": []}]}
-                                    for a in group["actions"]]  # no protocol group here: the same group
+    assert optimized["actions"] == [
+        {"deviceURL": a["deviceURL"], "commands": [{"name": "on", "parameters": []}]} for a in group["actions"]
+    ]  # no protocol group here: the same group
     assert optimized["label"] == "lights" and optimized["creationTime"] > 0
-    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
-        {"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]}), 400)
-    await refused(await api.post("/exec/optimizeWithProtocolGroups", json={"label": "x", "actions": [
-        {"deviceURL": hearth.device_url("999"), "commands": [{"name": "on"}]}]}), 400, "NO_SUCH_DEVICE")
+    await refused(
+        await api.post(
+            "/exec/optimizeWithProtocolGroups",
+            json={"label": "x", "actions": [{"deviceURL": hearth.device_url("3"), "commands": [{"name": "fly"}]}]},
+        ),
+        400,
+    )
+    await refused(
+        await api.post(
+            "/exec/optimizeWithProtocolGroups",
+            json={"label": "x", "actions": [{"deviceURL": hearth.device_url("999"), "commands": [{"name": "on"}]}]},
+        ),
+        400,
+        "NO_SUCH_DEVICE",
+    )
     assert len((await api.get("/history/lastExecutions")).json()) == before
     assert not [e for e in (await api.get("/exec/current")).json() if e["actionGroup"]["label"] == "lights"]

@@ -45,25 +45,35 @@ async def test_fetch_drains_and_bad_ids_are_refused(hearth: HearthProcess, api: 
 async def test_listener_of_another_token_is_not_yours(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     listener = (await api.post("/events/register")).json()["id"]
     other = hearth.token("view", "other")
-    async with httpx.AsyncClient(base_url=hearth.base_url, verify=False,
-                                 headers={"Authorization": f"Bearer {other}"}) as stranger:
+    async with httpx.AsyncClient(
+        base_url=hearth.base_url, verify=False, headers={"Authorization": f"Bearer {other}"}
+    ) as stranger:
         assert (await stranger.post(f"/events/{listener}/fetch")).status_code == 400
 
 
 async def test_websocket_pushes_events(hearth: HearthProcess, admin_token: str, api: httpx.AsyncClient) -> None:
     url = f"wss://127.0.0.1:{hearth.port}/enduser-mobile-web/1/enduserAPI/events/ws"
     light = hearth.device_url("16")
-    async with websockets.connect(url, ssl=insecure(),
-                                  additional_headers={"Authorization": f"Bearer {admin_token}"}) as ws:
-        exec_id = (await api.post("/exec/apply", json={"label": "ws", "actions": [
-            {"deviceURL": light, "commands": [{"name": "setIntensity", "parameters": [33]}]}]})).json()["execId"]
+    async with websockets.connect(
+        url, ssl=insecure(), additional_headers={"Authorization": f"Bearer {admin_token}"}
+    ) as ws:
+        exec_id = (
+            await api.post(
+                "/exec/apply",
+                json={
+                    "label": "ws",
+                    "actions": [{"deviceURL": light, "commands": [{"name": "setIntensity", "parameters": [33]}]}],
+                },
+            )
+        ).json()["execId"]
         names: list[str] = []
         async with asyncio.timeout(5):
             while "COMPLETED" not in names:
                 for event in json.loads(await ws.recv()):
                     if event.get("execId") == exec_id:
-                        names.append(event["name"] if event["name"] != "ExecutionStateChangedEvent"
-                                     else event["newState"])
+                        names.append(
+                            event["name"] if event["name"] != "ExecutionStateChangedEvent" else event["newState"]
+                        )
         assert names[0] == "ExecutionRegisteredEvent"
 
 

@@ -12,8 +12,9 @@ from tests.support.process import HearthProcess
 
 
 async def run(api: httpx.AsyncClient, path: str, device: str, command: dict[str, Any]) -> str:
-    response = await api.post(path, json={"label": command["name"], "actions": [
-        {"deviceURL": device, "commands": [command]}]})
+    response = await api.post(
+        path, json={"label": command["name"], "actions": [{"deviceURL": device, "commands": [command]}]}
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["execId"])
 
@@ -48,8 +49,7 @@ async def test_lock_levels_and_high_priority(hearth: HearthProcess, api: httpx.A
     assert forced["state"] == "COMPLETED"
 
 
-async def test_high_priority_goes_ahead_of_waiting_commands(hearth: HearthProcess,
-                                                           api: httpx.AsyncClient) -> None:
+async def test_high_priority_goes_ahead_of_waiting_commands(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     shutter = hearth.device_url("20")  # a blind: 1 s of travel in tests
     first = await run(api, "/exec/apply", shutter, {"name": "setClosure", "parameters": [0]})
     await asyncio.sleep(0.1)
@@ -67,25 +67,43 @@ async def test_high_priority_goes_ahead_of_waiting_commands(hearth: HearthProces
 async def test_commands_of_one_device_keep_their_order(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     light = hearth.device_url("21")
     listener = (await api.post("/events/register")).json()["id"]
-    ids = [await run(api, "/exec/apply", light, {"name": "setIntensity", "parameters": [level]})
-           for level in (10, 20, 30, 40, 50)]
+    ids = [
+        await run(api, "/exec/apply", light, {"name": "setIntensity", "parameters": [level]})
+        for level in (10, 20, 30, 40, 50)
+    ]
     for exec_id in ids:
         await finished(api, exec_id)
     events = (await api.post(f"/events/{listener}/fetch")).json()
-    levels = [s["value"] for e in events if e["name"] == "DeviceStateChangedEvent" and e["deviceURL"] == light
-              for s in e["deviceStates"] if s["name"] == "core:LightIntensityState"]
+    levels = [
+        s["value"]
+        for e in events
+        if e["name"] == "DeviceStateChangedEvent" and e["deviceURL"] == light
+        for s in e["deviceStates"]
+        if s["name"] == "core:LightIntensityState"
+    ]
     assert levels == [10, 20, 30, 40, 50]
 
 
-async def test_one_failed_command_skips_the_rest_of_its_device_only(hearth: HearthProcess,
-                                                                    api: httpx.AsyncClient) -> None:
+async def test_one_failed_command_skips_the_rest_of_its_device_only(
+    hearth: HearthProcess, api: httpx.AsyncClient
+) -> None:
     from urllib.parse import quote
+
     lamp, plug = hearth.device_url("4"), hearth.device_url("9")
     await api.put(f"/setup/devices/{quote(lamp, safe='')}/states/core:StatusState/3/unavailable")
     try:
-        exec_id = (await api.post("/exec/apply", json={"label": "mixed", "actions": [
-            {"deviceURL": lamp, "commands": [{"name": "on"}, {"name": "off"}]},
-            {"deviceURL": plug, "commands": [{"name": "on"}]}]})).json()["execId"]
+        exec_id = (
+            await api.post(
+                "/exec/apply",
+                json={
+                    "label": "mixed",
+                    "actions": [
+                        {"deviceURL": lamp, "commands": [{"name": "on"}, {"name": "off"}]},
+                        {"deviceURL": plug, "commands": [{"name": "on"}]},
+                    ],
+                },
+            )
+        ).json()["execId"]
         result = await finished(api, exec_id)
         by_rank = {c["rank"]: c for c in result["commands"]}
         assert result["state"] == "FAILED" and result["failureType"] == "DEVICE_NO_ANSWER"

@@ -28,8 +28,11 @@ from tests.support.children import die_with_parent
 from tests.support.process import HearthProcess
 
 HASS = os.environ.get("HEARTH_TEST_HASS", "")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
-              pytest.mark.skipif(not HASS, reason="HEARTH_TEST_HASS does not name a Home Assistant `hass`")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not HASS, reason="HEARTH_TEST_HASS does not name a Home Assistant `hass`"),
+]
 
 AUTOMATIONS = """
 automation:
@@ -54,20 +57,35 @@ automation:
 
 def overkiz_entry(host: str, token: str, gateway_id: str) -> dict[str, Any]:
     """The README's entry (every key of the 2025.4 store, so that it also goes into an existing file)."""
-    return {"entry_id": "hearth", "domain": "overkiz", "title": "Hearth", "version": 1, "minor_version": 1,
-            "data": {"api_type": "local", "host": host, "token": token, "verify_ssl": False},
-            "unique_id": gateway_id, "source": "user", "options": {}, "disabled_by": None,
-            "pref_disable_new_entities": False, "pref_disable_polling": False, "discovery_keys": {},
-            "subentries": [], "created_at": "2025-01-01T00:00:00+00:00", "modified_at": "2025-01-01T00:00:00+00:00"}
+    return {
+        "entry_id": "hearth",
+        "domain": "overkiz",
+        "title": "Hearth",
+        "version": 1,
+        "minor_version": 1,
+        "data": {"api_type": "local", "host": host, "token": token, "verify_ssl": False},
+        "unique_id": gateway_id,
+        "source": "user",
+        "options": {},
+        "disabled_by": None,
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "discovery_keys": {},
+        "subentries": [],
+        "created_at": "2025-01-01T00:00:00+00:00",
+        "modified_at": "2025-01-01T00:00:00+00:00",
+    }
 
 
 def home_assistant_config(folder: Path, entries: list[dict[str, Any]]) -> None:
     (folder / ".storage").mkdir(parents=True)
     (folder / "configuration.yaml").write_text(
         "homeassistant:\n  name: Test\n  latitude: 48.85\n  longitude: 2.35\n  elevation: 0\n"
-        "  unit_system: metric\n  time_zone: UTC\n  country: FR\nlogger:\n  default: warning\n" + AUTOMATIONS)
-    (folder / ".storage" / "core.config_entries").write_text(json.dumps(
-        {"version": 1, "minor_version": 5, "key": "core.config_entries", "data": {"entries": entries}}))
+        "  unit_system: metric\n  time_zone: UTC\n  country: FR\nlogger:\n  default: warning\n" + AUTOMATIONS
+    )
+    (folder / ".storage" / "core.config_entries").write_text(
+        json.dumps({"version": 1, "minor_version": 5, "key": "core.config_entries", "data": {"entries": entries}})
+    )
 
 
 def read_states(log: Path, within: float) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -82,12 +100,15 @@ def read_states(log: Path, within: float) -> dict[str, tuple[str, dict[str, Any]
 
 
 async def test_home_assistant_sees_and_drives_the_house_through_both_integrations(
-        tmp_path: Path, broker: Mosquitto) -> None:
+    tmp_path: Path, broker: Mosquitto
+) -> None:
     states, text = await asyncio.to_thread(run_home_assistant, tmp_path, broker.port)
     assert "Error adding entity" not in text and "Error while setting up overkiz" not in text, text[-3000:]
     # Each device twice: the overkiz entity, and the bridge's (Home Assistant adds "_2" to the second).
-    for overkiz, bridge in (("climate.bedroom_radiator", "climate.bedroom_radiator_2"),
-                            ("climate.living_room_heating", "climate.living_room_heating_2")):
+    for overkiz, bridge in (
+        ("climate.bedroom_radiator", "climate.bedroom_radiator_2"),
+        ("climate.living_room_heating", "climate.living_room_heating_2"),
+    ):
         assert states[overkiz][0] == states[bridge][0] == "heat"
         assert states[overkiz][1]["temperature"] == states[bridge][1]["temperature"]
     assert states["climate.bedroom_radiator"][1]["temperature"] == 22.5
@@ -103,23 +124,49 @@ async def test_home_assistant_sees_and_drives_the_house_through_both_integration
 
 def run_home_assistant(tmp_path: Path, broker_port: int) -> tuple[dict[str, tuple[str, dict[str, Any]]], str]:
     """Hearth with its bridge, then Home Assistant on it; what Home Assistant logged as its states, and its log."""
-    env = {"HEARTH_BRIDGE__ENABLED": "true", "HEARTH_BRIDGE__HOST": "127.0.0.1",
-           "HEARTH_BRIDGE__PORT": str(broker_port)}
+    env = {
+        "HEARTH_BRIDGE__ENABLED": "true",
+        "HEARTH_BRIDGE__HOST": "127.0.0.1",
+        "HEARTH_BRIDGE__PORT": str(broker_port),
+    }
     hearth = HearthProcess(tmp_path / "hearth", env=env)
     hearth.start(30)
     try:
         token = subprocess.run(
-            [hearth.python, "-m", "hearth", "token", "create", "--config", str(hearth.config), "--scope", "control",
-             "--label", "Home Assistant"], env=hearth.env, cwd=hearth.cwd, capture_output=True, text=True,
-            check=True).stdout.strip()
-        mqtt = {**overkiz_entry("", "", ""), "entry_id": "mqtt", "domain": "mqtt", "title": "Mosquitto",
-                "unique_id": None, "data": {"broker": "127.0.0.1", "port": broker_port}}
+            [
+                hearth.python,
+                "-m",
+                "hearth",
+                "token",
+                "create",
+                "--config",
+                str(hearth.config),
+                "--scope",
+                "control",
+                "--label",
+                "Home Assistant",
+            ],
+            env=hearth.env,
+            cwd=hearth.cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        mqtt = {
+            **overkiz_entry("", "", ""),
+            "entry_id": "mqtt",
+            "domain": "mqtt",
+            "title": "Mosquitto",
+            "unique_id": None,
+            "data": {"broker": "127.0.0.1", "port": broker_port},
+        }
         config = tmp_path / "ha"
         home_assistant_config(config, [overkiz_entry(f"127.0.0.1:{hearth.port}", token, hearth.gateway_id), mqtt])
         log = tmp_path / "ha.log"
         with log.open("w") as out:
-            hass = subprocess.Popen([HASS, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT,
-                                    preexec_fn=die_with_parent)
+            hass = subprocess.Popen(
+                [HASS, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            )
         try:
             states = read_states(log, within=300)
         finally:

@@ -39,9 +39,14 @@ DEMO_DEVICES = 34
 
 
 def bridge_env(port: int) -> dict[str, str]:
-    return {"HEARTH_BRIDGE__ENABLED": "true", "HEARTH_BRIDGE__HOST": "127.0.0.1",
-            "HEARTH_BRIDGE__PORT": str(port), "HEARTH_BRIDGE__KEEPALIVE_S": "5",
-            "HEARTH_BRIDGE__RECONNECT_MIN_S": "0.2", "HEARTH_BRIDGE__RECONNECT_MAX_S": "0.5"}
+    return {
+        "HEARTH_BRIDGE__ENABLED": "true",
+        "HEARTH_BRIDGE__HOST": "127.0.0.1",
+        "HEARTH_BRIDGE__PORT": str(port),
+        "HEARTH_BRIDGE__KEEPALIVE_S": "5",
+        "HEARTH_BRIDGE__RECONNECT_MIN_S": "0.2",
+        "HEARTH_BRIDGE__RECONNECT_MAX_S": "0.5",
+    }
 
 
 async def retained(port: int, topic: str, quiet: float = 0.7) -> dict[str, bytes]:
@@ -83,9 +88,11 @@ async def box(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[GatewayClient]
 
 async def configs(port: int, expected: int) -> dict[str, dict[str, Any]]:
     """The retained discovery configs once there are ``expected`` of them, by object id."""
+
     async def enough() -> dict[str, bytes] | None:
         found = await retained(port, DISCOVERY, quiet=0.4)
         return found if len(found) >= expected else None
+
     found = await wait_for(enough, timeout=15, interval=0.1)
     return {parse_discovery_topic(topic)[-1]: json.loads(payload) for topic, payload in found.items()}
 
@@ -128,7 +135,8 @@ async def test_discovery_follows_home_assistants_schema(box: GatewayClient, brok
 
 
 async def test_a_command_topic_moves_a_device_and_bad_payloads_are_dropped(
-        box: GatewayClient, broker: Mosquitto) -> None:
+    box: GatewayClient, broker: Mosquitto
+) -> None:
     found = await configs(broker.port, DEMO_DEVICES)
     ceiling = next(c for c in found.values() if c["device"]["name"] == "Living room ceiling")
     light = component(ceiling, "light")
@@ -144,17 +152,26 @@ async def test_a_command_topic_moves_a_device_and_bad_payloads_are_dropped(
         mqtt_runs = [e for e in history if e.get("source") == "mqtt"]
         assert len(mqtt_runs) >= 2
         # The state topic follows: Home Assistant sees the new level.
-        await wait_for(lambda: any(t == light["brightness_state_topic"]
-                                   and json.loads(p).get("core:LightIntensityState") == 40
-                                   for t, p, _ in home.messages), timeout=10)
+        await wait_for(
+            lambda: any(
+                t == light["brightness_state_topic"] and json.loads(p).get("core:LightIntensityState") == 40
+                for t, p, _ in home.messages
+            ),
+            timeout=10,
+        )
         # Bad payloads: out of range, not a word the topic knows, not JSON, an unknown command, a foreign topic.
         before = len((await box.api.get("/history/executions")).json())
         base = light["command_topic"].rsplit("/set/", 1)[0]
-        for topic, payload in [(light["brightness_command_topic"], "400"), (light["command_topic"], "BANANA"),
-                               (light["brightness_command_topic"], "nan"), (f"{base}/command", "{not json"),
-                               (f"{base}/command", '{"name": "selfDestruct"}'),
-                               (f"{base}/command", '{"name": "setIntensity", "parameters": ["x"]}'),
-                               (f"{base}/set/nothing", "1"), (light["command_topic"], b"\xff\xfe")]:
+        for topic, payload in [
+            (light["brightness_command_topic"], "400"),
+            (light["command_topic"], "BANANA"),
+            (light["brightness_command_topic"], "nan"),
+            (f"{base}/command", "{not json"),
+            (f"{base}/command", '{"name": "selfDestruct"}'),
+            (f"{base}/command", '{"name": "setIntensity", "parameters": ["x"]}'),
+            (f"{base}/set/nothing", "1"),
+            (light["command_topic"], b"\xff\xfe"),
+        ]:
             await home.publish(topic, payload)
         # A raw End-User API command on the device's command topic works.
         await home.publish(f"{base}/command", json.dumps({"name": "setIntensity", "parameters": [70]}))
@@ -162,8 +179,10 @@ async def test_a_command_topic_moves_a_device_and_bad_payloads_are_dropped(
         after = (await box.api.get("/history/executions")).json()
         assert len(after) == before + 1  # only the good one ran
         output = "".join(box.proc.output)
-        assert output.count("MQTT bridge: bad payload") + output.count("refused") + \
-            output.count("no such command topic") >= 7
+        assert (
+            output.count("MQTT bridge: bad payload") + output.count("refused") + output.count("no such command topic")
+            >= 7
+        )
         assert box.proc.proc is not None and box.proc.proc.poll() is None
     finally:
         await home.stop()
@@ -180,22 +199,25 @@ async def test_home_assistant_online_makes_the_bridge_announce_again(box: Gatewa
         await asyncio.sleep(0.3)
         assert home.live_configs() == []
         await home.publish("homeassistant/status", "online")
-        announced = await wait_for(lambda: len(set(home.live_configs())) >= DEMO_DEVICES and home.live_configs(),
-                                   timeout=10)
+        announced = await wait_for(
+            lambda: len(set(home.live_configs())) >= DEMO_DEVICES and home.live_configs(), timeout=10
+        )
         assert len(set(announced)) == DEMO_DEVICES
     finally:
         await home.stop()
 
 
 async def test_removed_device_loses_its_config_even_when_removed_while_the_broker_was_away(
-        tmp_path: Path, box: GatewayClient, broker: Mosquitto) -> None:
+    tmp_path: Path, box: GatewayClient, broker: Mosquitto
+) -> None:
     found = await configs(broker.port, DEMO_DEVICES)
     plug = box.url("9")
     lamp = box.url("10")
     assert (await box.api.delete(f"/setup/devices/{quote(plug, safe='')}")).status_code == 204
     after = await wait_for(lambda: _fewer(broker.port, DEMO_DEVICES - 1), timeout=10)
-    assert {c["device"]["name"] for c in after.values()} == \
-        {c["device"]["name"] for c in found.values()} - {"Coffee machine plug"}
+    assert {c["device"]["name"] for c in after.values()} == {c["device"]["name"] for c in found.values()} - {
+        "Coffee machine plug"
+    }
     # The broker goes away; a device is removed meanwhile; the broker comes back with its retained configs.
     await broker.stop()
     assert (await box.api.delete(f"/setup/devices/{quote(lamp, safe='')}")).status_code == 204
@@ -210,7 +232,8 @@ async def _fewer(port: int, expected: int) -> dict[str, dict[str, Any]] | None:
 
 
 async def test_restarts_of_broker_and_gateway_leave_one_config_per_device(
-        tmp_path: Path, box: GatewayClient, broker: Mosquitto) -> None:
+    tmp_path: Path, box: GatewayClient, broker: Mosquitto
+) -> None:
     first = await configs(broker.port, DEMO_DEVICES)
     await broker.stop()
     await broker.start()
@@ -222,8 +245,9 @@ async def test_restarts_of_broker_and_gateway_leave_one_config_per_device(
     await asyncio.sleep(1.0)
     after_restart = await configs(broker.port, DEMO_DEVICES)
     assert set(after_restart) == set(first)  # the same object ids: nothing new, nothing twice
-    assert {json.dumps(c, sort_keys=True) for c in after_restart.values()} == \
-        {json.dumps(c, sort_keys=True) for c in first.values()}
+    assert {json.dumps(c, sort_keys=True) for c in after_restart.values()} == {
+        json.dumps(c, sort_keys=True) for c in first.values()
+    }
     bridge_state = await retained(broker.port, "hearth/+/bridge/state", quiet=0.3)
     assert list(bridge_state.values()) == [b"online"]
 
@@ -269,8 +293,9 @@ async def test_covers_as_home_assistant_sees_them_tilt_and_motion(box: GatewayCl
         assert await wait_for(lambda: _equals(box.state(blind_url, "core:SlateOrientationState"), 100), timeout=10)
         await home.publish(blind["tilt_command_topic"], cover_tilt_command(blind, 70))
         assert await wait_for(lambda: _equals(box.state(blind_url, "core:SlateOrientationState"), 30), timeout=10)
-        assert await wait_for(lambda: any(cover_tilt(blind, p) == 70 for p in heard(home, blind["tilt_status_topic"])),
-                              timeout=10)
+        assert await wait_for(
+            lambda: any(cover_tilt(blind, p) == 70 for p in heard(home, blind["tilt_status_topic"])), timeout=10
+        )
         # Motion: a shutter and a garage door (no position) show opening, then open; closing, then closed.
         for name, address in (("Living room bay window", "2"), ("Garage door", "17")):
             cover = by_name(found, name, "cover")
@@ -279,10 +304,12 @@ async def test_covers_as_home_assistant_sees_them_tilt_and_motion(box: GatewayCl
                 await home.publish(cover["command_topic"], word)
                 seen: list[str | None] = []
 
-                async def arrived(cover: dict[str, Any] = cover, rest: str = rest,
-                                  seen: list[str | None] = seen) -> bool:
+                async def arrived(
+                    cover: dict[str, Any] = cover, rest: str = rest, seen: list[str | None] = seen
+                ) -> bool:
                     seen[:] = [cover_state(cover, p) for p in heard(home, cover["state_topic"])]
                     return bool(seen) and seen[-1] == rest
+
                 assert await wait_for(arrived, timeout=10), (name, word, seen)
                 assert moving in seen, (name, word, seen)
                 assert seen.index(moving) < len(seen) - 1
@@ -292,7 +319,8 @@ async def test_covers_as_home_assistant_sees_them_tilt_and_motion(box: GatewayCl
 
 
 async def test_a_colour_on_an_off_light_and_a_thermostat_as_home_assistant_drives_them(
-        box: GatewayClient, broker: Mosquitto) -> None:
+    box: GatewayClient, broker: Mosquitto
+) -> None:
     found = await configs(broker.port, DEMO_DEVICES)
     home = await HomeAssistant(broker.port).start()
     try:
@@ -304,23 +332,34 @@ async def test_a_colour_on_an_off_light_and_a_thermostat_as_home_assistant_drive
         await home.publish(lamp["rgb_command_topic"], "255,0,10")
         assert await wait_for(lambda: _equals(box.state(lamp_url, "core:OnOffState"), "on"), timeout=10)
         assert await box.state(lamp_url, "core:LightIntensityState") == 100
-        assert await wait_for(lambda: any(render(lamp["brightness_value_template"], p) == "100"
-                                          and render(lamp["rgb_value_template"], p) == "255,0,10"
-                                          and render(lamp["color_mode_value_template"], p) == "rgb"
-                                          for p in heard(home, lamp["state_topic"])), timeout=10)
+        assert await wait_for(
+            lambda: any(
+                render(lamp["brightness_value_template"], p) == "100"
+                and render(lamp["rgb_value_template"], p) == "255,0,10"
+                and render(lamp["color_mode_value_template"], p) == "rgb"
+                for p in heard(home, lamp["state_topic"])
+            ),
+            timeout=10,
+        )
         await home.publish(lamp["color_temp_command_topic"], "3000")
-        assert await wait_for(lambda: any(render(lamp["color_mode_value_template"], p) == "color_temp"
-                                          for p in heard(home, lamp["state_topic"])), timeout=10)
+        assert await wait_for(
+            lambda: any(
+                render(lamp["color_mode_value_template"], p) == "color_temp" for p in heard(home, lamp["state_topic"])
+            ),
+            timeout=10,
+        )
 
         heating, heating_url = by_name(found, "Living room heating", "climate"), box.url("8")
         topic = heating["mode_state_topic"]
         for word, level, mode in (("off", "off", "off"), ("heat", "comfort", "heat")):
             home.messages.clear()
             await home.publish(heating["mode_command_topic"], word)
-            assert await wait_for(lambda level=level: _equals(box.state(heating_url, "core:TargetHeatingLevelState"),
-                                                              level), timeout=10)
-            assert await wait_for(lambda mode=mode: any(climate_value(heating, "mode", p) == mode
-                                                        for p in heard(home, topic)), timeout=10)
+            assert await wait_for(
+                lambda level=level: _equals(box.state(heating_url, "core:TargetHeatingLevelState"), level), timeout=10
+            )
+            assert await wait_for(
+                lambda mode=mode: any(climate_value(heating, "mode", p) == mode for p in heard(home, topic)), timeout=10
+            )
         last = heard(home, topic)[-1]
         action = climate_value(heating, "action", last)
         assert action in CLIMATE_ACTIONS - {"off"}
@@ -328,9 +367,13 @@ async def test_a_colour_on_an_off_light_and_a_thermostat_as_home_assistant_drive
         assert current == await box.state(heating_url, "core:TemperatureState")
         target = current + 2 if current + 2 <= 30 else 5
         await home.publish(heating["temperature_command_topic"], str(target))
-        assert await wait_for(lambda: any(float(climate_value(heating, "temperature", p)) == target
-                                          and climate_value(heating, "action", p) == ("heating" if target > current
-                                                                                      else "idle")
-                                          for p in heard(home, topic)), timeout=10)
+        assert await wait_for(
+            lambda: any(
+                float(climate_value(heating, "temperature", p)) == target
+                and climate_value(heating, "action", p) == ("heating" if target > current else "idle")
+                for p in heard(home, topic)
+            ),
+            timeout=10,
+        )
     finally:
         await home.stop()

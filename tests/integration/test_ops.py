@@ -53,8 +53,9 @@ async def box(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway
 async def root(box: GatewayClient) -> AsyncIterator[httpx.AsyncClient]:
     """Outside the End-User API's base path, with a view token (what a Prometheus scraper would hold)."""
     view = await asyncio.to_thread(box.proc.token, "view", "prometheus")
-    async with httpx.AsyncClient(base_url=box.proc.root_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {view}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=box.proc.root_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {view}"}
+    ) as client:
         yield client
 
 
@@ -62,8 +63,11 @@ async def scrape(root: httpx.AsyncClient) -> Samples:
     response = await root.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(response.text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -111,8 +115,7 @@ async def test_metrics_move_when_commands_run(box: GatewayClient, root: httpx.As
     devices = await box.devices()
     assert value(after, "hearth_devices", driver="virtual") == len(devices)
     assert value(after, "hearth_store_rows_written_total") > value(before, "hearth_store_rows_written_total")
-    assert value(after, "hearth_info", version=__version__,
-                  gateway_id=box.proc.gateway_id) == 1
+    assert value(after, "hearth_info", version=__version__, gateway_id=box.proc.gateway_id) == 1
 
 
 async def test_event_loop_lag_is_sampled(root: httpx.AsyncClient) -> None:
@@ -120,8 +123,9 @@ async def test_event_loop_lag_is_sampled(root: httpx.AsyncClient) -> None:
     await asyncio.sleep(1.2)  # the sampler ticks every 0.5 s
     later = await scrape(root)
     assert value(later, "hearth_event_loop_lag_seconds_count") >= first + 2
-    assert value(later, "hearth_event_loop_lag_seconds_bucket", le="+Inf") == \
-        value(later, "hearth_event_loop_lag_seconds_count")
+    assert value(later, "hearth_event_loop_lag_seconds_bucket", le="+Inf") == value(
+        later, "hearth_event_loop_lag_seconds_count"
+    )
 
 
 async def test_device_health_counts_commands_and_failures(box: GatewayClient, root: httpx.AsyncClient) -> None:
@@ -148,8 +152,7 @@ async def test_device_health_counts_commands_and_failures(box: GatewayClient, ro
     by_url = {d["deviceURL"]: d for d in listing.json()}
     assert set(by_url) == set(await box.devices())
     assert by_url[shutter] == health
-    assert by_url[box.url("1")]["commands"] == 0 and by_url[box.url("1")]["latencyMs"] == {"p50": None,
-                                                                                          "p95": None}
+    assert by_url[box.url("1")]["commands"] == 0 and by_url[box.url("1")]["latencyMs"] == {"p50": None, "p95": None}
 
     unknown = await box.api.get(f"/ext/devices/health/{quote(box.url('999'), safe='')}")
     assert unknown.status_code == 400 and unknown.json()["errorCode"] == "NO_SUCH_DEVICE"
@@ -174,11 +177,16 @@ async def test_system_summary(box: GatewayClient, root: httpx.AsyncClient) -> No
     assert system["gatewayId"] == box.proc.gateway_id and system["uptimeSeconds"] > 0
     assert system["version"] == __version__
     devices = await box.devices()
-    assert system["drivers"] == [{"name": "virtual", "protocol": "virtual", "status": "running",
-                                  "devices": len(devices),
-                                  "unavailable": sum(not d["available"] for d in devices.values())}]
-    assert system["cloud"] == {"enabled": False, "connectivity": "disabled", "syncInProgress": False,
-                               "outboxDepth": 0}
+    assert system["drivers"] == [
+        {
+            "name": "virtual",
+            "protocol": "virtual",
+            "status": "running",
+            "devices": len(devices),
+            "unavailable": sum(not d["available"] for d in devices.values()),
+        }
+    ]
+    assert system["cloud"] == {"enabled": False, "connectivity": "disabled", "syncInProgress": False, "outboxDepth": 0}
     assert system["store"]["backlog"] >= 0 and system["store"]["writeLagMs"] >= 0
 
 
@@ -209,16 +217,23 @@ async def test_logs_are_for_admins_and_hold_no_tokens(box: GatewayClient, root: 
 
 def doctor(config: Path) -> tuple[int, dict[str, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    result = subprocess.run([sys.executable, "-m", "hearth", "doctor", "--json", "--config", str(config)],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "hearth", "doctor", "--json", "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return result.returncode, {c["name"]: c for c in json.loads(result.stdout)}
 
 
-async def test_doctor_reports_a_missing_radio_and_who_serves_the_port(box: GatewayClient,
-                                                                     tmp_path: Path) -> None:
+async def test_doctor_reports_a_missing_radio_and_who_serves_the_port(box: GatewayClient, tmp_path: Path) -> None:
     config = tmp_path / "hearth.toml"
-    config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n[api]\nport = {box.proc.port}\n'
-                      f'[drivers.zigbee]\nenabled = true\nport = "{tmp_path / "ttyNOPE"}"\n')
+    config.write_text(
+        f'[store]\ndata_dir = "{tmp_path / "data"}"\n[api]\nport = {box.proc.port}\n'
+        f'[drivers.zigbee]\nenabled = true\nport = "{tmp_path / "ttyNOPE"}"\n'
+    )
     code, checks = await asyncio.to_thread(doctor, config)
     assert code == 1
     radio = checks["radio zigbee"]
@@ -233,8 +248,10 @@ async def test_doctor_fails_a_port_taken_by_another_program(tmp_path: Path) -> N
         squatter.bind(("127.0.0.1", 0))
         squatter.listen(1)
         config = tmp_path / "hearth.toml"
-        config.write_text(f'[store]\ndata_dir = "{tmp_path / "data"}"\n'
-                          f'[api]\nhost = "127.0.0.1"\nport = {squatter.getsockname()[1]}\n')
+        config.write_text(
+            f'[store]\ndata_dir = "{tmp_path / "data"}"\n'
+            f'[api]\nhost = "127.0.0.1"\nport = {squatter.getsockname()[1]}\n'
+        )
         code, checks = await asyncio.to_thread(doctor, config)
     assert code == 1
     assert checks["api port"]["status"] == "fail" and "taken by another program" in checks["api port"]["detail"]
@@ -243,14 +260,18 @@ async def test_doctor_fails_a_port_taken_by_another_program(tmp_path: Path) -> N
 
 async def test_readiness_reports_a_missing_radio(tmp_path: Path) -> None:
     """A Zigbee radio that is not there: the gateway runs (it waits for the radio), but is not ready."""
-    proc = HearthProcess(tmp_path / "data", env={"HEARTH_DRIVERS__ZIGBEE__ENABLED": "true",
-                                                 "HEARTH_DRIVERS__ZIGBEE__PORT": str(tmp_path / "ttyNOPE")})
+    proc = HearthProcess(
+        tmp_path / "data",
+        env={"HEARTH_DRIVERS__ZIGBEE__ENABLED": "true", "HEARTH_DRIVERS__ZIGBEE__PORT": str(tmp_path / "ttyNOPE")},
+    )
     await asyncio.to_thread(proc.start, 60)
     try:
         async with httpx.AsyncClient(base_url=proc.root_url, verify=False, timeout=10) as anonymous:
+
             async def not_ready() -> httpx.Response | None:
                 response = await anonymous.get("/health/ready")
                 return response if response.status_code == 503 else None
+
             response = await wait_for(not_ready, timeout=20, interval=0.2)
         assert response.json() == {"status": "not ready", "reasons": ["driver zigbee: radio-unavailable"]}
     finally:

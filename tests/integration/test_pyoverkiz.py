@@ -38,9 +38,9 @@ from tests.support import overkiz_client as ovk
 from tests.support.overkiz_client import BaseOverkizError, InvalidCommandError, NotAuthenticatedError
 from tests.support.process import HearthProcess
 
-LIGHT = "3"      # zigbee:DimmableLightComponent, setIntensity 0-100
-SHUTTER = "2"    # zigbee:RollerShutterGenericComponent, setClosure 0-100 (1 s full travel in tests)
-LOCK = "14"      # zwave:DoorLockZWaveComponent, setCode(slot, code) with the code sensitive
+LIGHT = "3"  # zigbee:DimmableLightComponent, setIntensity 0-100
+SHUTTER = "2"  # zigbee:RollerShutterGenericComponent, setClosure 0-100 (1 s full travel in tests)
+LOCK = "14"  # zwave:DoorLockZWaveComponent, setCode(slot, code) with the code sensitive
 FINAL = (ExecutionState.COMPLETED, ExecutionState.FAILED)
 
 
@@ -64,8 +64,7 @@ async def overkiz(hearth: HearthProcess, admin_token: str) -> AsyncIterator[Over
         await client.close()  # POST events/{id}/unregister, then closes the session
 
 
-async def events_until(client: OverkizClient, done: Callable[[list[Event]], bool],
-                       within: float = 8.0) -> list[Event]:
+async def events_until(client: OverkizClient, done: Callable[[list[Event]], bool], within: float = 8.0) -> list[Event]:
     """fetch_events until ``done(all events so far)``; every event seen is returned."""
     seen: list[Event] = []
     deadline = time.monotonic() + within
@@ -81,8 +80,7 @@ async def events_until(client: OverkizClient, done: Callable[[list[Event]], bool
 
 def final_event(events: list[Event], exec_id: str) -> Event | None:
     for e in events:
-        if (e.name is EventName.EXECUTION_STATE_CHANGED and ovk.exec_id(e) == exec_id
-                and e.new_state in FINAL):
+        if e.name is EventName.EXECUTION_STATE_CHANGED and ovk.exec_id(e) == exec_id and e.new_state in FINAL:
             return e
     return None
 
@@ -96,9 +94,13 @@ async def run_to_end(client: OverkizClient, exec_id: str, within: float = 8.0) -
 
 def state_changes(events: list[Event], device_url: str, name: str) -> list[Any]:
     """Values of state ``name`` of ``device_url`` in DeviceStateChangedEvents, in order."""
-    return [s.value for e in events
-            if e.name is EventName.DEVICE_STATE_CHANGED and ovk.device_url(e) == device_url
-            for s in e.device_states if s.name == name]
+    return [
+        s.value
+        for e in events
+        if e.name is EventName.DEVICE_STATE_CHANGED and ovk.device_url(e) == device_url
+        for s in e.device_states
+        if s.name == name
+    ]
 
 
 async def state_value(client: OverkizClient, device_url: str, name: str) -> Any:
@@ -125,14 +127,18 @@ async def test_the_readme_way_of_using_pyoverkiz(hearth: HearthProcess, admin_to
         from pyoverkiz.auth.credentials import LocalTokenCredentials
         from pyoverkiz.utils import create_local_server_config
 
-        async with OverkizClient(server=create_local_server_config(host=host),
-                                 credentials=LocalTokenCredentials(token=admin_token), verify_ssl=False) as client:
+        async with OverkizClient(
+            server=create_local_server_config(host=host),
+            credentials=LocalTokenCredentials(token=admin_token),
+            verify_ssl=False,
+        ) as client:
             devices = await client.get_devices()
     else:
         from pyoverkiz.utils import generate_local_server
 
-        async with OverkizClient(username="", password="", token=admin_token, verify_ssl=False,
-                                 server=generate_local_server(host=host)) as client:
+        async with OverkizClient(
+            username="", password="", token=admin_token, verify_ssl=False, server=generate_local_server(host=host)
+        ) as client:
             devices = await client.get_devices()
     assert {d.device_url for d in devices} >= {hearth.device_url(a) for a, *_ in DEMO_DEVICES}
 
@@ -142,8 +148,7 @@ async def test_api_version(overkiz: OverkizClient) -> None:
     assert version == PROTOCOL_VERSION
 
 
-async def test_get_setup_devices_root_place_and_gateways(overkiz: OverkizClient,
-                                                         hearth: HearthProcess) -> None:
+async def test_get_setup_devices_root_place_and_gateways(overkiz: OverkizClient, hearth: HearthProcess) -> None:
     setup = await overkiz.get_setup(refresh=True)
 
     by_url = {d.device_url: d for d in setup.devices}
@@ -240,8 +245,7 @@ async def test_execute_command_completes_with_events(overkiz: OverkizClient, hea
     assert isinstance(exec_id, str) and exec_id
 
     def done(seen: list[Event]) -> bool:
-        return (final_event(seen, exec_id) is not None
-                and level in state_changes(seen, url, "core:LightIntensityState"))
+        return final_event(seen, exec_id) is not None and level in state_changes(seen, url, "core:LightIntensityState")
 
     events = await events_until(overkiz, done)
     mine = [e for e in events if ovk.exec_id(e) == exec_id]
@@ -253,8 +257,13 @@ async def test_execute_command_completes_with_events(overkiz: OverkizClient, hea
     assert changes[-1] is end
     assert all(e.timestamp for e in mine)
 
-    state_event = next(e for e in events if e.name is EventName.DEVICE_STATE_CHANGED and ovk.device_url(e) == url
-                       and any(s.name == "core:LightIntensityState" for s in e.device_states))
+    state_event = next(
+        e
+        for e in events
+        if e.name is EventName.DEVICE_STATE_CHANGED
+        and ovk.device_url(e) == url
+        and any(s.name == "core:LightIntensityState" for s in e.device_states)
+    )
     reported = next(s for s in state_event.device_states if s.name == "core:LightIntensityState")
     assert reported.type is DataType.INTEGER
     assert reported.value == level
@@ -294,9 +303,16 @@ async def test_current_executions_and_cancel(overkiz: OverkizClient, hearth: Hea
     assert one is not None and one.id == exec_id
 
     # Let it start moving, then cancel: DELETE .../enduserAPI//exec/current/setup/{id} (double slash).
-    await events_until(overkiz, lambda seen: any(
-        e.name is EventName.EXECUTION_STATE_CHANGED and ovk.exec_id(e) == exec_id
-        and e.new_state in (ExecutionState.IN_PROGRESS, ExecutionState.TRANSMITTED) for e in seen), 3)
+    await events_until(
+        overkiz,
+        lambda seen: any(
+            e.name is EventName.EXECUTION_STATE_CHANGED
+            and ovk.exec_id(e) == exec_id
+            and e.new_state in (ExecutionState.IN_PROGRESS, ExecutionState.TRANSMITTED)
+            for e in seen
+        ),
+        3,
+    )
     await ovk.cancel_execution(overkiz, exec_id)
 
     end, events = await run_to_end(overkiz, exec_id, within=3)
@@ -318,8 +334,9 @@ async def test_current_executions_and_cancel(overkiz: OverkizClient, hearth: Hea
     assert history[exec_id].commands[0].failure_type == "CMDCANCELLED"
 
 
-async def test_an_execution_not_running_is_none(overkiz: OverkizClient, hearth: HearthProcess,
-                                               api: httpx.AsyncClient) -> None:
+async def test_an_execution_not_running_is_none(
+    overkiz: OverkizClient, hearth: HearthProcess, api: httpx.AsyncClient
+) -> None:
     # The vendor's local gateway answers GET exec/current/{execId} for an id not running with 200 [] (pyoverkiz
     # records it; seed 003 documents only the running case); pyoverkiz 2.x returns None for it. 1.x has no such
     # case (it builds an Execution from any answer), so only the raw answer is checked there.
@@ -372,8 +389,7 @@ async def test_unknown_device_is_refused(overkiz: OverkizClient, hearth: HearthP
         await overkiz.get_state(ghost)
 
 
-async def test_sensitive_parameter_is_masked_in_history(overkiz: OverkizClient,
-                                                        hearth: HearthProcess) -> None:
+async def test_sensitive_parameter_is_masked_in_history(overkiz: OverkizClient, hearth: HearthProcess) -> None:
     url = hearth.device_url(LOCK)
     exec_id = await ovk.execute_command(overkiz, url, ovk.command("setCode", [4, "8642"]), label="pyoverkiz code")
     end, _ = await run_to_end(overkiz, exec_id)
@@ -389,13 +405,18 @@ async def test_sensitive_parameter_is_masked_in_history(overkiz: OverkizClient,
 
 
 async def test_scenario_created_over_rest_then_run_by_pyoverkiz(
-        overkiz: OverkizClient, api: httpx.AsyncClient, hearth: HearthProcess) -> None:
+    overkiz: OverkizClient, api: httpx.AsyncClient, hearth: HearthProcess
+) -> None:
     url = hearth.device_url(LIGHT)
     level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 44, 55)
     label = f"pyoverkiz scene {uuid.uuid4().hex[:8]}"
-    response = await api.post("/actionGroups", json={
-        "label": label,
-        "actions": [{"deviceURL": url, "commands": [{"name": "setIntensity", "parameters": [level]}]}]})
+    response = await api.post(
+        "/actionGroups",
+        json={
+            "label": label,
+            "actions": [{"deviceURL": url, "commands": [{"name": "setIntensity", "parameters": [level]}]}],
+        },
+    )
     assert response.status_code in (200, 201), response.text
     oid = response.json()["actionGroupOID"]
     try:
@@ -433,8 +454,7 @@ async def test_execute_unknown_scenario_is_refused(overkiz: OverkizClient) -> No
 # ---------------------------------------------------------------------------------- history
 
 
-async def test_execution_history_contains_what_just_ran(overkiz: OverkizClient,
-                                                        hearth: HearthProcess) -> None:
+async def test_execution_history_contains_what_just_ran(overkiz: OverkizClient, hearth: HearthProcess) -> None:
     url = hearth.device_url(LIGHT)
     level = other_than(await state_value(overkiz, url, "core:LightIntensityState"), 12, 88)
     ok_id = await ovk.execute_command(overkiz, url, ovk.command("setIntensity", [level]), label="pyoverkiz ok")
@@ -459,7 +479,8 @@ async def test_execution_history_contains_what_just_ran(overkiz: OverkizClient,
     assert entry.duration >= 0
     assert entry.end_time is not None and entry.end_time >= entry.event_time
     assert [(c.device_url, c.command, c.parameters, c.state) for c in entry.commands] == [
-        (url, "setIntensity", [level], ExecutionState.COMPLETED)]
+        (url, "setIntensity", [level], ExecutionState.COMPLETED)
+    ]
     assert by_id[on_id].commands[0].command == "on"
 
 
@@ -477,8 +498,9 @@ async def test_bad_token_raises_not_authenticated(hearth: HearthProcess) -> None
         await client.close()
 
 
-async def test_lost_listener_is_re_registered(overkiz: OverkizClient, hearth: HearthProcess,
-                                             api: httpx.AsyncClient) -> None:
+async def test_lost_listener_is_re_registered(
+    overkiz: OverkizClient, hearth: HearthProcess, api: httpx.AsyncClient
+) -> None:
     # The gateway forgets the client's listener (unregistered by the same token behind pyoverkiz's back, as a
     # restart or an expiry would): "Invalid event listener id" on the next fetch makes pyoverkiz register anew.
     stale = overkiz.event_listener_id
@@ -500,8 +522,9 @@ async def test_local_tokens_are_listed(overkiz: OverkizClient, hearth: HearthPro
     gateway = hearth.gateway_id
     generated = (await api.get(f"/config/{gateway}/local/tokens/generate")).json()["token"]
     label = f"pyoverkiz {uuid.uuid4().hex[:6]}"
-    activated = await api.post(f"/config/{gateway}/local/tokens",
-                               json={"label": label, "token": generated, "scope": "devmode"})
+    activated = await api.post(
+        f"/config/{gateway}/local/tokens", json={"label": label, "token": generated, "scope": "devmode"}
+    )
     assert activated.status_code == 200, activated.text
     tokens = await overkiz.get_local_tokens(gateway)
     mine = next(t for t in tokens if t.label == label)
@@ -537,8 +560,9 @@ RADIATOR = "22"  # zigbee:ThermostaticValveComponent
 VALVE_DEROGATION_MODES = {"geofencingMode", "suddenDropMode", "away", "comfort", "eco", "frostprotection", "manual"}
 
 
-async def test_a_radiator_valve_is_a_climate_device_pyoverkiz_can_drive(overkiz: OverkizClient,
-                                                                       hearth: HearthProcess) -> None:
+async def test_a_radiator_valve_is_a_climate_device_pyoverkiz_can_drive(
+    overkiz: OverkizClient, hearth: HearthProcess
+) -> None:
     url = hearth.device_url(RADIATOR)
     device = next(d for d in await overkiz.get_devices(refresh=True) if d.device_url == url)
     assert device.ui_class is UIClass.HEATING_SYSTEM
@@ -597,7 +621,8 @@ async def test_the_garage_door_takes_its_travel_time_both_ways(overkiz: OverkizC
         assert end.new_state is ExecutionState.COMPLETED, end
         took[command] = time.monotonic() - start
         await events_until(overkiz, lambda seen: True)
-        assert await state_value(overkiz, url, "core:OpenClosedUnknownState") == \
-            ("open" if command == "open" else "closed")
+        assert await state_value(overkiz, url, "core:OpenClosedUnknownState") == (
+            "open" if command == "open" else "closed"
+        )
     # The tests' travel time is 1 s: each way takes about that (closing took 1 ms before).
     assert took["open"] > 0.7 and took["close"] > 0.7, took

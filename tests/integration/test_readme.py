@@ -71,40 +71,59 @@ def test_the_api_examples_answer_as_the_readme_shows(first_start: HearthProcess)
     assert token
     block = fenced_block("export TOKEN=hth_...        # the first admin token that `make run` printed")
     answer = next(line for line in block if '"protocolVersion"' in line).lstrip("# ")
-    errors = fenced_block('{"errorCode":"UNSUPPORTED_OPERATION","error":"command \'setIntensity\' parameter 1 '
-                          '(intensity): 150 is above the maximum 100"}')
+    errors = fenced_block(
+        '{"errorCode":"UNSUPPORTED_OPERATION","error":"command \'setIntensity\' parameter 1 '
+        '(intensity): 150 is above the maximum 100"}'
+    )
     with httpx.Client(base_url=first_start.base_url, verify=False, timeout=10) as http:
         assert http.get("/apiVersion").text == answer
         auth = {"Authorization": f"Bearer {token}"}
         gateway = first_start.gateway_id
-        dimmed = http.post("/exec/apply", headers=auth, json={"label": "x", "actions": [
-            {"deviceURL": f"virtual://{gateway}/3", "commands": [{"name": "setIntensity", "parameters": [150]}]}]})
+        dimmed = http.post(
+            "/exec/apply",
+            headers=auth,
+            json={
+                "label": "x",
+                "actions": [
+                    {"deviceURL": f"virtual://{gateway}/3", "commands": [{"name": "setIntensity", "parameters": [150]}]}
+                ],
+            },
+        )
         missing = http.get(f"/setup/devices/{'virtual%3A%2F%2F' + gateway + '%2F99'}", headers=auth)
         no_token = http.get("/setup/devices")
         bad_token = http.get("/setup/devices", headers={"Authorization": "Bearer hth_" + "x" * 43})
         first_start.stop()
     printed = [dimmed.text, missing.text, no_token.text, bad_token.text]
-    readme = ['{"errorCode":"UNSUPPORTED_OPERATION","error":"command \'setIntensity\' parameter 1 (intensity): '
-              '150 is above the maximum 100"}', *errors]
+    readme = [
+        '{"errorCode":"UNSUPPORTED_OPERATION","error":"command \'setIntensity\' parameter 1 (intensity): '
+        '150 is above the maximum 100"}',
+        *errors,
+    ]
     assert [shape(line) for line in printed] == [shape(line) for line in readme]
 
 
 def _cli(*args: str, data: Path, **settings: str) -> str:
     import os
+
     env = dict(os.environ, HEARTH_STORE__DATA_DIR=str(data), **settings)
-    result = subprocess.run([sys.executable, "-m", "hearth", *args], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "hearth", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def test_check_config_prints_what_the_configuration_section_shows(tmp_path: Path) -> None:
-    [shown] = [line for line in fenced_block(".venv/bin/hearth check-config --config my.toml")
-               if line.startswith("# configuration OK")]
+    [shown] = [
+        line
+        for line in fenced_block(".venv/bin/hearth check-config --config my.toml")
+        if line.startswith("# configuration OK")
+    ]
     mine = tmp_path / "my.toml"
     mine.write_text((REPO / "config" / "hearth.example.toml").read_text())  # "Start from a copy of it"
-    printed = _cli("check-config", "--config", str(mine), data=tmp_path / "data",
-                   HEARTH_DRIVERS__VIRTUAL__ENABLED="true").strip()
+    printed = _cli(
+        "check-config", "--config", str(mine), data=tmp_path / "data", HEARTH_DRIVERS__VIRTUAL__ENABLED="true"
+    ).strip()
     pattern = r"configuration OK: (\S+); catalogue: (\d+) controllables; drivers: (.+)"
     readme, actual = re.fullmatch(pattern, shown.lstrip("# ")), re.fullmatch(pattern, printed)
     assert readme and actual, (shown, printed)

@@ -26,10 +26,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def rts_env(transmitter: str, port: str) -> dict[str, str]:
-    return {f"HEARTH_DRIVERS__RTS__{k}": v for k, v in {
-        "ENABLED": "true", "TRANSMITTER": transmitter, "PORT": port, "REPEATS": "2", "GAP_S": "0.01",
-        "TRAVEL_DOWN_S": "2", "TRAVEL_UP_S": "2", "MY_CLOSURE": "30", "POSITION_REPORT_S": "0.2",
-        "RECONNECT_MIN_S": "0.3", "RECONNECT_MAX_S": "1", "ANSWER_TIMEOUT_S": "2"}.items()}
+    return {
+        f"HEARTH_DRIVERS__RTS__{k}": v
+        for k, v in {
+            "ENABLED": "true",
+            "TRANSMITTER": transmitter,
+            "PORT": port,
+            "REPEATS": "2",
+            "GAP_S": "0.01",
+            "TRAVEL_DOWN_S": "2",
+            "TRAVEL_UP_S": "2",
+            "MY_CLOSURE": "30",
+            "POSITION_REPORT_S": "0.2",
+            "RECONNECT_MIN_S": "0.3",
+            "RECONNECT_MAX_S": "1",
+            "ANSWER_TIMEOUT_S": "2",
+        }.items()
+    }
 
 
 class Box(GatewayClient):
@@ -84,8 +97,9 @@ def frames_of(emu: CulEmulator, address: int) -> list[Any]:
 async def test_create_command_and_assumed_states(box: Box, cul: CulEmulator) -> None:
     url = await box.create("1", "Kitchen blind")
     address = await box.address(url)
-    attrs = {a["name"]: a["value"] for a in (await box.api.get(
-        f"/setup/devices/{quote(url, safe='')}/attributes")).json()}
+    attrs = {
+        a["name"]: a["value"] for a in (await box.api.get(f"/setup/devices/{quote(url, safe='')}/attributes")).json()
+    }
     assert attrs["rts:StatesAssumed"] is True
     outcome = await box.run(url, "open")
     assert outcome["newState"] == "COMPLETED", outcome
@@ -140,8 +154,10 @@ async def test_pairing_sends_prog_from_our_address(box: Box, cul: CulEmulator) -
 async def test_a_burst_of_twenty_goes_out_in_order_one_at_a_time(box: Box, cul: CulEmulator) -> None:
     urls = [await box.create("1", f"Shutter {i}") for i in range(20)]
     addresses = [await box.address(u) for u in urls]
-    response = await box.api.post("/exec/apply", json={"label": "all down", "actions": [
-        {"deviceURL": u, "commands": [{"name": "close"}]} for u in urls]})
+    response = await box.api.post(
+        "/exec/apply",
+        json={"label": "all down", "actions": [{"deviceURL": u, "commands": [{"name": "close"}]} for u in urls]},
+    )
     assert (await box.outcome(response.json()["execId"]))["newState"] == "COMPLETED"
     sent = [f for f in cul.frames if f.address in addresses]
     assert [f.address for f in sent] == addresses, "in the order of the action group, none lost"
@@ -153,8 +169,10 @@ async def test_cancelling_drops_frames_not_yet_sent(box: Box, cul: CulEmulator) 
     urls = [await box.create("1", f"Shutter {i}") for i in range(10)]
     addresses = {await box.address(u) for u in urls}
     cul.time_scale = 2.0  # slow air: the queue fills up
-    response = await box.api.post("/exec/apply", json={"label": "all down", "actions": [
-        {"deviceURL": u, "commands": [{"name": "close"}]} for u in urls]})
+    response = await box.api.post(
+        "/exec/apply",
+        json={"label": "all down", "actions": [{"deviceURL": u, "commands": [{"name": "close"}]} for u in urls]},
+    )
     exec_id = response.json()["execId"]
     await wait_for(lambda: any(f.address in addresses for f in cul.frames), timeout=10)
     assert (await box.api.delete(f"/exec/current/setup/{exec_id}")).status_code in (200, 204)
@@ -196,8 +214,10 @@ async def test_unplug_fails_queued_commands_and_replug_recovers(box: Box, cul: C
     urls = [await box.create("1", f"Shutter {i}") for i in range(6)]
     addresses = [await box.address(u) for u in urls]
     cul.time_scale = 3.0
-    response = await box.api.post("/exec/apply", json={"label": "all up", "actions": [
-        {"deviceURL": u, "commands": [{"name": "open"}]} for u in urls]})
+    response = await box.api.post(
+        "/exec/apply",
+        json={"label": "all up", "actions": [{"deviceURL": u, "commands": [{"name": "open"}]} for u in urls]},
+    )
     exec_id = response.json()["execId"]
     await wait_for(lambda: any(f.address in addresses for f in cul.frames), timeout=10)
     cul.unplug()

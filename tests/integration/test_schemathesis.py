@@ -44,13 +44,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 
 @pytest.fixture(scope="module")
 def fuzzed_hearth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]:
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-fuzz"), env={
-        # Thousands of requests from one token and address: rate limits and the ban are not under test here.
-        "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
-        "HEARTH_API__RATE_EXEC_PER_S": "100000", "HEARTH_API__RATE_EXEC_BURST": "100000",
-        "HEARTH_API__RATE_BULK_PER_S": "100000", "HEARTH_API__RATE_BULK_BURST": "100000",
-        "HEARTH_API__RATE_POLLING_PER_S": "100000", "HEARTH_API__RATE_POLLING_BURST": "100000",
-    }).start()
+    proc = HearthProcess(
+        tmp_path_factory.mktemp("hearth-fuzz"),
+        env={
+            # Thousands of requests from one token and address: rate limits and the ban are not under test here.
+            "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
+            "HEARTH_API__RATE_EXEC_PER_S": "100000",
+            "HEARTH_API__RATE_EXEC_BURST": "100000",
+            "HEARTH_API__RATE_BULK_PER_S": "100000",
+            "HEARTH_API__RATE_BULK_BURST": "100000",
+            "HEARTH_API__RATE_POLLING_PER_S": "100000",
+            "HEARTH_API__RATE_POLLING_BURST": "100000",
+        },
+    ).start()
     yield proc
     proc.kill()
 
@@ -58,21 +64,40 @@ def fuzzed_hearth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthPr
 @pytest.fixture(scope="module")
 def admin(fuzzed_hearth: HearthProcess) -> Iterator[httpx.Client]:
     assert fuzzed_hearth.first_token
-    with httpx.Client(base_url=fuzzed_hearth.base_url, verify=False, timeout=15,
-                      headers={"Authorization": f"Bearer {fuzzed_hearth.first_token}"}) as client:
+    with httpx.Client(
+        base_url=fuzzed_hearth.base_url,
+        verify=False,
+        timeout=15,
+        headers={"Authorization": f"Bearer {fuzzed_hearth.first_token}"},
+    ) as client:
         # Something to find behind each kind of id: an action group, a zone, a scheduled run, an execution.
         action = {"deviceURL": fuzzed_hearth.device_url("3"), "commands": [{"name": "on"}]}
         group = client.post("/actionGroups", json={"label": "fuzz seed", "actions": [action]})
         assert group.status_code == 201, group.text
         oid = group.json()["actionGroupOID"]
-        zone = client.post("/setup/zones", json={"label": "fuzz zone", "items": [
-            {"itemType": "device", "deviceURL": fuzzed_hearth.device_url("3")}]})
+        zone = client.post(
+            "/setup/zones",
+            json={"label": "fuzz zone", "items": [{"itemType": "device", "deviceURL": fuzzed_hearth.device_url("3")}]},
+        )
         assert zone.status_code == 201, zone.text
         for path in (f"/exec/{oid}", "/exec/apply"):
             assert client.post(path, json={"label": "seed", "actions": [action]}).status_code == 200
-        condition = client.post("/conditionGroups", json={"label": "fuzz seed", "conditions": [
-            {"device": {"deviceURL": fuzzed_hearth.device_url("3"), "stateName": "core:OnOffState",
-                        "operator": "EQUALS", "value": "on"}}]})
+        condition = client.post(
+            "/conditionGroups",
+            json={
+                "label": "fuzz seed",
+                "conditions": [
+                    {
+                        "device": {
+                            "deviceURL": fuzzed_hearth.device_url("3"),
+                            "stateName": "core:OnOffState",
+                            "operator": "EQUALS",
+                            "value": "on",
+                        }
+                    }
+                ],
+            },
+        )
         assert condition.status_code == 201, condition.text
         scheduled = client.post(f"/exec/schedule/{oid}/{int(time.time() * 1000) + 3_600_000}")
         assert scheduled.status_code == 200, scheduled.text
@@ -83,14 +108,19 @@ def admin(fuzzed_hearth: HearthProcess) -> Iterator[httpx.Client]:
 def api_schema(fuzzed_hearth: HearthProcess) -> Any:
     assert fuzzed_hearth.first_token
     schema = schemathesis.openapi.from_url(f"{fuzzed_hearth.root_url}/openapi.json", verify=False, timeout=10)
-    schema.config.update(base_url=fuzzed_hearth.root_url, tls_verify=False, request_timeout=15,
-                         headers={"Authorization": f"Bearer {fuzzed_hearth.first_token}"})
+    schema.config.update(
+        base_url=fuzzed_hearth.root_url,
+        tls_verify=False,
+        request_timeout=15,
+        headers={"Authorization": f"Bearer {fuzzed_hearth.first_token}"},
+    )
     schema.config.generation.update(max_examples=MAX_EXAMPLES)
     return schema
 
 
 def live_ids(proc: HearthProcess, admin: httpx.Client) -> dict[str, list[str]]:
     """Real values for path parameters, read again before each operation (fuzzing adds and removes them)."""
+
     def get(path: str) -> Any:
         response = admin.get(path)
         return response.json() if response.status_code == 200 else []
@@ -110,9 +140,11 @@ def live_ids(proc: HearthProcess, admin: httpx.Client) -> dict[str, list[str]]:
     return {
         "gateway_id": [proc.gateway_id],
         "device_url": [d["deviceURL"] for d in get("/setup/devices")],
-        "place_oid": places, "parent_oid": places,
+        "place_oid": places,
+        "parent_oid": places,
         "zone_oid": [z["oid"] for z in get("/setup/zones")],
-        "oid": groups + conditions, "action_group_oid": groups,
+        "oid": groups + conditions,
+        "action_group_oid": groups,
         "exec_id": executions,
         "trigger_id": [r["triggerId"] for r in get("/exec/schedule") if r.get("triggerId")],
         "listener_id": [listener],
@@ -145,16 +177,34 @@ HOSTILE_EXAMPLES = int(os.environ.get("HEARTH_HOSTILE_EXAMPLES", "5"))
 def _hostile_fingerprint(admin: httpx.Client) -> dict[str, Any]:
     """What a refused request must not change. Executions and scheduled runs by id only: one in flight may
     finish (it moves from current to history) but none may appear."""
+
     def get(path: str) -> Any:
         response = admin.get(path)
         assert response.status_code == 200, (path, response.text)
         return response.json()
 
     return {
-        "objects": json.dumps([get(p) for p in ("/setup/places", "/setup/zones", "/actionGroups", "/conditionGroups",
-                                                "/triggers", "/setup/location")], sort_keys=True),
-        "devices": json.dumps([{k: d.get(k) for k in ("deviceURL", "label", "placeOID", "metadata", "enabled")}
-                               for d in get("/setup/devices")], sort_keys=True),
+        "objects": json.dumps(
+            [
+                get(p)
+                for p in (
+                    "/setup/places",
+                    "/setup/zones",
+                    "/actionGroups",
+                    "/conditionGroups",
+                    "/triggers",
+                    "/setup/location",
+                )
+            ],
+            sort_keys=True,
+        ),
+        "devices": json.dumps(
+            [
+                {k: d.get(k) for k in ("deviceURL", "label", "placeOID", "metadata", "enabled")}
+                for d in get("/setup/devices")
+            ],
+            sort_keys=True,
+        ),
         "executions": {e["id"] for e in get("/exec/current")} | {e["id"] for e in get("/history/executions")},
         "runs": {r["triggerId"] for r in get("/exec/schedule")},
     }
@@ -210,13 +260,17 @@ def _with_number(body: Any, number: str) -> str:
     return json.dumps(value).replace(marker, number)
 
 
-def _hostile_request(case: Any, mutation: str, pick: Any, spec: dict[str, Any], token: str,
-                     root_url: str) -> tuple[httpx.Request, str]:
+def _hostile_request(
+    case: Any, mutation: str, pick: Any, spec: dict[str, Any], token: str, root_url: str
+) -> tuple[httpx.Request, str]:
     """The case's request made hostile; and what in the error message must name the fault ('' for nothing)."""
     kwargs = case.as_transport_kwargs(base_url=root_url)
     method, url = kwargs["method"].upper(), kwargs["url"]
-    headers = {k: v for k, v in (kwargs.get("headers") or {}).items()
-               if k.lower() not in ("authorization", "content-type", "content-length")}
+    headers = {
+        k: v
+        for k, v in (kwargs.get("headers") or {}).items()
+        if k.lower() not in ("authorization", "content-type", "content-length")
+    }
     auth = [("Authorization", f"Bearer {token}")]
     # case.body is schemathesis' NotSet when the operation has none.
     given = case.body if isinstance(case.body, dict | list | str | int | float) else {}
@@ -232,12 +286,19 @@ def _hostile_request(case: Any, mutation: str, pick: Any, spec: dict[str, Any], 
     elif mutation == "nul":
         content = json.dumps({**body, "metadata": "a\x00b"} if isinstance(body, dict) else ["a\x00b"]).encode()
     elif mutation == "utf16":
-        content = json.dumps(body, ensure_ascii=False).encode(pick(st.sampled_from(["utf-16", "utf-16-le",
-                                                                                   "utf-32"])))
+        content = json.dumps(body, ensure_ascii=False).encode(pick(st.sampled_from(["utf-16", "utf-16-le", "utf-32"])))
     elif mutation == "content-type":
         content = json.dumps(body).encode()
-        content_type = pick(st.sampled_from(["text/plain", "application/json; charset=iso-8859-1",
-                                             "application/x-www-form-urlencoded", "application/xml"]))
+        content_type = pick(
+            st.sampled_from(
+                [
+                    "text/plain",
+                    "application/json; charset=iso-8859-1",
+                    "application/x-www-form-urlencoded",
+                    "application/xml",
+                ]
+            )
+        )
     elif mutation == "authorization":
         content = json.dumps(body).encode() if method != "GET" else None
         auth = auth + [("Authorization", pick(st.sampled_from([f"Bearer {token}", "Bearer hth_bogus", ""])))]
@@ -274,7 +335,8 @@ def _applicable(mutation: str, operation: Any, spec: dict[str, Any]) -> bool:
 
 @pytest.mark.timeout(1500)  # ~110 operations x HOSTILE_EXAMPLES requests, each on a new TLS connection
 def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
-        fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any) -> None:
+    fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any
+) -> None:
     spec = admin.get(f"{fuzzed_hearth.root_url}/openapi.json").json()
     assert fuzzed_hearth.first_token
     token = fuzzed_hearth.first_token
@@ -293,8 +355,14 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
 
         # No shrinking: a failing request is reported as it was (shrinking one takes minutes over HTTP).
         @given(case=strategy, mutation=st.sampled_from(mutations), data=st.data())
-        @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, database=None, print_blob=False,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+        @settings(
+            max_examples=HOSTILE_EXAMPLES,
+            deadline=None,
+            database=None,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        )
         def run(case: schemathesis.Case, mutation: str, data: st.DataObject) -> None:
             if mutation == "path" and not case.path_parameters:
                 return
@@ -302,8 +370,14 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
             # A connection per request: a refusal may close it (Connection: close).
             with httpx.Client(verify=False, timeout=15) as client:
                 response = client.send(request)
-            assert 400 <= response.status_code < 500, (mutation, request.method, str(request.url),
-                                                       request.content[:300], response.status_code, response.text)
+            assert 400 <= response.status_code < 500, (
+                mutation,
+                request.method,
+                str(request.url),
+                request.content[:300],
+                response.status_code,
+                response.text,
+            )
             body = response.json()
             assert set(body) == {"errorCode", "error"}, body
             assert mentions in body["error"], (mutation, body)
@@ -320,8 +394,9 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
         changed = [k for k in ("objects", "devices") if after[k] != before[k]]
         changed += [k for k in ("executions", "runs") if not after[k] <= before[k]]
         if changed:
-            failures.append(f"=== {operation.label}: {', '.join(changed)} changed after refused requests:\n"
-                            + "\n".join(tried))
+            failures.append(
+                f"=== {operation.label}: {', '.join(changed)} changed after refused requests:\n" + "\n".join(tried)
+            )
             before = after
     print(f"hostile requests refused, by mutation: {dict(sorted(refused.items()))}")
     assert not failures, f"{len(failures)} operation(s) failed:\n" + "\n".join(failures)
@@ -341,18 +416,23 @@ def test_api(fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any)
     for result in api_schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        strategy = (operation.as_strategy(GenerationMode.POSITIVE)
-                    | operation.as_strategy(GenerationMode.NEGATIVE))
+        strategy = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
         with_ids = real_ids_strategy(operation, live_ids(fuzzed_hearth, admin))
         if with_ids is not None:
             strategy = strategy | with_ids
 
         @given(case=strategy)
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, print_blob=False,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(verify=False, timeout=15,
-                                              checks=[not_a_server_error, response_schema_conformance])
+            response = case.call_and_validate(
+                verify=False, timeout=15, checks=[not_a_server_error, response_schema_conformance]
+            )
             statuses[response.status_code] += 1
 
         try:
@@ -385,8 +465,9 @@ def test_out_of_range_integers_are_refused_not_crashed(fuzzed_hearth: HearthProc
             integers = [p for p in params if _is_integer(p.get("schema", {}))]
             for param in integers:
                 for huge in (2**70, -(2**70)):
-                    values: dict[str, object] = {p["name"]: (ids.get(p["name"]) or ["x"])[0]
-                                                 for p in params if p["in"] == "path"}
+                    values: dict[str, object] = {
+                        p["name"]: (ids.get(p["name"]) or ["x"])[0] for p in params if p["in"] == "path"
+                    }
                     query: dict[str, int] = {}
                     if param["in"] == "path":
                         values[param["name"]] = huge
@@ -395,9 +476,15 @@ def test_out_of_range_integers_are_refused_not_crashed(fuzzed_hearth: HearthProc
                     url = path.format(**{k: quote(str(v), safe="") for k, v in values.items()})
                     # A connection of its own: after an unhandled error uvicorn drops the connection, and a
                     # keep-alive client would see the *next* request fail instead of this one's 500.
-                    response = httpx.request(method.upper(), f"{fuzzed_hearth.root_url}{url}", params=query,
-                                             json={} if "requestBody" in op else None, verify=False, timeout=15,
-                                             headers=dict(admin.headers))
+                    response = httpx.request(
+                        method.upper(),
+                        f"{fuzzed_hearth.root_url}{url}",
+                        params=query,
+                        json={} if "requestBody" in op else None,
+                        verify=False,
+                        timeout=15,
+                        headers=dict(admin.headers),
+                    )
                     if response.status_code >= 500:
                         crashed.append(f"{method.upper()} {url} {query} -> {response.status_code} {response.text}")
     assert not crashed, "\n".join(crashed)

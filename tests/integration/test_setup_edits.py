@@ -31,16 +31,22 @@ async def test_places_crud_with_events(api: httpx.AsyncClient) -> None:
     assert (await api.delete(f"/setup/places/{attic}")).status_code == 204
     assert (await api.get(f"/setup/places/{attic}")).status_code == 404
     names = [e["name"] for e in await events_of(api, listener) if e["name"].startswith("Place")]
-    assert names == ["PlaceCreatedEvent", "PlaceCreatedEvent", "PlaceUpdatedEvent", "PlaceUpdatedEvent",
-                     "PlaceDeletedEvent"]
+    assert names == [
+        "PlaceCreatedEvent",
+        "PlaceCreatedEvent",
+        "PlaceUpdatedEvent",
+        "PlaceUpdatedEvent",
+        "PlaceDeletedEvent",
+    ]
     await api.delete(f"/setup/places/{child}")
 
 
 async def test_zones_crud_with_events(hearth: HearthProcess, api: httpx.AsyncClient) -> None:
     listener = (await api.post("/events/register")).json()["id"]
     lights = [hearth.device_url("3"), hearth.device_url("10")]
-    created = await api.post("/setup/zones", json={"label": "Downstairs lights", "type": 0,
-                                                    "items": [{"deviceURL": u} for u in lights]})
+    created = await api.post(
+        "/setup/zones", json={"label": "Downstairs lights", "type": 0, "items": [{"deviceURL": u} for u in lights]}
+    )
     assert created.status_code == 201
     oid = created.json()["zoneOID"]
     zone = (await api.get(f"/setup/zones/{oid}")).json()
@@ -59,8 +65,12 @@ async def test_device_edits(hearth: HearthProcess, api: httpx.AsyncClient) -> No
     url = hearth.device_url("30")
     path = f"/setup/devices/{quote(url, safe='')}"
     listener = (await api.post("/events/register")).json()["id"]
-    kitchen = next(p["oid"] for floor in (await api.get("/setup/places")).json()["subPlaces"]
-                   for p in floor["subPlaces"] if p["label"] == "Kitchen")
+    kitchen = next(
+        p["oid"]
+        for floor in (await api.get("/setup/places")).json()["subPlaces"]
+        for p in floor["subPlaces"]
+        if p["label"] == "Kitchen"
+    )
     assert (await api.put(f"{path}/Sun%20sensor")).status_code == 200
     assert (await api.put(f"{path}/relocate/{kitchen}")).status_code == 200
     assert (await api.put(f"{path}/metadata", json={"metadata": '{"note": "south"}'})).status_code == 200

@@ -39,8 +39,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
 
 @pytest.fixture
 async def api(gateway: HearthProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=20,
-                                 headers={"Authorization": f"Bearer {gateway.first_token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, verify=False, timeout=20, headers={"Authorization": f"Bearer {gateway.first_token}"}
+    ) as client:
         yield client
 
 
@@ -55,8 +56,13 @@ async def _light(api: httpx.AsyncClient) -> str:
 
 
 async def _set_intensity(api: httpx.AsyncClient, url: str, level: int) -> None:
-    response = await api.post("/exec/apply", json={"label": "history test", "actions": [
-        {"deviceURL": url, "commands": [{"name": "setIntensity", "parameters": [level]}]}]})
+    response = await api.post(
+        "/exec/apply",
+        json={
+            "label": "history test",
+            "actions": [{"deviceURL": url, "commands": [{"name": "setIntensity", "parameters": [level]}]}],
+        },
+    )
     assert response.status_code == 200, response.text
     exec_id = response.json()["execId"]
     await wait_for(lambda: _finished(api, exec_id), timeout=15)
@@ -185,8 +191,10 @@ async def test_meter_and_sensor_units_and_growing_index(api: httpx.AsyncClient) 
     for celsius in (19.0, 21.0):
         await _put_state(api, sensor["deviceURL"], "core:TemperatureState", 2, celsius)
     after = int(time.time() * 1000) + 60_000  # reports may be stamped after the request returned
-    meter_path = (f"/setup/devices/{quote(meter['deviceURL'], safe='')}/states/"
-                  f"{quote('core:ElectricEnergyConsumptionState', safe='')}/history")
+    meter_path = (
+        f"/setup/devices/{quote(meter['deviceURL'], safe='')}/states/"
+        f"{quote('core:ElectricEnergyConsumptionState', safe='')}/history"
+    )
 
     async def meter_day() -> dict[str, Any] | None:
         body = (await api.get(f"{meter_path}/daily/{before}/{after}")).json()
@@ -201,8 +209,9 @@ async def test_meter_and_sensor_units_and_growing_index(api: httpx.AsyncClient) 
     # value at start, 0 in the demo, or 1000 if this test's readings are the day's only ones).
     assert day["samples"] >= 3 and day["min"] in (0.0, 1000.0)
     assert float(day["value"]) == 1175.5 - day["min"]
-    sensor_path = (f"/setup/devices/{quote(sensor['deviceURL'], safe='')}/states/"
-                   f"{quote('core:TemperatureState', safe='')}/history")
+    sensor_path = (
+        f"/setup/devices/{quote(sensor['deviceURL'], safe='')}/states/{quote('core:TemperatureState', safe='')}/history"
+    )
 
     async def sensor_points() -> list[str] | None:
         raw = (await api.get(f"{sensor_path}/{before}/{after}")).json()
@@ -234,8 +243,11 @@ async def test_bad_input_is_refused(api: httpx.AsyncClient) -> None:
         (f"{base}/{name}/history/annual/0/99999999999999999", 400, "INVALID_FIELD_VALUE"),
         (f"{base}/{quote('core:NoSuchState', safe='')}/history/{now - 1000}/{now}", 404, "UNKNOWN_OBJECT"),
         (f"{base}/{quote(ONOFF, safe='')}/history/stacked/daily/{now - 1000}/{now}", 400, "UNSUPPORTED_OPERATION"),
-        (f"/setup/devices/{quote('io://0000-0000-0000/1', safe='')}/states/{name}/history/{now - 1}/{now}", 400,
-         "NO_SUCH_DEVICE"),
+        (
+            f"/setup/devices/{quote('io://0000-0000-0000/1', safe='')}/states/{name}/history/{now - 1}/{now}",
+            400,
+            "NO_SUCH_DEVICE",
+        ),
     ]
     for path, status, code in cases:
         response = await api.get(path)
@@ -250,8 +262,11 @@ async def test_a_view_token_reads_history(api: httpx.AsyncClient, gateway: Heart
     token = gateway.token("view", "history viewer")
     url = await _light(api)
     now = int(time.time() * 1000)
-    async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {token}"}) as viewer:
-        response = await viewer.get(f"/setup/devices/{quote(url, safe='')}/states/"
-                                    f"{quote(INTENSITY, safe='')}/history/daily/{now - 86_400_000}/{now}")
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    ) as viewer:
+        response = await viewer.get(
+            f"/setup/devices/{quote(url, safe='')}/states/"
+            f"{quote(INTENSITY, safe='')}/history/daily/{now - 86_400_000}/{now}"
+        )
         assert response.status_code == 200, response.text

@@ -45,7 +45,7 @@ async def api(gateway: HearthProcess) -> AsyncIterator[ApiClient]:
     async for client in api_client(gateway):
         yield client
         for trigger in await client.call("GET", "/triggers"):
-            (kind, body), = trigger.items()
+            ((kind, body),) = trigger.items()
             await client.call("DELETE", f"/triggers/{kind}/{body['oid']}", status=204)
 
 
@@ -57,10 +57,16 @@ def tomorrow_at(hour: int) -> dict[str, int]:
 def real_example(api: ApiClient, kind: str) -> dict[str, Any]:
     """The seed's example of ``kind`` with this gateway's devices in place of its placeholders."""
     body = copy.deepcopy(trigger_type_examples()[kind])
-    device = {"genericStateRegulationTrigger": THERMOSTAT, "ovpThermostatRegulationTrigger": THERMOSTAT,
-              "genericCommandSchedulingTrigger": THERMOSTAT, "genericPointToPointRegulationTrigger": TEMPERATURE,
-              "discreteTrigger": DOOR, "sensorThreshold": TEMPERATURE, "delayedCommandsSchedulingTrigger": THERMOSTAT,
-              "ifThenSetupTrigger": TEMPERATURE}[kind]
+    device = {
+        "genericStateRegulationTrigger": THERMOSTAT,
+        "ovpThermostatRegulationTrigger": THERMOSTAT,
+        "genericCommandSchedulingTrigger": THERMOSTAT,
+        "genericPointToPointRegulationTrigger": TEMPERATURE,
+        "discreteTrigger": DOOR,
+        "sensorThreshold": TEMPERATURE,
+        "delayedCommandsSchedulingTrigger": THERMOSTAT,
+        "ifThenSetupTrigger": TEMPERATURE,
+    }[kind]
     state = {DOOR: "core:ContactState", TEMPERATURE: "core:TemperatureState"}.get(device, "core:StatusState")
 
     def fix(node: Any, in_effect: bool = False) -> None:
@@ -101,11 +107,22 @@ def real_example(api: ApiClient, kind: str) -> dict[str, Any]:
         body.update({"commandFunctionName": "setHeatingLevel"})
         body["commandSchedules"][0]["parameters"] = ["eco"]
     if kind == "genericPointToPointRegulationTrigger":
-        body.update({"sourceStateName": "core:TemperatureState", "targetDeviceURL": api.url(THERMOSTAT),
-                     "targetCommandName": "setTargetTemperature", "adaptationFunction": "x + 0.5"})
+        body.update(
+            {
+                "sourceStateName": "core:TemperatureState",
+                "targetDeviceURL": api.url(THERMOSTAT),
+                "targetCommandName": "setTargetTemperature",
+                "adaptationFunction": "x + 0.5",
+            }
+        )
     if kind == "genericStateRegulationTrigger":
-        body.update({"updateTargetFunctionName": "setHeatingLevel", "regulationBusyStateName": "core:NameState",
-                     "regulatedStateName": "core:TargetHeatingLevelState"})
+        body.update(
+            {
+                "updateTargetFunctionName": "setHeatingLevel",
+                "regulationBusyStateName": "core:NameState",
+                "regulatedStateName": "core:TargetHeatingLevelState",
+            }
+        )
     if kind == "delayedCommandsSchedulingTrigger":
         body["commandCalls"][0] = {"commandFunctionName": "setHeatingLevel", "commandParameters": ["eco"]}
         body.update(tomorrow_at(6))
@@ -129,8 +146,10 @@ async def test_the_seed_example_of_each_type(api: ApiClient, kind: str) -> None:
     # The event's example holds a staticDeviceStateCondition at the root where ours is the orBlock we sent:
     # the root block is compared with what was sent, the rest with the event's example.
     leave_out = LEAVE_OUT | {"rootConditionBlock"} | ({"effects"} if not event["effects"] else set())
-    assert shape_mismatches(event, event_example("POST", "/triggers", "SetupTriggerCreatedEvent"),
-                            leave_out=leave_out) == []
+    assert (
+        shape_mismatches(event, event_example("POST", "/triggers", "SetupTriggerCreatedEvent"), leave_out=leave_out)
+        == []
+    )
     if kind == "ifThenSetupTrigger":
         assert shape_mismatches(event["rootConditionBlock"], body[kind]["rootConditionBlock"]) == []
     status = await api.call("GET", f"/triggers/{kind}/{oid}/status")
@@ -139,15 +158,22 @@ async def test_the_seed_example_of_each_type(api: ApiClient, kind: str) -> None:
 
 
 async def test_the_types_without_an_example_in_the_seed(api: ApiClient) -> None:
-    effect = {"actionGroupEffect": {"localActionGroup": {"label": "light", "actions": [
-        {"deviceURL": api.url(LIGHT), "commands": [{"name": "on"}]}]}}}
+    effect = {
+        "actionGroupEffect": {
+            "localActionGroup": {
+                "label": "light",
+                "actions": [{"deviceURL": api.url(LIGHT), "commands": [{"name": "on"}]}],
+            }
+        }
+    }
     bodies = {
-        "discreteSensorTrigger": {"deviceURL": api.url(DOOR), "stateName": "core:ContactState",
-                                  "effectsList": [{"key": "open", "effects": [effect]}]},
-        "eventTrigger": {"eventName": "DeviceUnavailableEvent", "deviceURL": api.url(THERMOSTAT),
-                         "effects": [effect]},
-        "delayedCommandSchedulingTrigger": {"deviceURL": api.url(LIGHT), "commandFunctionName": "on",
-                                            **tomorrow_at(7)},
+        "discreteSensorTrigger": {
+            "deviceURL": api.url(DOOR),
+            "stateName": "core:ContactState",
+            "effectsList": [{"key": "open", "effects": [effect]}],
+        },
+        "eventTrigger": {"eventName": "DeviceUnavailableEvent", "deviceURL": api.url(THERMOSTAT), "effects": [effect]},
+        "delayedCommandSchedulingTrigger": {"deviceURL": api.url(LIGHT), "commandFunctionName": "on", **tomorrow_at(7)},
     }
     for kind, body in bodies.items():
         created = await api.call("POST", "/triggers", {kind: body}, status=201)
@@ -157,31 +183,100 @@ async def test_the_types_without_an_example_in_the_seed(api: ApiClient) -> None:
     assert codes == [9, 10, 11]
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ({"genericPointToPointRegulationTrigger": {"deviceURL": "D:5", "sourceStateName": "core:TemperatureState",
-                                               "targetDeviceURL": "D:8", "targetCommandName": "setTargetTemperature",
-                                               "adaptationFunction": "__import__('os')"}}, "adaptationFunction"),
-    ({"genericPointToPointRegulationTrigger": {"deviceURL": "D:5", "sourceStateName": "core:TemperatureState",
-                                               "targetDeviceURL": "D:8", "targetCommandName": "fly"}},
-     "has no command fly"),
-    ({"ovpThermostatRegulationTrigger": {"deviceURL": "D:8", "targetRegulationSchedulingIntervals": [
-        {"target": "ECO", "schedulingIntervals": []}]}}, "needs at least one interval"),
-    ({"genericStateRegulationTrigger": {"deviceURL": "D:8", "targetRegulationSchedulingIntervals": [
-        {"target": "ECO", "schedulingIntervals": [{"dailySchedule": {}}]}]}}, "updateTargetFunctionName"),
-    ({"delayedCommandsSchedulingTrigger": {"deviceURL": "D:10", "commandCalls": [], "commandYear": 2030,
-                                           "commandMonth": 1, "commandDay": 1, "commandMinutes": 0}},
-     "needs at least one command"),
-    ({"delayedCommandsSchedulingTrigger": {"deviceURL": "D:10", "commandCalls": [{"commandFunctionName": "on"}],
-                                           "commandYear": 2030, "commandMonth": 2, "commandDay": 30,
-                                           "commandMinutes": 0}}, "2030-02-30 is not a date"),
-    ({"delayedCommandSchedulingTrigger": {"deviceURL": "D:10", "commandFunctionName": "on", "commandYear": 2001,
-                                          "commandMonth": 1, "commandDay": 1, "commandMinutes": 0}}, "in the past"),
-    ({"eventTrigger": {"eventName": "GroupTriggeredEvent", "effects": []}}, "would fire it again"),
-    ({"discreteSensorTrigger": {"deviceURL": "D:15", "stateName": "core:ContactState", "effectsList": []}},
-     "needs at least one key"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {
+                "genericPointToPointRegulationTrigger": {
+                    "deviceURL": "D:5",
+                    "sourceStateName": "core:TemperatureState",
+                    "targetDeviceURL": "D:8",
+                    "targetCommandName": "setTargetTemperature",
+                    "adaptationFunction": "__import__('os')",
+                }
+            },
+            "adaptationFunction",
+        ),
+        (
+            {
+                "genericPointToPointRegulationTrigger": {
+                    "deviceURL": "D:5",
+                    "sourceStateName": "core:TemperatureState",
+                    "targetDeviceURL": "D:8",
+                    "targetCommandName": "fly",
+                }
+            },
+            "has no command fly",
+        ),
+        (
+            {
+                "ovpThermostatRegulationTrigger": {
+                    "deviceURL": "D:8",
+                    "targetRegulationSchedulingIntervals": [{"target": "ECO", "schedulingIntervals": []}],
+                }
+            },
+            "needs at least one interval",
+        ),
+        (
+            {
+                "genericStateRegulationTrigger": {
+                    "deviceURL": "D:8",
+                    "targetRegulationSchedulingIntervals": [
+                        {"target": "ECO", "schedulingIntervals": [{"dailySchedule": {}}]}
+                    ],
+                }
+            },
+            "updateTargetFunctionName",
+        ),
+        (
+            {
+                "delayedCommandsSchedulingTrigger": {
+                    "deviceURL": "D:10",
+                    "commandCalls": [],
+                    "commandYear": 2030,
+                    "commandMonth": 1,
+                    "commandDay": 1,
+                    "commandMinutes": 0,
+                }
+            },
+            "needs at least one command",
+        ),
+        (
+            {
+                "delayedCommandsSchedulingTrigger": {
+                    "deviceURL": "D:10",
+                    "commandCalls": [{"commandFunctionName": "on"}],
+                    "commandYear": 2030,
+                    "commandMonth": 2,
+                    "commandDay": 30,
+                    "commandMinutes": 0,
+                }
+            },
+            "2030-02-30 is not a date",
+        ),
+        (
+            {
+                "delayedCommandSchedulingTrigger": {
+                    "deviceURL": "D:10",
+                    "commandFunctionName": "on",
+                    "commandYear": 2001,
+                    "commandMonth": 1,
+                    "commandDay": 1,
+                    "commandMinutes": 0,
+                }
+            },
+            "in the past",
+        ),
+        ({"eventTrigger": {"eventName": "GroupTriggeredEvent", "effects": []}}, "would fire it again"),
+        (
+            {"discreteSensorTrigger": {"deviceURL": "D:15", "stateName": "core:ContactState", "effectsList": []}},
+            "needs at least one key",
+        ),
+    ],
+)
 async def test_bad_bodies_are_refused(api: ApiClient, body: dict[str, Any], reason: str) -> None:
-    (kind, inner), = body.items()
+    ((kind, inner),) = body.items()
     for key, value in list(inner.items()):
         if isinstance(value, str) and value.startswith("D:"):
             inner[key] = api.url(value[2:])
@@ -192,25 +287,40 @@ async def test_bad_bodies_are_refused(api: ApiClient, body: dict[str, Any], reas
 
 
 async def test_delayed_commands_due_while_killed_run_once_after_restart(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     proc = HearthProcess(tmp_path_factory.mktemp("hearth-delayed-kill")).start()
     try:
         due = datetime.now().astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
         if (due - datetime.now().astimezone()).total_seconds() < 5:
             due += timedelta(minutes=1)
         async for api in api_client(proc):
-            created = await api.call("POST", "/triggers", {"delayedCommandsSchedulingTrigger": {
-                "label": "soon", "deviceURL": api.url(LIGHT), "commandLabel": "light up",
-                "commandCalls": [{"commandFunctionName": "on"}], "commandYear": due.year, "commandMonth": due.month,
-                "commandDay": due.day, "commandMinutes": due.hour * 60 + due.minute}}, status=201)
+            created = await api.call(
+                "POST",
+                "/triggers",
+                {
+                    "delayedCommandsSchedulingTrigger": {
+                        "label": "soon",
+                        "deviceURL": api.url(LIGHT),
+                        "commandLabel": "light up",
+                        "commandCalls": [{"commandFunctionName": "on"}],
+                        "commandYear": due.year,
+                        "commandMonth": due.month,
+                        "commandDay": due.day,
+                        "commandMinutes": due.hour * 60 + due.minute,
+                    }
+                },
+                status=201,
+            )
         proc.kill()  # SIGKILL: what survives is the row written before the wait
         await asyncio.sleep(max(0.0, due.timestamp() - time.time()) + 2)
         proc.start()
         async for api in api_client(proc):
             runs = await wait_for(lambda a=api: _runs(a), timeout=10)
             assert [(r["label"], r["executionSubType"]) for r in runs] == [("light up", "GENERIC_COMMAND_SCHEDULING")]
-            status = await api.call("GET", f"/triggers/delayedCommandsSchedulingTrigger/{created['setupTriggerOID']}"
-                                           "/status")
+            status = await api.call(
+                "GET", f"/triggers/delayedCommandsSchedulingTrigger/{created['setupTriggerOID']}/status"
+            )
             assert status["subTriggersStatus"][0]["active"] is False
         proc.stop()
         proc.start()
@@ -222,5 +332,8 @@ async def test_delayed_commands_due_while_killed_run_once_after_restart(
 
 
 async def _runs(api: ApiClient) -> list[dict[str, Any]]:
-    return [e for e in await api.call("GET", "/history/executions")
-            if e.get("executionSubType") == "GENERIC_COMMAND_SCHEDULING"]
+    return [
+        e
+        for e in await api.call("GET", "/history/executions")
+        if e.get("executionSubType") == "GENERIC_COMMAND_SCHEDULING"
+    ]

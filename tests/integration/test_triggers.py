@@ -63,8 +63,10 @@ class Client:
         return [e for e in self.seen if e["name"] == name]
 
     async def apply(self, address: str, command: str, *params: Any) -> str:
-        body = {"label": f"{command} {address}", "actions": [
-            {"deviceURL": self.url(address), "commands": [{"name": command, "parameters": list(params)}]}]}
+        body = {
+            "label": f"{command} {address}",
+            "actions": [{"deviceURL": self.url(address), "commands": [{"name": command, "parameters": list(params)}]}],
+        }
         return str((await self.ok("POST", "/exec/apply", body))["execId"])
 
     async def finished(self, exec_id: str) -> dict[str, Any] | None:
@@ -78,14 +80,15 @@ class Client:
 @pytest.fixture
 async def api(gateway: HearthProcess) -> AsyncIterator[Client]:
     assert gateway.first_token
-    async with httpx.AsyncClient(base_url=gateway.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {gateway.first_token}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {gateway.first_token}"}
+    ) as http:
         client = Client(gateway, http)
         client.listener = (await client.ok("POST", "/events/register"))["id"]
         yield client
         await client.ok("PUT", "/triggers/status", {"enabled": True})
         for trigger in await client.ok("GET", "/triggers"):
-            (kind, body), = trigger.items()
+            ((kind, body),) = trigger.items()
             await client.ok("DELETE", f"/triggers/{kind}/{body['oid']}", status=204)
 
 
@@ -97,8 +100,10 @@ async def open_shutters(api: Client) -> None:
 
 
 def group(client: Client, label: str, command: str, *addresses: str) -> dict[str, Any]:
-    return {"label": label, "actions": [{"deviceURL": client.url(a), "commands": [{"name": command}]}
-                                        for a in addresses]}
+    return {
+        "label": label,
+        "actions": [{"deviceURL": client.url(a), "commands": [{"name": command}]} for a in addresses],
+    }
 
 
 def effect(client: Client, label: str, command: str, *addresses: str) -> dict[str, Any]:
@@ -108,10 +113,22 @@ def effect(client: Client, label: str, command: str, *addresses: str) -> dict[st
 async def test_threshold_closes_the_shutters_after_its_delay(api: Client) -> None:
     await open_shutters(api)
     await api.set_state(TEMPERATURE, "core:TemperatureState", 2, 21.0)
-    created = await api.ok("POST", "/triggers", {"sensorThreshold": {
-        "label": "too hot: close", "deviceURL": api.url(TEMPERATURE), "stateName": "core:TemperatureState",
-        "upperBound": 26, "lowerBound": 18, "upperActivationDelay": 2,
-        "upperEffects": [effect(api, "close the shutters", "close", *SHUTTERS)]}}, status=201)
+    created = await api.ok(
+        "POST",
+        "/triggers",
+        {
+            "sensorThreshold": {
+                "label": "too hot: close",
+                "deviceURL": api.url(TEMPERATURE),
+                "stateName": "core:TemperatureState",
+                "upperBound": 26,
+                "lowerBound": 18,
+                "upperActivationDelay": 2,
+                "upperEffects": [effect(api, "close the shutters", "close", *SHUTTERS)],
+            }
+        },
+        status=201,
+    )
     oid = created["setupTriggerOID"]
     assert created["setupTriggerId"]
     [created_event] = await api.events("SetupTriggerCreatedEvent")
@@ -144,7 +161,10 @@ async def test_threshold_closes_the_shutters_after_its_delay(api: Client) -> Non
     assert [await api.state(a, "core:ClosureState") for a in SHUTTERS] == [100, 100]
     status = await api.ok("GET", f"/triggers/sensorThreshold/{oid}/status")
     assert {s["triggerName"]: s["active"] for s in status["subTriggersStatus"]} == {
-        "upper": True, "middle": False, "lower": False}
+        "upper": True,
+        "middle": False,
+        "lower": False,
+    }
     # Staying above runs nothing more.
     await api.set_state(TEMPERATURE, "core:TemperatureState", 2, 29.0)
     await asyncio.sleep(0.5)
@@ -157,16 +177,55 @@ async def test_if_then_with_and_or_blocks_and_delays(api: Client) -> None:
     await api.set_state(DOOR, "core:ContactState", 3, "closed")
     await api.apply(LIGHT, "off")
     # Warm (> 23) and (someone inside, or the door open for 1 s), all of it holding for 1 s.
-    created = await api.ok("POST", "/triggers", {"ifThenSetupTrigger": {
-        "label": "warm and busy", "rootConditionBlock": {"andBlock": {"activationDelay": 1, "subConditionBlocks": [
-            {"staticDeviceStateCondition": {"deviceURL": api.url(TEMPERATURE), "stateName": "core:TemperatureState",
-                                            "operator": "GREATER_THAN", "value1": "23"}},
-            {"orBlock": {"subConditionBlocks": [
-                {"staticDeviceStateCondition": {"deviceURL": api.url(MOTION), "stateName": "core:OccupancyState",
-                                                "operator": "EQUALS", "value1": "personInside"}},
-                {"staticDeviceStateCondition": {"deviceURL": api.url(DOOR), "stateName": "core:ContactState",
-                                                "operator": "EQUALS", "value1": "open", "activationDelay": 1}}]}}]}},
-        "effects": [effect(api, "light on", "on", LIGHT)]}}, status=201)
+    created = await api.ok(
+        "POST",
+        "/triggers",
+        {
+            "ifThenSetupTrigger": {
+                "label": "warm and busy",
+                "rootConditionBlock": {
+                    "andBlock": {
+                        "activationDelay": 1,
+                        "subConditionBlocks": [
+                            {
+                                "staticDeviceStateCondition": {
+                                    "deviceURL": api.url(TEMPERATURE),
+                                    "stateName": "core:TemperatureState",
+                                    "operator": "GREATER_THAN",
+                                    "value1": "23",
+                                }
+                            },
+                            {
+                                "orBlock": {
+                                    "subConditionBlocks": [
+                                        {
+                                            "staticDeviceStateCondition": {
+                                                "deviceURL": api.url(MOTION),
+                                                "stateName": "core:OccupancyState",
+                                                "operator": "EQUALS",
+                                                "value1": "personInside",
+                                            }
+                                        },
+                                        {
+                                            "staticDeviceStateCondition": {
+                                                "deviceURL": api.url(DOOR),
+                                                "stateName": "core:ContactState",
+                                                "operator": "EQUALS",
+                                                "value1": "open",
+                                                "activationDelay": 1,
+                                            }
+                                        },
+                                    ]
+                                }
+                            },
+                        ],
+                    }
+                },
+                "effects": [effect(api, "light on", "on", LIGHT)],
+            }
+        },
+        status=201,
+    )
     oid = created["setupTriggerOID"]
     stored = await api.ok("GET", f"/triggers/ifThenSetupTrigger/{oid}")
     root = stored["ifThenSetupTrigger"]["rootConditionBlock"]["andBlock"]
@@ -199,11 +258,23 @@ async def _count(api: Client, name: str, n: int) -> bool:
 async def test_discrete_trigger_and_its_test_endpoint(api: Client) -> None:
     await api.set_state(DOOR, "core:ContactState", 3, "closed")
     await api.apply(LIGHT, "off")
-    created = await api.ok("POST", "/triggers", {"discreteTrigger": {
-        "label": "hall light", "deviceURL": api.url(DOOR), "stateName": "core:ContactState",
-        "effectsList": [{"key": "open", "effects": [effect(api, "hall on", "on", LIGHT)]},
-                        {"key": "closed", "effects": [effect(api, "hall off", "off", LIGHT)]}],
-        "activationDelays": {"map": {"closed": 1}}}}, status=201)
+    created = await api.ok(
+        "POST",
+        "/triggers",
+        {
+            "discreteTrigger": {
+                "label": "hall light",
+                "deviceURL": api.url(DOOR),
+                "stateName": "core:ContactState",
+                "effectsList": [
+                    {"key": "open", "effects": [effect(api, "hall on", "on", LIGHT)]},
+                    {"key": "closed", "effects": [effect(api, "hall off", "off", LIGHT)]},
+                ],
+                "activationDelays": {"map": {"closed": 1}},
+            }
+        },
+        status=201,
+    )
     oid = created["setupTriggerOID"]
     await api.set_state(DOOR, "core:ContactState", 3, "open")
     [opened] = await wait_for(lambda: api.events("GroupTriggeredEvent"), timeout=5)
@@ -225,19 +296,42 @@ async def test_discrete_trigger_and_its_test_endpoint(api: Client) -> None:
     bad = await api.http.put(f"/triggers/test/discrete/{oid}", json={"targetValue": "ajar"})
     assert bad.status_code == 400 and "ajar" in bad.json()["error"]
     # POST /triggers/test runs the effects of a definition that is not kept.
-    tested = await api.ok("POST", "/triggers/test", {"ifThenSetupTrigger": {
-        "label": "try", "rootConditionBlock": {"staticDeviceStateCondition": {
-            "deviceURL": api.url(DOOR), "stateName": "core:ContactState", "operator": "EQUALS", "value1": "open"}},
-        "effects": [effect(api, "try it", "off", LIGHT)]}})
+    tested = await api.ok(
+        "POST",
+        "/triggers/test",
+        {
+            "ifThenSetupTrigger": {
+                "label": "try",
+                "rootConditionBlock": {
+                    "staticDeviceStateCondition": {
+                        "deviceURL": api.url(DOOR),
+                        "stateName": "core:ContactState",
+                        "operator": "EQUALS",
+                        "value1": "open",
+                    }
+                },
+                "effects": [effect(api, "try it", "off", LIGHT)],
+            }
+        },
+    )
     assert len(tested["execIds"]) == 1
     assert [t for t in await api.ok("GET", "/triggers") if "ifThenSetupTrigger" in t] == []
 
 
 async def test_modes_global_switch_crud_and_errors(api: Client) -> None:
     await api.set_state(DOOR, "core:ContactState", 3, "closed")
-    body = {"label": "door open", "rootConditionBlock": {"staticDeviceStateCondition": {
-        "deviceURL": api.url(DOOR), "stateName": "core:ContactState", "operator": "EQUALS", "value1": "open"}},
-        "effects": [effect(api, "mode test", "on", LIGHT)]}
+    body = {
+        "label": "door open",
+        "rootConditionBlock": {
+            "staticDeviceStateCondition": {
+                "deviceURL": api.url(DOOR),
+                "stateName": "core:ContactState",
+                "operator": "EQUALS",
+                "value1": "open",
+            }
+        },
+        "effects": [effect(api, "mode test", "on", LIGHT)],
+    }
     oid = (await api.ok("POST", "/triggers", {"ifThenSetupTrigger": body}, status=201))["setupTriggerOID"]
     path = f"/triggers/ifThenSetupTrigger/{oid}"
 
@@ -282,13 +376,31 @@ async def test_modes_global_switch_crud_and_errors(api: Client) -> None:
     assert (await api.events("SetupTriggerDeletedEvent"))[0]["setupTriggerOID"] == oid
 
     # Refusals name what is wrong, and keep nothing.
-    wrong_operator = {"ifThenSetupTrigger": dict(body, rootConditionBlock={"staticDeviceStateCondition": {
-        "deviceURL": api.url(DOOR), "stateName": "core:ContactState", "operator": "SOMETIMES", "value1": "x"}})}
+    wrong_operator = {
+        "ifThenSetupTrigger": dict(
+            body,
+            rootConditionBlock={
+                "staticDeviceStateCondition": {
+                    "deviceURL": api.url(DOOR),
+                    "stateName": "core:ContactState",
+                    "operator": "SOMETIMES",
+                    "value1": "x",
+                }
+            },
+        )
+    }
     response = await api.http.post("/triggers", json=wrong_operator)
     assert response.status_code == 400 and response.json()["errorCode"] == "INVALID_FIELD_VALUE"
     assert "staticDeviceStateCondition.operator" in response.json()["error"]
-    no_device = {"sensorThreshold": {"deviceURL": api.url("999"), "stateName": "core:TemperatureState",
-                                     "upperBound": 1, "lowerBound": 0, "upperEffects": [effect(api, "x", "on", LIGHT)]}}
+    no_device = {
+        "sensorThreshold": {
+            "deviceURL": api.url("999"),
+            "stateName": "core:TemperatureState",
+            "upperBound": 1,
+            "lowerBound": 0,
+            "upperEffects": [effect(api, "x", "on", LIGHT)],
+        }
+    }
     response = await api.http.post("/triggers", json=no_device)
     assert response.status_code == 400 and response.json()["errorCode"] == "NO_SUCH_DEVICE"
     # eventTrigger runs now (it was refused with UNSUPPORTED_OPERATION): an empty one lacks its eventName.
@@ -299,8 +411,18 @@ async def test_modes_global_switch_crud_and_errors(api: Client) -> None:
 
 
 async def test_location_and_sun_times(api: Client) -> None:
-    await api.ok("PUT", "/setup/location", {"city": "Paris", "country": "FR", "timezone": "Europe/Paris",
-                                            "latitude": 48.8566, "longitude": 2.3522, "twilightAngle": "SOLAR"})
+    await api.ok(
+        "PUT",
+        "/setup/location",
+        {
+            "city": "Paris",
+            "country": "FR",
+            "timezone": "Europe/Paris",
+            "latitude": 48.8566,
+            "longitude": 2.3522,
+            "twilightAngle": "SOLAR",
+        },
+    )
     location = await api.ok("GET", "/setup/location")
     assert location["city"] == "Paris" and location["twilightAngle"] == "SOLAR" and location["creationTime"]
     parsed = ovk.parse_location(location)  # as pyoverkiz reads it from /setup
@@ -327,22 +449,36 @@ async def test_activation_delay_survives_sigkill(tmp_path: Path) -> None:
     assert token
     label = "closed after the kill"
     try:
-        async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             api = Client(proc, http)
             await open_shutters(api)
             await api.set_state(TEMPERATURE, "core:TemperatureState", 2, 21.0)
-            await api.ok("POST", "/triggers", {"sensorThreshold": {
-                "label": "hot", "deviceURL": api.url(TEMPERATURE), "stateName": "core:TemperatureState",
-                "upperBound": 26, "lowerBound": 18, "upperActivationDelay": 5,
-                "upperEffects": [effect(api, label, "close", *SHUTTERS)]}}, status=201)
+            await api.ok(
+                "POST",
+                "/triggers",
+                {
+                    "sensorThreshold": {
+                        "label": "hot",
+                        "deviceURL": api.url(TEMPERATURE),
+                        "stateName": "core:TemperatureState",
+                        "upperBound": 26,
+                        "lowerBound": 18,
+                        "upperActivationDelay": 5,
+                        "upperEffects": [effect(api, label, "close", *SHUTTERS)],
+                    }
+                },
+                status=201,
+            )
             crossed_ms = time.time() * 1000
             await api.set_state(TEMPERATURE, "core:TemperatureState", 2, 30.0)
             await asyncio.sleep(1.0)  # the state and the running delay are on disk (batch window 250 ms)
         proc.kill()
         proc.start()
-        async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             api = Client(proc, http)
 
             async def runs() -> list[dict[str, Any]]:

@@ -41,14 +41,23 @@ async def gateway(python: Path, tmp_path_factory: pytest.TempPathFactory) -> Asy
 
 
 def doctor(proc: HearthProcess) -> dict[str, dict[str, str]]:
-    out = subprocess.run([proc.python, "-m", "hearth", "doctor", "--json", "--config", str(proc.config)],
-                         cwd=proc.cwd, env=proc.env, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [proc.python, "-m", "hearth", "doctor", "--json", "--config", str(proc.config)],
+        cwd=proc.cwd,
+        env=proc.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     return {check["name"]: check for check in json.loads(out)}
 
 
 def test_the_package_itself_requires_a_websocket_library(python: Path) -> None:
-    names = {re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower() for req in installed_requirements(python)
-             if "extra ==" not in req}
+    names = {
+        re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower()
+        for req in installed_requirements(python)
+        if "extra ==" not in req
+    }
     assert "websockets" in names, names
 
 
@@ -58,10 +67,17 @@ async def test_live_events_reach_a_websocket_client_of_the_plain_install(gateway
     url = f"wss://127.0.0.1:{gateway.port}/enduser-mobile-web/1/enduserAPI/events/ws"
     light = gateway.device_url("16")  # a dimmable light of the demo house
     headers = {"Authorization": f"Bearer {gateway.first_token}"}
-    async with (websockets.connect(url, ssl=insecure(), additional_headers=headers) as ws,
-                httpx.AsyncClient(base_url=gateway.base_url, verify=False, headers=headers, timeout=10) as api):
-        reply = await api.post("/exec/apply", json={"label": "plain install", "actions": [
-            {"deviceURL": light, "commands": [{"name": "setIntensity", "parameters": [42]}]}]})
+    async with (
+        websockets.connect(url, ssl=insecure(), additional_headers=headers) as ws,
+        httpx.AsyncClient(base_url=gateway.base_url, verify=False, headers=headers, timeout=10) as api,
+    ):
+        reply = await api.post(
+            "/exec/apply",
+            json={
+                "label": "plain install",
+                "actions": [{"deviceURL": light, "commands": [{"name": "setIntensity", "parameters": [42]}]}],
+            },
+        )
         assert reply.status_code == 200, reply.text
         seen: list[dict[str, object]] = []
         async with asyncio.timeout(10):
@@ -81,7 +97,8 @@ def without_websockets(python: Path) -> Iterator[None]:
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_without_the_library_doctor_and_readiness_say_live_events_are_off(
-        gateway: HearthProcess, tmp_path: Path, without_websockets: None) -> None:
+    gateway: HearthProcess, tmp_path: Path, without_websockets: None
+) -> None:
     assert doctor(gateway)["live events"]["status"] == "fail"
     bare = HearthProcess(tmp_path / "data", python=Path(gateway.python))
     await asyncio.to_thread(bare.start, 60)

@@ -29,6 +29,7 @@ def emulator_class() -> Any:
     module = pytest.importorskip("tests.peers.znp.emulator", reason="ZnpEmulator is not there yet")
     return module.ZnpEmulator
 
+
 pytestmark = pytest.mark.slow
 
 
@@ -66,8 +67,10 @@ class Box(GatewayClient):
         mine = self.url(ieee)
 
         async def created() -> bool:
-            return any(e["name"] == "DeviceCreatedEvent" and e["deviceURL"].split("#")[0] == mine
-                       for e in await self.fetch())
+            return any(
+                e["name"] == "DeviceCreatedEvent" and e["deviceURL"].split("#")[0] == mine for e in await self.fetch()
+            )
+
         await wait_for(created, timeout=30, interval=0.1)
         # Every function of a device is declared in one go; let the last ones land.
         await asyncio.sleep(0.5)
@@ -145,8 +148,10 @@ async def test_a_radiator_valve_takes_a_derogation_as_home_assistant_sends_it(bo
     ieee = await box.pair(valve)
     url = box.url(ieee)
     device = (await box.devices())[url]
-    assert (device["controllableName"], device["widget"]) == ("zigbee:ThermostaticValveComponent",
-                                                             "ValveHeatingTemperatureInterface")
+    assert (device["controllableName"], device["widget"]) == (
+        "zigbee:ThermostaticValveComponent",
+        "ValveHeatingTemperatureInterface",
+    )
     states = {s["name"]: s["value"] for s in device["states"]}
     assert (states["core:MinSetpointState"], states["core:MaxSetpointState"]) == (5.0, 30.0)
     assert states["io:DerogationHeatingModeState"] == "manual"
@@ -180,11 +185,17 @@ async def test_attribute_report_becomes_a_state_change(box: Box) -> None:
     devices = await box.devices()
     kinds = {d["controllableName"] for url, d in devices.items() if url.startswith(box.url(ieee))}
     assert {"zigbee:TemperatureSensorComponent", "zigbee:RelativeHumidityComponent"} <= kinds
-    temp_url = next(url for url, d in devices.items()
-                    if url.startswith(box.url(ieee)) and d["controllableName"] == "zigbee:TemperatureSensorComponent")
+    temp_url = next(
+        url
+        for url, d in devices.items()
+        if url.startswith(box.url(ieee)) and d["controllableName"] == "zigbee:TemperatureSensorComponent"
+    )
     await maybe(box.emulator.set_attribute(ieee, 1, 0x0402, 0x0000, 2345))
-    event = await box.event("DeviceStateChangedEvent", deviceURL=temp_url,
-                            deviceStates=[{"name": "core:TemperatureState", "type": 2, "value": 23.45}])
+    event = await box.event(
+        "DeviceStateChangedEvent",
+        deviceURL=temp_url,
+        deviceStates=[{"name": "core:TemperatureState", "type": 2, "value": 23.45}],
+    )
     assert event
 
 
@@ -229,6 +240,7 @@ async def test_unplugged_radio_fails_fast_and_recovers(box: Box) -> None:
 
     async def stack_down() -> bool:
         return await box.state(box.stack, "core:StatusState") == "unavailable"
+
     await wait_for(stack_down, timeout=30)
     started = time.monotonic()
     outcome = await box.run(box.url(ieee), "on")
@@ -239,6 +251,7 @@ async def test_unplugged_radio_fails_fast_and_recovers(box: Box) -> None:
 
     async def stack_up() -> bool:
         return await box.state(box.stack, "core:StatusState") == "available"
+
     await wait_for(stack_up, timeout=30)
     outcome = await box.run(box.url(ieee), "off")
     assert outcome["newState"] == "COMPLETED", outcome
@@ -270,8 +283,14 @@ async def test_zigbee_shims_and_commissioning_codes(box: Box) -> None:
     assert bad.status_code == 400
 
     codes = f"/config/{gw}/devices/zigbee/commissioning/codes"
-    too_many = [{"code": install_code(i.to_bytes(6, "big")), "metadata": None,
-                 "commissioningId": f"00:0d:6f:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}"} for i in range(128)]
+    too_many = [
+        {
+            "code": install_code(i.to_bytes(6, "big")),
+            "metadata": None,
+            "commissioningId": f"00:0d:6f:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}",
+        }
+        for i in range(128)
+    ]
     assert (await box.api.post(codes, json=too_many)).status_code == 400
     # A code whose CRC is wrong, or without the device's IEEE address, is refused and nothing is kept.
     broken = install_code(b"\x01" * 6)[:-2] + "00"
@@ -290,8 +309,10 @@ async def test_install_codes_admit_only_their_devices(box: Box) -> None:
     gw = box.proc.gateway_id
     light, plug = sim.on_off_light(), sim.smart_plug()
     code = install_code(bytes.fromhex("83FED3407A939723A5C639B26916D505"))
-    response = await box.api.post(f"/config/{gw}/devices/zigbee/commissioning/codes",
-                                  json=[{"code": code, "metadata": "hall light", "commissioningId": str(light.ieee)}])
+    response = await box.api.post(
+        f"/config/{gw}/devices/zigbee/commissioning/codes",
+        json=[{"code": code, "metadata": "hall light", "commissioningId": str(light.ieee)}],
+    )
     assert response.status_code == 200, response.text
     await maybe(box.emulator.add_device(light))
     await maybe(box.emulator.add_device(plug))
@@ -326,8 +347,9 @@ async def test_permit_join_through_one_router(box: Box) -> None:
     outcome = await box.run(box.stack, "openNetwork", 40, "00:00:00:00:00:00:00:99")
     assert outcome["newState"] == "FAILED" and outcome["failureType"] == "BAD_ADDRESS", outcome
     # The shim takes the router too.
-    response = await box.api.post(f"/config/{box.proc.gateway_id}/zigbee/joinNetwork",
-                                  json={"duration": 30, "routerIeeeAddress": router})
+    response = await box.api.post(
+        f"/config/{box.proc.gateway_id}/zigbee/joinNetwork", json={"duration": 30, "routerIeeeAddress": router}
+    )
     assert response.status_code == 200, response.text
     await box.event("ZigbeeJoinNetworkCompletedEvent")
 
@@ -346,8 +368,7 @@ async def test_backup_restores_the_network_onto_another_coordinator(box: Box, tm
 
     # A second box on a blank coordinator forms its own network; the backup brings the first one over.
     other_emulator = await maybe(emulator_class().start(tmp_path / "other", ieee="00:12:4b:00:24:c0:00:02"))
-    other = Box(HearthProcess(tmp_path / "other-data", env=zigbee_env(str(other_emulator.port_path))),
-                other_emulator)
+    other = Box(HearthProcess(tmp_path / "other-data", env=zigbee_env(str(other_emulator.port_path))), other_emulator)
     await other.open()
     try:
         await wait_for(lambda: other.state(other.stack, "zigbee:ExtendedPanIdState"))
@@ -358,9 +379,14 @@ async def test_backup_restores_the_network_onto_another_coordinator(box: Box, tm
         assert restored.status_code == 204, restored.text
         moved = other_emulator.network
         assert (moved.channel, moved.pan_id, moved.extended_pan_id, moved.network_key) == (
-            network.channel, network.pan_id, network.extended_pan_id, network.network_key)
+            network.channel,
+            network.pan_id,
+            network.extended_pan_id,
+            network.network_key,
+        )
         assert await wait_for(lambda: other.state(other.stack, "zigbee:ExtendedPanIdState")) == (
-            network.extended_pan_id)
+            network.extended_pan_id
+        )
     finally:
         await other.close()
         await maybe(other_emulator.stop())

@@ -30,9 +30,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), pytest
 
 
 def zwave_env(**settings: str) -> dict[str, str]:
-    env = {"HEARTH_DRIVERS__ZWAVE__ENABLED": "true", "HEARTH_DRIVERS__ZWAVE__COMMAND_TIMEOUT_S": "8",
-           "HEARTH_DRIVERS__ZWAVE__WAKEUP_WAIT_S": "6",
-           "HEARTH_DRIVERS__ZWAVE__RECONNECT_MIN_S": "0.5", "HEARTH_DRIVERS__ZWAVE__RECONNECT_MAX_S": "2"}
+    env = {
+        "HEARTH_DRIVERS__ZWAVE__ENABLED": "true",
+        "HEARTH_DRIVERS__ZWAVE__COMMAND_TIMEOUT_S": "8",
+        "HEARTH_DRIVERS__ZWAVE__WAKEUP_WAIT_S": "6",
+        "HEARTH_DRIVERS__ZWAVE__RECONNECT_MIN_S": "0.5",
+        "HEARTH_DRIVERS__ZWAVE__RECONNECT_MAX_S": "2",
+    }
     env.update({f"HEARTH_DRIVERS__ZWAVE__{k.upper()}": v for k, v in settings.items()})
     return env
 
@@ -46,8 +50,9 @@ async def peer(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ZwaveP
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def box(peer: ZwavePeer, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayClient]:
-    client = GatewayClient(HearthProcess(tmp_path_factory.mktemp("hearth-zwave"), env=zwave_env(url=peer.ws_url)),
-                           "zwave")
+    client = GatewayClient(
+        HearthProcess(tmp_path_factory.mktemp("hearth-zwave"), env=zwave_env(url=peer.ws_url)), "zwave"
+    )
     await client.open()
     # The seven listening nodes are declared once zwave-js has them ready.
     await wait_for(lambda: _has(client, "5"), timeout=60, interval=0.2)
@@ -57,8 +62,9 @@ async def box(peer: ZwavePeer, tmp_path_factory: pytest.TempPathFactory) -> Asyn
 
 
 async def _has(client: GatewayClient, address: str) -> bool:
-    return any(url.startswith("zwave://") and url.split("/")[-1].split("#")[0] == address
-               for url in await client.devices())
+    return any(
+        url.startswith("zwave://") and url.split("/")[-1].split("#")[0] == address for url in await client.devices()
+    )
 
 
 async def controllables(box: GatewayClient) -> dict[str, str]:
@@ -77,14 +83,18 @@ async def test_nodes_become_devices_of_the_catalogue(box: GatewayClient) -> None
     assert found[box.url("2")] == "zwave:OnOffZWaveComponent"
     assert found[box.url("3")] == "zwave:DimmableLightZWaveComponent"
     assert {found[box.url("4", i)] for i in (1, 2, 3)} == {
-        "zwave:TemperatureSensorZWaveComponent", "zwave:DoorWindowSensorZWaveComponent",
-        "zwave:BatterySensorZWaveComponent"}
+        "zwave:TemperatureSensorZWaveComponent",
+        "zwave:DoorWindowSensorZWaveComponent",
+        "zwave:BatterySensorZWaveComponent",
+    }
     assert found[box.url("5")] == "zwave:DoorLockZWaveComponent"
     # A Multi Channel relay: its two endpoints, not its root.
     assert (found[box.url("6", 1)], found[box.url("6", 2)]) == ("zwave:OnOffZWaveComponent",) * 2
     assert box.url("6", 3) not in found
     assert (found[box.url("7", 1)], found[box.url("7", 2)]) == (
-        "zwave:SmartPlugZWaveComponent", "zwave:ElectricityMeterZWaveComponent")
+        "zwave:SmartPlugZWaveComponent",
+        "zwave:ElectricityMeterZWaveComponent",
+    )
     assert found[box.url("9")] == "zwave:HeatingThermostatZWaveComponent"
     assert found[box.url("10")] == "zwave:ColorLightZWaveComponent"
     assert found[box.url("11")] == "zwave:RollerShutterZWaveComponent"
@@ -93,8 +103,17 @@ async def test_nodes_become_devices_of_the_catalogue(box: GatewayClient) -> None
 
 async def _all_there(box: GatewayClient) -> dict[str, str] | None:
     found = await controllables(box)
-    wanted = [box.url("2"), box.url("3"), box.url("4", 3), box.url("5"), box.url("6", 2), box.url("7", 2),
-              box.url("9"), box.url("10"), box.url("11")]
+    wanted = [
+        box.url("2"),
+        box.url("3"),
+        box.url("4", 3),
+        box.url("5"),
+        box.url("6", 2),
+        box.url("7", 2),
+        box.url("9"),
+        box.url("10"),
+        box.url("11"),
+    ]
     return found if all(w in found for w in wanted) else None
 
 
@@ -138,8 +157,7 @@ async def test_colour_and_window_covering(box: GatewayClient, peer: ZwavePeer) -
     assert received, (await peer.received(11))["received"]
 
 
-async def test_a_thermostat_takes_a_derogation_as_home_assistant_sends_it(box: GatewayClient,
-                                                                           peer: ZwavePeer) -> None:
+async def test_a_thermostat_takes_a_derogation_as_home_assistant_sends_it(box: GatewayClient, peer: ZwavePeer) -> None:
     """Home Assistant's overkiz climate entity sets a temperature with setDerogation(t, "further_notice")."""
     thermostat = box.url("9")
     assert await wait_for(lambda: _equals(box, thermostat, "core:MaxSetpointState", 30.0), timeout=30)
@@ -152,8 +170,7 @@ async def test_a_thermostat_takes_a_derogation_as_home_assistant_sends_it(box: G
     assert await wait_for(lambda: _equals(box, thermostat, "core:TargetTemperatureState", 21.5), timeout=10)
     # A mode that keeps the set point sends nothing.
     before = len((await peer.received(9))["received"])
-    assert (await box.run(thermostat, "setDerogation", "suddenDropMode", "further_notice"))["newState"] == \
-        "COMPLETED"
+    assert (await box.run(thermostat, "setDerogation", "suddenDropMode", "further_notice"))["newState"] == "COMPLETED"
     assert len((await peer.received(9))["received"]) == before
 
 
@@ -177,8 +194,11 @@ async def test_reports_become_states(box: GatewayClient, peer: ZwavePeer) -> Non
 
 
 async def _url_of(box: GatewayClient, address: str, controllable: str) -> str:
-    return next(url for url, name in (await controllables(box)).items()
-                if name == controllable and url.split("/")[-1].split("#")[0] == address)
+    return next(
+        url
+        for url, name in (await controllables(box)).items()
+        if name == controllable and url.split("/")[-1].split("#")[0] == address
+    )
 
 
 async def test_a_dead_node_fails_fast_and_others_go_on(box: GatewayClient, peer: ZwavePeer) -> None:
@@ -206,10 +226,12 @@ async def test_association_groups_and_shims(box: GatewayClient) -> None:
     assert groups.status_code == 400 and "does not support associations" in groups.json()["error"], groups.text
     unknown = await box.api.get(f"/config/{gw}/zwave/association/nodes/77/groups")
     assert unknown.status_code == 404
-    assert (await box.api.post(f"/config/{gw}/zwave/pairing/inclusion/start",
-                               json={"highestSecurityType": "S9"})).status_code == 400
-    started = await box.api.post(f"/config/{gw}/zwave/pairing/inclusion/start",
-                                 json={"timeout": 30, "highestSecurityType": "none"})
+    assert (
+        await box.api.post(f"/config/{gw}/zwave/pairing/inclusion/start", json={"highestSecurityType": "S9"})
+    ).status_code == 400
+    started = await box.api.post(
+        f"/config/{gw}/zwave/pairing/inclusion/start", json={"timeout": 30, "highestSecurityType": "none"}
+    )
     assert started.status_code == 200, started.text
     await box.event("ZWaveSetModeCompleteEvent", gatewayId=gw)
     assert await wait_for(lambda: _equals(box, box.stack, "zwave:TransceiverStatusState", "including"))
@@ -259,15 +281,24 @@ async def test_a_sleeping_node_is_waited_for_within_a_bound(box: GatewayClient, 
     assert outcome["newState"] == "FAILED" and outcome["failureType"] == "TIME_OUT_ON_COMMAND_PROGRESS", outcome
 
 
-async def test_hearth_runs_and_supervises_its_own_server(peer: ZwavePeer, box: GatewayClient,
-                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+async def test_hearth_runs_and_supervises_its_own_server(
+    peer: ZwavePeer, box: GatewayClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # The module's gateway and server make room: one driver per controller.
     await box.close()
     await peer.kill_server()
     ws_port = peer.ws_port
-    own = GatewayClient(HearthProcess(tmp_path_factory.mktemp("hearth-zwave-managed"), env=zwave_env(
-        url=f"ws://127.0.0.1:{ws_port}", port=f"tcp://127.0.0.1:{peer.serial_port}",
-        server_command=str(ZWAVE_SERVER))), "zwave")
+    own = GatewayClient(
+        HearthProcess(
+            tmp_path_factory.mktemp("hearth-zwave-managed"),
+            env=zwave_env(
+                url=f"ws://127.0.0.1:{ws_port}",
+                port=f"tcp://127.0.0.1:{peer.serial_port}",
+                server_command=str(ZWAVE_SERVER),
+            ),
+        ),
+        "zwave",
+    )
     own.proc.extra_env["HEARTH_LOG__LEVEL"] = "DEBUG"
     await own.open()
     try:
@@ -300,8 +331,13 @@ async def test_hearth_runs_and_supervises_its_own_server(peer: ZwavePeer, box: G
 
 def _said(own: GatewayClient) -> str:
     """The gateway's and its server's last words, without the DEBUG chatter of the database and the websocket."""
-    said = [line for line in own.proc.output if "DEBUG   aiosqlite" not in line
-            and "DEBUG   zwave_js_server" not in line and not line.startswith(("WSMessage", "{"))]
+    said = [
+        line
+        for line in own.proc.output
+        if "DEBUG   aiosqlite" not in line
+        and "DEBUG   zwave_js_server" not in line
+        and not line.startswith(("WSMessage", "{"))
+    ]
     return "".join(said[-80:])
 
 

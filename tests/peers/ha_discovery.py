@@ -40,11 +40,38 @@ _ID = re.compile(r"[a-zA-Z0-9_-]+")
 
 # The platforms listed under "Configuration of MQTT components via MQTT discovery". The device trigger's component
 # name in a topic is `device_automation` and the tag scanner's is `tag` (the migration example's topics and `p`).
-SUPPORTED_COMPONENTS: frozenset[str] = frozenset({
-    "alarm_control_panel", "binary_sensor", "button", "camera", "climate", "cover", "device_automation",
-    "device_tracker", "event", "fan", "humidifier", "image", "lawn_mower", "light", "lock", "notify", "number",
-    "scene", "select", "sensor", "siren", "switch", "tag", "text", "update", "vacuum", "valve", "water_heater",
-})
+SUPPORTED_COMPONENTS: frozenset[str] = frozenset(
+    {
+        "alarm_control_panel",
+        "binary_sensor",
+        "button",
+        "camera",
+        "climate",
+        "cover",
+        "device_automation",
+        "device_tracker",
+        "event",
+        "fan",
+        "humidifier",
+        "image",
+        "lawn_mower",
+        "light",
+        "lock",
+        "notify",
+        "number",
+        "scene",
+        "select",
+        "sensor",
+        "siren",
+        "switch",
+        "tag",
+        "text",
+        "update",
+        "vacuum",
+        "valve",
+        "water_heater",
+    }
+)
 # "Also required is a `unique_id` for entity-based components" (Device discovery payload): the two above that are
 # not entities are the device trigger and the tag scanner.
 NON_ENTITY_COMPONENTS: frozenset[str] = frozenset({"device_automation", "tag"})
@@ -69,7 +96,7 @@ def parse_discovery_topic(topic: str, prefix: str = DEFAULT_DISCOVERY_PREFIX) ->
     """
     if not topic.startswith(prefix + "/"):
         raise ValueError(f"{topic!r} does not start with the discovery prefix {prefix!r}")
-    rest = topic[len(prefix) + 1:].split("/")
+    rest = topic[len(prefix) + 1 :].split("/")
     if len(rest) not in (3, 4) or rest[-1] != "config":
         raise ValueError(f"{topic!r} is not <prefix>/<component>/[<node_id>/]<object_id>/config")
     component, object_id = rest[0], rest[-2]
@@ -87,103 +114,275 @@ def parse_discovery_topic(topic: str, prefix: str = DEFAULT_DISCOVERY_PREFIX) ->
 # Abbreviated key -> full key, for the entity options. The documented table lists `pl_stop` and `pl_strt` twice
 # (same meaning); each is here once.
 OPTION_ABBREVIATIONS: dict[str, str] = {
-    "act_t": "action_topic", "act_tpl": "action_template", "atype": "automation_type",
-    "aux_cmd_t": "aux_command_topic", "aux_stat_t": "aux_state_topic", "aux_stat_tpl": "aux_state_template",
-    "av_tones": "available_tones", "avty": "availability", "avty_mode": "availability_mode",
-    "avty_t": "availability_topic", "avty_tpl": "availability_template",
-    "away_mode_cmd_t": "away_mode_command_topic", "away_mode_stat_t": "away_mode_state_topic",
-    "away_mode_stat_tpl": "away_mode_state_template", "b_tpl": "blue_template",
-    "bri_cmd_t": "brightness_command_topic", "bri_cmd_tpl": "brightness_command_template",
-    "bri_scl": "brightness_scale", "bri_stat_t": "brightness_state_topic", "bri_tpl": "brightness_template",
-    "bri_val_tpl": "brightness_value_template", "clr_temp_cmd_tpl": "color_temp_command_template",
-    "clr_temp_cmd_t": "color_temp_command_topic", "clr_temp_k": "color_temp_kelvin",
-    "clr_temp_stat_t": "color_temp_state_topic", "clr_temp_tpl": "color_temp_template",
-    "clr_temp_val_tpl": "color_temp_value_template", "clrm": "color_mode", "clrm_stat_t": "color_mode_state_topic",
-    "clrm_val_tpl": "color_mode_value_template", "cmd_off_tpl": "command_off_template",
-    "cmd_on_tpl": "command_on_template", "cmd_t": "command_topic", "cmd_tpl": "command_template",
-    "cmps": "components", "cod_arm_req": "code_arm_required", "cod_dis_req": "code_disarm_required",
-    "cod_trig_req": "code_trigger_required", "cont_type": "content_type", "curr_temp_t": "current_temperature_topic",
-    "curr_temp_tpl": "current_temperature_template", "dev": "device", "dev_cla": "device_class",
-    "dir_cmd_t": "direction_command_topic", "dir_cmd_tpl": "direction_command_template",
-    "dir_stat_t": "direction_state_topic", "dir_val_tpl": "direction_value_template", "dsp_prc": "display_precision",
-    "e": "encoding", "en": "enabled_by_default", "ent_cat": "entity_category", "ent_pic": "entity_picture",
-    "evt_typ": "event_types", "exp_aft": "expire_after", "fanspd_lst": "fan_speed_list",
-    "flsh_tlng": "flash_time_long", "flsh_tsht": "flash_time_short", "fx_cmd_t": "effect_command_topic",
-    "fx_cmd_tpl": "effect_command_template", "fx_list": "effect_list", "fx_stat_t": "effect_state_topic",
-    "fx_tpl": "effect_template", "fx_val_tpl": "effect_value_template", "fan_mode_cmd_t": "fan_mode_command_topic",
-    "fan_mode_cmd_tpl": "fan_mode_command_template", "fan_mode_stat_t": "fan_mode_state_topic",
-    "fan_mode_stat_tpl": "fan_mode_state_template", "frc_upd": "force_update", "g_tpl": "green_template",
-    "hs_cmd_t": "hs_command_topic", "hs_cmd_tpl": "hs_command_template", "hs_stat_t": "hs_state_topic",
-    "hs_val_tpl": "hs_value_template", "ic": "icon", "img_e": "image_encoding", "img_t": "image_topic",
-    "init": "initial", "hum_cmd_t": "target_humidity_command_topic",
-    "hum_cmd_tpl": "target_humidity_command_template", "hum_stat_t": "target_humidity_state_topic",
-    "hum_state_tpl": "target_humidity_state_template", "json_attr": "json_attributes",
-    "json_attr_t": "json_attributes_topic", "json_attr_tpl": "json_attributes_template",
-    "l_ver_t": "latest_version_topic", "l_ver_tpl": "latest_version_template", "lrst_t": "last_reset_topic",
-    "lrst_val_tpl": "last_reset_value_template", "max": "max", "max_hum": "max_humidity", "max_k": "max_kelvin",
-    "max_mirs": "max_mireds", "max_temp": "max_temp", "migr_discvry": "migrate_discovery", "min": "min",
-    "min_hum": "min_humidity", "min_k": "min_kelvin", "min_mirs": "min_mireds", "min_temp": "min_temp",
-    "mode": "mode", "mode_cmd_t": "mode_command_topic", "mode_cmd_tpl": "mode_command_template",
-    "mode_stat_t": "mode_state_topic", "mode_stat_tpl": "mode_state_template", "modes": "modes", "name": "name",
-    "o": "origin", "obj_id": "object_id", "off_dly": "off_delay", "on_cmd_type": "on_command_type",
-    "ops": "options", "opt": "optimistic", "osc_cmd_t": "oscillation_command_topic",
-    "osc_cmd_tpl": "oscillation_command_template", "osc_stat_t": "oscillation_state_topic",
-    "osc_val_tpl": "oscillation_value_template", "p": "platform", "pct_cmd_t": "percentage_command_topic",
-    "pct_cmd_tpl": "percentage_command_template", "pct_stat_t": "percentage_state_topic",
-    "pct_val_tpl": "percentage_value_template", "pl": "payload", "pl_arm_away": "payload_arm_away",
-    "pl_arm_custom_b": "payload_arm_custom_bypass", "pl_arm_home": "payload_arm_home",
-    "pl_arm_nite": "payload_arm_night", "pl_arm_vacation": "payload_arm_vacation", "pl_avail": "payload_available",
-    "pl_cln_sp": "payload_clean_spot", "pl_cls": "payload_close", "pl_dir_fwd": "payload_direction_forward",
-    "pl_dir_rev": "payload_direction_reverse", "pl_disarm": "payload_disarm", "pl_home": "payload_home",
-    "pl_inst": "payload_install", "pl_loc": "payload_locate", "pl_lock": "payload_lock",
-    "pl_not_avail": "payload_not_available", "pl_not_home": "payload_not_home", "pl_off": "payload_off",
-    "pl_on": "payload_on", "pl_open": "payload_open", "pl_osc_off": "payload_oscillation_off",
-    "pl_osc_on": "payload_oscillation_on", "pl_paus": "payload_pause", "pl_stop": "payload_stop",
-    "pl_strt": "payload_start", "pl_prs": "payload_press", "pl_ret": "payload_return_to_base",
-    "pl_rst": "payload_reset", "pl_rst_hum": "payload_reset_humidity", "pl_rst_mode": "payload_reset_mode",
-    "pl_rst_pct": "payload_reset_percentage", "pl_rst_pr_mode": "payload_reset_preset_mode",
-    "pl_stpa": "payload_start_pause", "pl_toff": "payload_turn_off", "pl_ton": "payload_turn_on",
-    "pl_trig": "payload_trigger", "pl_unlk": "payload_unlock", "pos": "reports_position",
-    "pos_clsd": "position_closed", "pos_open": "position_open", "pr_mode_cmd_t": "preset_mode_command_topic",
-    "pr_mode_cmd_tpl": "preset_mode_command_template", "pr_mode_stat_t": "preset_mode_state_topic",
-    "pr_mode_val_tpl": "preset_mode_value_template", "pr_modes": "preset_modes", "ptrn": "pattern",
-    "r_tpl": "red_template", "rel_s": "release_summary", "rel_u": "release_url", "ret": "retain",
-    "rgb_cmd_t": "rgb_command_topic", "rgb_cmd_tpl": "rgb_command_template", "rgb_stat_t": "rgb_state_topic",
-    "rgb_val_tpl": "rgb_value_template", "rgbw_cmd_t": "rgbw_command_topic", "rgbw_cmd_tpl": "rgbw_command_template",
-    "rgbw_stat_t": "rgbw_state_topic", "rgbw_val_tpl": "rgbw_value_template", "rgbww_cmd_t": "rgbww_command_topic",
-    "rgbww_cmd_tpl": "rgbww_command_template", "rgbww_stat_t": "rgbww_state_topic",
-    "rgbww_val_tpl": "rgbww_value_template", "send_cmd_t": "send_command_topic", "send_if_off": "send_if_off",
-    "set_fan_spd_t": "set_fan_speed_topic", "set_pos_t": "set_position_topic", "set_pos_tpl": "set_position_template",
-    "pos_t": "position_topic", "pos_tpl": "position_template", "spd_rng_min": "speed_range_min",
-    "spd_rng_max": "speed_range_max", "src_type": "source_type", "stat_cla": "state_class",
-    "stat_closing": "state_closing", "stat_clsd": "state_closed", "stat_jam": "state_jammed",
-    "stat_locked": "state_locked", "stat_locking": "state_locking", "stat_off": "state_off", "stat_on": "state_on",
-    "stat_open": "state_open", "stat_opening": "state_opening", "stat_stopped": "state_stopped",
-    "stat_unlocked": "state_unlocked", "stat_unlocking": "state_unlocking", "stat_t": "state_topic",
-    "stat_tpl": "state_template", "stat_val_tpl": "state_value_template", "step": "step", "stype": "subtype",
-    "sug_dsp_prc": "suggested_display_precision", "sup_clrm": "supported_color_modes",
-    "sup_dur": "support_duration", "sup_vol": "support_volume_set", "sup_feat": "supported_features",
-    "swing_mode_cmd_t": "swing_mode_command_topic", "swing_mode_cmd_tpl": "swing_mode_command_template",
-    "swing_mode_stat_t": "swing_mode_state_topic", "swing_mode_stat_tpl": "swing_mode_state_template",
-    "t": "topic", "temp_cmd_t": "temperature_command_topic", "temp_cmd_tpl": "temperature_command_template",
-    "temp_hi_cmd_t": "temperature_high_command_topic", "temp_hi_cmd_tpl": "temperature_high_command_template",
-    "temp_hi_stat_t": "temperature_high_state_topic", "temp_hi_stat_tpl": "temperature_high_state_template",
-    "temp_lo_cmd_t": "temperature_low_command_topic", "temp_lo_cmd_tpl": "temperature_low_command_template",
-    "temp_lo_stat_t": "temperature_low_state_topic", "temp_lo_stat_tpl": "temperature_low_state_template",
-    "temp_stat_t": "temperature_state_topic", "temp_stat_tpl": "temperature_state_template",
-    "temp_unit": "temperature_unit", "tilt_clsd_val": "tilt_closed_value", "tilt_cmd_t": "tilt_command_topic",
-    "tilt_cmd_tpl": "tilt_command_template", "tilt_max": "tilt_max", "tilt_min": "tilt_min",
-    "tilt_opnd_val": "tilt_opened_value", "tilt_opt": "tilt_optimistic", "tilt_status_t": "tilt_status_topic",
-    "tilt_status_tpl": "tilt_status_template", "tit": "title", "uniq_id": "unique_id",
-    "unit_of_meas": "unit_of_measurement", "url_t": "url_topic", "url_tpl": "url_template",
-    "val_tpl": "value_template", "whit_cmd_t": "white_command_topic", "whit_scl": "white_scale",
-    "xy_cmd_t": "xy_command_topic", "xy_cmd_tpl": "xy_command_template", "xy_stat_t": "xy_state_topic",
+    "act_t": "action_topic",
+    "act_tpl": "action_template",
+    "atype": "automation_type",
+    "aux_cmd_t": "aux_command_topic",
+    "aux_stat_t": "aux_state_topic",
+    "aux_stat_tpl": "aux_state_template",
+    "av_tones": "available_tones",
+    "avty": "availability",
+    "avty_mode": "availability_mode",
+    "avty_t": "availability_topic",
+    "avty_tpl": "availability_template",
+    "away_mode_cmd_t": "away_mode_command_topic",
+    "away_mode_stat_t": "away_mode_state_topic",
+    "away_mode_stat_tpl": "away_mode_state_template",
+    "b_tpl": "blue_template",
+    "bri_cmd_t": "brightness_command_topic",
+    "bri_cmd_tpl": "brightness_command_template",
+    "bri_scl": "brightness_scale",
+    "bri_stat_t": "brightness_state_topic",
+    "bri_tpl": "brightness_template",
+    "bri_val_tpl": "brightness_value_template",
+    "clr_temp_cmd_tpl": "color_temp_command_template",
+    "clr_temp_cmd_t": "color_temp_command_topic",
+    "clr_temp_k": "color_temp_kelvin",
+    "clr_temp_stat_t": "color_temp_state_topic",
+    "clr_temp_tpl": "color_temp_template",
+    "clr_temp_val_tpl": "color_temp_value_template",
+    "clrm": "color_mode",
+    "clrm_stat_t": "color_mode_state_topic",
+    "clrm_val_tpl": "color_mode_value_template",
+    "cmd_off_tpl": "command_off_template",
+    "cmd_on_tpl": "command_on_template",
+    "cmd_t": "command_topic",
+    "cmd_tpl": "command_template",
+    "cmps": "components",
+    "cod_arm_req": "code_arm_required",
+    "cod_dis_req": "code_disarm_required",
+    "cod_trig_req": "code_trigger_required",
+    "cont_type": "content_type",
+    "curr_temp_t": "current_temperature_topic",
+    "curr_temp_tpl": "current_temperature_template",
+    "dev": "device",
+    "dev_cla": "device_class",
+    "dir_cmd_t": "direction_command_topic",
+    "dir_cmd_tpl": "direction_command_template",
+    "dir_stat_t": "direction_state_topic",
+    "dir_val_tpl": "direction_value_template",
+    "dsp_prc": "display_precision",
+    "e": "encoding",
+    "en": "enabled_by_default",
+    "ent_cat": "entity_category",
+    "ent_pic": "entity_picture",
+    "evt_typ": "event_types",
+    "exp_aft": "expire_after",
+    "fanspd_lst": "fan_speed_list",
+    "flsh_tlng": "flash_time_long",
+    "flsh_tsht": "flash_time_short",
+    "fx_cmd_t": "effect_command_topic",
+    "fx_cmd_tpl": "effect_command_template",
+    "fx_list": "effect_list",
+    "fx_stat_t": "effect_state_topic",
+    "fx_tpl": "effect_template",
+    "fx_val_tpl": "effect_value_template",
+    "fan_mode_cmd_t": "fan_mode_command_topic",
+    "fan_mode_cmd_tpl": "fan_mode_command_template",
+    "fan_mode_stat_t": "fan_mode_state_topic",
+    "fan_mode_stat_tpl": "fan_mode_state_template",
+    "frc_upd": "force_update",
+    "g_tpl": "green_template",
+    "hs_cmd_t": "hs_command_topic",
+    "hs_cmd_tpl": "hs_command_template",
+    "hs_stat_t": "hs_state_topic",
+    "hs_val_tpl": "hs_value_template",
+    "ic": "icon",
+    "img_e": "image_encoding",
+    "img_t": "image_topic",
+    "init": "initial",
+    "hum_cmd_t": "target_humidity_command_topic",
+    "hum_cmd_tpl": "target_humidity_command_template",
+    "hum_stat_t": "target_humidity_state_topic",
+    "hum_state_tpl": "target_humidity_state_template",
+    "json_attr": "json_attributes",
+    "json_attr_t": "json_attributes_topic",
+    "json_attr_tpl": "json_attributes_template",
+    "l_ver_t": "latest_version_topic",
+    "l_ver_tpl": "latest_version_template",
+    "lrst_t": "last_reset_topic",
+    "lrst_val_tpl": "last_reset_value_template",
+    "max": "max",
+    "max_hum": "max_humidity",
+    "max_k": "max_kelvin",
+    "max_mirs": "max_mireds",
+    "max_temp": "max_temp",
+    "migr_discvry": "migrate_discovery",
+    "min": "min",
+    "min_hum": "min_humidity",
+    "min_k": "min_kelvin",
+    "min_mirs": "min_mireds",
+    "min_temp": "min_temp",
+    "mode": "mode",
+    "mode_cmd_t": "mode_command_topic",
+    "mode_cmd_tpl": "mode_command_template",
+    "mode_stat_t": "mode_state_topic",
+    "mode_stat_tpl": "mode_state_template",
+    "modes": "modes",
+    "name": "name",
+    "o": "origin",
+    "obj_id": "object_id",
+    "off_dly": "off_delay",
+    "on_cmd_type": "on_command_type",
+    "ops": "options",
+    "opt": "optimistic",
+    "osc_cmd_t": "oscillation_command_topic",
+    "osc_cmd_tpl": "oscillation_command_template",
+    "osc_stat_t": "oscillation_state_topic",
+    "osc_val_tpl": "oscillation_value_template",
+    "p": "platform",
+    "pct_cmd_t": "percentage_command_topic",
+    "pct_cmd_tpl": "percentage_command_template",
+    "pct_stat_t": "percentage_state_topic",
+    "pct_val_tpl": "percentage_value_template",
+    "pl": "payload",
+    "pl_arm_away": "payload_arm_away",
+    "pl_arm_custom_b": "payload_arm_custom_bypass",
+    "pl_arm_home": "payload_arm_home",
+    "pl_arm_nite": "payload_arm_night",
+    "pl_arm_vacation": "payload_arm_vacation",
+    "pl_avail": "payload_available",
+    "pl_cln_sp": "payload_clean_spot",
+    "pl_cls": "payload_close",
+    "pl_dir_fwd": "payload_direction_forward",
+    "pl_dir_rev": "payload_direction_reverse",
+    "pl_disarm": "payload_disarm",
+    "pl_home": "payload_home",
+    "pl_inst": "payload_install",
+    "pl_loc": "payload_locate",
+    "pl_lock": "payload_lock",
+    "pl_not_avail": "payload_not_available",
+    "pl_not_home": "payload_not_home",
+    "pl_off": "payload_off",
+    "pl_on": "payload_on",
+    "pl_open": "payload_open",
+    "pl_osc_off": "payload_oscillation_off",
+    "pl_osc_on": "payload_oscillation_on",
+    "pl_paus": "payload_pause",
+    "pl_stop": "payload_stop",
+    "pl_strt": "payload_start",
+    "pl_prs": "payload_press",
+    "pl_ret": "payload_return_to_base",
+    "pl_rst": "payload_reset",
+    "pl_rst_hum": "payload_reset_humidity",
+    "pl_rst_mode": "payload_reset_mode",
+    "pl_rst_pct": "payload_reset_percentage",
+    "pl_rst_pr_mode": "payload_reset_preset_mode",
+    "pl_stpa": "payload_start_pause",
+    "pl_toff": "payload_turn_off",
+    "pl_ton": "payload_turn_on",
+    "pl_trig": "payload_trigger",
+    "pl_unlk": "payload_unlock",
+    "pos": "reports_position",
+    "pos_clsd": "position_closed",
+    "pos_open": "position_open",
+    "pr_mode_cmd_t": "preset_mode_command_topic",
+    "pr_mode_cmd_tpl": "preset_mode_command_template",
+    "pr_mode_stat_t": "preset_mode_state_topic",
+    "pr_mode_val_tpl": "preset_mode_value_template",
+    "pr_modes": "preset_modes",
+    "ptrn": "pattern",
+    "r_tpl": "red_template",
+    "rel_s": "release_summary",
+    "rel_u": "release_url",
+    "ret": "retain",
+    "rgb_cmd_t": "rgb_command_topic",
+    "rgb_cmd_tpl": "rgb_command_template",
+    "rgb_stat_t": "rgb_state_topic",
+    "rgb_val_tpl": "rgb_value_template",
+    "rgbw_cmd_t": "rgbw_command_topic",
+    "rgbw_cmd_tpl": "rgbw_command_template",
+    "rgbw_stat_t": "rgbw_state_topic",
+    "rgbw_val_tpl": "rgbw_value_template",
+    "rgbww_cmd_t": "rgbww_command_topic",
+    "rgbww_cmd_tpl": "rgbww_command_template",
+    "rgbww_stat_t": "rgbww_state_topic",
+    "rgbww_val_tpl": "rgbww_value_template",
+    "send_cmd_t": "send_command_topic",
+    "send_if_off": "send_if_off",
+    "set_fan_spd_t": "set_fan_speed_topic",
+    "set_pos_t": "set_position_topic",
+    "set_pos_tpl": "set_position_template",
+    "pos_t": "position_topic",
+    "pos_tpl": "position_template",
+    "spd_rng_min": "speed_range_min",
+    "spd_rng_max": "speed_range_max",
+    "src_type": "source_type",
+    "stat_cla": "state_class",
+    "stat_closing": "state_closing",
+    "stat_clsd": "state_closed",
+    "stat_jam": "state_jammed",
+    "stat_locked": "state_locked",
+    "stat_locking": "state_locking",
+    "stat_off": "state_off",
+    "stat_on": "state_on",
+    "stat_open": "state_open",
+    "stat_opening": "state_opening",
+    "stat_stopped": "state_stopped",
+    "stat_unlocked": "state_unlocked",
+    "stat_unlocking": "state_unlocking",
+    "stat_t": "state_topic",
+    "stat_tpl": "state_template",
+    "stat_val_tpl": "state_value_template",
+    "step": "step",
+    "stype": "subtype",
+    "sug_dsp_prc": "suggested_display_precision",
+    "sup_clrm": "supported_color_modes",
+    "sup_dur": "support_duration",
+    "sup_vol": "support_volume_set",
+    "sup_feat": "supported_features",
+    "swing_mode_cmd_t": "swing_mode_command_topic",
+    "swing_mode_cmd_tpl": "swing_mode_command_template",
+    "swing_mode_stat_t": "swing_mode_state_topic",
+    "swing_mode_stat_tpl": "swing_mode_state_template",
+    "t": "topic",
+    "temp_cmd_t": "temperature_command_topic",
+    "temp_cmd_tpl": "temperature_command_template",
+    "temp_hi_cmd_t": "temperature_high_command_topic",
+    "temp_hi_cmd_tpl": "temperature_high_command_template",
+    "temp_hi_stat_t": "temperature_high_state_topic",
+    "temp_hi_stat_tpl": "temperature_high_state_template",
+    "temp_lo_cmd_t": "temperature_low_command_topic",
+    "temp_lo_cmd_tpl": "temperature_low_command_template",
+    "temp_lo_stat_t": "temperature_low_state_topic",
+    "temp_lo_stat_tpl": "temperature_low_state_template",
+    "temp_stat_t": "temperature_state_topic",
+    "temp_stat_tpl": "temperature_state_template",
+    "temp_unit": "temperature_unit",
+    "tilt_clsd_val": "tilt_closed_value",
+    "tilt_cmd_t": "tilt_command_topic",
+    "tilt_cmd_tpl": "tilt_command_template",
+    "tilt_max": "tilt_max",
+    "tilt_min": "tilt_min",
+    "tilt_opnd_val": "tilt_opened_value",
+    "tilt_opt": "tilt_optimistic",
+    "tilt_status_t": "tilt_status_topic",
+    "tilt_status_tpl": "tilt_status_template",
+    "tit": "title",
+    "uniq_id": "unique_id",
+    "unit_of_meas": "unit_of_measurement",
+    "url_t": "url_topic",
+    "url_tpl": "url_template",
+    "val_tpl": "value_template",
+    "whit_cmd_t": "white_command_topic",
+    "whit_scl": "white_scale",
+    "xy_cmd_t": "xy_command_topic",
+    "xy_cmd_tpl": "xy_command_template",
+    "xy_stat_t": "xy_state_topic",
     "xy_val_tpl": "xy_value_template",
 }
 # "Supported abbreviations for device registry configuration".
 DEVICE_ABBREVIATIONS: dict[str, str] = {
-    "cu": "configuration_url", "cns": "connections", "ids": "identifiers", "name": "name", "mf": "manufacturer",
-    "mdl": "model", "mdl_id": "model_id", "hw": "hw_version", "sw": "sw_version", "sa": "suggested_area",
+    "cu": "configuration_url",
+    "cns": "connections",
+    "ids": "identifiers",
+    "name": "name",
+    "mf": "manufacturer",
+    "mdl": "model",
+    "mdl_id": "model_id",
+    "hw": "hw_version",
+    "sw": "sw_version",
+    "sa": "suggested_area",
     "sn": "serial_number",
 }
 # "Supported abbreviations for origin info".
@@ -203,15 +402,27 @@ STR_OR_LIST: tuple[type, ...] = (str, list)
 
 # The `device` map's keys, identical on every platform page (sensor.mqtt.markdown et al., `device: keys:`).
 DEVICE_KEYS: dict[str, tuple[type, ...]] = {
-    "configuration_url": STR, "connections": LIST, "hw_version": STR, "identifiers": STR_OR_LIST,
-    "manufacturer": STR, "model": STR, "model_id": STR, "name": STR, "serial_number": STR, "suggested_area": STR,
-    "sw_version": STR, "via_device": STR,
+    "configuration_url": STR,
+    "connections": LIST,
+    "hw_version": STR,
+    "identifiers": STR_OR_LIST,
+    "manufacturer": STR,
+    "model": STR,
+    "model_id": STR,
+    "name": STR,
+    "serial_number": STR,
+    "suggested_area": STR,
+    "sw_version": STR,
+    "via_device": STR,
 }
 # Origin options (mqtt.markdown, "Discovery payload"): `name` is "(Required)".
 ORIGIN_KEYS: dict[str, tuple[type, ...]] = {"name": STR, "sw_version": STR, "support_url": STR}
 # The keys of one `availability` list item (every platform page, `availability: keys:`); `topic` is required.
 AVAILABILITY_ITEM_KEYS: dict[str, tuple[type, ...]] = {
-    "payload_available": STR, "payload_not_available": STR, "topic": STR, "value_template": STR,
+    "payload_available": STR,
+    "payload_not_available": STR,
+    "topic": STR,
+    "value_template": STR,
 }
 
 # --- Enumerations -----------------------------------------------------------------------------------------------
@@ -224,28 +435,113 @@ ENTITY_CATEGORIES = frozenset({"config", "diagnostic"})
 # (sensor.mqtt.markdown, binary_sensor.mqtt.markdown).
 SENSOR_ENTITY_CATEGORIES = frozenset({"diagnostic"})
 # sensor.markdown, "Device class" (None is spelled as JSON null, allowed by sensor.mqtt.markdown).
-SENSOR_DEVICE_CLASSES = frozenset({
-    "apparent_power", "aqi", "area", "atmospheric_pressure", "battery", "blood_glucose_concentration",
-    "carbon_dioxide", "carbon_monoxide", "current", "data_rate", "data_size", "date", "distance", "duration",
-    "energy", "energy_storage", "enum", "frequency", "gas", "humidity", "illuminance", "irradiance", "moisture",
-    "monetary", "nitrogen_dioxide", "nitrogen_monoxide", "nitrous_oxide", "ozone", "ph", "pm1", "pm25", "pm10",
-    "power_factor", "power", "precipitation", "precipitation_intensity", "pressure", "reactive_power",
-    "signal_strength", "sound_pressure", "speed", "sulphur_dioxide", "temperature", "timestamp",
-    "volatile_organic_compounds", "volatile_organic_compounds_parts", "voltage", "volume", "volume_flow_rate",
-    "volume_storage", "water", "weight", "wind_speed",
-})
+SENSOR_DEVICE_CLASSES = frozenset(
+    {
+        "apparent_power",
+        "aqi",
+        "area",
+        "atmospheric_pressure",
+        "battery",
+        "blood_glucose_concentration",
+        "carbon_dioxide",
+        "carbon_monoxide",
+        "current",
+        "data_rate",
+        "data_size",
+        "date",
+        "distance",
+        "duration",
+        "energy",
+        "energy_storage",
+        "enum",
+        "frequency",
+        "gas",
+        "humidity",
+        "illuminance",
+        "irradiance",
+        "moisture",
+        "monetary",
+        "nitrogen_dioxide",
+        "nitrogen_monoxide",
+        "nitrous_oxide",
+        "ozone",
+        "ph",
+        "pm1",
+        "pm25",
+        "pm10",
+        "power_factor",
+        "power",
+        "precipitation",
+        "precipitation_intensity",
+        "pressure",
+        "reactive_power",
+        "signal_strength",
+        "sound_pressure",
+        "speed",
+        "sulphur_dioxide",
+        "temperature",
+        "timestamp",
+        "volatile_organic_compounds",
+        "volatile_organic_compounds_parts",
+        "voltage",
+        "volume",
+        "volume_flow_rate",
+        "volume_storage",
+        "water",
+        "weight",
+        "wind_speed",
+    }
+)
 # developers docs/core/entity/sensor.md, "Available state classes" (the stored version lists these three).
 SENSOR_STATE_CLASSES = frozenset({"measurement", "total", "total_increasing"})
 # binary_sensor.markdown, "Device class".
-BINARY_SENSOR_DEVICE_CLASSES = frozenset({
-    "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door", "garage_door", "gas", "heat",
-    "light", "lock", "moisture", "motion", "moving", "occupancy", "opening", "plug", "power", "presence", "problem",
-    "running", "safety", "smoke", "sound", "tamper", "update", "vibration", "window",
-})
+BINARY_SENSOR_DEVICE_CLASSES = frozenset(
+    {
+        "battery",
+        "battery_charging",
+        "carbon_monoxide",
+        "cold",
+        "connectivity",
+        "door",
+        "garage_door",
+        "gas",
+        "heat",
+        "light",
+        "lock",
+        "moisture",
+        "motion",
+        "moving",
+        "occupancy",
+        "opening",
+        "plug",
+        "power",
+        "presence",
+        "problem",
+        "running",
+        "safety",
+        "smoke",
+        "sound",
+        "tamper",
+        "update",
+        "vibration",
+        "window",
+    }
+)
 # cover.markdown, "Device class".
-COVER_DEVICE_CLASSES = frozenset({
-    "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter", "window",
-})
+COVER_DEVICE_CLASSES = frozenset(
+    {
+        "awning",
+        "blind",
+        "curtain",
+        "damper",
+        "door",
+        "garage",
+        "gate",
+        "shade",
+        "shutter",
+        "window",
+    }
+)
 # light.mqtt.markdown: the schemas `default`, `json` and `template`; `on_command_type` is `last`, `first` or
 # `brightness`; the JSON schema's color modes, of which `onoff` and `brightness` must stand alone.
 LIGHT_SCHEMAS = frozenset({"default", "json", "template"})
@@ -284,23 +580,49 @@ class PlatformSchema:
 # number.mqtt.markdown alone does not list `availability_template`; light's JSON-schema section omits
 # `entity_picture` while every other section lists it, which reads as a gap in that section, so it is kept.
 _COMMON: dict[str, tuple[type, ...]] = {
-    "availability": LIST, "availability_mode": STR, "availability_template": STR, "availability_topic": STR,
-    "device": DICT, "enabled_by_default": BOOL, "encoding": STR, "entity_category": STR, "entity_picture": STR,
-    "icon": STR, "json_attributes_template": STR, "json_attributes_topic": STR, "name": STR, "object_id": STR,
-    "payload_available": STR, "payload_not_available": STR, "qos": INT, "unique_id": STR,
+    "availability": LIST,
+    "availability_mode": STR,
+    "availability_template": STR,
+    "availability_topic": STR,
+    "device": DICT,
+    "enabled_by_default": BOOL,
+    "encoding": STR,
+    "entity_category": STR,
+    "entity_picture": STR,
+    "icon": STR,
+    "json_attributes_template": STR,
+    "json_attributes_topic": STR,
+    "name": STR,
+    "object_id": STR,
+    "payload_available": STR,
+    "payload_not_available": STR,
+    "qos": INT,
+    "unique_id": STR,
 }
 _COMMON_ENUMS: dict[str, frozenset[Any]] = {
-    "availability_mode": AVAILABILITY_MODES, "entity_category": ENTITY_CATEGORIES, "qos": QOS_LEVELS,
+    "availability_mode": AVAILABILITY_MODES,
+    "entity_category": ENTITY_CATEGORIES,
+    "qos": QOS_LEVELS,
 }
 
 
-def _schema(options: dict[str, tuple[type, ...]], required: tuple[str, ...] = (), *,
-            enums: dict[str, frozenset[Any]] | None = None, nullable: tuple[str, ...] = (),
-            rules: tuple[Callable[[dict[str, Any]], list[str]], ...] = (),
-            without: tuple[str, ...] = ()) -> PlatformSchema:
+def _schema(
+    options: dict[str, tuple[type, ...]],
+    required: tuple[str, ...] = (),
+    *,
+    enums: dict[str, frozenset[Any]] | None = None,
+    nullable: tuple[str, ...] = (),
+    rules: tuple[Callable[[dict[str, Any]], list[str]], ...] = (),
+    without: tuple[str, ...] = (),
+) -> PlatformSchema:
     common = {k: v for k, v in _COMMON.items() if k not in without}
-    return PlatformSchema(options=common | options, required=frozenset(required),
-                          enums=_COMMON_ENUMS | (enums or {}), nullable=frozenset(("name", *nullable)), rules=rules)
+    return PlatformSchema(
+        options=common | options,
+        required=frozenset(required),
+        enums=_COMMON_ENUMS | (enums or {}),
+        nullable=frozenset(("name", *nullable)),
+        rules=rules,
+    )
 
 
 def _sensor_rules(c: dict[str, Any]) -> list[str]:
@@ -312,8 +634,11 @@ def _sensor_rules(c: dict[str, Any]) -> list[str]:
             errors.append("options: requires device_class 'enum'")
         if isinstance(c["options"], list) and not c["options"]:
             errors.append("options: an empty list is not allowed")
-        errors += [f"options: cannot be used together with {k}" for k in ("state_class", "unit_of_measurement")
-                   if c.get(k) is not None]
+        errors += [
+            f"options: cannot be used together with {k}"
+            for k in ("state_class", "unit_of_measurement")
+            if c.get(k) is not None
+        ]
     if "last_reset_value_template" in c and c.get("state_class") != "total":
         errors.append("last_reset_value_template: requires state_class 'total'")
     return errors
@@ -325,8 +650,11 @@ def _light_json_rules(c: dict[str, Any]) -> list[str]:
     modes = c.get("supported_color_modes")
     if not isinstance(modes, list):
         return []
-    errors = [f"supported_color_modes: {m!r} is not one of {sorted(LIGHT_COLOR_MODES)}"
-              for m in modes if m not in LIGHT_COLOR_MODES]
+    errors = [
+        f"supported_color_modes: {m!r} is not one of {sorted(LIGHT_COLOR_MODES)}"
+        for m in modes
+        if m not in LIGHT_COLOR_MODES
+    ]
     if len(modes) > 1 and LIGHT_EXCLUSIVE_COLOR_MODES & set(modes):
         errors.append("supported_color_modes: 'onoff' or 'brightness' must be the only value in the list")
     return errors
@@ -350,104 +678,300 @@ def _climate_rules(c: dict[str, Any]) -> list[str]:
 
 # sensor.mqtt.markdown
 SENSOR = _schema(
-    {"device_class": STR, "expire_after": INT, "force_update": BOOL, "last_reset_value_template": STR,
-     "options": LIST, "suggested_display_precision": INT, "state_class": STR, "state_topic": STR,
-     "unit_of_measurement": STR, "value_template": STR},
+    {
+        "device_class": STR,
+        "expire_after": INT,
+        "force_update": BOOL,
+        "last_reset_value_template": STR,
+        "options": LIST,
+        "suggested_display_precision": INT,
+        "state_class": STR,
+        "state_topic": STR,
+        "unit_of_measurement": STR,
+        "value_template": STR,
+    },
     ("state_topic",),
-    enums={"device_class": SENSOR_DEVICE_CLASSES, "state_class": SENSOR_STATE_CLASSES,
-           "entity_category": SENSOR_ENTITY_CATEGORIES},
-    nullable=("device_class", "unit_of_measurement"), rules=(_sensor_rules,))
+    enums={
+        "device_class": SENSOR_DEVICE_CLASSES,
+        "state_class": SENSOR_STATE_CLASSES,
+        "entity_category": SENSOR_ENTITY_CATEGORIES,
+    },
+    nullable=("device_class", "unit_of_measurement"),
+    rules=(_sensor_rules,),
+)
 # binary_sensor.mqtt.markdown
 BINARY_SENSOR = _schema(
-    {"device_class": STR, "expire_after": INT, "force_update": BOOL, "off_delay": INT, "payload_off": STR,
-     "payload_on": STR, "state_topic": STR, "value_template": STR},
+    {
+        "device_class": STR,
+        "expire_after": INT,
+        "force_update": BOOL,
+        "off_delay": INT,
+        "payload_off": STR,
+        "payload_on": STR,
+        "state_topic": STR,
+        "value_template": STR,
+    },
     ("state_topic",),
     enums={"device_class": BINARY_SENSOR_DEVICE_CLASSES, "entity_category": SENSOR_ENTITY_CATEGORIES},
-    nullable=("device_class",))
+    nullable=("device_class",),
+)
 # switch.mqtt.markdown (its device classes live on switch.markdown, not read here: a string is all that is checked)
 SWITCH = _schema(
-    {"command_template": STR, "command_topic": STR, "device_class": STR, "optimistic": BOOL, "payload_off": STR,
-     "payload_on": STR, "retain": BOOL, "state_off": STR, "state_on": STR, "state_topic": STR,
-     "value_template": STR},
-    ("command_topic",), nullable=("device_class",))
+    {
+        "command_template": STR,
+        "command_topic": STR,
+        "device_class": STR,
+        "optimistic": BOOL,
+        "payload_off": STR,
+        "payload_on": STR,
+        "retain": BOOL,
+        "state_off": STR,
+        "state_on": STR,
+        "state_topic": STR,
+        "value_template": STR,
+    },
+    ("command_topic",),
+    nullable=("device_class",),
+)
 # button.mqtt.markdown (device classes on button.markdown, not read here)
 BUTTON = _schema(
     {"command_template": STR, "command_topic": STR, "device_class": STR, "payload_press": STR, "retain": BOOL},
-    ("command_topic",), nullable=("device_class",))
+    ("command_topic",),
+    nullable=("device_class",),
+)
 # lock.mqtt.markdown
 LOCK = _schema(
-    {"code_format": STR, "command_template": STR, "command_topic": STR, "optimistic": BOOL, "payload_lock": STR,
-     "payload_unlock": STR, "payload_open": STR, "payload_reset": STR, "retain": BOOL, "state_jammed": STR,
-     "state_locked": STR, "state_locking": STR, "state_topic": STR, "state_unlocked": STR, "state_unlocking": STR,
-     "value_template": STR},
-    ("command_topic",))
+    {
+        "code_format": STR,
+        "command_template": STR,
+        "command_topic": STR,
+        "optimistic": BOOL,
+        "payload_lock": STR,
+        "payload_unlock": STR,
+        "payload_open": STR,
+        "payload_reset": STR,
+        "retain": BOOL,
+        "state_jammed": STR,
+        "state_locked": STR,
+        "state_locking": STR,
+        "state_topic": STR,
+        "state_unlocked": STR,
+        "state_unlocking": STR,
+        "value_template": STR,
+    },
+    ("command_topic",),
+)
 # cover.mqtt.markdown; payload_open/close/stop "needs to be set to `null`" in discovery to disable that command.
 COVER = _schema(
-    {"command_topic": STR, "device_class": STR, "optimistic": BOOL, "payload_close": STR, "payload_open": STR,
-     "payload_stop": STR, "position_closed": INT, "position_open": INT, "position_template": STR,
-     "position_topic": STR, "retain": BOOL, "set_position_template": STR, "set_position_topic": STR,
-     "state_closed": STR, "state_closing": STR, "state_open": STR, "state_opening": STR, "state_stopped": STR,
-     "state_topic": STR, "tilt_closed_value": INT, "tilt_command_template": STR, "tilt_command_topic": STR,
-     "tilt_max": INT, "tilt_min": INT, "tilt_opened_value": INT, "tilt_optimistic": BOOL,
-     "tilt_status_template": STR, "tilt_status_topic": STR, "value_template": STR},
+    {
+        "command_topic": STR,
+        "device_class": STR,
+        "optimistic": BOOL,
+        "payload_close": STR,
+        "payload_open": STR,
+        "payload_stop": STR,
+        "position_closed": INT,
+        "position_open": INT,
+        "position_template": STR,
+        "position_topic": STR,
+        "retain": BOOL,
+        "set_position_template": STR,
+        "set_position_topic": STR,
+        "state_closed": STR,
+        "state_closing": STR,
+        "state_open": STR,
+        "state_opening": STR,
+        "state_stopped": STR,
+        "state_topic": STR,
+        "tilt_closed_value": INT,
+        "tilt_command_template": STR,
+        "tilt_command_topic": STR,
+        "tilt_max": INT,
+        "tilt_min": INT,
+        "tilt_opened_value": INT,
+        "tilt_optimistic": BOOL,
+        "tilt_status_template": STR,
+        "tilt_status_topic": STR,
+        "value_template": STR,
+    },
     enums={"device_class": COVER_DEVICE_CLASSES},
-    nullable=("device_class", "payload_open", "payload_close", "payload_stop"))
+    nullable=("device_class", "payload_open", "payload_close", "payload_stop"),
+)
 # number.mqtt.markdown (device classes on number.markdown, not read here)
 NUMBER = _schema(
-    {"command_template": STR, "command_topic": STR, "device_class": STR, "max": FLOAT, "min": FLOAT, "mode": STR,
-     "optimistic": BOOL, "payload_reset": STR, "retain": BOOL, "state_topic": STR, "step": FLOAT,
-     "unit_of_measurement": STR, "value_template": STR},
-    ("command_topic",), enums={"mode": NUMBER_MODES}, nullable=("device_class", "unit_of_measurement"),
-    rules=(_number_rules,), without=("availability_template",))
+    {
+        "command_template": STR,
+        "command_topic": STR,
+        "device_class": STR,
+        "max": FLOAT,
+        "min": FLOAT,
+        "mode": STR,
+        "optimistic": BOOL,
+        "payload_reset": STR,
+        "retain": BOOL,
+        "state_topic": STR,
+        "step": FLOAT,
+        "unit_of_measurement": STR,
+        "value_template": STR,
+    },
+    ("command_topic",),
+    enums={"mode": NUMBER_MODES},
+    nullable=("device_class", "unit_of_measurement"),
+    rules=(_number_rules,),
+    without=("availability_template",),
+)
 # select.mqtt.markdown
 SELECT = _schema(
-    {"command_template": STR, "command_topic": STR, "optimistic": BOOL, "options": LIST, "retain": BOOL,
-     "state_topic": STR, "value_template": STR},
-    ("command_topic", "options"))
+    {
+        "command_template": STR,
+        "command_topic": STR,
+        "optimistic": BOOL,
+        "options": LIST,
+        "retain": BOOL,
+        "state_topic": STR,
+        "value_template": STR,
+    },
+    ("command_topic", "options"),
+)
 # climate.mqtt.markdown: nothing is required.
-_CLIMATE_TOPIC_GROUPS = ("fan_mode", "mode", "swing_horizontal_mode", "swing_mode", "temperature",
-                         "temperature_high", "temperature_low")
+_CLIMATE_TOPIC_GROUPS = (
+    "fan_mode",
+    "mode",
+    "swing_horizontal_mode",
+    "swing_mode",
+    "temperature",
+    "temperature_high",
+    "temperature_low",
+)
 CLIMATE = _schema(
-    {"action_template": STR, "action_topic": STR, "current_humidity_template": STR, "current_humidity_topic": STR,
-     "current_temperature_template": STR, "current_temperature_topic": STR, "fan_modes": LIST, "initial": FLOAT,
-     "max_humidity": FLOAT, "max_temp": FLOAT, "min_humidity": FLOAT, "min_temp": FLOAT, "modes": LIST,
-     "optimistic": BOOL, "payload_off": STR, "payload_on": STR, "power_command_template": STR,
-     "power_command_topic": STR, "precision": FLOAT, "preset_mode_command_template": STR,
-     "preset_mode_command_topic": STR, "preset_mode_state_topic": STR, "preset_mode_value_template": STR,
-     "preset_modes": LIST, "retain": BOOL, "swing_horizontal_modes": LIST, "swing_modes": LIST,
-     "target_humidity_command_template": STR, "target_humidity_command_topic": STR,
-     "target_humidity_state_topic": STR, "target_humidity_state_template": STR, "temperature_unit": STR,
-     "temp_step": FLOAT, "value_template": STR}
-    | {f"{g}_{kind}": STR for g in _CLIMATE_TOPIC_GROUPS
-       for kind in ("command_template", "command_topic", "state_template", "state_topic")},
+    {
+        "action_template": STR,
+        "action_topic": STR,
+        "current_humidity_template": STR,
+        "current_humidity_topic": STR,
+        "current_temperature_template": STR,
+        "current_temperature_topic": STR,
+        "fan_modes": LIST,
+        "initial": FLOAT,
+        "max_humidity": FLOAT,
+        "max_temp": FLOAT,
+        "min_humidity": FLOAT,
+        "min_temp": FLOAT,
+        "modes": LIST,
+        "optimistic": BOOL,
+        "payload_off": STR,
+        "payload_on": STR,
+        "power_command_template": STR,
+        "power_command_topic": STR,
+        "precision": FLOAT,
+        "preset_mode_command_template": STR,
+        "preset_mode_command_topic": STR,
+        "preset_mode_state_topic": STR,
+        "preset_mode_value_template": STR,
+        "preset_modes": LIST,
+        "retain": BOOL,
+        "swing_horizontal_modes": LIST,
+        "swing_modes": LIST,
+        "target_humidity_command_template": STR,
+        "target_humidity_command_topic": STR,
+        "target_humidity_state_topic": STR,
+        "target_humidity_state_template": STR,
+        "temperature_unit": STR,
+        "temp_step": FLOAT,
+        "value_template": STR,
+    }
+    | {
+        f"{g}_{kind}": STR
+        for g in _CLIMATE_TOPIC_GROUPS
+        for kind in ("command_template", "command_topic", "state_template", "state_topic")
+    },
     enums={"temperature_unit": CLIMATE_TEMPERATURE_UNITS, "precision": CLIMATE_PRECISIONS},
-    rules=(_climate_rules,))
+    rules=(_climate_rules,),
+)
 # light.mqtt.markdown, "Default schema - Configuration".
-_LIGHT_COLOR_TOPICS = {f"{c}_{kind}": STR for c in ("hs", "rgb", "rgbw", "rgbww", "xy")
-                       for kind in ("command_template", "command_topic", "state_topic", "value_template")}
+_LIGHT_COLOR_TOPICS = {
+    f"{c}_{kind}": STR
+    for c in ("hs", "rgb", "rgbw", "rgbww", "xy")
+    for kind in ("command_template", "command_topic", "state_topic", "value_template")
+}
 LIGHT_DEFAULT = _schema(
-    {"brightness_command_topic": STR, "brightness_command_template": STR, "brightness_scale": INT,
-     "brightness_state_topic": STR, "brightness_value_template": STR, "color_mode_state_topic": STR,
-     "color_mode_value_template": STR, "color_temp_command_template": STR, "color_temp_command_topic": STR,
-     "color_temp_kelvin": BOOL, "color_temp_state_topic": STR, "color_temp_value_template": STR,
-     "command_topic": STR, "effect_command_topic": STR, "effect_command_template": STR, "effect_list": STR_OR_LIST,
-     "effect_state_topic": STR, "effect_value_template": STR, "max_kelvin": INT, "max_mireds": INT,
-     "min_kelvin": INT, "min_mireds": INT, "on_command_type": STR, "optimistic": BOOL, "payload_off": STR,
-     "payload_on": STR, "retain": BOOL, "schema": STR, "state_topic": STR, "state_value_template": STR,
-     "white_command_topic": STR, "white_scale": INT} | _LIGHT_COLOR_TOPICS,
-    ("command_topic",), enums={"schema": LIGHT_SCHEMAS, "on_command_type": LIGHT_ON_COMMAND_TYPES})
+    {
+        "brightness_command_topic": STR,
+        "brightness_command_template": STR,
+        "brightness_scale": INT,
+        "brightness_state_topic": STR,
+        "brightness_value_template": STR,
+        "color_mode_state_topic": STR,
+        "color_mode_value_template": STR,
+        "color_temp_command_template": STR,
+        "color_temp_command_topic": STR,
+        "color_temp_kelvin": BOOL,
+        "color_temp_state_topic": STR,
+        "color_temp_value_template": STR,
+        "command_topic": STR,
+        "effect_command_topic": STR,
+        "effect_command_template": STR,
+        "effect_list": STR_OR_LIST,
+        "effect_state_topic": STR,
+        "effect_value_template": STR,
+        "max_kelvin": INT,
+        "max_mireds": INT,
+        "min_kelvin": INT,
+        "min_mireds": INT,
+        "on_command_type": STR,
+        "optimistic": BOOL,
+        "payload_off": STR,
+        "payload_on": STR,
+        "retain": BOOL,
+        "schema": STR,
+        "state_topic": STR,
+        "state_value_template": STR,
+        "white_command_topic": STR,
+        "white_scale": INT,
+    }
+    | _LIGHT_COLOR_TOPICS,
+    ("command_topic",),
+    enums={"schema": LIGHT_SCHEMAS, "on_command_type": LIGHT_ON_COMMAND_TYPES},
+)
 # light.mqtt.markdown, "JSON schema - Configuration".
 LIGHT_JSON = _schema(
-    {"brightness": BOOL, "brightness_scale": INT, "color_temp_kelvin": BOOL, "command_topic": STR, "effect": BOOL,
-     "effect_list": STR_OR_LIST, "flash_time_long": INT, "flash_time_short": INT, "max_kelvin": INT,
-     "max_mireds": INT, "min_kelvin": INT, "min_mireds": INT, "optimistic": BOOL, "retain": BOOL, "schema": STR,
-     "state_topic": STR, "supported_color_modes": LIST, "white_scale": INT},
-    ("command_topic",), enums={"schema": LIGHT_SCHEMAS}, rules=(_light_json_rules,))
+    {
+        "brightness": BOOL,
+        "brightness_scale": INT,
+        "color_temp_kelvin": BOOL,
+        "command_topic": STR,
+        "effect": BOOL,
+        "effect_list": STR_OR_LIST,
+        "flash_time_long": INT,
+        "flash_time_short": INT,
+        "max_kelvin": INT,
+        "max_mireds": INT,
+        "min_kelvin": INT,
+        "min_mireds": INT,
+        "optimistic": BOOL,
+        "retain": BOOL,
+        "schema": STR,
+        "state_topic": STR,
+        "supported_color_modes": LIST,
+        "white_scale": INT,
+    },
+    ("command_topic",),
+    enums={"schema": LIGHT_SCHEMAS},
+    rules=(_light_json_rules,),
+)
 
 # The platforms this validator models (the light's schema is chosen by its `schema` option).
 PLATFORMS: dict[str, PlatformSchema] = {
-    "sensor": SENSOR, "binary_sensor": BINARY_SENSOR, "switch": SWITCH, "button": BUTTON, "lock": LOCK,
-    "cover": COVER, "number": NUMBER, "select": SELECT, "climate": CLIMATE, "light": LIGHT_DEFAULT,
+    "sensor": SENSOR,
+    "binary_sensor": BINARY_SENSOR,
+    "switch": SWITCH,
+    "button": BUTTON,
+    "lock": LOCK,
+    "cover": COVER,
+    "number": NUMBER,
+    "select": SELECT,
+    "climate": CLIMATE,
+    "light": LIGHT_DEFAULT,
 }
 LIGHT_SCHEMA_BY_NAME: dict[str, PlatformSchema] = {"default": LIGHT_DEFAULT, "json": LIGHT_JSON}
 
@@ -459,10 +983,20 @@ PAYLOAD_EXTRAS: dict[str, tuple[type, ...]] = {"origin": DICT}
 # Device discovery's "Supported shared options" (mqtt.markdown, "Device discovery payload"): the availability
 # options, `origin`, `command_topic`, `state_topic`, `qos` and `encoding`; `device` and `origin` are mandatory and
 # "cannot be overridden at the entity/component level".
-SHARED_OPTIONS = frozenset({
-    "availability", "availability_mode", "availability_template", "availability_topic", "payload_available",
-    "payload_not_available", "command_topic", "state_topic", "qos", "encoding",
-})
+SHARED_OPTIONS = frozenset(
+    {
+        "availability",
+        "availability_mode",
+        "availability_template",
+        "availability_topic",
+        "payload_available",
+        "payload_not_available",
+        "command_topic",
+        "state_topic",
+        "qos",
+        "encoding",
+    }
+)
 
 # --- Validation -------------------------------------------------------------------------------------------------
 
@@ -566,9 +1100,11 @@ def _check_device(device: Any) -> list[str]:
     connections = device.get("connections")
     if isinstance(connections, list):
         # "a list of tuples `[connection_type, connection_identifier]`".
-        errors += [f"device.connections: {c!r} is not a [connection_type, connection_identifier] pair"
-                   for c in connections if not (isinstance(c, list) and len(c) == 2
-                                                and all(isinstance(x, str) for x in c))]
+        errors += [
+            f"device.connections: {c!r} is not a [connection_type, connection_identifier] pair"
+            for c in connections
+            if not (isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c))
+        ]
     return errors
 
 
@@ -607,8 +1143,11 @@ def _schema_for(component: str, config: Mapping[str, Any]) -> PlatformSchema | s
         if not isinstance(name, str):
             return "schema: expected str"
         if name not in LIGHT_SCHEMA_BY_NAME:
-            return (f"light schema {name!r} is not modelled by this validator" if name in LIGHT_SCHEMAS
-                    else f"schema: {name!r} is not one of {sorted(LIGHT_SCHEMAS)}")
+            return (
+                f"light schema {name!r} is not modelled by this validator"
+                if name in LIGHT_SCHEMAS
+                else f"schema: {name!r} is not one of {sorted(LIGHT_SCHEMAS)}"
+            )
         return LIGHT_SCHEMA_BY_NAME[name]
     if component not in PLATFORMS:
         # Supported by HA, but its page was not encoded here: say so rather than let the payload pass unchecked.
@@ -695,8 +1234,11 @@ def validate_device_discovery(payload: Mapping[str, Any]) -> list[str]:
         errors.append("origin (o): required in device discovery")
     else:
         errors += _check_origin(origin)
-    errors += [f"{key}: not a supported shared option (shared: {sorted(SHARED_OPTIONS)})"
-               for key in root if key not in SHARED_OPTIONS]
+    errors += [
+        f"{key}: not a supported shared option (shared: {sorted(SHARED_OPTIONS)})"
+        for key in root
+        if key not in SHARED_OPTIONS
+    ]
     shared = {k: v for k, v in root.items() if k in SHARED_OPTIONS}
     if not isinstance(components, Mapping) or not components:
         errors.append("components (cmps): required, a non-empty dict of component id -> component config")
@@ -772,8 +1314,12 @@ def render(template: str, payload: bytes | str) -> str:
         value_json: Any = json.loads(text)
     except ValueError:
         value_json = None
-    return jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(template).render(
-        value=text, value_json=value_json).strip()
+    return (
+        jinja2.sandbox.ImmutableSandboxedEnvironment()
+        .from_string(template)
+        .render(value=text, value_json=value_json)
+        .strip()
+    )
 
 
 def cover_state(config: Mapping[str, Any], payload: bytes | str) -> str | None:
@@ -785,8 +1331,7 @@ def cover_state(config: Mapping[str, Any], payload: bytes | str) -> str | None:
 
 def cover_tilt(config: Mapping[str, Any], payload: bytes | str) -> float:
     """The tilt percentage Home Assistant shows after a message on the tilt status topic."""
-    raw = float(render(config["tilt_status_template"], payload)) if "tilt_status_template" in config \
-        else float(payload)
+    raw = float(render(config["tilt_status_template"], payload)) if "tilt_status_template" in config else float(payload)
     low, high = config.get("tilt_min", 0), config.get("tilt_max", 100)
     return (raw - low) * 100 / (high - low)
 

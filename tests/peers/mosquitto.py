@@ -23,16 +23,27 @@ class Mosquitto:
     anonymous access off and lets only those (name, password) pairs in; ``client_ca`` lets in only clients with a
     certificate that CA signed."""
 
-    def __init__(self, folder: Path, port: int | None = None, *, tls: tuple[Path, Path] | None = None,
-                 users: dict[str, str] | None = None, client_ca: Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        users: dict[str, str] | None = None,
+        client_ca: Path | None = None,
+    ) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "mosquitto.conf"
         # Persistence on: a broker restart keeps retained messages and the persistent sessions' queues.
-        lines = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {folder}/",
-                 "autosave_interval 1"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "persistence true",
+            f"persistence_location {folder}/",
+            "autosave_interval 1",
+        ]
         if os.geteuid() == 0:
             # Started as root, mosquitto drops to the user "mosquitto", who cannot read the test's private folder.
             lines.append("user root")
@@ -47,8 +58,9 @@ class Mosquitto:
             passwords = folder / "passwd"
             passwords.write_text("")
             for name, password in users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True,
-                               capture_output=True)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), name, password], check=True, capture_output=True
+                )
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         elif client_ca is not None:
             lines.append("allow_anonymous false")
@@ -58,9 +70,13 @@ class Mosquitto:
 
     async def start(self) -> Mosquitto:
         program = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = await asyncio.to_thread(subprocess.Popen, [program, "-c", str(self.config)],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            preexec_fn=die_with_parent)
+        self.proc = await asyncio.to_thread(
+            subprocess.Popen,
+            [program, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
         for _ in range(200):
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):

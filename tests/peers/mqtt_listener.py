@@ -33,8 +33,9 @@ class TopicListener:
     async def _listen(self, ready: asyncio.Event) -> None:
         while True:
             try:
-                async with aiomqtt.Client("127.0.0.1", self.port, identifier=self.identifier,
-                                          clean_session=self.clean_session) as client:
+                async with aiomqtt.Client(
+                    "127.0.0.1", self.port, identifier=self.identifier, clean_session=self.clean_session
+                ) as client:
                     for topic in self.topics:
                         await client.subscribe(topic, qos=1)
                     ready.set()

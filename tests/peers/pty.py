@@ -46,8 +46,11 @@ class PtyLink:
         self._unlink()
         self._proc = subprocess.Popen(
             [socat, f"pty,raw,echo=0,link={self.port_path}", f"pty,raw,echo=0,link={self._emu_path}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM),
+        )
 
     def _ready(self) -> bool:
         if self._proc is None or self._proc.poll() is not None:

@@ -21,8 +21,9 @@ class ApiClient:
     def url(self, address: str) -> str:
         return self.proc.device_url(address)
 
-    async def call(self, method: str, path: str, body: Any = None, status: int = 200,
-                   params: dict[str, str] | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, status: int = 200, params: dict[str, str] | None = None
+    ) -> Any:
         response = await self.http.request(method, path, json=body, params=params)
         assert response.status_code == status, (method, path, response.status_code, response.text)
         return response.json() if response.content else None
@@ -35,8 +36,9 @@ class ApiClient:
 async def api_client(proc: HearthProcess) -> AsyncIterator[ApiClient]:
     """A client with the first admin token and a registered event listener (use with ``async for``)."""
     assert proc.first_token
-    async with httpx.AsyncClient(base_url=proc.base_url, verify=False, timeout=10,
-                                 headers={"Authorization": f"Bearer {proc.first_token}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {proc.first_token}"}
+    ) as http:
         client = ApiClient(proc, http)
         client.listener = (await client.call("POST", "/events/register"))["id"]
         yield client

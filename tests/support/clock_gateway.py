@@ -39,8 +39,12 @@ class Harness:
 
     def commands(self) -> list[tuple[str, list[Any]]]:
         """Every command of every execution registered, in order, with its parameters' values."""
-        return [(c["name"], [p["value"] if isinstance(p, dict) else p for p in c.get("parameters", [])])
-                for e in self.named("ExecutionRegisteredEvent") for a in e["actions"] for c in a["commands"]]
+        return [
+            (c["name"], [p["value"] if isinstance(p, dict) else p for p in c.get("parameters", [])])
+            for e in self.named("ExecutionRegisteredEvent")
+            for a in e["actions"]
+            for c in a["commands"]
+        ]
 
     async def settle(self) -> None:
         for _ in range(4):
@@ -75,14 +79,26 @@ class Harness:
 
 async def start_harness(data_dir: Path, start: float) -> Harness:
     """A gateway on a ManualClock at ``start``, located in Paris (sunrise and sunset, SOLAR)."""
-    env = {"HEARTH_STORE__DATA_DIR": str(data_dir), "HEARTH_API__ENABLED": "false",
-           "HEARTH_DRIVERS__VIRTUAL__ENABLED": "true", "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
-           "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "0.1", "HEARTH_EXECUTOR__MISSED_GRACE_S": "600"}
+    env = {
+        "HEARTH_STORE__DATA_DIR": str(data_dir),
+        "HEARTH_API__ENABLED": "false",
+        "HEARTH_DRIVERS__VIRTUAL__ENABLED": "true",
+        "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
+        "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "0.1",
+        "HEARTH_EXECUTOR__MISSED_GRACE_S": "600",
+    }
     clock = ManualClock(start)
     gateway = Gateway(load_settings(None, env), clock=clock)
     await gateway.start()
     events: list[Event] = []
     gateway.bus.subscribe(events.append)
-    await gateway.location.update({"latitude": 48.8566, "longitude": 2.3522, "timezone": "Europe/Paris",
-                                   "twilightAngle": "SOLAR", "city": "Paris"})
+    await gateway.location.update(
+        {
+            "latitude": 48.8566,
+            "longitude": 2.3522,
+            "timezone": "Europe/Paris",
+            "twilightAngle": "SOLAR",
+            "city": "Paris",
+        }
+    )
     return Harness(gateway, clock, events, data_dir)

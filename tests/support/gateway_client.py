@@ -26,8 +26,9 @@ class GatewayClient:
         await asyncio.to_thread(self.proc.start, timeout)
         # A first start printed its admin token; a later one has none, and a token is made with the CLI.
         token = self.proc.first_token or await asyncio.to_thread(self.proc.token)
-        self.api = httpx.AsyncClient(base_url=self.proc.base_url, verify=False, timeout=20,
-                                     headers={"Authorization": f"Bearer {token}"})
+        self.api = httpx.AsyncClient(
+            base_url=self.proc.base_url, verify=False, timeout=20, headers={"Authorization": f"Bearer {token}"}
+        )
         self.listener = await self._register()
 
     async def _register(self) -> str:
@@ -59,11 +60,13 @@ class GatewayClient:
     async def event(self, name: str, timeout: float = 20, after: int = 0, **fields: Any) -> dict[str, Any]:
         """The first event so named with those fields, among those fetched after the first ``after`` (pass
         ``len(client.events)`` taken before an act to wait for what the act causes, not an older one)."""
+
         async def find() -> dict[str, Any] | None:
             for e in (await self.fetch())[after:]:
                 if e["name"] == name and all(e.get(k) == v for k, v in fields.items()):
                     return e
             return None
+
         found: dict[str, Any] = await wait_for(find, timeout=timeout, interval=0.1)
         return found
 
@@ -71,8 +74,13 @@ class GatewayClient:
         return {d["deviceURL"]: d for d in (await self.api.get("/setup/devices")).json()}
 
     async def apply(self, url: str, name: str, *params: Any) -> str:
-        response = await self.api.post("/exec/apply", json={"label": name, "actions": [
-            {"deviceURL": url, "commands": [{"name": name, "parameters": list(params)}]}]})
+        response = await self.api.post(
+            "/exec/apply",
+            json={
+                "label": name,
+                "actions": [{"deviceURL": url, "commands": [{"name": name, "parameters": list(params)}]}],
+            },
+        )
         assert response.status_code == 200, response.text
         exec_id: str = response.json()["execId"]
         return exec_id
@@ -80,10 +88,14 @@ class GatewayClient:
     async def outcome(self, exec_id: str, timeout: float = 30) -> dict[str, Any]:
         async def final() -> dict[str, Any] | None:
             for e in await self.fetch():
-                if (e["name"] == "ExecutionStateChangedEvent" and e["execId"] == exec_id
-                        and e["newState"] in ("COMPLETED", "FAILED")):
+                if (
+                    e["name"] == "ExecutionStateChangedEvent"
+                    and e["execId"] == exec_id
+                    and e["newState"] in ("COMPLETED", "FAILED")
+                ):
                     return e
             return None
+
         done: dict[str, Any] = await wait_for(final, timeout=timeout, interval=0.1)
         return done
 

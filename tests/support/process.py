@@ -24,8 +24,14 @@ _GATEWAY_LINE = re.compile(r"gateway (\d{4}-\d{4}-\d{4}) started")
 
 
 class HearthProcess:
-    def __init__(self, data_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None,
-                 python: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+        python: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         # The interpreter whose installed Hearth runs: the dev venv's by default, or a user install's
         # (tests.support.user_install), which runs from outside the checkout so that it imports its own copy.
@@ -43,13 +49,15 @@ class HearthProcess:
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "HEARTH_STORE__DATA_DIR": str(self.data_dir),
-            "HEARTH_API__HOST": "127.0.0.1",
-            "HEARTH_API__PORT": "0",
-            "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "1",
-            "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
-        })
+        env.update(
+            {
+                "HEARTH_STORE__DATA_DIR": str(self.data_dir),
+                "HEARTH_API__HOST": "127.0.0.1",
+                "HEARTH_API__PORT": "0",
+                "HEARTH_DRIVERS__VIRTUAL__TRAVEL_TIME_S": "1",
+                "HEARTH_DRIVERS__VIRTUAL__DRIFT_INTERVAL_S": "0",
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -66,8 +74,15 @@ class HearthProcess:
         self.port = 0
         self.data_dir.mkdir(parents=True, exist_ok=True)  # also the working folder of a user install's run
         self.proc = subprocess.Popen(
-            [self.python, "-m", "hearth", "run", "--config", str(self.config)], cwd=self.cwd, env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, preexec_fn=die_with_parent)
+            [self.python, "-m", "hearth", "run", "--config", str(self.config)],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            preexec_fn=die_with_parent,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + timeout
@@ -107,8 +122,14 @@ class HearthProcess:
 
     def cli(self, *args: str) -> str:
         """Run ``hearth <args>`` against the same configuration and data; returns stdout."""
-        result = subprocess.run([self.python, "-m", "hearth", *args, "--config", str(self.config)], cwd=self.cwd,
-                                env=self.env, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [self.python, "-m", "hearth", *args, "--config", str(self.config)],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"hearth {' '.join(args)} failed: {result.stderr}")
         return result.stdout

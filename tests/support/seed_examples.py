@@ -33,7 +33,7 @@ def _section(method: str, path: str) -> list[str]:
 def _json_after(lines: list[str], marker: str) -> Any:
     for i, line in enumerate(lines):
         if line.strip() == marker:
-            value, _ = json.JSONDecoder().raw_decode("\n".join(lines[i + 1:]))
+            value, _ = json.JSONDecoder().raw_decode("\n".join(lines[i + 1 :]))
             return value
     raise LookupError(f"no {marker!r} in this operation")
 
@@ -50,7 +50,7 @@ def event_example(method: str, path: str, event: str) -> dict[str, Any]:
     lines = _section(method, path)
     for i, line in enumerate(lines):
         if line.strip() == event and i + 2 < len(lines) and lines[i + 2].strip() == "JSON":
-            value, _ = json.JSONDecoder().raw_decode("\n".join(lines[i + 3:]))
+            value, _ = json.JSONDecoder().raw_decode("\n".join(lines[i + 3 :]))
             assert isinstance(value, dict) and value.get("name") == event
             return value
     raise LookupError(f"{event} is not documented under {method} {path}")

@@ -52,7 +52,7 @@ def json_block(text: str, marker: str, *, occurrence: int = 1, then: str = "") -
         elif ch in "}]":
             depth -= 1
             if depth == 0:
-                return text[start:i + 1]
+                return text[start : i + 1]
     raise LookupError(f"the example after {marker!r} never closes")
 
 
@@ -70,8 +70,10 @@ def default_fields(text: str, marker: str) -> list[str]:
     """Seed 004's "If fields parameter is missing, only the following attributes ... are returned: a, b, c."
     after ``marker`` (an endpoint's heading)."""
     at = text.find(marker)
-    found = re.compile(r"If fields parameter is missing, only the following attributes of the \w+ are returned: "
-                       r"([\w, ]+)\.").search(text, at)
+    found = re.compile(
+        r"If fields parameter is missing, only the following attributes of the \w+ are returned: "
+        r"([\w, ]+)\."
+    ).search(text, at)
     if at < 0 or found is None:
         raise LookupError(f"no default fields after {marker!r}")
     return [name.strip() for name in found.group(1).split(",")]

@@ -24,8 +24,23 @@ def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
     target = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
     # Not editable: the package as its metadata declares it, files copied, dependencies resolved by pip.
     # With the project's constraints, as make run and deploy/install.sh install it.
-    result = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-input", "--disable-pip-version-check",
-                             "-c", str(REPO / "constraints.txt"), target], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-input",
+            "--disable-pip-version-check",
+            "-c",
+            str(REPO / "constraints.txt"),
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"pip install {target} failed:\n{result.stdout}\n{result.stderr}")
     return python

@@ -7,9 +7,15 @@ from hearth.model.action import AUTHENTICATION_MASK, ActionGroup
 
 
 def group(*authentications: str | None) -> ActionGroup:
-    return ActionGroup.model_validate({"label": "doors", "actions": [
-        {"deviceURL": f"virtual://0000-0000-0000/{i}", "commands": [{"name": "unlock", "authentication": a}]}
-        for i, a in enumerate(authentications)]})
+    return ActionGroup.model_validate(
+        {
+            "label": "doors",
+            "actions": [
+                {"deviceURL": f"virtual://0000-0000-0000/{i}", "commands": [{"name": "unlock", "authentication": a}]}
+                for i, a in enumerate(authentications)
+            ],
+        }
+    )
 
 
 def test_the_answer_masks_it() -> None:

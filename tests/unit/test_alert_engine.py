@@ -80,8 +80,7 @@ async def test_hourly_mean_rolls_over_with_the_clock(gw: Gateway) -> None:
     report(gw, "5", {TEMP: 22.0})  # mean 26: still true
     state = gw.alerts.state_of(made.id, sensor)
     assert state is not None and state.state is True
-    assert state.attributes[0]["value"]["valueAgg"] == {"min": 22.0, "max": 30.0, "cnt": 2, "sum": 52.0,
-                                                        "mean": 26.0}
+    assert state.attributes[0]["value"]["valueAgg"] == {"min": 22.0, "max": 30.0, "cnt": 2, "sum": 52.0, "mean": 26.0}
     await clock.advance(121)  # 11:00 passes: the hour's bucket empties, the mean is unknown
     await gw.alerts.drained()
     state = gw.alerts.state_of(made.id, sensor)
@@ -108,30 +107,54 @@ async def test_notif_modes_and_trigger_types(gw: Gateway) -> None:
     modes = ["EVERY_TIME", "WHEN_STATE_CHANGES", "WHEN_STATE_TRUE", "WHEN_STATE_FALSE", "IN_ALL_CASES"]
     rules = {mode: (await gw.alerts.create_rule(rule(condition, notifMode=mode))).id for mode in modes}
     stateless = (await gw.alerts.create_rule(rule(condition, stateful=False, notifMode="WHEN_STATE_TRUE"))).id
-    oid = await gw.action_groups.create(ActionGroup.model_validate(
-        {"label": "alert", "actions": [{"deviceURL": url(gw, "10"), "commands": [{"name": "on"}]}]}))
+    oid = await gw.action_groups.create(
+        ActionGroup.model_validate(
+            {"label": "alert", "actions": [{"deviceURL": url(gw, "10"), "commands": [{"name": "on"}]}]}
+        )
+    )
     triggers = {}
     for kind in ("ON_ALERT", "ON_ALERT_STATE_CHANGE", "ON_ALERT_STATE_CHANGE_TRUE"):
-        made = await gw.alerts.create_trigger({"type": kind, "filter": rules["EVERY_TIME"],
-                                               "operationType": "RUN_ACTION_GROUP",
-                                               "parameters": {"actionGroupOID": oid}})
+        made = await gw.alerts.create_trigger(
+            {
+                "type": kind,
+                "filter": rules["EVERY_TIME"],
+                "operationType": "RUN_ACTION_GROUP",
+                "parameters": {"actionGroupOID": oid},
+            }
+        )
         triggers[kind] = made.uid
-    on_stateless = (await gw.alerts.create_trigger({"type": "ON_ALERT", "filter": stateless,
-                                                    "operationType": "RUN_ACTION_GROUP",
-                                                    "parameters": {"actionGroupOID": oid}})).uid
-    cloud = await gw.alerts.create_trigger({"type": "ON_ALERT", "filter": stateless,
-                                            "operationType": "SYSTEM_SUSPEND", "parameters": {}})
+    on_stateless = (
+        await gw.alerts.create_trigger(
+            {
+                "type": "ON_ALERT",
+                "filter": stateless,
+                "operationType": "RUN_ACTION_GROUP",
+                "parameters": {"actionGroupOID": oid},
+            }
+        )
+    ).uid
+    cloud = await gw.alerts.create_trigger(
+        {"type": "ON_ALERT", "filter": stateless, "operationType": "SYSTEM_SUSPEND", "parameters": {}}
+    )
     # raised: T T F F T; flips: T . F . T
     for value in (30.0, 31.0, 20.0, 21.0, 30.0):
         report(gw, "5", {TEMP: value})
     await gw.alerts.drained()
     counts = {mode: len(seen.notes(rule_id)) for mode, rule_id in rules.items()}
-    assert counts == {"EVERY_TIME": 3, "WHEN_STATE_CHANGES": 3, "WHEN_STATE_TRUE": 2, "WHEN_STATE_FALSE": 1,
-                      "IN_ALL_CASES": 4}
+    assert counts == {
+        "EVERY_TIME": 3,
+        "WHEN_STATE_CHANGES": 3,
+        "WHEN_STATE_TRUE": 2,
+        "WHEN_STATE_FALSE": 1,
+        "IN_ALL_CASES": 4,
+    }
     assert [n.state for n in seen.notes(rules["WHEN_STATE_CHANGES"])] == [True, False, True]
     assert [n.state for n in seen.notes(stateless)] == [None, None, None]
     assert {kind: seen.runs(uid) for kind, uid in triggers.items()} == {
-        "ON_ALERT": 3, "ON_ALERT_STATE_CHANGE": 3, "ON_ALERT_STATE_CHANGE_TRUE": 2}
+        "ON_ALERT": 3,
+        "ON_ALERT_STATE_CHANGE": 3,
+        "ON_ALERT_STATE_CHANGE_TRUE": 2,
+    }
     assert seen.runs(on_stateless) == 3 and seen.runs(cloud.uid) == 0
     alerts = await gw.alerts.repo.alerts(sensor, [rules["EVERY_TIME"]], 0, 2**53, True, 100)
     assert [a.state for a in alerts] == [True, True, False, True]
@@ -142,7 +165,8 @@ async def test_notif_modes_and_trigger_types(gw: Gateway) -> None:
     executions = {e.id: e for e in [*current, *await gw.journal.history(100)]}
     mine = [e for e in executions.values() if e.trigger_id in triggers.values()]
     assert len(mine) == 8 and {(e.type.name, e.sub_type.name) for e in mine} == {
-        ("RAW_TRIGGER_GATEWAY", "IFT_CONDITION")}
+        ("RAW_TRIGGER_GATEWAY", "IFT_CONDITION")
+    }
 
 
 async def test_a_rule_for_every_device_keeps_a_state_per_device(gw: Gateway) -> None:
@@ -165,12 +189,30 @@ async def test_system_and_geo_attributes(gw: Gateway) -> None:
     sensor = url(gw, "5")
     device = gw.registry.get(sensor)
     assert device is not None
-    offline = await gw.alerts.create_rule(rule({"operator": "EQUALS", "operands": [
-        {"attributeId": {"name": "system.commStatus"}}, {"valueStr": "ERROR"}]}))
-    room = await gw.alerts.create_rule(rule({"operator": "CONTAINS", "operands": [
-        {"attributeId": {"name": "system.labels", "targetId": sensor}}, {"valueStr": "Living room"}]}))
-    renamed = await gw.alerts.create_rule(rule({"operator": "STARTS_WITH", "operands": [
-        {"attributeId": {"name": "system.name", "targetId": sensor}}, {"valueStr": "Garden"}]}))
+    offline = await gw.alerts.create_rule(
+        rule(
+            {"operator": "EQUALS", "operands": [{"attributeId": {"name": "system.commStatus"}}, {"valueStr": "ERROR"}]}
+        )
+    )
+    room = await gw.alerts.create_rule(
+        rule(
+            {
+                "operator": "CONTAINS",
+                "operands": [
+                    {"attributeId": {"name": "system.labels", "targetId": sensor}},
+                    {"valueStr": "Living room"},
+                ],
+            }
+        )
+    )
+    renamed = await gw.alerts.create_rule(
+        rule(
+            {
+                "operator": "STARTS_WITH",
+                "operands": [{"attributeId": {"name": "system.name", "targetId": sensor}}, {"valueStr": "Garden"}],
+            }
+        )
+    )
     assert gw.alerts.state_of(room.id, sensor) is None
     assert gw.places.root is not None
     floor = await gw.places.create(gw.places.root.oid, label="Ground floor", type=2)
@@ -178,7 +220,9 @@ async def test_system_and_geo_attributes(gw: Gateway) -> None:
     await gw.registry.update(device, place_oid=living.oid)
     assert gw.alerts.state_of(room.id, sensor).state is True  # type: ignore[union-attr]
     assert gw.alerts.targets.observe(sensor, room.conditions[0].subject.name, None).value == [
-        "Living room", "Ground floor"]
+        "Living room",
+        "Ground floor",
+    ]
     gw.states.set_available(device, False)
     assert gw.alerts.state_of(offline.id, sensor).state is True  # type: ignore[union-attr]
     gw.states.set_available(device, True)
@@ -186,12 +230,29 @@ async def test_system_and_geo_attributes(gw: Gateway) -> None:
     await gw.registry.update(device, label="Garden thermometer")
     assert gw.alerts.state_of(renamed.id, sensor).state is True  # type: ignore[union-attr]
 
-    fence = await gw.alerts.create_rule(rule({"operator": "GEO_NOT_WITHIN", "operands": [
-        {"attributeId": {"name": "DATA._LON_LAT", "targetId": sensor}},
-        {"valueStr": "POLYGON((2.2 48.8, 2.5 48.8, 2.5 48.9, 2.2 48.9, 2.2 48.8))"}]}))
-    far = await gw.alerts.create_rule(rule({"operator": "GEO_DISTANCE_TOO_FAR", "operands": [
-        {"attributeId": {"name": "DATA._LON_LAT", "targetId": sensor}}, {"valueStr": "POINT(2.35 48.85)"},
-        {"valueNum": 100}]}))
+    fence = await gw.alerts.create_rule(
+        rule(
+            {
+                "operator": "GEO_NOT_WITHIN",
+                "operands": [
+                    {"attributeId": {"name": "DATA._LON_LAT", "targetId": sensor}},
+                    {"valueStr": "POLYGON((2.2 48.8, 2.5 48.8, 2.5 48.9, 2.2 48.9, 2.2 48.8))"},
+                ],
+            }
+        )
+    )
+    far = await gw.alerts.create_rule(
+        rule(
+            {
+                "operator": "GEO_DISTANCE_TOO_FAR",
+                "operands": [
+                    {"attributeId": {"name": "DATA._LON_LAT", "targetId": sensor}},
+                    {"valueStr": "POINT(2.35 48.85)"},
+                    {"valueNum": 100},
+                ],
+            }
+        )
+    )
     report(gw, "5", {"_LON_LAT": "2.35 48.86"})  # Paris
     assert gw.alerts.state_of(fence.id, sensor) is None and gw.alerts.state_of(far.id, sensor) is None
     report(gw, "5", {"_LON_LAT": "POINT(-0.1276 51.5072)"})  # London
@@ -202,11 +263,14 @@ async def test_system_and_geo_attributes(gw: Gateway) -> None:
 async def test_change_is_seeded_with_the_current_value_and_cloud_rules_are_skipped(gw: Gateway) -> None:
     seen = Seen(gw)
     report(gw, "5", {TEMP: 21.0})
-    changes = await gw.alerts.create_rule(rule({"operator": "CHANGE", "operands": [
-        {"attributeId": {"name": f"DATA.{TEMP}", "targetId": url(gw, "5")}}]}, stateful=False))
+    changes = await gw.alerts.create_rule(
+        rule(
+            {"operator": "CHANGE", "operands": [{"attributeId": {"name": f"DATA.{TEMP}", "targetId": url(gw, "5")}}]},
+            stateful=False,
+        )
+    )
     usage = await gw.alerts.create_rule(rule(greater("system.usage.status", 0, url(gw, "5"))))
-    company = await gw.alerts.create_rule({**rule(greater(f"DATA.{TEMP}", 0, url(gw, "5"))),
-                                           "targetType": "COMPANY"})
+    company = await gw.alerts.create_rule({**rule(greater(f"DATA.{TEMP}", 0, url(gw, "5"))), "targetType": "COMPANY"})
     assert usage.cloud_only and company.cloud_only
     report(gw, "5", {TEMP: 21.5})  # the first change after the rule's creation fires
     report(gw, "5", {"core:StatusState": "available"})  # another state: no change of this one
@@ -223,11 +287,19 @@ async def test_restart_keeps_states_aggregates_and_owed_runs(tmp_path: Path) -> 
     sensor = url(gw, "5")
     try:
         made = await gw.alerts.create_rule(rule(greater(f"AGG.{TEMP}/H", 25, sensor, "MAX")))
-        oid = await gw.action_groups.create(ActionGroup.model_validate(
-            {"label": "owed", "actions": [{"deviceURL": url(gw, "10"), "commands": [{"name": "on"}]}]}))
-        trigger = await gw.alerts.create_trigger({"type": "ON_ALERT_STATE_CHANGE", "filter": made.id,
-                                                  "operationType": "RUN_ACTION_GROUP",
-                                                  "parameters": {"actionGroupOID": oid}})
+        oid = await gw.action_groups.create(
+            ActionGroup.model_validate(
+                {"label": "owed", "actions": [{"deviceURL": url(gw, "10"), "commands": [{"name": "on"}]}]}
+            )
+        )
+        trigger = await gw.alerts.create_trigger(
+            {
+                "type": "ON_ALERT_STATE_CHANGE",
+                "filter": made.id,
+                "operationType": "RUN_ACTION_GROUP",
+                "parameters": {"actionGroupOID": oid},
+            }
+        )
         report(gw, "5", {TEMP: 30.0})
         await gw.alerts.drained()
         before = gw.alerts.state_of(made.id, sensor)
@@ -237,9 +309,13 @@ async def test_restart_keeps_states_aggregates_and_owed_runs(tmp_path: Path) -> 
     # Runs owed when the gateway went down: one recent (runs at start), one too old (dropped).
     db = sqlite3.connect(data / "hearth.db")
     now_ms = int(START * 1000)
-    db.executemany("INSERT INTO alert_trigger_runs VALUES (?, ?, ?, ?, ?, ?)", [
-        ("recent", trigger.uid, oid, made.id, sensor, now_ms - 60_000),
-        ("stale", trigger.uid, oid, made.id, sensor, now_ms - 3_600_000)])
+    db.executemany(
+        "INSERT INTO alert_trigger_runs VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("recent", trigger.uid, oid, made.id, sensor, now_ms - 60_000),
+            ("stale", trigger.uid, oid, made.id, sensor, now_ms - 3_600_000),
+        ],
+    )
     db.commit()
     db.close()
 

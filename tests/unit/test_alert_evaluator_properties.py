@@ -124,15 +124,53 @@ def reference(op: str, a: Any, b: Any = MISSING) -> bool:
 
 # ----------------------------------------------------------------------------- values
 
-words = st.sampled_from(["", "a", "ab", "b", "on", "off", "open", "true", "25", "25.0", " 25", "2.5", "1e3", "-0",
-                         "inf", "nan", "1_0", "x25"])
-numbers = st.one_of(st.integers(-50, 50), st.sampled_from([25, 25.0, 2.5, -0.0, 1e20, 10**400, 0.1 + 0.2]),
-                    st.floats(allow_nan=True, allow_infinity=True, width=32))
+words = st.sampled_from(
+    [
+        "",
+        "a",
+        "ab",
+        "b",
+        "on",
+        "off",
+        "open",
+        "true",
+        "25",
+        "25.0",
+        " 25",
+        "2.5",
+        "1e3",
+        "-0",
+        "inf",
+        "nan",
+        "1_0",
+        "x25",
+    ]
+)
+numbers = st.one_of(
+    st.integers(-50, 50),
+    st.sampled_from([25, 25.0, 2.5, -0.0, 1e20, 10**400, 0.1 + 0.2]),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+)
 scalars = st.one_of(st.just(MISSING), st.none(), st.booleans(), numbers, words, st.text(max_size=4))
-values = st.one_of(scalars, st.lists(st.one_of(st.none(), st.booleans(), numbers, words), max_size=4),
-                   st.dictionaries(words, numbers, max_size=2))
-OPERATORS = ["EQUALS", "NOT_EQUALS", "GREATER_THAN", "LESS_THAN", "EXISTS", "NOT_EXISTS", "IN", "NOT_IN",
-             "CONTAINS", "NOT_CONTAINS", "STARTS_WITH", "ENDS_WITH"]
+values = st.one_of(
+    scalars,
+    st.lists(st.one_of(st.none(), st.booleans(), numbers, words), max_size=4),
+    st.dictionaries(words, numbers, max_size=2),
+)
+OPERATORS = [
+    "EQUALS",
+    "NOT_EQUALS",
+    "GREATER_THAN",
+    "LESS_THAN",
+    "EXISTS",
+    "NOT_EXISTS",
+    "IN",
+    "NOT_IN",
+    "CONTAINS",
+    "NOT_CONTAINS",
+    "STARTS_WITH",
+    "ENDS_WITH",
+]
 
 
 @settings(max_examples=1500, deadline=None)
@@ -186,8 +224,11 @@ def constant(operand: dict[str, Any]) -> Any:
     return next(iter(operand.values()))
 
 
-conditions = st.lists(st.tuples(st.sampled_from(OPERATORS), st.sampled_from(["DATA.a", "DATA.b", "DATA.c"]), scalars),
-                      min_size=1, max_size=10)
+conditions = st.lists(
+    st.tuples(st.sampled_from(OPERATORS), st.sampled_from(["DATA.a", "DATA.b", "DATA.c"]), scalars),
+    min_size=1,
+    max_size=10,
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -210,11 +251,27 @@ def test_a_rule_holds_when_all_its_conditions_hold(spec: list[tuple[str, str, An
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.one_of(st.just(MISSING), st.none(), st.booleans(), st.integers(0, 3), st.sampled_from(
-    [1.0, 2.0, "1", "a", [1], [1.0]])), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.just(MISSING),
+            st.none(),
+            st.booleans(),
+            st.integers(0, 3),
+            st.sampled_from([1.0, 2.0, "1", "a", [1], [1.0]]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_change_fires_exactly_when_the_value_differs_from_the_last_one_seen(sequence: list[Any]) -> None:
-    rule = parse_rule({"targetType": "SYSTEM", "conditions": [
-        {"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.x"}}]}]}, "r")
+    rule = parse_rule(
+        {
+            "targetType": "SYSTEM",
+            "conditions": [{"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.x"}}]}],
+        },
+        "r",
+    )
     memory: dict[tuple[int, str], Any] = {}
     last: Any = MISSING
     for value in sequence:
@@ -231,8 +288,13 @@ def test_change_fires_exactly_when_the_value_differs_from_the_last_one_seen(sequ
 
 
 def test_change_memory_is_per_target() -> None:
-    rule = parse_rule({"targetType": "SYSTEM", "conditions": [
-        {"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.x"}}]}]}, "r")
+    rule = parse_rule(
+        {
+            "targetType": "SYSTEM",
+            "conditions": [{"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.x"}}]}],
+        },
+        "r",
+    )
     memory: dict[tuple[int, str], Any] = {}
     assert not evaluate(rule, "u1", Table({"DATA.x": 1}), memory).matched
     assert not evaluate(rule, "u2", Table({"DATA.x": 2}), memory).matched  # first sight of u2
@@ -241,14 +303,28 @@ def test_change_memory_is_per_target() -> None:
 
 # ----------------------------------------------------------------------------- WKT and geometry
 
+
 def test_wkt_reader() -> None:
     assert parse_wkt("POINT (2.35 48.85)") == (2.35, 48.85)
     assert parse_wkt("point(-1e0 +2.)") == (-1.0, 2.0)
     poly = parse_wkt("POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (4 4, 6 4, 6 6, 4 6, 4 4))")
     assert isinstance(poly, Polygon) and len(poly.rings) == 2
-    for bad in ("", "POINT", "POINT (1)", "POINT (1 2 3)", "POINT (1 2", "LINESTRING (0 0, 1 1)",
-                "POLYGON ((0 0, 1 0, 0 0))", "POLYGON ((0 0, 1 0, 1 1, 0 1))", "POINT (181 0)", "POINT (0 91)",
-                "POINT (1 2) x", "POLYGON (0 0, 1 0, 1 1, 0 0)", "POINT (a b)", "POINT (1,2)"):
+    for bad in (
+        "",
+        "POINT",
+        "POINT (1)",
+        "POINT (1 2 3)",
+        "POINT (1 2",
+        "LINESTRING (0 0, 1 1)",
+        "POLYGON ((0 0, 1 0, 0 0))",
+        "POLYGON ((0 0, 1 0, 1 1, 0 1))",
+        "POINT (181 0)",
+        "POINT (0 91)",
+        "POINT (1 2) x",
+        "POLYGON (0 0, 1 0, 1 1, 0 0)",
+        "POINT (a b)",
+        "POINT (1,2)",
+    ):
         with pytest.raises(InvalidWKT):
             parse_wkt(bad)
 
@@ -262,10 +338,17 @@ def test_polygon_with_a_hole() -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.floats(-170, 170), st.floats(-80, 80), st.floats(0.001, 5), st.floats(0.001, 5),
-       st.floats(-180, 180), st.floats(-90, 90))
-def test_point_in_rectangle_matches_the_bounding_box(x0: float, y0: float, w: float, h: float, px: float,
-                                                     py: float) -> None:
+@given(
+    st.floats(-170, 170),
+    st.floats(-80, 80),
+    st.floats(0.001, 5),
+    st.floats(0.001, 5),
+    st.floats(-180, 180),
+    st.floats(-90, 90),
+)
+def test_point_in_rectangle_matches_the_bounding_box(
+    x0: float, y0: float, w: float, h: float, px: float, py: float
+) -> None:
     x1, y1 = x0 + w, y0 + h
     poly = parse_wkt(f"POLYGON (({x0!r} {y0!r}, {x1!r} {y0!r}, {x1!r} {y1!r}, {x0!r} {y1!r}, {x0!r} {y0!r}))")
     assert isinstance(poly, Polygon)
@@ -303,16 +386,35 @@ def test_known_distances_and_the_distance_operators() -> None:
 
 
 def test_positions_in_every_documented_form() -> None:
-    for value in ("POINT(2 48)", "2 48", "2,48", " 2 , 48 ", [2, 48], (2.0, 48.0), {"lon": 2, "lat": 48},
-                  {"longitude": "2", "latitude": "48"}):
+    for value in (
+        "POINT(2 48)",
+        "2 48",
+        "2,48",
+        " 2 , 48 ",
+        [2, 48],
+        (2.0, 48.0),
+        {"lon": 2, "lat": 48},
+        {"longitude": "2", "latitude": "48"},
+    ):
         assert as_position(value) == (2.0, 48.0), value
     for value in ("", "2", "2 48 3", [2], [True, 48], {"lon": 2}, "200 0", None, 5, "POLYGON((0 0,1 0,1 1,0 0))"):
         assert as_position(value) is None, value
 
 
 def test_geo_rules_are_validated() -> None:
-    body = {"targetType": "SYSTEM", "conditions": [{"operator": "GEO_DISTANCE_TOO_FAR", "operands": [
-        {"attributeId": {"name": "DATA._LON_LAT"}}, {"valueStr": "POLYGON((0 0,1 0,1 1,0 0))"}, {"valueNum": 3}]}]}
+    body = {
+        "targetType": "SYSTEM",
+        "conditions": [
+            {
+                "operator": "GEO_DISTANCE_TOO_FAR",
+                "operands": [
+                    {"attributeId": {"name": "DATA._LON_LAT"}},
+                    {"valueStr": "POLYGON((0 0,1 0,1 1,0 0))"},
+                    {"valueNum": 3},
+                ],
+            }
+        ],
+    }
     with pytest.raises(ApiError) as caught:
         parse_rule(body, "r")
     assert caught.value.code == "alert.rule.geo.invalid.wkt" and "POINT" in caught.value.message
@@ -327,6 +429,7 @@ def test_geo_rules_are_validated() -> None:
 
 # ----------------------------------------------------------------------------- AGG buckets at their edges
 
+
 def ts(*parts: int) -> float:
     return float(calendar.timegm((*parts, 0)[:6]))
 
@@ -336,8 +439,12 @@ def test_buckets_are_utc_hours_days_and_months() -> None:
     assert bucket_start("H", now) == ts(2024, 2, 29, 23, 0, 0) * 1000
     assert bucket_start("D", now) == ts(2024, 2, 29, 0, 0, 0) * 1000
     assert bucket_start("M", now) == ts(2024, 2, 1, 0, 0, 0) * 1000
-    assert next_bucket_start("H", now) == next_bucket_start("D", now) == next_bucket_start("M", now) \
+    assert (
+        next_bucket_start("H", now)
+        == next_bucket_start("D", now)
+        == next_bucket_start("M", now)
         == ts(2024, 3, 1, 0, 0, 0) * 1000
+    )
     assert next_bucket_start("M", ts(2024, 12, 31, 12, 0, 0)) == ts(2025, 1, 1, 0, 0, 0) * 1000
 
 
@@ -363,15 +470,19 @@ def test_attribute_names() -> None:
     from hearth.alerts.attributes import parse_attribute
 
     assert parse_attribute("DATA.core:TemperatureState", "x") == AttributeName(
-        "DATA.core:TemperatureState", Kind.DATA, "core:TemperatureState")
+        "DATA.core:TemperatureState", Kind.DATA, "core:TemperatureState"
+    )
     agg = parse_attribute("AGG.modbus:Energy/Total/D", "x")
     assert (agg.kind, agg.key, agg.scale) == (Kind.AGG, "modbus:Energy/Total", "D")
     assert parse_attribute("AGG.SMS_SENT/H", "x").kind is Kind.CLOUD_ONLY
     assert parse_attribute("system.heartbeat.state", "x").kind is Kind.CLOUD_ONLY
     assert parse_attribute("system.commStatus", "x").kind is Kind.SYSTEM
-    for bad, code in (("DATA.", "alert.rule.invalid.operand.type"), ("AGG.x/Y", "alert.rule.invalid.operand.type"),
-                      ("AGG.VOICE_OUT_SESSION/H", "alert.rule.bad.voice.agg.usage"),
-                      ("temperature", "alert.rule.invalid.operand.type")):
+    for bad, code in (
+        ("DATA.", "alert.rule.invalid.operand.type"),
+        ("AGG.x/Y", "alert.rule.invalid.operand.type"),
+        ("AGG.VOICE_OUT_SESSION/H", "alert.rule.bad.voice.agg.usage"),
+        ("temperature", "alert.rule.invalid.operand.type"),
+    ):
         with pytest.raises(ApiError) as caught:
             parse_attribute(bad, "x")
         assert caught.value.code == code

@@ -20,7 +20,7 @@ def test_without_jitter_it_doubles_up_to_the_cap() -> None:
 def test_full_jitter_stays_under_the_ceiling_and_spreads_a_fleet() -> None:
     fleet = [Backoff(1.0, 60.0, rng=random.Random(seed)) for seed in range(200)]
     for attempt in range(10):
-        ceiling = min(60.0, 2.0 ** attempt)
+        ceiling = min(60.0, 2.0**attempt)
         delays = [b.next_delay() for b in fleet]
         assert all(0.0 <= d <= ceiling for d in delays)
         # Spread over the window, not in lockstep: no 100 ms slot holds more than a fifth of the fleet.

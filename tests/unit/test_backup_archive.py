@@ -59,17 +59,20 @@ def good_archive(path: Path, payload: dict[str, bytes], passphrase: bytes = PASS
 
 def big_payload() -> dict[str, bytes]:
     """Incompressible content over two chunks, so that chunks can be swapped, dropped and cut."""
-    return {"data/hearth.db": os.urandom(CHUNK_SIZE * 2 + 12345), "data/tls/key.pem": b"-----KEY-----\n",
-            "config/hearth.toml": b'[gateway]\nname = "x"\n'}
+    return {
+        "data/hearth.db": os.urandom(CHUNK_SIZE * 2 + 12345),
+        "data/tls/key.pem": b"-----KEY-----\n",
+        "config/hearth.toml": b'[gateway]\nname = "x"\n',
+    }
 
 
 def chunk_offsets(blob: bytes) -> list[tuple[int, int]]:
     """(offset, length) of each sealed chunk, length prefix included."""
-    (header_len,) = struct.unpack(">I", blob[len(MAGIC):len(MAGIC) + 4])
+    (header_len,) = struct.unpack(">I", blob[len(MAGIC) : len(MAGIC) + 4])
     offset = len(MAGIC) + 4 + header_len
     found = []
     while offset < len(blob):
-        (length,) = struct.unpack(">I", blob[offset:offset + 4])
+        (length,) = struct.unpack(">I", blob[offset : offset + 4])
         found.append((offset, 4 + length))
         offset += 4 + length
     return found
@@ -126,8 +129,12 @@ def test_every_flipped_byte_is_refused(sample: tuple[Path, dict[str, bytes]], tm
         altered = bytearray(blob)
         altered[position] ^= 0x40
         error = _refused(tmp_path, bytes(altered))
-        assert "nothing was restored" in str(error) or "not a Hearth backup" in str(error) \
-            or "passphrase" in str(error) or "truncated" in str(error), (position, error)
+        assert (
+            "nothing was restored" in str(error)
+            or "not a Hearth backup" in str(error)
+            or "passphrase" in str(error)
+            or "truncated" in str(error)
+        ), (position, error)
 
 
 def test_a_flipped_payload_byte_says_altered(sample: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
@@ -142,19 +149,29 @@ def test_a_flipped_payload_byte_says_altered(sample: tuple[Path, dict[str, bytes
 def test_truncations_are_refused(sample: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
     blob = sample[0].read_bytes()
     chunks = chunk_offsets(blob)
-    for cut in (0, 5, len(MAGIC) + 2, chunks[0][0] - 1, chunks[0][0], chunks[1][0], chunks[2][0],
-                chunks[2][0] + 10, len(blob) - 1):
+    for cut in (
+        0,
+        5,
+        len(MAGIC) + 2,
+        chunks[0][0] - 1,
+        chunks[0][0],
+        chunks[1][0],
+        chunks[2][0],
+        chunks[2][0] + 10,
+        len(blob) - 1,
+    ):
         error = _refused(tmp_path, blob[:cut])
         assert "truncated" in str(error) or "not a Hearth backup" in str(error), (cut, error)
     # Cut exactly at a chunk boundary: every chunk left is authentic, but the sealed last one is missing.
-    assert "truncated" in str(_refused(tmp_path, blob[:chunks[2][0]]))
+    assert "truncated" in str(_refused(tmp_path, blob[: chunks[2][0]]))
 
 
-def test_reordered_dropped_and_foreign_chunks_are_refused(sample: tuple[Path, dict[str, bytes]],
-                                                         tmp_path: Path) -> None:
+def test_reordered_dropped_and_foreign_chunks_are_refused(
+    sample: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
     blob = sample[0].read_bytes()
     (a, la), (b, lb), (c, lc) = chunk_offsets(blob)
-    head, one, two, three = blob[:a], blob[a:a + la], blob[b:b + lb], blob[c:c + lc]
+    head, one, two, three = blob[:a], blob[a : a + la], blob[b : b + lb], blob[c : c + lc]
     assert isinstance(_refused(tmp_path, head + two + one + three), ArchiveTampered)
     assert isinstance(_refused(tmp_path, head + one + three), ArchiveTampered)
     assert isinstance(_refused(tmp_path, head + one + two + three + three), ArchiveTampered)
@@ -163,7 +180,7 @@ def test_reordered_dropped_and_foreign_chunks_are_refused(sample: tuple[Path, di
     good_archive(other, sample[1])
     other_blob = other.read_bytes()
     (oa, ola), _, _ = chunk_offsets(other_blob)
-    assert isinstance(_refused(tmp_path, head + other_blob[oa:oa + ola] + two + three), ArchiveTampered)
+    assert isinstance(_refused(tmp_path, head + other_blob[oa : oa + ola] + two + three), ArchiveTampered)
     # ... nor does its header fit these chunks.
     assert isinstance(_refused(tmp_path, other_blob[:oa] + one + two + three), ArchiveTampered)
 
@@ -180,8 +197,8 @@ def _with_header(fields: dict[str, Any]) -> bytes:
 
 def test_hostile_headers_are_refused_quickly(sample: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
     blob = sample[0].read_bytes()
-    (header_len,) = struct.unpack(">I", blob[len(MAGIC):len(MAGIC) + 4])
-    fields = json.loads(blob[len(MAGIC) + 4:len(MAGIC) + 4 + header_len])
+    (header_len,) = struct.unpack(">I", blob[len(MAGIC) : len(MAGIC) + 4])
+    fields = json.loads(blob[len(MAGIC) + 4 : len(MAGIC) + 4 + header_len])
     assert "not a Hearth backup" in str(_refused(tmp_path, b""))
     assert "not a Hearth backup" in str(_refused(tmp_path, b"PK\x03\x04" + os.urandom(100)))
     assert "bad header length" in str(_refused(tmp_path, MAGIC + b"\xff\xff\xff\xff" + b"{}"))
@@ -205,15 +222,21 @@ def _info(name: str, size: int = 0, kind: bytes = tarfile.REGTYPE, link: str = "
     return info
 
 
-def sealed_tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes]], listed: list[dict[str, Any]] | None,
-               *, manifest_first: bool = True) -> None:
+def sealed_tar(
+    path: Path,
+    members: list[tuple[tarfile.TarInfo, bytes]],
+    listed: list[dict[str, Any]] | None,
+    *,
+    manifest_first: bool = True,
+) -> None:
     """Seal a hand-made tar: ``listed`` is the manifest's file list (None: no manifest at all)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         entries = list(members)
         if listed is not None:
-            doc = json.dumps({"gatewayId": GW, "createdAt": 1, "hearthVersion": "x", "schemaVersion": 1,
-                              "files": listed}).encode()
+            doc = json.dumps(
+                {"gatewayId": GW, "createdAt": 1, "hearthVersion": "x", "schemaVersion": 1, "files": listed}
+            ).encode()
             entry = (_info(MANIFEST, len(doc)), doc)
             entries = [entry, *entries] if manifest_first else [*entries, entry]
         for info, content in entries:
@@ -234,17 +257,28 @@ HOSTILE: dict[str, tuple[list[tuple[tarfile.TarInfo, bytes]], list[dict[str, Any
     "absolute path": ([(_info("/tmp/evil", 5), EVIL)], [entry("/tmp/evil", EVIL)], "bad path"),
     "outside the roots": ([(_info("evil", 5), EVIL)], [entry("evil", EVIL)], "bad path"),
     "backslash": ([(_info("data\\..\\evil", 5), EVIL)], [entry("data\\..\\evil", EVIL)], "bad path"),
-    "symlink": ([(_info("data/link", kind=tarfile.SYMTYPE, link="/etc/passwd"), b"")],
-                [{"path": "data/link", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}], "not a plain file"),
-    "hard link": ([(_info("data/link", kind=tarfile.LNKTYPE, link="/etc/passwd"), b"")],
-                  [{"path": "data/link", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}],
-                  "not a plain file"),
-    "device": ([(_info("data/dev", kind=tarfile.CHRTYPE), b"")],
-               [{"path": "data/dev", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}], "not a plain file"),
+    "symlink": (
+        [(_info("data/link", kind=tarfile.SYMTYPE, link="/etc/passwd"), b"")],
+        [{"path": "data/link", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}],
+        "not a plain file",
+    ),
+    "hard link": (
+        [(_info("data/link", kind=tarfile.LNKTYPE, link="/etc/passwd"), b"")],
+        [{"path": "data/link", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}],
+        "not a plain file",
+    ),
+    "device": (
+        [(_info("data/dev", kind=tarfile.CHRTYPE), b"")],
+        [{"path": "data/dev", "size": 0, "sha256": hashlib.sha256(b"").hexdigest()}],
+        "not a plain file",
+    ),
     "unlisted member": ([(_info("data/a", 5), EVIL)], [], "does not list"),
     "member listed twice": ([(_info("data/a", 5), EVIL)], [entry("data/a", EVIL), entry("data/a", EVIL)], "twice"),
-    "member twice in the tar": ([(_info("data/a", 5), EVIL), (_info("data/a", 5), EVIL)], [entry("data/a", EVIL)],
-                                "does not list"),
+    "member twice in the tar": (
+        [(_info("data/a", 5), EVIL), (_info("data/a", 5), EVIL)],
+        [entry("data/a", EVIL)],
+        "does not list",
+    ),
     "wrong size": ([(_info("data/a", 5), EVIL)], [{**entry("data/a", EVIL), "size": 4}], "size"),
     "wrong hash": ([(_info("data/a", 5), EVIL)], [entry("data/a", b"other")], "SHA-256"),
     "oversize": ([], [{"path": "data/a", "size": MAX_MEMBER + 1, "sha256": "0" * 64}], "manifest is not valid"),
@@ -292,10 +326,15 @@ def test_rts_rolling_codes_move_ahead(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     for _, _, sql in migrations():
         conn.executescript(sql)
-    rows = [("rts", "remote.0a1001", {"key": 0xA3, "code": 42}), ("rts", "remote.0a1002", {"key": 0xA1, "code": 65500}),
-            ("rts", "remotes.base", 659456), ("zigbee", "remote.0a1001", {"key": 1, "code": 7})]
-    conn.executemany("INSERT INTO driver_data (driver, key, value) VALUES (?, ?, ?)",
-                     [(d, k, json.dumps(v)) for d, k, v in rows])
+    rows = [
+        ("rts", "remote.0a1001", {"key": 0xA3, "code": 42}),
+        ("rts", "remote.0a1002", {"key": 0xA1, "code": 65500}),
+        ("rts", "remotes.base", 659456),
+        ("zigbee", "remote.0a1001", {"key": 1, "code": 7}),
+    ]
+    conn.executemany(
+        "INSERT INTO driver_data (driver, key, value) VALUES (?, ?, ?)", [(d, k, json.dumps(v)) for d, k, v in rows]
+    )
     conn.commit()
     conn.close()
     assert advance_rolling_codes(db) == 2
@@ -348,8 +387,9 @@ def _gateway_folder(folder: Path, gateway_id: str, label: str) -> None:
     for version, _, sql in migrations():
         conn.executescript(sql)
         conn.execute(f"PRAGMA user_version={version}")
-    conn.execute("INSERT INTO gateway_settings (key, value) VALUES ('gateway_id', ?), ('label', ?)",
-                 (gateway_id, label))
+    conn.execute(
+        "INSERT INTO gateway_settings (key, value) VALUES ('gateway_id', ?), ('label', ?)", (gateway_id, label)
+    )
     conn.commit()
     conn.close()
     (folder / "tls").mkdir()

@@ -34,9 +34,19 @@ REPORTED_IDS = sorted(i for i, o in OBJECTS.items() if o.name in STATES)
 def theirs(payload: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     """bthome-ble's reading of one service-data payload: (sensors, binary sensors) by its keys."""
     info = BluetoothServiceInfoBleak(
-        name="test", address="A4:C1:38:00:00:01", rssi=-60, manufacturer_data={},
-        service_data={BTHOME_SERVICE_UUID: payload}, service_uuids=[BTHOME_SERVICE_UUID], source="local",
-        device=None, advertisement=None, connectable=False, time=0.0, tx_power=None)
+        name="test",
+        address="A4:C1:38:00:00:01",
+        rssi=-60,
+        manufacturer_data={},
+        service_data={BTHOME_SERVICE_UUID: payload},
+        service_uuids=[BTHOME_SERVICE_UUID],
+        source="local",
+        device=None,
+        advertisement=None,
+        connectable=False,
+        time=0.0,
+        tx_power=None,
+    )
     try:
         update = bthome_ble.BTHomeBluetoothDeviceData().update(info)
     except IndexError:  # the reference itself fails on an empty payload (ours must not): it read nothing
@@ -96,16 +106,26 @@ def test_object_sizes_factors_and_signs_are_bthome_s() -> None:
 # ----------------------------------------------------------------------------- vectors
 
 
-@pytest.mark.parametrize("payload", [
-    bytes.fromhex("4002c40903bf13"),  # bthome.io's example: 25.00 °C, 50.55 %
-    pl.climate(-12.34, 99.99, 3, packet_id=200),
-    pl.bthome(pl.obj(0x04, 100883, 3), pl.obj(0x05, 1346067, 3), pl.obj(0x0C, 3012, 2), pl.obj(0x12, 1250, 2)),
-    pl.bthome(pl.obj(0x14, 3456, 2), pl.obj(0x2E, 35, 1)),
-    pl.bthome(pl.obj(0x45, -125, 2, signed=True), packet_id=9),
-    pl.bthome(pl.obj(0x15, 1, 1), pl.obj(0x1A, 1, 1), pl.obj(0x20, 0, 1), pl.obj(0x21, 1, 1), pl.obj(0x23, 0, 1),
-              pl.obj(0x2D, 1, 1)),
-    pl.bthome(pl.obj(0x01, 55, 1), pl.obj(0x3A, 1, 1), pl.obj(0x3C, 0x0103, 2), pl.obj(0x45, 215, 2)),  # events
-], ids=["bthome.io", "climate", "weather", "moisture", "temp-0x45", "binaries", "events-skipped"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes.fromhex("4002c40903bf13"),  # bthome.io's example: 25.00 °C, 50.55 %
+        pl.climate(-12.34, 99.99, 3, packet_id=200),
+        pl.bthome(pl.obj(0x04, 100883, 3), pl.obj(0x05, 1346067, 3), pl.obj(0x0C, 3012, 2), pl.obj(0x12, 1250, 2)),
+        pl.bthome(pl.obj(0x14, 3456, 2), pl.obj(0x2E, 35, 1)),
+        pl.bthome(pl.obj(0x45, -125, 2, signed=True), packet_id=9),
+        pl.bthome(
+            pl.obj(0x15, 1, 1),
+            pl.obj(0x1A, 1, 1),
+            pl.obj(0x20, 0, 1),
+            pl.obj(0x21, 1, 1),
+            pl.obj(0x23, 0, 1),
+            pl.obj(0x2D, 1, 1),
+        ),
+        pl.bthome(pl.obj(0x01, 55, 1), pl.obj(0x3A, 1, 1), pl.obj(0x3C, 0x0103, 2), pl.obj(0x45, 215, 2)),  # events
+    ],
+    ids=["bthome.io", "climate", "weather", "moisture", "temp-0x45", "binaries", "events-skipped"],
+)
 def test_known_packets_agree_with_bthome_ble(payload: bytes) -> None:
     ours = assert_agree(payload)
     assert ours, "a valid packet gives measurements"
@@ -123,15 +143,35 @@ def test_the_documented_example_reads_as_documented() -> None:
     assert reading.packet_id is None
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"\x40", b"\x44", b"\x00\x02\xc4\x09", b"\x20\x02\xc4\x09", b"\xe0\x02\xc4\x09",  # no data, v0, v1, v7
-    b"\x41\x02\xc4\x09\x01\x02\x03\x04\x05\x06\x07\x08",  # encrypted (bit 0): not read without its key
-    b"\x40\x02\xc4",  # cut inside the temperature
-    b"\x40\x02",  # an id and no value
-    b"\x40\x53",  # a text object with no length byte
-    b"\x40\x53\xff\x41",  # a text object longer than the packet
-], ids=["empty", "header", "trigger-only", "v0", "v1", "v7", "encrypted", "cut", "id-only", "text-no-len",
-        "text-too-long"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\x40",
+        b"\x44",
+        b"\x00\x02\xc4\x09",
+        b"\x20\x02\xc4\x09",
+        b"\xe0\x02\xc4\x09",  # no data, v0, v1, v7
+        b"\x41\x02\xc4\x09\x01\x02\x03\x04\x05\x06\x07\x08",  # encrypted (bit 0): not read without its key
+        b"\x40\x02\xc4",  # cut inside the temperature
+        b"\x40\x02",  # an id and no value
+        b"\x40\x53",  # a text object with no length byte
+        b"\x40\x53\xff\x41",  # a text object longer than the packet
+    ],
+    ids=[
+        "empty",
+        "header",
+        "trigger-only",
+        "v0",
+        "v1",
+        "v7",
+        "encrypted",
+        "cut",
+        "id-only",
+        "text-no-len",
+        "text-too-long",
+    ],
+)
 def test_unreadable_packets_give_nothing(payload: bytes) -> None:
     assert decode_bthome(payload) is None
     assert_agree(payload)
@@ -171,7 +211,7 @@ def valid_packets(draw: st.DrawFn) -> tuple[bytes, frozenset[str]]:
         packet += bytes([0x00, draw(st.integers(0, 255))])
     for object_id in sorted(by_name.values()):
         kind = OBJECTS[object_id]
-        raw = draw(st.integers(0, 1) if kind.kind is Kind.BINARY else st.integers(0, 256 ** kind.size - 1))
+        raw = draw(st.integers(0, 1) if kind.kind is Kind.BINARY else st.integers(0, 256**kind.size - 1))
         packet += bytes([object_id]) + raw.to_bytes(kind.size, "little")
     return bytes(packet), frozenset({"temperature"} if by_name.get("temperature") == 0x58 else ())
 
@@ -205,7 +245,8 @@ def test_atc1441_and_pvvx_layouts() -> None:
     for size in (0, 12, 14, 16, 19):
         assert decode_atc(bytes(size)) is None
     assert decode_advertisement({ATC_SERVICE_UUID: pl.pvvx(mac, 1.0, 2.0, 3, 3000, 4)}) == decode_atc(
-        pl.pvvx(mac, 1.0, 2.0, 3, 3000, 4))
+        pl.pvvx(mac, 1.0, 2.0, 3, 3000, 4)
+    )
     assert decode_advertisement({"0000feaa-0000-1000-8000-00805f9b34fb": b"\x10\x00"}) is None
 
 
@@ -221,35 +262,60 @@ def test_characteristic_layouts() -> None:
 
 
 def test_states_and_controllables_from_measurements() -> None:
-    states = to_states({"temperature": 21.5, "humidity": 40.0, "battery": 87.0, "window": True, "door": False,
-                        "count": 3})
-    assert states == {"core:TemperatureState": 21.5, "core:RelativeHumidityState": 40.0,
-                      "core:BatteryLevelState": 87, "core:ContactState": "open"}
+    states = to_states(
+        {"temperature": 21.5, "humidity": 40.0, "battery": 87.0, "window": True, "door": False, "count": 3}
+    )
+    assert states == {
+        "core:TemperatureState": 21.5,
+        "core:RelativeHumidityState": 40.0,
+        "core:BatteryLevelState": 87,
+        "core:ContactState": "open",
+    }
     assert controllable_for(states) == "ble:ContactMultiSensorBLEComponent"
-    assert controllable_for(to_states({"motion": False, "illuminance": 12.5})) == \
-        "ble:OccupancyMultiSensorBLEComponent"
+    assert controllable_for(to_states({"motion": False, "illuminance": 12.5})) == "ble:OccupancyMultiSensorBLEComponent"
     assert controllable_for(to_states({"humidity": 50.0})) == "ble:ClimateSensorBLEComponent"
     assert controllable_for(to_states({"battery": 50})) == "ble:GenericSensorBLEComponent"
     assert to_states({"moisture_detected": True, "battery_low": True}) == {
-        "core:WaterDetectionState": "detected", "core:BatteryState": "low"}
+        "core:WaterDetectionState": "detected",
+        "core:BatteryState": "low",
+    }
 
 
 # ----------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    ({"allow": ["A4:C1:38:11:22"]}, "allow: 'A4:C1:38:11:22' is not a Bluetooth address"),
-    ({"link": [{"address": "C0:FF:EE:00:00:01", "characteristic": "2a6e", "state": "core:ContactState"}]},
-     "link.0.state: must be one of"),
-    ({"link": [{"address": "C0:FF:EE:00:00:01", "characteristic": "xyz", "state": "core:TemperatureState"}]},
-     "link.0.characteristic: 'xyz' is not a UUID"),
-    ({"link": [{"address": "C0:FF:EE:00:00:01", "characteristic": "2a6e", "state": "core:TemperatureState",
-                "read": False, "notify": False}]}, "link.0: read, notify: at least one must be true"),
-    ({"adapter": "wlan0"}, "adapter:"),
-    ({"unavailable_after_s": 0}, "unavailable_after_s:"),
-    ({"reconnect_min_s": 5, "reconnect_max_s": 1}, "reconnect_max_s: must not be below"),
-    ({"bindkey": "00"}, "bindkey: unknown setting"),
-])
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"allow": ["A4:C1:38:11:22"]}, "allow: 'A4:C1:38:11:22' is not a Bluetooth address"),
+        (
+            {"link": [{"address": "C0:FF:EE:00:00:01", "characteristic": "2a6e", "state": "core:ContactState"}]},
+            "link.0.state: must be one of",
+        ),
+        (
+            {"link": [{"address": "C0:FF:EE:00:00:01", "characteristic": "xyz", "state": "core:TemperatureState"}]},
+            "link.0.characteristic: 'xyz' is not a UUID",
+        ),
+        (
+            {
+                "link": [
+                    {
+                        "address": "C0:FF:EE:00:00:01",
+                        "characteristic": "2a6e",
+                        "state": "core:TemperatureState",
+                        "read": False,
+                        "notify": False,
+                    }
+                ]
+            },
+            "link.0: read, notify: at least one must be true",
+        ),
+        ({"adapter": "wlan0"}, "adapter:"),
+        ({"unavailable_after_s": 0}, "unavailable_after_s:"),
+        ({"reconnect_min_s": 5, "reconnect_max_s": 1}, "reconnect_max_s: must not be below"),
+        ({"bindkey": "00"}, "bindkey: unknown setting"),
+    ],
+)
 def test_settings_errors_name_the_key(config: dict[str, Any], message: str) -> None:
     from hearth_ble import BleDriver
 
@@ -260,11 +326,18 @@ def test_settings_errors_name_the_key(config: dict[str, Any], message: str) -> N
 def test_settings_normalise_addresses_and_uuids() -> None:
     from hearth_ble.settings import parse_settings
 
-    s = parse_settings({"enabled": True, "allow": ["a4:c1:38:11:22:33"], "link": [
-        {"address": "c0:ff:ee:00:00:01", "characteristic": "0x2A6E", "state": "core:TemperatureState"}]})
+    s = parse_settings(
+        {
+            "enabled": True,
+            "allow": ["a4:c1:38:11:22:33"],
+            "link": [{"address": "c0:ff:ee:00:00:01", "characteristic": "0x2A6E", "state": "core:TemperatureState"}],
+        }
+    )
     assert s.allow == ["A4:C1:38:11:22:33"]
-    assert (s.link[0].address, s.link[0].characteristic) == ("C0:FF:EE:00:00:01",
-                                                             "00002a6e-0000-1000-8000-00805f9b34fb")
+    assert (s.link[0].address, s.link[0].characteristic) == (
+        "C0:FF:EE:00:00:01",
+        "00002a6e-0000-1000-8000-00805f9b34fb",
+    )
 
 
 # ============================================================================= MiBeacon (Xiaomi, UUID 0xFE95)
@@ -279,18 +352,37 @@ from hearth_ble.formats.mibeacon import OBJECTS as MI_OBJECTS  # noqa: E402
 MI_MAC = "4C:65:A8:DD:B8:9B"  # the LYWSDCGQ of ble_monitor's protocol.md
 MI_BINARIES = frozenset({"motion"})
 # Object id -> the measurement names it gives (an object per name in a generated frame: first/last wins differ).
-MI_NAMES = {0x000F: {"motion"}, 0x1004: {"temperature"}, 0x1006: {"humidity"}, 0x1007: {"illuminance"},
-            0x1008: {"moisture"}, 0x1009: {"conductivity"}, 0x100A: {"battery"},
-            0x100D: {"temperature", "humidity"}, 0x1017: {"motion"}, 0x101B: {"motion"}}
+MI_NAMES = {
+    0x000F: {"motion"},
+    0x1004: {"temperature"},
+    0x1006: {"humidity"},
+    0x1007: {"illuminance"},
+    0x1008: {"moisture"},
+    0x1009: {"conductivity"},
+    0x100A: {"battery"},
+    0x100D: {"temperature", "humidity"},
+    0x1017: {"motion"},
+    0x101B: {"motion"},
+}
 
 
 def xiaomi_theirs(payload: bytes, address: str = MI_MAC) -> tuple[dict[str, Any], dict[str, Any]]:
     """xiaomi-ble's reading of one service-data payload: (sensors, binary sensors) by its keys."""
     xiaomi_ble = pytest.importorskip("xiaomi_ble", reason="xiaomi-ble is an optional test dependency")
     info = BluetoothServiceInfoBleak(
-        name="test", address=address, rssi=-60, manufacturer_data={},
-        service_data={MIBEACON_SERVICE_UUID: payload}, service_uuids=[MIBEACON_SERVICE_UUID], source="local",
-        device=None, advertisement=None, connectable=False, time=0.0, tx_power=None)
+        name="test",
+        address=address,
+        rssi=-60,
+        manufacturer_data={},
+        service_data={MIBEACON_SERVICE_UUID: payload},
+        service_uuids=[MIBEACON_SERVICE_UUID],
+        source="local",
+        device=None,
+        advertisement=None,
+        connectable=False,
+        time=0.0,
+        tx_power=None,
+    )
     update = xiaomi_ble.XiaomiBluetoothDeviceData().update(info)
     sensors = {k.key: v.native_value for k, v in update.entity_values.items()}
     binaries = {k.key: v.native_value for k, v in update.binary_entity_values.items()}
@@ -323,18 +415,22 @@ def mi_frame(*objects: bytes, counter: int = 1, product_id: int = pl.LYWSDCGQ) -
 # ----------------------------------------------------------------------------- documented vectors
 
 
-@pytest.mark.parametrize(("hex_payload", "counter", "values"), [
-    # ble_monitor protocol.md, LYWSDCGQ (frame control 0x2050: v2, MAC, object): 0x100D, 0x1004, 0x1006, 0x100A.
-    ("5020aa01fe9bb8dda8654c0d1004b2007502", 0xFE, {"temperature": 17.8, "humidity": 62.9}),
-    ("5020aa01ff9bb8dda8654c041002b100", 0xFF, {"temperature": 17.7}),
-    ("5020aa01049bb8dda8654c0610027402", 0x04, {"humidity": 62.8}),
-    ("5020aa01089bb8dda8654c0a100148", 0x08, {"battery": 72}),
-    ("5020aa010c9bb8dda8654c0d1004b2004302", 0x0C, {"temperature": 17.8, "humidity": 57.9}),  # its btmon capture
-    # WatchFlower mibeacon-ble-api.md (frame control 0x2071/0x2070: MAC and capability 0x0d/0x09 included).
-    ("71209800719bb8dda8654c0d0810011f", 0x71, {"moisture": 31}),  # HHCCJCY01
-    ("71205d01839bb8dda8654c0d091002" "0101", 0x83, {"conductivity": 257}),  # HHCCPOT002
-    ("70205b04fc9bb8dda8654c09041002" "1901", 0xFC, {"temperature": 28.1}),  # LYWSD02
-], ids=["temp-hum", "temp", "hum", "battery", "btmon", "moisture", "conductivity", "lywsd02"])
+@pytest.mark.parametrize(
+    ("hex_payload", "counter", "values"),
+    [
+        # ble_monitor protocol.md, LYWSDCGQ (frame control 0x2050: v2, MAC, object): 0x100D, 0x1004, 0x1006, 0x100A.
+        ("5020aa01fe9bb8dda8654c0d1004b2007502", 0xFE, {"temperature": 17.8, "humidity": 62.9}),
+        ("5020aa01ff9bb8dda8654c041002b100", 0xFF, {"temperature": 17.7}),
+        ("5020aa01049bb8dda8654c0610027402", 0x04, {"humidity": 62.8}),
+        ("5020aa01089bb8dda8654c0a100148", 0x08, {"battery": 72}),
+        ("5020aa010c9bb8dda8654c0d1004b2004302", 0x0C, {"temperature": 17.8, "humidity": 57.9}),  # its btmon capture
+        # WatchFlower mibeacon-ble-api.md (frame control 0x2071/0x2070: MAC and capability 0x0d/0x09 included).
+        ("71209800719bb8dda8654c0d0810011f", 0x71, {"moisture": 31}),  # HHCCJCY01
+        ("71205d01839bb8dda8654c0d0910020101", 0x83, {"conductivity": 257}),  # HHCCPOT002
+        ("70205b04fc9bb8dda8654c090410021901", 0xFC, {"temperature": 28.1}),  # LYWSD02
+    ],
+    ids=["temp-hum", "temp", "hum", "battery", "btmon", "moisture", "conductivity", "lywsd02"],
+)
 def test_mibeacon_documented_frames(hex_payload: str, counter: int, values: dict[str, Any]) -> None:
     reading = decode_mibeacon(bytes.fromhex(hex_payload))
     assert reading is not None and reading.format == "mibeacon"
@@ -361,20 +457,37 @@ def test_mibeacon_built_frames() -> None:
     assert to_states({"motion": False}) == {"core:OccupancyState": "noPersonInside"}
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"\x50\x20\xaa\x01",  # nothing, or cut inside the header
-    pl.mibeacon(counter=1, mac=MI_MAC),  # no object: a device announcing itself
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_ENCRYPTED) + b"\x00" * 7,
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_MESH),
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=1 << 12),  # version 1
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, mac=MI_MAC)[:9],  # cut inside the MAC
-    bytes.fromhex("6050aa0101"),  # capability announced, frame ends
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1)[:-1],  # cut inside the only object
-    pl.mibeacon(pl.mi_obj(0x1004, 200, 3), counter=1),  # temperature with 3 bytes: not a frame we know
-    pl.mibeacon(b"\x04\x10", counter=1),  # an id, no length
-    pl.mibeacon(pl.mi_obj(0x2001, 1, 1), counter=1),  # only an object we do not know
-], ids=["empty", "header-cut", "no-object", "encrypted", "mesh", "v1", "mac-cut", "capability-cut", "object-cut",
-        "wrong-length", "id-only", "unknown-only"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\x50\x20\xaa\x01",  # nothing, or cut inside the header
+        pl.mibeacon(counter=1, mac=MI_MAC),  # no object: a device announcing itself
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_ENCRYPTED) + b"\x00" * 7,
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=pl.MI_V5 | pl.MI_MESH),
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, control=1 << 12),  # version 1
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1, mac=MI_MAC)[:9],  # cut inside the MAC
+        bytes.fromhex("6050aa0101"),  # capability announced, frame ends
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 2), counter=1)[:-1],  # cut inside the only object
+        pl.mibeacon(pl.mi_obj(0x1004, 200, 3), counter=1),  # temperature with 3 bytes: not a frame we know
+        pl.mibeacon(b"\x04\x10", counter=1),  # an id, no length
+        pl.mibeacon(pl.mi_obj(0x2001, 1, 1), counter=1),  # only an object we do not know
+    ],
+    ids=[
+        "empty",
+        "header-cut",
+        "no-object",
+        "encrypted",
+        "mesh",
+        "v1",
+        "mac-cut",
+        "capability-cut",
+        "object-cut",
+        "wrong-length",
+        "id-only",
+        "unknown-only",
+    ],
+)
 def test_mibeacon_unreadable_frames_give_nothing(payload: bytes) -> None:
     assert decode_mibeacon(payload) is None
     assert decode_advertisement({MIBEACON_SERVICE_UUID: payload}) is None
@@ -407,16 +520,23 @@ def test_mibeacon_any_bytes_never_raise(tail: bytes, control: int) -> None:
 # ----------------------------------------------------------------------------- against xiaomi-ble
 
 
-@pytest.mark.parametrize("payload", [
-    bytes.fromhex("5020aa01fe9bb8dda8654c0d1004b2007502"),
-    bytes.fromhex("5020aa01089bb8dda8654c0a100148"),
-    mi_frame(pl.mi_obj(0x1004, -125, 2, signed=True), pl.mi_obj(0x1006, 999, 2), pl.mi_obj(0x100A, 93, 1)),
-    mi_frame(pl.mi_obj(0x1007, 0x012345, 3), pl.mi_obj(0x1008, 40, 1), pl.mi_obj(0x1009, 350, 2),
-             product_id=pl.HHCCJCY01),
-    mi_frame(pl.mi_obj(0x000F, 100, 3)), mi_frame(pl.mi_obj(0x1017, 30, 4)), mi_frame(pl.mi_obj(0x1017, 31, 4)),
-    mi_frame(pl.mi_obj(0x101B, 1, 1)),
-    pl.mibeacon(pl.mi_obj(0x100A, 77, 1), counter=4, mac=MI_MAC, capability=b"\x28\x01"),
-], ids=["doc-temp-hum", "doc-battery", "climate", "plant", "moving", "still-30s", "quiet-31s", "timeout", "io-cap"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes.fromhex("5020aa01fe9bb8dda8654c0d1004b2007502"),
+        bytes.fromhex("5020aa01089bb8dda8654c0a100148"),
+        mi_frame(pl.mi_obj(0x1004, -125, 2, signed=True), pl.mi_obj(0x1006, 999, 2), pl.mi_obj(0x100A, 93, 1)),
+        mi_frame(
+            pl.mi_obj(0x1007, 0x012345, 3), pl.mi_obj(0x1008, 40, 1), pl.mi_obj(0x1009, 350, 2), product_id=pl.HHCCJCY01
+        ),
+        mi_frame(pl.mi_obj(0x000F, 100, 3)),
+        mi_frame(pl.mi_obj(0x1017, 30, 4)),
+        mi_frame(pl.mi_obj(0x1017, 31, 4)),
+        mi_frame(pl.mi_obj(0x101B, 1, 1)),
+        pl.mibeacon(pl.mi_obj(0x100A, 77, 1), counter=4, mac=MI_MAC, capability=b"\x28\x01"),
+    ],
+    ids=["doc-temp-hum", "doc-battery", "climate", "plant", "moving", "still-30s", "quiet-31s", "timeout", "io-cap"],
+)
 def test_mibeacon_known_frames_agree_with_xiaomi_ble(payload: bytes) -> None:
     assert assert_xiaomi_agrees(payload)
 
@@ -433,12 +553,12 @@ def mi_valid_frames(draw: st.DrawFn) -> bytes:
         # One object per name: xiaomi-ble keeps the last of a name, we the first.
         if all(not MI_NAMES[object_id] & MI_NAMES[c] for c in chosen):
             chosen.append(object_id)
-    objects = [pl.mi_obj(i, draw(st.integers(0, 256 ** MI_OBJECTS[i].size - 1)), MI_OBJECTS[i].size)
-               for i in chosen]
+    objects = [pl.mi_obj(i, draw(st.integers(0, 256 ** MI_OBJECTS[i].size - 1)), MI_OBJECTS[i].size) for i in chosen]
     capability = draw(st.sampled_from([None, b"\x0d", b"\x28\x01"]))
     mac = draw(st.sampled_from([None, MI_MAC]))
-    return pl.mibeacon(*objects, counter=draw(st.integers(0, 255)), mac=mac, capability=capability,
-                       product_id=product_id)
+    return pl.mibeacon(
+        *objects, counter=draw(st.integers(0, 255)), mac=mac, capability=capability, product_id=product_id
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -452,5 +572,6 @@ def test_mibeacon_any_valid_frame_agrees_with_xiaomi_ble(payload: bytes) -> None
 def test_mibeacon_any_objects_never_claim_what_xiaomi_ble_does_not(tail: bytes) -> None:
     # A good header (v5, objects, a plant sensor that xiaomi-ble knows), then anything: every name we keep, it
     # keeps too. Values may differ when a name is sent twice (it keeps the last, we the first).
-    assert_xiaomi_agrees(pl.mibeacon(counter=1, product_id=pl.HHCCJCY01, control=pl.MI_V5 | pl.MI_OBJECT) + tail,
-                         values_too=False)
+    assert_xiaomi_agrees(
+        pl.mibeacon(counter=1, product_id=pl.HHCCJCY01, control=pl.MI_V5 | pl.MI_OBJECT) + tail, values_too=False
+    )

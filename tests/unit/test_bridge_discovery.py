@@ -18,9 +18,17 @@ GW = "1234-5678-9012"
 
 
 def discover(controllable: Controllable, url: str = f"zigbee://{GW}/1"):  # type: ignore[no-untyped-def]
-    return device_discovery(gateway_id=GW, device_url=url, label="A device", controllable=controllable,
-                            area="Kitchen", base_topic=f"hearth/{GW}", bridge_state_topic=f"hearth/{GW}/bridge/state",
-                            origin={"name": "Hearth", "sw_version": "0"}, reported=controllable.states)
+    return device_discovery(
+        gateway_id=GW,
+        device_url=url,
+        label="A device",
+        controllable=controllable,
+        area="Kitchen",
+        base_topic=f"hearth/{GW}",
+        bridge_state_topic=f"hearth/{GW}/bridge/state",
+        origin={"name": "Hearth", "sw_version": "0"},
+        reported=controllable.states,
+    )
 
 
 @pytest.mark.parametrize("name", CATALOGUE.names())
@@ -35,9 +43,18 @@ def test_every_controllable_validates_and_its_routes_make_valid_commands(name: s
     for what, route in discovery.routes.items():
         topic = f"hearth/{GW}/{discovery.object_id}/set/{what}"
         assert any(topic in c.values() for c in discovery.payload["components"].values())
-        sample = {"power": "ON", "brightness": "40", "color_temp": "3000", "rgb": "255,0,10", "cover": "OPEN",
-                  "position": "30", "tilt": "50", "lock": "LOCK", "temperature": "21.5",
-                  "mode": "HEAT"}[what]
+        sample = {
+            "power": "ON",
+            "brightness": "40",
+            "color_temp": "3000",
+            "rgb": "255,0,10",
+            "cover": "OPEN",
+            "position": "30",
+            "tilt": "50",
+            "lock": "LOCK",
+            "temperature": "21.5",
+            "mode": "HEAT",
+        }[what]
         for command, parameters in route.build(sample):
             controllable.command(command).check(parameters)  # raises CommandRejected if the route were wrong
 
@@ -66,10 +83,17 @@ def test_payloads_map_onto_commands() -> None:
 
 def test_a_multi_sensor_announces_only_what_it_has_reported() -> None:
     climate = CATALOGUE["ble:ClimateSensorBLEComponent"]
-    discovery = device_discovery(gateway_id=GW, device_url=f"ble://{GW}/A4:C1:38:11:22:33", label="Thermometer",
-                                 controllable=climate, area=None, base_topic=f"hearth/{GW}",
-                                 bridge_state_topic=f"hearth/{GW}/bridge/state", origin={"name": "Hearth"},
-                                 reported={"core:TemperatureState", "core:BatteryLevelState", "core:StatusState"})
+    discovery = device_discovery(
+        gateway_id=GW,
+        device_url=f"ble://{GW}/A4:C1:38:11:22:33",
+        label="Thermometer",
+        controllable=climate,
+        area=None,
+        base_topic=f"hearth/{GW}",
+        bridge_state_topic=f"hearth/{GW}/bridge/state",
+        origin={"name": "Hearth"},
+        reported={"core:TemperatureState", "core:BatteryLevelState", "core:StatusState"},
+    )
     assert discovery is not None
     assert set(discovery.payload["components"]) == {"temperature", "battery"}
     assert discovery.measured == {"core:TemperatureState", "core:BatteryLevelState"}
@@ -95,12 +119,14 @@ def test_a_bad_route_payload_never_reaches_the_device() -> None:
 
 def _payload(**states: object) -> str:
     import json
+
     return json.dumps(states)
 
 
 def test_tilt_is_home_assistants_way_round() -> None:
     """Our slats are 0 open .. 100 closed; Home Assistant's tilt is 100 open (cover.markdown)."""
     from tests.peers.ha_discovery import cover_tilt, cover_tilt_command
+
     blind = discover(CATALOGUE["zigbee:VenetianBlindComponent"])
     assert blind is not None
     cover = blind.payload["components"]["cover"]
@@ -115,16 +141,19 @@ def test_tilt_is_home_assistants_way_round() -> None:
 def test_a_cover_shows_opening_and_closing_while_it_moves() -> None:
     from hearth.bridge.motion import MotionTracker
     from tests.peers.ha_discovery import cover_state
+
     shutter = discover(CATALOGUE["rts:RollerShutterRTSComponent"])
     assert shutter is not None
     cover = shutter.payload["components"]["cover"]
     tracker, url = MotionTracker(), "rts://x/1"
-    timeline = [({"core:ClosureState": 100, "core:OpenClosedState": "closed", "core:MovingState": False}, "closed"),
-                ({"core:ClosureState": 100, "core:OpenClosedState": "closed", "core:MovingState": True}, "opening"),
-                ({"core:ClosureState": 60, "core:OpenClosedState": "closed", "core:MovingState": True}, "opening"),
-                ({"core:ClosureState": 0, "core:OpenClosedState": "open", "core:MovingState": False}, "open"),
-                ({"core:ClosureState": 0, "core:OpenClosedState": "open", "core:MovingState": True}, "closing"),
-                ({"core:ClosureState": 50, "core:OpenClosedState": "open", "core:MovingState": False}, "open")]
+    timeline = [
+        ({"core:ClosureState": 100, "core:OpenClosedState": "closed", "core:MovingState": False}, "closed"),
+        ({"core:ClosureState": 100, "core:OpenClosedState": "closed", "core:MovingState": True}, "opening"),
+        ({"core:ClosureState": 60, "core:OpenClosedState": "closed", "core:MovingState": True}, "opening"),
+        ({"core:ClosureState": 0, "core:OpenClosedState": "open", "core:MovingState": False}, "open"),
+        ({"core:ClosureState": 0, "core:OpenClosedState": "open", "core:MovingState": True}, "closing"),
+        ({"core:ClosureState": 50, "core:OpenClosedState": "open", "core:MovingState": False}, "open"),
+    ]
     for states, expected in timeline:
         values: dict[str, object] = dict(states)
         way = tracker.way(url, values)
@@ -132,24 +161,34 @@ def test_a_cover_shows_opening_and_closing_while_it_moves() -> None:
             values["motion"] = way
         assert cover_state(cover, _payload(**values)) == expected, states  # type: ignore[arg-type]
     # With a target, the way is known at once, whatever it was at rest; an awning deploys (opens) towards 100.
-    assert tracker.way("z://x/2", {"core:ClosureState": 40, "core:TargetClosureState": 90,
-                                   "core:MovingState": True}) == "closing"
+    assert (
+        tracker.way("z://x/2", {"core:ClosureState": 40, "core:TargetClosureState": 90, "core:MovingState": True})
+        == "closing"
+    )
     tracker.way("z://x/3", {"core:DeploymentState": 10, "core:MovingState": False})
     assert tracker.way("z://x/3", {"core:DeploymentState": 30, "core:MovingState": True}) == "opening"
 
 
 def test_a_thermostat_shows_its_mode_action_and_temperature() -> None:
     from tests.peers.ha_discovery import CLIMATE_ACTIONS, climate_value
+
     radiator = discover(CATALOGUE["zigbee:ThermostaticValveComponent"])
     assert radiator is not None
     climate = radiator.payload["components"]["climate"]
     assert climate["modes"] == ["off", "heat"]
-    cold = _payload(**{"core:TargetHeatingLevelState": "comfort", "core:TargetTemperatureState": 21.0,
-                       "core:TemperatureState": 18.5})
-    warm = _payload(**{"core:TargetHeatingLevelState": "eco", "core:TargetTemperatureState": 17.0,
-                       "core:TemperatureState": 18.5})
-    off = _payload(**{"core:TargetHeatingLevelState": "off", "core:TargetTemperatureState": 21.0,
-                      "core:TemperatureState": 18.5})
+    cold = _payload(
+        **{
+            "core:TargetHeatingLevelState": "comfort",
+            "core:TargetTemperatureState": 21.0,
+            "core:TemperatureState": 18.5,
+        }
+    )
+    warm = _payload(
+        **{"core:TargetHeatingLevelState": "eco", "core:TargetTemperatureState": 17.0, "core:TemperatureState": 18.5}
+    )
+    off = _payload(
+        **{"core:TargetHeatingLevelState": "off", "core:TargetTemperatureState": 21.0, "core:TemperatureState": 18.5}
+    )
     assert [climate_value(climate, "mode", p) for p in (cold, warm, off)] == ["heat", "heat", "off"]
     actions = [climate_value(climate, "action", p) for p in (cold, warm, off)]
     assert actions == ["heating", "idle", "off"] and set(actions) <= CLIMATE_ACTIONS
@@ -165,6 +204,7 @@ def test_a_colour_light_says_which_colour_mode_it_is_in() -> None:
     """Without a colour mode topic Home Assistant takes the mode of the template it renders last (light.mqtt)."""
     from hearth.bridge.discovery import colour_mode
     from tests.peers.ha_discovery import LIGHT_COLOR_MODES, render
+
     lamp = discover(CATALOGUE["zigbee:ExtendedColorLightComponent"])
     assert lamp is not None
     light = lamp.payload["components"]["light"]

@@ -11,9 +11,23 @@ from hearth.config import REPO_CONFIG_DIR
 from hearth.core.catalogue import Catalogue, CatalogueError
 from hearth.model.definition import CommandRejected
 
-BEHAVIOURS = {"switch", "dimmable_light", "colour_light", "roller_shutter", "positionable_shutter", "venetian_blind",
-              "awning", "garage_door", "door_lock", "thermostat", "sensor", "binary_sensor", "meter", "battery",
-              "stack"}
+BEHAVIOURS = {
+    "switch",
+    "dimmable_light",
+    "colour_light",
+    "roller_shutter",
+    "positionable_shutter",
+    "venetian_blind",
+    "awning",
+    "garage_door",
+    "door_lock",
+    "thermostat",
+    "sensor",
+    "binary_sensor",
+    "meter",
+    "battery",
+    "stack",
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +38,17 @@ def catalogue() -> Catalogue:
 def test_every_behaviour_the_issue_names_is_covered(catalogue: Catalogue) -> None:
     assert {c.behaviour for c in catalogue.all()} == BEHAVIOURS
     ui_classes = {c.ui_class for c in catalogue.all()}
-    assert {"Light", "RollerShutter", "DoorLock", "HeatingSystem", "TemperatureSensor", "ContactSensor",
-            "SmokeSensor", "ElectricitySensor", "ProtocolGateway"} <= ui_classes
+    assert {
+        "Light",
+        "RollerShutter",
+        "DoorLock",
+        "HeatingSystem",
+        "TemperatureSensor",
+        "ContactSensor",
+        "SmokeSensor",
+        "ElectricitySensor",
+        "ProtocolGateway",
+    } <= ui_classes
     stacks = {c.protocol for c in catalogue.all() if c.behaviour == "stack"}
     assert {"zigbee", "zwave", "rts", "ble"} <= stacks
 
@@ -44,13 +67,28 @@ def test_command_checks(catalogue: Catalogue) -> None:
 
 
 def test_malformed_catalogue_names_file_and_field(tmp_path: Path) -> None:
-    (tmp_path / "bad.json").write_text(json.dumps({"controllables": [
-        {"controllableName": "x:Y", "type": "ACTUATOR", "productType": 1, "uiClass": "Light",
-         "commands": [{"commandName": "c", "parameters": [{"name": "p", "type": "weird"}]}]}]}))
+    (tmp_path / "bad.json").write_text(
+        json.dumps(
+            {
+                "controllables": [
+                    {
+                        "controllableName": "x:Y",
+                        "type": "ACTUATOR",
+                        "productType": 1,
+                        "uiClass": "Light",
+                        "commands": [{"commandName": "c", "parameters": [{"name": "p", "type": "weird"}]}],
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(CatalogueError, match=r"bad.json\[0\] \(x:Y\) commands\[0\]: .*unknown type 'weird'"):
         Catalogue.load(tmp_path)
-    (tmp_path / "bad.json").write_text(json.dumps({"controllables": [
-        {"controllableName": "x:Y", "type": "ACTUATOR", "productType": 1, "uiClass": "Light"}]}))
+    (tmp_path / "bad.json").write_text(
+        json.dumps(
+            {"controllables": [{"controllableName": "x:Y", "type": "ACTUATOR", "productType": 1, "uiClass": "Light"}]}
+        )
+    )
     with pytest.raises(CatalogueError, match=r"bad.json\[0\] \(x:Y\): missing field 'widget'"):
         Catalogue.load(tmp_path)
     (tmp_path / "bad.json").write_text("{not json")
@@ -62,10 +100,12 @@ def test_malformed_catalogue_names_file_and_field(tmp_path: Path) -> None:
 UNIT_OF_STATE = {
     "core:TemperatureState": "core:TemperatureInCelcius",
     "core:RelativeHumidityState": "core:RelativeValueInPercentage",
-    "core:LuminanceState": "core:LuminanceInLux", "core:AtmosphericPressureState": "core:PressureInHpa",
+    "core:LuminanceState": "core:LuminanceInLux",
+    "core:AtmosphericPressureState": "core:PressureInHpa",
     "core:ElectricPowerConsumptionState": "core:ElectricalPowerInW",
     "core:ElectricEnergyConsumptionState": "core:ElectricalEnergyInWh",
-    "core:BatteryLevelState": "core:RelativeValueInPercentage", "core:CO2ConcentrationState": "core:PartsPerMillion",
+    "core:BatteryLevelState": "core:RelativeValueInPercentage",
+    "core:CO2ConcentrationState": "core:PartsPerMillion",
     "ble:BatteryVoltageState": "core:VoltageInVolt",
 }
 
@@ -77,6 +117,7 @@ def test_every_measured_state_is_described_by_the_unit_a_client_will_read_for_it
     from pathlib import Path
 
     from hearth.core.catalogue import Catalogue
+
     catalogue = Catalogue.load(Path(__file__).resolve().parents[2] / "config" / "controllables")
     for name in catalogue.names():
         controllable = catalogue[name]

@@ -113,9 +113,14 @@ def ref_compare(operator: str, state: Any, value1: Any, value2: Any = None) -> b
             return bool(low <= state <= high)
     except Unreadable:
         return None
-    tests = {"EQUALS": lambda: state == a, "NOT_EQUALS": lambda: state != a, "GREATER_THAN": lambda: state > a,
-             "GREATER_THAN_OR_EQUAL": lambda: state >= a, "LOWER_THAN": lambda: state < a,
-             "LOWER_THAN_OR_EQUAL": lambda: state <= a}
+    tests = {
+        "EQUALS": lambda: state == a,
+        "NOT_EQUALS": lambda: state != a,
+        "GREATER_THAN": lambda: state > a,
+        "GREATER_THAN_OR_EQUAL": lambda: state >= a,
+        "LOWER_THAN": lambda: state < a,
+        "LOWER_THAN_OR_EQUAL": lambda: state <= a,
+    }
     return bool(tests[operator]())
 
 
@@ -156,8 +161,9 @@ def ref_evaluate(conditions: list[dict[str, Any]], devices: dict[str, Device]) -
                 verdict = None
             else:
                 status = device.states.get(STATUS)
-                down = not device.available or not device.enabled or (
-                    status is not None and status.value == "unavailable")
+                down = (
+                    not device.available or not device.enabled or (status is not None and status.value == "unavailable")
+                )
                 state = device.states.get(spec["stateName"])
                 if (down and spec["stateName"] != STATUS) or state is None or state.value is None:
                     verdict = None
@@ -174,14 +180,38 @@ def ref_evaluate(conditions: list[dict[str, Any]], devices: dict[str, Device]) -
 
 # ----------------------------------------------------------------------------- strategies
 
-WORDS = ["on", "off", "open", "closed", "abc", "", "25", " 25 ", "-3", "2.5", "1e3", "true", "false", "yes",
-         "no", "1", "0", "[0, 1]", "[]", "{}", "nan", "inf"]
+WORDS = [
+    "on",
+    "off",
+    "open",
+    "closed",
+    "abc",
+    "",
+    "25",
+    " 25 ",
+    "-3",
+    "2.5",
+    "1e3",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "1",
+    "0",
+    "[0, 1]",
+    "[]",
+    "{}",
+    "nan",
+    "inf",
+]
 numbers = st.one_of(st.integers(-100, 100), st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
-state_values = st.one_of(numbers, st.sampled_from(WORDS), st.booleans(),
-                         st.lists(st.integers(0, 1), max_size=2), st.none())
+state_values = st.one_of(
+    numbers, st.sampled_from(WORDS), st.booleans(), st.lists(st.integers(0, 1), max_size=2), st.none()
+)
 condition_values = st.one_of(numbers, numbers.map(str), st.sampled_from(WORDS), st.booleans())
-spellings = st.sampled_from([o.value for o in Operator] + [o.value.replace("_", "") for o in Operator]
-                            + ["greater_than", "Lower_Than"])
+spellings = st.sampled_from(
+    [o.value for o in Operator] + [o.value.replace("_", "") for o in Operator] + ["greater_than", "Lower_Than"]
+)
 
 
 @dataclass
@@ -204,8 +234,14 @@ class Setup:
 
 
 def make_device(i: int, kind: str, states: dict[str, Any], available: bool = True, enabled: bool = True) -> Device:
-    device = Device(url=DeviceURL.parse(url_of(i)), oid=str(i), label=str(i), controllable=CATALOGUE[kind],
-                    available=available, enabled=enabled)
+    device = Device(
+        url=DeviceURL.parse(url_of(i)),
+        oid=str(i),
+        label=str(i),
+        controllable=CATALOGUE[kind],
+        available=available,
+        enabled=enabled,
+    )
     for name, value in states.items():
         device.states[name] = State(name, infer_datatype(value), value, 0)
     return device
@@ -216,8 +252,13 @@ def devices(draw: st.DrawFn, i: int) -> Device:
     states = {name: draw(state_values) for name in STATES if draw(st.integers(0, 4))}
     if draw(st.integers(0, 3)) == 0:
         states[STATUS] = draw(st.sampled_from(["available", "unavailable"]))
-    return make_device(i, draw(st.sampled_from(KINDS)), states, available=draw(st.integers(0, 5)) > 0,
-                       enabled=draw(st.integers(0, 8)) > 0)
+    return make_device(
+        i,
+        draw(st.sampled_from(KINDS)),
+        states,
+        available=draw(st.integers(0, 5)) > 0,
+        enabled=draw(st.integers(0, 8)) > 0,
+    )
 
 
 @st.composite
@@ -285,10 +326,10 @@ step = st.one_of(
 
 
 @settings(max_examples=200)
-@given(setup=setups(), groups=st.lists(condition_lists(), min_size=1, max_size=3),
-       steps=st.lists(step, max_size=25))
-def test_index_truth_equals_a_fresh_evaluation(setup: Setup, groups: list[list[dict[str, Any]]],
-                                               steps: list[tuple[str, int, Any, Any]]) -> None:
+@given(setup=setups(), groups=st.lists(condition_lists(), min_size=1, max_size=3), steps=st.lists(step, max_size=25))
+def test_index_truth_equals_a_fresh_evaluation(
+    setup: Setup, groups: list[list[dict[str, Any]]], steps: list[tuple[str, int, Any, Any]]
+) -> None:
     index = ConditionIndex(setup)
     index.rebuild()
     heard: dict[str, list[bool]] = {}
@@ -314,8 +355,16 @@ def test_index_truth_equals_a_fresh_evaluation(setup: Setup, groups: list[list[d
             if device is not None:
                 continue
             setup.devices[url] = make_device(i, what, {})
-            index.on_setup_change(DeviceCreatedEvent(device_url=url, controllable_name=what, label="", place_oid=None,
-                                                     metadata=None, device_attributes=[]))
+            index.on_setup_change(
+                DeviceCreatedEvent(
+                    device_url=url,
+                    controllable_name=what,
+                    label="",
+                    place_oid=None,
+                    metadata=None,
+                    device_attributes=[],
+                )
+            )
         elif device is None:
             continue
         elif kind == "remove":
@@ -326,12 +375,21 @@ def test_index_truth_equals_a_fresh_evaluation(setup: Setup, groups: list[list[d
             index.on_setup_change(DeviceUnavailableEvent(device_url=url))
         else:
             # One report may change several states, the status among them (in any order).
-            changes = {"state": [(what, value)], "status": [(STATUS, what)],
-                       "both": [(STATES[i % 2], value), (STATUS, what), (STATES[(i + 1) % 2], value)]}[kind]
+            changes = {
+                "state": [(what, value)],
+                "status": [(STATUS, what)],
+                "both": [(STATES[i % 2], value), (STATUS, what), (STATES[(i + 1) % 2], value)],
+            }[kind]
             for name, new in changes:
                 device.states[name] = State(name, infer_datatype(new), new, 0)
-            index.on_states(DeviceStateChangedEvent(device_url=url, device_states=[
-                {"name": name, "type": int(infer_datatype(new)), "value": new} for name, new in changes]))
+            index.on_states(
+                DeviceStateChangedEvent(
+                    device_url=url,
+                    device_states=[
+                        {"name": name, "type": int(infer_datatype(new)), "value": new} for name, new in changes
+                    ],
+                )
+            )
         check()
     index.rebuild()
     check()
@@ -350,37 +408,85 @@ def test_one_event_changing_two_conditions_announces_nothing_in_between() -> Non
     index.rebuild()
     heard: list[bool] = []
     index.watch(lambda _, holds: heard.append(holds), "g")
-    index.put("g", parse_group({"conditions": [
-        {"device": {"deviceURL": sensor.url_text, "stateName": "x:Level", "operator": "GREATERTHAN", "value": 5}},
-        {"device": {"deviceURL": sensor.url_text, "stateName": "x:Mode", "operator": "EQUALS", "value": "off"}},
-    ]}).conditions)
+    index.put(
+        "g",
+        parse_group(
+            {
+                "conditions": [
+                    {
+                        "device": {
+                            "deviceURL": sensor.url_text,
+                            "stateName": "x:Level",
+                            "operator": "GREATERTHAN",
+                            "value": 5,
+                        }
+                    },
+                    {
+                        "device": {
+                            "deviceURL": sensor.url_text,
+                            "stateName": "x:Mode",
+                            "operator": "EQUALS",
+                            "value": "off",
+                        }
+                    },
+                ]
+            }
+        ).conditions,
+    )
     assert heard == [] and not index.holds("g")
     # Level becomes false and Mode true in one report: the group is false before and after.
     sensor.states["x:Level"].value, sensor.states["x:Mode"].value = 1, "off"
-    index.on_states(DeviceStateChangedEvent(device_url=sensor.url_text, device_states=[
-        {"name": "x:Mode", "type": 3, "value": "off"}, {"name": "x:Level", "type": 1, "value": 1}]))
+    index.on_states(
+        DeviceStateChangedEvent(
+            device_url=sensor.url_text,
+            device_states=[{"name": "x:Mode", "type": 3, "value": "off"}, {"name": "x:Level", "type": 1, "value": 1}],
+        )
+    )
     assert heard == [] and not index.holds("g")
     sensor.states["x:Level"].value = 7
-    index.on_states(DeviceStateChangedEvent(device_url=sensor.url_text, device_states=[
-        {"name": "x:Level", "type": 1, "value": 7}]))
+    index.on_states(
+        DeviceStateChangedEvent(device_url=sensor.url_text, device_states=[{"name": "x:Level", "type": 1, "value": 7}])
+    )
     assert heard == [True] and index.holds("g")
 
 
-@pytest.mark.parametrize(("condition", "field"), [
-    ({"controllable": {"controllableNames": ["a:B"], "stateName": "s", "operator": "ABOUT", "value": 1}},
-     "conditions[0].controllable.operator"),
-    ({"controllable": {"controllableNames": [], "stateName": "s", "operator": "EQUALS", "value": 1}},
-     "conditions[0].controllable.controllableNames"),
-    ({"controllable": {"controllableNames": ["a:B"], "operator": "EQUALS", "value": 1}},
-     "conditions[0].controllable.stateName"),
-    ({"controllable": {"controllableNames": ["a:B"], "stateName": "s", "operator": "EQUALS", "value": None}},
-     "conditions[0].controllable.value"),
-    ({"controllable": {"controllableNames": ["a:B"], "stateName": "s", "operator": "BETWEENINCLUSIVE",
-                       "value": [1, 2, 3]}}, "conditions[0].controllable.value"),
-    ({"device": {"deviceURL": "not a url", "stateName": "s", "operator": "EQUALS", "value": 1}},
-     "conditions[0].device.deviceURL"),
-    ({"device": {}, "controllable": {}}, "conditions[0]"),
-])
+@pytest.mark.parametrize(
+    ("condition", "field"),
+    [
+        (
+            {"controllable": {"controllableNames": ["a:B"], "stateName": "s", "operator": "ABOUT", "value": 1}},
+            "conditions[0].controllable.operator",
+        ),
+        (
+            {"controllable": {"controllableNames": [], "stateName": "s", "operator": "EQUALS", "value": 1}},
+            "conditions[0].controllable.controllableNames",
+        ),
+        (
+            {"controllable": {"controllableNames": ["a:B"], "operator": "EQUALS", "value": 1}},
+            "conditions[0].controllable.stateName",
+        ),
+        (
+            {"controllable": {"controllableNames": ["a:B"], "stateName": "s", "operator": "EQUALS", "value": None}},
+            "conditions[0].controllable.value",
+        ),
+        (
+            {
+                "controllable": {
+                    "controllableNames": ["a:B"],
+                    "stateName": "s",
+                    "operator": "BETWEENINCLUSIVE",
+                    "value": [1, 2, 3],
+                }
+            },
+            "conditions[0].controllable.value",
+        ),
+        (
+            {"device": {"deviceURL": "not a url", "stateName": "s", "operator": "EQUALS", "value": 1}},
+            "conditions[0].device.deviceURL",
+        ),
+        ({"device": {}, "controllable": {}}, "conditions[0]"),
+    ],
+)
 def test_parse_errors_name_the_field(condition: dict[str, Any], field: str) -> None:
     with pytest.raises(ConditionError) as caught:
         parse_group({"conditions": [condition]})

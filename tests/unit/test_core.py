@@ -18,8 +18,7 @@ from hearth.model.events import DeviceStateChangedEvent, DeviceUnavailableEvent,
 
 def make_device(name: str = "zigbee:DimmableLightComponent") -> Device:
     catalogue = Catalogue.load(REPO_CONFIG_DIR / "controllables")
-    return Device(url=DeviceURL.parse("virtual://1234-5678-9012/1"), oid="o", label="l",
-                  controllable=catalogue[name])
+    return Device(url=DeviceURL.parse("virtual://1234-5678-9012/1"), oid="o", label="l", controllable=catalogue[name])
 
 
 def test_bus_typed_and_catch_all_listeners() -> None:

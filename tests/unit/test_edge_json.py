@@ -78,8 +78,10 @@ def test_decoding_any_bytes_gives_text_or_a_415(body: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(json_values.filter(lambda v: isinstance(v, dict | list)), st.sampled_from(["utf-16", "utf-16-le",
-                                                                                  "utf-16-be", "utf-32"]))
+@given(
+    json_values.filter(lambda v: isinstance(v, dict | list)),
+    st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32"]),
+)
 def test_json_in_utf16_or_utf32_is_refused_as_an_encoding(value: Any, encoding: str) -> None:
     text = json.dumps(value)
     with pytest.raises(Refused) as refused:
@@ -119,11 +121,18 @@ def test_control_characters_are_refused_in_names_but_lf_and_tab_kept_elsewhere(c
         assert sanitize({"metadata": f"a{control}b"}) == ({"metadata": f"a{control}b"}, False)
 
 
-@pytest.mark.parametrize(("header", "refused"), [
-    ("application/json", False), ("application/json; charset=utf-8", False),
-    ('Application/JSON;charset="UTF-8"', False),
-    (None, True), ("text/plain", True), ("application/json; charset=utf-16", True), ("application/jsonx", True),
-])
+@pytest.mark.parametrize(
+    ("header", "refused"),
+    [
+        ("application/json", False),
+        ("application/json; charset=utf-8", False),
+        ('Application/JSON;charset="UTF-8"', False),
+        (None, True),
+        ("text/plain", True),
+        ("application/json; charset=utf-16", True),
+        ("application/jsonx", True),
+    ],
+)
 def test_content_types(header: str | None, refused: bool) -> None:
     if refused:
         with pytest.raises(Refused) as exc:

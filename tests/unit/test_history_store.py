@@ -36,8 +36,12 @@ async def _recorder(path: Path, **kwargs: object) -> tuple[Database, BatchWriter
     db = Database(path)
     await db.open()
     writer = BatchWriter(db, window_ms=20)
-    options: dict[str, object] = {"retention_days": 7, "per_state_days": {}, "max_rows_per_state": 20_000,
-                                  "timezone": lambda: PARIS}
+    options: dict[str, object] = {
+        "retention_days": 7,
+        "per_state_days": {},
+        "max_rows_per_state": 20_000,
+        "timezone": lambda: PARIS,
+    }
     options.update(kwargs)
     recorder = StateRecorder(db, writer, **options)  # type: ignore[arg-type]
     await recorder.load()
@@ -53,8 +57,11 @@ async def _close(db: Database, writer: BatchWriter, recorder: StateRecorder) -> 
 
 
 def _report(bus: EventBus, url: str, name: str, value: object, ts: int, type_: int = 2) -> None:
-    bus.publish(DeviceStateChangedEvent(timestamp=ts, device_url=url,
-                                        device_states=[{"name": name, "type": type_, "value": value}]))
+    bus.publish(
+        DeviceStateChangedEvent(
+            timestamp=ts, device_url=url, device_states=[{"name": name, "type": type_, "value": value}]
+        )
+    )
 
 
 async def test_rollups_are_written_with_each_point(tmp_path: Path) -> None:
@@ -70,7 +77,8 @@ async def test_rollups_are_written_with_each_point(tmp_path: Path) -> None:
     await writer.flush()
     rows = await db.fetchall(
         "SELECT s.name, r.resolution, r.bucket, r.samples, r.total, r.low, r.high, r.last FROM state_rollups r "
-        "JOIN history_series s ON s.id = r.series ORDER BY s.name, r.resolution, r.bucket")
+        "JOIN history_series s ON s.id = r.series ORDER BY s.name, r.resolution, r.bucket"
+    )
     by = {(n, res, b): rest for n, res, b, *rest in rows}
     assert by[(temp, 0, _ms(2026, 1, 14, 22))] == [2, 42.0, 20.0, 22.0, "22.0"]
     assert by[(temp, 0, _ms(2026, 1, 15, 0))] == [1, 30.0, 30.0, 30.0, "30"]
@@ -84,8 +92,10 @@ async def test_rollups_are_written_with_each_point(tmp_path: Path) -> None:
     _report(bus, "u", temp, 24.0, _ms(2026, 1, 14, 22, 55))
     _report(bus, "u", temp, 10.0, _ms(2026, 1, 14, 22, 5))
     await writer.flush()
-    hour = await db.fetchone("SELECT samples, total, low, high, last FROM state_rollups WHERE series = 1 "
-                             "AND resolution = 0 AND bucket = ?", (_ms(2026, 1, 14, 22),))
+    hour = await db.fetchone(
+        "SELECT samples, total, low, high, last FROM state_rollups WHERE series = 1 AND resolution = 0 AND bucket = ?",
+        (_ms(2026, 1, 14, 22),),
+    )
     assert hour == (4, 76.0, 10.0, 24.0, "24.0")
     assert not await db.fetchall("SELECT * FROM state_history WHERE name = 'core:CodeState'")
     assert (await db.fetchone("SELECT value FROM device_states WHERE name = 'core:CodeState'")) == ('"1234"',)
@@ -106,7 +116,7 @@ def test_local_buckets_across_dst_and_leap_years() -> None:
     assert autumn[1] - autumn[0] == 25 * HOUR_MS
     # The repeated hour of the autumn change is two hour buckets.
     first = _ms(2026, 10, 25, 0, 30, tz=UTC)  # 02:30 CEST
-    second = first + HOUR_MS                 # 02:30 CET
+    second = first + HOUR_MS  # 02:30 CET
     assert bucket_bounds(first, Resolution.HOUR, PARIS)[0] != bucket_bounds(second, Resolution.HOUR, PARIS)[0]
     assert len(buckets_between(_ms(2026, 10, 25), _ms(2026, 10, 25, 23), Resolution.HOUR, PARIS)) == 25
     february = bucket_bounds(_ms(2028, 2, 10), Resolution.MONTH, PARIS)
@@ -125,11 +135,16 @@ def test_growing_index_and_averages() -> None:
     assert [s.text for s in out] == ["20", "30", "5"]
     assert [s.value for s in summarise(days[:1], None, CUMULATIVE)] == [10]  # no bucket before: within the day
     assert [s.value for s in summarise(days, None, AVERAGE)] == [115, 150, 7.5]
-    months = [bucket(_ms(2025, 12, 1), 1, 1, 1, 1, 1), bucket(_ms(2026, 1, 1), 2, 4, 1, 3, 3),
-              bucket(_ms(2026, 6, 1), 1, 5, 5, 5, 5)]
+    months = [
+        bucket(_ms(2025, 12, 1), 1, 1, 1, 1, 1),
+        bucket(_ms(2026, 1, 1), 2, 4, 1, 3, 3),
+        bucket(_ms(2026, 6, 1), 1, 5, 5, 5, 5),
+    ]
     years = years_of(months, PARIS)
     assert [(y.start, y.samples, y.total, y.low, y.high) for y in years] == [
-        (_ms(2025, 1, 1), 1, 1, 1, 1), (_ms(2026, 1, 1), 3, 9, 1, 5)]
+        (_ms(2025, 1, 1), 1, 1, 1, 1),
+        (_ms(2026, 1, 1), 3, 9, 1, 5),
+    ]
     assert years[1].last == "5"
 
 
@@ -139,8 +154,15 @@ def test_every_query_is_a_search_of_an_index(tmp_path: Path) -> None:
     fill(path, HistoryShape(series=4, points=2000, step_ms=60_000, end_ms=_ms(2026, 6, 1)))
     conn = sqlite3.connect(path)
     conn.execute("ANALYZE")
-    statements = [*history_reader.QUERIES, retention.DELETE_RAW, retention.DELETE_ROLLUPS,
-                  retention.SAMPLES_SINCE, retention.CAP_TIME, retention.OLDEST_POINT, retention.OLDEST_BUCKET]
+    statements = [
+        *history_reader.QUERIES,
+        retention.DELETE_RAW,
+        retention.DELETE_ROLLUPS,
+        retention.SAMPLES_SINCE,
+        retention.CAP_TIME,
+        retention.OLDEST_POINT,
+        retention.OLDEST_BUCKET,
+    ]
     for sql in statements:
         numbered = [int(n) for n in re.findall(r"\?(\d)", sql)]
         params = [1] * (max(numbered) if numbered else sql.count("?"))
@@ -157,12 +179,21 @@ async def test_retention_per_resolution(tmp_path: Path) -> None:
     now = _ms(2026, 6, 1, tz=UTC)
     # Two series, a point every 20 minutes over 400 days (28,800 points each).
     fill(path, HistoryShape(series=2, points=28_800, step_ms=1_200_000, end_ms=now))
-    db, writer, recorder, _ = await _recorder(path, retention_days=7, per_state_days={"core:RelativeHumidityState": 2},
-                                              max_rows_per_state=1_000_000, hourly_days=30, daily_days=365,
-                                              monthly_days=3650)
+    db, writer, recorder, _ = await _recorder(
+        path,
+        retention_days=7,
+        per_state_days={"core:RelativeHumidityState": 2},
+        max_rows_per_state=1_000_000,
+        hourly_days=30,
+        daily_days=365,
+        monthly_days=3650,
+    )
     deleted = await recorder.sweep(now_ms=now)
-    oldest = dict(await db.fetchall("SELECT s.name, min(r.time) FROM state_raw r JOIN history_series s "
-                                    "ON s.id = r.series GROUP BY s.name"))
+    oldest = dict(
+        await db.fetchall(
+            "SELECT s.name, min(r.time) FROM state_raw r JOIN history_series s ON s.id = r.series GROUP BY s.name"
+        )
+    )
     assert oldest["core:TemperatureState"] >= now - 7 * DAY_MS
     assert oldest["core:TemperatureState"] < now - 7 * DAY_MS + 1_200_000
     assert oldest["core:RelativeHumidityState"] >= now - 2 * DAY_MS
@@ -180,8 +211,9 @@ async def test_rollups_outlive_raw_points(tmp_path: Path) -> None:
     create_database(path)
     now = _ms(2026, 6, 1, tz=UTC)
     fill(path, HistoryShape(series=1, points=24 * 60, step_ms=HOUR_MS, end_ms=now))  # 60 days, hourly
-    db, writer, recorder, _ = await _recorder(path, retention_days=0, per_state_days={"core:RelativeHumidityState": 45},
-                                              hourly_days=10)
+    db, writer, recorder, _ = await _recorder(
+        path, retention_days=0, per_state_days={"core:RelativeHumidityState": 45}, hourly_days=10
+    )
     await recorder.sweep(now_ms=now)
     # Hourly rollups are kept as long as the longest raw retention (45 days), not the configured 10.
     oldest = (await db.fetchone("SELECT min(bucket) FROM state_rollups WHERE resolution = 0"))[0]
@@ -206,11 +238,15 @@ async def test_row_cap_in_bounded_deletes(tmp_path: Path) -> None:
     await _close(db, writer, recorder)
 
 
-V1_SCHEMA = ("CREATE TABLE v1 (url TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, time INTEGER NOT NULL);"
-             "CREATE INDEX v1_by_state ON v1 (url, name, time); CREATE INDEX v1_by_time ON v1 (time);")
+V1_SCHEMA = (
+    "CREATE TABLE v1 (url TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, time INTEGER NOT NULL);"
+    "CREATE INDEX v1_by_state ON v1 (url, name, time); CREATE INDEX v1_by_time ON v1 (time);"
+)
 # The v1 sweep's cap statement (src/hearth/store/history.py before the v2 store): one window over every row.
-V1_CAP = ("DELETE FROM v1 WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER "
-          "(PARTITION BY url, name ORDER BY time DESC) AS n FROM v1) WHERE n > ?)")
+V1_CAP = (
+    "DELETE FROM v1 WHERE rowid IN (SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER "
+    "(PARTITION BY url, name ORDER BY time DESC) AS n FROM v1) WHERE n > ?)"
+)
 
 
 def _v1_cap_seconds(path: Path) -> float:
@@ -218,8 +254,10 @@ def _v1_cap_seconds(path: Path) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.executescript(V1_SCHEMA)
-        conn.execute("INSERT INTO v1 SELECT s.url, s.name, r.value, r.time FROM state_raw r "
-                     "JOIN history_series s ON s.id = r.series")
+        conn.execute(
+            "INSERT INTO v1 SELECT s.url, s.name, r.value, r.time FROM state_raw r "
+            "JOIN history_series s ON s.id = r.series"
+        )
         started = time.perf_counter()
         conn.execute(V1_CAP, (20_000,))
         return time.perf_counter() - started
@@ -244,8 +282,9 @@ async def test_a_big_sweep_never_holds_the_write_path_long(tmp_path: Path) -> No
         n = 0
         while not stop:
             started = time.perf_counter()
-            await writer.commit("INSERT OR REPLACE INTO gateway_settings (key, value) VALUES (?, ?)",
-                                ("bench-probe", str(n)))
+            await writer.commit(
+                "INSERT OR REPLACE INTO gateway_settings (key, value) VALUES (?, ?)", ("bench-probe", str(n))
+            )
             waits.append(time.perf_counter() - started)
             n += 1
             await asyncio.sleep(0.001)
@@ -261,8 +300,10 @@ async def test_a_big_sweep_never_holds_the_write_path_long(tmp_path: Path) -> No
     v1_seconds = _v1_cap_seconds(path)
     longest = stats.longest_ms / 1000
     p99 = sorted(stats.per_transaction_ms)[int(0.99 * stats.transactions)]
-    print(f"longest hold {stats.longest_hold_ms:.1f} ms, round trip p99 {p99:.1f} ms, longest {longest * 1000:.1f} ms, "
-          f"longest durable write {max(waits) * 1000:.1f} ms, v1 cap statement {v1_seconds * 1000:.0f} ms")
+    print(
+        f"longest hold {stats.longest_hold_ms:.1f} ms, round trip p99 {p99:.1f} ms, longest {longest * 1000:.1f} ms, "
+        f"longest durable write {max(waits) * 1000:.1f} ms, v1 cap statement {v1_seconds * 1000:.0f} ms"
+    )
     assert longest * 10 < v1_seconds, (longest, v1_seconds)
     assert max(waits) < v1_seconds, (max(waits), v1_seconds)
     assert len(waits) > 10
@@ -274,14 +315,21 @@ async def test_migration_keeps_v1_history(tmp_path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     for version, _, sql in [m for m in migrations() if m[0] <= 9]:
         conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={version};\nCOMMIT;")
-    conn.executemany("INSERT INTO state_history (url, name, value, time) VALUES (?, ?, ?, ?)",
-                     [("a", "core:TemperatureState", "20.5", 1), ("a", "core:TemperatureState", "21.0", 2),
-                      ("b", "core:OnOffState", '"on"', 1)])
+    conn.executemany(
+        "INSERT INTO state_history (url, name, value, time) VALUES (?, ?, ?, ?)",
+        [
+            ("a", "core:TemperatureState", "20.5", 1),
+            ("a", "core:TemperatureState", "21.0", 2),
+            ("b", "core:OnOffState", '"on"', 1),
+        ],
+    )
     conn.close()
     db, writer, recorder, bus = await _recorder(path)
     assert await db.fetchall("SELECT url, name, value, time FROM state_history ORDER BY url, time") == [
-        ("a", "core:TemperatureState", "20.5", 1), ("a", "core:TemperatureState", "21.0", 2),
-        ("b", "core:OnOffState", '"on"', 1)]
+        ("a", "core:TemperatureState", "20.5", 1),
+        ("a", "core:TemperatureState", "21.0", 2),
+        ("b", "core:OnOffState", '"on"', 1),
+    ]
     assert recorder.series == {("a", "core:TemperatureState"): 1, ("b", "core:OnOffState"): 2}
     _report(bus, "a", "core:TemperatureState", 22.0, 3)
     await writer.flush()

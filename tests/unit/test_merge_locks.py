@@ -15,16 +15,20 @@ def merged(tmp_path: Path, freezes: dict[str, str]) -> list[str]:
         path = tmp_path / f"{version}.txt"
         path.write_text(text)
         args.append(f"{version}={path}")
-    run = subprocess.run([sys.executable, str(ROOT / "deploy" / "merge_locks.py"), *args],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "merge_locks.py"), *args], capture_output=True, text=True, check=True
+    )
     return run.stdout.splitlines()
 
 
 def test_shared_pins_stay_plain_and_the_others_get_the_boundary_marker(tmp_path: Path) -> None:
-    lines = merged(tmp_path, {
-        "3.13": "aiohttp==3.14.5\ncattrs==26.2.1\npyoverkiz==2.3.0\n",
-        "3.11": "aiohttp==3.14.5\npyoverkiz==1.20.6\nwarrant-lite==1.0.4\n",
-    })
+    lines = merged(
+        tmp_path,
+        {
+            "3.13": "aiohttp==3.14.5\ncattrs==26.2.1\npyoverkiz==2.3.0\n",
+            "3.11": "aiohttp==3.14.5\npyoverkiz==1.20.6\nwarrant-lite==1.0.4\n",
+        },
+    )
     assert lines == [
         "aiohttp==3.14.5",
         'cattrs==26.2.1; python_version >= "3.12"',

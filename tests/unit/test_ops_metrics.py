@@ -38,8 +38,9 @@ def test_percentiles_are_nearest_rank_over_the_ring() -> None:
 
 
 def command(state: str, rank: int = 0, failure: str | None = None) -> CommandExecutionStateChangedEvent:
-    return CommandExecutionStateChangedEvent(exec_id="e1", device_url=URL, rank=rank, new_state=state,
-                                             failure_type=failure)
+    return CommandExecutionStateChangedEvent(
+        exec_id="e1", device_url=URL, rank=rank, new_state=state, failure_type=failure
+    )
 
 
 def test_bus_events_feed_commands_executions_and_health() -> None:
@@ -51,8 +52,18 @@ def test_bus_events_feed_commands_executions_and_health() -> None:
     bus.publish(command("TRANSMITTED", 1))
     bus.publish(command("FAILED", 1, "DEVICE_NO_ANSWER"))
     bus.publish(command("FAILED", 2, "DEVICE_NO_ANSWER"))  # skipped after rank 1: never sent, no latency
-    bus.publish(ExecutionStateChangedEvent(exec_id="e1", old_state="IN_PROGRESS", new_state="FAILED", owner_key="t",
-                                           type=1, sub_type=1, time_to_next_state=0, failure_type="CANCELLED"))
+    bus.publish(
+        ExecutionStateChangedEvent(
+            exec_id="e1",
+            old_state="IN_PROGRESS",
+            new_state="FAILED",
+            owner_key="t",
+            type=1,
+            sub_type=1,
+            time_to_next_state=0,
+            failure_type="CANCELLED",
+        )
+    )
 
     commands = monitoring.commands
     assert commands.commands == {("zigbee", "completed"): 1, ("zigbee", "failed"): 2}

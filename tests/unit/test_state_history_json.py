@@ -30,13 +30,29 @@ def test_stacked_levels_sum_their_devices() -> None:
     assert body["stackLevels"] == levels and body["deviceCounts"] == [1, 2, 3]
     assert body["historizationMethod"] == AVERAGE and body["deviceUnit"] == "core:Wh"
     first, second = body["stackedHistoryValues"]
-    assert first == {"values": [2.0, 7.0, 7.0], "minValues": [2.0, 2.0, 2.0], "maxValues": [2.0, 5.0, 5.0],
-                     "samples": [1, 3, 3], "when": 0}
-    assert second == {"values": [3.0, 3.0, 4.0], "minValues": [3.0, 3.0, 1.0], "maxValues": [3.0, 3.0, 3.0],
-                      "samples": [1, 1, 2], "when": 10}
+    assert first == {
+        "values": [2.0, 7.0, 7.0],
+        "minValues": [2.0, 2.0, 2.0],
+        "maxValues": [2.0, 5.0, 5.0],
+        "samples": [1, 3, 3],
+        "when": 0,
+    }
+    assert second == {
+        "values": [3.0, 3.0, 4.0],
+        "minValues": [3.0, 3.0, 1.0],
+        "maxValues": [3.0, 3.0, 3.0],
+        "samples": [1, 1, 2],
+        "when": 10,
+    }
     rows = list(csv.reader(io.StringIO(stacked_csv(body, ZoneInfo("UTC")))))
-    assert rows[0][:6] == ["when", "date", "zigbee://1/a value", "zigbee://1/a min", "zigbee://1/a max",
-                           "zigbee://1/a samples"]
+    assert rows[0][:6] == [
+        "when",
+        "date",
+        "zigbee://1/a value",
+        "zigbee://1/a min",
+        "zigbee://1/a max",
+        "zigbee://1/a samples",
+    ]
     assert rows[1][:3] == ["0", "1970-01-01T00:00:00.000+00:00", "2.0"]
 
 

@@ -65,11 +65,19 @@ devices = st.sampled_from(DEVICES)
 leaves = st.one_of(
     st.tuples(st.just("static"), devices, st.sampled_from(OPERATORS), values, values),
     st.tuples(st.just("dual"), devices, devices, st.sampled_from(ORDERING)),
-    st.tuples(st.sampled_from(["any", "all"]), st.lists(devices, min_size=1, max_size=3, unique=True),
-              st.sampled_from(OPERATORS), values, values),
+    st.tuples(
+        st.sampled_from(["any", "all"]),
+        st.lists(devices, min_size=1, max_size=3, unique=True),
+        st.sampled_from(OPERATORS),
+        values,
+        values,
+    ),
 )
-trees = st.recursive(leaves, lambda children: st.tuples(st.sampled_from(["and", "or"]),
-                                                         st.lists(children, min_size=1, max_size=3)), max_leaves=8)
+trees = st.recursive(
+    leaves,
+    lambda children: st.tuples(st.sampled_from(["and", "or"]), st.lists(children, min_size=1, max_size=3)),
+    max_leaves=8,
+)
 state_values = st.dictionaries(st.sampled_from(DEVICES), st.one_of(st.none(), values))
 
 
@@ -80,20 +88,40 @@ def to_json(tree: Any) -> dict[str, Any]:
         return {f"{kind}Block": {"subConditionBlocks": [to_json(c) for c in tree[1]]}}
     if kind == "static":
         _, device, op, v1, v2 = tree
-        return {"staticDeviceStateCondition": {"deviceURL": device, "stateName": STATE, "operator": op,
-                                               "value1": str(v1), "value2": str(v2)}}
+        return {
+            "staticDeviceStateCondition": {
+                "deviceURL": device,
+                "stateName": STATE,
+                "operator": op,
+                "value1": str(v1),
+                "value2": str(v2),
+            }
+        }
     if kind == "dual":
         _, d1, d2, op = tree
-        return {"dualDeviceStateCondition": {"deviceURL1": d1, "stateName1": STATE, "deviceURL2": d2,
-                                             "stateName2": STATE, "operator": op}}
+        return {
+            "dualDeviceStateCondition": {
+                "deviceURL1": d1,
+                "stateName1": STATE,
+                "deviceURL2": d2,
+                "stateName2": STATE,
+                "operator": op,
+            }
+        }
     _, urls, op, v1, v2 = tree
     name = "allDevicesStateCondition" if kind == "all" else "atLeastOneDeviceStateCondition"
     return {name: {"deviceURLs": urls, "stateName": STATE, "operator": op, "value1": str(v1), "value2": str(v2)}}
 
 
 def parse_root(tree: Any) -> Block | Leaf:
-    definition = parse_trigger({"ifThenSetupTrigger": {"rootConditionBlock": to_json(tree), "effects": [
-        {"actionGroupEffect": {"actionGroupOID": "x"}}]}})
+    definition = parse_trigger(
+        {
+            "ifThenSetupTrigger": {
+                "rootConditionBlock": to_json(tree),
+                "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+            }
+        }
+    )
     root = definition.spec.root  # type: ignore[union-attr]
     assert root is not None
     return root
@@ -129,8 +157,9 @@ class Recorder:
 
 @settings(max_examples=200, deadline=None)
 @given(trees, state_values, st.lists(st.tuples(devices, st.one_of(st.none(), values)), max_size=12))
-def test_debounced_tree_without_delays_follows_the_reference(tree: Any, start: dict[str, int | None],
-                                                            changes: list[tuple[str, int | None]]) -> None:
+def test_debounced_tree_without_delays_follows_the_reference(
+    tree: Any, start: dict[str, int | None], changes: list[tuple[str, int | None]]
+) -> None:
     states = {d: start.get(d) for d in DEVICES}
     root = parse_root(tree)
     rule = IfThenRule(type("S", (), {"root": root, "effects": []})(), allow_from_unknown=True)  # type: ignore[arg-type]
@@ -156,8 +185,16 @@ def test_debounced_tree_without_delays_follows_the_reference(tree: Any, start: d
 
 
 def leaf(node_id: str = "c", activation: float = 0, deactivation: float = 0, retrigger: bool = False) -> Leaf:
-    return Leaf(node_id, LeafKind.STATIC, (StateRef(DEVICES[0], STATE),), Operator.GREATER_THAN, "0",
-                retriggerable=retrigger, activation_s=activation, deactivation_s=deactivation)
+    return Leaf(
+        node_id,
+        LeafKind.STATIC,
+        (StateRef(DEVICES[0], STATE),),
+        Operator.GREATER_THAN,
+        "0",
+        retriggerable=retrigger,
+        activation_s=activation,
+        deactivation_s=deactivation,
+    )
 
 
 def test_activation_delay_runs_once_the_input_held_long_enough() -> None:
@@ -229,34 +266,101 @@ def test_object_path_selects_inside_a_json_state() -> None:
 # ----------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"ifThenSetupTrigger": {"rootConditionBlock": {"andBlock": {"subConditionBlocks": [
-        {"staticDeviceStateCondition": {"deviceURL": "u", "stateName": "s", "operator": "BIGGER", "value1": "1"}}]}},
-        "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.rootConditionBlock.andBlock.subConditionBlocks[0].staticDeviceStateCondition.operator"),
-    ({"sensorThreshold": {"deviceURL": "u", "stateName": "s", "upperBound": 10, "lowerBound": 20,
-                          "upperEffects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "sensorThreshold.lowerBound"),
-    ({"sensorThreshold": {"deviceURL": "u", "stateName": "s", "upperBound": 30, "lowerBound": 20,
-                          "upperActivationDelay": -1,
-                          "upperEffects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "sensorThreshold.upperActivationDelay"),
-    ({"discreteTrigger": {"deviceURL": "u", "stateName": "s", "effectsList": [{"effects": []}]}},
-     "discreteTrigger.effectsList[0].key"),
-    ({"ifThenSetupTrigger": {"mode": 3, "schedulingIntervals": [{"weeklySchedule": {"startDay": 9, "stopDay": 2}}],
-                             "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.schedulingIntervals[0].weeklySchedule.startDay"),
-    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dailySchedule": {"startAlwaysBefore": "25:00"}}],
-                             "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.schedulingIntervals[0].dailySchedule.startAlwaysBefore"),
-    # dayType is run since the calendar exists (it was refused before); an unknown day type is not.
-    ({"ifThenSetupTrigger": {"schedulingIntervals": [{"dayType": {"dayType": "BIRTHDAY"}}],
-                             "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}},
-     "ifThenSetupTrigger.schedulingIntervals[0].dayType.dayType"),
-    ({"genericCommandSchedulingTrigger": {"deviceURL": "u", "commandFunctionName": "open", "commandSchedules": [
-        {"scheduleTimes": [{"dailyTime": {"minutesOfDay": 1500}}]}]}},
-     "genericCommandSchedulingTrigger.commandSchedules[0].scheduleTimes[0].dailyTime.minutesOfDay"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "ifThenSetupTrigger": {
+                    "rootConditionBlock": {
+                        "andBlock": {
+                            "subConditionBlocks": [
+                                {
+                                    "staticDeviceStateCondition": {
+                                        "deviceURL": "u",
+                                        "stateName": "s",
+                                        "operator": "BIGGER",
+                                        "value1": "1",
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "ifThenSetupTrigger.rootConditionBlock.andBlock.subConditionBlocks[0].staticDeviceStateCondition.operator",
+        ),
+        (
+            {
+                "sensorThreshold": {
+                    "deviceURL": "u",
+                    "stateName": "s",
+                    "upperBound": 10,
+                    "lowerBound": 20,
+                    "upperEffects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "sensorThreshold.lowerBound",
+        ),
+        (
+            {
+                "sensorThreshold": {
+                    "deviceURL": "u",
+                    "stateName": "s",
+                    "upperBound": 30,
+                    "lowerBound": 20,
+                    "upperActivationDelay": -1,
+                    "upperEffects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "sensorThreshold.upperActivationDelay",
+        ),
+        (
+            {"discreteTrigger": {"deviceURL": "u", "stateName": "s", "effectsList": [{"effects": []}]}},
+            "discreteTrigger.effectsList[0].key",
+        ),
+        (
+            {
+                "ifThenSetupTrigger": {
+                    "mode": 3,
+                    "schedulingIntervals": [{"weeklySchedule": {"startDay": 9, "stopDay": 2}}],
+                    "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "ifThenSetupTrigger.schedulingIntervals[0].weeklySchedule.startDay",
+        ),
+        (
+            {
+                "ifThenSetupTrigger": {
+                    "schedulingIntervals": [{"dailySchedule": {"startAlwaysBefore": "25:00"}}],
+                    "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "ifThenSetupTrigger.schedulingIntervals[0].dailySchedule.startAlwaysBefore",
+        ),
+        # dayType is run since the calendar exists (it was refused before); an unknown day type is not.
+        (
+            {
+                "ifThenSetupTrigger": {
+                    "schedulingIntervals": [{"dayType": {"dayType": "BIRTHDAY"}}],
+                    "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+                }
+            },
+            "ifThenSetupTrigger.schedulingIntervals[0].dayType.dayType",
+        ),
+        (
+            {
+                "genericCommandSchedulingTrigger": {
+                    "deviceURL": "u",
+                    "commandFunctionName": "open",
+                    "commandSchedules": [{"scheduleTimes": [{"dailyTime": {"minutesOfDay": 1500}}]}],
+                }
+            },
+            "genericCommandSchedulingTrigger.commandSchedules[0].scheduleTimes[0].dailyTime.minutesOfDay",
+        ),
+    ],
+)
 def test_validation_names_the_field(body: dict[str, Any], field: str) -> None:
     with pytest.raises(ApiError) as caught:
         parse_trigger(body)
@@ -274,14 +378,33 @@ def test_every_type_is_read_and_ids_are_filled_in() -> None:
     with pytest.raises(ApiError) as caught:
         parse_trigger({"noSuchTrigger": {}})
     assert caught.value.code == "INVALID_FIELD_VALUE" and "Unknown setup trigger type" in caught.value.message
-    definition = parse_trigger({"ifThenSetupTrigger": {"rootConditionBlock": {"orBlock": {"subConditionBlocks": [
-        {"staticDeviceStateCondition": {"deviceURL": "u", "stateName": "s", "operator": "GREATERTHAN",
-                                        "value1": "1"}}]}},
-        "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}]}})
+    definition = parse_trigger(
+        {
+            "ifThenSetupTrigger": {
+                "rootConditionBlock": {
+                    "orBlock": {
+                        "subConditionBlocks": [
+                            {
+                                "staticDeviceStateCondition": {
+                                    "deviceURL": "u",
+                                    "stateName": "s",
+                                    "operator": "GREATERTHAN",
+                                    "value1": "1",
+                                }
+                            }
+                        ]
+                    }
+                },
+                "effects": [{"actionGroupEffect": {"actionGroupOID": "x"}}],
+            }
+        }
+    )
     body = definition.body
     assert body["rootConditionBlock"]["orBlock"]["blockId"] == "root"
-    assert body["rootConditionBlock"]["orBlock"]["subConditionBlocks"][0]["staticDeviceStateCondition"][
-        "blockId"] == "root.0"
+    assert (
+        body["rootConditionBlock"]["orBlock"]["subConditionBlocks"][0]["staticDeviceStateCondition"]["blockId"]
+        == "root.0"
+    )
     assert body["effects"][0]["actionGroupEffect"]["id"]
     assert body["mode"] == 1 and body["allowExecuteOnEnabled"] is True and body["allowFromUnknownValue"] is False
     assert [t.code for t in TriggerType][:3] == [1, 2, 3] and TriggerType.IF_THEN.code == 7

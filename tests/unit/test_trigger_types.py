@@ -35,8 +35,14 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def light_on(h: Harness) -> dict[str, Any]:
-    return {"actionGroupEffect": {"localActionGroup": {"label": "light", "actions": [
-        {"deviceURL": h.url(LIGHT), "commands": [{"name": "on"}]}]}}}
+    return {
+        "actionGroupEffect": {
+            "localActionGroup": {
+                "label": "light",
+                "actions": [{"deviceURL": h.url(LIGHT), "commands": [{"name": "on"}]}],
+            }
+        }
+    }
 
 
 # ----------------------------------------------------------------------------- delayed commands
@@ -44,11 +50,23 @@ def light_on(h: Harness) -> dict[str, Any]:
 
 async def test_delayed_commands_run_once_at_their_moment(harness: Harness) -> None:
     h = harness
-    trigger = await h.gateway.triggers.create({"delayedCommandsSchedulingTrigger": {
-        "label": "evening", "deviceURL": h.url(THERMOSTAT), "commandLabel": "heat for the evening",
-        "commandCalls": [{"commandFunctionName": "setHeatingLevel", "commandParameters": ["comfort"]},
-                         {"commandFunctionName": "setTargetTemperature", "commandParameters": [21.5]}],
-        "commandYear": 2024, "commandMonth": 6, "commandDay": 21, "commandMinutes": 13 * 60 + 30}})
+    trigger = await h.gateway.triggers.create(
+        {
+            "delayedCommandsSchedulingTrigger": {
+                "label": "evening",
+                "deviceURL": h.url(THERMOSTAT),
+                "commandLabel": "heat for the evening",
+                "commandCalls": [
+                    {"commandFunctionName": "setHeatingLevel", "commandParameters": ["comfort"]},
+                    {"commandFunctionName": "setTargetTemperature", "commandParameters": [21.5]},
+                ],
+                "commandYear": 2024,
+                "commandMonth": 6,
+                "commandDay": 21,
+                "commandMinutes": 13 * 60 + 30,
+            }
+        }
+    )
     await h.advance(at("2024-06-21T13:29") - h.clock.now())
     assert h.commands() == []
     await h.advance(120)
@@ -59,16 +77,26 @@ async def test_delayed_commands_run_once_at_their_moment(harness: Harness) -> No
     assert h.commands() == [("setHeatingLevel", ["comfort"]), ("setTargetTemperature", [21.5])]
     assert [e["triggerType"] for e in h.named("GroupTriggeredEvent")] == [3]
     assert trigger.status()["subTriggersStatus"] == [
-        {"triggerName": "heat for the evening", "active": False, "executeAlways": False}]
+        {"triggerName": "heat for the evening", "active": False, "executeAlways": False}
+    ]
     # Once only: the next day nothing more, and not after a restart either.
     await h.advance(86_400)
     await h.restart()
     assert h.commands() == []
     # A moment in the past is refused, and nothing is kept.
     with pytest.raises(ApiError) as caught:
-        await h.gateway.triggers.create({"delayedCommandSchedulingTrigger": {
-            "deviceURL": h.url(LIGHT), "commandFunctionName": "on", "commandYear": 2024, "commandMonth": 6,
-            "commandDay": 1, "commandMinutes": 0}})
+        await h.gateway.triggers.create(
+            {
+                "delayedCommandSchedulingTrigger": {
+                    "deviceURL": h.url(LIGHT),
+                    "commandFunctionName": "on",
+                    "commandYear": 2024,
+                    "commandMonth": 6,
+                    "commandDay": 1,
+                    "commandMinutes": 0,
+                }
+            }
+        )
     assert caught.value.status == 400 and "is in the past" in caught.value.message
     assert len(h.gateway.triggers.all()) == 1
 
@@ -76,18 +104,30 @@ async def test_delayed_commands_run_once_at_their_moment(harness: Harness) -> No
 async def test_delayed_command_restriction_and_the_missed_run_rule(harness: Harness) -> None:
     h = harness
     await h.set_state(LIGHT, "core:OnOffState", "on")
-    body = {"deviceURL": h.url(LIGHT), "commandFunctionName": "on", "commandYear": 2024,
-            "commandMonth": 6, "commandDay": 21, "commandMinutes": 13 * 60,
-            "stateRestrictions": [{"stateName": "core:OnOffState", "stateValue": "off"}]}
+    body = {
+        "deviceURL": h.url(LIGHT),
+        "commandFunctionName": "on",
+        "commandYear": 2024,
+        "commandMonth": 6,
+        "commandDay": 21,
+        "commandMinutes": 13 * 60,
+        "stateRestrictions": [{"stateName": "core:OnOffState", "stateValue": "off"}],
+    }
     await h.gateway.triggers.create({"delayedCommandSchedulingTrigger": body})
     await h.advance(3600 + 5)  # 13:00:05, the light is on: the restriction does not hold, nothing is sent
     assert h.commands() == []
     # Two more: one due during a short outage (caught up), one during a long one (recorded as missed).
     await h.set_state(LIGHT, "core:OnOffState", "off")
     soon = await h.gateway.triggers.create({"delayedCommandSchedulingTrigger": {**body, "commandMinutes": 14 * 60}})
-    later = await h.gateway.triggers.create({"delayedCommandsSchedulingTrigger": {
-        **{k: v for k, v in body.items() if k != "commandFunctionName"}, "commandMinutes": 16 * 60,
-        "commandCalls": [{"commandFunctionName": "on"}]}})
+    later = await h.gateway.triggers.create(
+        {
+            "delayedCommandsSchedulingTrigger": {
+                **{k: v for k, v in body.items() if k != "commandFunctionName"},
+                "commandMinutes": 16 * 60,
+                "commandCalls": [{"commandFunctionName": "on"}],
+            }
+        }
+    )
     await h.restart(at_time=at("2024-06-21T14:05"))  # 5 min late, within the 600 s grace: run once
     assert h.commands() == [("on", [])]
     assert [e["triggerId"] for e in h.named("ExecutionRegisteredEvent")] == [soon.oid]
@@ -105,20 +145,44 @@ async def test_delayed_command_restriction_and_the_missed_run_rule(harness: Harn
 
 
 def heating_plan(h: Harness, **extra: Any) -> dict[str, Any]:
-    return {"deviceURL": h.url(THERMOSTAT), "targetRegulationSchedulingIntervals": [
-        {"target": "COMFORT", "schedulingIntervals": [{"dailySchedule": {"startMinutes": 7 * 60,
-                                                                         "stopMinutes": 22 * 60}}]},
-        {"target": "ECO", "schedulingIntervals": [{"dailySchedule": {"startMinutes": 22 * 60,
-                                                                     "stopMinutes": 7 * 60}}]}], **extra}
+    return {
+        "deviceURL": h.url(THERMOSTAT),
+        "targetRegulationSchedulingIntervals": [
+            {
+                "target": "COMFORT",
+                "schedulingIntervals": [{"dailySchedule": {"startMinutes": 7 * 60, "stopMinutes": 22 * 60}}],
+            },
+            {
+                "target": "ECO",
+                "schedulingIntervals": [{"dailySchedule": {"startMinutes": 22 * 60, "stopMinutes": 7 * 60}}],
+            },
+        ],
+        **extra,
+    }
 
 
 async def test_ovp_thermostat_follows_its_plan_and_its_override(harness: Harness) -> None:
     h = harness
-    override = {"target": "19.5", "schedulingIntervals": [{"absoluteSchedule": {
-        "startYear": 2024, "startMonth": 6, "startDay": 22, "startMinutes": 10 * 60,
-        "stopYear": 2024, "stopMonth": 6, "stopDay": 22, "stopMinutes": 11 * 60}}]}
-    trigger = await h.gateway.triggers.create({"ovpThermostatRegulationTrigger": heating_plan(
-        h, targetRegulationOverrides=[override])})
+    override = {
+        "target": "19.5",
+        "schedulingIntervals": [
+            {
+                "absoluteSchedule": {
+                    "startYear": 2024,
+                    "startMonth": 6,
+                    "startDay": 22,
+                    "startMinutes": 10 * 60,
+                    "stopYear": 2024,
+                    "stopMonth": 6,
+                    "stopDay": 22,
+                    "stopMinutes": 11 * 60,
+                }
+            }
+        ],
+    }
+    trigger = await h.gateway.triggers.create(
+        {"ovpThermostatRegulationTrigger": heating_plan(h, targetRegulationOverrides=[override])}
+    )
     # Created at 12:00, in COMFORT time: taken as reached, not sent (no allowExecuteOnCreate).
     assert h.commands() == []
     assert [s["active"] for s in trigger.status()["subTriggersStatus"]] == [False, True, False]
@@ -137,17 +201,27 @@ async def test_ovp_thermostat_follows_its_plan_and_its_override(harness: Harness
 
 
 async def test_regulation_skips_a_reached_target_waits_while_busy_and_catches_up_after_a_restart(
-        harness: Harness) -> None:
+    harness: Harness,
+) -> None:
     h = harness
     await h.set_state(THERMOSTAT, "core:TargetTemperatureState", 17.0)
-    plan = {"deviceURL": h.url(THERMOSTAT), "updateTargetFunctionName": "setTargetTemperature",
-            "regulatedStateName": "core:TargetTemperatureState", "regulationHysteresis": 0.5,
-            "regulationBusyStateName": "core:NameState",
-            "targetRegulationSchedulingIntervals": [
-                {"target": "21", "schedulingIntervals": [{"dailySchedule": {"startMinutes": 13 * 60,
-                                                                            "stopMinutes": 18 * 60}}]},
-                {"target": "17.3", "schedulingIntervals": [{"dailySchedule": {"startMinutes": 18 * 60,
-                                                                              "stopMinutes": 13 * 60}}]}]}
+    plan = {
+        "deviceURL": h.url(THERMOSTAT),
+        "updateTargetFunctionName": "setTargetTemperature",
+        "regulatedStateName": "core:TargetTemperatureState",
+        "regulationHysteresis": 0.5,
+        "regulationBusyStateName": "core:NameState",
+        "targetRegulationSchedulingIntervals": [
+            {
+                "target": "21",
+                "schedulingIntervals": [{"dailySchedule": {"startMinutes": 13 * 60, "stopMinutes": 18 * 60}}],
+            },
+            {
+                "target": "17.3",
+                "schedulingIntervals": [{"dailySchedule": {"startMinutes": 18 * 60, "stopMinutes": 13 * 60}}],
+            },
+        ],
+    }
     await h.gateway.triggers.create({"genericStateRegulationTrigger": plan})
     await h.advance(3600 + 5)  # 13:00: 21
     assert h.commands() == [("setTargetTemperature", [21])]
@@ -174,10 +248,19 @@ async def test_regulation_skips_a_reached_target_waits_while_busy_and_catches_up
 async def test_point_to_point_forwards_each_change_adapted(harness: Harness) -> None:
     h = harness
     await h.set_state(TEMPERATURE, "core:TemperatureState", 20.0)
-    trigger = await h.gateway.triggers.create({"genericPointToPointRegulationTrigger": {
-        "label": "follow", "deviceURL": h.url(TEMPERATURE), "sourceStateName": "core:TemperatureState",
-        "targetDeviceURL": h.url(THERMOSTAT), "targetCommandName": "setTargetTemperature",
-        "adaptationFunction": "min(25, x + 1)", "executionLabel": "follow the living room"}})
+    trigger = await h.gateway.triggers.create(
+        {
+            "genericPointToPointRegulationTrigger": {
+                "label": "follow",
+                "deviceURL": h.url(TEMPERATURE),
+                "sourceStateName": "core:TemperatureState",
+                "targetDeviceURL": h.url(THERMOSTAT),
+                "targetCommandName": "setTargetTemperature",
+                "adaptationFunction": "min(25, x + 1)",
+                "executionLabel": "follow the living room",
+            }
+        }
+    )
     assert h.commands() == []
     await h.set_state(TEMPERATURE, "core:TemperatureState", 21.5)
     assert h.commands() == [("setTargetTemperature", [22.5])]
@@ -202,8 +285,7 @@ def test_adaptation_functions() -> None:
     assert Adaptation("100 - x")(30) == 70 and isinstance(Adaptation("100 - x")(30), int)
     assert Adaptation(None)("open") == "open"
     assert Adaptation("x / 0")(1) is None and Adaptation("x + 1")("warm") is None
-    for hostile in ("__import__('os').system('id')", "x ** 99999999", "x.real", "[x] * 9", "y", "lambda: 0",
-                    "(" * 300):
+    for hostile in ("__import__('os').system('id')", "x ** 99999999", "x.real", "[x] * 9", "y", "lambda: 0", "(" * 300):
         with pytest.raises(AdaptationError):
             Adaptation(hostile)
 
@@ -213,8 +295,9 @@ def test_adaptation_functions() -> None:
 
 async def test_event_trigger_runs_on_its_event_at_most_once_a_second(harness: Harness) -> None:
     h = harness
-    trigger = await h.gateway.triggers.create({"eventTrigger": {
-        "label": "moved", "eventName": "LocationUpdatedEvent", "effects": [light_on(h)]}})
+    trigger = await h.gateway.triggers.create(
+        {"eventTrigger": {"label": "moved", "eventName": "LocationUpdatedEvent", "effects": [light_on(h)]}}
+    )
     await h.gateway.location.update({"city": "Lyon"})
     await h.advance(0.1)
     await h.gateway.location.update({"city": "Nice"})  # within the second: not again
@@ -231,8 +314,10 @@ async def test_event_trigger_runs_on_its_event_at_most_once_a_second(harness: Ha
     await h.gateway.location.update({"city": "Lille"})
     await h.advance(0.1)
     assert len(h.named("ExecutionRegisteredEvent")) == 2
-    for name, reason in (("ExecutionStateChangedEvent", "an effect would fire it again"),
-                         ("NoSuchEvent", "is not an event this gateway publishes")):
+    for name, reason in (
+        ("ExecutionStateChangedEvent", "an effect would fire it again"),
+        ("NoSuchEvent", "is not an event this gateway publishes"),
+    ):
         with pytest.raises(ApiError) as caught:
             await h.gateway.triggers.create({"eventTrigger": {"eventName": name, "effects": [light_on(h)]}})
         assert reason in caught.value.message
@@ -241,9 +326,15 @@ async def test_event_trigger_runs_on_its_event_at_most_once_a_second(harness: Ha
 async def test_discrete_sensor_trigger_runs_as_a_discrete_trigger(harness: Harness) -> None:
     h = harness
     await h.set_state(DOOR, "core:ContactState", "closed")
-    trigger = await h.gateway.triggers.create({"discreteSensorTrigger": {
-        "deviceURL": h.url(DOOR), "stateName": "core:ContactState",
-        "effectsList": [{"key": "open", "effects": [light_on(h)]}]}})
+    trigger = await h.gateway.triggers.create(
+        {
+            "discreteSensorTrigger": {
+                "deviceURL": h.url(DOOR),
+                "stateName": "core:ContactState",
+                "effectsList": [{"key": "open", "effects": [light_on(h)]}],
+            }
+        }
+    )
     assert trigger.definition.type.code == 9
     await h.set_state(DOOR, "core:ContactState", "open")
     [registered] = h.named("ExecutionRegisteredEvent")

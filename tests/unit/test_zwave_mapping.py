@@ -8,8 +8,13 @@ pytest.importorskip("zwave_js_server", reason="the zwave extra is not installed"
 
 from hearth_zwave import mapping as m  # noqa: E402
 
-PLUG = [(0x25, 0, "currentValue", None), (0x25, 0, "targetValue", None), (0x32, 0, "value", m.METER_KWH),
-        (0x32, 0, "value", m.METER_W), (0x72, 0, "manufacturerId", None)]
+PLUG = [
+    (0x25, 0, "currentValue", None),
+    (0x25, 0, "targetValue", None),
+    (0x32, 0, "value", m.METER_KWH),
+    (0x32, 0, "value", m.METER_W),
+    (0x72, 0, "manufacturerId", None),
+]
 
 
 def kinds(values: list[m.ValueKey], generic: int | None = 0x10, specific: int | None = 0x01) -> list[str]:
@@ -42,12 +47,16 @@ def test_a_lock_shows_its_battery_and_a_sensor_has_its_own() -> None:
 def test_values_become_states() -> None:
     dimmer = m.Function("dimmer", 0, (0x26,))
     assert m.states_for(dimmer, (0x26, 0, "currentValue", None), 99) == {
-        "core:LightIntensityState": 100, "core:OnOffState": "on"}
+        "core:LightIntensityState": 100,
+        "core:OnOffState": "on",
+    }
     assert m.states_for(dimmer, (0x26, 0, "currentValue", None), 0)["core:OnOffState"] == "off"
     assert m.states_for(dimmer, (0x26, 1, "currentValue", None), 50) == {}  # another endpoint's value
     shutter = m.Function("shutter", 0, (0x26,))
     assert m.states_for(shutter, (0x26, 0, "currentValue", None), 25) == {
-        "core:ClosureState": 75, "core:OpenClosedState": "open"}
+        "core:ClosureState": 75,
+        "core:OpenClosedState": "open",
+    }
     meter = m.Function("meter", 0, (0x32,))
     assert m.states_for(meter, (0x32, 0, "value", m.METER_KWH), 1.5) == {"core:ElectricEnergyConsumptionState": 1500}
     temp = m.Function("temperature", 0, (0x31,))

@@ -15,8 +15,14 @@ from hearth_ble.formats.bthome import BTHOME_SERVICE_UUID, decode_bthome
 from hearth_ble.formats.mibeacon import MIBEACON_SERVICE_UUID, decode_mibeacon
 from hearth_ble.formats.reading import Reading, Value
 
-__all__ = ["ATC_SERVICE_UUID", "BTHOME_SERVICE_UUID", "MIBEACON_SERVICE_UUID", "Reading", "Value",
-           "decode_advertisement"]
+__all__ = [
+    "ATC_SERVICE_UUID",
+    "BTHOME_SERVICE_UUID",
+    "MIBEACON_SERVICE_UUID",
+    "Reading",
+    "Value",
+    "decode_advertisement",
+]
 
 
 def decode_advertisement(service_data: Mapping[str, bytes]) -> Reading | None:

@@ -23,10 +23,26 @@ _PVVX = struct.Struct("<6shHHBBB")
 def decode_atc(payload: bytes) -> Reading | None:
     if len(payload) == _ATC1441.size:
         _mac, temp, humidity, battery, millivolts, counter = _ATC1441.unpack(payload)
-        return Reading("atc1441", {"temperature": round(temp * 0.1, 1), "humidity": humidity, "battery": battery,
-                                   "voltage": round(millivolts / 1000, 3)}, counter)
+        return Reading(
+            "atc1441",
+            {
+                "temperature": round(temp * 0.1, 1),
+                "humidity": humidity,
+                "battery": battery,
+                "voltage": round(millivolts / 1000, 3),
+            },
+            counter,
+        )
     if len(payload) == _PVVX.size:
         _mac, temp, humidity, millivolts, battery, counter, _flags = _PVVX.unpack(payload)
-        return Reading("pvvx", {"temperature": round(temp * 0.01, 2), "humidity": round(humidity * 0.01, 2),
-                                "battery": battery, "voltage": round(millivolts / 1000, 3)}, counter)
+        return Reading(
+            "pvvx",
+            {
+                "temperature": round(temp * 0.01, 2),
+                "humidity": round(humidity * 0.01, 2),
+                "battery": battery,
+                "voltage": round(millivolts / 1000, 3),
+            },
+            counter,
+        )
     return None

@@ -179,7 +179,7 @@ def decode_bthome(payload: bytes) -> Reading | None:
         kind = OBJECTS.get(object_id)
         if kind is None or pos + kind.size > len(payload):
             break  # unknown id, or cut short: the rest cannot be read
-        raw = payload[pos:pos + kind.size]
+        raw = payload[pos : pos + kind.size]
         pos += kind.size
         if object_id == _PACKET_ID:
             packet_id = raw[0] if packet_id is None else packet_id

@@ -8,10 +8,18 @@ import struct
 # Layout name -> struct format; "le" little-endian, "be" big-endian (GATT's own characteristics are
 # little-endian, e.g. Temperature 0x2A6E is int16 LE in 0.01 °C).
 LAYOUTS: dict[str, str] = {
-    "uint8": "<B", "int8": "<b",
-    "uint16le": "<H", "int16le": "<h", "uint16be": ">H", "int16be": ">h",
-    "uint32le": "<I", "int32le": "<i", "uint32be": ">I", "int32be": ">i",
-    "float32le": "<f", "float32be": ">f",
+    "uint8": "<B",
+    "int8": "<b",
+    "uint16le": "<H",
+    "int16le": "<h",
+    "uint16be": ">H",
+    "int16be": ">h",
+    "uint32le": "<I",
+    "int32le": "<i",
+    "uint32be": ">I",
+    "int32be": ">i",
+    "float32le": "<f",
+    "float32be": ">f",
 }
 
 

@@ -45,9 +45,11 @@ Decoder = Callable[[bytes], dict[str, Value]]
 
 def _scaled(name: str, signed: bool = False, factor: float = 1) -> Decoder:
     """One little-endian integer, scaled; rounding drops the float noise of the scaling (229 * 0.1)."""
+
     def decode(raw: bytes) -> dict[str, Value]:
         number = int.from_bytes(raw, "little", signed=signed)
         return {name: number if factor == 1 else round(number * factor, 6)}
+
     return decode
 
 
@@ -118,7 +120,7 @@ def _read_objects(payload: bytes, pos: int) -> dict[str, Value]:
     """
     values: dict[str, Value] = {}
     while pos + 3 <= len(payload):
-        object_id = int.from_bytes(payload[pos:pos + 2], "little")
+        object_id = int.from_bytes(payload[pos : pos + 2], "little")
         length = payload[pos + 2]
         pos += 3
         if pos + length > len(payload):
@@ -127,7 +129,7 @@ def _read_objects(payload: bytes, pos: int) -> dict[str, Value]:
         if kind is not None:
             if length != kind.size:
                 break
-            for name, value in kind.decode(payload[pos:pos + length]).items():
+            for name, value in kind.decode(payload[pos : pos + length]).items():
                 values.setdefault(name, value)
         pos += length
     return values

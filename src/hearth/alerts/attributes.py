@@ -53,25 +53,57 @@ class Kind(StrEnum):
     CLOUD_ONLY = "CLOUD_ONLY"
 
 
-LOCAL_SYSTEM = frozenset({
-    "system.id", "system.name", "system.labels", "system.state", "system.commStatus",
-    "system.commStatus.changeDate", "system.lastCommDate", "system.comm.protocol", "gateway.id",
-    "gateway.serial.number",
-})
-CLOUD_SYSTEM = frozenset({
-    "system.activityState", "system.lifeCycleState", "system.heartbeat.state", "system.heartbeat.period",
-    "system.heartbeat.errorSLA", "system.heartbeat.warningSLA", "system.offerId",
-    "system.defaultStatusReportState", "system.defaultStatusReportPeriod", "gateway.imei", "gateway.mac.address",
-    "subscription.id", "system.usage.status", "system.usage.record.voice.in.phone.number",
-    "system.usage.record.voice.out.phone.number", "system.usage.record.sms.sent.phone.number",
-    "system.usage.record.sms.received.phone.number", "system.usage.record.visited.country",
-    "system.usage.record.imei",
-})
+LOCAL_SYSTEM = frozenset(
+    {
+        "system.id",
+        "system.name",
+        "system.labels",
+        "system.state",
+        "system.commStatus",
+        "system.commStatus.changeDate",
+        "system.lastCommDate",
+        "system.comm.protocol",
+        "gateway.id",
+        "gateway.serial.number",
+    }
+)
+CLOUD_SYSTEM = frozenset(
+    {
+        "system.activityState",
+        "system.lifeCycleState",
+        "system.heartbeat.state",
+        "system.heartbeat.period",
+        "system.heartbeat.errorSLA",
+        "system.heartbeat.warningSLA",
+        "system.offerId",
+        "system.defaultStatusReportState",
+        "system.defaultStatusReportPeriod",
+        "gateway.imei",
+        "gateway.mac.address",
+        "subscription.id",
+        "system.usage.status",
+        "system.usage.record.voice.in.phone.number",
+        "system.usage.record.voice.out.phone.number",
+        "system.usage.record.sms.sent.phone.number",
+        "system.usage.record.sms.received.phone.number",
+        "system.usage.record.visited.country",
+        "system.usage.record.imei",
+    }
+)
 # Usage aggregates come from the carrier, never from a device.
-CLOUD_AGGREGATES = frozenset({
-    "DATA_SESSION", "DATA_DURATION", "DATA_BYTES_SENT", "DATA_BYTES_RECEIVED", "DATA_BYTES_TOTAL",
-    "DATA_ROUNDED_BYTES_TOTAL", "SMS_SENT", "SMS_RECEIVED", "MSU",
-})
+CLOUD_AGGREGATES = frozenset(
+    {
+        "DATA_SESSION",
+        "DATA_DURATION",
+        "DATA_BYTES_SENT",
+        "DATA_BYTES_RECEIVED",
+        "DATA_BYTES_TOTAL",
+        "DATA_ROUNDED_BYTES_TOTAL",
+        "SMS_SENT",
+        "SMS_RECEIVED",
+        "MSU",
+    }
+)
 VOICE_PREFIX = "VOICE_"
 
 
@@ -103,11 +135,14 @@ def parse_attribute(name: object, where: str) -> AttributeName:
         if not slash or not key:
             raise _bad_name(name, where)
         if key.startswith(VOICE_PREFIX) and scale != "M":
-            raise errors.refuse(errors.BAD_VOICE_AGG_USAGE,
-                                f"{where}.attributeId.name {name!r}: AGG.VOICE_* attributes exist only monthly (/M)")
+            raise errors.refuse(
+                errors.BAD_VOICE_AGG_USAGE,
+                f"{where}.attributeId.name {name!r}: AGG.VOICE_* attributes exist only monthly (/M)",
+            )
         if scale not in TIME_SCALES:
-            raise errors.refuse(errors.INVALID_OPERAND_TYPE,
-                                f"{where}.attributeId.name {name!r}: time scale must be H, D or M")
+            raise errors.refuse(
+                errors.INVALID_OPERAND_TYPE, f"{where}.attributeId.name {name!r}: time scale must be H, D or M"
+            )
         cloud = key in CLOUD_AGGREGATES or key.startswith(VOICE_PREFIX)
         return AttributeName(name, Kind.CLOUD_ONLY if cloud else Kind.AGG, key, scale)
     if name in LOCAL_SYSTEM:
@@ -121,4 +156,5 @@ def _bad_name(name: str, where: str) -> ApiError:
     return errors.refuse(
         errors.INVALID_OPERAND_TYPE,
         f"{where}.attributeId.name {name!r} is not an attribute: DATA.<stateName>, AGG.<stateName>/<H|D|M>, "
-        "DATA._LON_LAT or a system.* / gateway.* name")
+        "DATA._LON_LAT or a system.* / gateway.* name",
+    )

@@ -98,9 +98,20 @@ class _Job:
 
 
 class AlertEngine:
-    def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, registry: DeviceRegistry,
-                 places: PlaceTree, executor: Executor, action_groups: ActionGroupStore, *, clock: Clock,
-                 gateway_id: str, missed_grace_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writer: BatchWriter,
+        bus: EventBus,
+        registry: DeviceRegistry,
+        places: PlaceTree,
+        executor: Executor,
+        action_groups: ActionGroupStore,
+        *,
+        clock: Clock,
+        gateway_id: str,
+        missed_grace_s: float = 900.0,
+    ) -> None:
         self.repo = AlertRepository(db, writer)
         self._writer = writer
         self._bus = bus
@@ -140,8 +151,7 @@ class AlertEngine:
             try:
                 self._triggers[uid] = parse_trigger(body, uid, lambda _: True, lambda _: True)
             except ApiError as exc:
-                log.error("operation trigger %s in the store is not valid any more (%s): not loaded", uid,
-                          exc.message)
+                log.error("operation trigger %s in the store is not valid any more (%s): not loaded", uid, exc.message)
         await self.repo.drop_states_of_unknown_rules(set(self._rules))
         for state in await self.repo.states():
             self._states[(state.rule_id, state.target_id)] = state
@@ -158,22 +168,32 @@ class AlertEngine:
             if now * 1000 - run.created <= self.missed_grace_s * 1000:
                 self._jobs.put_nowait(_Job([], [run]))
             else:
-                log.warning("alert trigger %s owed a run of %s (rule %s on %s) but the gateway was down too long: "
-                            "missed", run.trigger_uid, run.action_group_oid, run.rule_id, run.target_id)
+                log.warning(
+                    "alert trigger %s owed a run of %s (rule %s on %s) but the gateway was down too long: missed",
+                    run.trigger_uid,
+                    run.action_group_oid,
+                    run.rule_id,
+                    run.target_id,
+                )
                 self._writer.commit_later(DELETE_RUN, (run.id,))
         bus = self._bus
         self._unsubscribe = [
             lambda: self._watch_states(False),
-            bus.subscribe(self._on_device, DeviceCreatedEvent, DeviceUpdatedEvent, DeviceDisabledEvent,
-                          DeviceRemovedEvent),
+            bus.subscribe(
+                self._on_device, DeviceCreatedEvent, DeviceUpdatedEvent, DeviceDisabledEvent, DeviceRemovedEvent
+            ),
             bus.subscribe(self._on_availability, DeviceAvailableEvent, DeviceUnavailableEvent),
             bus.subscribe(self._on_place, PlaceUpdatedEvent),
         ]
         self._watch_states(bool(self._rules))
         self._tasks.append(asyncio.create_task(self._roll_loop(), name="alert-rollover"))
         await self.repo.sweep(int(now * 1000))
-        log.info("alert rules: %d rules, %d operation triggers, %d alert states", len(self._rules),
-                 len(self._triggers), len(self._states))
+        log.info(
+            "alert rules: %d rules, %d operation triggers, %d alert states",
+            len(self._rules),
+            len(self._triggers),
+            len(self._states),
+        )
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -357,8 +377,9 @@ class AlertEngine:
             self._off_states = None
 
     def _prune_aggregates(self) -> None:
-        self.aggregates.keep_only({key for key, _ in self.aggregates.items()
-                                   if key[2] in self._index.scales_for(key[0], key[1])})
+        self.aggregates.keep_only(
+            {key for key, _ in self.aggregates.items() if key[2] in self._index.scales_for(key[0], key[1])}
+        )
 
     def _subjects(self, rule: AlertRule) -> list[str]:
         """The devices a rule applies to: its bound target, or every device having what it reads first."""
@@ -418,8 +439,16 @@ class AlertEngine:
         elif raised != was:
             flipped_to = raised
             alert = Alert(new_id(), ts, rule.id, subject, raised, ts, attributes)
-            state = AlertState(rule.id, subject, raised, ts, alert.id, alert.id, attributes,
-                               (current.version if current is not None else 0) + 1)
+            state = AlertState(
+                rule.id,
+                subject,
+                raised,
+                ts,
+                alert.id,
+                alert.id,
+                attributes,
+                (current.version if current is not None else 0) + 1,
+            )
             self._states[key] = state
             change = StateChange(new_id(), ts, rule.id, subject, raised, alert.id)
             rows += [alert_row(alert), state_change_row(change), state_row(state)]
@@ -430,12 +459,18 @@ class AlertEngine:
             current.attributes = attributes
             current.version += 1
             rows += [alert_row(alert), state_row(current)]
-        runs = [TriggerRun(new_id(), t.uid, oid, rule.id, subject, ts) for t in self._triggers.values()
-                if t.rule_id == rule.id and (oid := t.action_group_oid) is not None and t.fires(raised, flipped_to)]
+        runs = [
+            TriggerRun(new_id(), t.uid, oid, rule.id, subject, ts)
+            for t in self._triggers.values()
+            if t.rule_id == rule.id and (oid := t.action_group_oid) is not None and t.fires(raised, flipped_to)
+        ]
         if self.operation_sink is not None:
             for trigger in self._triggers.values():
-                if (trigger.rule_id == rule.id and trigger.action_group_oid is None
-                        and trigger.fires(raised, flipped_to)):
+                if (
+                    trigger.rule_id == rule.id
+                    and trigger.action_group_oid is None
+                    and trigger.fires(raised, flipped_to)
+                ):
                     self.operation_sink(trigger, rule, subject, ts)
         if flipped_to is not None or runs:
             self._jobs.put_nowait(_Job([*rows, *map(run_row, runs)], runs))
@@ -444,12 +479,24 @@ class AlertEngine:
                 self._writer.queue(sql, row)
         self._counted(len(rows))
         if should_notify(rule.notif_mode, rule.stateful, raised, flipped_to):
-            self._bus.publish(AlertNotificationEvent(
-                rule_id=rule.id, rule_name=rule.name, target_id=subject, alert_id=alert.id, state=alert.state,
-                state_changed=flipped_to is not None, message=rule.message))
-            log.info("alert rule %r on %s: %s%s", rule.name, subject,
-                     "alert" if alert.state is None else f"state {str(alert.state).lower()}",
-                     f": {rule.message}" if rule.message else "")
+            self._bus.publish(
+                AlertNotificationEvent(
+                    rule_id=rule.id,
+                    rule_name=rule.name,
+                    target_id=subject,
+                    alert_id=alert.id,
+                    state=alert.state,
+                    state_changed=flipped_to is not None,
+                    message=rule.message,
+                )
+            )
+            log.info(
+                "alert rule %r on %s: %s%s",
+                rule.name,
+                subject,
+                "alert" if alert.state is None else f"state {str(alert.state).lower()}",
+                f": {rule.message}" if rule.message else "",
+            )
 
     # ------------------------------------------------------------------ background work
 
@@ -476,17 +523,34 @@ class AlertEngine:
         try:
             group = self._groups.get(run.action_group_oid)
             execution = await self._executor.submit(
-                group, owner=OWNER, type=TRIGGER_EXECUTION_TYPE, sub_type=TRIGGER_EXECUTION_SUB_TYPE,
-                action_group_oid=run.action_group_oid, trigger_id=run.trigger_uid)
+                group,
+                owner=OWNER,
+                type=TRIGGER_EXECUTION_TYPE,
+                sub_type=TRIGGER_EXECUTION_SUB_TYPE,
+                action_group_oid=run.action_group_oid,
+                trigger_id=run.trigger_uid,
+            )
         except ApiError as exc:
-            log.warning("alert trigger %s (rule %s on %s) could not run %s: %s", run.trigger_uid, run.rule_id,
-                        run.target_id, run.action_group_oid, exc.message)
+            log.warning(
+                "alert trigger %s (rule %s on %s) could not run %s: %s",
+                run.trigger_uid,
+                run.rule_id,
+                run.target_id,
+                run.action_group_oid,
+                exc.message,
+            )
             return
         except Exception:
             log.exception("alert trigger %s could not run %s", run.trigger_uid, run.action_group_oid)
             return
-        self._bus.publish(GroupTriggeredEvent(trigger_id=run.trigger_uid, trigger_type=ALERT_TRIGGER_TYPE,
-                                              action_group_oid=run.action_group_oid, exec_id=execution.id))
+        self._bus.publish(
+            GroupTriggeredEvent(
+                trigger_id=run.trigger_uid,
+                trigger_type=ALERT_TRIGGER_TYPE,
+                action_group_oid=run.action_group_oid,
+                exec_id=execution.id,
+            )
+        )
 
     async def _roll_loop(self) -> None:
         while True:

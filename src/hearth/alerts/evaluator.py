@@ -32,8 +32,10 @@ class Outcome:
 
     def attributes(self) -> list[dict[str, Any]]:
         """Seed 001 ``attributes``: ``[{"id", "value", "refTime"}]`` (built only when an alert needs them)."""
-        return [{"id": {"name": name, "targetId": url}, "value": value_json(observation),
-                 "refTime": observation.ref_time} for (name, url), observation in self.observed.items()]
+        return [
+            {"id": {"name": name, "targetId": url}, "value": value_json(observation), "refTime": observation.ref_time}
+            for (name, url), observation in self.observed.items()
+        ]
 
 
 def value_json(observation: Observation) -> dict[str, Any]:
@@ -54,8 +56,9 @@ def value_json(observation: Observation) -> dict[str, Any]:
     return {"valueStr": json.dumps(value, separators=(",", ":"), default=str)}
 
 
-def _observe(operand: Operand, fixed: str | None, subject: str, resolver: Resolver,
-             observed: dict[tuple[str, str], Observation]) -> Any:
+def _observe(
+    operand: Operand, fixed: str | None, subject: str, resolver: Resolver, observed: dict[tuple[str, str], Observation]
+) -> Any:
     ref = operand.attribute
     assert ref is not None
     target_id = ref.target_id if ref.target_id is not None else fixed

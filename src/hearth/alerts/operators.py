@@ -72,13 +72,23 @@ _TEXT = frozenset({K.ATTRIBUTE, K.STR})
 
 # The kinds allowed for operands 2, 3 ... (operand 1 is always an attributeId).
 SIGNATURES: Final[dict[Operator, tuple[frozenset[OperandKind], ...]]] = {
-    Op.CHANGE: (), Op.EXISTS: (), Op.NOT_EXISTS: (),
-    Op.EQUALS: (_COMPARABLE,), Op.NOT_EQUALS: (_COMPARABLE,),
-    Op.GREATER_THAN: (_NUMERIC,), Op.LESS_THAN: (_NUMERIC,),
-    Op.IN: (_LIST,), Op.NOT_IN: (_LIST,),
-    Op.CONTAINS: (_TEXT,), Op.NOT_CONTAINS: (_TEXT,), Op.STARTS_WITH: (_TEXT,), Op.ENDS_WITH: (_TEXT,),
-    Op.GEO_WITHIN: (frozenset({K.STR}),), Op.GEO_NOT_WITHIN: (frozenset({K.STR}),),
-    Op.GEO_DISTANCE_TOO_FAR: (_TEXT, frozenset({K.NUM})), Op.GEO_DISTANCE_TOO_CLOSE: (_TEXT, frozenset({K.NUM})),
+    Op.CHANGE: (),
+    Op.EXISTS: (),
+    Op.NOT_EXISTS: (),
+    Op.EQUALS: (_COMPARABLE,),
+    Op.NOT_EQUALS: (_COMPARABLE,),
+    Op.GREATER_THAN: (_NUMERIC,),
+    Op.LESS_THAN: (_NUMERIC,),
+    Op.IN: (_LIST,),
+    Op.NOT_IN: (_LIST,),
+    Op.CONTAINS: (_TEXT,),
+    Op.NOT_CONTAINS: (_TEXT,),
+    Op.STARTS_WITH: (_TEXT,),
+    Op.ENDS_WITH: (_TEXT,),
+    Op.GEO_WITHIN: (frozenset({K.STR}),),
+    Op.GEO_NOT_WITHIN: (frozenset({K.STR}),),
+    Op.GEO_DISTANCE_TOO_FAR: (_TEXT, frozenset({K.NUM})),
+    Op.GEO_DISTANCE_TOO_CLOSE: (_TEXT, frozenset({K.NUM})),
 }
 GEO_OPERATORS: Final = frozenset({Op.GEO_WITHIN, Op.GEO_NOT_WITHIN, Op.GEO_DISTANCE_TOO_FAR, Op.GEO_DISTANCE_TOO_CLOSE})
 
@@ -202,6 +212,7 @@ def _equality(expected: bool) -> _Test:
     def test(a: Any, b: Any, c: Any) -> bool:
         equal = _equals(a, b)
         return equal is not None and equal == expected
+
     return test
 
 
@@ -219,6 +230,7 @@ def _membership(expected: bool) -> _Test:
     def test(a: Any, b: Any, c: Any) -> bool:
         ta, options = as_text(a), _texts(b)
         return ta is not None and options is not None and (ta in options) == expected
+
     return test
 
 
@@ -226,6 +238,7 @@ def _containment(expected: bool) -> _Test:
     def test(a: Any, b: Any, c: Any) -> bool:
         found = _contains(a, b)
         return found is not None and found == expected
+
     return test
 
 
@@ -243,6 +256,7 @@ def _within(expected: bool) -> _Test:
     def test(a: Any, b: Any, c: Any) -> bool:
         point: Point | None = as_position(a)
         return point is not None and isinstance(b, Polygon) and b.contains(point) == expected
+
     return test
 
 
@@ -262,13 +276,23 @@ def _change(a: Any, b: Any, c: Any) -> bool:
 
 _Test = Callable[[Any, Any, Any], bool]
 _TESTS: Final[dict[Operator, _Test]] = {
-    Op.CHANGE: _change, Op.EXISTS: _exists, Op.NOT_EXISTS: _not_exists,
-    Op.EQUALS: _equality(True), Op.NOT_EQUALS: _equality(False), Op.GREATER_THAN: _greater, Op.LESS_THAN: _less,
-    Op.IN: _membership(True), Op.NOT_IN: _membership(False),
-    Op.CONTAINS: _containment(True), Op.NOT_CONTAINS: _containment(False),
-    Op.STARTS_WITH: _starts, Op.ENDS_WITH: _ends,
-    Op.GEO_WITHIN: _within(True), Op.GEO_NOT_WITHIN: _within(False),
-    Op.GEO_DISTANCE_TOO_FAR: _too_far, Op.GEO_DISTANCE_TOO_CLOSE: _too_close,
+    Op.CHANGE: _change,
+    Op.EXISTS: _exists,
+    Op.NOT_EXISTS: _not_exists,
+    Op.EQUALS: _equality(True),
+    Op.NOT_EQUALS: _equality(False),
+    Op.GREATER_THAN: _greater,
+    Op.LESS_THAN: _less,
+    Op.IN: _membership(True),
+    Op.NOT_IN: _membership(False),
+    Op.CONTAINS: _containment(True),
+    Op.NOT_CONTAINS: _containment(False),
+    Op.STARTS_WITH: _starts,
+    Op.ENDS_WITH: _ends,
+    Op.GEO_WITHIN: _within(True),
+    Op.GEO_NOT_WITHIN: _within(False),
+    Op.GEO_DISTANCE_TOO_FAR: _too_far,
+    Op.GEO_DISTANCE_TOO_CLOSE: _too_close,
 }
 # Operators that hold for an unknown A (the others are false on one), and those needing a known B.
 _ON_UNKNOWN: Final = frozenset({Op.EXISTS, Op.NOT_EXISTS})

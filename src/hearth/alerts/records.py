@@ -25,15 +25,28 @@ class AlertState:
 
     def to_json(self, company_id: str) -> dict[str, Any]:
         """``/alertstates`` item."""
-        return {"companyId": company_id, "targetId": self.target_id, "targetType": TARGET_TYPE,
-                "ruleId": self.rule_id, "state": self.state, "stateChangeTs": self.state_change_ts,
-                "firstAlertId": self.first_alert_id, "lastAlertId": self.last_alert_id}
+        return {
+            "companyId": company_id,
+            "targetId": self.target_id,
+            "targetType": TARGET_TYPE,
+            "ruleId": self.rule_id,
+            "state": self.state,
+            "stateChangeTs": self.state_change_ts,
+            "firstAlertId": self.first_alert_id,
+            "lastAlertId": self.last_alert_id,
+        }
 
     def current_json(self, company_id: str) -> dict[str, Any]:
         """``/alerts/current`` item: the state with the attribute values that led to it."""
-        return {"companyId": company_id, "targetId": self.target_id, "targetType": TARGET_TYPE,
-                "ruleId": self.rule_id, "state": self.state, "stateChangeTs": self.state_change_ts,
-                "attributes": self.attributes}
+        return {
+            "companyId": company_id,
+            "targetId": self.target_id,
+            "targetType": TARGET_TYPE,
+            "ruleId": self.rule_id,
+            "state": self.state,
+            "stateChangeTs": self.state_change_ts,
+            "attributes": self.attributes,
+        }
 
 
 @dataclass(slots=True)
@@ -50,9 +63,16 @@ class Alert:
     attributes: list[dict[str, Any]]
 
     def to_json(self, company_id: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "companyId": company_id, "targetId": self.target_id,
-                               "targetType": TARGET_TYPE, "ts": self.ts, "ruleId": self.rule_id,
-                               "state": self.state, "attributes": self.attributes}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "companyId": company_id,
+            "targetId": self.target_id,
+            "targetType": TARGET_TYPE,
+            "ts": self.ts,
+            "ruleId": self.rule_id,
+            "state": self.state,
+            "attributes": self.attributes,
+        }
         if self.state_change_ts is not None:
             out["stateChangeTs"] = self.state_change_ts
         return out
@@ -70,5 +90,13 @@ class StateChange:
     first_alert_id: str
 
     def to_json(self, company_id: str) -> dict[str, Any]:
-        return {"id": self.id, "companyId": company_id, "targetId": self.target_id, "targetType": TARGET_TYPE,
-                "ruleId": self.rule_id, "state": self.state, "ts": self.ts, "firstAlertId": self.first_alert_id}
+        return {
+            "id": self.id,
+            "companyId": company_id,
+            "targetId": self.target_id,
+            "targetType": TARGET_TYPE,
+            "ruleId": self.rule_id,
+            "state": self.state,
+            "ts": self.ts,
+            "firstAlertId": self.first_alert_id,
+        }

@@ -103,15 +103,23 @@ class AlertRule:
     def __post_init__(self) -> None:
         # Evaluated by the cloud, never here: COMPANY targets, carrier usage, platform bookkeeping.
         self.cloud_only = self.target_type is TargetType.COMPANY or any(
-            a.name.kind is Kind.CLOUD_ONLY for c in self.conditions for a in c.attributes())
+            a.name.kind is Kind.CLOUD_ONLY for c in self.conditions for a in c.attributes()
+        )
         # The targetId the rule is bound to (the first condition naming one), or None: every device.
-        self.fixed_target = next((c.subject.target_id for c in self.conditions if c.subject.target_id is not None),
-                                 None)
+        self.fixed_target = next(
+            (c.subject.target_id for c in self.conditions if c.subject.target_id is not None), None
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "targetType": str(self.target_type), "name": self.name, "message": self.message,
-            "stateful": self.stateful, "active": self.active, "emails": list(self.emails),
-            "notifMode": str(self.notif_mode), "conditions": [c.to_json() for c in self.conditions],
+            "id": self.id,
+            "targetType": str(self.target_type),
+            "name": self.name,
+            "message": self.message,
+            "stateful": self.stateful,
+            "active": self.active,
+            "emails": list(self.emails),
+            "notifMode": str(self.notif_mode),
+            "conditions": [c.to_json() for c in self.conditions],
             "cloudOnly": self.cloud_only,
         }

@@ -25,27 +25,37 @@ Row = tuple[str, Sequence[Any]]
 UPSERT_RULE = (
     "INSERT INTO alert_rules (id, name, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, body = excluded.body, "
-    "last_update_time = excluded.last_update_time")
+    "last_update_time = excluded.last_update_time"
+)
 UPSERT_TRIGGER = (
     "INSERT INTO operation_triggers (uid, rule_id, body, creation_time) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (uid) DO UPDATE SET rule_id = excluded.rule_id, body = excluded.body")
+    "ON CONFLICT (uid) DO UPDATE SET rule_id = excluded.rule_id, body = excluded.body"
+)
 UPSERT_STATE = (
     "INSERT INTO alert_states (rule_id, target_id, state, state_change_ts, first_alert_id, last_alert_id, "
     "attributes, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule_id, target_id) DO UPDATE SET "
     "state = excluded.state, state_change_ts = excluded.state_change_ts, first_alert_id = excluded.first_alert_id, "
     "last_alert_id = excluded.last_alert_id, attributes = excluded.attributes, version = excluded.version "
-    "WHERE excluded.version > alert_states.version")
-INSERT_ALERT = ("INSERT OR IGNORE INTO alerts (id, ts, rule_id, target_id, state, state_change_ts, attributes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)")
-INSERT_STATE_CHANGE = ("INSERT OR IGNORE INTO alert_state_history (id, ts, rule_id, target_id, state, first_alert_id) "
-                       "VALUES (?, ?, ?, ?, ?, ?)")
+    "WHERE excluded.version > alert_states.version"
+)
+INSERT_ALERT = (
+    "INSERT OR IGNORE INTO alerts (id, ts, rule_id, target_id, state, state_change_ts, attributes) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_STATE_CHANGE = (
+    "INSERT OR IGNORE INTO alert_state_history (id, ts, rule_id, target_id, state, first_alert_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 UPSERT_AGGREGATE = (
     "INSERT INTO alert_aggregates (target_id, data_id, scale, bucket_start, min, max, sum, cnt, last) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target_id, data_id, scale) DO UPDATE SET "
     "bucket_start = excluded.bucket_start, min = excluded.min, max = excluded.max, sum = excluded.sum, "
-    "cnt = excluded.cnt, last = excluded.last")
-INSERT_RUN = ("INSERT OR IGNORE INTO alert_trigger_runs (id, trigger_uid, action_group_oid, rule_id, target_id, "
-              "created) VALUES (?, ?, ?, ?, ?, ?)")
+    "cnt = excluded.cnt, last = excluded.last"
+)
+INSERT_RUN = (
+    "INSERT OR IGNORE INTO alert_trigger_runs (id, trigger_uid, action_group_oid, rule_id, target_id, "
+    "created) VALUES (?, ?, ?, ?, ?, ?)"
+)
 DELETE_RUN = "DELETE FROM alert_trigger_runs WHERE id = ?"
 
 
@@ -58,18 +68,39 @@ def _flag(value: bool | None) -> int | None:
 
 
 def state_row(state: AlertState) -> Row:
-    return UPSERT_STATE, (state.rule_id, state.target_id, int(state.state), state.state_change_ts,
-                          state.first_alert_id, state.last_alert_id, _dumps(state.attributes), state.version)
+    return UPSERT_STATE, (
+        state.rule_id,
+        state.target_id,
+        int(state.state),
+        state.state_change_ts,
+        state.first_alert_id,
+        state.last_alert_id,
+        _dumps(state.attributes),
+        state.version,
+    )
 
 
 def alert_row(alert: Alert) -> Row:
-    return INSERT_ALERT, (alert.id, alert.ts, alert.rule_id, alert.target_id, _flag(alert.state),
-                          alert.state_change_ts, _dumps(alert.attributes))
+    return INSERT_ALERT, (
+        alert.id,
+        alert.ts,
+        alert.rule_id,
+        alert.target_id,
+        _flag(alert.state),
+        alert.state_change_ts,
+        _dumps(alert.attributes),
+    )
 
 
 def state_change_row(change: StateChange) -> Row:
-    return INSERT_STATE_CHANGE, (change.id, change.ts, change.rule_id, change.target_id, int(change.state),
-                                 change.first_alert_id)
+    return INSERT_STATE_CHANGE, (
+        change.id,
+        change.ts,
+        change.rule_id,
+        change.target_id,
+        int(change.state),
+        change.first_alert_id,
+    )
 
 
 def aggregate_row(key: AggKey, agg: Aggregate) -> Row:
@@ -92,8 +123,10 @@ class AlertRepository:
     # ------------------------------------------------------------------ configuration
 
     async def rules(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(rid, json.loads(body)) for rid, body in await self._db.fetchall(
-            "SELECT id, body FROM alert_rules ORDER BY creation_time")]
+        return [
+            (rid, json.loads(body))
+            for rid, body in await self._db.fetchall("SELECT id, body FROM alert_rules ORDER BY creation_time")
+        ]
 
     async def save_rule(self, rule_id: str, name: str, body: dict[str, Any], now: int) -> None:
         await self._writer.commit(UPSERT_RULE, (rule_id, name, _dumps(body), now, now))
@@ -103,8 +136,10 @@ class AlertRepository:
         await self._writer.commit("DELETE FROM alert_rules WHERE id = ?", (rule_id,))
 
     async def triggers(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(uid, json.loads(body)) for uid, body in await self._db.fetchall(
-            "SELECT uid, body FROM operation_triggers ORDER BY creation_time")]
+        return [
+            (uid, json.loads(body))
+            for uid, body in await self._db.fetchall("SELECT uid, body FROM operation_triggers ORDER BY creation_time")
+        ]
 
     async def save_trigger(self, uid: str, rule_id: str, body: dict[str, Any], now: int) -> None:
         await self._writer.commit(UPSERT_TRIGGER, (uid, rule_id, _dumps(body), now))
@@ -117,7 +152,8 @@ class AlertRepository:
     async def states(self) -> list[AlertState]:
         rows = await self._db.fetchall(
             "SELECT rule_id, target_id, state, state_change_ts, first_alert_id, last_alert_id, attributes, version "
-            "FROM alert_states")
+            "FROM alert_states"
+        )
         return [AlertState(r[0], r[1], bool(r[2]), r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows]
 
     async def drop_states_of_unknown_rules(self, known: set[str]) -> None:
@@ -127,20 +163,23 @@ class AlertRepository:
 
     async def aggregates(self) -> list[tuple[AggKey, Aggregate]]:
         rows = await self._db.fetchall(
-            "SELECT target_id, data_id, scale, bucket_start, min, max, sum, cnt, last FROM alert_aggregates")
+            "SELECT target_id, data_id, scale, bucket_start, min, max, sum, cnt, last FROM alert_aggregates"
+        )
         return [((r[0], r[1], r[2]), Aggregate(r[3], r[4], r[5], r[6], r[7], r[8])) for r in rows]
 
     async def runs(self) -> list[TriggerRun]:
         rows = await self._db.fetchall(
             "SELECT id, trigger_uid, action_group_oid, rule_id, target_id, created FROM alert_trigger_runs "
-            "ORDER BY created")
+            "ORDER BY created"
+        )
         return [TriggerRun(*r) for r in rows]
 
     # ------------------------------------------------------------------ history
 
     @staticmethod
-    def _window(target_id: str | None, rule_ids: list[str] | None, start: int, end: int,
-                asc: bool) -> tuple[str, list[Any]]:
+    def _window(
+        target_id: str | None, rule_ids: list[str] | None, start: int, end: int, asc: bool
+    ) -> tuple[str, list[Any]]:
         # asc: [from, to[ oldest first; else ]from, to] newest first (seed 001).
         where = "ts >= ? AND ts < ?" if asc else "ts > ? AND ts <= ?"
         params: list[Any] = [start, end]
@@ -153,29 +192,32 @@ class AlertRepository:
         order = "ASC" if asc else "DESC"
         return f"WHERE {where} ORDER BY ts {order}, rowid {order} LIMIT ?", params
 
-    async def alerts(self, target_id: str | None, rule_ids: list[str] | None, start: int, end: int, asc: bool,
-                     size: int) -> list[Alert]:
+    async def alerts(
+        self, target_id: str | None, rule_ids: list[str] | None, start: int, end: int, asc: bool, size: int
+    ) -> list[Alert]:
         await self._writer.flush()  # the rows of the current window too
         tail, params = self._window(target_id, rule_ids, start, end, asc)
         rows = await self._db.fetchall(
-            f"SELECT id, ts, rule_id, target_id, state, state_change_ts, attributes FROM alerts {tail}",
-            (*params, size))
+            f"SELECT id, ts, rule_id, target_id, state, state_change_ts, attributes FROM alerts {tail}", (*params, size)
+        )
         return [Alert(r[0], r[1], r[2], r[3], _bool(r[4]), r[5], json.loads(r[6])) for r in rows]
 
     async def alert(self, alert_id: str) -> Alert | None:
         await self._writer.flush()
         r = await self._db.fetchone(
             "SELECT id, ts, rule_id, target_id, state, state_change_ts, attributes FROM alerts WHERE id = ?",
-            (alert_id,))
+            (alert_id,),
+        )
         return None if r is None else Alert(r[0], r[1], r[2], r[3], _bool(r[4]), r[5], json.loads(r[6]))
 
-    async def state_changes(self, target_id: str | None, rule_ids: list[str] | None, start: int, end: int,
-                            asc: bool, size: int) -> list[StateChange]:
+    async def state_changes(
+        self, target_id: str | None, rule_ids: list[str] | None, start: int, end: int, asc: bool, size: int
+    ) -> list[StateChange]:
         await self._writer.flush()
         tail, params = self._window(target_id, rule_ids, start, end, asc)
         rows = await self._db.fetchall(
-            f"SELECT id, ts, rule_id, target_id, state, first_alert_id FROM alert_state_history {tail}",
-            (*params, size))
+            f"SELECT id, ts, rule_id, target_id, state, first_alert_id FROM alert_state_history {tail}", (*params, size)
+        )
         return [StateChange(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
     async def sweep(self, now_ms: int) -> int:
@@ -186,5 +228,7 @@ class AlertRepository:
             removed += await self._db.execute(f"DELETE FROM {table} WHERE ts < ?", (cutoff,))
             removed += await self._db.execute(
                 f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} ORDER BY ts DESC, rowid DESC "
-                "LIMIT -1 OFFSET ?)", (MAX_ROWS,))
+                "LIMIT -1 OFFSET ?)",
+                (MAX_ROWS,),
+            )
         return removed

@@ -28,8 +28,9 @@ NOTHING = Observation(MISSING, None)
 
 
 class TargetView:
-    def __init__(self, registry: DeviceRegistry, places: PlaceTree, aggregates: AggregateBook, clock: Clock,
-                 gateway_id: str) -> None:
+    def __init__(
+        self, registry: DeviceRegistry, places: PlaceTree, aggregates: AggregateBook, clock: Clock, gateway_id: str
+    ) -> None:
         self._registry = registry
         self._places = places
         self._aggregates = aggregates

@@ -26,10 +26,19 @@ from hearth.alerts import errors
 
 MAX_TRIGGERS = 50
 RUN_ACTION_GROUP = "RUN_ACTION_GROUP"
-CLOUD_OPERATION_TYPES = frozenset({
-    "SYSTEM_ACTIVATE", "SYSTEM_SYNCHRONIZE", "SYSTEM_IMPORT", "SUBSCRIPTION_ACTIVATE", "GATEWAY_IMPORT",
-    "SYSTEM_APPLY_SETTINGS", "SYSTEM_RETRIEVE_DATA", "SYSTEM_SEND_COMMAND", "SYSTEM_SUSPEND",
-})
+CLOUD_OPERATION_TYPES = frozenset(
+    {
+        "SYSTEM_ACTIVATE",
+        "SYSTEM_SYNCHRONIZE",
+        "SYSTEM_IMPORT",
+        "SUBSCRIPTION_ACTIVATE",
+        "GATEWAY_IMPORT",
+        "SYSTEM_APPLY_SETTINGS",
+        "SYSTEM_RETRIEVE_DATA",
+        "SYSTEM_SEND_COMMAND",
+        "SYSTEM_SUSPEND",
+    }
+)
 
 
 class TriggerType(StrEnum):
@@ -64,20 +73,29 @@ class OperationTrigger:
         return flipped_to is True
 
     def to_json(self) -> dict[str, Any]:
-        return {"uid": self.uid, "type": str(self.type), "filter": self.rule_id,
-                "operationType": self.operation_type, "email": self.email, "notify": self.notify,
-                "callback": self.callback, "parameters": self.parameters}
+        return {
+            "uid": self.uid,
+            "type": str(self.type),
+            "filter": self.rule_id,
+            "operationType": self.operation_type,
+            "email": self.email,
+            "notify": self.notify,
+            "callback": self.callback,
+            "parameters": self.parameters,
+        }
 
 
-def parse_trigger(body: Any, uid: str, rule_exists: Callable[[str], bool],
-                  group_exists: Callable[[str], bool]) -> OperationTrigger:
+def parse_trigger(
+    body: Any, uid: str, rule_exists: Callable[[str], bool], group_exists: Callable[[str], bool]
+) -> OperationTrigger:
     if not isinstance(body, dict):
         raise errors.refuse(errors.TRIGGER_PARAMETERS_INVALID, "the body must be a JSON object: an operation trigger")
     try:
         trigger_type = TriggerType(str(body.get("type")))
     except ValueError:
-        raise errors.refuse(errors.TRIGGER_TYPE_UNKNOWN, f"type: {body.get('type')!r} is not one of "
-                            f"{', '.join(TriggerType)}") from None
+        raise errors.refuse(
+            errors.TRIGGER_TYPE_UNKNOWN, f"type: {body.get('type')!r} is not one of {', '.join(TriggerType)}"
+        ) from None
     rule_id = body.get("filter")
     if not rule_id or not isinstance(rule_id, str):
         raise errors.refuse(errors.MISSING_ID, "filter: the id of the alert rule is required")
@@ -85,17 +103,20 @@ def parse_trigger(body: Any, uid: str, rule_exists: Callable[[str], bool],
         raise errors.refuse(errors.UNKNOWN_ID, f"filter: no alert rule {rule_id!r}")
     operation_type = body.get("operationType")
     if operation_type != RUN_ACTION_GROUP and operation_type not in CLOUD_OPERATION_TYPES:
-        raise errors.refuse(errors.TRIGGER_OPERATION_TYPE_UNKNOWN,
-                            f"operationType: {operation_type!r} is not {RUN_ACTION_GROUP} (run an action group here) "
-                            "nor an operation type of the cloud")
+        raise errors.refuse(
+            errors.TRIGGER_OPERATION_TYPE_UNKNOWN,
+            f"operationType: {operation_type!r} is not {RUN_ACTION_GROUP} (run an action group here) "
+            "nor an operation type of the cloud",
+        )
     parameters = body.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise errors.refuse(errors.TRIGGER_PARAMETERS_INVALID, "parameters: must be an object")
     if operation_type == RUN_ACTION_GROUP:
         oid = parameters.get("actionGroupOID")
         if not isinstance(oid, str) or not group_exists(oid):
-            raise errors.refuse(errors.TRIGGER_PARAMETERS_INVALID,
-                                f"parameters.actionGroupOID: {oid!r} is not a persisted action group")
+            raise errors.refuse(
+                errors.TRIGGER_PARAMETERS_INVALID, f"parameters.actionGroupOID: {oid!r} is not a persisted action group"
+            )
     email, callback, notify = body.get("email"), body.get("callback"), body.get("notify", False)
     if email is not None and not isinstance(email, str):
         raise errors.refuse(errors.TRIGGER_PARAMETERS_INVALID, "email: must be a string")

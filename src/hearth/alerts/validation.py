@@ -58,28 +58,39 @@ def parse_rule(body: Any, rule_id: str, target_exists: TargetCheck | None = None
     try:
         target_type = TargetType(str(body.get("targetType")))
     except ValueError:
-        raise errors.refuse(errors.INCORRECT_TARGET_TYPE,
-                            f"targetType: {body.get('targetType')!r} is missing or not SYSTEM or COMPANY") from None
+        raise errors.refuse(
+            errors.INCORRECT_TARGET_TYPE, f"targetType: {body.get('targetType')!r} is missing or not SYSTEM or COMPANY"
+        ) from None
     emails = body.get("emails") or []
     if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
         raise errors.refuse(errors.INVALID_RULE, "emails: must be a list of strings")
     try:
         notif_mode = NotifMode(body.get("notifMode") or NotifMode.WHEN_STATE_CHANGES)
     except ValueError:
-        raise errors.refuse(errors.INVALID_RULE, f"notifMode: {body.get('notifMode')!r} is not one of "
-                            f"{', '.join(NotifMode)}") from None
+        raise errors.refuse(
+            errors.INVALID_RULE, f"notifMode: {body.get('notifMode')!r} is not one of {', '.join(NotifMode)}"
+        ) from None
     conditions = body.get("conditions")
     if conditions is None or conditions == []:
         raise errors.refuse(errors.MISSING_CONDITION, "conditions: a rule needs at least one condition")
     if not isinstance(conditions, list):
         raise errors.refuse(errors.INVALID_RULE, "conditions: must be a list of conditions")
     if len(conditions) > MAX_CONDITIONS:
-        raise errors.refuse(errors.CONDITION_TOO_MANY,
-                            f"conditions: {len(conditions)} conditions, at most {MAX_CONDITIONS} per rule")
+        raise errors.refuse(
+            errors.CONDITION_TOO_MANY, f"conditions: {len(conditions)} conditions, at most {MAX_CONDITIONS} per rule"
+        )
     parsed = [_condition(c, f"conditions[{i}]", target_exists) for i, c in enumerate(conditions)]
-    return AlertRule(id=rule_id, target_type=target_type, name=_text(body, "name", ""),
-                     message=_text(body, "message", ""), conditions=parsed, stateful=_flag(body, "stateful"),
-                     active=_flag(body, "active"), emails=list(emails), notif_mode=notif_mode)
+    return AlertRule(
+        id=rule_id,
+        target_type=target_type,
+        name=_text(body, "name", ""),
+        message=_text(body, "message", ""),
+        conditions=parsed,
+        stateful=_flag(body, "stateful"),
+        active=_flag(body, "active"),
+        emails=list(emails),
+        notif_mode=notif_mode,
+    )
 
 
 def _condition(body: Any, where: str, target_exists: TargetCheck | None) -> Condition:
@@ -91,30 +102,37 @@ def _condition(body: Any, where: str, target_exists: TargetCheck | None) -> Cond
     try:
         operator = Operator(raw_operator)
     except ValueError:
-        raise errors.refuse(errors.MISSING_OPERATOR, f"{where}.operator: {raw_operator!r} is not an operator "
-                            f"({', '.join(Operator)})") from None
+        raise errors.refuse(
+            errors.MISSING_OPERATOR, f"{where}.operator: {raw_operator!r} is not an operator ({', '.join(Operator)})"
+        ) from None
     signature = SIGNATURES[operator]
     raw_operands = body.get("operands")
     if not isinstance(raw_operands, list) or len(raw_operands) != 1 + len(signature):
         count = len(raw_operands) if isinstance(raw_operands, list) else 0
-        raise errors.refuse(errors.INVALID_NUMBER_OF_OPERANDS,
-                            f"{where}.operands: {operator} takes {1 + len(signature)} operand(s), not {count}")
+        raise errors.refuse(
+            errors.INVALID_NUMBER_OF_OPERANDS,
+            f"{where}.operands: {operator} takes {1 + len(signature)} operand(s), not {count}",
+        )
     operands = [_operand(o, f"{where}.operands[{i}]") for i, o in enumerate(raw_operands)]
     if operands[0].kind is not OperandKind.ATTRIBUTE:
-        raise errors.refuse(errors.MISSING_ATTR_OPERAND, f"{where}.operands[0]: the first operand must be an "
-                            "attributeId")
+        raise errors.refuse(
+            errors.MISSING_ATTR_OPERAND, f"{where}.operands[0]: the first operand must be an attributeId"
+        )
     for i, (operand, allowed) in enumerate(zip(operands[1:], signature, strict=True), start=1):
         if operand.kind not in allowed:
-            raise errors.refuse(errors.INVALID_OPERAND_TYPE,
-                                f"{where}.operands[{i}]: {operator} takes {' or '.join(sorted(allowed))} here, "
-                                f"not {operand.kind}")
+            raise errors.refuse(
+                errors.INVALID_OPERAND_TYPE,
+                f"{where}.operands[{i}]: {operator} takes {' or '.join(sorted(allowed))} here, not {operand.kind}",
+            )
     for i, operand in enumerate(operands):
         _function(operand, f"{where}.operands[{i}]")
         if operand.attribute is not None and operand.attribute.target_id is not None and target_exists is not None:
             if not target_exists(operand.attribute.target_id):
-                raise errors.refuse(errors.UNKNOWN_TARGET,
-                                    f"{where}.operands[{i}].attributeId.targetId {operand.attribute.target_id!r}: "
-                                    "no such device (a deviceURL or a device oid)")
+                raise errors.refuse(
+                    errors.UNKNOWN_TARGET,
+                    f"{where}.operands[{i}].attributeId.targetId {operand.attribute.target_id!r}: "
+                    "no such device (a deviceURL or a device oid)",
+                )
     if operator in GEO_OPERATORS:
         _geo(operator, operands, where)
     return Condition(operator, operands)
@@ -125,12 +143,14 @@ def _operand(body: Any, where: str) -> Operand:
         raise errors.refuse(errors.INVALID_OPERAND_TYPE, f"{where}: must be an object")
     used = [k for k in OperandKind if body.get(str(k)) is not None]
     if len(used) > 1:
-        raise errors.refuse(errors.MULTIPLE_OPERAND_TYPE,
-                            f"{where}: uses {', '.join(used)}; an operand is one of attributeId, valueStr, valueNum, "
-                            "valuesStr")
+        raise errors.refuse(
+            errors.MULTIPLE_OPERAND_TYPE,
+            f"{where}: uses {', '.join(used)}; an operand is one of attributeId, valueStr, valueNum, valuesStr",
+        )
     if not used:
-        raise errors.refuse(errors.INVALID_OPERAND_TYPE,
-                            f"{where}: must use one of attributeId, valueStr, valueNum, valuesStr")
+        raise errors.refuse(
+            errors.INVALID_OPERAND_TYPE, f"{where}: must use one of attributeId, valueStr, valueNum, valuesStr"
+        )
     kind = used[0]
     value = body[str(kind)]
     function, function_param = body.get("function"), body.get("functionParam")
@@ -157,23 +177,31 @@ def _function(operand: Operand, where: str) -> None:
     if operand.function is None:
         if aggregated:
             assert attribute is not None
-            raise errors.refuse(errors.INVALID_FUNCTION, f"{where}.function: {attribute.name.text} is aggregated and "
-                                f"needs a function ({', '.join(FUNCTIONS)})")
+            raise errors.refuse(
+                errors.INVALID_FUNCTION,
+                f"{where}.function: {attribute.name.text} is aggregated and needs a function ({', '.join(FUNCTIONS)})",
+            )
         return
     if operand.function not in FUNCTIONS:
-        raise errors.refuse(errors.INVALID_FUNCTION,
-                            f"{where}.function: {operand.function!r} is not one of {', '.join(FUNCTIONS)}")
+        raise errors.refuse(
+            errors.INVALID_FUNCTION, f"{where}.function: {operand.function!r} is not one of {', '.join(FUNCTIONS)}"
+        )
     if not aggregated:
-        raise errors.refuse(errors.INVALID_FUNCTION,
-                            f"{where}.function: a function applies only to an AGG.<stateName>/<H|D|M> attribute")
+        raise errors.refuse(
+            errors.INVALID_FUNCTION,
+            f"{where}.function: a function applies only to an AGG.<stateName>/<H|D|M> attribute",
+        )
 
 
 def _geo(operator: Operator, operands: list[Operand], where: str) -> None:
     for i, operand in enumerate(operands[:2]):
         attribute = operand.attribute
         if attribute is not None and attribute.name.text != POSITION_ATTRIBUTE:
-            raise errors.refuse(errors.GEO_BAD_ATTRIBUTE_ID, f"{where}.operands[{i}].attributeId.name: {operator} "
-                                f"works on {POSITION_ATTRIBUTE}, not {attribute.name.text}")
+            raise errors.refuse(
+                errors.GEO_BAD_ATTRIBUTE_ID,
+                f"{where}.operands[{i}].attributeId.name: {operator} "
+                f"works on {POSITION_ATTRIBUTE}, not {attribute.name.text}",
+            )
     second = operands[1]
     if second.kind is not OperandKind.STR:
         return

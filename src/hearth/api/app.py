@@ -71,47 +71,91 @@ class DoubleSlashFix:
             path: str = scope["path"]
             if path.startswith(self.bad):
                 scope = dict(scope)
-                scope["path"] = BASE + "/" + path[len(self.bad):].lstrip("/")
+                scope["path"] = BASE + "/" + path[len(self.bad) :].lstrip("/")
                 raw: bytes = scope.get("raw_path") or b""
                 if raw.startswith(self.bad.encode()):
-                    scope["raw_path"] = BASE.encode() + b"/" + raw[len(self.bad):].lstrip(b"/")
+                    scope["raw_path"] = BASE.encode() + b"/" + raw[len(self.bad) :].lstrip(b"/")
         await self.app(scope, receive, send)
 
 
 # The web page (static/): plain files, no build step. Served from memory by name, so no path reaches outside it.
-_CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-                  ".ico": "image/x-icon"}
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
 # The page loads nothing from elsewhere (the box may be offline) and runs no inline script.
-_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
-                                            "base-uri 'none'; frame-ancestors 'none'",
-                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 def _static_files() -> dict[str, tuple[bytes, str]]:
     folder = resources.files("hearth.api").joinpath("static")
-    return {entry.name: (entry.read_bytes(), _CONTENT_TYPES[suffix]) for entry in folder.iterdir()
-            if entry.is_file() and (suffix := PurePosixPath(entry.name).suffix) in _CONTENT_TYPES}
+    return {
+        entry.name: (entry.read_bytes(), _CONTENT_TYPES[suffix])
+        for entry in folder.iterdir()
+        if entry.is_file() and (suffix := PurePosixPath(entry.name).suffix) in _CONTENT_TYPES
+    }
 
 
 def build_app(gateway: Gateway) -> FastAPI:
     settings = gateway.settings.api
-    listeners = ListenerRegistry(gateway.bus, gateway.identity.setup_oid, settings.listener_idle_s,
-                                 settings.listener_buffer)
+    listeners = ListenerRegistry(
+        gateway.bus, gateway.identity.setup_oid, settings.listener_idle_s, settings.listener_buffer
+    )
     ctx = ApiContext(gateway, Authenticator(gateway.tokens, settings), listeners, settings)
     guard = Guard(ctx)
-    app = FastAPI(title="Hearth End-User API", version=__version__,
-                  description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Hearth End-User API",
+        version=__version__,
+        description=f"The End-User API of a Hearth gateway (protocol {PROTOCOL_VERSION}).",
+        docs_url=None,
+        redoc_url=None,
+    )
     install_docs(app, "Hearth End-User API")
     install_error_handlers(app)
     # device before setup: setup's rename (PUT /setup/devices/{url}/{label}) would take device's fixed paths.
     # action_groups_execution after execution: its /exec/{oid}/geolocated would take /exec/apply/geolocated.
     app.include_router(action_groups_execution.early_routes(ctx, guard), prefix=BASE)  # before /exec/{oid}
-    modules = (device, setup, setup_options, device_lifecycle, synchronization, execution, action_groups_execution,
-               events, tokens, conditions, location, triggers, calendar, alerts, zigbee, zwave, ops, backup, gateways,
-               setup_settings, setup_automation, reference, history, protocol, protocol_group, device_pairing,
-               zone, rts, state_history)
+    modules = (
+        device,
+        setup,
+        setup_options,
+        device_lifecycle,
+        synchronization,
+        execution,
+        action_groups_execution,
+        events,
+        tokens,
+        conditions,
+        location,
+        triggers,
+        calendar,
+        alerts,
+        zigbee,
+        zwave,
+        ops,
+        backup,
+        gateways,
+        setup_settings,
+        setup_automation,
+        reference,
+        history,
+        protocol,
+        protocol_group,
+        device_pairing,
+        zone,
+        rts,
+        state_history,
+    )
     for module in modules:
         app.include_router(module.routes(ctx, guard), prefix=BASE)
     app.include_router(device.category_routes(ctx, guard), prefix=BASE)  # after setup's fixed paths
@@ -119,8 +163,11 @@ def build_app(gateway: Gateway) -> FastAPI:
     app.state.context = ctx
     started = time.monotonic()
 
-    @app.post("/hooks/smartsolar", summary="SMARTSolar webhooks (authenticated by their signature, no token)",
-              include_in_schema=False)
+    @app.post(
+        "/hooks/smartsolar",
+        summary="SMARTSolar webhooks (authenticated by their signature, no token)",
+        include_in_schema=False,
+    )
     async def smartsolar_hook(request: Request) -> Response:
         connector = gateway.extensions.webhook_receiver("smartsolar")
         if connector is None:
@@ -139,11 +186,17 @@ def build_app(gateway: Gateway) -> FastAPI:
     @app.get("/health", summary="Liveness (no authentication)")
     @app.get("/health/live", summary="Liveness (no authentication), as /health")
     async def health() -> Response:
-        return json_response({
-            "status": "ok", "gatewayId": gateway.identity.gateway_id, "version": __version__,
-            "uptimeSeconds": round(time.monotonic() - started, 1), "devices": len(gateway.registry),
-            "executions": len(gateway.executor.current), "writerBacklog": gateway.writer.backlog,
-        })
+        return json_response(
+            {
+                "status": "ok",
+                "gatewayId": gateway.identity.gateway_id,
+                "version": __version__,
+                "uptimeSeconds": round(time.monotonic() - started, 1),
+                "devices": len(gateway.registry),
+                "executions": len(gateway.executor.current),
+                "writerBacklog": gateway.writer.backlog,
+            }
+        )
 
     static = _static_files()
 
@@ -161,8 +214,13 @@ def build_app(gateway: Gateway) -> FastAPI:
 
     # Middlewares run in the reverse order of their adding. BodyGate runs after the token is checked, so that an
     # unknown caller learns nothing of its body; HeaderGate before, so that a doubled Authorization is not read.
-    app.add_middleware(BodyGate, prefix=BASE + "/", timeout_s=settings.body_timeout_s,
-                       max_bytes=settings.max_body_bytes, raw_paths=raw_body_paths(BASE, modules))
+    app.add_middleware(
+        BodyGate,
+        prefix=BASE + "/",
+        timeout_s=settings.body_timeout_s,
+        max_bytes=settings.max_body_bytes,
+        raw_paths=raw_body_paths(BASE, modules),
+    )
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
     app.add_middleware(HeaderGate)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched

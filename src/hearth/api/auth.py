@@ -63,9 +63,11 @@ class RateLimiter:
     """Per token and category (exec, bulk, polling), as the End-User API's quotas, but generous."""
 
     def __init__(self, settings: ApiSettings) -> None:
-        self._limits = {"exec": (settings.rate_exec_per_s, settings.rate_exec_burst),
-                        "bulk": (settings.rate_bulk_per_s, settings.rate_bulk_burst),
-                        "polling": (settings.rate_polling_per_s, settings.rate_polling_burst)}
+        self._limits = {
+            "exec": (settings.rate_exec_per_s, settings.rate_exec_burst),
+            "bulk": (settings.rate_bulk_per_s, settings.rate_bulk_burst),
+            "polling": (settings.rate_polling_per_s, settings.rate_polling_burst),
+        }
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
     def check(self, key: str, category: str) -> None:
@@ -85,9 +87,11 @@ class Authenticator:
     @staticmethod
     def require(caller: Caller, needed: Scope) -> None:
         if not caller.token.scope.allows(needed):
-            raise ApiError(403, ErrorCode.RESOURCE_ACCESS_DENIED,
-                           f"Access denied: this token's scope is {caller.token.scope.value}, "
-                           f"{needed.value} is needed")
+            raise ApiError(
+                403,
+                ErrorCode.RESOURCE_ACCESS_DENIED,
+                f"Access denied: this token's scope is {caller.token.scope.value}, {needed.value} is needed",
+            )
 
     async def authenticate(self, authorization: str | None, address: str, needed: Scope) -> Caller:
         if self.bans.is_banned(address):

@@ -79,8 +79,11 @@ class AuthenticationGate:
         authorization = headers.get(b"authorization")
         client = scope.get("client")
         try:
-            caller = await self.auth.authenticate(authorization.decode("latin-1") if authorization else None,
-                                                  client[0] if client else "unknown", Scope.VIEW)
+            caller = await self.auth.authenticate(
+                authorization.decode("latin-1") if authorization else None,
+                client[0] if client else "unknown",
+                Scope.VIEW,
+            )
         except ApiError as exc:
             await error_response(exc.status, exc.code, exc.message)(scope, receive, send)
             return
@@ -101,8 +104,7 @@ class Guard:
             # AuthenticationGate has already checked the token (before the body was read); reuse it.
             caller: Caller | None = request.scope.get("state", {}).get("caller")
             if caller is None:
-                caller = await auth.authenticate(request.headers.get("authorization"), _client_address(request),
-                                                 scope)
+                caller = await auth.authenticate(request.headers.get("authorization"), _client_address(request), scope)
             else:
                 auth.require(caller, scope)
             if category is not None:

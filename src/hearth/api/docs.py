@@ -17,8 +17,11 @@ from hearth.model.errors import ApiError, ErrorCode
 
 ASSETS = "/docs/assets"
 MISSING = "Swagger UI's files (the fastapi-offline package) are not installed"
-_TYPES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8",
-          "favicon.png": "image/png"}
+_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon.png": "image/png",
+}
 
 
 def docs_assets() -> dict[str, bytes] | None:
@@ -38,13 +41,19 @@ def install_docs(app: FastAPI, title: str) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
         if not assets:
-            raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE,
-                           f"{MISSING} : reinstall Hearth with its dependencies (pip install hearth); "
-                           "the API's description is at /openapi.json")
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
-                                   swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS}/favicon.png")
+            raise ApiError(
+                503,
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"{MISSING} : reinstall Hearth with its dependencies (pip install hearth); "
+                "the API's description is at /openapi.json",
+            )
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=title,
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
 
     @app.get(ASSETS + "/{name}", include_in_schema=False)
     async def docs_asset(name: str) -> Response:

@@ -56,8 +56,9 @@ class Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-async def _refuse(send: Send, scope: Scope, receive: Receive, status: int, code: ErrorCode | str, message: str,
-                  close: bool = False) -> None:
+async def _refuse(
+    send: Send, scope: Scope, receive: Receive, status: int, code: ErrorCode | str, message: str, close: bool = False
+) -> None:
     headers = {"connection": "close"} if close else None
     await json_response({"errorCode": str(code), "error": message}, status, headers)(scope, receive, send)
 
@@ -74,8 +75,14 @@ class HeaderGate:
             for name, _ in scope.get("headers") or ():
                 if name in SINGLE_HEADERS:
                     if name in seen:
-                        await _refuse(send, scope, receive, 400, ErrorCode.UNSPECIFIED_ERROR,
-                                      f"Header {name.decode('latin-1').title()} given more than once")
+                        await _refuse(
+                            send,
+                            scope,
+                            receive,
+                            400,
+                            ErrorCode.UNSPECIFIED_ERROR,
+                            f"Header {name.decode('latin-1').title()} given more than once",
+                        )
                         return
                     seen.add(name)
         await self.app(scope, receive, send)
@@ -135,8 +142,10 @@ def _check(value: Any, name: bool, depth: int) -> bool:
         if name:
             index = control_character(value)
             if index is not None:
-                raise _Fault(f"control character U+{ord(value[index]):04X} at position {index} "
-                             "(not allowed in a label or a name)")
+                raise _Fault(
+                    f"control character U+{ord(value[index]):04X} at position {index} "
+                    "(not allowed in a label or a name)"
+                )
         elif "\x00" in value:
             raise _Fault("NUL character in text")
         return False
@@ -185,8 +194,9 @@ def sanitize(value: Any) -> tuple[Any, bool]:
     try:
         negative_zero = _check(value, False, 0)
     except _Fault as fault:
-        raise Refused(400, ErrorCode.INVALID_FIELD_VALUE,
-                      f"Invalid request: {_where(fault.path)}: {fault.why}") from None
+        raise Refused(
+            400, ErrorCode.INVALID_FIELD_VALUE, f"Invalid request: {_where(fault.path)}: {fault.why}"
+        ) from None
     return (_positive_zero(value), True) if negative_zero else (value, False)
 
 
@@ -205,13 +215,17 @@ def check_content_type(value: str | None) -> None:
         raise Refused(415, ErrorCode.UNSPECIFIED_ERROR, "A body needs Content-Type: application/json")
     media, _, params = value.partition(";")
     if media.strip().lower() != "application/json":
-        raise Refused(415, ErrorCode.UNSPECIFIED_ERROR,
-                      f"Unsupported Content-Type {media.strip()!r}: the body must be application/json")
+        raise Refused(
+            415,
+            ErrorCode.UNSPECIFIED_ERROR,
+            f"Unsupported Content-Type {media.strip()!r}: the body must be application/json",
+        )
     for param in params.split(";"):
         key, _, val = param.partition("=")
         if key.strip().lower() == "charset" and val.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise Refused(415, ErrorCode.UNSPECIFIED_ERROR,
-                          f"Unsupported charset {val.strip()!r}: the body must be UTF-8")
+            raise Refused(
+                415, ErrorCode.UNSPECIFIED_ERROR, f"Unsupported charset {val.strip()!r}: the body must be UTF-8"
+            )
 
 
 def decode_utf8(body: bytes) -> str:
@@ -221,8 +235,9 @@ def decode_utf8(body: bytes) -> str:
     it is the mark of UTF-16 or UTF-32, which are refused as an encoding (415) rather than as bad JSON.
     """
     if body.startswith(b"\xef\xbb\xbf") or b"\x00" in body:
-        raise Refused(415, ErrorCode.UNSPECIFIED_ERROR, "The body must be UTF-8 JSON (no byte order mark, "
-                                                        "no UTF-16 or UTF-32)")
+        raise Refused(
+            415, ErrorCode.UNSPECIFIED_ERROR, "The body must be UTF-8 JSON (no byte order mark, no UTF-16 or UTF-32)"
+        )
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -284,8 +299,9 @@ def raw_body_paths(prefix: str, modules: Iterable[Any]) -> list[re.Pattern[str]]
 class BodyGate:
     """Checks paths and JSON bodies of End-User API requests (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, prefix: str, timeout_s: float, max_bytes: int,
-                 raw_paths: Iterable[re.Pattern[str]] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, prefix: str, timeout_s: float, max_bytes: int, raw_paths: Iterable[re.Pattern[str]] = ()
+    ) -> None:
         self.app = app
         self.prefix = prefix
         self.timeout_s = timeout_s
@@ -298,16 +314,26 @@ class BodyGate:
             return
         try:
             self._check_path(scope)
-            if scope["method"] in _BODY_METHODS and self._has_body(scope) and \
-                    not any(p.match(scope["path"]) for p in self.raw_paths):
+            if (
+                scope["method"] in _BODY_METHODS
+                and self._has_body(scope)
+                and not any(p.match(scope["path"]) for p in self.raw_paths)
+            ):
                 scope, receive = await self._check_body(scope, receive)
         except Refused as exc:
             # The body may be unread (refused on its headers): close, so that its bytes are not a next request.
             await _refuse(send, scope, receive, exc.status, exc.code, exc.message, close=True)
             return
         except BodyTimeout:
-            await _refuse(send, scope, receive, 408, ErrorCode.UNSPECIFIED_ERROR,
-                          f"The request body did not arrive within {self.timeout_s:g} s", close=True)
+            await _refuse(
+                send,
+                scope,
+                receive,
+                408,
+                ErrorCode.UNSPECIFIED_ERROR,
+                f"The request body did not arrive within {self.timeout_s:g} s",
+                close=True,
+            )
             return
         except ClientGone:
             return
@@ -332,8 +358,12 @@ class BodyGate:
     async def _check_body(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         check_content_type(_header(scope, b"content-type"))
         length = _header(scope, b"content-length")
-        if length is not None and length.strip().isascii() and length.strip().isdigit() \
-                and int(length) > self.max_bytes:
+        if (
+            length is not None
+            and length.strip().isascii()
+            and length.strip().isdigit()
+            and int(length) > self.max_bytes
+        ):
             raise Refused(413, ErrorCode.UNSPECIFIED_ERROR, f"The body is larger than {self.max_bytes} bytes")
         body = await read_body(receive, self.timeout_s, self.max_bytes)
         text = decode_utf8(body)
@@ -343,5 +373,6 @@ class BodyGate:
                 body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
                 scope = dict(scope)
                 scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-length"] + [
-                    (b"content-length", str(len(body)).encode())]
+                    (b"content-length", str(len(body)).encode())
+                ]
         return scope, _replay(body, receive)

@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """JSON without FastAPI's encoder pass: our payloads are plain dicts and lists already."""
-    return Response(json.dumps(content, separators=(",", ":"), ensure_ascii=False), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(
+        json.dumps(content, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def error_response(status: int, code: ErrorCode | str, message: str) -> Response:

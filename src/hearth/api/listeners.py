@@ -70,8 +70,9 @@ class ListenerRegistry:
         listener = self._get(listener_id, owner)
         listener.last_seen = time.monotonic()
         if listener.dropped:
-            log.warning("event listener %s fetched too rarely: its %d oldest events were dropped",
-                        listener.id, listener.dropped)
+            log.warning(
+                "event listener %s fetched too rarely: its %d oldest events were dropped", listener.id, listener.dropped
+            )
             listener.dropped = 0
         events = [self.render(e) for e in listener.buffer]
         listener.buffer.clear()

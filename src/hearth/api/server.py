@@ -41,18 +41,27 @@ class ApiServer:
 
     async def start(self, gateway: Gateway) -> None:
         settings = gateway.settings.api
-        ssl: dict[str, str] = {}
+        certfile: str | None = None
+        keyfile: str | None = None
         if settings.tls:
             if settings.cert_file and settings.key_file:
                 cert, key = Path(settings.cert_file), Path(settings.key_file)
             else:
                 cert, key = ensure_self_signed(gateway.settings.data_dir() / "tls", gateway.identity.gateway_id)
-            ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+            certfile, keyfile = str(cert), str(key)
         app = build_app(gateway)
         if websocket_library() is None:
             log.error("api: %s", NO_WEBSOCKETS)
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
-                                proxy_headers=False, **ssl)  # type: ignore[arg-type]
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
         # Bind ourselves: the port is known (and taken) before start() returns, even with port 0.
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
         # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and

@@ -37,9 +37,18 @@ def _dumps(value: Any) -> str:
 
 
 def _fingerprint(device: Device) -> tuple[Any, ...]:
-    return (device.label, device.place_oid, device.metadata, device.enabled, device.available,
-            device.creation_time, device.last_update_time, device.oid, id(device.controllable),
-            [(a.name, a.type, a.value) for a in device.attributes.values()])
+    return (
+        device.label,
+        device.place_oid,
+        device.metadata,
+        device.enabled,
+        device.available,
+        device.creation_time,
+        device.last_update_time,
+        device.oid,
+        id(device.controllable),
+        [(a.name, a.type, a.value) for a in device.attributes.values()],
+    )
 
 
 class SetupJson:
@@ -122,7 +131,7 @@ class SetupJson:
     async def _stream(self, devices: Iterable[Device], head: str, tail: str) -> AsyncIterator[bytes]:
         devices = list(devices)
         for start in range(0, len(devices), CHUNK):
-            part = self._array(devices[start:start + CHUNK])
+            part = self._array(devices[start : start + CHUNK])
             yield ((head + "[" if start == 0 else ",") + part).encode()
             await asyncio.sleep(0)  # the loop serves others between chunks
         yield ("]" + tail).encode()
@@ -132,7 +141,7 @@ class SetupJson:
         keys = list(fields)
         at = keys.index("devices")
         before = _dumps({k: fields[k] for k in keys[:at]})
-        after = _dumps({k: fields[k] for k in keys[at + 1:]})
+        after = _dumps({k: fields[k] for k in keys[at + 1 :]})
         head = (before[:-1] + ("," if at else "")) + '"devices":'
         tail = ("," + after[1:]) if len(keys) > at + 1 else "}"
         return self.response(devices, head, tail)

@@ -145,12 +145,12 @@ def in_level(device: Device, level: str) -> bool:
     return category == level or category.startswith(level + "/")
 
 
-def stacked_json(levels: list[str], members: list[list[list[Summary]]], method: int,
-                 unit: str | None) -> dict[str, Any]:
+def stacked_json(
+    levels: list[str], members: list[list[list[Summary]]], method: int, unit: str | None
+) -> dict[str, Any]:
     """``members[level][device]`` is that device's summaries; one element per bucket start seen."""
     starts = sorted({s.when for level in members for device in level for s in device})
-    by_start: list[list[dict[int, Summary]]] = [[{s.when: s for s in device} for device in level]
-                                                 for level in members]
+    by_start: list[list[dict[int, Summary]]] = [[{s.when: s for s in device} for device in level] for level in members]
     rows = []
     for start in starts:
         values, lows, highs, samples = [], [], [], []
@@ -162,14 +162,19 @@ def stacked_json(levels: list[str], members: list[list[list[Summary]]], method: 
             highs.append(max(contributions) if contributions else 0)
             samples.append(sum(s.samples for s in found))
         rows.append({"values": values, "minValues": lows, "maxValues": highs, "samples": samples, "when": start})
-    out: dict[str, Any] = {"stackedHistoryValues": rows, "stackLevels": levels,
-                           "deviceCounts": [len(level) for level in members], "historizationMethod": method}
+    out: dict[str, Any] = {
+        "stackedHistoryValues": rows,
+        "stackLevels": levels,
+        "deviceCounts": [len(level) for level in members],
+        "historizationMethod": method,
+    }
     if unit is not None:
         out["deviceUnit"] = unit
     return out
 
 
 # ------------------------------------------------------------------ CSV
+
 
 def _cell(text: str) -> str:
     """A device's string could be a spreadsheet formula: such cells are quoted with a leading apostrophe."""
@@ -193,8 +198,16 @@ def points_csv(rows: list[dict[str, Any]], tz: tzinfo) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["when", "date", "value", "min", "max", "samples"])
     for row in rows:
-        writer.writerow([row["when"], _date(row["when"], tz), _cell(row["value"]), row.get("min", ""),
-                         row.get("max", ""), row["samples"]])
+        writer.writerow(
+            [
+                row["when"],
+                _date(row["when"], tz),
+                _cell(row["value"]),
+                row.get("min", ""),
+                row.get("max", ""),
+                row["samples"],
+            ]
+        )
     return out.getvalue()
 
 

@@ -70,8 +70,13 @@ class Manifest:
     files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"gatewayId": self.gateway_id, "createdAt": self.created_ms, "hearthVersion": self.hearth_version,
-                "schemaVersion": self.schema_version, "files": self.files}
+        return {
+            "gatewayId": self.gateway_id,
+            "createdAt": self.created_ms,
+            "hearthVersion": self.hearth_version,
+            "schemaVersion": self.schema_version,
+            "files": self.files,
+        }
 
     @property
     def total_size(self) -> int:
@@ -105,8 +110,11 @@ def bytes_member(path: str, content: bytes) -> Member:
 def write_archive(out: BinaryIO, passphrase: bytes, manifest: Manifest, members: list[Member]) -> None:
     """Seal ``members`` (and the manifest listing them) into ``out``."""
     manifest.files = [{"path": m.path, "size": m.size, "sha256": m.sha256} for m in members]
-    meta = {"gatewayId": manifest.gateway_id, "createdAt": manifest.created_ms,
-            "hearthVersion": manifest.hearth_version}
+    meta = {
+        "gatewayId": manifest.gateway_id,
+        "createdAt": manifest.created_ms,
+        "hearthVersion": manifest.hearth_version,
+    }
     sealed = SealedWriter(out, passphrase, meta)
     # Level 6: most of what level 9 gains on a database, in half the time, on a small CPU.
     with gzip.GzipFile(fileobj=sealed, mode="wb", compresslevel=6, mtime=0) as packed:
@@ -167,16 +175,22 @@ def _read_manifest(tar: tarfile.TarFile) -> Manifest:
     try:
         raw = json.loads(handle.read())
         files = raw["files"]
-        manifest = Manifest(str(raw["gatewayId"]), int(raw["createdAt"]), str(raw["hearthVersion"]),
-                            int(raw["schemaVersion"]), files)
+        manifest = Manifest(
+            str(raw["gatewayId"]), int(raw["createdAt"]), str(raw["hearthVersion"]), int(raw["schemaVersion"]), files
+        )
     except (ValueError, KeyError, TypeError):
         raise BackupError("the archive's manifest is not valid: nothing was restored") from None
     if not isinstance(files, list) or len(files) > MAX_FILES:
         raise BackupError("the archive's manifest is not valid: nothing was restored")
     seen: set[str] = set()
     for entry in files:
-        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("size"), int)
-                and isinstance(entry.get("sha256"), str) and 0 <= entry["size"] <= MAX_MEMBER):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("size"), int)
+            and isinstance(entry.get("sha256"), str)
+            and 0 <= entry["size"] <= MAX_MEMBER
+        ):
             raise BackupError("the archive's manifest is not valid: nothing was restored")
         safe_member_path(entry["path"])
         if entry["path"] in seen:
@@ -201,13 +215,16 @@ def extract(opened: OpenedArchive, target: Path) -> Manifest:
                     manifest = _read_manifest(tar)
                     free = shutil.disk_usage(target).free
                     if manifest.total_size > free:
-                        raise BackupError(f"the archive needs {manifest.total_size >> 20} MiB and only "
-                                          f"{free >> 20} MiB are free: nothing was restored")
+                        raise BackupError(
+                            f"the archive needs {manifest.total_size >> 20} MiB and only "
+                            f"{free >> 20} MiB are free: nothing was restored"
+                        )
                     _extract_members(tar, manifest, target)
         except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             # Only someone holding the passphrase can seal content that fails here.
-            raise BackupError(f"the archive's content is damaged ({type(exc).__name__}): nothing was "
-                              "restored") from None
+            raise BackupError(
+                f"the archive's content is damaged ({type(exc).__name__}): nothing was restored"
+            ) from None
         reader.drain()
     return manifest
 
@@ -219,11 +236,13 @@ def _extract_members(tar: tarfile.TarFile, manifest: Manifest, target: Path) -> 
     while (info := tar.next()) is not None:
         entry = expected.get(info.name)
         if entry is None or info.name in written:
-            raise BackupError(f"the archive holds {info.name!r}, which its manifest does not list: nothing was "
-                              "restored")
+            raise BackupError(
+                f"the archive holds {info.name!r}, which its manifest does not list: nothing was restored"
+            )
         if not info.isreg():
-            raise BackupError(f"the archive holds {info.name!r}, which is not a plain file (a link or device): "
-                              "nothing was restored")
+            raise BackupError(
+                f"the archive holds {info.name!r}, which is not a plain file (a link or device): nothing was restored"
+            )
         if info.size != entry["size"]:
             raise BackupError(f"{info.name!r} is not the size its manifest says: nothing was restored")
         relative = safe_member_path(info.name)

@@ -43,8 +43,11 @@ def _data_files(layout: DataLayout) -> list[Path]:
             for folder, dirs, files in os.walk(entry, followlinks=False):
                 dirs.sort()
                 found.extend(Path(folder) / name for name in sorted(files))
-    return [p for p in found if p.is_file() and not p.is_symlink()
-            and not p.name.endswith((*SQLITE_SIDE_SUFFIXES, ".tmp", PARTIAL_SUFFIX))]
+    return [
+        p
+        for p in found
+        if p.is_file() and not p.is_symlink() and not p.name.endswith((*SQLITE_SIDE_SUFFIXES, ".tmp", PARTIAL_SUFFIX))
+    ]
 
 
 def database_identity(database: Path) -> tuple[str, int]:

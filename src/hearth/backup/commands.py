@@ -37,8 +37,7 @@ def prepare_data_folder(settings: Settings) -> DataFolderLock:
         lock.release()
         raise
     if info is not None:
-        print(f"Hearth: restored the backup of gateway {info.gateway_id} made {_when(info.created_ms)}",
-              flush=True)
+        print(f"Hearth: restored the backup of gateway {info.gateway_id} made {_when(info.created_ms)}", flush=True)
     return lock
 
 
@@ -58,8 +57,12 @@ def backup_command(settings: Settings, output: str | None, passphrase_file: str 
     else:
         passphrase, made = ensure_passphrase(layout.passphrase_file)
     if made:
-        print(f"Backup passphrase (made now and kept in {layout.passphrase_file}; shown once: write it down, a "
-              f"restore on another box needs it):\n  {passphrase.decode()}", file=sys.stderr, flush=True)
+        print(
+            f"Backup passphrase (made now and kept in {layout.passphrase_file}; shown once: write it down, a "
+            f"restore on another box needs it):\n  {passphrase.decode()}",
+            file=sys.stderr,
+            flush=True,
+        )
     if output == "-":
         with ProgressLine(sys.stderr, "writing the archive to stdout"):
             manifest = build_archive(settings, sys.stdout.buffer, passphrase, layout.backup_dir)
@@ -75,14 +78,15 @@ def backup_command(settings: Settings, output: str | None, passphrase_file: str 
     partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
     with ProgressLine(sys.stderr, f"writing {target.name}", file_size(partial, target)):
         manifest = save_archive(settings, target, passphrase)
-    print(f"backup of gateway {manifest.gateway_id}: {len(manifest.files)} files, "
-          f"{target.stat().st_size} bytes", file=sys.stderr)
+    print(
+        f"backup of gateway {manifest.gateway_id}: {len(manifest.files)} files, {target.stat().st_size} bytes",
+        file=sys.stderr,
+    )
     print(target)
     return 0
 
 
-def restore_command(settings: Settings, archive: str, passphrase_file: str | None, *, force: bool,
-                    check: bool) -> int:
+def restore_command(settings: Settings, archive: str, passphrase_file: str | None, *, force: bool, check: bool) -> int:
     """Verify an archive and restore it into the (stopped) gateway's data folder, or only verify it."""
     layout = DataLayout.of(settings)
     path = Path(archive)
@@ -97,15 +101,21 @@ def restore_command(settings: Settings, archive: str, passphrase_file: str | Non
     if check:
         with ProgressLine(sys.stderr, f"verifying {what}"):
             opened = verify(path, passphrase)
-        print(f"{archive}: a whole, authentic backup of gateway {opened.header.gateway_id} made "
-              f"{_when(opened.header.created_ms)}")
+        print(
+            f"{archive}: a whole, authentic backup of gateway {opened.header.gateway_id} made "
+            f"{_when(opened.header.created_ms)}"
+        )
         return 0
     with ProgressLine(sys.stderr, f"verifying and restoring {what}"):
         info = restore_now(layout, path, passphrase, force=force, keep_passphrase=passphrase_file is not None)
-    print(f"restored gateway {info.gateway_id} (backup made {_when(info.created_ms)}, {info.files} files) "
-          f"into {layout.data_dir}")
+    print(
+        f"restored gateway {info.gateway_id} (backup made {_when(info.created_ms)}, {info.files} files) "
+        f"into {layout.data_dir}"
+    )
     if info.config_copy:
-        print(f"  the configuration file of that gateway is in {layout.data_dir / CONFIG_COPY_NAME}: "
-              "compare it with yours")
+        print(
+            f"  the configuration file of that gateway is in {layout.data_dir / CONFIG_COPY_NAME}: "
+            "compare it with yours"
+        )
     print("  start the gateway with: hearth run")
     return 0

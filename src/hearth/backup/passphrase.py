@@ -35,7 +35,7 @@ def read_passphrase(path: Path) -> bytes:
 def make_passphrase() -> str:
     """A random passphrase in six groups of four: 24 characters of 32, 120 bits."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(24))
-    return "-".join(chars[i:i + 4] for i in range(0, 24, 4))
+    return "-".join(chars[i : i + 4] for i in range(0, 24, 4))
 
 
 def write_passphrase(path: Path, value: bytes) -> None:

@@ -20,6 +20,7 @@ TICK_S = 0.25
 def file_size(*paths: Path) -> Callable[[], int | None]:
     """A reader of the size of the first of ``paths`` that exists now (None while none does): a file written
     under a temporary name, then renamed, is followed by giving both names."""
+
     def size() -> int | None:
         for path in paths:
             try:
@@ -27,6 +28,7 @@ def file_size(*paths: Path) -> Callable[[], int | None]:
             except OSError:
                 continue
         return None
+
     return size
 
 
@@ -66,8 +68,9 @@ class ProgressLine:
             self.out.flush()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.done.set()
         if self.thread is not None:
             self.thread.join()

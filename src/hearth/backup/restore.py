@@ -58,8 +58,7 @@ def advance_rolling_codes(database: Path, margin: int = RTS_CODE_MARGIN) -> int:
     try:
         conn.execute("BEGIN IMMEDIATE")
         changed = 0
-        for key, value in conn.execute("SELECT key, value FROM driver_data WHERE driver = ?",
-                                       (RTS_DRIVER,)).fetchall():
+        for key, value in conn.execute("SELECT key, value FROM driver_data WHERE driver = ?", (RTS_DRIVER,)).fetchall():
             if not _RTS_REMOTE_KEY.match(str(key)):
                 continue
             remote = json.loads(value)
@@ -67,8 +66,9 @@ def advance_rolling_codes(database: Path, margin: int = RTS_CODE_MARGIN) -> int:
                 continue
             # 16-bit codes wrap, as RollingCodeStore.next wraps them.
             remote["code"] = (remote["code"] + margin) & 0xFFFF
-            conn.execute("UPDATE driver_data SET value = ? WHERE driver = ? AND key = ?",
-                         (json.dumps(remote), RTS_DRIVER, key))
+            conn.execute(
+                "UPDATE driver_data SET value = ? WHERE driver = ? AND key = ?", (json.dumps(remote), RTS_DRIVER, key)
+            )
             changed += 1
         conn.execute("COMMIT")
         return changed
@@ -89,8 +89,10 @@ def _check_database(database: Path) -> None:
         raise BackupError(f"the archive's database is damaged ({integrity}): nothing was restored")
     known = len(migrations())
     if version > known:
-        raise BackupError(f"the archive was made by a newer Hearth (schema {version}, this one knows {known}): "
-                          "upgrade Hearth first; nothing was restored")
+        raise BackupError(
+            f"the archive was made by a newer Hearth (schema {version}, this one knows {known}): "
+            "upgrade Hearth first; nothing was restored"
+        )
 
 
 def _write_state(folder: Path, state: dict[str, object]) -> None:
@@ -104,8 +106,12 @@ def _write_state(folder: Path, state: dict[str, object]) -> None:
 
 
 def _info(state: dict[str, object]) -> RestoreInfo:
-    return RestoreInfo(str(state.get("gatewayId", "")), int(str(state.get("createdAt", 0))),
-                       int(str(state.get("files", 0))), bool(state.get("configCopy", False)))
+    return RestoreInfo(
+        str(state.get("gatewayId", "")),
+        int(str(state.get("createdAt", 0))),
+        int(str(state.get("files", 0))),
+        bool(state.get("configCopy", False)),
+    )
 
 
 def stage(layout: DataLayout, archive: Path, passphrase: bytes) -> RestoreInfo:
@@ -126,19 +132,25 @@ def stage(layout: DataLayout, archive: Path, passphrase: bytes) -> RestoreInfo:
         config = incoming.joinpath(*CONFIG_MEMBER.split("/"))
         if config.is_file():
             config.rename(data / CONFIG_COPY_NAME)
-        others = [p.relative_to(incoming).as_posix() for p in incoming.rglob("*")
-                  if p.is_file() and data not in p.parents]
+        others = [
+            p.relative_to(incoming).as_posix() for p in incoming.rglob("*") if p.is_file() and data not in p.parents
+        ]
         if others:
-            raise BackupError(f"the archive holds {others[0]!r}, which is no part of a gateway: nothing was "
-                              "restored")
+            raise BackupError(f"the archive holds {others[0]!r}, which is no part of a gateway: nothing was restored")
         for entry in data.iterdir():
             # The lock, the backups, the passphrase and the restore's own folders are never replaced.
             if layout.kept(layout.data_dir / entry.name):
-                raise BackupError(f"the archive holds {entry.name!r}, which a restore never replaces: "
-                                  "nothing was restored")
+                raise BackupError(
+                    f"the archive holds {entry.name!r}, which a restore never replaces: nothing was restored"
+                )
         sync_folder(data)
-        state = {"phase": "staged", "gatewayId": manifest.gateway_id, "createdAt": manifest.created_ms,
-                 "files": len(manifest.files), "configCopy": (data / CONFIG_COPY_NAME).is_file()}
+        state = {
+            "phase": "staged",
+            "gatewayId": manifest.gateway_id,
+            "createdAt": manifest.created_ms,
+            "files": len(manifest.files),
+            "configCopy": (data / CONFIG_COPY_NAME).is_file(),
+        }
         _write_state(incoming, state)
         if layout.staged_dir.exists():
             shutil.rmtree(layout.staged_dir)  # the newest staged restore wins
@@ -208,12 +220,15 @@ def _refuse_if_not_empty(layout: DataLayout, force: bool) -> None:
     present = [p.name for p in layout.replaceable()]
     if present and not force:
         shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
-        raise BackupError(f"{layout.data_dir} is not empty ({shown}): restore into an empty data folder, "
-                          "or add --force to replace what it holds")
+        raise BackupError(
+            f"{layout.data_dir} is not empty ({shown}): restore into an empty data folder, "
+            "or add --force to replace what it holds"
+        )
 
 
-def restore_now(layout: DataLayout, archive: Path, passphrase: bytes, *, force: bool,
-                keep_passphrase: bool) -> RestoreInfo:
+def restore_now(
+    layout: DataLayout, archive: Path, passphrase: bytes, *, force: bool, keep_passphrase: bool
+) -> RestoreInfo:
     """``hearth restore``: into a data folder no gateway runs on, empty unless ``force``.
 
     ``keep_passphrase``: the passphrase came from outside the data folder; write it to the configured

@@ -46,8 +46,12 @@ class ArchiveFile:
     size: int
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.path.name, "gatewayId": self.gateway_id, "creationTime": self.created_ms,
-                "size": self.size}
+        return {
+            "name": self.path.name,
+            "gatewayId": self.gateway_id,
+            "creationTime": self.created_ms,
+            "size": self.size,
+        }
 
 
 def list_archives(folder: Path) -> list[ArchiveFile]:
@@ -88,8 +92,11 @@ def make_scheduled_backup(settings: Settings, gateway_id: str) -> Path:
     passphrase, made = ensure_passphrase(layout.passphrase_file)
     if made:
         # The path only: the passphrase itself never goes to a log.
-        log.warning("backup: made a backup passphrase in %s; keep a copy outside this box: without it no "
-                    "archive can be restored", layout.passphrase_file)
+        log.warning(
+            "backup: made a backup passphrase in %s; keep a copy outside this box: without it no "
+            "archive can be restored",
+            layout.passphrase_file,
+        )
     target = layout.backup_dir / archive_name(gateway_id, datetime.datetime.now(datetime.UTC))
     save_archive(settings, target, passphrase)
     for path in prune(layout.backup_dir, settings.backup.keep):

@@ -121,9 +121,13 @@ class SealedWriter:
     def __init__(self, out: BinaryIO, passphrase: bytes, meta: dict[str, Any]) -> None:
         salt = os.urandom(16)
         self._key = SealKey.derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        fields = {**meta, "format": FORMAT, "chunkSize": CHUNK_SIZE,
-                  "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
-                  "keyCheck": _b64(self._key.key_check())}
+        fields = {
+            **meta,
+            "format": FORMAT,
+            "chunkSize": CHUNK_SIZE,
+            "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
+            "keyCheck": _b64(self._key.key_check()),
+        }
         body = json.dumps(fields, separators=(",", ":")).encode()
         if len(body) > MAX_HEADER:
             raise ValueError("backup header too large")
@@ -194,8 +198,14 @@ def open_key(header: SealedHeader, passphrase: bytes) -> SealKey:
     if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
         raise BackupError("not a Hearth backup archive (unknown key derivation)")
     n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
-    if not (isinstance(n, int) and _N_RANGE[0] <= n <= _N_RANGE[1] and n & (n - 1) == 0
-            and r == SCRYPT_R and isinstance(p, int) and 1 <= p <= _P_MAX):
+    if not (
+        isinstance(n, int)
+        and _N_RANGE[0] <= n <= _N_RANGE[1]
+        and n & (n - 1) == 0
+        and r == SCRYPT_R
+        and isinstance(p, int)
+        and 1 <= p <= _P_MAX
+    ):
         raise BackupError("not a Hearth backup archive (key derivation parameters out of range)")
     salt = _unb64(kdf.get("salt"), "salt", 16)
     expected = _unb64(header.fields.get("keyCheck"), "key check", 16)
@@ -220,8 +230,9 @@ def open_chunks(source: BinaryIO, header: SealedHeader, key: SealKey) -> Iterato
             raise BackupError("the archive is truncated (it ends before its last part): nothing was restored")
         (length,) = _U32.unpack(length_bytes)
         if not TAG_SIZE <= length <= CHUNK_SIZE + TAG_SIZE:
-            raise ArchiveTampered(f"the archive was altered or damaged (bad part length at byte {offset}): "
-                                  "nothing was restored")
+            raise ArchiveTampered(
+                f"the archive was altered or damaged (bad part length at byte {offset}): nothing was restored"
+            )
         sealed = _read_exact(source, length)
         if len(sealed) != length:
             raise BackupError("the archive is truncated (it ends before its last part): nothing was restored")
@@ -233,8 +244,9 @@ def open_chunks(source: BinaryIO, header: SealedHeader, key: SealKey) -> Iterato
                 continue
             break
         if plain is None:
-            raise ArchiveTampered(f"the archive was altered or damaged (authentication fails at byte {offset}): "
-                                  "nothing was restored")
+            raise ArchiveTampered(
+                f"the archive was altered or damaged (authentication fails at byte {offset}): nothing was restored"
+            )
         yield plain
         if last:
             if _read_exact(source, 1):
@@ -260,10 +272,10 @@ class ChunkReader:
             except StopIteration:
                 self._done = True
                 break
-            self._buffer = self._buffer[self._position:] + following
+            self._buffer = self._buffer[self._position :] + following
             self._position = 0
         end = len(self._buffer) if size < 0 else self._position + size
-        data = self._buffer[self._position:end]
+        data = self._buffer[self._position : end]
         self._position += len(data)
         return data
 

@@ -95,8 +95,9 @@ class MqttBridge(BrokerLink):
             bus.subscribe(self._on_device, ev.DeviceCreatedEvent, ev.DeviceUpdatedEvent),
             bus.subscribe(self._on_removed, ev.DeviceRemovedEvent),
         ]
-        self._task = asyncio.create_task(self._keep_connected(self.settings.host, self.settings.port),
-                                         name="mqtt-bridge")
+        self._task = asyncio.create_task(
+            self._keep_connected(self.settings.host, self.settings.port), name="mqtt-bridge"
+        )
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -152,9 +153,16 @@ class MqttBridge(BrokerLink):
             return False
         place = self.parts.places.get(device.place_oid) if device.place_oid else None
         discovery = device_discovery(
-            gateway_id=self.parts.identity.gateway_id, device_url=url, label=device.label,
-            controllable=device.controllable, area=place.label if place is not None and place.parent_oid else None,
-            base_topic=self.base, bridge_state_topic=self.bridge_topic, origin=self.origin, reported=device.states)
+            gateway_id=self.parts.identity.gateway_id,
+            device_url=url,
+            label=device.label,
+            controllable=device.controllable,
+            area=place.label if place is not None and place.parent_oid else None,
+            base_topic=self.base,
+            bridge_state_topic=self.bridge_topic,
+            origin=self.origin,
+            reported=device.states,
+        )
         if discovery is None:
             return False
         self._discovery[url] = discovery
@@ -167,13 +175,14 @@ class MqttBridge(BrokerLink):
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
             **client_options(self.settings, self.parts.settings.data_dir()),
-            identifier=f"hearth-bridge-{self.parts.identity.gateway_id}", timeout=10,
-            will=aiomqtt.Will(self.bridge_topic, OFFLINE, qos=1, retain=True))
+            identifier=f"hearth-bridge-{self.parts.identity.gateway_id}",
+            timeout=10,
+            will=aiomqtt.Will(self.bridge_topic, OFFLINE, qos=1, retain=True),
+        )
 
     async def _session(self, client: aiomqtt.Client) -> None:
         self.connected = True
-        log.info("MQTT bridge connected to %s:%d (topics under %s)", self.settings.host, self.settings.port,
-                 self.base)
+        log.info("MQTT bridge connected to %s:%d (topics under %s)", self.settings.host, self.settings.port, self.base)
         await client.subscribe(self.settings.ha_status_topic, qos=1)
         await client.subscribe(f"{self.base}/+/set/+", qos=1)
         await client.subscribe(f"{self.base}/+/command", qos=1)
@@ -212,15 +221,23 @@ class MqttBridge(BrokerLink):
                 del self._dirty_config[url]
                 discovery = self._discovery.get(url)
                 if discovery is not None:
-                    await client.publish(f"{prefix}/device/{discovery.object_id}/config",
-                                         json.dumps(discovery.payload).encode(), qos=1, retain=True)
+                    await client.publish(
+                        f"{prefix}/device/{discovery.object_id}/config",
+                        json.dumps(discovery.payload).encode(),
+                        qos=1,
+                        retain=True,
+                    )
             while self._dirty_availability:
                 url = next(iter(self._dirty_availability))
                 del self._dirty_availability[url]
                 device, discovery = registry.get(url), self._discovery.get(url)
                 if device is not None and discovery is not None:
-                    await client.publish(f"{self.base}/{discovery.object_id}/availability",
-                                         ONLINE if device.available else OFFLINE, qos=1, retain=True)
+                    await client.publish(
+                        f"{self.base}/{discovery.object_id}/availability",
+                        ONLINE if device.available else OFFLINE,
+                        qos=1,
+                        retain=True,
+                    )
             # States go at QoS 0 straight to paho: aiomqtt's publish would wait a turn of the loop for each one
             # (about 4k messages/s here). Every STATE_BATCH messages the loop's writer sends what is queued
             # before more is queued, so the broker sets the pace and the queue stays short; meanwhile further
@@ -258,8 +275,11 @@ class MqttBridge(BrokerLink):
         config_prefix = f"{self.settings.discovery_prefix}/device/"
         async for message in client.messages:
             topic = str(message.topic)
-            payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else \
-                str(message.payload or "").encode()
+            payload = (
+                bytes(message.payload)
+                if isinstance(message.payload, bytes | bytearray)
+                else str(message.payload or "").encode()
+            )
             if topic == status_topic:
                 if payload.strip() == ONLINE:
                     log.info("Home Assistant is online: announcing every device again")
@@ -304,8 +324,9 @@ class MqttBridge(BrokerLink):
                 if route is None or not rest.startswith("set/"):
                     raise ValueError(f"no such command topic for this device ({rest})")
                 commands = [{"name": name, "parameters": params} for name, params in route.build(text)]
-            group = ActionGroup.model_validate({"label": f"MQTT {rest}",
-                                                "actions": [{"deviceURL": url, "commands": commands}]})
+            group = ActionGroup.model_validate(
+                {"label": f"MQTT {rest}", "actions": [{"deviceURL": url, "commands": commands}]}
+            )
             execution = await self.parts.executor.submit(group, owner="mqtt", source="mqtt")
         except (ValueError, ValidationError, UnicodeDecodeError) as exc:
             log.warning("MQTT bridge: bad payload on %s dropped: %s", topic, _short(exc))

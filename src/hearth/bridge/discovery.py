@@ -108,9 +108,17 @@ BINARY_SENSORS: dict[str, tuple[str, str, str, str, str]] = {
     "core:WaterDetectionState": ("moisture", "Water", "moisture", "detected", "notDetected"),
 }
 
-COVER_CLASSES = {"RollerShutter": "shutter", "ExteriorVenetianBlind": "blind", "VenetianBlind": "blind",
-                 "GarageDoor": "garage", "Awning": "awning", "Screen": "shade", "Curtain": "curtain",
-                 "Gate": "gate", "Window": "window"}
+COVER_CLASSES = {
+    "RollerShutter": "shutter",
+    "ExteriorVenetianBlind": "blind",
+    "VenetianBlind": "blind",
+    "GarageDoor": "garage",
+    "Awning": "awning",
+    "Screen": "shade",
+    "Curtain": "curtain",
+    "Gate": "gate",
+    "Window": "window",
+}
 
 
 class _Builder:
@@ -145,36 +153,57 @@ def _light(b: _Builder) -> None:
         "state_value_template": _enum("core:OnOffState", {"on": "ON", "off": "OFF"}),
     }
     if b.has("setIntensity") and b.state("core:LightIntensityState"):
-        config.update({
-            "brightness_command_topic": b.route(
-                "brightness", lambda p: [("setIntensity", [_number(p, 0, 100, integer=True)])]),
-            "brightness_scale": 100, "on_command_type": "brightness",
-            "brightness_state_topic": f"{b.topic}/state",
-            "brightness_value_template": _value("core:LightIntensityState")})
+        config.update(
+            {
+                "brightness_command_topic": b.route(
+                    "brightness", lambda p: [("setIntensity", [_number(p, 0, 100, integer=True)])]
+                ),
+                "brightness_scale": 100,
+                "on_command_type": "brightness",
+                "brightness_state_topic": f"{b.topic}/state",
+                "brightness_value_template": _value("core:LightIntensityState"),
+            }
+        )
     if b.has("setColorTemperature") and b.state("core:ColorTemperatureState"):
         low, high = _bounds(b.c.states["core:ColorTemperatureState"], 2000, 6500)
-        config.update({
-            "color_temp_command_topic": b.route(
-                "color_temp", lambda p: [("setColorTemperature", [_number(p, low, high, integer=True)])]),
-            "color_temp_kelvin": True, "min_kelvin": int(low), "max_kelvin": int(high),
-            "color_temp_state_topic": f"{b.topic}/state",
-            "color_temp_value_template": _value("core:ColorTemperatureState")})
+        config.update(
+            {
+                "color_temp_command_topic": b.route(
+                    "color_temp", lambda p: [("setColorTemperature", [_number(p, low, high, integer=True)])]
+                ),
+                "color_temp_kelvin": True,
+                "min_kelvin": int(low),
+                "max_kelvin": int(high),
+                "color_temp_state_topic": f"{b.topic}/state",
+                "color_temp_value_template": _value("core:ColorTemperatureState"),
+            }
+        )
     if b.has("setRGB") and all(b.state(f"core:{c}ColorIntensityState") for c in ("Red", "Green", "Blue")):
+
         def rgb(payload: str) -> list[CommandCall]:
             parts = payload.split(",")
             if len(parts) != 3:
                 raise ValueError(f"expected r,g,b, got {payload[:40]!r}")
             return [("setRGB", [_number(part, 0, 255, integer=True) for part in parts])]
-        config.update({
-            "rgb_command_topic": b.route("rgb", rgb), "rgb_state_topic": f"{b.topic}/state",
-            "rgb_value_template": "{{ [value_json.get('core:RedColorIntensityState', 0), "
-                                  "value_json.get('core:GreenColorIntensityState', 0), "
-                                  "value_json.get('core:BlueColorIntensityState', 0)] | join(',') }}"})
+
+        config.update(
+            {
+                "rgb_command_topic": b.route("rgb", rgb),
+                "rgb_state_topic": f"{b.topic}/state",
+                "rgb_value_template": "{{ [value_json.get('core:RedColorIntensityState', 0), "
+                "value_json.get('core:GreenColorIntensityState', 0), "
+                "value_json.get('core:BlueColorIntensityState', 0)] | join(',') }}",
+            }
+        )
         if "color_temp_command_topic" in config:
             # Without a colour mode topic Home Assistant takes the mode of whichever template it renders last, and
             # one state object feeds both: the bridge says which was set last (COLOUR_MODE_KEY, colour_mode()).
-            config.update({"color_mode_state_topic": f"{b.topic}/state",
-                           "color_mode_value_template": "{{ value_json.get('%s', 'None') }}" % COLOUR_MODE_KEY})  # noqa: UP031
+            config.update(
+                {
+                    "color_mode_state_topic": f"{b.topic}/state",
+                    "color_mode_value_template": "{{ value_json.get('%s', 'None') }}" % COLOUR_MODE_KEY,  # noqa: UP031
+                }
+            )
     b.add("light", "light", config)
 
 
@@ -182,10 +211,18 @@ def _switch(b: _Builder) -> None:
     config: dict[str, Any] = {
         "name": None,
         "command_topic": b.route("power", lambda p: _word(p, {"ON": ("on", []), "OFF": ("off", [])})),
-        "payload_on": "ON", "payload_off": "OFF"}
+        "payload_on": "ON",
+        "payload_off": "OFF",
+    }
     if b.state("core:OnOffState"):  # a one-way radio's (RTS) is assumed, as the End-User API shows it too
-        config.update({"state_topic": f"{b.topic}/state", "value_template": _value("core:OnOffState"),
-                       "state_on": "on", "state_off": "off"})
+        config.update(
+            {
+                "state_topic": f"{b.topic}/state",
+                "value_template": _value("core:OnOffState"),
+                "state_on": "on",
+                "state_off": "off",
+            }
+        )
     b.add("switch", "switch", config)
 
 
@@ -196,50 +233,81 @@ def _cover(b: _Builder) -> None:
     if b.has("stop"):
         words["STOP"] = ("stop", [])
     config: dict[str, Any] = {
-        "name": None, "device_class": COVER_CLASSES.get(b.c.ui_class, "shutter"),
+        "name": None,
+        "device_class": COVER_CLASSES.get(b.c.ui_class, "shutter"),
         "command_topic": b.route("cover", lambda p: _word(p, words)),
-        "payload_open": "OPEN", "payload_close": "CLOSE", "payload_stop": "STOP" if "STOP" in words else None,
-        "optimistic": False}
+        "payload_open": "OPEN",
+        "payload_close": "CLOSE",
+        "payload_stop": "STOP" if "STOP" in words else None,
+        "optimistic": False,
+    }
     open_closed = next((s for s in ("core:OpenClosedState", "core:OpenClosedUnknownState") if b.state(s)), None)
     if open_closed is not None:
         # While it moves, the way it goes (motion.py) wins over open/closed: Home Assistant shows opening/closing.
         rest = "{'open': 'open', 'closed': 'closed'}.get(value_json.get('%s'), 'None')" % open_closed  # noqa: UP031
-        config.update({"state_topic": f"{b.topic}/state",
-                       "value_template": "{{ value_json.get('%s') or %s }}" % (MOTION_KEY, rest),  # noqa: UP031
-                       "state_open": "open", "state_closed": "closed",
-                       "state_opening": OPENING, "state_closing": CLOSING})
+        config.update(
+            {
+                "state_topic": f"{b.topic}/state",
+                "value_template": "{{ value_json.get('%s') or %s }}" % (MOTION_KEY, rest),  # noqa: UP031
+                "state_open": "open",
+                "state_closed": "closed",
+                "state_opening": OPENING,
+                "state_closing": CLOSING,
+            }
+        )
     # The End-User API's ClosureState is 0 open .. 100 closed, and its DeploymentState 0 in .. 100 out:
     # Home Assistant's position_open/position_closed say which end is which, and it converts both ways.
-    position = ("setDeployment", "core:DeploymentState", 100, 0) if awning else \
-        ("setClosure", "core:ClosureState", 0, 100)
+    position = (
+        ("setDeployment", "core:DeploymentState", 100, 0) if awning else ("setClosure", "core:ClosureState", 0, 100)
+    )
     command, state, at_open, at_closed = position
     if b.has(command) and b.state(state):
-        config.update({
-            "set_position_topic": b.route("position", lambda p: [(command, [_number(p, 0, 100, integer=True)])]),
-            "position_topic": f"{b.topic}/state", "position_template": _value(state),
-            "position_open": at_open, "position_closed": at_closed})
+        config.update(
+            {
+                "set_position_topic": b.route("position", lambda p: [(command, [_number(p, 0, 100, integer=True)])]),
+                "position_topic": f"{b.topic}/state",
+                "position_template": _value(state),
+                "position_open": at_open,
+                "position_closed": at_closed,
+            }
+        )
     if b.has("setOrientation") and b.state("core:SlateOrientationState"):
         # SlateOrientationState is 0 open .. 100 closed; Home Assistant's tilt is 0 closed .. 100 open (its
         # tilt_opened_value is sent to open the slats). Both ways are turned round here, in the template and in
         # the route, so that Home Assistant's numbers are its own.
-        config.update({
-            "tilt_command_topic": b.route(
-                "tilt", lambda p: [("setOrientation", [100 - _number(p, 0, 100, integer=True)])]),
-            "tilt_status_topic": f"{b.topic}/state",
-            "tilt_status_template": "{{ 100 - value_json['core:SlateOrientationState'] }}",
-            "tilt_min": 0, "tilt_max": 100, "tilt_opened_value": 100, "tilt_closed_value": 0})
+        config.update(
+            {
+                "tilt_command_topic": b.route(
+                    "tilt", lambda p: [("setOrientation", [100 - _number(p, 0, 100, integer=True)])]
+                ),
+                "tilt_status_topic": f"{b.topic}/state",
+                "tilt_status_template": "{{ 100 - value_json['core:SlateOrientationState'] }}",
+                "tilt_min": 0,
+                "tilt_max": 100,
+                "tilt_opened_value": 100,
+                "tilt_closed_value": 0,
+            }
+        )
     if config["payload_stop"] is None:
         del config["payload_stop"]
     b.add("cover", "cover", config)
 
 
 def _lock(b: _Builder) -> None:
-    b.add("lock", "lock", {
-        "name": None,
-        "command_topic": b.route("lock", lambda p: _word(p, {"LOCK": ("lock", []), "UNLOCK": ("unlock", [])})),
-        "payload_lock": "LOCK", "payload_unlock": "UNLOCK",
-        "state_topic": f"{b.topic}/state", "value_template": _value("core:LockedUnlockedState"),
-        "state_locked": "locked", "state_unlocked": "unlocked"})
+    b.add(
+        "lock",
+        "lock",
+        {
+            "name": None,
+            "command_topic": b.route("lock", lambda p: _word(p, {"LOCK": ("lock", []), "UNLOCK": ("unlock", [])})),
+            "payload_lock": "LOCK",
+            "payload_unlock": "UNLOCK",
+            "state_topic": f"{b.topic}/state",
+            "value_template": _value("core:LockedUnlockedState"),
+            "state_locked": "locked",
+            "state_unlocked": "unlocked",
+        },
+    )
 
 
 # A thermostat heats unless its heating level is "off": Home Assistant's modes, and the level each one sets
@@ -250,34 +318,47 @@ HEATING_LEVEL_OF_MODE = {"off": "off", "heat": "comfort"}
 def _climate(b: _Builder) -> None:
     low, high = _bounds(b.c.states.get("core:TargetTemperatureState"), 5, 30)
     config: dict[str, Any] = {
-        "name": None, "modes": ["heat"], "temperature_unit": "C", "temp_step": 0.5,
-        "min_temp": low, "max_temp": high,
+        "name": None,
+        "modes": ["heat"],
+        "temperature_unit": "C",
+        "temp_step": 0.5,
+        "min_temp": low,
+        "max_temp": high,
         "temperature_command_topic": b.route(
-            "temperature", lambda p: [("setTargetTemperature", [_number(p, low, high, integer=False)])]),
+            "temperature", lambda p: [("setTargetTemperature", [_number(p, low, high, integer=False)])]
+        ),
         "temperature_state_topic": f"{b.topic}/state",
         "temperature_state_template": _value("core:TargetTemperatureState"),
         # Without a mode state topic Home Assistant assumes "off"; a thermostat without levels always heats.
-        "mode_state_topic": f"{b.topic}/state", "mode_state_template": "heat"}
+        "mode_state_topic": f"{b.topic}/state",
+        "mode_state_template": "heat",
+    }
     level = b.c.states.get("core:TargetHeatingLevelState")
     levels = set(level.values or ()) if level is not None else set()
     if b.has("setHeatingLevel") and set(HEATING_LEVEL_OF_MODE.values()) <= levels:
         words = {mode.upper(): ("setHeatingLevel", [lvl]) for mode, lvl in HEATING_LEVEL_OF_MODE.items()}
-        config.update({
-            "modes": list(HEATING_LEVEL_OF_MODE),
-            "mode_command_topic": b.route("mode", lambda p: _word(p, words)),
-            "mode_state_template": "{{ 'off' if value_json.get('core:TargetHeatingLevelState') == 'off' "
-                                   "else 'heat' }}"})
+        config.update(
+            {
+                "modes": list(HEATING_LEVEL_OF_MODE),
+                "mode_command_topic": b.route("mode", lambda p: _word(p, words)),
+                "mode_state_template": "{{ 'off' if value_json.get('core:TargetHeatingLevelState') == 'off' "
+                "else 'heat' }}",
+            }
+        )
     heating = "value_json.get('core:TargetHeatingLevelState') != 'off'" if levels else "true"
     if b.state("core:TemperatureState"):
         # The action follows from the states: heating while the room is below its set point, idle once there.
-        config.update({
-            "current_temperature_topic": f"{b.topic}/state",
-            "current_temperature_template": _value("core:TemperatureState"),
-            "action_topic": f"{b.topic}/state",
-            "action_template": "{% set t = value_json.get('core:TemperatureState') %}"
-                               "{% set s = value_json.get('core:TargetTemperatureState') %}"
-                               "{{ 'off' if not (" + heating + ") else 'None' if t is none or s is none "
-                               "else 'heating' if t < s else 'idle' }}"})
+        config.update(
+            {
+                "current_temperature_topic": f"{b.topic}/state",
+                "current_temperature_template": _value("core:TemperatureState"),
+                "action_topic": f"{b.topic}/state",
+                "action_template": "{% set t = value_json.get('core:TemperatureState') %}"
+                "{% set s = value_json.get('core:TargetTemperatureState') %}"
+                "{{ 'off' if not (" + heating + ") else 'None' if t is none or s is none "
+                "else 'heating' if t < s else 'idle' }}",
+            }
+        )
     b.add("climate", "climate", config)
 
 
@@ -301,22 +382,46 @@ MEASURED = frozenset(SENSORS) | frozenset(BINARY_SENSORS)
 def _sensors(b: _Builder, skip: set[str], reported: Collection[str]) -> None:
     for state, (key, name, device_class, unit, state_class, category) in SENSORS.items():
         if b.state(state) and state not in skip and state in reported:
-            config: dict[str, Any] = {"name": name, "state_topic": f"{b.topic}/state", "value_template": _value(state),
-                                      "device_class": device_class, "unit_of_measurement": unit,
-                                      "state_class": state_class}
+            config: dict[str, Any] = {
+                "name": name,
+                "state_topic": f"{b.topic}/state",
+                "value_template": _value(state),
+                "device_class": device_class,
+                "unit_of_measurement": unit,
+                "state_class": state_class,
+            }
             if category is not None:
                 config["entity_category"] = category
             b.add(key, "sensor", config)
     for state, (key, name, device_class, on, off) in BINARY_SENSORS.items():
         if b.state(state) and state in reported:
-            b.add(key, "binary_sensor", {"name": name, "state_topic": f"{b.topic}/state",
-                                         "value_template": _value(state), "device_class": device_class,
-                                         "payload_on": on, "payload_off": off})
+            b.add(
+                key,
+                "binary_sensor",
+                {
+                    "name": name,
+                    "state_topic": f"{b.topic}/state",
+                    "value_template": _value(state),
+                    "device_class": device_class,
+                    "payload_on": on,
+                    "payload_off": off,
+                },
+            )
 
 
-def device_discovery(*, gateway_id: str, device_url: str, label: str, controllable: Controllable,
-                     area: str | None, base_topic: str, bridge_state_topic: str, origin: dict[str, str],
-                     reported: Collection[str], via_device: str | None = None) -> DeviceDiscovery | None:
+def device_discovery(
+    *,
+    gateway_id: str,
+    device_url: str,
+    label: str,
+    controllable: Controllable,
+    area: str | None,
+    base_topic: str,
+    bridge_state_topic: str,
+    origin: dict[str, str],
+    reported: Collection[str],
+    via_device: str | None = None,
+) -> DeviceDiscovery | None:
     """The discovery of one device, or None when Home Assistant has nothing to show of it (a protocol stack).
 
     ``reported``: the names of the states the device has values for; a measured state (MEASURED) gets its sensor
@@ -341,14 +446,22 @@ def device_discovery(*, gateway_id: str, device_url: str, label: str, controllab
     _sensors(b, skip, reported)
     if not b.components:
         return None
-    device: dict[str, Any] = {"identifiers": [oid], "name": label, "manufacturer": "Hearth",
-                              "model": controllable.name, "model_id": controllable.widget}
+    device: dict[str, Any] = {
+        "identifiers": [oid],
+        "name": label,
+        "manufacturer": "Hearth",
+        "model": controllable.name,
+        "model_id": controllable.widget,
+    }
     if area:
         device["suggested_area"] = area
     if via_device:
         device["via_device"] = via_device
     payload = {
-        "device": device, "origin": origin, "components": b.components, "qos": 1,
+        "device": device,
+        "origin": origin,
+        "components": b.components,
+        "qos": 1,
         "availability_mode": "all",
         "availability": [{"topic": bridge_state_topic}, {"topic": f"{topic}/availability"}],
     }

@@ -22,33 +22,55 @@ from hearth.model.definition import Controllable
 
 # const.py: the uiClass (or widget) -> platform entries our catalogue meets; a widget entry wins over a uiClass one.
 OVERKIZ_PLATFORM_OF_UI_CLASS = {
-    "Awning": "cover", "DoorLock": "lock", "ExteriorVenetianBlind": "cover", "GarageDoor": "cover", "Light": "light",
-    "OnOff": "switch", "RollerShutter": "cover", "VenetianBlind": "cover",
+    "Awning": "cover",
+    "DoorLock": "lock",
+    "ExteriorVenetianBlind": "cover",
+    "GarageDoor": "cover",
+    "Light": "light",
+    "OnOff": "switch",
+    "RollerShutter": "cover",
+    "VenetianBlind": "cover",
 }
 OVERKIZ_PLATFORM_OF_WIDGET = {"ValveHeatingTemperatureInterface": "climate"}
 OVERKIZ_IGNORED_UI_CLASSES = {"ProtocolGateway", "Pod"}
 # sensor.py / binary_sensor.py: the states of ours that get a sensor, by the name Home Assistant gives it.
 OVERKIZ_SENSORS = {
-    "core:TemperatureState": "temperature", "core:RelativeHumidityState": "humidity",
+    "core:TemperatureState": "temperature",
+    "core:RelativeHumidityState": "humidity",
     "core:LuminanceState": "luminance",
-    "core:ElectricPowerConsumptionState": "power", "core:ElectricEnergyConsumptionState": "energy",
-    "core:CO2ConcentrationState": "CO2", "core:BatteryLevelState": "battery level", "core:BatteryState": "battery",
+    "core:ElectricPowerConsumptionState": "power",
+    "core:ElectricEnergyConsumptionState": "energy",
+    "core:CO2ConcentrationState": "CO2",
+    "core:BatteryLevelState": "battery level",
+    "core:BatteryState": "battery",
     "core:RSSILevelState": "RSSI",
 }
-OVERKIZ_BINARY_SENSORS = {"core:ContactState": "contact", "core:OccupancyState": "occupancy",
-                          "core:SmokeState": "smoke", "core:WaterDetectionState": "water"}
+OVERKIZ_BINARY_SENSORS = {
+    "core:ContactState": "contact",
+    "core:OccupancyState": "occupancy",
+    "core:SmokeState": "smoke",
+    "core:WaterDetectionState": "water",
+}
 
 
 def _overkiz_features(c: Controllable, platform: str) -> list[str]:
     """The features of the main entity, by the commands Home Assistant's entity class sends."""
     has = c.commands.__contains__
     if platform == "cover":
-        return [f for f, ok in (("open/close", has("open") or has("deploy")), ("stop", has("stop")),
-                                ("position", has("setClosure") or has("setDeployment")),
-                                ("tilt", has("setOrientation"))) if ok]
+        return [
+            f
+            for f, ok in (
+                ("open/close", has("open") or has("deploy")),
+                ("stop", has("stop")),
+                ("position", has("setClosure") or has("setDeployment")),
+                ("tilt", has("setOrientation")),
+            )
+            if ok
+        ]
     if platform == "light":
-        return [f for f, ok in (("on/off", has("on")), ("brightness", has("setIntensity")),
-                                ("RGB", has("setRGB"))) if ok]
+        return [
+            f for f, ok in (("on/off", has("on")), ("brightness", has("setIntensity")), ("RGB", has("setRGB"))) if ok
+        ]
     if platform == "climate":
         return ["target temperature", "presets"]
     return {"switch": ["on/off"], "lock": ["lock/unlock"]}.get(platform, [])
@@ -72,17 +94,35 @@ def overkiz_cell(c: Controllable) -> str:
 
 def _mqtt_features(platform: str, config: dict[str, Any]) -> list[str]:
     if platform == "light":
-        return [f for f, key in (("on/off", "command_topic"), ("brightness", "brightness_command_topic"),
-                                 ("colour temperature", "color_temp_command_topic"),
-                                 ("RGB", "rgb_command_topic")) if key in config]
+        return [
+            f
+            for f, key in (
+                ("on/off", "command_topic"),
+                ("brightness", "brightness_command_topic"),
+                ("colour temperature", "color_temp_command_topic"),
+                ("RGB", "rgb_command_topic"),
+            )
+            if key in config
+        ]
     if platform == "cover":
         moving = "state_opening" in config
-        return [f for f, ok in (("open/close", True), ("stop", "payload_stop" in config),
-                                ("position", "set_position_topic" in config), ("tilt", "tilt_command_topic" in config),
-                                ("opening/closing", moving)) if ok]
+        return [
+            f
+            for f, ok in (
+                ("open/close", True),
+                ("stop", "payload_stop" in config),
+                ("position", "set_position_topic" in config),
+                ("tilt", "tilt_command_topic" in config),
+                ("opening/closing", moving),
+            )
+            if ok
+        ]
     if platform == "climate":
-        return [f"modes {'/'.join(config['modes'])}", "target temperature",
-                *(["current temperature", "action"] if "current_temperature_topic" in config else [])]
+        return [
+            f"modes {'/'.join(config['modes'])}",
+            "target temperature",
+            *(["current temperature", "action"] if "current_temperature_topic" in config else []),
+        ]
     if platform == "switch":
         return ["on/off" if "state_topic" in config else "on/off (assumed state)"]
     if platform == "lock":
@@ -91,10 +131,17 @@ def _mqtt_features(platform: str, config: dict[str, Any]) -> list[str]:
 
 
 def mqtt_cell(c: Controllable) -> str:
-    discovery = device_discovery(gateway_id="0000-0000-0000", device_url="x://0000-0000-0000/1", label="",
-                                 controllable=c, area=None, base_topic="hearth/0000-0000-0000",
-                                 bridge_state_topic="hearth/0000-0000-0000/bridge/state", origin={"name": "Hearth"},
-                                 reported=c.states)
+    discovery = device_discovery(
+        gateway_id="0000-0000-0000",
+        device_url="x://0000-0000-0000/1",
+        label="",
+        controllable=c,
+        area=None,
+        base_topic="hearth/0000-0000-0000",
+        bridge_state_topic="hearth/0000-0000-0000/bridge/state",
+        origin={"name": "Hearth"},
+        reported=c.states,
+    )
     if discovery is None:
         return "(not shown: a protocol stack)"
     parts: list[str] = []

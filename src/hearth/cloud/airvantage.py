@@ -85,8 +85,12 @@ class AirVantageConnector(OutboxConnector):
         self.hooks: dict[str, list[str]] = {}  # cloud rule id -> hook callback URLs
         self._running: dict[str, Any] = {}  # task uid -> its execution, while it runs
         self._work: set[asyncio.Task[None]] = set()
-        self.loop = SyncLoop("airvantage", self.cycle, settings.poll_interval_s,
-                             Backoff(settings.retry_min_s, max(settings.retry_min_s, settings.poll_interval_s)))
+        self.loop = SyncLoop(
+            "airvantage",
+            self.cycle,
+            settings.poll_interval_s,
+            Backoff(settings.retry_min_s, max(settings.retry_min_s, settings.poll_interval_s)),
+        )
 
     @property
     def failures(self) -> dict[str, int]:
@@ -150,24 +154,38 @@ class AirVantageConnector(OutboxConnector):
             body = record.body
             rule_id = body.get("ruleId")
             for callback in self.hooks.get(rule_id, []) if isinstance(rule_id, str) else []:
-                event = {"name": "event.alert.rule.triggered", "date": body.get("timestamp") or record.created,
-                         "content": {"alert.uid": body.get("alertId"), "rule.uid": rule_id,
-                                     "target.uid": self.settings.system_uid}}
+                event = {
+                    "name": "event.alert.rule.triggered",
+                    "date": body.get("timestamp") or record.created,
+                    "content": {
+                        "alert.uid": body.get("alertId"),
+                        "rule.uid": rule_id,
+                        "target.uid": self.settings.system_uid,
+                    },
+                }
                 try:  # the seed: the answer is not parsed; past 2xx/3xx or 10 s the endpoint may be deactivated
                     answer = await self.http.post(callback, json=event, timeout=HOOK_TIMEOUT_S)
                     if answer.status_code >= 400:
-                        log.warning("airvantage: a hook of rule %s answered %d: not sent again", rule_id,
-                                    answer.status_code)
+                        log.warning(
+                            "airvantage: a hook of rule %s answered %d: not sent again", rule_id, answer.status_code
+                        )
                 except httpx.HTTPError as exc:
-                    log.warning("airvantage: a hook of rule %s failed (%s): not sent again", rule_id,
-                                type(exc).__name__)
+                    log.warning(
+                        "airvantage: a hook of rule %s failed (%s): not sent again", rule_id, type(exc).__name__
+                    )
             await self.outbox.ack("alerts", record.seq)
 
     # ------------------------------------------------------------------ down: rules and their hooks
 
-    async def _mirror(self, what: str, key: str, items: dict[str, Any], local: set[str],
-                      install: Callable[[str, Any], Awaitable[None]],
-                      delete: Callable[[str], Awaitable[None]]) -> set[str]:
+    async def _mirror(
+        self,
+        what: str,
+        key: str,
+        items: dict[str, Any],
+        local: set[str],
+        install: Callable[[str, Any], Awaitable[None]],
+        delete: Callable[[str], Awaitable[None]],
+    ) -> set[str]:
         """Make the cloud's ``items`` (by id) ours: each installed (one refused here is logged and left out); one
         we took from the cloud before and it no longer lists goes (local ones stay). The ids taken, kept on disk."""
         ours = set(await self._ids(key))
@@ -202,9 +220,13 @@ class AirVantageConnector(OutboxConnector):
         hooks: dict[str, list[str]] = {}
         for rule_id in sorted(seen):
             listed = expect_list(await self._get(f"/api/v1/alerts/rules/{rule_id}/hooks"), "hooks")
-            hooks[rule_id] = [h["callback"] for h in listed if isinstance(h, dict) and
-                              isinstance(h.get("callback"), str) and h["callback"].startswith(("http://",
-                                                                                                "https://"))]
+            hooks[rule_id] = [
+                h["callback"]
+                for h in listed
+                if isinstance(h, dict)
+                and isinstance(h.get("callback"), str)
+                and h["callback"].startswith(("http://", "https://"))
+            ]
         self.hooks = hooks
 
     async def _ids(self, key: str) -> list[str]:
@@ -219,35 +241,55 @@ class AirVantageConnector(OutboxConnector):
         local = {t.uid: t for t in engine.triggers()}
         rules = {r.id for r in engine.rules()}
         # A trigger on a rule we do not evaluate here is the cloud's to run.
-        items = {i["uid"]: i for i in listed if isinstance(i, dict) and isinstance(i.get("uid"), str) and i["uid"]
-                 and i.get("filter") in rules}
+        items = {
+            i["uid"]: i
+            for i in listed
+            if isinstance(i, dict) and isinstance(i.get("uid"), str) and i["uid"] and i.get("filter") in rules
+        }
 
         async def install(uid: str, item: Any) -> None:
-            body = {k: item.get(k) for k in ("type", "filter", "operationType", "parameters", "email", "notify",
-                                             "callback")}
+            body = {
+                k: item.get(k) for k in ("type", "filter", "operationType", "parameters", "email", "notify", "callback")
+            }
             body["notify"] = bool(body["notify"])
             if uid not in local:
                 await engine.create_trigger(body, uid)
             elif local[uid].to_json() != {"uid": uid, **body}:
                 await engine.update_trigger(uid, body)
 
-        await self._mirror("operation trigger", CLOUD_TRIGGERS_KEY, items, set(local), install,
-                           engine.delete_trigger)
+        await self._mirror("operation trigger", CLOUD_TRIGGERS_KEY, items, set(local), install, engine.delete_trigger)
 
     def _on_cloud_trigger(self, trigger: OperationTrigger, rule: AlertRule, target: str, ts: int) -> None:
         """A cloud-typed trigger fired here: a local operation of this system, run like a cloud task."""
         uid = f"local-{trigger.uid}-{ts}-{len(self._work)}"
-        task = {"uid": uid, "state": "PENDING", "createdAt": ts, "rank": 0,
-                "operation": {"operationType": trigger.operation_type, "uid": uid,
-                              "trigger": {"type": "RULE", "uid": rule.id, "name": rule.name}}}
+        task = {
+            "uid": uid,
+            "state": "PENDING",
+            "createdAt": ts,
+            "rank": 0,
+            "operation": {
+                "operationType": trigger.operation_type,
+                "uid": uid,
+                "trigger": {"type": "RULE", "uid": rule.id, "name": rule.name},
+            },
+        }
         self._spawn(self._take(task, dict(trigger.parameters)))
 
     # ------------------------------------------------------------------ down: tasks
 
     async def _pull_tasks(self) -> None:
-        page = expect_dict(await self._get("/api/v1/operations/tasks", {
-            "target": self.settings.system_uid, "states": "PENDING,IN_PROGRESS", "fields": TASK_FIELDS,
-            "size": 100}), "GET /api/v1/operations/tasks")
+        page = expect_dict(
+            await self._get(
+                "/api/v1/operations/tasks",
+                {
+                    "target": self.settings.system_uid,
+                    "states": "PENDING,IN_PROGRESS",
+                    "fields": TASK_FIELDS,
+                    "size": 100,
+                },
+            ),
+            "GET /api/v1/operations/tasks",
+        )
         items = [t for t in expect_list(page.get("items"), "tasks: items") if isinstance(t, dict)]
         listed = {t.get("uid") for t in items}
         for gone in [u for u in self._running if u not in listed]:
@@ -268,8 +310,12 @@ class AirVantageConnector(OutboxConnector):
             await self._take(task, op_input if isinstance(op_input, dict) else {}, wait=False)
 
     async def _check_cancelled(self, uid: str) -> None:
-        page = expect_dict(await self._get("/api/v1/operations/tasks", {
-            "target": self.settings.system_uid, "uid": uid, "fields": "uid,state"}), "GET tasks?uid")
+        page = expect_dict(
+            await self._get(
+                "/api/v1/operations/tasks", {"target": self.settings.system_uid, "uid": uid, "fields": "uid,state"}
+            ),
+            "GET tasks?uid",
+        )
         items = expect_list(page.get("items"), "tasks: items")
         if items and isinstance(items[0], dict) and items[0].get("state") == "CANCELLED":
             execution = self._running.get(uid)
@@ -286,10 +332,18 @@ class AirVantageConnector(OutboxConnector):
         uid = str(task["uid"])
         operation = task.get("operation") or {}
         outcome: dict[str, Any] = {
-            "uid": uid, "state": "IN_PROGRESS", "createdAt": task.get("createdAt"), "executedAt": _now_ms(),
-            "date": _now_ms(), "rank": task.get("rank"), "target": self.settings.system_uid,
-            "targetDescription": {"uid": self.settings.system_uid}, "input": None, "messages": [],
-            "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")}}
+            "uid": uid,
+            "state": "IN_PROGRESS",
+            "createdAt": task.get("createdAt"),
+            "executedAt": _now_ms(),
+            "date": _now_ms(),
+            "rank": task.get("rank"),
+            "target": self.settings.system_uid,
+            "targetDescription": {"uid": self.settings.system_uid},
+            "input": None,
+            "messages": [],
+            "operation": {"operationType": operation.get("operationType"), "uid": operation.get("uid")},
+        }
         if "trigger" in operation:
             outcome["trigger"] = operation["trigger"]
         if not await self.inbound.first_time(INBOUND_PREFIX + uid):
@@ -316,13 +370,15 @@ class AirVantageConnector(OutboxConnector):
         try:
             if command_id == "hearth.apply":
                 parameters = op_input.get("parameters")
-                group = ActionGroup.model_validate(parameters.get("actionGroup") if isinstance(parameters, dict)
-                                                   else None)
+                group = ActionGroup.model_validate(
+                    parameters.get("actionGroup") if isinstance(parameters, dict) else None
+                )
                 execution = await self.parts.executor.submit(group, owner="airvantage", source="cloud")
             elif isinstance(command_id, str) and command_id in self.settings.commands:
                 oid = self.settings.commands[command_id]
-                execution = await self.parts.executor.submit(self.parts.action_groups.get(oid), owner="airvantage",
-                                                               source="cloud", action_group_oid=oid)
+                execution = await self.parts.executor.submit(
+                    self.parts.action_groups.get(oid), owner="airvantage", source="cloud", action_group_oid=oid
+                )
             else:
                 return "FAILURE", f"operation.command.unknown: commandId {command_id!r}"
         except ApiError as exc:
@@ -350,8 +406,11 @@ class AirVantageConnector(OutboxConnector):
 
     async def _close(self, outcome: dict[str, Any], state: str, message: str) -> None:
         now = _now_ms()
-        outcome.update(state=state, date=now, messages=[
-            {"date": now, "type": "INFO" if state == "SUCCESS" else "ERROR", "message": message}])
+        outcome.update(
+            state=state,
+            date=now,
+            messages=[{"date": now, "type": "INFO" if state == "SUCCESS" else "ERROR", "message": message}],
+        )
         await self.inbound.answer(INBOUND_PREFIX + outcome["uid"], outcome)
         log.info("airvantage: task %s %s (%s)", outcome["uid"], state, message)
 
@@ -369,6 +428,7 @@ def _int(value: Any) -> int:
 def _comparable(engine: Any, item: dict[str, Any], rule_id: str) -> Any:
     """The cloud's rule as the engine would store it (to update only what changed); None if it is not valid."""
     from hearth.alerts.validation import parse_rule
+
     try:
         return parse_rule(item, rule_id, engine.targets.exists).to_json()
     except ApiError:

@@ -80,8 +80,7 @@ class SyncLoop:
     """Run ``cycle`` every ``interval_s`` while it works, sooner after a ``nudge()``; after a failure, again after
     a jittered back-off (never the full interval, never a tight loop)."""
 
-    def __init__(self, cloud: str, cycle: Callable[[], Awaitable[None]], interval_s: float,
-                 backoff: Backoff) -> None:
+    def __init__(self, cloud: str, cycle: Callable[[], Awaitable[None]], interval_s: float, backoff: Backoff) -> None:
         self.cloud = cloud
         self.cycle = cycle
         self.interval_s = interval_s
@@ -105,8 +104,13 @@ class SyncLoop:
             if reason == "bug":
                 log.error("%s: sync cycle failed (%s); retrying with back-off", self.cloud, detail, exc_info=exc)
             else:
-                log.warning("%s: sync failed (%s: %s); retrying with back-off (first in %.1f s), local "
-                            "functions go on", self.cloud, reason, detail, delay)
+                log.warning(
+                    "%s: sync failed (%s: %s); retrying with back-off (first in %.1f s), local functions go on",
+                    self.cloud,
+                    reason,
+                    detail,
+                    delay,
+                )
         return delay
 
     def succeeded(self) -> None:

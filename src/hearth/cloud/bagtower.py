@@ -137,21 +137,32 @@ class BagtowerConnector:
 
     def _body(self, device: Any, did: str) -> dict[str, Any]:
         s = self.settings
-        return {"deviceId": did, "deviceName": device.label[:50] or did, "companyId": s.company_id,
-                "period": max(s.period_s, s.min_period_s), "group": s.group,
-                "tags": [device.url.protocol, device.controllable.name], "enabled": True}
+        return {
+            "deviceId": did,
+            "deviceName": device.label[:50] or did,
+            "companyId": s.company_id,
+            "period": max(s.period_s, s.min_period_s),
+            "group": s.group,
+            "tags": [device.url.protocol, device.controllable.name],
+            "enabled": True,
+        }
 
     async def _register(self) -> None:
         """The cloud follows the box: new devices registered (with their API key), renamed ones updated, removed
         ones deleted."""
         http, s = self.http, self.settings
         keys, told = self._keys(), self._told()
-        here = {device_id(self.gateway_id, d.url_text): d for d in self.parts.registry.all()
-                if d.url.address != "stack"}
+        here = {
+            device_id(self.gateway_id, d.url_text): d for d in self.parts.registry.all() if d.url.address != "stack"
+        }
         missing = [did for did in here if did not in keys]
-        changed = [did for did in here if did in keys and
-                   {k: told.get(did, {}).get(k) for k in ("deviceName", "tags")} !=
-                   {k: self._body(here[did], did)[k] for k in ("deviceName", "tags")}]
+        changed = [
+            did
+            for did in here
+            if did in keys
+            and {k: told.get(did, {}).get(k) for k in ("deviceName", "tags")}
+            != {k: self._body(here[did], did)[k] for k in ("deviceName", "tags")}
+        ]
         gone = [did for did in keys if did not in here]
         if not (missing or changed or gone):
             return
@@ -171,14 +182,16 @@ class BagtowerConnector:
             self._save_keys(told, DEVICES_FILE)
         for did in changed:
             body = self._body(here[did], did)
-            updated = await http.put(s.device_path.format(deviceId=did), json=body, headers=headers,
-                                     params={"companyId": s.company_id})
+            updated = await http.put(
+                s.device_path.format(deviceId=did), json=body, headers=headers, params={"companyId": s.company_id}
+            )
             check_status(updated)
             told[did] = {"deviceName": body["deviceName"], "tags": body["tags"]}
             self._save_keys(told, DEVICES_FILE)
         for did in gone:
-            deleted = await http.delete(s.device_path.format(deviceId=did), headers=headers,
-                                        params={"companyId": s.company_id})
+            deleted = await http.delete(
+                s.device_path.format(deviceId=did), headers=headers, params={"companyId": s.company_id}
+            )
             check_status(deleted, ok=(404,))  # 404: deleted there already
             keys.pop(did, None)
             told.pop(did, None)
@@ -218,8 +231,12 @@ class BagtowerConnector:
             if shown is not None:
                 item["display"] = shown
             data.append(item)
-        body = {"unixTimestamp": int(stamp), "deviceId": did, "data": data,
-                "UTCTimestamp": dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat().replace("+00:00", "Z")}
+        body = {
+            "unixTimestamp": int(stamp),
+            "deviceId": did,
+            "data": data,
+            "UTCTimestamp": dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat().replace("+00:00", "Z"),
+        }
         answer = await http.post(s.logs_path, json=body, headers={s.api_key_header: key})
         check_status(answer)
         self.sent += 1
@@ -230,4 +247,3 @@ class BagtowerConnector:
         self.loop.succeeded()  # a log taken: the cloud answers well again
         self.periods[did] = period
         return period
-

@@ -73,8 +73,10 @@ class Credit:
         if self.expiry is None:
             return {}
         expected = dt.datetime.fromtimestamp(self.expiry, dt.UTC).replace(tzinfo=None).isoformat()
-        out: dict[str, Any] = {"balance": {"balance": self.balance(), "expected_expiry": expected},
-                               "payment_acks": list(self.unacked)}
+        out: dict[str, Any] = {
+            "balance": {"balance": self.balance(), "expected_expiry": expected},
+            "payment_acks": list(self.unacked),
+        }
         if self.final_balance is not None:
             out["final_balance"] = self.final_balance
         return out
@@ -85,13 +87,15 @@ class Credit:
             self.final_balance = None
 
     def dumps(self) -> str:
-        return json.dumps({"expiry": self.expiry, "seen": self.seen, "unacked": self.unacked,
-                           "finalBalance": self.final_balance})
+        return json.dumps(
+            {"expiry": self.expiry, "seen": self.seen, "unacked": self.unacked, "finalBalance": self.final_balance}
+        )
 
     @classmethod
     def loads(cls, text: str | None) -> Credit:
         if not text:
             return cls()
         raw = json.loads(text)
-        return cls(raw.get("expiry"), list(raw.get("seen") or []), list(raw.get("unacked") or []),
-                   raw.get("finalBalance"))
+        return cls(
+            raw.get("expiry"), list(raw.get("seen") or []), list(raw.get("unacked") or []), raw.get("finalBalance")
+        )

@@ -87,8 +87,13 @@ class MqttSync(BrokerLink):
         """Commands taken before a crash but never run: the cloud is told, rather than left waiting."""
         for key in await self.inbound.unanswered(INBOUND_PREFIX):
             command_id = key.removeprefix(INBOUND_PREFIX)
-            result = {"commandId": command_id, "error": {
-                "errorCode": "INTERRUPTED", "error": "the gateway stopped before the command ran; send it again"}}
+            result = {
+                "commandId": command_id,
+                "error": {
+                    "errorCode": "INTERRUPTED",
+                    "error": "the gateway stopped before the command ran; send it again",
+                },
+            }
             await self.inbound.answer(key, result)
             self.recorder.add("executions", result)
             log.warning("cloud command %s was interrupted by a restart: reported", command_id)
@@ -110,8 +115,11 @@ class MqttSync(BrokerLink):
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
             **client_options(self.mqtt, self.parts.settings.data_dir()),
-            identifier=f"hearth-{self.gateway_id}", clean_session=False, timeout=10,
-            will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True))
+            identifier=f"hearth-{self.gateway_id}",
+            clean_session=False,
+            timeout=10,
+            will=aiomqtt.Will(f"{self.base}/status", self._status("offline"), qos=1, retain=True),
+        )
 
     def _down(self) -> None:
         self.syncing = False
@@ -120,8 +128,9 @@ class MqttSync(BrokerLink):
         self.connected = True
         log.info("cloud connected to %s:%d as %s", self.mqtt.host, self.mqtt.port, self.gateway_id)
         await client.publish(f"{self.base}/status", self._status("online"), qos=1, retain=True)
-        await client.publish(f"{self.base}/up/registration", json.dumps(self._registration()).encode(), qos=1,
-                             retain=True)
+        await client.publish(
+            f"{self.base}/up/registration", json.dumps(self._registration()).encode(), qos=1, retain=True
+        )
         await client.subscribe(f"{self.base}/down/#", qos=1)
         self._nudge.set()  # report first, at once, then pull (the broker delivers what waited for us)
         async with asyncio.TaskGroup() as group:
@@ -130,9 +139,16 @@ class MqttSync(BrokerLink):
 
     def _registration(self) -> dict[str, Any]:
         from hearth import __version__
-        return {"gatewayId": self.gateway_id, "fwVersion": __version__, "time": _now_ms(),
-                "devices": [{"deviceURL": d.url_text, "controllableName": d.controllable.name, "label": d.label}
-                            for d in self.parts.registry.all()]}
+
+        return {
+            "gatewayId": self.gateway_id,
+            "fwVersion": __version__,
+            "time": _now_ms(),
+            "devices": [
+                {"deviceURL": d.url_text, "controllableName": d.controllable.name, "label": d.label}
+                for d in self.parts.registry.all()
+            ],
+        }
 
     # ------------------------------------------------------------------ up
 
@@ -141,8 +157,9 @@ class MqttSync(BrokerLink):
             written = asyncio.ensure_future(self.recorder.written.wait())
             nudged = asyncio.ensure_future(self._nudge.wait())
             try:
-                await asyncio.wait({written, nudged}, timeout=self.settings.sync_interval_s,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {written, nudged}, timeout=self.settings.sync_interval_s, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 written.cancel()
                 nudged.cancel()

@@ -42,35 +42,49 @@ class _Kind:
 def _kinds(action_groups: Any, condition_groups: Any, triggers: Any) -> dict[str, _Kind]:
     kinds: dict[str, _Kind] = {}
     if action_groups is not None:
+
         async def ag_update(body: dict[str, Any], oid: str) -> None:
             group = ActionGroup.model_validate(body)
             group.oid = oid
             await action_groups.update(group)
 
         kinds["actionGroup"] = _Kind(
-            "actionGroup", (ev.ActionGroupCreatedEvent, ev.ActionGroupUpdatedEvent, ev.ActionGroupDeletedEvent),
-            lambda e: e.action_group_oid, lambda oid: oid in action_groups, action_groups.to_json,
-            lambda body, oid: action_groups.create(ActionGroup.model_validate(body), oid), ag_update,
-            action_groups.delete)
+            "actionGroup",
+            (ev.ActionGroupCreatedEvent, ev.ActionGroupUpdatedEvent, ev.ActionGroupDeletedEvent),
+            lambda e: e.action_group_oid,
+            lambda oid: oid in action_groups,
+            action_groups.to_json,
+            lambda body, oid: action_groups.create(ActionGroup.model_validate(body), oid),
+            ag_update,
+            action_groups.delete,
+        )
     if condition_groups is not None:
         kinds["conditionGroup"] = _Kind(
             "conditionGroup",
             (ev.ConditionGroupCreatedEvent, ev.ConditionGroupUpdatedEvent, ev.ConditionGroupDeletedEvent),
-            lambda e: e.condition_group_oid, lambda oid: oid in condition_groups,
+            lambda e: e.condition_group_oid,
+            lambda oid: oid in condition_groups,
             lambda oid: condition_groups.get(oid).to_json(),
             lambda body, oid: condition_groups.create(body, oid),
-            lambda body, oid: condition_groups.update({**body, "oid": oid}), condition_groups.delete)
+            lambda body, oid: condition_groups.update({**body, "oid": oid}),
+            condition_groups.delete,
+        )
     if triggers is not None:
+
         async def trigger_delete(oid: str) -> None:
             trigger = triggers.find(oid)
             await triggers.delete(trigger.type.value, oid)
 
         kinds["trigger"] = _Kind(
-            "trigger", (ev.SetupTriggerCreatedEvent, ev.SetupTriggerUpdatedEvent, ev.SetupTriggerDeletedEvent),
-            lambda e: e.setup_trigger_oid, lambda oid: triggers.find(oid) is not None,
+            "trigger",
+            (ev.SetupTriggerCreatedEvent, ev.SetupTriggerUpdatedEvent, ev.SetupTriggerDeletedEvent),
+            lambda e: e.setup_trigger_oid,
+            lambda oid: triggers.find(oid) is not None,
             lambda oid: triggers.find(oid).to_json(),
             lambda body, oid: triggers.create(body, oid=oid),
-            lambda body, oid: triggers.update(_with_inner_oid(body, oid)), trigger_delete)
+            lambda body, oid: triggers.update(_with_inner_oid(body, oid)),
+            trigger_delete,
+        )
     return kinds
 
 
@@ -80,14 +94,16 @@ def _with_inner_oid(body: dict[str, Any], oid: str) -> dict[str, Any]:
 
 
 class CloudObjects:
-    def __init__(self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None,
-                 triggers: Any = None) -> None:
+    def __init__(
+        self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None, triggers: Any = None
+    ) -> None:
         self._db = db
         self.kinds = _kinds(action_groups, condition_groups, triggers)
         self._applying: tuple[str, str] | None = None
         self._marks: set[asyncio.Task[None]] = set()
-        self._unsubscribe = [bus.subscribe(lambda e, k=kind: self._on_local_edit(k, e), *kind.events)
-                             for kind in self.kinds.values()]
+        self._unsubscribe = [
+            bus.subscribe(lambda e, k=kind: self._on_local_edit(k, e), *kind.events) for kind in self.kinds.values()
+        ]
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -98,8 +114,9 @@ class CloudObjects:
         oid = kind.oid_of(event)
         if self._applying == (kind.name, oid):
             return
-        task = asyncio.get_running_loop().create_task(self._db.execute(
-            "UPDATE cloud_objects SET edited_here = 1 WHERE kind = ? AND oid = ?", (kind.name, oid)))
+        task = asyncio.get_running_loop().create_task(
+            self._db.execute("UPDATE cloud_objects SET edited_here = 1 WHERE kind = ? AND oid = ?", (kind.name, oid))
+        )
         self._marks.add(task)
         task.add_done_callback(self._marks.discard)
 
@@ -114,8 +131,9 @@ class CloudObjects:
             raise ValueError(f"a {kind.name} from the cloud needs its oid")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise ValueError(f"a {kind.name} from the cloud needs a version (an integer, 0 or more)")
-        row = await self._db.fetchone("SELECT cloud_version, edited_here FROM cloud_objects WHERE kind = ? AND oid = ?",
-                                      (kind.name, oid))
+        row = await self._db.fetchone(
+            "SELECT cloud_version, edited_here FROM cloud_objects WHERE kind = ? AND oid = ?", (kind.name, oid)
+        )
         if row is not None and version <= row[0]:
             return {"commandId": command_id, "stale": {"oid": oid, "version": version, "applied": row[0]}}
         if row is not None and row[1]:
@@ -142,4 +160,5 @@ class CloudObjects:
         await self._db.execute(
             "INSERT INTO cloud_objects (kind, oid, cloud_version, edited_here) VALUES (?, ?, ?, 0) "
             "ON CONFLICT (kind, oid) DO UPDATE SET cloud_version = excluded.cloud_version, edited_here = 0",
-            (kind, oid, version))
+            (kind, oid, version),
+        )

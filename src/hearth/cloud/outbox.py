@@ -37,8 +37,13 @@ class OutboxRecord:
     body: dict[str, Any]
 
     def wire(self) -> dict[str, Any]:
-        return {"seq": self.seq, "eventId": self.event_id, "stream": self.stream, "time": self.created,
-                "record": self.body}
+        return {
+            "seq": self.seq,
+            "eventId": self.event_id,
+            "stream": self.stream,
+            "time": self.created,
+            "record": self.body,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +65,9 @@ class Outbox:
         self.dropped = 0  # telemetry rows dropped to stay under max_rows, since start
         self._count: int | None = None  # rows in the table, known after the first append or depth()
 
-    async def append(self, stream: str, body: Mapping[str, Any], *, telemetry_key: str | None = None,
-                     event_id: str | None = None) -> str:
+    async def append(
+        self, stream: str, body: Mapping[str, Any], *, telemetry_key: str | None = None, event_id: str | None = None
+    ) -> str:
         """Write one record durably (it is on disk when this returns); its event id."""
         return (await self.append_many([NewRecord(stream, body, telemetry_key, event_id)]))[0]
 
@@ -72,15 +78,25 @@ class Outbox:
         for record in records:
             if record.stream not in STREAMS:
                 raise ValueError(f"unknown outbox stream {record.stream!r}")
-            rows.append((record.stream, record.event_id or str(uuid.uuid4()), record.telemetry_key, now,
-                         json.dumps(record.body, separators=(",", ":"))))
+            rows.append(
+                (
+                    record.stream,
+                    record.event_id or str(uuid.uuid4()),
+                    record.telemetry_key,
+                    now,
+                    json.dumps(record.body, separators=(",", ":")),
+                )
+            )
 
         def work(conn: sqlite3.Connection) -> None:
             if self._count is None:
                 self._count = conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
             before = conn.total_changes
-            conn.executemany(f"INSERT OR IGNORE INTO {self.table} (stream, event_id, telemetry_key, created, body) "
-                             "VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {self.table} (stream, event_id, telemetry_key, created, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
             self._count += conn.total_changes - before
             if self._count > self.max_rows:
                 self._count -= self._bound(conn, self._count - self.max_rows)
@@ -95,12 +111,16 @@ class Outbox:
         superseded = conn.execute(
             f"DELETE FROM {t} WHERE seq IN (SELECT o.seq FROM {t} o WHERE o.telemetry_key IS NOT NULL AND "
             f"EXISTS (SELECT 1 FROM {t} n WHERE n.telemetry_key = o.telemetry_key AND n.seq > o.seq) "
-            "ORDER BY o.seq LIMIT ?)", (excess,)).rowcount
+            "ORDER BY o.seq LIMIT ?)",
+            (excess,),
+        ).rowcount
         oldest = 0
         if excess > superseded:
             oldest = conn.execute(
                 f"DELETE FROM {t} WHERE seq IN (SELECT seq FROM {t} WHERE telemetry_key IS NOT NULL "
-                "ORDER BY seq LIMIT ?)", (excess - superseded,)).rowcount
+                "ORDER BY seq LIMIT ?)",
+                (excess - superseded,),
+            ).rowcount
         gone = int(superseded + oldest)
         if gone:
             self.dropped += gone
@@ -110,7 +130,9 @@ class Outbox:
     async def pending(self, stream: str, limit: int = 500, after: int = 0) -> list[OutboxRecord]:
         rows = await self._db.fetchall(
             f"SELECT seq, stream, event_id, created, body FROM {self.table} WHERE stream = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?", (stream, after, limit))
+            "ORDER BY seq LIMIT ?",
+            (stream, after, limit),
+        )
         return [OutboxRecord(seq, s, eid, created, json.loads(body)) for seq, s, eid, created, body in rows]
 
     async def ack(self, stream: str, upto_seq: int) -> int:
@@ -137,12 +159,15 @@ class InboundLog:
         """Record ``command_id``; True if it was new (run it), False if it was seen before (do not)."""
         changed = await self._db.execute(
             "INSERT OR IGNORE INTO inbound_commands (id, received) VALUES (?, ?)",
-            (command_id, time.time_ns() // 1_000_000))
+            (command_id, time.time_ns() // 1_000_000),
+        )
         return changed == 1
 
     async def answer(self, command_id: str, result: Mapping[str, Any]) -> None:
-        await self._db.execute("UPDATE inbound_commands SET result = ? WHERE id = ?",
-                               (json.dumps(result, separators=(",", ":")), command_id))
+        await self._db.execute(
+            "UPDATE inbound_commands SET result = ? WHERE id = ?",
+            (json.dumps(result, separators=(",", ":")), command_id),
+        )
 
     async def result(self, command_id: str) -> dict[str, Any] | None:
         row = await self._db.fetchone("SELECT result FROM inbound_commands WHERE id = ?", (command_id,))
@@ -150,14 +175,16 @@ class InboundLog:
 
     async def results(self, prefix: str) -> list[dict[str, Any]]:
         """The results kept under ``prefix``."""
-        rows = await self._db.fetchall("SELECT result FROM inbound_commands WHERE result IS NOT NULL AND "
-                                       "id LIKE ? || '%'", (prefix,))
+        rows = await self._db.fetchall(
+            "SELECT result FROM inbound_commands WHERE result IS NOT NULL AND id LIKE ? || '%'", (prefix,)
+        )
         return [json.loads(row[0]) for row in rows]
 
     async def unanswered(self, prefix: str) -> list[str]:
         """Ids under ``prefix`` recorded but never answered: a crash came between taking them and running them."""
-        rows = await self._db.fetchall("SELECT id FROM inbound_commands WHERE result IS NULL AND id LIKE ? || '%'",
-                                       (prefix,))
+        rows = await self._db.fetchall(
+            "SELECT id FROM inbound_commands WHERE result IS NULL AND id LIKE ? || '%'", (prefix,)
+        )
         return [row[0] for row in rows]
 
     async def forget_before(self, cutoff_ms: int) -> int:

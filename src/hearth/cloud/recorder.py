@@ -24,13 +24,22 @@ log = logging.getLogger(__name__)
 RECORD_WINDOW_S = 0.05
 _EXECUTION_EVENTS = (ev.ExecutionRegisteredEvent, ev.ExecutionStateChangedEvent)
 # Not sent as events: too chatty (states have their own stream) or about the sync itself.
-_SKIPPED = {"DeviceStateChangedEvent", "GatewaySynchronizationStartedEvent", "GatewaySynchronizationEndedEvent",
-            "CommandExecutionStateChangedEvent"}
+_SKIPPED = {
+    "DeviceStateChangedEvent",
+    "GatewaySynchronizationStartedEvent",
+    "GatewaySynchronizationEndedEvent",
+    "CommandExecutionStateChangedEvent",
+}
 
 
 class Recorder:
-    def __init__(self, bus: Any, outbox: Outbox, telemetry_window_s: float,
-                 streams: frozenset[str] = frozenset({"states", "executions", "events", "alerts"})) -> None:
+    def __init__(
+        self,
+        bus: Any,
+        outbox: Outbox,
+        telemetry_window_s: float,
+        streams: frozenset[str] = frozenset({"states", "executions", "events", "alerts"}),
+    ) -> None:
         self._bus = bus
         self.streams = streams
         self._outbox = outbox
@@ -68,13 +77,18 @@ class Recorder:
                 return
             for state in event.device_states:
                 self._telemetry[(event.device_url, state["name"])] = {
-                    "deviceURL": event.device_url, "name": state["name"], "type": state.get("type"),
-                    "value": state.get("value"), "time": event.timestamp}
+                    "deviceURL": event.device_url,
+                    "name": state["name"],
+                    "type": state.get("type"),
+                    "value": state.get("value"),
+                    "time": event.timestamp,
+                }
             return
         if name in _SKIPPED:
             return
-        stream = ("executions" if isinstance(event, _EXECUTION_EVENTS)
-                  else "alerts" if name.startswith("Alert") else "events")
+        stream = (
+            "executions" if isinstance(event, _EXECUTION_EVENTS) else "alerts" if name.startswith("Alert") else "events"
+        )
         if stream not in self.streams:
             return
         self._records.append(NewRecord(stream, event.to_json()))
@@ -109,8 +123,9 @@ class Recorder:
         batch, self._records = self._records, []
         if telemetry and self._telemetry:
             states, self._telemetry = self._telemetry, {}
-            batch.extend(NewRecord("states", body, telemetry_key=f"{url}|{name}")
-                         for (url, name), body in states.items())
+            batch.extend(
+                NewRecord("states", body, telemetry_key=f"{url}|{name}") for (url, name), body in states.items()
+            )
         if not batch:
             return
         try:

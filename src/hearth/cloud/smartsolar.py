@@ -94,8 +94,12 @@ class SmartSolarConnector(OutboxConnector):
         self.software_update: dict[str, Any] | None = None
         self.alerts: dict[int, dict[str, Any]] = {}  # product-alert, by alert_id
         self.credit = Credit()
-        self.loop = SyncLoop("smartsolar", self._cycle, settings.upload_interval_s,
-                             Backoff(settings.retry_min_s, max(settings.retry_min_s, settings.upload_interval_s)))
+        self.loop = SyncLoop(
+            "smartsolar",
+            self._cycle,
+            settings.upload_interval_s,
+            Backoff(settings.retry_min_s, max(settings.retry_min_s, settings.upload_interval_s)),
+        )
 
     @property
     def failures(self) -> dict[str, int]:
@@ -140,16 +144,17 @@ class SmartSolarConnector(OutboxConnector):
     async def _login(self, http: httpx.AsyncClient) -> str:
         if self._token is not None and time.time() < self._token_expiry - REFRESH_BEFORE_S:
             return self._token
-        answer = await http.post("/v1/auth/login", data={
-            "username": self.settings.username, "password": self._secret(self.settings.password_file).decode()})
+        answer = await http.post(
+            "/v1/auth/login",
+            data={"username": self.settings.username, "password": self._secret(self.settings.password_file).decode()},
+        )
         check_status(answer)
         try:
             info = json_of(answer)["message"]["login_successful"]
             self._token = str(info["API_token"])
             expiry = email.utils.parsedate_to_datetime(str(info["token_expiry"]))
         except (KeyError, TypeError, ValueError):
-            raise CloudFailure("unexpected shape", "login: message.login_successful.{API_token,token_expiry}") \
-                from None
+            raise CloudFailure("unexpected shape", "login: message.login_successful.{API_token,token_expiry}") from None
         self._token_expiry = expiry.timestamp()
         self.logins += 1
         return self._token
@@ -168,8 +173,11 @@ class SmartSolarConnector(OutboxConnector):
                 name = _FIELD.sub("_", f"{body['deviceURL'].rsplit('/', 1)[-1]}_{body['name'].split(':')[-1]}")
                 fields.setdefault(name, []).append([int(body.get("time") or record.created), float(value)])
             if fields:
-                payload = {"measurement": self.settings.measurement,
-                           "tags": {"gateway": _FIELD.sub("_", self.parts.identity.gateway_id)}, "fields": fields}
+                payload = {
+                    "measurement": self.settings.measurement,
+                    "tags": {"gateway": _FIELD.sub("_", self.parts.identity.gateway_id)},
+                    "fields": fields,
+                }
                 await self._post_data(http, payload)
             await self.outbox.ack("states", batch[-1].seq)
             self.uploaded += sum(len(points) for points in fields.values())
@@ -204,9 +212,12 @@ class SmartSolarConnector(OutboxConnector):
     async def report_then_pull(self, http: httpx.AsyncClient) -> None:
         """Our status up (what the unit is), then its instructions down (what the cloud wants it to be)."""
         from hearth import __version__
+
         path = self.settings.rc_data_path.format(imei=self.settings.product_imei)
-        report: dict[str, Any] = {"software": f"hearth-{__version__}",
-                                  "enable_status": self._enable_status or "enabled"}
+        report: dict[str, Any] = {
+            "software": f"hearth-{__version__}",
+            "enable_status": self._enable_status or "enabled",
+        }
         tamper = self._tamper()
         if tamper is not None:
             report["tamper_status"] = tamper
@@ -264,8 +275,7 @@ class SmartSolarConnector(OutboxConnector):
         if oid is None:
             return {"ignored": f"no action group for {status!r}"}
         group = self.parts.action_groups.get(oid)
-        execution = await self.parts.executor.submit(group, owner="smartsolar", source="cloud",
-                                                       action_group_oid=oid)
+        execution = await self.parts.executor.submit(group, owner="smartsolar", source="cloud", action_group_oid=oid)
         return {"execId": execution.id}
 
     # ------------------------------------------------------------------ webhooks
@@ -323,8 +333,14 @@ class SmartSolarConnector(OutboxConnector):
             return str(value)[:512] if value is not None else None
 
         type_id = data.get("alert_type_id")
-        self.parts.bus.publish(SmartSolarAlertEvent(
-            alert_id=alert_id, alert_type_id=type_id if isinstance(type_id, int) else None,
-            start_time=text("start_time"), dismissed_at=text("dismissed_at"), extra_info=text("extra_info")))
+        self.parts.bus.publish(
+            SmartSolarAlertEvent(
+                alert_id=alert_id,
+                alert_type_id=type_id if isinstance(type_id, int) else None,
+                start_time=text("start_time"),
+                dismissed_at=text("dismissed_at"),
+                extra_info=text("extra_info"),
+            )
+        )
         log.info("smartsolar: product alert %d %s", alert_id, "dismissed" if data.get("dismissed_at") else "raised")
         return {"alert": alert_id}

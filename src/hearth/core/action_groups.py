@@ -18,10 +18,20 @@ from hearth.store.database import Database
 def event_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The actions of ActionGroup{Created,Updated}Event: commands with their delay and typed parameters
     (``[{type, value}]``, as the seed's events type them); sensitive values already masked."""
-    return [{"deviceURL": action["deviceURL"], "commands": [
-        {"name": c["name"], "delay": c.get("delay", 0),
-         "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.get("parameters", [])]}
-        for c in action["commands"]]} for action in actions]
+    return [
+        {
+            "deviceURL": action["deviceURL"],
+            "commands": [
+                {
+                    "name": c["name"],
+                    "delay": c.get("delay", 0),
+                    "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.get("parameters", [])],
+                }
+                for c in action["commands"]
+            ],
+        }
+        for action in actions
+    ]
 
 
 def _keep_masked_authentication(old: ActionGroup, new: ActionGroup) -> None:
@@ -42,7 +52,8 @@ class ActionGroupStore:
 
     async def load(self) -> None:
         for oid, body, created, updated in await self._db.fetchall(
-                "SELECT oid, body, creation_time, last_update_time FROM action_groups"):
+            "SELECT oid, body, creation_time, last_update_time FROM action_groups"
+        ):
             self._groups[oid] = (ActionGroup.model_validate(json.loads(body)), created, updated)
 
     def __contains__(self, oid: object) -> bool:
@@ -83,10 +94,15 @@ class ActionGroupStore:
         now = now_ms()
         group.oid = None
         await self._save(oid, group, now, now)
-        self._bus.publish(ActionGroupCreatedEvent(
-            action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
-            notification_condition=group.notification_condition,
-            actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"])))
+        self._bus.publish(
+            ActionGroupCreatedEvent(
+                action_group_oid=oid,
+                action_group_label=group.label,
+                metadata=group.metadata,
+                notification_condition=group.notification_condition,
+                actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"]),
+            )
+        )
         return oid
 
     async def update(self, group: ActionGroup) -> None:
@@ -97,10 +113,15 @@ class ActionGroupStore:
         _keep_masked_authentication(self._groups[oid][0], group)
         group.oid = None
         await self._save(oid, group, created, now_ms())
-        self._bus.publish(ActionGroupUpdatedEvent(
-            action_group_oid=oid, action_group_label=group.label, metadata=group.metadata,
-            notification_condition=group.notification_condition,
-            actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"])))
+        self._bus.publish(
+            ActionGroupUpdatedEvent(
+                action_group_oid=oid,
+                action_group_label=group.label,
+                metadata=group.metadata,
+                notification_condition=group.notification_condition,
+                actions=event_actions(group.wire(self._executor.sensitive_masks(group))["actions"]),
+            )
+        )
 
     async def delete(self, oid: str) -> None:
         self.get(oid)
@@ -126,5 +147,7 @@ class ActionGroupStore:
         await self._db.execute(
             "INSERT INTO action_groups (oid, label, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (oid) DO UPDATE SET label = excluded.label, body = excluded.body, "
-            "last_update_time = excluded.last_update_time", (oid, group.label, body, created, updated))
+            "last_update_time = excluded.last_update_time",
+            (oid, group.label, body, created, updated),
+        )
         self._groups[oid] = (group, created, updated)

@@ -16,8 +16,7 @@ import random
 class Backoff:
     """The delay before the next attempt; ``reset()`` after a success."""
 
-    def __init__(self, base_s: float, cap_s: float, *, jitter: bool = True,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, base_s: float, cap_s: float, *, jitter: bool = True, rng: random.Random | None = None) -> None:
         if base_s <= 0 or cap_s < base_s:
             raise ValueError(f"back-off needs 0 < base ({base_s}) <= cap ({cap_s})")
         self.base_s = base_s

@@ -18,7 +18,6 @@ class CatalogueError(ValueError):
     """A catalogue file is malformed; the message names the file, the controllable and the field."""
 
 
-
 class Catalogue:
     """Every controllable by name."""
 
@@ -58,7 +57,7 @@ class Catalogue:
                 raise CatalogueError(f"{path.name}: not valid JSON: {exc}") from None
             entries = doc.get("controllables") if isinstance(doc, dict) else None
             if not isinstance(entries, list):
-                raise CatalogueError(f"{path.name}: expected {{\"controllables\": [...]}}")
+                raise CatalogueError(f'{path.name}: expected {{"controllables": [...]}}')
             for i, entry in enumerate(entries):
                 controllable = _parse_controllable(entry, f"{path.name}[{i}]")
                 if controllable.name in found:
@@ -86,9 +85,16 @@ def _parse_param(entry: Any, where: str) -> ParamSpec:
     values = tuple(entry.get("values", ()))
     if ptype == "enum" and not values:
         raise CatalogueError(f"{where}: enum parameter {name!r} needs 'values'")
-    return ParamSpec(name=name, type=ptype, min=entry.get("min"), max=entry.get("max"), values=values,
-                     max_length=entry.get("maxLength"), optional=bool(entry.get("optional", False)),
-                     sensitive=bool(entry.get("sensitive", False)))
+    return ParamSpec(
+        name=name,
+        type=ptype,
+        min=entry.get("min"),
+        max=entry.get("max"),
+        values=values,
+        max_length=entry.get("maxLength"),
+        optional=bool(entry.get("optional", False)),
+        sensitive=bool(entry.get("sensitive", False)),
+    )
 
 
 def _parse_controllable(entry: Any, where: str) -> Controllable:
@@ -117,8 +123,9 @@ def _parse_controllable(entry: Any, where: str) -> Controllable:
             dtype = DataType(_require(st, "type", int, swhere))
         except ValueError:
             raise CatalogueError(f"{swhere}: state {sname!r} has an unknown DataType code") from None
-        states[sname] = StateSpec(sname, dtype, tuple(st.get("values", ())), st.get("min"), st.get("max"),
-                                  bool(st.get("persistent", False)))
+        states[sname] = StateSpec(
+            sname, dtype, tuple(st.get("values", ())), st.get("min"), st.get("max"), bool(st.get("persistent", False))
+        )
     return Controllable(
         name=name,
         type=_require(entry, "type", str, where),

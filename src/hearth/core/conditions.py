@@ -108,8 +108,11 @@ class ConditionGroup:
         return [c.wire for c in self.conditions]
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"creationTime": self.creation_time, "lastUpdateTime": self.last_update_time,
-                               "label": self.label}
+        out: dict[str, Any] = {
+            "creationTime": self.creation_time,
+            "lastUpdateTime": self.last_update_time,
+            "label": self.label,
+        }
         if self.metadata is not None:
             out["metadata"] = self.metadata
         out["conditions"] = self.wire_conditions()
@@ -177,8 +180,9 @@ def parse_group(body: Any) -> GroupDefinition:
         raise ConditionError("conditions", "must be a list of one or more conditions")
     if len(entries) > MAX_CONDITIONS:
         raise ConditionError("conditions", f"at most {MAX_CONDITIONS} conditions in a group")
-    return GroupDefinition(label, metadata, tuple(parse_condition(e, f"conditions[{i}]")
-                                                  for i, e in enumerate(entries)))
+    return GroupDefinition(
+        label, metadata, tuple(parse_condition(e, f"conditions[{i}]") for i, e in enumerate(entries))
+    )
 
 
 def parse_condition(entry: Any, where: str) -> Condition:
@@ -186,8 +190,11 @@ def parse_condition(entry: Any, where: str) -> Condition:
         raise ConditionError(where, 'must be a JSON object such as {"controllable": {...}}')
     kinds = [k for k in _KINDS if k.value in entry]
     if len(kinds) != 1:
-        raise ConditionError(where, 'must hold exactly one of "controllable" (the End-User API\'s condition) '
-                                    'or "device" (one deviceURL, our extension)')
+        raise ConditionError(
+            where,
+            'must hold exactly one of "controllable" (the End-User API\'s condition) '
+            'or "device" (one deviceURL, our extension)',
+        )
     kind = kinds[0]
     _refuse_unknown(entry, {kind.value}, where)
     where = f"{where}.{kind.value}"
@@ -250,14 +257,15 @@ def parse_condition(entry: Any, where: str) -> Condition:
             _check_value(value, f"{where}.value[0]")
             _check_value(value2, f"{where}.value[1]")
         elif spec.get("value2") is None:
-            raise ConditionError(f"{where}.value2", f'{operator.value} needs a second bound ("value": [low, high], '
-                                                    'or "value" and "value2")')
+            raise ConditionError(
+                f"{where}.value2",
+                f'{operator.value} needs a second bound ("value": [low, high], or "value" and "value2")',
+            )
         else:
             value2 = wire["value2"] = _check_value(spec["value2"], f"{where}.value2")
     elif spec.get("value2") is not None:
         raise ConditionError(f"{where}.value2", f"only BETWEEN_INCLUSIVE takes a second value, not {operator.value}")
-    return Condition(kind, targets, state_name, operator, Comparison(operator, value, value2),
-                     {kind.value: wire})
+    return Condition(kind, targets, state_name, operator, Comparison(operator, value, value2), {kind.value: wire})
 
 
 def _check_value(value: Any, where: str) -> Any:
@@ -292,8 +300,14 @@ def _finite(value: Any) -> bool:
 
 
 # Values that stand for a state of each type, to check a condition's value against the catalogue.
-_SAMPLES: dict[DataType, Any] = {DataType.INTEGER: 0, DataType.FLOAT: 0.0, DataType.STRING: "",
-                                 DataType.BOOLEAN: False, DataType.JSON_ARRAY: [], DataType.JSON_OBJECT: {}}
+_SAMPLES: dict[DataType, Any] = {
+    DataType.INTEGER: 0,
+    DataType.FLOAT: 0.0,
+    DataType.STRING: "",
+    DataType.BOOLEAN: False,
+    DataType.JSON_ARRAY: [],
+    DataType.JSON_OBJECT: {},
+}
 
 
 def _misfit(condition: Condition, spec: StateSpec) -> tuple[str, str] | None:
@@ -374,11 +388,13 @@ class Evaluation:
     without_devices: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"evaluationStatus": "SUCCESS" if self.holds else "FAILED",
-                "evaluationTime": self.evaluation_time,
-                "failedDevices": self.failed_devices,
-                "invalidatingDevices": self.invalidating_devices,
-                "ignoredControllables": self.ignored_controllables}
+        return {
+            "evaluationStatus": "SUCCESS" if self.holds else "FAILED",
+            "evaluationTime": self.evaluation_time,
+            "failedDevices": self.failed_devices,
+            "invalidatingDevices": self.invalidating_devices,
+            "ignoredControllables": self.ignored_controllables,
+        }
 
     def reason(self) -> str:
         """Why the group does not hold, in words for an error message."""
@@ -386,8 +402,10 @@ class Evaluation:
         if self.invalidating_devices:
             parts.append("invalidating devices: " + ", ".join(self.invalidating_devices))
         if self.failed_devices:
-            parts.append("devices that could not be evaluated (unavailable, state missing or value not "
-                         "comparable): " + ", ".join(self.failed_devices))
+            parts.append(
+                "devices that could not be evaluated (unavailable, state missing or value not "
+                "comparable): " + ", ".join(self.failed_devices)
+            )
         if self.without_devices:
             where = ", ".join(f"conditions[{i}]" for i in self.without_devices)
             parts.append(f"no device in the setup for {where}")
@@ -396,8 +414,12 @@ class Evaluation:
         return "; ".join(parts) if parts else "it holds"
 
 
-def evaluate(conditions: Sequence[Condition], device: Callable[[str], Device | None],
-             urls_of: Mapping[str, Collection[str]], now: int | None = None) -> Evaluation:
+def evaluate(
+    conditions: Sequence[Condition],
+    device: Callable[[str], Device | None],
+    urls_of: Mapping[str, Collection[str]],
+    now: int | None = None,
+) -> Evaluation:
     """Evaluate conditions afresh: ``device(url)`` looks a device up, ``urls_of`` lists a controllable's."""
     failed: set[str] = set()
     invalidating: set[str] = set()
@@ -427,8 +449,9 @@ def evaluate(conditions: Sequence[Condition], device: Callable[[str], Device | N
             elif verdict is Verdict.INVALIDATING:
                 invalidating.add(url)
                 holds = False
-    return Evaluation(holds, now_ms() if now is None else now, sorted(failed), sorted(invalidating),
-                      list(ignored), without)
+    return Evaluation(
+        holds, now_ms() if now is None else now, sorted(failed), sorted(invalidating), list(ignored), without
+    )
 
 
 # ----------------------------------------------------------------------------- the index
@@ -640,8 +663,15 @@ class ConditionIndex:
         if self._unsubscribe is not None:
             return
         off_states = bus.subscribe(self.on_states, DeviceStateChangedEvent)
-        off_setup = bus.subscribe(self.on_setup_change, DeviceCreatedEvent, DeviceUpdatedEvent, DeviceRemovedEvent,
-                                  DeviceDisabledEvent, DeviceAvailableEvent, DeviceUnavailableEvent)
+        off_setup = bus.subscribe(
+            self.on_setup_change,
+            DeviceCreatedEvent,
+            DeviceUpdatedEvent,
+            DeviceRemovedEvent,
+            DeviceDisabledEvent,
+            DeviceAvailableEvent,
+            DeviceUnavailableEvent,
+        )
 
         def unsubscribe() -> None:
             off_states()
@@ -728,8 +758,10 @@ class ConditionIndex:
         """Re-test one device (gone if None) against one condition."""
         condition = tracked.condition
         if condition.kind is ConditionKind.DEVICE:
-            self._set(tracked, device is not None
-                      and _verdict(tracked.state_name, tracked.comparison, device, down) is _SATISFIED)
+            self._set(
+                tracked,
+                device is not None and _verdict(tracked.state_name, tracked.comparison, device, down) is _SATISFIED,
+            )
             return
         if device is None or device.controllable.name not in condition.targets:
             tracked.devices.discard(url)
@@ -777,15 +809,17 @@ class ConditionGroupStore:
 
     async def load(self) -> None:
         for oid, body, created, updated in await self._db.fetchall(
-                "SELECT oid, body, creation_time, last_update_time FROM condition_groups"):
+            "SELECT oid, body, creation_time, last_update_time FROM condition_groups"
+        ):
             try:
                 definition = parse_group(json.loads(body))
             except (ValueError, ConditionError) as exc:
                 # Written by us, so only an older Hearth could have; keep it in the file, do not run it.
                 log.error("condition group %s is not loaded: %s", oid, exc)
                 continue
-            self._groups[oid] = ConditionGroup(oid, definition.label, definition.metadata, definition.conditions,
-                                               created, updated)
+            self._groups[oid] = ConditionGroup(
+                oid, definition.label, definition.metadata, definition.conditions, created, updated
+            )
             self.index.put(oid, definition.conditions, evaluate=False)
         self.index.rebuild()
         self.index.attach(self._bus)
@@ -821,8 +855,9 @@ class ConditionGroupStore:
             if condition.kind is ConditionKind.DEVICE:
                 device = self._registry.get(condition.targets[0])
                 if device is None:
-                    raise ApiError(400, ErrorCode.NO_SUCH_DEVICE,
-                                   f'{where}.deviceURL: No such device : "{condition.targets[0]}"')
+                    raise ApiError(
+                        400, ErrorCode.NO_SUCH_DEVICE, f'{where}.deviceURL: No such device : "{condition.targets[0]}"'
+                    )
                 specs = [device.controllable.states.get(condition.state_name)]
             else:
                 specs = []
@@ -852,9 +887,11 @@ class ConditionGroupStore:
         now = now_ms()
         group = ConditionGroup(oid, definition.label, definition.metadata, definition.conditions, now, now)
         await self._save(group)
-        self._bus.publish(ConditionGroupCreatedEvent(
-            condition_group_oid=oid, label=group.label, metadata=group.metadata,
-            conditions=group.wire_conditions()))
+        self._bus.publish(
+            ConditionGroupCreatedEvent(
+                condition_group_oid=oid, label=group.label, metadata=group.metadata, conditions=group.wire_conditions()
+            )
+        )
         return oid
 
     async def update(self, body: Any) -> None:
@@ -863,12 +900,20 @@ class ConditionGroupStore:
             raise ConditionError("oid", "missing: the oid of the condition group to update").to_api()
         current = self.get(oid)
         definition = self.validate(body)
-        group = ConditionGroup(oid, definition.label, definition.metadata, definition.conditions,
-                               current.creation_time, max(now_ms(), current.creation_time))
+        group = ConditionGroup(
+            oid,
+            definition.label,
+            definition.metadata,
+            definition.conditions,
+            current.creation_time,
+            max(now_ms(), current.creation_time),
+        )
         await self._save(group)
-        self._bus.publish(ConditionGroupUpdatedEvent(
-            condition_group_oid=oid, label=group.label, metadata=group.metadata,
-            conditions=group.wire_conditions()))
+        self._bus.publish(
+            ConditionGroupUpdatedEvent(
+                condition_group_oid=oid, label=group.label, metadata=group.metadata, conditions=group.wire_conditions()
+            )
+        )
 
     async def delete(self, oid: str) -> None:
         self.get(oid)
@@ -878,13 +923,13 @@ class ConditionGroupStore:
         self._bus.publish(ConditionGroupDeletedEvent(condition_group_oid=oid))
 
     async def _save(self, group: ConditionGroup) -> None:
-        body = json.dumps({"label": group.label, "metadata": group.metadata,
-                           "conditions": group.wire_conditions()})
+        body = json.dumps({"label": group.label, "metadata": group.metadata, "conditions": group.wire_conditions()})
         await self._db.execute(
             "INSERT INTO condition_groups (oid, label, body, creation_time, last_update_time) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET label = excluded.label, "
             "body = excluded.body, last_update_time = excluded.last_update_time",
-            (group.oid, group.label, body, group.creation_time, group.last_update_time))
+            (group.oid, group.label, body, group.creation_time, group.last_update_time),
+        )
         self._groups[group.oid] = group
         self.index.put(group.oid, group.conditions)
 

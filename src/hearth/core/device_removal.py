@@ -44,8 +44,11 @@ class DeviceRemoval:
 
     async def _run(self, job_id: str, device: Any, all_subsystems: bool) -> None:
         base = device.url_text.split("#", 1)[0]
-        targets = [d for d in self._registry.all() if d.url_text == device.url_text
-                   or (all_subsystems and d.url_text.split("#", 1)[0] == base)]
+        targets = [
+            d
+            for d in self._registry.all()
+            if d.url_text == device.url_text or (all_subsystems and d.url_text.split("#", 1)[0] == base)
+        ]
         try:
             driver = self._drivers.by_protocol.get(device.url.protocol)
             for target in targets:

@@ -55,9 +55,20 @@ class _Storage:
 class Context:
     """What one driver sees of Hearth (the ``DriverContext`` of the SDK)."""
 
-    def __init__(self, name: str, protocol: str, gateway_id: str, config: Mapping[str, Any],
-                 catalogue: Catalogue, registry: DeviceRegistry, states: StateStore, places: PlaceTree,
-                 storage: DriverDataRepository, data_dir: Path | None = None, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        protocol: str,
+        gateway_id: str,
+        config: Mapping[str, Any],
+        catalogue: Catalogue,
+        registry: DeviceRegistry,
+        states: StateStore,
+        places: PlaceTree,
+        storage: DriverDataRepository,
+        data_dir: Path | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self.name = name
         self.data_dir = data_dir or Path("var") / "drivers" / name
         self.protocol = protocol
@@ -86,9 +97,13 @@ class Context:
     async def add_device(self, spec: DeviceSpec) -> DeviceURL:
         url = DeviceURL.parse(str(self.device_url(spec.address, spec.subsystem)))
         place = self._places.find_by_label(spec.place_label) if spec.place_label else None
-        device, _ = await self._registry.add(url, spec.controllable_name, spec.label,
-                                             attributes=dict(spec.attributes),
-                                             place_oid=place.oid if place else None)
+        device, _ = await self._registry.add(
+            url,
+            spec.controllable_name,
+            spec.label,
+            attributes=dict(spec.attributes),
+            place_oid=place.oid if place else None,
+        )
         missing = {k: v for k, v in spec.states.items() if k not in device.states}
         if missing:
             self._states.report(device, missing, strict=False)
@@ -105,8 +120,11 @@ class Context:
             await self._registry.remove(device)
 
     def devices(self) -> list[DeviceInfo]:
-        return [DeviceInfo(d.url, d.controllable.name, d.label, d.available)
-                for d in self._registry.all() if d.url.protocol == self.protocol]
+        return [
+            DeviceInfo(d.url, d.controllable.name, d.label, d.available)
+            for d in self._registry.all()
+            if d.url.protocol == self.protocol
+        ]
 
     def report_states(self, url: DeviceURL, values: Mapping[str, Any]) -> None:
         device = self._registry.get(str(url))

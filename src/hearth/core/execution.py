@@ -12,9 +12,20 @@ from hearth.model.execution import ExecutionState, ExecutionSubType, ExecutionTy
 MASK = "********"
 
 # The order an execution moves through; it never moves back.
-_ORDER = {s: i for i, s in enumerate([
-    ExecutionState.INITIALIZED, ExecutionState.QUEUED_GATEWAY_SIDE, ExecutionState.NOT_TRANSMITTED,
-    ExecutionState.TRANSMITTED, ExecutionState.IN_PROGRESS, ExecutionState.COMPLETED, ExecutionState.FAILED])}
+_ORDER = {
+    s: i
+    for i, s in enumerate(
+        [
+            ExecutionState.INITIALIZED,
+            ExecutionState.QUEUED_GATEWAY_SIDE,
+            ExecutionState.NOT_TRANSMITTED,
+            ExecutionState.TRANSMITTED,
+            ExecutionState.IN_PROGRESS,
+            ExecutionState.COMPLETED,
+            ExecutionState.FAILED,
+        ]
+    )
+}
 
 
 @dataclass(slots=True, eq=False)
@@ -52,13 +63,21 @@ class CommandRun:
 
     def history_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "deviceURL": self.device_url, "command": self.name, "parameters": self.masked_parameters(),
-            "rank": self.rank, "dynamic": False, "delay": self.delay, "state": self.state.value,
+            "deviceURL": self.device_url,
+            "command": self.name,
+            "parameters": self.masked_parameters(),
+            "rank": self.rank,
+            "dynamic": False,
+            "delay": self.delay,
+            "state": self.state.value,
             "failureType": self.failure.name,
         }
         if self.failure is not FailureType.NO_FAILURE:
-            out["detailedStatus"] = {"type": "generic-error", "message": self.message or self.failure.name,
-                                     "error": True}
+            out["detailedStatus"] = {
+                "type": "generic-error",
+                "message": self.message or self.failure.name,
+                "error": True,
+            }
         return out
 
 
@@ -98,9 +117,14 @@ class Execution:
     def current_json(self) -> dict[str, Any]:
         """``GET /exec/current[/{execId}]``."""
         return {
-            "startTime": self.start_time, "owner": self.owner, "actionGroup": self.action_group,
-            "description": self.description(), "id": self.id, "state": self.state.value,
-            "executionType": self.type.label, "executionSubType": self.sub_type.label,
+            "startTime": self.start_time,
+            "owner": self.owner,
+            "actionGroup": self.action_group,
+            "description": self.description(),
+            "id": self.id,
+            "state": self.state.value,
+            "executionType": self.type.label,
+            "executionSubType": self.sub_type.label,
         }
 
     def history_json(self) -> dict[str, Any]:
@@ -108,11 +132,19 @@ class Execution:
         start = self.effective_start_time or self.start_time
         end = self.end_time
         out: dict[str, Any] = {
-            "eventTime": self.start_time, "owner": self.owner, "source": self.source, "id": self.id,
-            "label": self.label, "type": f"{self.type.label} - {self.sub_type.label}", "state": self.state.value,
-            "failureType": self.failure.name, "commands": [c.history_json() for c in self.commands],
-            "executionType": self.type.label, "executionSubType": self.sub_type.label,
-            "effectiveStartTime": start, "duration": (end - start) if end is not None else -1,
+            "eventTime": self.start_time,
+            "owner": self.owner,
+            "source": self.source,
+            "id": self.id,
+            "label": self.label,
+            "type": f"{self.type.label} - {self.sub_type.label}",
+            "state": self.state.value,
+            "failureType": self.failure.name,
+            "commands": [c.history_json() for c in self.commands],
+            "executionType": self.type.label,
+            "executionSubType": self.sub_type.label,
+            "effectiveStartTime": start,
+            "duration": (end - start) if end is not None else -1,
         }
         if end is not None:
             out["endTime"] = end
@@ -127,8 +159,11 @@ class Execution:
         """Actions of ExecutionRegisteredEvent, with typed parameters ({type, value})."""
         by_device: dict[str, list[dict[str, Any]]] = {}
         for c in self.commands:
-            by_device.setdefault(c.device_url, []).append({
-                "name": c.name, "delay": c.delay,
-                "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.masked_parameters()],
-            })
+            by_device.setdefault(c.device_url, []).append(
+                {
+                    "name": c.name,
+                    "delay": c.delay,
+                    "parameters": [{"type": int(infer_datatype(p)), "value": p} for p in c.masked_parameters()],
+                }
+            )
         return [{"deviceURL": url, "commands": cmds} for url, cmds in by_device.items()]

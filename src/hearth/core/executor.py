@@ -58,9 +58,17 @@ def _now() -> int:
 
 
 class Executor:
-    def __init__(self, registry: DeviceRegistry, drivers: DriverManager, bus: EventBus,
-                 journal: ExecutionJournal, *, lock_hold_s: float = 900.0, missed_grace_s: float = 900.0,
-                 states: StateStore | None = None) -> None:
+    def __init__(
+        self,
+        registry: DeviceRegistry,
+        drivers: DriverManager,
+        bus: EventBus,
+        journal: ExecutionJournal,
+        *,
+        lock_hold_s: float = 900.0,
+        missed_grace_s: float = 900.0,
+        states: StateStore | None = None,
+    ) -> None:
         self._registry = registry
         self._states = states
         self._drivers = drivers
@@ -93,11 +101,20 @@ class Executor:
                 except CommandRejected as exc:
                     raise ApiError.unsupported(str(exc)) from None
                 sensitive = set(spec.sensitive_indexes) | {
-                    i for i in command.sensitive_parameters_indexes if 0 <= i < len(params)}
-                runs.append(CommandRun(
-                    rank=len(runs), device_url=device.url_text, name=command.name, parameters=params,
-                    sensitive=tuple(sorted(sensitive)), delay=command.delay, lock_level=command.lock_level,
-                    due_time=start + command.delay * 1000))
+                    i for i in command.sensitive_parameters_indexes if 0 <= i < len(params)
+                }
+                runs.append(
+                    CommandRun(
+                        rank=len(runs),
+                        device_url=device.url_text,
+                        name=command.name,
+                        parameters=params,
+                        sensitive=tuple(sorted(sensitive)),
+                        delay=command.delay,
+                        lock_level=command.lock_level,
+                        due_time=start + command.delay * 1000,
+                    )
+                )
         return runs
 
     def sensitive_masks(self, group: ActionGroup) -> dict[tuple[int, int], set[int]]:
@@ -113,26 +130,53 @@ class Executor:
                     masks[(i, j)] = indexes
         return masks
 
-    async def submit(self, group: ActionGroup, *, owner: str, source: str = "local",
-                     type: ExecutionType = ExecutionType.IMMEDIATE,
-                     sub_type: ExecutionSubType = ExecutionSubType.MANUAL_CONTROL,
-                     action_group_oid: str | None = None, trigger_id: str | None = None,
-                     high_priority: bool = False, internal: bool = False) -> Execution:
+    async def submit(
+        self,
+        group: ActionGroup,
+        *,
+        owner: str,
+        source: str = "local",
+        type: ExecutionType = ExecutionType.IMMEDIATE,
+        sub_type: ExecutionSubType = ExecutionSubType.MANUAL_CONTROL,
+        action_group_oid: str | None = None,
+        trigger_id: str | None = None,
+        high_priority: bool = False,
+        internal: bool = False,
+    ) -> Execution:
         start = _now()
         commands = self.plan(group, start)
         self._mark_sendable(commands, high_priority)
         masks = self.sensitive_masks(group)
         execution = Execution(
-            id=str(uuid.uuid4()), label=group.label, metadata=group.metadata, owner=owner, source=source,
-            type=type, sub_type=sub_type, action_group_oid=action_group_oid,
-            action_group=group.wire(masks), commands=commands, start_time=start, trigger_id=trigger_id,
-            high_priority=high_priority, internal=internal,
-            devices=list(dict.fromkeys(c.device_url for c in commands)))
+            id=str(uuid.uuid4()),
+            label=group.label,
+            metadata=group.metadata,
+            owner=owner,
+            source=source,
+            type=type,
+            sub_type=sub_type,
+            action_group_oid=action_group_oid,
+            action_group=group.wire(masks),
+            commands=commands,
+            start_time=start,
+            trigger_id=trigger_id,
+            high_priority=high_priority,
+            internal=internal,
+            devices=list(dict.fromkeys(c.device_url for c in commands)),
+        )
         await self._journal.register(execution)
         self.current[execution.id] = execution
-        self._bus.publish(ExecutionRegisteredEvent(
-            exec_id=execution.id, label=execution.label, metadata=execution.metadata, type=int(type),
-            sub_type=int(sub_type), trigger_id=trigger_id, actions=execution.registered_actions()))
+        self._bus.publish(
+            ExecutionRegisteredEvent(
+                exec_id=execution.id,
+                label=execution.label,
+                metadata=execution.metadata,
+                type=int(type),
+                sub_type=int(sub_type),
+                trigger_id=trigger_id,
+                actions=execution.registered_actions(),
+            )
+        )
         self._launch(execution)
         return execution
 
@@ -152,8 +196,9 @@ class Executor:
                 continue
             device_gate = self._device_gates.get(command.device_url)
             radio_gate = self._radio_gates.get(command.device_url.partition(":")[0])
-            if (device_gate is None or not device_gate.would_wait()) and \
-                    (radio_gate is None or not radio_gate.would_wait()):
+            if (device_gate is None or not device_gate.would_wait()) and (
+                radio_gate is None or not radio_gate.would_wait()
+            ):
                 command.state = S.TRANSMITTED
                 command.sent_with_registration = True
 
@@ -168,8 +213,13 @@ class Executor:
             by_device: dict[str, list[CommandRun]] = {}
             for command in execution.commands:
                 by_device.setdefault(command.device_url, []).append(command)
-            await asyncio.gather(*(self._run_device(execution, url, cmds) for url, cmds in by_device.items()
-                                   if not all(c.is_final for c in cmds)))
+            await asyncio.gather(
+                *(
+                    self._run_device(execution, url, cmds)
+                    for url, cmds in by_device.items()
+                    if not all(c.is_final for c in cmds)
+                )
+            )
         except asyncio.CancelledError:
             pass  # cancelled by the user: _finish says so
         except Exception:
@@ -184,12 +234,21 @@ class Executor:
             if failed is not None:
                 if failed.failure is FailureType.UNKNOWN:
                     # Known not sent; what came before it is not known, so it is not sent after a restart.
-                    self._set(execution, command, S.FAILED, FailureType.COMMAND_INTERRUPTED,
-                              f"not sent: command {failed.rank} on this device was in flight when the gateway "
-                              "stopped")
+                    self._set(
+                        execution,
+                        command,
+                        S.FAILED,
+                        FailureType.COMMAND_INTERRUPTED,
+                        f"not sent: command {failed.rank} on this device was in flight when the gateway stopped",
+                    )
                 else:
-                    self._set(execution, command, S.FAILED, failed.failure,
-                              f"not sent: command {failed.rank} on this device failed")
+                    self._set(
+                        execution,
+                        command,
+                        S.FAILED,
+                        failed.failure,
+                        f"not sent: command {failed.rank} on this device failed",
+                    )
                 continue
             if command.is_final:
                 # Closed before a restart: an interrupted command still stops the ones after it.
@@ -232,8 +291,9 @@ class Executor:
         try:
             if not self._lock_allows(command, high):
                 level = self._locks[command.device_url][0]
-                self._set(execution, command, S.FAILED, FailureType.PRIORITY_LOCK__USER,
-                          f"device is locked at level {level}")
+                self._set(
+                    execution, command, S.FAILED, FailureType.PRIORITY_LOCK__USER, f"device is locked at level {level}"
+                )
                 return
             await radio_gate.acquire(high)
             try:
@@ -241,24 +301,34 @@ class Executor:
                     command.state = S.TRANSMITTED
                     await self._journal.before_send(execution, command)
                 self._set(execution, command, S.TRANSMITTED, force=True)
-                call = CommandCall(device_url=device.url, name=command.name, parameters=list(command.parameters),
-                                   exec_id=execution.id, rank=command.rank, high_priority=high,
-                                   on_progress=lambda eta: self._progress(execution, command, eta))
+                call = CommandCall(
+                    device_url=device.url,
+                    name=command.name,
+                    parameters=list(command.parameters),
+                    exec_id=execution.id,
+                    rank=command.rank,
+                    high_priority=high,
+                    on_progress=lambda eta: self._progress(execution, command, eta),
+                )
                 try:
                     # asyncio.timeout, not wait_for: no extra task per command.
                     async with asyncio.timeout(driver.command_timeout_s):
                         if command.name == "setName" and self._states is not None:
                             # The name is the gateway's, not the radio's: no driver hears of it.
-                            self._states.report(device, {"core:NameState": str(command.parameters[0])},
-                                                strict=False)
+                            self._states.report(device, {"core:NameState": str(command.parameters[0])}, strict=False)
                         else:
                             await driver.execute(call)
                 except CommandFailed as exc:
                     self._set(execution, command, S.FAILED, exc.failure, exc.message)
                     return
                 except TimeoutError:
-                    self._set(execution, command, S.FAILED, FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
-                              f"no answer within {driver.command_timeout_s:g} s")
+                    self._set(
+                        execution,
+                        command,
+                        S.FAILED,
+                        FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
+                        f"no answer within {driver.command_timeout_s:g} s",
+                    )
                     return
                 except asyncio.CancelledError:
                     raise
@@ -290,17 +360,31 @@ class Executor:
 
     # ------------------------------------------------------------------ state and events
 
-    def _set(self, execution: Execution, command: CommandRun, state: ExecutionState,
-             failure: FailureType = FailureType.NO_FAILURE, message: str | None = None, *,
-             time_to_next: int = -1, force: bool = False) -> None:
+    def _set(
+        self,
+        execution: Execution,
+        command: CommandRun,
+        state: ExecutionState,
+        failure: FailureType = FailureType.NO_FAILURE,
+        message: str | None = None,
+        *,
+        time_to_next: int = -1,
+        force: bool = False,
+    ) -> None:
         if command.state is state and not force:
             return
         command.state = state
         if state is S.FAILED:
             command.failure, command.message = failure, message
-        self._bus.publish(CommandExecutionStateChangedEvent(
-            exec_id=execution.id, device_url=command.device_url, rank=command.rank, new_state=state.value,
-            failure_type=failure.name if state is S.FAILED else None))
+        self._bus.publish(
+            CommandExecutionStateChangedEvent(
+                exec_id=execution.id,
+                device_url=command.device_url,
+                rank=command.rank,
+                new_state=state.value,
+                failure_type=failure.name if state is S.FAILED else None,
+            )
+        )
         # The journal hears of the transitions a restart reads: TRANSMITTED (synced before the radio, by
         # register or before_send) and the end. QUEUED_GATEWAY_SIDE and NOT_TRANSMITTED restart as INITIALIZED
         # and IN_PROGRESS as TRANSMITTED whatever the journal says, so a row for them would change nothing.
@@ -312,20 +396,35 @@ class Executor:
         # The execution shows its most advanced command; it never moves back, so this one step is enough.
         self._advance(execution, state, time_to_next)
 
-    def _advance(self, execution: Execution, state: ExecutionState, time_to_next: int = -1,
-                 failed: list[dict[str, Any]] | None = None) -> None:
+    def _advance(
+        self,
+        execution: Execution,
+        state: ExecutionState,
+        time_to_next: int = -1,
+        failed: list[dict[str, Any]] | None = None,
+    ) -> None:
         old = execution.state
         if not execution.advance(state):
             return
         if state is S.TRANSMITTED or state.is_final:  # the others read the same after a restart (see _set)
             self._journal.note_execution(execution)
         failure = execution.failure if state is S.FAILED else None
-        self._bus.publish(ExecutionStateChangedEvent(
-            exec_id=execution.id, old_state=old.value, new_state=state.value, owner_key=execution.owner,
-            type=int(execution.type), sub_type=int(execution.sub_type), time_to_next_state=time_to_next,
-            failed_commands=failed, related_devices=[{"deviceURL": u} for u in execution.devices],
-            technical=execution.internal, failure_type_code=int(failure) if failure is not None else None,
-            failure_type=failure.name if failure is not None else None))
+        self._bus.publish(
+            ExecutionStateChangedEvent(
+                exec_id=execution.id,
+                old_state=old.value,
+                new_state=state.value,
+                owner_key=execution.owner,
+                type=int(execution.type),
+                sub_type=int(execution.sub_type),
+                time_to_next_state=time_to_next,
+                failed_commands=failed,
+                related_devices=[{"deviceURL": u} for u in execution.devices],
+                technical=execution.internal,
+                failure_type_code=int(failure) if failure is not None else None,
+                failure_type=failure.name if failure is not None else None,
+            )
+        )
 
     def _finish(self, execution: Execution) -> None:
         cancelled = execution.cancelled
@@ -336,10 +435,24 @@ class Executor:
         execution.end_time = _now()
         if failed:
             execution.failure = FailureType.CANCELLED if cancelled else failed[0].failure
-            self._advance(execution, S.FAILED, 0, failed=[
-                {"deviceURL": c.device_url, "rank": c.rank, "failureType": c.failure.name,
-                 "detailedStatus": {"type": "generic-error", "message": c.message or c.failure.name, "error": True}}
-                for c in failed])
+            self._advance(
+                execution,
+                S.FAILED,
+                0,
+                failed=[
+                    {
+                        "deviceURL": c.device_url,
+                        "rank": c.rank,
+                        "failureType": c.failure.name,
+                        "detailedStatus": {
+                            "type": "generic-error",
+                            "message": c.message or c.failure.name,
+                            "error": True,
+                        },
+                    }
+                    for c in failed
+                ],
+            )
         else:
             self._advance(execution, S.COMPLETED, 0)
         self.current.pop(execution.id, None)

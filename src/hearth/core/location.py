@@ -26,15 +26,31 @@ from hearth.store.database import Database
 from hearth.store.writer import BatchWriter
 
 _TEXT_FIELDS = ("city", "country", "postalCode", "addressLine1", "addressLine2", "twilightCity")
-_FIELDS = frozenset(_TEXT_FIELDS + (
-    "creationTime", "lastUpdateTime", "timezone", "latitude", "longitude", "twilightMode", "twilightAngle",
-    "summerSolsticeDuskMinutes", "winterSolsticeDuskMinutes", "dawnOffset", "duskOffset", "twilightOffsetEnabled",
-    "tariffSettings"))
+_FIELDS = frozenset(
+    _TEXT_FIELDS
+    + (
+        "creationTime",
+        "lastUpdateTime",
+        "timezone",
+        "latitude",
+        "longitude",
+        "twilightMode",
+        "twilightAngle",
+        "summerSolsticeDuskMinutes",
+        "winterSolsticeDuskMinutes",
+        "dawnOffset",
+        "duskOffset",
+        "twilightOffsetEnabled",
+        "tariffSettings",
+    )
+)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Dusk at the solstices for twilightMode 2 when the user gave none: 21:30 in June, 17:00 in December.
 SUMMER_DUSK_MIN, WINTER_DUSK_MIN = 21 * 60 + 30, 17 * 60
-UPSERT = ("INSERT INTO setup_location (id, body, creation_time, last_update_time) VALUES (1, ?, ?, ?) "
-          "ON CONFLICT (id) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time")
+UPSERT = (
+    "INSERT INTO setup_location (id, body, creation_time, last_update_time) VALUES (1, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time"
+)
 
 
 def _bad(field: str, reason: str) -> ApiError:
@@ -162,20 +178,33 @@ class LocationStore:
         b = self._body
         offsets = b.get("twilightOffsetEnabled", True)
         return SunSetting(
-            timezone=b.get("timezone") or system_timezone(), latitude=b.get("latitude"),
-            longitude=b.get("longitude"), angle=TwilightAngle(b.get("twilightAngle", DEFAULT_ANGLE.value)),
-            mode=b.get("twilightMode", 1), dawn_offset_min=b.get("dawnOffset", 0) if offsets else 0,
+            timezone=b.get("timezone") or system_timezone(),
+            latitude=b.get("latitude"),
+            longitude=b.get("longitude"),
+            angle=TwilightAngle(b.get("twilightAngle", DEFAULT_ANGLE.value)),
+            mode=b.get("twilightMode", 1),
+            dawn_offset_min=b.get("dawnOffset", 0) if offsets else 0,
             dusk_offset_min=b.get("duskOffset", 0) if offsets else 0,
             summer_dusk_min=b.get("summerSolsticeDuskMinutes", SUMMER_DUSK_MIN),
-            winter_dusk_min=b.get("winterSolsticeDuskMinutes", WINTER_DUSK_MIN))
+            winter_dusk_min=b.get("winterSolsticeDuskMinutes", WINTER_DUSK_MIN),
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self._created is not None:
             out["creationTime"], out["lastUpdateTime"] = self._created, self._updated
-        out.update({"timezone": self._setting.timezone, "twilightMode": 1, "twilightAngle": DEFAULT_ANGLE.value,
-                    "summerSolsticeDuskMinutes": SUMMER_DUSK_MIN, "winterSolsticeDuskMinutes": WINTER_DUSK_MIN,
-                    "twilightOffsetEnabled": True, "dawnOffset": 0, "duskOffset": 0})
+        out.update(
+            {
+                "timezone": self._setting.timezone,
+                "twilightMode": 1,
+                "twilightAngle": DEFAULT_ANGLE.value,
+                "summerSolsticeDuskMinutes": SUMMER_DUSK_MIN,
+                "winterSolsticeDuskMinutes": WINTER_DUSK_MIN,
+                "twilightOffsetEnabled": True,
+                "dawnOffset": 0,
+                "duskOffset": 0,
+            }
+        )
         out.update(self._body)
         return out
 
@@ -188,13 +217,23 @@ class LocationStore:
         self._setting = self._make_setting()
         b = merged
         mode = b.get("twilightMode")
-        self._bus.publish(LocationUpdatedEvent(
-            city=b.get("city"), country=b.get("country"), postal_code=b.get("postalCode"),
-            timezone=self._setting.timezone, address_line1=b.get("addressLine1"),
-            address_line2=b.get("addressLine2"), dawn_offset=b.get("dawnOffset"), dusk_offset=b.get("duskOffset"),
-            longitude=b.get("longitude"), latitude=b.get("latitude"),
-            twilight_mode=str(mode) if mode is not None else None, twilight_city=b.get("twilightCity"),
-            twilight_angle=b.get("twilightAngle")))
+        self._bus.publish(
+            LocationUpdatedEvent(
+                city=b.get("city"),
+                country=b.get("country"),
+                postal_code=b.get("postalCode"),
+                timezone=self._setting.timezone,
+                address_line1=b.get("addressLine1"),
+                address_line2=b.get("addressLine2"),
+                dawn_offset=b.get("dawnOffset"),
+                dusk_offset=b.get("duskOffset"),
+                longitude=b.get("longitude"),
+                latitude=b.get("latitude"),
+                twilight_mode=str(mode) if mode is not None else None,
+                twilight_city=b.get("twilightCity"),
+                twilight_angle=b.get("twilightAngle"),
+            )
+        )
 
     def dawn_json(self, day: date | None = None) -> dict[str, Any]:
         setting = self._setting

@@ -33,8 +33,14 @@ class PlaceTree:
                 self._by_oid[place.parent_oid].children.append(place)
         if self.root is None:
             now = now_ms()
-            self.root = Place(oid=str(uuid.uuid4()), label=root_label, type=ROOT_TYPE, parent_oid=None,
-                              creation_time=now, last_update_time=now)
+            self.root = Place(
+                oid=str(uuid.uuid4()),
+                label=root_label,
+                type=ROOT_TYPE,
+                parent_oid=None,
+                creation_time=now,
+                last_update_time=now,
+            )
             self._by_oid[self.root.oid] = self.root
             await self._repo.save(self.root)
             for entry in seed:
@@ -69,22 +75,38 @@ class PlaceTree:
             out |= self.subtree_oids(child)
         return out
 
-    async def create(self, parent_oid: str, *, label: str, type: int | str, metadata: str | None = None,
-                     announce: bool = True) -> Place:
+    async def create(
+        self, parent_oid: str, *, label: str, type: int | str, metadata: str | None = None, announce: bool = True
+    ) -> Place:
         parent = self.require(parent_oid)
         now = now_ms()
-        place = Place(oid=str(uuid.uuid4()), label=label, type=type, parent_oid=parent.oid, metadata=metadata,
-                      creation_time=now, last_update_time=now)
+        place = Place(
+            oid=str(uuid.uuid4()),
+            label=label,
+            type=type,
+            parent_oid=parent.oid,
+            metadata=metadata,
+            creation_time=now,
+            last_update_time=now,
+        )
         await self._repo.save(place)
         self._by_oid[place.oid] = place
         parent.children.append(place)
         if announce:
-            self._bus.publish(PlaceCreatedEvent(place_oid=place.oid, parent_place_oid=parent.oid, type=place.type,
-                                                label=place.label, metadata=place.metadata))
+            self._bus.publish(
+                PlaceCreatedEvent(
+                    place_oid=place.oid,
+                    parent_place_oid=parent.oid,
+                    type=place.type,
+                    label=place.label,
+                    metadata=place.metadata,
+                )
+            )
         return place
 
-    async def update(self, place: Place, *, label: str | None = None, type: int | str | None = None,
-                     metadata: str | None = None) -> None:
+    async def update(
+        self, place: Place, *, label: str | None = None, type: int | str | None = None, metadata: str | None = None
+    ) -> None:
         if label is not None:
             place.label = label
         if type is not None:
@@ -133,5 +155,12 @@ class PlaceTree:
         return depth
 
     def _announce_update(self, place: Place) -> None:
-        self._bus.publish(PlaceUpdatedEvent(place_oid=place.oid, parent_place_oid=place.parent_oid, type=place.type,
-                                            label=place.label, metadata=place.metadata))
+        self._bus.publish(
+            PlaceUpdatedEvent(
+                place_oid=place.oid,
+                parent_place_oid=place.parent_oid,
+                type=place.type,
+                label=place.label,
+                metadata=place.metadata,
+            )
+        )

@@ -36,8 +36,13 @@ class ReadBack:
     RETRY_S = 5.0
     TIMEOUT_S = 60.0
 
-    def __init__(self, registry: DeviceRegistry, drivers: DriverManager, journal: ExecutionJournal,
-                 commands: list[tuple[Execution, CommandRun]]) -> None:
+    def __init__(
+        self,
+        registry: DeviceRegistry,
+        drivers: DriverManager,
+        journal: ExecutionJournal,
+        commands: list[tuple[Execution, CommandRun]],
+    ) -> None:
         self._registry = registry
         self._drivers = drivers
         self._journal = journal

@@ -41,11 +41,19 @@ class DeviceRegistry:
             if controllable is None:
                 orphans.append(row.url)
                 continue
-            device = Device(url=DeviceURL.parse(row.url), oid=row.oid, label=row.label, controllable=controllable,
-                            place_oid=row.place_oid, metadata=row.metadata, enabled=row.enabled,
-                            available=row.available, creation_time=row.creation_time,
-                            last_update_time=row.last_update_time,
-                            attributes=attributes_from_json(row.attributes))
+            device = Device(
+                url=DeviceURL.parse(row.url),
+                oid=row.oid,
+                label=row.label,
+                controllable=controllable,
+                place_oid=row.place_oid,
+                metadata=row.metadata,
+                enabled=row.enabled,
+                available=row.available,
+                creation_time=row.creation_time,
+                last_update_time=row.last_update_time,
+                attributes=attributes_from_json(row.attributes),
+            )
             self._by_url[device.url_text] = device
         return orphans
 
@@ -81,14 +89,23 @@ class DeviceRegistry:
             out.setdefault(device.controllable.name, []).append(device.url_text)
         return out
 
-    async def add(self, url: DeviceURL, controllable_name: str, label: str, *,
-                  attributes: dict[str, Any] | None = None, place_oid: str | None = None) -> tuple[Device, bool]:
+    async def add(
+        self,
+        url: DeviceURL,
+        controllable_name: str,
+        label: str,
+        *,
+        attributes: dict[str, Any] | None = None,
+        place_oid: str | None = None,
+    ) -> tuple[Device, bool]:
         """Declare a device; an existing one keeps its oid, label and place. Returns (device, created)."""
         controllable = self._catalogue.get(controllable_name)
         if controllable is None:
             raise UnknownControllable(f"{url}: controllable {controllable_name!r} is not in the catalogue")
-        attrs = {a["name"]: Attribute(a["name"], infer_datatype(a.get("value")), a.get("value"))
-                 for a in controllable.attributes}
+        attrs = {
+            a["name"]: Attribute(a["name"], infer_datatype(a.get("value")), a.get("value"))
+            for a in controllable.attributes
+        }
         for name, value in (attributes or {}).items():
             attrs[name] = Attribute(name, infer_datatype(value), value)
         now = now_ms()
@@ -102,18 +119,33 @@ class DeviceRegistry:
             await self._repo.save(existing)
             self._publish_updated(existing)
             return existing, False
-        device = Device(url=url, oid=str(uuid.uuid4()), label=label[:256], controllable=controllable,
-                        place_oid=place_oid, creation_time=now, last_update_time=now, attributes=attrs)
+        device = Device(
+            url=url,
+            oid=str(uuid.uuid4()),
+            label=label[:256],
+            controllable=controllable,
+            place_oid=place_oid,
+            creation_time=now,
+            last_update_time=now,
+            attributes=attrs,
+        )
         await self._repo.save(device)
         self._by_url[device.url_text] = device
-        self._bus.publish(DeviceCreatedEvent(
-            device_url=device.url_text, controllable_name=controllable.name, label=device.label,
-            place_oid=device.place_oid, metadata=device.metadata,
-            device_attributes=[a.to_json() for a in attrs.values()]))
+        self._bus.publish(
+            DeviceCreatedEvent(
+                device_url=device.url_text,
+                controllable_name=controllable.name,
+                label=device.label,
+                place_oid=device.place_oid,
+                metadata=device.metadata,
+                device_attributes=[a.to_json() for a in attrs.values()],
+            )
+        )
         return device, True
 
-    async def update(self, device: Device, *, label: str | None = None, place_oid: str | None = None,
-                     metadata: str | None = None) -> None:
+    async def update(
+        self, device: Device, *, label: str | None = None, place_oid: str | None = None, metadata: str | None = None
+    ) -> None:
         if label is not None:
             device.label = label
         if place_oid is not None:
@@ -149,6 +181,12 @@ class DeviceRegistry:
                 self._publish_updated(device)
 
     def _publish_updated(self, device: Device) -> None:
-        self._bus.publish(DeviceUpdatedEvent(
-            device_url=device.url_text, controllable_name=device.controllable.name, label=device.label,
-            place_oid=device.place_oid, metadata=device.metadata))
+        self._bus.publish(
+            DeviceUpdatedEvent(
+                device_url=device.url_text,
+                controllable_name=device.controllable.name,
+                label=device.label,
+                place_oid=device.place_oid,
+                metadata=device.metadata,
+            )
+        )

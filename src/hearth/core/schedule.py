@@ -38,14 +38,28 @@ class ScheduledRun:
     creation_time: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"triggerId": self.trigger_id, "label": self.label, "utcTime": self.utc_time,
-                "actionGroupOID": self.action_group_oid, "randomTimeRange": 0, "serverSideManaged": False,
-                "executionType": ExecutionType.DELAYED.label, "executionSubType": ExecutionSubType.TIME_TRIGGER.label}
+        return {
+            "triggerId": self.trigger_id,
+            "label": self.label,
+            "utcTime": self.utc_time,
+            "actionGroupOID": self.action_group_oid,
+            "randomTimeRange": 0,
+            "serverSideManaged": False,
+            "executionType": ExecutionType.DELAYED.label,
+            "executionSubType": ExecutionSubType.TIME_TRIGGER.label,
+        }
 
 
 class DelayedRunScheduler:
-    def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, executor: Executor,
-                 groups: ActionGroupStore, missed_grace_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writer: BatchWriter,
+        bus: EventBus,
+        executor: Executor,
+        groups: ActionGroupStore,
+        missed_grace_s: float = 900.0,
+    ) -> None:
         self._db = db
         self._writer = writer
         self._bus = bus
@@ -59,11 +73,16 @@ class DelayedRunScheduler:
     async def load(self) -> None:
         now = time.time() * 1000
         for row in await self._db.fetchall(
-                "SELECT trigger_id, action_group_oid, label, utc_time, creation_time FROM scheduled_runs"):
+            "SELECT trigger_id, action_group_oid, label, utc_time, creation_time FROM scheduled_runs"
+        ):
             run = ScheduledRun(*row)
             if run.utc_time < now - self.missed_grace_s * 1000:
-                log.warning("scheduled run %s of %s was due at %d, missed by too long while down: dropped",
-                            run.trigger_id, run.action_group_oid, run.utc_time)
+                log.warning(
+                    "scheduled run %s of %s was due at %d, missed by too long while down: dropped",
+                    run.trigger_id,
+                    run.action_group_oid,
+                    run.utc_time,
+                )
                 await self._db.execute("DELETE FROM scheduled_runs WHERE trigger_id = ?", (run.trigger_id,))
                 self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=run.trigger_id))
                 continue
@@ -84,8 +103,9 @@ class DelayedRunScheduler:
         run = ScheduledRun(str(uuid.uuid4()), action_group_oid, group.label, utc_time, int(time.time() * 1000))
         await self._writer.commit(
             "INSERT INTO scheduled_runs (trigger_id, action_group_oid, label, utc_time, creation_time) "
-            "VALUES (?, ?, ?, ?, ?)", (run.trigger_id, run.action_group_oid, run.label, run.utc_time,
-                                       run.creation_time))
+            "VALUES (?, ?, ?, ?, ?)",
+            (run.trigger_id, run.action_group_oid, run.label, run.utc_time, run.creation_time),
+        )
         self._arm(run)
         self._bus.publish(DelayedTriggerSetEvent(trigger_id=run.trigger_id))
         return run
@@ -120,14 +140,25 @@ class DelayedRunScheduler:
         try:
             group = self._groups.get(run.action_group_oid)
             execution = await self._executor.submit(
-                group, owner="scheduler", type=ExecutionType.DELAYED, sub_type=ExecutionSubType.TIME_TRIGGER,
-                action_group_oid=run.action_group_oid, trigger_id=trigger_id)
+                group,
+                owner="scheduler",
+                type=ExecutionType.DELAYED,
+                sub_type=ExecutionSubType.TIME_TRIGGER,
+                action_group_oid=run.action_group_oid,
+                trigger_id=trigger_id,
+            )
         except ApiError as exc:
             log.warning("scheduled run %s of %s could not start: %s", trigger_id, run.action_group_oid, exc.message)
             self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger_id))
             return
-        self._bus.publish(GroupTriggeredEvent(trigger_id=trigger_id, trigger_type=DELAYED_TRIGGER_TYPE,
-                                              action_group_oid=run.action_group_oid, exec_id=execution.id))
+        self._bus.publish(
+            GroupTriggeredEvent(
+                trigger_id=trigger_id,
+                trigger_type=DELAYED_TRIGGER_TYPE,
+                action_group_oid=run.action_group_oid,
+                exec_id=execution.id,
+            )
+        )
 
     async def stop(self) -> None:
         for timer in self._timers.values():

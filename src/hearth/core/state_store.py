@@ -60,9 +60,13 @@ class StateStore:
                 current.last_update_time = now
             changed.append(current)
         if changed:
-            self._bus.publish(DeviceStateChangedEvent(
-                timestamp=now, device_url=device.url_text,
-                device_states=[{"name": s.name, "type": int(s.type), "value": s.value} for s in changed]))
+            self._bus.publish(
+                DeviceStateChangedEvent(
+                    timestamp=now,
+                    device_url=device.url_text,
+                    device_states=[{"name": s.name, "type": int(s.type), "value": s.value} for s in changed],
+                )
+            )
         return changed
 
     def restore(self, device: Device, states: list[State]) -> None:

@@ -44,7 +44,9 @@ class TwilightAngle(StrEnum):
 
 
 _DEPRESSION: dict[TwilightAngle, float | None] = {
-    TwilightAngle.SOLAR: None, TwilightAngle.CIVIL: 6.0, TwilightAngle.NAUTICAL: 12.0,
+    TwilightAngle.SOLAR: None,
+    TwilightAngle.CIVIL: 6.0,
+    TwilightAngle.NAUTICAL: 12.0,
     TwilightAngle.ASTRONOMICAL: 18.0,
 }
 DEFAULT_ANGLE = TwilightAngle.CIVIL

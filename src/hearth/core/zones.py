@@ -23,12 +23,19 @@ class ZoneStore:
 
     async def load(self) -> None:
         for oid, body, created, updated in await self._db.fetchall(
-                "SELECT oid, body, creation_time, last_update_time FROM zones"):
+            "SELECT oid, body, creation_time, last_update_time FROM zones"
+        ):
             data = json.loads(body)
-            self._zones[oid] = Zone(oid=oid, label=data["label"], type=data["type"],
-                                    items=[ZoneItem(i["deviceOID"], i["deviceURL"]) for i in data["items"]],
-                                    external_oid=data.get("externalOID"), metadata=data.get("metadata"),
-                                    creation_time=created, last_update_time=updated)
+            self._zones[oid] = Zone(
+                oid=oid,
+                label=data["label"],
+                type=data["type"],
+                items=[ZoneItem(i["deviceOID"], i["deviceURL"]) for i in data["items"]],
+                external_oid=data.get("externalOID"),
+                metadata=data.get("metadata"),
+                creation_time=created,
+                last_update_time=updated,
+            )
 
     def all(self) -> list[Zone]:
         return list(self._zones.values())
@@ -59,21 +66,44 @@ class ZoneStore:
             items.append(ZoneItem(device.oid, device.url_text))
         return items
 
-    async def create(self, label: str, type: int, items: list[ZoneItem], external_oid: str | None,
-                     metadata: str | None) -> Zone:
+    async def create(
+        self, label: str, type: int, items: list[ZoneItem], external_oid: str | None, metadata: str | None
+    ) -> Zone:
         now = now_ms()
-        zone = Zone(oid=str(uuid.uuid4()), label=label, type=type, items=items, external_oid=external_oid,
-                    metadata=metadata, creation_time=now, last_update_time=now)
+        zone = Zone(
+            oid=str(uuid.uuid4()),
+            label=label,
+            type=type,
+            items=items,
+            external_oid=external_oid,
+            metadata=metadata,
+            creation_time=now,
+            last_update_time=now,
+        )
         await self._save(zone)
-        self._bus.publish(ZoneCreatedEvent(zone_oid=zone.oid, type=zone.type, label=zone.label,
-                                           device_urls=self._urls(zone), place_oids=self._places(zone)))
+        self._bus.publish(
+            ZoneCreatedEvent(
+                zone_oid=zone.oid,
+                type=zone.type,
+                label=zone.label,
+                device_urls=self._urls(zone),
+                place_oids=self._places(zone),
+            )
+        )
         return zone
 
     async def update(self, zone: Zone) -> None:
         zone.last_update_time = now_ms()
         await self._save(zone)
-        self._bus.publish(ZoneUpdatedEvent(zone_oid=zone.oid, type=zone.type, label=zone.label,
-                                           device_urls=self._urls(zone), place_oids=self._places(zone)))
+        self._bus.publish(
+            ZoneUpdatedEvent(
+                zone_oid=zone.oid,
+                type=zone.type,
+                label=zone.label,
+                device_urls=self._urls(zone),
+                place_oids=self._places(zone),
+            )
+        )
 
     async def delete(self, zone: Zone) -> None:
         await self._db.execute("DELETE FROM zones WHERE oid = ?", (zone.oid,))
@@ -98,10 +128,10 @@ class ZoneStore:
         return places
 
     async def _save(self, zone: Zone) -> None:
-        body = {k: v for k, v in zone.to_json().items()
-                if k in ("label", "type", "items", "externalOID", "metadata")}
+        body = {k: v for k, v in zone.to_json().items() if k in ("label", "type", "items", "externalOID", "metadata")}
         await self._db.execute(
             "INSERT INTO zones (oid, body, creation_time, last_update_time) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time",
-            (zone.oid, json.dumps(body), zone.creation_time, zone.last_update_time))
+            (zone.oid, json.dumps(body), zone.creation_time, zone.last_update_time),
+        )
         self._zones[zone.oid] = zone

@@ -29,8 +29,9 @@ class Command(StrictModel):
     # device's controllable when the execution is planned; here only that every number is finite.
     parameters: list[Any] = Field(default_factory=list)
     type: int | None = Field(None, ge=0, le=MAX_INT32)
-    sensitive_parameters_indexes: list[int] = Field(default_factory=list, alias="sensitiveParametersIndexes",
-                                                    max_length=MAX_COMMANDS_PER_ACTION)
+    sensitive_parameters_indexes: list[int] = Field(
+        default_factory=list, alias="sensitiveParametersIndexes", max_length=MAX_COMMANDS_PER_ACTION
+    )
     authentication: str | None = None
     # Seconds after the execution starts before this command may be sent.
     delay: int = Field(0, ge=0, le=MAX_DELAY_S)
@@ -110,19 +111,23 @@ class ActionGroup(StrictModel):
             "shortcut": self.shortcut,
             "notificationTypeMask": self.notification_type_mask,
             "actions": [
-                {"deviceURL": a.device_url,
-                 "commands": [c.wire(masks.get((i, j))) for j, c in enumerate(a.commands)]}
+                {"deviceURL": a.device_url, "commands": [c.wire(masks.get((i, j))) for j, c in enumerate(a.commands)]}
                 for i, a in enumerate(self.actions)
             ],
         }
-        for key, value in (("metadata", self.metadata), ("notificationCondition", self.notification_condition),
-                           ("notificationText", self.notification_text),
-                           ("notificationTitle", self.notification_title)):
+        for key, value in (
+            ("metadata", self.metadata),
+            ("notificationCondition", self.notification_condition),
+            ("notificationText", self.notification_text),
+            ("notificationTitle", self.notification_title),
+        ):
             if value is not None:
                 out[key] = value
-        for key, values in (("targetEmailAddresses", self.target_email_addresses),
-                            ("targetPhoneNumbers", self.target_phone_numbers),
-                            ("targetPushSubscriptions", self.target_push_subscriptions)):
+        for key, values in (
+            ("targetEmailAddresses", self.target_email_addresses),
+            ("targetPhoneNumbers", self.target_phone_numbers),
+            ("targetPushSubscriptions", self.target_push_subscriptions),
+        ):
             if values:
                 out[key] = values
         return out
@@ -138,7 +143,9 @@ def parse_action_group(body: Any) -> ActionGroup:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            raise ApiError.bad_request(f"Invalid action group: unknown field {where}: not defined here",
-                                       ErrorCode.INVALID_FIELD_VALUE) from None
-        raise ApiError.bad_request(f"Invalid action group: {where}: {err['msg']}",
-                                   ErrorCode.INVALID_FIELD_VALUE) from None
+            raise ApiError.bad_request(
+                f"Invalid action group: unknown field {where}: not defined here", ErrorCode.INVALID_FIELD_VALUE
+            ) from None
+        raise ApiError.bad_request(
+            f"Invalid action group: {where}: {err['msg']}", ErrorCode.INVALID_FIELD_VALUE
+        ) from None

@@ -76,5 +76,10 @@ class CalendarRuleDeletedEvent(Event):
 
 
 CALENDAR_EVENTS: tuple[type[Event], ...] = (
-    CalendarDayCreatedEvent, CalendarDayUpdatedEvent, CalendarDayDeletedEvent,
-    CalendarRuleCreatedEvent, CalendarRuleUpdatedEvent, CalendarRuleDeletedEvent)
+    CalendarDayCreatedEvent,
+    CalendarDayUpdatedEvent,
+    CalendarDayDeletedEvent,
+    CalendarRuleCreatedEvent,
+    CalendarRuleUpdatedEvent,
+    CalendarRuleDeletedEvent,
+)

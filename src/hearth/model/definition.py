@@ -59,8 +59,13 @@ class ParamSpec:
             return value
         if isinstance(value, str) and value in self.values:
             return value
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
-                and (self.min is None or value >= self.min) and (self.max is None or value <= self.max):
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (self.min is None or value >= self.min)
+            and (self.max is None or value <= self.max)
+        ):
             return value
         low = "" if self.min is None else f"{self.min:g}"
         high = "" if self.max is None else f"{self.max:g}"
@@ -75,8 +80,12 @@ class ParamSpec:
             prototype["maxValue"] = self.max
         if self.values:
             prototype["enumValues"] = list(self.values)
-        return {"name": self.name, "optional": self.optional, "sensitive": self.sensitive,
-                "valuePrototypes": [prototype]}
+        return {
+            "name": self.name,
+            "optional": self.optional,
+            "sensitive": self.sensitive,
+            "valuePrototypes": [prototype],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +110,8 @@ class CommandSpec:
         if not isinstance(parameters, list):
             raise CommandRejected(f"command {self.name!r}: parameters must be a list")
         if not self.min_params <= len(parameters) <= self.nparams:
-            expected = (str(self.nparams) if self.min_params == self.nparams
-                        else f"{self.min_params} to {self.nparams}")
-            raise CommandRejected(
-                f"command {self.name!r} takes {expected} parameter(s), {len(parameters)} given")
+            expected = str(self.nparams) if self.min_params == self.nparams else f"{self.min_params} to {self.nparams}"
+            raise CommandRejected(f"command {self.name!r} takes {expected} parameter(s), {len(parameters)} given")
         # Fewer parameters than specs is fine: the trailing optional ones were left out.
         pairs = zip(self.parameters, parameters, strict=False)
         return [spec.check(self.name, i, v) for i, (spec, v) in enumerate(pairs)]
@@ -158,21 +165,26 @@ class Controllable:
     def definition_json(self) -> dict[str, Any]:
         """``definition`` of the End-User API's device object (built once, shared read-only)."""
         if not self._definition:
-            self._definition.update({
-                "commands": [{"commandName": c.name, "nparams": c.nparams} for c in self.commands.values()],
-                "states": [
-                    {"type": s.type.name if s.values else "ContinuousState", "qualifiedName": s.name,
-                     **({"values": list(s.values)} if s.values else {})}
-                    for s in self.states.values()
-                ],
-                "dataProperties": [],
-                "widgetName": self.widget,
-                "uiProfiles": [],
-                "uiClass": self.ui_class,
-                "uiClassifiers": list(self.ui_classifiers),
-                "qualifiedName": self.name,
-                "type": self.type,
-            })
+            self._definition.update(
+                {
+                    "commands": [{"commandName": c.name, "nparams": c.nparams} for c in self.commands.values()],
+                    "states": [
+                        {
+                            "type": s.type.name if s.values else "ContinuousState",
+                            "qualifiedName": s.name,
+                            **({"values": list(s.values)} if s.values else {}),
+                        }
+                        for s in self.states.values()
+                    ],
+                    "dataProperties": [],
+                    "widgetName": self.widget,
+                    "uiProfiles": [],
+                    "uiClass": self.ui_class,
+                    "uiClassifiers": list(self.ui_classifiers),
+                    "qualifiedName": self.name,
+                    "type": self.type,
+                }
+            )
             for entry in self._definition["states"]:
                 if "values" in entry:
                     entry["type"] = "DiscreteState"

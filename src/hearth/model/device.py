@@ -18,8 +18,7 @@ class State:
     last_update_time: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": int(self.type), "value": self.value,
-                "lastUpdateTime": self.last_update_time}
+        return {"name": self.name, "type": int(self.type), "value": self.value, "lastUpdateTime": self.last_update_time}
 
     def to_event_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": int(self.type), "value": self.value}

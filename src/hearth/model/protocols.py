@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 # In the API's order: the number of a protocol is its place here, from 1.
-PREFIXES = ("io rts rtd rtds ramses enocean zwave camera ovp modbus modbuslink hue verisure internal jsw opendoors "
-            "myfox somfythermostat zigbee upnpcontrol eliot wiser profalux868 ogp ogcp homekit august hlrrwifi "
-            "rtn").split()
+PREFIXES = (
+    "io rts rtd rtds ramses enocean zwave camera ovp modbus modbuslink hue verisure internal jsw opendoors "
+    "myfox somfythermostat zigbee upnpcontrol eliot wiser profalux868 ogp ogcp homekit august hlrrwifi "
+    "rtn"
+).split()
 
 
 def protocol_prefix(text: str) -> str | None:

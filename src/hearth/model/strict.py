@@ -53,8 +53,9 @@ def lone_surrogate(text: str) -> bool:
 def _no_control(text: str) -> str:
     index = control_character(text)
     if index is not None:
-        raise ValueError(f"control character U+{ord(text[index]):04X} at position {index} (not allowed in a "
-                         "label or a name)")
+        raise ValueError(
+            f"control character U+{ord(text[index]):04X} at position {index} (not allowed in a label or a name)"
+        )
     return text
 
 

@@ -75,5 +75,11 @@ class DeviceHealthBook:
 
     def to_json(self, device: Device) -> dict[str, Any]:
         health = self.get(device.url_text) or DeviceHealth()
-        return {"deviceURL": device.url_text, "available": device.available, "lastSeen": health.last_seen,
-                "commands": health.commands, "failures": health.failures, "latencyMs": health.percentiles()}
+        return {
+            "deviceURL": device.url_text,
+            "available": device.available,
+            "lastSeen": health.last_seen,
+            "commands": health.commands,
+            "failures": health.failures,
+            "latencyMs": health.percentiles(),
+        }

@@ -30,8 +30,13 @@ class LogBuffer(logging.Handler):
             message = record.getMessage()
             if record.exc_info:
                 message += "\n" + self._traceback.formatException(record.exc_info)
-            entry = {"time": int(record.created * 1000), "level": record.levelname, "levelno": record.levelno,
-                     "logger": record.name, "message": redact(message)[:MAX_MESSAGE]}
+            entry = {
+                "time": int(record.created * 1000),
+                "level": record.levelname,
+                "levelno": record.levelno,
+                "logger": record.name,
+                "message": redact(message)[:MAX_MESSAGE],
+            }
         except Exception:
             self.handleError(record)
             return
@@ -54,4 +59,3 @@ class LogBuffer(logging.Handler):
 
     def uninstall(self) -> None:
         logging.getLogger().removeHandler(self)
-

@@ -148,21 +148,21 @@ class MetricsCollector:
         info = GaugeMetricFamily("hearth_info", "This gateway", labels=["version", "gateway_id"])
         info.add_metric([__version__, gw.identity.gateway_id], 1)
         yield info
-        yield GaugeMetricFamily("hearth_uptime_seconds", "Seconds since the gateway started",
-                                value=mon.uptime_s())
+        yield GaugeMetricFamily("hearth_uptime_seconds", "Seconds since the gateway started", value=mon.uptime_s())
 
-        latency = HistogramMetricFamily("hearth_command_latency_seconds",
-                                        "From handing a command to its driver to its result", labels=["driver"])
+        latency = HistogramMetricFamily(
+            "hearth_command_latency_seconds", "From handing a command to its driver to its result", labels=["driver"]
+        )
         for protocol, histogram in sorted(cmd.latency.items()):
             latency.add_metric([self._driver_of(protocol)], histogram.cumulative(), histogram.sum)
         yield latency
-        commands = CounterMetricFamily("hearth_commands", "Commands finished, by outcome",
-                                       labels=["driver", "outcome"])
+        commands = CounterMetricFamily("hearth_commands", "Commands finished, by outcome", labels=["driver", "outcome"])
         for (protocol, outcome), n in sorted(cmd.commands.items()):
             commands.add_metric([self._driver_of(protocol), outcome], n)
         yield commands
-        failures = CounterMetricFamily("hearth_command_failures", "Failed commands, by failure type",
-                                       labels=["driver", "failure_type"])
+        failures = CounterMetricFamily(
+            "hearth_command_failures", "Failed commands, by failure type", labels=["driver", "failure_type"]
+        )
         for (protocol, failure), n in sorted(cmd.failures.items()):
             failures.add_metric([self._driver_of(protocol), failure], n)
         yield failures
@@ -170,8 +170,9 @@ class MetricsCollector:
         for outcome, n in sorted(cmd.executions.items()):
             executions.add_metric([outcome], n)
         yield executions
-        yield GaugeMetricFamily("hearth_executions_running", "Executions not finished yet",
-                                value=len(gw.executor.current))
+        yield GaugeMetricFamily(
+            "hearth_executions_running", "Executions not finished yet", value=len(gw.executor.current)
+        )
 
         outbox = GaugeMetricFamily("hearth_outbox_depth", "Records waiting for the cloud", labels=["outbox"])
         for name, depth in sorted(self.inputs.outbox_depth.items()):
@@ -179,39 +180,51 @@ class MetricsCollector:
         yield outbox
 
         # Each HTTPS cloud connector counts its failed cycles by reason (hearth.cloud.answers).
-        cloud = CounterMetricFamily("hearth_cloud_failures", "Failed cloud sync cycles, by cloud and reason",
-                                    labels=["cloud", "reason"])
+        cloud = CounterMetricFamily(
+            "hearth_cloud_failures", "Failed cloud sync cycles, by cloud and reason", labels=["cloud", "reason"]
+        )
         for extension in gw.extensions:
             for reason, n in sorted(extension.status().failures.items()):
                 cloud.add_metric([extension.name, reason], n)
         yield cloud
 
         lag: LoopLagSampler = mon.lag
-        yield HistogramMetricFamily("hearth_event_loop_lag_seconds", "How late the event loop wakes a sleeper",
-                                    buckets=lag.histogram.cumulative(), sum_value=lag.histogram.sum)
+        yield HistogramMetricFamily(
+            "hearth_event_loop_lag_seconds",
+            "How late the event loop wakes a sleeper",
+            buckets=lag.histogram.cumulative(),
+            sum_value=lag.histogram.sum,
+        )
         writer = gw.writer
-        yield GaugeMetricFamily("hearth_store_write_lag_seconds", "Duration of the store's last batch write",
-                                value=writer.last_flush_ms / 1000)
-        yield GaugeMetricFamily("hearth_store_backlog_rows", "Rows queued for the store's next batch",
-                                value=writer.backlog)
-        yield CounterMetricFamily("hearth_store_rows_written", "Rows written by the batch writer",
-                                  value=writer.rows_written)
+        yield GaugeMetricFamily(
+            "hearth_store_write_lag_seconds",
+            "Duration of the store's last batch write",
+            value=writer.last_flush_ms / 1000,
+        )
+        yield GaugeMetricFamily(
+            "hearth_store_backlog_rows", "Rows queued for the store's next batch", value=writer.backlog
+        )
+        yield CounterMetricFamily(
+            "hearth_store_rows_written", "Rows written by the batch writer", value=writer.rows_written
+        )
         yield CounterMetricFamily("hearth_store_write_failures", "Failed batch writes", value=writer.failures)
 
         events = CounterMetricFamily("hearth_events", "Events published on the bus, by name", labels=["event"])
         for name, n in sorted(mon.event_counts()):
             events.add_metric([name], n)
         yield events
-        yield GaugeMetricFamily("hearth_events_per_second", "Events per second over the last 10 s",
-                                value=mon.rate.per_second)
-        yield CounterMetricFamily("hearth_bus_listener_errors", "Exceptions raised by event listeners",
-                                  value=gw.bus.listener_errors)
+        yield GaugeMetricFamily(
+            "hearth_events_per_second", "Events per second over the last 10 s", value=mon.rate.per_second
+        )
+        yield CounterMetricFamily(
+            "hearth_bus_listener_errors", "Exceptions raised by event listeners", value=gw.bus.listener_errors
+        )
 
-        up = GaugeMetricFamily("hearth_driver_up", "1 if the driver runs and its radio is there",
-                               labels=["driver"])
+        up = GaugeMetricFamily("hearth_driver_up", "1 if the driver runs and its radio is there", labels=["driver"])
         devices = GaugeMetricFamily("hearth_devices", "Devices, by driver", labels=["driver"])
-        unavailable = GaugeMetricFamily("hearth_devices_unavailable", "Unavailable devices, by driver",
-                                        labels=["driver"])
+        unavailable = GaugeMetricFamily(
+            "hearth_devices_unavailable", "Unavailable devices, by driver", labels=["driver"]
+        )
         for status in driver_statuses(gw):
             up.add_metric([status.name], 1 if status.status == "running" else 0)
             devices.add_metric([status.name], status.devices)

@@ -94,8 +94,9 @@ class Monitoring:
         latency_s = time.perf_counter() - sent if sent is not None else None
         failure = event.failure_type if state == _FAILED else None
         self.commands.command_finished(event.device_url.partition(":")[0], latency_s, failure or None)
-        self.health.command(event.device_url, latency_s * 1000 if latency_s is not None else None,
-                            state == _FAILED, event.timestamp)
+        self.health.command(
+            event.device_url, latency_s * 1000 if latency_s is not None else None, state == _FAILED, event.timestamp
+        )
 
     def _execution_changed(self, event: ExecutionStateChangedEvent) -> None:
         if event.new_state == _COMPLETED:

@@ -33,8 +33,13 @@ class DriverStatus:
     unavailable: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "protocol": self.protocol, "status": self.status, "devices": self.devices,
-                "unavailable": self.unavailable}
+        return {
+            "name": self.name,
+            "protocol": self.protocol,
+            "status": self.status,
+            "devices": self.devices,
+            "unavailable": self.unavailable,
+        }
 
 
 def driver_statuses(gateway: Gateway) -> list[DriverStatus]:
@@ -108,8 +113,11 @@ async def system_summary(gateway: Gateway, monitoring: Monitoring) -> dict[str, 
         "version": __version__,
         "uptimeSeconds": round(monitoring.uptime_s(), 1),
         "drivers": [status.to_json() for status in driver_statuses(gateway)],
-        "cloud": {"enabled": gateway.settings.cloud.enabled, "connectivity": connectivity,
-                  "syncInProgress": bool(cloud is not None and cloud.syncing),
-                  "outboxDepth": sum((await outbox_depths(gateway)).values())},
+        "cloud": {
+            "enabled": gateway.settings.cloud.enabled,
+            "connectivity": connectivity,
+            "syncInProgress": bool(cloud is not None and cloud.syncing),
+            "outboxDepth": sum((await outbox_depths(gateway)).values()),
+        },
         "store": {"writeLagMs": round(gateway.writer.last_flush_ms, 1), "backlog": gateway.writer.backlog},
     }

@@ -15,19 +15,25 @@ from typing import Any
 from hearth.store.database import Database
 from hearth.store.writer import BatchWriter
 
-UPSERT_DAY = ("INSERT INTO calendar_days (oid, body, creation_time, last_update_time) VALUES (?, ?, ?, ?) "
-              "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time")
+UPSERT_DAY = (
+    "INSERT INTO calendar_days (oid, body, creation_time, last_update_time) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time"
+)
 DELETE_DAY = "DELETE FROM calendar_days WHERE oid = ?"
-UPSERT_RULE = ("INSERT INTO calendar_rules (oid, id, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
-               "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time")
+UPSERT_RULE = (
+    "INSERT INTO calendar_rules (oid, id, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time"
+)
 DELETE_RULE = "DELETE FROM calendar_rules WHERE oid = ?"
-UPSERT_TIMER = ("INSERT INTO calendar_timers (timer, due_time, active, payload) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
-                "payload = excluded.payload")
-INSERT_MISSED = ("INSERT INTO calendar_missed_runs (time_trigger_id, day, due_time, recorded_time) "
-                 "VALUES (?, ?, ?, ?)")
-UPSERT_SETTING = ("INSERT INTO gateway_settings (key, value) VALUES (?, ?) "
-                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+UPSERT_TIMER = (
+    "INSERT INTO calendar_timers (timer, due_time, active, payload) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
+    "payload = excluded.payload"
+)
+INSERT_MISSED = "INSERT INTO calendar_missed_runs (time_trigger_id, day, due_time, recorded_time) VALUES (?, ?, ?, ?)"
+UPSERT_SETTING = (
+    "INSERT INTO gateway_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 ENABLED_KEY = "calendar.enabled"
 
 
@@ -52,13 +58,15 @@ class CalendarRepository:
         self._writer = writer
 
     async def days(self) -> list[StoredRow]:
-        rows = await self._db.fetchall("SELECT oid, body, creation_time, last_update_time FROM calendar_days "
-                                       "ORDER BY creation_time, oid")
+        rows = await self._db.fetchall(
+            "SELECT oid, body, creation_time, last_update_time FROM calendar_days ORDER BY creation_time, oid"
+        )
         return [StoredRow(oid, "", json.loads(body), created, updated) for oid, body, created, updated in rows]
 
     async def rules(self) -> list[StoredRow]:
-        rows = await self._db.fetchall("SELECT oid, id, body, creation_time, last_update_time FROM calendar_rules "
-                                       "ORDER BY creation_time, oid")
+        rows = await self._db.fetchall(
+            "SELECT oid, id, body, creation_time, last_update_time FROM calendar_rules ORDER BY creation_time, oid"
+        )
         return [StoredRow(oid, rid, json.loads(body), created, updated) for oid, rid, body, created, updated in rows]
 
     async def enabled(self) -> bool:
@@ -78,8 +86,7 @@ class CalendarRepository:
         return UPSERT_DAY, (oid, json.dumps(body), created, updated)
 
     @staticmethod
-    def rule_row(oid: str, rule_id: str, body: dict[str, Any], created: int,
-                 updated: int) -> tuple[str, Sequence[Any]]:
+    def rule_row(oid: str, rule_id: str, body: dict[str, Any], created: int, updated: int) -> tuple[str, Sequence[Any]]:
         return UPSERT_RULE, (oid, rule_id, json.dumps(body), created, updated)
 
     async def set_enabled(self, enabled: bool) -> None:
@@ -88,21 +95,25 @@ class CalendarRepository:
     # ------------------------------------------------------------------ the next run
 
     async def timer(self) -> TimerRow | None:
-        row = await self._db.fetchone("SELECT due_time, payload FROM calendar_timers WHERE timer = 'next' "
-                                      "AND active = 1")
+        row = await self._db.fetchone(
+            "SELECT due_time, payload FROM calendar_timers WHERE timer = 'next' AND active = 1"
+        )
         return None if row is None else TimerRow(row[0], json.loads(row[1] or "{}"))
 
     def queue_timer(self, due_ms: int | None, payload: dict[str, Any]) -> None:
         """The next run (None: nothing to wait for), for the next commit (the executions' journal write)."""
-        self._writer.commit_later(UPSERT_TIMER, ("next", due_ms or 0, 0 if due_ms is None else 1,
-                                                 json.dumps(payload)))
+        self._writer.commit_later(UPSERT_TIMER, ("next", due_ms or 0, 0 if due_ms is None else 1, json.dumps(payload)))
 
     def queue_missed(self, trigger_id: str, day: str, due_ms: int, recorded_ms: int) -> None:
         self._writer.commit_later(INSERT_MISSED, (trigger_id, day, due_ms, recorded_ms))
 
     async def missed(self) -> list[tuple[str, str, int]]:
-        return [(t, d, due) for t, d, due in await self._db.fetchall(
-            "SELECT time_trigger_id, day, due_time FROM calendar_missed_runs ORDER BY due_time")]
+        return [
+            (t, d, due)
+            for t, d, due in await self._db.fetchall(
+                "SELECT time_trigger_id, day, due_time FROM calendar_missed_runs ORDER BY due_time"
+            )
+        ]
 
     async def sync(self) -> None:
         await self._writer.sync_journal()

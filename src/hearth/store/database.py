@@ -77,7 +77,8 @@ class Database:
         known = migrations()
         if current > len(known):
             raise DatabaseError(
-                f"{self.path} has schema version {current}, newer than this Hearth knows ({len(known)})")
+                f"{self.path} has schema version {current}, newer than this Hearth knows ({len(known)})"
+            )
         for version, name, sql in known[current:]:
             log.info("applying migration %s", name)
             # executescript commits first; the script is wrapped so it applies whole or not at all.

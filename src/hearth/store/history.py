@@ -32,21 +32,32 @@ log = logging.getLogger(__name__)
 UPSERT_STATE = (
     "INSERT INTO device_states (url, name, type, value, last_update_time) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (url, name) DO UPDATE SET type = excluded.type, value = excluded.value, "
-    "last_update_time = excluded.last_update_time")
+    "last_update_time = excluded.last_update_time"
+)
 INSERT_SERIES = "INSERT OR IGNORE INTO history_series (id, url, name) VALUES (?, ?, ?)"
 # Two reports of one state in the same ms: the later one is the point kept (both count in the rollups).
 INSERT_RAW = "INSERT OR REPLACE INTO state_raw (series, time, value) VALUES (?, ?, ?)"
 
 
 class StateRecorder:
-    def __init__(self, db: Database, writer: BatchWriter, *, retention_days: float,
-                 per_state_days: dict[str, float], max_rows_per_state: int, hourly_days: float = 90,
-                 daily_days: float = 1095, monthly_days: float = 3650,
-                 timezone: Callable[[], tzinfo] = lambda: UTC) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writer: BatchWriter,
+        *,
+        retention_days: float,
+        per_state_days: dict[str, float],
+        max_rows_per_state: int,
+        hourly_days: float = 90,
+        daily_days: float = 1095,
+        monthly_days: float = 3650,
+        timezone: Callable[[], tzinfo] = lambda: UTC,
+    ) -> None:
         self._db = db
         self._writer = writer
-        self.policy = RetentionPolicy(retention_days, dict(per_state_days), max_rows_per_state, hourly_days,
-                                      daily_days, monthly_days)
+        self.policy = RetentionPolicy(
+            retention_days, dict(per_state_days), max_rows_per_state, hourly_days, daily_days, monthly_days
+        )
         self.clock = BucketClock(timezone)
         self.rollups = RollupBuffer(self.clock)
         writer.before_stream_flush(self._queue_rollups)
@@ -75,8 +86,11 @@ class StateRecorder:
         rows = await self._db.fetchall("SELECT id, url, name FROM history_series")
         self.series = {(url, name): sid for sid, url, name in rows}
         top = 0
-        for sql in ("SELECT max(id) FROM history_series", "SELECT max(series) FROM state_raw",
-                    "SELECT max(series) FROM state_rollups"):
+        for sql in (
+            "SELECT max(id) FROM history_series",
+            "SELECT max(series) FROM state_raw",
+            "SELECT max(series) FROM state_rollups",
+        ):
             row = await self._db.fetchone(sql)
             top = max(top, int(row[0]) if row and row[0] is not None else 0)
         self._next_id = top + 1

@@ -23,10 +23,14 @@ T = TypeVar("T")
 SERIES_OF_DEVICE = "SELECT name, id FROM history_series WHERE url = ?"
 # The newest ``limit`` points of the range; the caller puts them back in time order.
 RAW_POINTS = "SELECT time, value FROM state_raw WHERE series = ? AND time >= ? AND time <= ? ORDER BY time DESC LIMIT ?"
-ROLLUPS = ("SELECT bucket, samples, total, low, high, last, last_time FROM state_rollups "
-           "WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket")
-ROLLUP_BEFORE = ("SELECT bucket, samples, total, low, high, last, last_time FROM state_rollups "
-                 "WHERE series = ? AND resolution = ? AND bucket < ? ORDER BY bucket DESC LIMIT 1")
+ROLLUPS = (
+    "SELECT bucket, samples, total, low, high, last, last_time FROM state_rollups "
+    "WHERE series = ? AND resolution = ? AND bucket >= ? AND bucket <= ? ORDER BY bucket"
+)
+ROLLUP_BEFORE = (
+    "SELECT bucket, samples, total, low, high, last, last_time FROM state_rollups "
+    "WHERE series = ? AND resolution = ? AND bucket < ? ORDER BY bucket DESC LIMIT 1"
+)
 NEWEST_POINTS = "SELECT time, value FROM state_raw WHERE series = ? ORDER BY time DESC LIMIT ?"
 QUERIES = (SERIES_OF_DEVICE, RAW_POINTS, ROLLUPS, ROLLUP_BEFORE, NEWEST_POINTS)
 
@@ -70,8 +74,9 @@ class HistoryReader:
         rows = await self.run(lambda c: c.execute(NEWEST_POINTS, (series, limit)).fetchall())
         return [(int(t), str(v)) for t, v in reversed(rows)]
 
-    async def buckets(self, series: int, resolution: Resolution, from_bucket: int, to_ms: int,
-                      with_previous: bool = False) -> tuple[Bucket | None, list[Bucket]]:
+    async def buckets(
+        self, series: int, resolution: Resolution, from_bucket: int, to_ms: int, with_previous: bool = False
+    ) -> tuple[Bucket | None, list[Bucket]]:
         """Rollups whose bucket starts in [from_bucket, to_ms]; with the one before them when asked (a growing
         index's first increase is measured from it)."""
 

@@ -16,29 +16,61 @@ UPSERT_EXECUTION = (
     "action_group_oid, trigger_id, high_priority, start_time, effective_start_time, end_time, action_group) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
     "state = excluded.state, failure = excluded.failure, effective_start_time = excluded.effective_start_time, "
-    "end_time = excluded.end_time")
+    "end_time = excluded.end_time"
+)
 UPSERT_COMMAND = (
     "INSERT INTO execution_commands (exec_id, rank, device_url, name, parameters, sensitive, delay, lock_level, "
     "due_time, state, failure, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (exec_id, rank) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
-    "failure = excluded.failure, message = excluded.message")
+    "failure = excluded.failure, message = excluded.message"
+)
 
-_EXEC_COLUMNS = ("id, state, failure, internal, owner, source, type, sub_type, label, metadata, action_group_oid, "
-                 "trigger_id, high_priority, start_time, effective_start_time, end_time, action_group")
+_EXEC_COLUMNS = (
+    "id, state, failure, internal, owner, source, type, sub_type, label, metadata, action_group_oid, "
+    "trigger_id, high_priority, start_time, effective_start_time, end_time, action_group"
+)
 
 
 def _execution_row(e: Execution) -> tuple[Any, ...]:
-    return (e.id, e.state.value, int(e.failure), int(e.internal), e.owner, e.source, int(e.type), int(e.sub_type),
-            e.label, e.metadata, e.action_group_oid, e.trigger_id, int(e.high_priority), e.start_time,
-            e.effective_start_time, e.end_time, json.dumps(e.action_group))
+    return (
+        e.id,
+        e.state.value,
+        int(e.failure),
+        int(e.internal),
+        e.owner,
+        e.source,
+        int(e.type),
+        int(e.sub_type),
+        e.label,
+        e.metadata,
+        e.action_group_oid,
+        e.trigger_id,
+        int(e.high_priority),
+        e.start_time,
+        e.effective_start_time,
+        e.end_time,
+        json.dumps(e.action_group),
+    )
 
 
 def _command_row(exec_id: str, c: CommandRun) -> tuple[Any, ...]:
     # Clear values only while the command may still have to be sent after a restart.
     masked = c.is_final or c.state is ExecutionState.TRANSMITTED
     sensitive = json.dumps(list(c.sensitive)) if c.sensitive else "[]"
-    return (exec_id, c.rank, c.device_url, c.name, c.parameters_json(masked), sensitive, c.delay,
-            c.lock_level, c.due_time, c.state.value, int(c.failure), c.message)
+    return (
+        exec_id,
+        c.rank,
+        c.device_url,
+        c.name,
+        c.parameters_json(masked),
+        sensitive,
+        c.delay,
+        c.lock_level,
+        c.due_time,
+        c.state.value,
+        int(c.failure),
+        c.message,
+    )
 
 
 class ExecutionJournal:
@@ -64,7 +96,8 @@ class ExecutionJournal:
 
     async def unfinished(self) -> list[Execution]:
         rows = await self._db.fetchall(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE state NOT IN ('COMPLETED', 'FAILED')")
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE state NOT IN ('COMPLETED', 'FAILED')"
+        )
         return [await self._load(row) for row in rows]
 
     async def get(self, exec_id: str) -> Execution | None:
@@ -76,21 +109,27 @@ class ExecutionJournal:
         await self._writer.sync_journal()
         rows = await self._db.fetchall(
             f"SELECT {_EXEC_COLUMNS} FROM executions WHERE internal = 0 AND state IN ('COMPLETED', 'FAILED') "
-            "AND start_time < ? ORDER BY start_time DESC LIMIT ?", (before or 2**62, limit))
+            "AND start_time < ? ORDER BY start_time DESC LIMIT ?",
+            (before or 2**62, limit),
+        )
         return [await self._load(row) for row in rows]
 
     async def delete_history(self) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM execution_commands WHERE exec_id IN "
-                         "(SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED'))")
+            conn.execute(
+                "DELETE FROM execution_commands WHERE exec_id IN "
+                "(SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED'))"
+            )
             conn.execute("DELETE FROM executions WHERE state IN ('COMPLETED', 'FAILED')")
 
         await self._db.atomic(work)
 
     async def sweep(self, older_than_ms: int, keep_last: int) -> int:
         """Forget finished executions older than the retention, always keeping the newest ``keep_last``."""
-        doomed = ("SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED') AND start_time < ? "
-                  "AND id NOT IN (SELECT id FROM executions ORDER BY start_time DESC LIMIT ?)")
+        doomed = (
+            "SELECT id FROM executions WHERE state IN ('COMPLETED', 'FAILED') AND start_time < ? "
+            "AND id NOT IN (SELECT id FROM executions ORDER BY start_time DESC LIMIT ?)"
+        )
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute(f"DELETE FROM execution_commands WHERE exec_id IN ({doomed})", (older_than_ms, keep_last))
@@ -100,17 +139,43 @@ class ExecutionJournal:
 
     async def _load(self, row: tuple[Any, ...]) -> Execution:
         commands = [
-            CommandRun(rank=r[0], device_url=r[1], name=r[2], parameters=json.loads(r[3]),
-                       sensitive=tuple(json.loads(r[4])), delay=r[5], lock_level=r[6], due_time=r[7],
-                       state=ExecutionState(r[8]), failure=FailureType(r[9]), message=r[10])
+            CommandRun(
+                rank=r[0],
+                device_url=r[1],
+                name=r[2],
+                parameters=json.loads(r[3]),
+                sensitive=tuple(json.loads(r[4])),
+                delay=r[5],
+                lock_level=r[6],
+                due_time=r[7],
+                state=ExecutionState(r[8]),
+                failure=FailureType(r[9]),
+                message=r[10],
+            )
             for r in await self._db.fetchall(
                 "SELECT rank, device_url, name, parameters, sensitive, delay, lock_level, due_time, state, "
-                "failure, message FROM execution_commands WHERE exec_id = ? ORDER BY rank", (row[0],))
+                "failure, message FROM execution_commands WHERE exec_id = ? ORDER BY rank",
+                (row[0],),
+            )
         ]
         return Execution(
-            id=row[0], state=ExecutionState(row[1]), failure=FailureType(row[2]), internal=bool(row[3]),
-            owner=row[4], source=row[5], type=ExecutionType(row[6]), sub_type=ExecutionSubType(row[7]),
-            label=row[8], metadata=row[9], action_group_oid=row[10], trigger_id=row[11],
-            high_priority=bool(row[12]), start_time=row[13], effective_start_time=row[14], end_time=row[15],
-            action_group=json.loads(row[16]), commands=commands,
-            devices=list(dict.fromkeys(c.device_url for c in commands)))
+            id=row[0],
+            state=ExecutionState(row[1]),
+            failure=FailureType(row[2]),
+            internal=bool(row[3]),
+            owner=row[4],
+            source=row[5],
+            type=ExecutionType(row[6]),
+            sub_type=ExecutionSubType(row[7]),
+            label=row[8],
+            metadata=row[9],
+            action_group_oid=row[10],
+            trigger_id=row[11],
+            high_priority=bool(row[12]),
+            start_time=row[13],
+            effective_start_time=row[14],
+            end_time=row[15],
+            action_group=json.loads(row[16]),
+            commands=commands,
+            devices=list(dict.fromkeys(c.device_url for c in commands)),
+        )

@@ -26,7 +26,9 @@ class SettingsRepository:
     async def put(self, key: str, value: str) -> None:
         await self._db.execute(
             "INSERT INTO gateway_settings (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
 
 @dataclass(slots=True)
@@ -51,9 +53,12 @@ class DeviceRepository:
     async def all(self) -> list[DeviceRow]:
         rows = await self._db.fetchall(
             "SELECT url, oid, label, controllable, place_oid, metadata, enabled, available, attributes, "
-            "creation_time, last_update_time FROM devices")
-        return [DeviceRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), json.loads(r[8]),
-                          r[9], r[10]) for r in rows]
+            "creation_time, last_update_time FROM devices"
+        )
+        return [
+            DeviceRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), json.loads(r[8]), r[9], r[10])
+            for r in rows
+        ]
 
     async def save(self, device: Device) -> None:
         attributes = json.dumps([a.to_json() for a in device.attributes.values()])
@@ -64,9 +69,20 @@ class DeviceRepository:
             "place_oid = excluded.place_oid, metadata = excluded.metadata, enabled = excluded.enabled, "
             "available = excluded.available, attributes = excluded.attributes, "
             "last_update_time = excluded.last_update_time",
-            (device.url_text, device.oid, device.label, device.controllable.name, device.place_oid,
-             device.metadata, int(device.enabled), int(device.available), attributes, device.creation_time,
-             device.last_update_time))
+            (
+                device.url_text,
+                device.oid,
+                device.label,
+                device.controllable.name,
+                device.place_oid,
+                device.metadata,
+                int(device.enabled),
+                int(device.available),
+                attributes,
+                device.creation_time,
+                device.last_update_time,
+            ),
+        )
 
     async def delete(self, url: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -78,7 +94,8 @@ class DeviceRepository:
     async def states(self) -> dict[str, list[State]]:
         found: dict[str, list[State]] = {}
         for url, name, dtype, value, ts in await self._db.fetchall(
-                "SELECT url, name, type, value, last_update_time FROM device_states"):
+            "SELECT url, name, type, value, last_update_time FROM device_states"
+        ):
             try:
                 state = State(name, DataType(dtype), json.loads(value), ts)
             except ValueError:
@@ -101,9 +118,20 @@ class PlaceRepository:
     async def all(self) -> list[Place]:
         rows = await self._db.fetchall(
             "SELECT oid, parent_oid, label, type, metadata, creation_time, last_update_time FROM places "
-            "ORDER BY position, creation_time")
-        return [Place(oid=r[0], parent_oid=r[1], label=r[2], type=json.loads(r[3]), metadata=r[4],
-                      creation_time=r[5], last_update_time=r[6]) for r in rows]
+            "ORDER BY position, creation_time"
+        )
+        return [
+            Place(
+                oid=r[0],
+                parent_oid=r[1],
+                label=r[2],
+                type=json.loads(r[3]),
+                metadata=r[4],
+                creation_time=r[5],
+                last_update_time=r[6],
+            )
+            for r in rows
+        ]
 
     async def save(self, place: Place) -> None:
         await self._db.execute(
@@ -111,8 +139,16 @@ class PlaceRepository:
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET parent_oid = excluded.parent_oid, "
             "label = excluded.label, type = excluded.type, metadata = excluded.metadata, "
             "last_update_time = excluded.last_update_time",
-            (place.oid, place.parent_oid, place.label, json.dumps(place.type), place.metadata,
-             place.creation_time, place.last_update_time))
+            (
+                place.oid,
+                place.parent_oid,
+                place.label,
+                json.dumps(place.type),
+                place.metadata,
+                place.creation_time,
+                place.last_update_time,
+            ),
+        )
 
     async def delete(self, oid: str) -> None:
         await self._db.execute("DELETE FROM places WHERE oid = ?", (oid,))
@@ -131,7 +167,9 @@ class DriverDataRepository:
     async def put(self, driver: str, key: str, value: Any) -> None:
         await self._db.execute(
             "INSERT INTO driver_data (driver, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (driver, key) DO UPDATE SET value = excluded.value", (driver, key, json.dumps(value)))
+            "ON CONFLICT (driver, key) DO UPDATE SET value = excluded.value",
+            (driver, key, json.dumps(value)),
+        )
 
     async def delete(self, driver: str, key: str) -> None:
         await self._db.execute("DELETE FROM driver_data WHERE driver = ? AND key = ?", (driver, key))

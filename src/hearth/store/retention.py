@@ -36,11 +36,13 @@ DAY_MS = 86_400_000
 # The oldest ``limit`` rows under the cutoff, or all of them when fewer: both bounds are on the primary key.
 DELETE_RAW = (
     "DELETE FROM state_raw WHERE series = ?1 AND time < ?2 AND time <= coalesce("
-    "(SELECT time FROM state_raw WHERE series = ?1 AND time < ?2 ORDER BY time LIMIT 1 OFFSET ?3), ?2)")
+    "(SELECT time FROM state_raw WHERE series = ?1 AND time < ?2 ORDER BY time LIMIT 1 OFFSET ?3), ?2)"
+)
 DELETE_ROLLUPS = (
     "DELETE FROM state_rollups WHERE series = ?1 AND resolution = ?4 AND bucket < ?2 AND bucket <= coalesce("
     "(SELECT bucket FROM state_rollups WHERE series = ?1 AND resolution = ?4 AND bucket < ?2 "
-    "ORDER BY bucket LIMIT 1 OFFSET ?3), ?2)")
+    "ORDER BY bucket LIMIT 1 OFFSET ?3), ?2)"
+)
 SAMPLES_SINCE = "SELECT sum(samples) FROM state_rollups WHERE series = ? AND resolution = 1 AND bucket >= ?"
 CAP_TIME = "SELECT time FROM state_raw WHERE series = ? ORDER BY time DESC LIMIT 1 OFFSET ?"
 OLDEST_POINT = "SELECT time FROM state_raw WHERE series = ? ORDER BY time LIMIT 1"
@@ -60,8 +62,11 @@ class RetentionPolicy:
         return self.per_state_days.get(name, self.retention_days)
 
     def rollup_days(self, resolution: Resolution) -> float:
-        days = {Resolution.HOUR: self.hourly_days, Resolution.DAY: self.daily_days,
-                Resolution.MONTH: self.monthly_days}[resolution]
+        days = {
+            Resolution.HOUR: self.hourly_days,
+            Resolution.DAY: self.daily_days,
+            Resolution.MONTH: self.monthly_days,
+        }[resolution]
         longest_raw = max([self.retention_days, *self.per_state_days.values()])
         return max(days, longest_raw)
 
@@ -93,8 +98,17 @@ class _Job:
 
 
 class HistoryRetention:
-    def __init__(self, db: Database, reader: HistoryReader, policy: RetentionPolicy, *, batch_rows: int = 200,
-                 budget_ms: float = 1.0, pause_s: float = 0.002, duty: float = 0.25) -> None:
+    def __init__(
+        self,
+        db: Database,
+        reader: HistoryReader,
+        policy: RetentionPolicy,
+        *,
+        batch_rows: int = 200,
+        budget_ms: float = 1.0,
+        pause_s: float = 0.002,
+        duty: float = 0.25,
+    ) -> None:
         self._db = db
         self._reader = reader
         self.policy = policy
@@ -117,13 +131,19 @@ class HistoryRetention:
             stats.seconds = time.perf_counter() - started
             self.last = stats
             if stats.raw_deleted or stats.rollups_deleted:
-                log.info("history retention removed %d points and %d rollups in %d transactions (longest %.1f ms)",
-                         stats.raw_deleted, stats.rollups_deleted, stats.transactions, stats.longest_ms)
+                log.info(
+                    "history retention removed %d points and %d rollups in %d transactions (longest %.1f ms)",
+                    stats.raw_deleted,
+                    stats.rollups_deleted,
+                    stats.transactions,
+                    stats.longest_ms,
+                )
             return stats.raw_deleted
 
     async def _plan(self, now_ms: int, stats: SweepStats) -> list[_Job]:
         series: list[tuple[int, str]] = await self._reader.run(
-            lambda c: [(int(r[0]), str(r[1])) for r in c.execute("SELECT id, name FROM history_series")])
+            lambda c: [(int(r[0]), str(r[1])) for r in c.execute("SELECT id, name FROM history_series")]
+        )
         cap = self.policy.max_rows_per_state
         raw_cutoffs = {sid: now_ms - int(self.policy.raw_days(name) * DAY_MS) for sid, name in series}
 
@@ -155,7 +175,7 @@ class HistoryRetention:
         jobs: list[_Job] = []
         ids = list(raw_cutoffs)
         for i in range(0, len(ids), 200):  # a slice at a time: the reader serves API queries in between
-            jobs.extend(await self._reader.run(partial(plan, part=ids[i:i + 200])))
+            jobs.extend(await self._reader.run(partial(plan, part=ids[i : i + 200])))
         return jobs
 
     async def _run(self, jobs: list[_Job], stats: SweepStats) -> None:
@@ -163,8 +183,9 @@ class HistoryRetention:
         while position < len(jobs):
             began = time.perf_counter()
             # Not synced: a delete lost in a power cut is done again by the next sweep.
-            position, raw, rollups, hold = await self._db.atomic(partial(self._batch, jobs=jobs, position=position),
-                                                                 sync=False)
+            position, raw, rollups, hold = await self._db.atomic(
+                partial(self._batch, jobs=jobs, position=position), sync=False
+            )
             elapsed = (time.perf_counter() - began) * 1000
             stats.longest_hold_ms = max(stats.longest_hold_ms, hold)
             stats.hold_ms.append(hold)

@@ -33,7 +33,8 @@ UPSERT_ROLLUP = (
     "samples = samples + excluded.samples, total = total + excluded.total, low = min(low, excluded.low), "
     "high = max(high, excluded.high), "
     "last = CASE WHEN excluded.last_time >= last_time THEN excluded.last ELSE last END, "
-    "last_time = max(last_time, excluded.last_time)")
+    "last_time = max(last_time, excluded.last_time)"
+)
 
 
 def numeric(value: Any) -> float | None:
@@ -180,12 +181,12 @@ def years_of(months: list[Bucket], tz: tzinfo) -> list[Bucket]:
     years: dict[int, Bucket] = {}
     for month in months:
         year_start = datetime.fromtimestamp(month.start / 1000, tz).replace(
-            month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+            month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+        )
         key = _ms(year_start.replace(tzinfo=None).replace(tzinfo=tz))
         current = years.get(key)
         if current is None:
-            years[key] = Bucket(key, month.samples, month.total, month.low, month.high, month.last,
-                                month.last_time)
+            years[key] = Bucket(key, month.samples, month.total, month.low, month.high, month.last, month.last_time)
         else:
             current.merge(month)
     return [years[k] for k in sorted(years)]

@@ -62,7 +62,8 @@ class TokenStore:
         info = TokenInfo(str(uuid.uuid4()), label[:128], Scope(scope), int(time.time() * 1000), None)
         await self._db.execute(
             "INSERT INTO tokens (id, label, scope, hash, creation_time) VALUES (?, ?, ?, ?, ?)",
-            (info.id, info.label, info.scope.value, hash_token(token), info.creation_time))
+            (info.id, info.label, info.scope.value, hash_token(token), info.creation_time),
+        )
         return info
 
     async def verify(self, token: str) -> TokenInfo | None:
@@ -71,7 +72,8 @@ class TokenStore:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         row = await self._db.fetchone(
-            "SELECT id, label, scope, creation_time, last_use_time FROM tokens WHERE hash = ?", (digest,))
+            "SELECT id, label, scope, creation_time, last_use_time FROM tokens WHERE hash = ?", (digest,)
+        )
         if row is None:
             return None
         info = TokenInfo(row[0], row[1], Scope(row[2]), row[3], row[4])
@@ -82,7 +84,8 @@ class TokenStore:
 
     async def list(self) -> list[TokenInfo]:
         rows = await self._db.fetchall(
-            "SELECT id, label, scope, creation_time, last_use_time FROM tokens ORDER BY creation_time")
+            "SELECT id, label, scope, creation_time, last_use_time FROM tokens ORDER BY creation_time"
+        )
         return [TokenInfo(r[0], r[1], Scope(r[2]), r[3], r[4]) for r in rows]
 
     async def delete(self, token_id: str) -> bool:

@@ -138,7 +138,7 @@ class BatchWriter:
             taken = 0
             for sql in list(self._pending):
                 rows = self._pending[sql]
-                part, rest = rows[: self.CHUNK - taken], rows[self.CHUNK - taken:]
+                part, rest = rows[: self.CHUNK - taken], rows[self.CHUNK - taken :]
                 chunk[sql] = part
                 taken += len(part)
                 if rest:

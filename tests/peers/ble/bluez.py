@@ -32,10 +32,14 @@ SERVICE_IFACE = "org.bluez.GattService1"
 CHAR_IFACE = "org.bluez.GattCharacteristic1"
 
 # A connection as BlueZ makes it: connected, then the GATT database resolved.
-_CONNECT = ("self.UpdateProperties('org.bluez.Device1', "
-            "{'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})")
-_DISCONNECT = ("self.UpdateProperties('org.bluez.Device1', "
-               "{'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})")
+_CONNECT = (
+    "self.UpdateProperties('org.bluez.Device1', "
+    "{'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})"
+)
+_DISCONNECT = (
+    "self.UpdateProperties('org.bluez.Device1', "
+    "{'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})"
+)
 _READ = "ret = self.props['org.bluez.GattCharacteristic1']['Value']"
 _START_NOTIFY = "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(True)})"
 _STOP_NOTIFY = "self.UpdateProperties('org.bluez.GattCharacteristic1', {'Notifying': dbus.Boolean(False)})"
@@ -116,20 +120,34 @@ class FakeBlueZ:
         """A device in range, as bluetoothd declares it once it has heard it (no advertisement data yet)."""
         path = self.device_path(mac, adapter)
         props = {
-            "Address": dbus.String(mac), "AddressType": dbus.String("public"), "Name": dbus.String(name),
-            "Alias": dbus.String(name), "Adapter": dbus.ObjectPath(f"/org/bluez/{adapter}"),
-            "Paired": dbus.Boolean(False), "Bonded": dbus.Boolean(False), "Trusted": dbus.Boolean(False),
-            "Blocked": dbus.Boolean(False), "Connected": dbus.Boolean(False),
-            "ServicesResolved": dbus.Boolean(False), "LegacyPairing": dbus.Boolean(False),
-            "UUIDs": dbus.Array([], signature="s"), "RSSI": dbus.Int16(-90),
+            "Address": dbus.String(mac),
+            "AddressType": dbus.String("public"),
+            "Name": dbus.String(name),
+            "Alias": dbus.String(name),
+            "Adapter": dbus.ObjectPath(f"/org/bluez/{adapter}"),
+            "Paired": dbus.Boolean(False),
+            "Bonded": dbus.Boolean(False),
+            "Trusted": dbus.Boolean(False),
+            "Blocked": dbus.Boolean(False),
+            "Connected": dbus.Boolean(False),
+            "ServicesResolved": dbus.Boolean(False),
+            "LegacyPairing": dbus.Boolean(False),
+            "UUIDs": dbus.Array([], signature="s"),
+            "RSSI": dbus.Int16(-90),
             # BlueZ's types: dictionaries (the template's AddDevice has arrays, on which bleak fails).
             "ManufacturerData": dbus.Dictionary({}, signature="qv"),
             "ServiceData": dbus.Dictionary({}, signature="sv"),
         }
-        self._root.AddObject(path, DEVICE_IFACE, props, [
-            ("Connect", "", "", _CONNECT),
-            ("Disconnect", "", "", _DISCONNECT),
-        ], dbus_interface=DBUSMOCK_IFACE)
+        self._root.AddObject(
+            path,
+            DEVICE_IFACE,
+            props,
+            [
+                ("Connect", "", "", _CONNECT),
+                ("Disconnect", "", "", _DISCONNECT),
+            ],
+            dbus_interface=DBUSMOCK_IFACE,
+        )
         self._interfaces_added(path, DEVICE_IFACE, props)
         return path
 
@@ -139,14 +157,17 @@ class FakeBlueZ:
 
     def advertise(self, mac: str, service_data: Mapping[str, bytes], rssi: int = -60, adapter: str = "hci0") -> None:
         """The device's next advertisement, as bluetoothd reports it: its service data and signal strength."""
-        data = dbus.Dictionary({uuid: dbus.Array(payload, signature="y") for uuid, payload in service_data.items()},
-                               signature="sv")
+        data = dbus.Dictionary(
+            {uuid: dbus.Array(payload, signature="y") for uuid, payload in service_data.items()}, signature="sv"
+        )
         self._obj(self.device_path(mac, adapter)).UpdateProperties(
-            DEVICE_IFACE, {"ServiceData": data, "RSSI": dbus.Int16(rssi)}, dbus_interface=DBUSMOCK_IFACE)
+            DEVICE_IFACE, {"ServiceData": data, "RSSI": dbus.Int16(rssi)}, dbus_interface=DBUSMOCK_IFACE
+        )
 
     def set_rssi(self, mac: str, rssi: int, adapter: str = "hci0") -> None:
         self._obj(self.device_path(mac, adapter)).UpdateProperties(
-            DEVICE_IFACE, {"RSSI": dbus.Int16(rssi)}, dbus_interface=DBUSMOCK_IFACE)
+            DEVICE_IFACE, {"RSSI": dbus.Int16(rssi)}, dbus_interface=DBUSMOCK_IFACE
+        )
 
     def connected(self, mac: str, adapter: str = "hci0") -> bool:
         props = self._obj(self.device_path(mac, adapter)).GetAll(DEVICE_IFACE, dbus_interface=dbus.PROPERTIES_IFACE)
@@ -154,45 +175,77 @@ class FakeBlueZ:
 
     def drop_connection(self, mac: str, adapter: str = "hci0") -> None:
         """The link is lost (out of range): BlueZ says so with Connected = False."""
-        self._obj(self.device_path(mac, adapter)).UpdateProperties(DEVICE_IFACE, {
-            "Connected": dbus.Boolean(False), "ServicesResolved": dbus.Boolean(False)},
-            dbus_interface=DBUSMOCK_IFACE)
+        self._obj(self.device_path(mac, adapter)).UpdateProperties(
+            DEVICE_IFACE,
+            {"Connected": dbus.Boolean(False), "ServicesResolved": dbus.Boolean(False)},
+            dbus_interface=DBUSMOCK_IFACE,
+        )
 
     # ------------------------------------------------------------------ GATT
 
-    def add_characteristic(self, mac: str, service_uuid: str, char_uuid: str, value: bytes,
-                           flags: tuple[str, ...] = ("read", "notify"), adapter: str = "hci0") -> str:
+    def add_characteristic(
+        self,
+        mac: str,
+        service_uuid: str,
+        char_uuid: str,
+        value: bytes,
+        flags: tuple[str, ...] = ("read", "notify"),
+        adapter: str = "hci0",
+    ) -> str:
         """A primary service with one characteristic on the device; returns the characteristic's path."""
         self._chars += 1
         device = self.device_path(mac, adapter)
         service = f"{device}/service{self._chars:04x}"
         char = f"{service}/char{self._chars:04x}"
-        service_props = {"UUID": dbus.String(service_uuid), "Primary": dbus.Boolean(True),
-                         "Device": dbus.ObjectPath(device), "Handle": dbus.UInt16(self._chars * 16)}
+        service_props = {
+            "UUID": dbus.String(service_uuid),
+            "Primary": dbus.Boolean(True),
+            "Device": dbus.ObjectPath(device),
+            "Handle": dbus.UInt16(self._chars * 16),
+        }
         self._root.AddObject(service, SERVICE_IFACE, service_props, [], dbus_interface=DBUSMOCK_IFACE)
-        char_props = {"UUID": dbus.String(char_uuid), "Service": dbus.ObjectPath(service),
-                      "Value": dbus.Array(value, signature="y"), "Notifying": dbus.Boolean(False),
-                      "Flags": dbus.Array(list(flags), signature="s"),
-                      "Handle": dbus.UInt16(self._chars * 16 + 2), "MTU": dbus.UInt16(23)}
-        self._root.AddObject(char, CHAR_IFACE, char_props, [
-            ("ReadValue", "a{sv}", "ay", _READ),
-            ("StartNotify", "", "", _START_NOTIFY),
-            ("StopNotify", "", "", _STOP_NOTIFY),
-        ], dbus_interface=DBUSMOCK_IFACE)
+        char_props = {
+            "UUID": dbus.String(char_uuid),
+            "Service": dbus.ObjectPath(service),
+            "Value": dbus.Array(value, signature="y"),
+            "Notifying": dbus.Boolean(False),
+            "Flags": dbus.Array(list(flags), signature="s"),
+            "Handle": dbus.UInt16(self._chars * 16 + 2),
+            "MTU": dbus.UInt16(23),
+        }
+        self._root.AddObject(
+            char,
+            CHAR_IFACE,
+            char_props,
+            [
+                ("ReadValue", "a{sv}", "ay", _READ),
+                ("StartNotify", "", "", _START_NOTIFY),
+                ("StopNotify", "", "", _STOP_NOTIFY),
+            ],
+            dbus_interface=DBUSMOCK_IFACE,
+        )
         self._interfaces_added(service, SERVICE_IFACE, service_props)
         self._interfaces_added(char, CHAR_IFACE, char_props)
         return char
 
     def _interfaces_added(self, path: str, iface: str, props: dict[str, Any]) -> None:
         """What bluetoothd's object manager says of a new object (AddObject alone says nothing)."""
-        self._root.EmitSignal(OBJECT_MANAGER, "InterfacesAdded", "oa{sa{sv}}", [
-            dbus.ObjectPath(path), dbus.Dictionary({iface: dbus.Dictionary(props, signature="sv")},
-                                                   signature="sa{sv}")], dbus_interface=DBUSMOCK_IFACE)
+        self._root.EmitSignal(
+            OBJECT_MANAGER,
+            "InterfacesAdded",
+            "oa{sa{sv}}",
+            [
+                dbus.ObjectPath(path),
+                dbus.Dictionary({iface: dbus.Dictionary(props, signature="sv")}, signature="sa{sv}"),
+            ],
+            dbus_interface=DBUSMOCK_IFACE,
+        )
 
     def notify(self, char_path: str, value: bytes) -> None:
         """The device changes the characteristic's value; a subscribed central is told."""
-        self._obj(char_path).UpdateProperties(CHAR_IFACE, {"Value": dbus.Array(value, signature="y")},
-                                              dbus_interface=DBUSMOCK_IFACE)
+        self._obj(char_path).UpdateProperties(
+            CHAR_IFACE, {"Value": dbus.Array(value, signature="y")}, dbus_interface=DBUSMOCK_IFACE
+        )
 
     def calls(self, path: str) -> list[str]:
         """Names of the methods called on one object, in order (the mock's own record)."""
@@ -201,8 +254,11 @@ class FakeBlueZ:
     def monitor_patterns(self, adapter: str = "hci0") -> list[tuple[int, int, bytes]]:
         """The or-patterns of the advertisement monitor a client registered, read from that client as
         bluetoothd reads them (the monitor object lives on the client's own connection)."""
-        registered = [call for call in self._obj(f"/org/bluez/{adapter}").GetCalls(dbus_interface=DBUSMOCK_IFACE)
-                      if call[1] == "RegisterMonitor"]
+        registered = [
+            call
+            for call in self._obj(f"/org/bluez/{adapter}").GetCalls(dbus_interface=DBUSMOCK_IFACE)
+            if call[1] == "RegisterMonitor"
+        ]
         path = str(registered[-1][2][0])
         assert self._conn is not None
         bus = self._conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
@@ -212,7 +268,8 @@ class FakeBlueZ:
                 continue
             try:
                 patterns = self._conn.get_object(name, path, introspect=False).Get(
-                    "org.bluez.AdvertisementMonitor1", "Patterns", dbus_interface=dbus.PROPERTIES_IFACE, timeout=1)
+                    "org.bluez.AdvertisementMonitor1", "Patterns", dbus_interface=dbus.PROPERTIES_IFACE, timeout=1
+                )
             except dbus.exceptions.DBusException:
                 continue
             return [(int(start), int(ad_type), bytes(content)) for start, ad_type, content in patterns]

@@ -31,8 +31,12 @@ def bthome(*objects: bytes, packet_id: int | None = None, info: int = BTHOME_V2)
 
 def climate(temp_c: float, humidity: float, battery: int, packet_id: int | None = None) -> bytes:
     """A thermometer's packet: battery (0x01), temperature (0x02, 0.01 °C), humidity (0x03, 0.01 %)."""
-    return bthome(obj(0x01, battery, 1), obj(0x02, round(temp_c * 100), 2, signed=True),
-                  obj(0x03, round(humidity * 100), 2), packet_id=packet_id)
+    return bthome(
+        obj(0x01, battery, 1),
+        obj(0x02, round(temp_c * 100), 2, signed=True),
+        obj(0x03, round(humidity * 100), 2),
+        packet_id=packet_id,
+    )
 
 
 def door(is_open: bool, battery: int, packet_id: int | None = None) -> bytes:
@@ -41,13 +45,22 @@ def door(is_open: bool, battery: int, packet_id: int | None = None) -> bytes:
 
 
 def atc1441(mac: str, temp_c: float, humidity: int, battery: int, millivolts: int, counter: int) -> bytes:
-    return struct.pack(">6shBBHB", bytes.fromhex(mac.replace(":", "")), round(temp_c * 10), humidity, battery,
-                       millivolts, counter)
+    return struct.pack(
+        ">6shBBHB", bytes.fromhex(mac.replace(":", "")), round(temp_c * 10), humidity, battery, millivolts, counter
+    )
 
 
 def pvvx(mac: str, temp_c: float, humidity: float, battery: int, millivolts: int, counter: int) -> bytes:
-    return struct.pack("<6shHHBBB", bytes.fromhex(mac.replace(":", ""))[::-1], round(temp_c * 100),
-                       round(humidity * 100), millivolts, battery, counter, 0)
+    return struct.pack(
+        "<6shHHBBB",
+        bytes.fromhex(mac.replace(":", ""))[::-1],
+        round(temp_c * 100),
+        round(humidity * 100),
+        millivolts,
+        battery,
+        counter,
+        0,
+    )
 
 
 # MiBeacon frame control bits, and the version (bits 12-15) sensors send today.
@@ -66,8 +79,14 @@ def mi_obj(object_id: int, raw: int, size: int, signed: bool = False) -> bytes:
     return object_id.to_bytes(2, "little") + bytes([size]) + raw.to_bytes(size, "little", signed=signed)
 
 
-def mibeacon(*objects: bytes, counter: int, mac: str | None = None, capability: bytes | None = None,
-             product_id: int = LYWSDCGQ, control: int = MI_V5) -> bytes:
+def mibeacon(
+    *objects: bytes,
+    counter: int,
+    mac: str | None = None,
+    capability: bytes | None = None,
+    product_id: int = LYWSDCGQ,
+    control: int = MI_V5,
+) -> bytes:
     """A MiBeacon frame; the MAC and capability bits of the frame control follow the fields given."""
     control |= (MI_MAC if mac is not None else 0) | (MI_CAPABILITY if capability is not None else 0)
     control |= MI_OBJECT if objects else 0

@@ -38,8 +38,19 @@ from fastapi.responses import JSONResponse, Response
 
 # Seed 004, "Find" /api/v1/operations/tasks: the attributes returned without ``fields``.
 TASK_DEFAULT_FIELDS = ("uid", "date", "createdAt", "executedAt", "rank", "state", "target")
-TASK_FIELDS = ("uid", "date", "createdAt", "executedAt", "rank", "state", "target", "targetDescription", "input",
-               "messages", "operation")
+TASK_FIELDS = (
+    "uid",
+    "date",
+    "createdAt",
+    "executedAt",
+    "rank",
+    "state",
+    "target",
+    "targetDescription",
+    "input",
+    "messages",
+    "operation",
+)
 # Seed 004, /api/v1/operations/{uid}/tasks without ``fields``.
 OPERATION_TASK_DEFAULT_FIELDS = ("uid", "date", "rank", "state", "target")
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELLED")
@@ -72,33 +83,68 @@ class AirVantageState:
 
     # ------------------------------------------------------------------ the operator's side (the test)
 
-    def send_command(self, command_id: str, parameters: dict[str, Any] | None = None, *, rank: int = 0,
-                     operation_type: str = "SYSTEM_SEND_COMMAND", extra: dict[str, Any] | None = None) -> str:
+    def send_command(
+        self,
+        command_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        rank: int = 0,
+        operation_type: str = "SYSTEM_SEND_COMMAND",
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         """An operation on this system with one PENDING task; the task's uid."""
-        op_input: dict[str, Any] = {"commandId": command_id, "protocol": "REST", "parameters": parameters or {},
-                                    "application": {"uid": "333ea6a2d6e44a00aee2804ed519128a"},
-                                    "requestConnection": False}
+        op_input: dict[str, Any] = {
+            "commandId": command_id,
+            "protocol": "REST",
+            "parameters": parameters or {},
+            "application": {"uid": "333ea6a2d6e44a00aee2804ed519128a"},
+            "requestConnection": False,
+        }
         if operation_type != "SYSTEM_SEND_COMMAND":
             op_input = extra or {}
-        return self._operation(operation_type, op_input, [rank], {"type": "USER", "uid": _uid(),
-                                                                  "name": "user@airvantage.net"})[0]
+        return self._operation(
+            operation_type, op_input, [rank], {"type": "USER", "uid": _uid(), "name": "user@airvantage.net"}
+        )[0]
 
-    def _operation(self, operation_type: str, op_input: dict[str, Any], ranks: list[int],
-                   trigger: dict[str, Any]) -> list[str]:
+    def _operation(
+        self, operation_type: str, op_input: dict[str, Any], ranks: list[int], trigger: dict[str, Any]
+    ) -> list[str]:
         now = _ms()
         op_uid = _uid()
         self.operations[op_uid] = {
-            "uid": op_uid, "state": "SCHEDULED", "entity": "SYSTEM", "operationType": operation_type,
-            "createdAt": now, "startDate": now, "cancelDate": None, "timeoutDate": now + 90 * 86_400_000,
-            "endDate": None, "total": len(ranks), "target": self.system_uid, "trigger": trigger,
-            "company": self.company, "input": op_input, "details": None, "messages": []}
+            "uid": op_uid,
+            "state": "SCHEDULED",
+            "entity": "SYSTEM",
+            "operationType": operation_type,
+            "createdAt": now,
+            "startDate": now,
+            "cancelDate": None,
+            "timeoutDate": now + 90 * 86_400_000,
+            "endDate": None,
+            "total": len(ranks),
+            "target": self.system_uid,
+            "trigger": trigger,
+            "company": self.company,
+            "input": op_input,
+            "details": None,
+            "messages": [],
+        }
         uids = []
         for rank in ranks:
             uid = _uid()
-            self.tasks[uid] = {"uid": uid, "state": "PENDING", "createdAt": now, "executedAt": None, "date": now,
-                               "target": None, "targetDescription": {"uid": self.system_uid, "name": "Hearth"},
-                               "rank": rank, "input": None, "messages": [],
-                               "operation": {"operationType": operation_type, "uid": op_uid}}
+            self.tasks[uid] = {
+                "uid": uid,
+                "state": "PENDING",
+                "createdAt": now,
+                "executedAt": None,
+                "date": now,
+                "target": None,
+                "targetDescription": {"uid": self.system_uid, "name": "Hearth"},
+                "rank": rank,
+                "input": None,
+                "messages": [],
+                "operation": {"operationType": operation_type, "uid": op_uid},
+            }
             uids.append(uid)
         return uids
 
@@ -129,8 +175,9 @@ def _error(status: int, code: str) -> JSONResponse:
     return JSONResponse({"error": code}, status_code=status)
 
 
-def _project(item: dict[str, Any], fields: str | None, default: tuple[str, ...],
-             allowed: tuple[str, ...]) -> dict[str, Any]:
+def _project(
+    item: dict[str, Any], fields: str | None, default: tuple[str, ...], allowed: tuple[str, ...]
+) -> dict[str, Any]:
     names = [f for f in fields.split(",") if f in allowed] if fields else list(default)
     return {name: item.get(name) for name in names}
 
@@ -176,18 +223,27 @@ def build_app(state: AirVantageState) -> FastAPI:
         return answer("/api/v1/operations/triggers", state.triggers)
 
     @app.get("/api/v1/operations/tasks")
-    async def tasks(target: str | None = None, states: str | None = None, fields: str | None = None,
-                    offset: int = 0, size: int = 100) -> Any:
+    async def tasks(
+        target: str | None = None,
+        states: str | None = None,
+        fields: str | None = None,
+        offset: int = 0,
+        size: int = 100,
+    ) -> Any:
         if not target:
             return _error(400, "operation.task.missing.target")
         wanted = set(states.split(",")) if states else None
-        found = [t for t in state.tasks.values()
-                 if t["targetDescription"]["uid"] == target and (wanted is None or t["state"] in wanted)]
+        found = [
+            t
+            for t in state.tasks.values()
+            if t["targetDescription"]["uid"] == target and (wanted is None or t["state"] in wanted)
+        ]
         found.sort(key=lambda t: t["createdAt"], reverse=True)
-        page = found[offset:offset + size]
+        page = found[offset : offset + size]
         items = [_project(t, fields, TASK_DEFAULT_FIELDS, TASK_FIELDS) for t in page]
-        return answer("/api/v1/operations/tasks", {"items": items, "count": len(found), "size": len(items),
-                                                   "offset": offset})
+        return answer(
+            "/api/v1/operations/tasks", {"items": items, "count": len(found), "size": len(items), "offset": offset}
+        )
 
     @app.get("/api/v1/operations/{uid}")
     async def operation(uid: str) -> Any:
@@ -202,8 +258,9 @@ def build_app(state: AirVantageState) -> FastAPI:
             return _error(404, "operation.unknown")
         found = sorted((t for t in state.tasks.values() if t["operation"]["uid"] == uid), key=lambda t: t["rank"])
         items = [_project(t, fields, OPERATION_TASK_DEFAULT_FIELDS, TASK_FIELDS[:-1]) for t in found]
-        return answer("/api/v1/operations/{uid}/tasks", {"items": items, "count": len(items), "size": len(items),
-                                                         "offset": 0})
+        return answer(
+            "/api/v1/operations/{uid}/tasks", {"items": items, "count": len(items), "size": len(items), "offset": 0}
+        )
 
     @app.post("/api/v1/operations/{uid}/cancel")
     async def cancel(uid: str) -> Any:
@@ -219,8 +276,24 @@ def build_app(state: AirVantageState) -> FastAPI:
             if task["operation"]["uid"] == uid and task["state"] not in TERMINAL:
                 task["state"], task["date"] = "CANCELLED", _ms()
         state._settle(uid)
-        body = {k: op[k] for k in ("uid", "state", "entity", "startDate", "endDate", "total", "target", "trigger",
-                                   "company", "operationType", "createdAt", "cancelDate", "timeoutDate")}
+        body = {
+            k: op[k]
+            for k in (
+                "uid",
+                "state",
+                "entity",
+                "startDate",
+                "endDate",
+                "total",
+                "target",
+                "trigger",
+                "company",
+                "operationType",
+                "createdAt",
+                "cancelDate",
+                "timeoutDate",
+            )
+        }
         return answer("/api/v1/operations/{uid}/cancel", {**body, "counters": state.counters(uid)})
 
     @app.post("/api/v1/operations/{op_uid}/tasks/{task_uid}/cancel")
@@ -246,8 +319,9 @@ def build_app(state: AirVantageState) -> FastAPI:
             return _error(404, "operation.unknown")
         if op["state"] != "FINISHED":
             return _error(400, "operation.invalid.state")
-        again = [t for t in state.tasks.values() if t["operation"]["uid"] == uid and t["state"] in ("FAILURE",
-                                                                                                 "CANCELLED")]
+        again = [
+            t for t in state.tasks.values() if t["operation"]["uid"] == uid and t["state"] in ("FAILURE", "CANCELLED")
+        ]
         if not again:
             return _error(400, "operation.no.task.to.retry")
         new = state._operation(op["operationType"], op["input"], [t["rank"] for t in again], op["trigger"])

@@ -39,10 +39,33 @@ class BagtowerState:
 
 
 # The seed's Device fields (its "Get device" example): what the server answers a device with.
-DEVICE_FIELDS = ("alertStatus", "timezone", "companyName", "keyId", "deviceId", "deviceName", "enabled", "group",
-                 "period", "types", "lastAlertMessage", "failedMonitors", "frames", "assetTemplateId",
-                 "lastStateChangeTs", "pool", "alertData", "createdTs", "tags", "companyId", "modifiedTs",
-                 "alertSettings", "lastAlertId", "kpis", "status")
+DEVICE_FIELDS = (
+    "alertStatus",
+    "timezone",
+    "companyName",
+    "keyId",
+    "deviceId",
+    "deviceName",
+    "enabled",
+    "group",
+    "period",
+    "types",
+    "lastAlertMessage",
+    "failedMonitors",
+    "frames",
+    "assetTemplateId",
+    "lastStateChangeTs",
+    "pool",
+    "alertData",
+    "createdTs",
+    "tags",
+    "companyId",
+    "modifiedTs",
+    "alertSettings",
+    "lastAlertId",
+    "kpis",
+    "status",
+)
 
 
 def _device(body: dict[str, Any], created: int) -> dict[str, Any]:
@@ -82,8 +105,12 @@ def build_app(state: BagtowerState) -> FastAPI:
         return answer("/devices", state.devices[did], 201)
 
     @app.put("/devices/{did}")
-    async def update_device(did: str, request: Request, companyId: str | None = None,  # noqa: N803 (the seed's)
-                            authorization: str | None = Header(None)) -> Any:
+    async def update_device(
+        did: str,
+        request: Request,
+        companyId: str | None = None,  # noqa: N803 (the seed's)
+        authorization: str | None = Header(None),
+    ) -> Any:
         if not user_ok(authorization):
             state.refused += 1
             return _error(401, "unauthorized", "owner or developer users only")
@@ -97,8 +124,11 @@ def build_app(state: BagtowerState) -> FastAPI:
         return answer("/devices/{id}", state.devices[did])
 
     @app.delete("/devices/{did}")
-    async def delete_device(did: str, companyId: str | None = None,  # noqa: N803 (the seed's name)
-                            authorization: str | None = Header(None)) -> Any:
+    async def delete_device(
+        did: str,
+        companyId: str | None = None,  # noqa: N803 (the seed's name)
+        authorization: str | None = Header(None),
+    ) -> Any:
         if not user_ok(authorization):
             state.refused += 1
             return _error(401, "unauthorized", "owner or developer users only")

@@ -112,10 +112,26 @@ def build_app(state: SmartSolarState) -> FastAPI:
         expiry = time.time() + state.token_lifetime_s
         state.tokens[token] = expiry
         state.logins += 1
-        return answer("/v1/auth/login", {"status": "success", "message": {"login_successful": {
-            "username": username, "entity_id": 1, "display_name": "T User", "name": "",
-            "user_product_visibility": "GLOBAL", "hub_id": None, "shop_id": None, "API_token": token,
-            "token_expiry": email.utils.formatdate(expiry, usegmt=True), "permissions": "TECHNICAL"}}})
+        return answer(
+            "/v1/auth/login",
+            {
+                "status": "success",
+                "message": {
+                    "login_successful": {
+                        "username": username,
+                        "entity_id": 1,
+                        "display_name": "T User",
+                        "name": "",
+                        "user_product_visibility": "GLOBAL",
+                        "hub_id": None,
+                        "shop_id": None,
+                        "API_token": token,
+                        "token_expiry": email.utils.formatdate(expiry, usegmt=True),
+                        "permissions": "TECHNICAL",
+                    }
+                },
+            },
+        )
 
     @app.post("/v1/products/{imei}/data")
     async def write(imei: str, request: Request, authorization: str | None = Header(None)) -> Any:
@@ -146,18 +162,27 @@ def build_app(state: SmartSolarState) -> FastAPI:
             return envelope("/v1/products/{imei}/enable", f"product {imei} pending_{action}d")
         if action == "update_software":
             if state.software_lock is not None:
-                return JSONResponse({"status": "validation-error", "validation_errors": {
-                    "software": "the software is locked"}, "message": "Your request contained invalid data",
-                    "data": body}, status_code=400)
+                return JSONResponse(
+                    {
+                        "status": "validation-error",
+                        "validation_errors": {"software": "the software is locked"},
+                        "message": "Your request contained invalid data",
+                        "data": body,
+                    },
+                    status_code=400,
+                )
             state.software = str(body["software"])
-            return envelope("/v1/products/{imei}/update_software",
-                            f"#{imei} updated to software_version {state.software}")
+            return envelope(
+                "/v1/products/{imei}/update_software", f"#{imei} updated to software_version {state.software}"
+            )
         if action == "lock_software":
             software = body.get("software")
             state.software_lock = None if software is None else str(software)
-            return envelope("/v1/products/{imei}/lock_software", f"#{imei} software lock set",
-                            {"software_lock_id": None if software is None else 1,
-                             "software_lock_name": state.software_lock})
+            return envelope(
+                "/v1/products/{imei}/lock_software",
+                f"#{imei} software lock set",
+                {"software_lock_id": None if software is None else 1, "software_lock_name": state.software_lock},
+            )
         return JSONResponse({"status": "error", "message": "unknown action", "data": None}, status_code=404)
 
     @app.post("/v1/products/{imei}/add_payment_command")
@@ -166,8 +191,15 @@ def build_app(state: SmartSolarState) -> FastAPI:
         category, value, transaction = body.get("category"), int(body.get("value", 0)), body.get("transaction_id")
         valid = {"payment": value > 0, "bad-payment": value < 0, "zero-command": value == 0}
         if not valid.get(category) or any(p["transaction_id"] == transaction for p in state.payment_commands):
-            return JSONResponse({"status": "validation-error", "validation_errors": {"value": "invalid"},
-                                 "message": "Your request contained invalid data", "data": body}, status_code=400)
+            return JSONResponse(
+                {
+                    "status": "validation-error",
+                    "validation_errors": {"value": "invalid"},
+                    "message": "Your request contained invalid data",
+                    "data": body,
+                },
+                status_code=400,
+            )
         command = {"transaction_id": transaction, "category": category, "value": value}
         state.payment_commands.append(command)
         return envelope("/v1/products/{imei}/add_payment_command", "payment command added", command, 201)
@@ -178,18 +210,36 @@ def build_app(state: SmartSolarState) -> FastAPI:
     async def nudge(imei: str, request: Request) -> Any:
         nudge = request.url.path.rsplit("/", 1)[-1]
         trigger = "wakeup" if nudge == "send_wakeup" else nudge
-        message = json.dumps({"channel": "wakeup", "timestamp": naive_utc_now(),
-                              "data": {"trigger": trigger}}).encode()
+        message = json.dumps({"channel": "wakeup", "timestamp": naive_utc_now(), "data": {"trigger": trigger}}).encode()
         async with httpx.AsyncClient(verify=False, timeout=10) as unit:
-            await unit.post(state.nudge_url, content=message, headers={
-                "Content-Type": "application/json",
-                "X-BBOXX-Signature": sign(state.webhook_key, message, state.signed_url)})
+            await unit.post(
+                state.nudge_url,
+                content=message,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-BBOXX-Signature": sign(state.webhook_key, message, state.signed_url),
+                },
+            )
         if nudge == "send_wakeup":
-            return envelope("/v1/products/{imei}/send_wakeup", "sms successfully sent", {
-                "sms_history_id": 37571, "product_imei": imei, "attempted_retries": 0, "enable_history_id": None,
-                "sent_time": naive_utc_now(), "sms_timeout": 3600.0, "status": None, "trigger": "wakeup",
-                "message": None, "message_reference": "/41a8b4b06a019949/12882393256110756",
-                "created_at": naive_utc_now(), "modified_at": None, "created_by": "u.celery@bboxx.co.uk"})
+            return envelope(
+                "/v1/products/{imei}/send_wakeup",
+                "sms successfully sent",
+                {
+                    "sms_history_id": 37571,
+                    "product_imei": imei,
+                    "attempted_retries": 0,
+                    "enable_history_id": None,
+                    "sent_time": naive_utc_now(),
+                    "sms_timeout": 3600.0,
+                    "status": None,
+                    "trigger": "wakeup",
+                    "message": None,
+                    "message_reference": "/41a8b4b06a019949/12882393256110756",
+                    "created_at": naive_utc_now(),
+                    "modified_at": None,
+                    "created_by": "u.celery@bboxx.co.uk",
+                },
+            )
         return envelope("/v1/products/{imei}/force_connection", "Force connection request sent", {})
 
     # ------------------------------------------------------------------ the unit's report, then pull
@@ -208,19 +258,32 @@ def build_app(state: SmartSolarState) -> FastAPI:
     async def rc_pull(imei: str, authorization: str | None = Header(None)) -> Any:
         if not authorized(authorization):
             return refused()
-        return envelope("/v1/products/{imei}/rc_data", "instructions", {
-            "enable_status": state.desired_enable_status, "capacity_limit": state.capacity_limit,
-            "software": state.software, "software_lock": state.software_lock,
-            "payment_commands": list(state.payment_commands)})
+        return envelope(
+            "/v1/products/{imei}/rc_data",
+            "instructions",
+            {
+                "enable_status": state.desired_enable_status,
+                "capacity_limit": state.capacity_limit,
+                "software": state.software,
+                "software_lock": state.software_lock,
+                "payment_commands": list(state.payment_commands),
+            },
+        )
 
     return app
 
 
-async def send_webhook(state: SmartSolarState, url: str, channel: str, data: dict[str, Any],
-                       timestamp: str | None = None) -> httpx.Response:
+async def send_webhook(
+    state: SmartSolarState, url: str, channel: str, data: dict[str, Any], timestamp: str | None = None
+) -> httpx.Response:
     """What the cloud posts to a subscribed URL: ``{"channel", "timestamp", "data"}``, signed."""
     message = json.dumps({"channel": channel, "timestamp": timestamp or naive_utc_now(), "data": data}).encode()
     async with httpx.AsyncClient(verify=False, timeout=10) as http:
-        return await http.post(url, content=message, headers={
-            "Content-Type": "application/json", "X-BBOXX-Signature": sign(state.webhook_key, message,
-                                                                          state.signed_url)})
+        return await http.post(
+            url,
+            content=message,
+            headers={
+                "Content-Type": "application/json",
+                "X-BBOXX-Signature": sign(state.webhook_key, message, state.signed_url),
+            },
+        )

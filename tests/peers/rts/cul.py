@@ -77,9 +77,18 @@ class CulEmulator:
     ``air_time_s``, when given, replaces the computed time of a whole ``Ys`` transmission.
     """
 
-    def __init__(self, directory: Path, name: str = "ttyCUL", *, version: str = DEFAULT_VERSION,
-                 time_scale: float = 1.0, air_time_s: float | None = None, motor_window: int = 100,
-                 auto_pair: bool = True, echo_ys: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str = "ttyCUL",
+        *,
+        version: str = DEFAULT_VERSION,
+        time_scale: float = 1.0,
+        air_time_s: float | None = None,
+        motor_window: int = 100,
+        auto_pair: bool = True,
+        echo_ys: bool = True,
+    ) -> None:
         self.version = version
         self.time_scale = time_scale
         self.air_time_s = air_time_s
@@ -195,7 +204,7 @@ class CulEmulator:
             if cut < 0:
                 break
             raw = bytes(self._buffer[:cut])
-            del self._buffer[:cut + 1]
+            del self._buffer[: cut + 1]
             line = raw.decode("ascii", "replace").strip()
             if line:
                 self.lines.append(line)
@@ -266,9 +275,18 @@ class CulEmulator:
             return
         key, ctrl, code, address = (int(g, 16) for g in match.groups())
         clear = rts_frame.clear_frame(key, ctrl >> 4, code, address)
-        frame = CulFrame(line=line, key=key, command=ctrl >> 4, rolling_code=code, address=address,
-                         received=received, repetitions=self.state.repetitions, symbol_us=self.state.symbol_us,
-                         air=rts_frame.obfuscate(clear), clear=clear)
+        frame = CulFrame(
+            line=line,
+            key=key,
+            command=ctrl >> 4,
+            rolling_code=code,
+            address=address,
+            received=received,
+            repetitions=self.state.repetitions,
+            symbol_us=self.state.symbol_us,
+            air=rts_frame.obfuscate(clear),
+            clear=clear,
+        )
         self.frames.append(frame)
         frame.started = time.monotonic()
         await asyncio.sleep(self.transmission_time_s())

@@ -77,10 +77,20 @@ class RfyRecord:
 class RfxtrxEmulator:
     """``await RfxtrxEmulator.start(tmp_path)``; the code under test opens ``emu.port_path`` at 38400 baud."""
 
-    def __init__(self, directory: Path, name: str = "ttyRFX", *, ack_delay_s: float | None = None,
-                 repetitions: int = 4, time_scale: float = 1.0, status_body: bytes = DEFAULT_STATUS_BODY,
-                 reset_quiet_s: float = 0.05, motor_window: int = 100, auto_pair: bool = True,
-                 first_rolling_code: int = 1) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str = "ttyRFX",
+        *,
+        ack_delay_s: float | None = None,
+        repetitions: int = 4,
+        time_scale: float = 1.0,
+        status_body: bytes = DEFAULT_STATUS_BODY,
+        reset_quiet_s: float = 0.05,
+        motor_window: int = 100,
+        auto_pair: bool = True,
+        first_rolling_code: int = 1,
+    ) -> None:
         self.ack_delay_s = ack_delay_s
         self.repetitions = repetitions
         self.time_scale = time_scale
@@ -252,9 +262,16 @@ class RfxtrxEmulator:
 
     async def _rfy(self, packet: bytes, received: float) -> None:
         parsed = lowlevel.parse(bytearray(packet))
-        record = RfyRecord(raw=packet, packet=parsed, received=received, seq=packet[3], subtype=packet[2],
-                           id_combined=packet[4] << 16 | packet[5] << 8 | packet[6], unitcode=packet[7],
-                           cmnd=packet[8])
+        record = RfyRecord(
+            raw=packet,
+            packet=parsed,
+            received=received,
+            seq=packet[3],
+            subtype=packet[2],
+            id_combined=packet[4] << 16 | packet[5] << 8 | packet[6],
+            unitcode=packet[7],
+            cmnd=packet[8],
+        )
         self.packets.append(record)
         mapping = RFY_TO_RTS.get(record.cmnd)
         if record.subtype not in RFY_SUBTYPES or record.id_combined == 0 and record.cmnd != 0x06:
@@ -264,8 +281,7 @@ class RfxtrxEmulator:
         record.started = time.monotonic()
         if mapping is not None:
             command, long_press = mapping
-            key_counter, code = self.remotes.get((record.id_combined, record.unitcode),
-                                                 (0, self.first_rolling_code))
+            key_counter, code = self.remotes.get((record.id_combined, record.unitcode), (0, self.first_rolling_code))
             address = self.air_address(record.id_combined, record.unitcode)
             record.rolling_code, record.address = code, address
             record.air = rts_frame.encode(0xA0 | key_counter, command, code, address)

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 FRAME_SIZE = 7
 
 MY, UP, MY_UP, DOWN, MY_DOWN, UP_DOWN, PROG, SUN_FLAG, FLAG = 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x8, 0x9, 0xA
-COMMAND_NAMES = {MY: "My", UP: "Up", MY_UP: "My+Up", DOWN: "Down", MY_DOWN: "My+Down", UP_DOWN: "Up+Down",
-                 PROG: "Prog", SUN_FLAG: "Sun+Flag", FLAG: "Flag"}
+COMMAND_NAMES = {
+    MY: "My",
+    UP: "Up",
+    MY_UP: "My+Up",
+    DOWN: "Down",
+    MY_DOWN: "My+Down",
+    UP_DOWN: "Up+Down",
+    PROG: "Prog",
+    SUN_FLAG: "Sun+Flag",
+    FLAG: "Flag",
+}
 
 # Timing of one transmission as culfw's somfy_rts.c drives the radio (microseconds): a wake-up pulse once, then
 # frames; the first frame has 2 hardware sync pulses, each repeated frame 7; a frame is software sync + 56
@@ -50,8 +59,17 @@ def clear_frame(key: int, command: int, rolling_code: int, address: int) -> byte
     """The clear 7 bytes with the checksum filled in."""
     if not (0 <= key <= 0xFF and 0 <= command <= 0xF and 0 <= rolling_code <= 0xFFFF and 0 <= address <= 0xFFFFFF):
         raise ValueError("field out of range")
-    frame = bytearray([key, command << 4, rolling_code >> 8, rolling_code & 0xFF,
-                       address & 0xFF, (address >> 8) & 0xFF, address >> 16])
+    frame = bytearray(
+        [
+            key,
+            command << 4,
+            rolling_code >> 8,
+            rolling_code & 0xFF,
+            address & 0xFF,
+            (address >> 8) & 0xFF,
+            address >> 16,
+        ]
+    )
     frame[1] |= checksum(frame)
     return bytes(frame)
 
@@ -80,8 +98,13 @@ def decode_clear(clear: bytes) -> RtsFrame:
     expected = checksum(clear)
     if clear[1] & 0x0F != expected:
         raise ValueError(f"bad checksum {clear[1] & 0x0F:X}, expected {expected:X}")
-    return RtsFrame(key=clear[0], command=clear[1] >> 4, checksum=clear[1] & 0x0F,
-                    rolling_code=clear[2] << 8 | clear[3], address=clear[6] << 16 | clear[5] << 8 | clear[4])
+    return RtsFrame(
+        key=clear[0],
+        command=clear[1] >> 4,
+        checksum=clear[1] & 0x0F,
+        rolling_code=clear[2] << 8 | clear[3],
+        address=clear[6] << 16 | clear[5] << 8 | clear[4],
+    )
 
 
 def decode(air: bytes) -> RtsFrame:

@@ -73,8 +73,10 @@ async def test_cul_ys_recorded_decoded_and_timed(tmp_path: Path) -> None:
     try:
         assert await asyncio.to_thread(client.ask, "Yr2") == "Yr:2"
         # three commands written back to back, as a host that does not wait for the echo would
-        lines = [f"YsA{k:X}{cmd:X}0{code:04X}{address:06X}" for k, cmd, code in
-                 ((0, rts_frame.UP, 0x0AE3), (1, rts_frame.MY, 0x0AE4), (2, rts_frame.DOWN, 0x0AE5))]
+        lines = [
+            f"YsA{k:X}{cmd:X}0{code:04X}{address:06X}"
+            for k, cmd, code in ((0, rts_frame.UP, 0x0AE3), (1, rts_frame.MY, 0x0AE4), (2, rts_frame.DOWN, 0x0AE5))
+        ]
         for line in lines:
             await asyncio.to_thread(client.send, line)
         echoes = [await asyncio.to_thread(client.read_line) for _ in lines]
@@ -85,8 +87,10 @@ async def test_cul_ys_recorded_decoded_and_timed(tmp_path: Path) -> None:
             assert echo == "Ys" + frame.clear.hex().upper()
             assert rts_frame.deobfuscate(frame.air) == frame.clear
         assert [(f.key, f.command, f.rolling_code, f.address) for f in emu.frames] == [
-            (0xA0, rts_frame.UP, 0x0AE3, address), (0xA1, rts_frame.MY, 0x0AE4, address),
-            (0xA2, rts_frame.DOWN, 0x0AE5, address)]
+            (0xA0, rts_frame.UP, 0x0AE3, address),
+            (0xA1, rts_frame.MY, 0x0AE4, address),
+            (0xA2, rts_frame.DOWN, 0x0AE5, address),
+        ]
         decoded = [rts_frame.decode(air) for air in emu.air_frames]
         assert [d.rolling_code for d in decoded] == [0x0AE3, 0x0AE4, 0x0AE5]
         # one transmitter: frames in order and never overlapping, each taking its (scaled) air time
@@ -243,8 +247,9 @@ def _raw_exchange(path: str, packet: bytes, answer_len: int) -> bytes:
 async def test_rfxtrx_raw_status_and_nak(tmp_path: Path) -> None:
     emu = await RfxtrxEmulator.start(tmp_path, ack_delay_s=0.01)
     try:
-        status = await asyncio.to_thread(_raw_exchange, emu.port_path,
-                                         bytes.fromhex("0D00000102000000000000000000"), 21)
+        status = await asyncio.to_thread(
+            _raw_exchange, emu.port_path, bytes.fromhex("0D00000102000000000000000000"), 21
+        )
         parsed = lowlevel.parse(bytearray(status))
         assert isinstance(parsed, lowlevel.Status) and parsed.type_string == "433.92MHz"
         assert status == bytes.fromhex("1401000102532C04000700010300055D0000000000")

@@ -30,17 +30,18 @@ PUBLISHED_CHECKSUMS = [
 ]
 
 
-@pytest.mark.parametrize(("source", "air", "key", "command", "code", "address"), PUBLISHED_AIR,
-                         ids=[v[0] for v in PUBLISHED_AIR])
-def test_published_air_frames_both_ways(source: str, air: str, key: int, command: int, code: int,
-                                        address: int) -> None:
+@pytest.mark.parametrize(
+    ("source", "air", "key", "command", "code", "address"), PUBLISHED_AIR, ids=[v[0] for v in PUBLISHED_AIR]
+)
+def test_published_air_frames_both_ways(source: str, air: str, key: int, command: int, code: int, address: int) -> None:
     frame = decode(bytes.fromhex(air))
     assert (frame.key, frame.command, frame.rolling_code, frame.address) == (key, command, code, address)
     assert encode(key, command, code, address) == bytes.fromhex(air)
 
 
-@pytest.mark.parametrize(("source", "key", "command", "code", "address", "cks"), PUBLISHED_CHECKSUMS,
-                         ids=[v[0] for v in PUBLISHED_CHECKSUMS])
+@pytest.mark.parametrize(
+    ("source", "key", "command", "code", "address", "cks"), PUBLISHED_CHECKSUMS, ids=[v[0] for v in PUBLISHED_CHECKSUMS]
+)
 def test_published_checksums(source: str, key: int, command: int, code: int, address: int, cks: int) -> None:
     clear = clear_frame(key, command, code, address)
     assert clear[1] & 0x0F == cks

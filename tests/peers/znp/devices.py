@@ -49,15 +49,32 @@ class SimDevice:
     ``Typed(type_id, value)`` for attributes the tables do not know.
     """
 
-    def __init__(self, ieee: str, nwk: int, endpoints: dict[int, dict[str, Any]],
-                 attributes: dict[tuple[int, int, int], Any] | None = None, power_source: str = "mains", *,
-                 manufacturer_code: int = 0x1037, logical_type: str | None = None) -> None:
+    def __init__(
+        self,
+        ieee: str,
+        nwk: int,
+        endpoints: dict[int, dict[str, Any]],
+        attributes: dict[tuple[int, int, int], Any] | None = None,
+        power_source: str = "mains",
+        *,
+        manufacturer_code: int = 0x1037,
+        logical_type: str | None = None,
+    ) -> None:
         if power_source not in ("mains", "battery"):
             raise ValueError("power_source is 'mains' or 'battery'")
         self.ieee = normalize_ieee(ieee)
         self.nwk = int(nwk)
-        self.endpoints = {int(ep): {"profile": HA_PROFILE, "device_type": 0, "in_clusters": [], "out_clusters": [],
-                                    "device_version": 1, **desc} for ep, desc in endpoints.items()}
+        self.endpoints = {
+            int(ep): {
+                "profile": HA_PROFILE,
+                "device_type": 0,
+                "in_clusters": [],
+                "out_clusters": [],
+                "device_version": 1,
+                **desc,
+            }
+            for ep, desc in endpoints.items()
+        }
         self.attributes: dict[tuple[int, int, int], Any] = dict(attributes or {})
         self.power_source = power_source
         self.manufacturer_code = manufacturer_code
@@ -91,12 +108,16 @@ class SimDevice:
     def node_descriptor(self) -> bytes:
         return zcl.node_descriptor(
             logical_type=zcl.LOGICAL_ROUTER if self.is_router else zcl.LOGICAL_END_DEVICE,
-            mac_capabilities=self.mac_capabilities, manufacturer_code=self.manufacturer_code, server_mask=0x2C00)
+            mac_capabilities=self.mac_capabilities,
+            manufacturer_code=self.manufacturer_code,
+            server_mask=0x2C00,
+        )
 
     def simple_descriptor(self, ep: int) -> bytes:
         d = self.endpoints[ep]
-        return zcl.simple_descriptor(ep, d["profile"], d["device_type"], d["device_version"],
-                                     list(d["in_clusters"]), list(d["out_clusters"]))
+        return zcl.simple_descriptor(
+            ep, d["profile"], d["device_type"], d["device_version"], list(d["in_clusters"]), list(d["out_clusters"])
+        )
 
     def next_tsn(self) -> int:
         self._tsn = (self._tsn + 1) & 0xFF
@@ -129,8 +150,14 @@ class SimDevice:
             if not attrs:
                 continue
             payload = b"".join(self._record(ep, cluster, a) for a in attrs)
-            frame = ZclFrame(zcl.GLOBAL, zcl.REPORT_ATTRIBUTES, self.next_tsn(), payload,
-                             direction=zcl.SERVER_TO_CLIENT, disable_default_response=True)
+            frame = ZclFrame(
+                zcl.GLOBAL,
+                zcl.REPORT_ATTRIBUTES,
+                self.next_tsn(),
+                payload,
+                direction=zcl.SERVER_TO_CLIENT,
+                disable_default_response=True,
+            )
             out.append(Outgoing(ep, cluster, frame.serialize()))
         return out
 
@@ -145,8 +172,14 @@ class SimDevice:
         if cluster == IAS_ZONE and attr == 0x0002:
             # IAS zones signal their status with a Zone Status Change Notification (ZCL 8.2.2.4.1)
             payload = zcl.u16(int(value)) + zcl.u8(0) + zcl.u8(self.get(ep, IAS_ZONE, 0x0011, 0xFF)) + zcl.u16(0)
-            frame = ZclFrame(zcl.CLUSTER_SPECIFIC, 0x00, self.next_tsn(), payload, direction=zcl.SERVER_TO_CLIENT,
-                             disable_default_response=True)
+            frame = ZclFrame(
+                zcl.CLUSTER_SPECIFIC,
+                0x00,
+                self.next_tsn(),
+                payload,
+                direction=zcl.SERVER_TO_CLIENT,
+                disable_default_response=True,
+            )
             out.append(Outgoing(ep, cluster, frame.serialize()))
             if not self.reporting_configured(ep, cluster, attr):
                 return out
@@ -156,8 +189,9 @@ class SimDevice:
 
     # -- ZCL ---------------------------------------------------------------------------------------------------------
 
-    def handle_zcl(self, dst_ep: int, src_ep: int, cluster: int, data: bytes, *,
-                   unicast: bool = True) -> list[Outgoing]:
+    def handle_zcl(
+        self, dst_ep: int, src_ep: int, cluster: int, data: bytes, *, unicast: bool = True
+    ) -> list[Outgoing]:
         """A ZCL frame from the coordinator reached endpoint ``dst_ep``: what the device sends back."""
         if dst_ep not in self.endpoints:
             return []
@@ -171,8 +205,15 @@ class SimDevice:
 
         def reply(frame_type: int, command: int, payload: bytes) -> None:
             if unicast:
-                rsp = ZclFrame(frame_type, command, frame.tsn, payload, direction=zcl.SERVER_TO_CLIENT,
-                               disable_default_response=True, manufacturer=frame.manufacturer)
+                rsp = ZclFrame(
+                    frame_type,
+                    command,
+                    frame.tsn,
+                    payload,
+                    direction=zcl.SERVER_TO_CLIENT,
+                    disable_default_response=True,
+                    manufacturer=frame.manufacturer,
+                )
                 out.append(Outgoing(dst_ep, cluster, rsp.serialize(), dst_ep=src_ep))
 
         def default_response(status: int) -> None:
@@ -190,8 +231,13 @@ class SimDevice:
             return out
 
         if frame.frame_type == zcl.GLOBAL:
-            if frame.command in (zcl.READ_ATTRIBUTES_RSP, zcl.REPORT_ATTRIBUTES, zcl.DEFAULT_RSP,
-                                 zcl.WRITE_ATTRIBUTES_RSP, zcl.CONFIGURE_REPORTING_RSP):
+            if frame.command in (
+                zcl.READ_ATTRIBUTES_RSP,
+                zcl.REPORT_ATTRIBUTES,
+                zcl.DEFAULT_RSP,
+                zcl.WRITE_ATTRIBUTES_RSP,
+                zcl.CONFIGURE_REPORTING_RSP,
+            ):
                 return out
             try:
                 after = self._global(dst_ep, cluster, frame, reply)
@@ -225,14 +271,15 @@ class SimDevice:
             out += self.report_frames(changed)
         return out
 
-    def _global(self, ep: int, cluster: int, frame: ZclFrame, reply: Callable[[int, int, bytes], None]
-                ) -> list[Outgoing]:
+    def _global(
+        self, ep: int, cluster: int, frame: ZclFrame, reply: Callable[[int, int, bytes], None]
+    ) -> list[Outgoing]:
         after: list[Outgoing] = []
         data = frame.payload
         if frame.command == zcl.READ_ATTRIBUTES:
             records = b""
             for i in range(0, len(data) - 1, 2):
-                attr = int.from_bytes(data[i:i + 2], "little")
+                attr = int.from_bytes(data[i : i + 2], "little")
                 if (ep, cluster, attr) in self.attributes:
                     records += zcl.u16(attr) + zcl.u8(zcl.SUCCESS) + self._record(ep, cluster, attr)[2:]
                 else:
@@ -280,14 +327,15 @@ class SimDevice:
         elif frame.command == zcl.READ_REPORTING_CONFIG:
             records = b""
             for i in range(0, len(data) - 2, 3):
-                direction, attr = data[i], int.from_bytes(data[i + 1:i + 3], "little")
+                direction, attr = data[i], int.from_bytes(data[i + 1 : i + 3], "little")
                 config = self.reporting.get((ep, cluster, attr))
                 if config is None or direction != 0:
                     records += zcl.u8(0x8B) + zcl.u8(direction) + zcl.u16(attr)  # NOT_FOUND
                     continue
                 type_id, min_i, max_i, change = config
-                records += (zcl.u8(zcl.SUCCESS) + zcl.u8(0) + zcl.u16(attr) + zcl.u8(type_id) + zcl.u16(min_i)
-                            + zcl.u16(max_i))
+                records += (
+                    zcl.u8(zcl.SUCCESS) + zcl.u8(0) + zcl.u16(attr) + zcl.u8(type_id) + zcl.u16(min_i) + zcl.u16(max_i)
+                )
                 if _is_analog(type_id):
                     records += zcl.encode_value(type_id, change or 0)
             reply(zcl.GLOBAL, zcl.READ_REPORTING_CONFIG_RSP, records)
@@ -419,8 +467,11 @@ def _groups(dev: SimDevice, ep: int, cmd: int, payload: bytes) -> Result:
         return zcl.SUCCESS, [], (0x01, zcl.u8(status) + zcl.u16(group) + zcl.u8(0))
     if cmd == 0x02:  # get group membership
         listed = sorted(groups)
-        return zcl.SUCCESS, [], (0x02, zcl.u8(16 - len(listed)) + zcl.u8(len(listed))
-                                 + b"".join(zcl.u16(g) for g in listed))
+        return (
+            zcl.SUCCESS,
+            [],
+            (0x02, zcl.u8(16 - len(listed)) + zcl.u8(len(listed)) + b"".join(zcl.u16(g) for g in listed)),
+        )
     if cmd == 0x03:  # remove group
         group = int.from_bytes(payload[:2], "little")
         status = zcl.SUCCESS if group in groups else 0x8B
@@ -474,129 +525,331 @@ def _identify(dev: SimDevice, ep: int, cmd: int, payload: bytes) -> Result:
 
 
 BEHAVIOURS: dict[int, Callable[[SimDevice, int, int, bytes], Result]] = {
-    ON_OFF: _on_off, LEVEL: _level, WINDOW_COVERING: _window_covering, DOOR_LOCK: _door_lock,
-    IAS_ZONE: _ias_zone, GROUPS: _groups, COLOR: _color, THERMOSTAT: _thermostat, IDENTIFY: _identify,
+    ON_OFF: _on_off,
+    LEVEL: _level,
+    WINDOW_COVERING: _window_covering,
+    DOOR_LOCK: _door_lock,
+    IAS_ZONE: _ias_zone,
+    GROUPS: _groups,
+    COLOR: _color,
+    THERMOSTAT: _thermostat,
+    IDENTIFY: _identify,
 }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Ready-made devices
 
+
 def _basic(manufacturer: str, model: str, mains: bool, ep: int = 1) -> dict[tuple[int, int, int], Any]:
-    return {(ep, BASIC, 0x0000): 8, (ep, BASIC, 0x0001): 1, (ep, BASIC, 0x0003): 1,
-            (ep, BASIC, 0x0004): manufacturer, (ep, BASIC, 0x0005): model,
-            (ep, BASIC, 0x0007): 0x01 if mains else 0x03, (ep, BASIC, 0x4000): "1.0.0"}
+    return {
+        (ep, BASIC, 0x0000): 8,
+        (ep, BASIC, 0x0001): 1,
+        (ep, BASIC, 0x0003): 1,
+        (ep, BASIC, 0x0004): manufacturer,
+        (ep, BASIC, 0x0005): model,
+        (ep, BASIC, 0x0007): 0x01 if mains else 0x03,
+        (ep, BASIC, 0x4000): "1.0.0",
+    }
 
 
 def _battery(ep: int = 1) -> dict[tuple[int, int, int], Any]:
     return {(ep, POWER_CONFIG, 0x0020): 30, (ep, POWER_CONFIG, 0x0021): 200}
 
 
-def on_off_light(ieee: str = "00:0d:6f:00:0b:12:34:01", nwk: int = 0x1001, *, manufacturer: str = "Hearth",
-                 model: str = "SimLight") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0100,
-                                     "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF], "out_clusters": []}},
-                     {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False}, "mains")
+def on_off_light(
+    ieee: str = "00:0d:6f:00:0b:12:34:01", nwk: int = 0x1001, *, manufacturer: str = "Hearth", model: str = "SimLight"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0100,
+                "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF],
+                "out_clusters": [],
+            }
+        },
+        {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False},
+        "mains",
+    )
 
 
-def dimmable_light(ieee: str = "00:0d:6f:00:0b:12:34:02", nwk: int = 0x1002, *, manufacturer: str = "Hearth",
-                   model: str = "SimDimmer") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0101,
-                                     "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, LEVEL], "out_clusters": []}},
-                     {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False, (1, LEVEL, 0x0000): 254},
-                     "mains")
+def dimmable_light(
+    ieee: str = "00:0d:6f:00:0b:12:34:02", nwk: int = 0x1002, *, manufacturer: str = "Hearth", model: str = "SimDimmer"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0101,
+                "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, LEVEL],
+                "out_clusters": [],
+            }
+        },
+        {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False, (1, LEVEL, 0x0000): 254},
+        "mains",
+    )
 
 
-def window_covering(ieee: str = "00:0d:6f:00:0b:12:34:03", nwk: int = 0x1003, *, manufacturer: str = "Hearth",
-                    model: str = "SimShade") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0202,
-                                     "in_clusters": [BASIC, IDENTIFY, GROUPS, WINDOW_COVERING], "out_clusters": []}},
-                     {**_basic(manufacturer, model, True), (1, WINDOW_COVERING, 0x0000): 0,
-                      (1, WINDOW_COVERING, 0x0007): 0x03, (1, WINDOW_COVERING, 0x0008): 0,
-                      (1, WINDOW_COVERING, 0x0017): 0x00}, "mains")
+def window_covering(
+    ieee: str = "00:0d:6f:00:0b:12:34:03", nwk: int = 0x1003, *, manufacturer: str = "Hearth", model: str = "SimShade"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0202,
+                "in_clusters": [BASIC, IDENTIFY, GROUPS, WINDOW_COVERING],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, True),
+            (1, WINDOW_COVERING, 0x0000): 0,
+            (1, WINDOW_COVERING, 0x0007): 0x03,
+            (1, WINDOW_COVERING, 0x0008): 0,
+            (1, WINDOW_COVERING, 0x0017): 0x00,
+        },
+        "mains",
+    )
 
 
-def temperature_humidity_sensor(ieee: str = "00:0d:6f:00:0b:12:34:04", nwk: int = 0x1004, *,
-                                manufacturer: str = "Hearth", model: str = "SimClimate") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0302,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, TEMPERATURE, HUMIDITY],
-                                     "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, TEMPERATURE, 0x0000): 2150,
-                      (1, TEMPERATURE, 0x0001): -4000, (1, TEMPERATURE, 0x0002): 12500,
-                      (1, HUMIDITY, 0x0000): 4500, (1, HUMIDITY, 0x0001): 0, (1, HUMIDITY, 0x0002): 10000},
-                     "battery")
+def temperature_humidity_sensor(
+    ieee: str = "00:0d:6f:00:0b:12:34:04", nwk: int = 0x1004, *, manufacturer: str = "Hearth", model: str = "SimClimate"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0302,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, TEMPERATURE, HUMIDITY],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, TEMPERATURE, 0x0000): 2150,
+            (1, TEMPERATURE, 0x0001): -4000,
+            (1, TEMPERATURE, 0x0002): 12500,
+            (1, HUMIDITY, 0x0000): 4500,
+            (1, HUMIDITY, 0x0001): 0,
+            (1, HUMIDITY, 0x0002): 10000,
+        },
+        "battery",
+    )
 
 
-def contact_sensor(ieee: str = "00:0d:6f:00:0b:12:34:05", nwk: int = 0x1005, *, manufacturer: str = "Hearth",
-                   model: str = "SimContact") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0402,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, IAS_ZONE], "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, IAS_ZONE, 0x0000): 0,
-                      (1, IAS_ZONE, 0x0001): 0x0015, (1, IAS_ZONE, 0x0002): 0,
-                      (1, IAS_ZONE, 0x0010): "00:00:00:00:00:00:00:00", (1, IAS_ZONE, 0x0011): 0xFF}, "battery")
+def contact_sensor(
+    ieee: str = "00:0d:6f:00:0b:12:34:05", nwk: int = 0x1005, *, manufacturer: str = "Hearth", model: str = "SimContact"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0402,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, IAS_ZONE],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, IAS_ZONE, 0x0000): 0,
+            (1, IAS_ZONE, 0x0001): 0x0015,
+            (1, IAS_ZONE, 0x0002): 0,
+            (1, IAS_ZONE, 0x0010): "00:00:00:00:00:00:00:00",
+            (1, IAS_ZONE, 0x0011): 0xFF,
+        },
+        "battery",
+    )
 
 
-def door_lock(ieee: str = "00:0d:6f:00:0b:12:34:06", nwk: int = 0x1006, *, manufacturer: str = "Hearth",
-              model: str = "SimLock") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x000A,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, DOOR_LOCK], "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, DOOR_LOCK, 0x0000): 1,
-                      (1, DOOR_LOCK, 0x0001): 0x00, (1, DOOR_LOCK, 0x0002): True}, "battery")
+def door_lock(
+    ieee: str = "00:0d:6f:00:0b:12:34:06", nwk: int = 0x1006, *, manufacturer: str = "Hearth", model: str = "SimLock"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x000A,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, DOOR_LOCK],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, DOOR_LOCK, 0x0000): 1,
+            (1, DOOR_LOCK, 0x0001): 0x00,
+            (1, DOOR_LOCK, 0x0002): True,
+        },
+        "battery",
+    )
 
 
-def smart_plug(ieee: str = "00:0d:6f:00:0b:12:34:07", nwk: int = 0x1007, *, manufacturer: str = "Hearth",
-               model: str = "SimPlug2") -> SimDevice:
+def smart_plug(
+    ieee: str = "00:0d:6f:00:0b:12:34:07", nwk: int = 0x1007, *, manufacturer: str = "Hearth", model: str = "SimPlug2"
+) -> SimDevice:
     """Two outlets (endpoints 1 and 2, each OnOff); endpoint 1 also measures (ElectricalMeasurement, Metering)."""
-    attrs = {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False, (2, ON_OFF, 0x0000): False,
-             (1, ELECTRICAL, 0x0000): 0x00000009, (1, ELECTRICAL, 0x0505): 230, (1, ELECTRICAL, 0x0508): 0,
-             (1, ELECTRICAL, 0x050B): 0, (1, ELECTRICAL, 0x0600): 1, (1, ELECTRICAL, 0x0601): 1,
-             (1, ELECTRICAL, 0x0602): 1, (1, ELECTRICAL, 0x0603): 1000, (1, ELECTRICAL, 0x0604): 1,
-             (1, ELECTRICAL, 0x0605): 1, (1, METERING, 0x0000): 0, (1, METERING, 0x0300): 0,
-             (1, METERING, 0x0301): 1, (1, METERING, 0x0302): 1000, (1, METERING, 0x0303): 0x2B,
-             (1, METERING, 0x0306): 0, (1, METERING, 0x0400): 0}
-    return SimDevice(ieee, nwk, {
-        1: {"profile": HA_PROFILE, "device_type": 0x0051,
-            "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, METERING, ELECTRICAL], "out_clusters": []},
-        2: {"profile": HA_PROFILE, "device_type": 0x0051, "in_clusters": [ON_OFF], "out_clusters": []},
-    }, attrs, "mains")
+    attrs = {
+        **_basic(manufacturer, model, True),
+        (1, ON_OFF, 0x0000): False,
+        (2, ON_OFF, 0x0000): False,
+        (1, ELECTRICAL, 0x0000): 0x00000009,
+        (1, ELECTRICAL, 0x0505): 230,
+        (1, ELECTRICAL, 0x0508): 0,
+        (1, ELECTRICAL, 0x050B): 0,
+        (1, ELECTRICAL, 0x0600): 1,
+        (1, ELECTRICAL, 0x0601): 1,
+        (1, ELECTRICAL, 0x0602): 1,
+        (1, ELECTRICAL, 0x0603): 1000,
+        (1, ELECTRICAL, 0x0604): 1,
+        (1, ELECTRICAL, 0x0605): 1,
+        (1, METERING, 0x0000): 0,
+        (1, METERING, 0x0300): 0,
+        (1, METERING, 0x0301): 1,
+        (1, METERING, 0x0302): 1000,
+        (1, METERING, 0x0303): 0x2B,
+        (1, METERING, 0x0306): 0,
+        (1, METERING, 0x0400): 0,
+    }
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0051,
+                "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, METERING, ELECTRICAL],
+                "out_clusters": [],
+            },
+            2: {"profile": HA_PROFILE, "device_type": 0x0051, "in_clusters": [ON_OFF], "out_clusters": []},
+        },
+        attrs,
+        "mains",
+    )
 
 
-def battery_device(ieee: str = "00:0d:6f:00:0b:12:34:08", nwk: int = 0x1008, *, manufacturer: str = "Hearth",
-                   model: str = "SimMotion") -> SimDevice:
+def battery_device(
+    ieee: str = "00:0d:6f:00:0b:12:34:08", nwk: int = 0x1008, *, manufacturer: str = "Hearth", model: str = "SimMotion"
+) -> SimDevice:
     """A battery occupancy sensor: PowerConfiguration (voltage, percentage) + Occupancy sensing."""
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0107,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, OCCUPANCY], "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, POWER_CONFIG, 0x0031): 0x03,
-                      (1, POWER_CONFIG, 0x0033): 2, (1, OCCUPANCY, 0x0000): 0, (1, OCCUPANCY, 0x0001): 0},
-                     "battery")
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0107,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, OCCUPANCY],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, POWER_CONFIG, 0x0031): 0x03,
+            (1, POWER_CONFIG, 0x0033): 2,
+            (1, OCCUPANCY, 0x0000): 0,
+            (1, OCCUPANCY, 0x0001): 0,
+        },
+        "battery",
+    )
 
 
-def thermostat(ieee: str = "00:0d:6f:00:0b:12:34:09", nwk: int = 0x1009, *, manufacturer: str = "Hearth",
-               model: str = "SimTherm") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0301,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, THERMOSTAT], "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, THERMOSTAT, 0x0000): 2000,
-                      (1, THERMOSTAT, 0x0011): 2600, (1, THERMOSTAT, 0x0012): 2000, (1, THERMOSTAT, 0x001B): 0x02,
-                      (1, THERMOSTAT, 0x001C): 0x04, (1, THERMOSTAT, 0x0029): 0}, "battery")
+def thermostat(
+    ieee: str = "00:0d:6f:00:0b:12:34:09", nwk: int = 0x1009, *, manufacturer: str = "Hearth", model: str = "SimTherm"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0301,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, THERMOSTAT],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, THERMOSTAT, 0x0000): 2000,
+            (1, THERMOSTAT, 0x0011): 2600,
+            (1, THERMOSTAT, 0x0012): 2000,
+            (1, THERMOSTAT, 0x001B): 0x02,
+            (1, THERMOSTAT, 0x001C): 0x04,
+            (1, THERMOSTAT, 0x0029): 0,
+        },
+        "battery",
+    )
 
 
-def color_light(ieee: str = "00:0d:6f:00:0b:12:34:0a", nwk: int = 0x100A, *, manufacturer: str = "Hearth",
-                model: str = "SimColor") -> SimDevice:
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x010D,
-                                     "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, LEVEL, COLOR],
-                                     "out_clusters": []}},
-                     {**_basic(manufacturer, model, True), (1, ON_OFF, 0x0000): False, (1, LEVEL, 0x0000): 254,
-                      (1, COLOR, 0x0000): 0, (1, COLOR, 0x0001): 0, (1, COLOR, 0x0003): 0x616B,
-                      (1, COLOR, 0x0004): 0x607D, (1, COLOR, 0x0007): 250, (1, COLOR, 0x0008): 2,
-                      (1, COLOR, 0x400A): 0x0019}, "mains")
+def color_light(
+    ieee: str = "00:0d:6f:00:0b:12:34:0a", nwk: int = 0x100A, *, manufacturer: str = "Hearth", model: str = "SimColor"
+) -> SimDevice:
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x010D,
+                "in_clusters": [BASIC, IDENTIFY, GROUPS, ON_OFF, LEVEL, COLOR],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, True),
+            (1, ON_OFF, 0x0000): False,
+            (1, LEVEL, 0x0000): 254,
+            (1, COLOR, 0x0000): 0,
+            (1, COLOR, 0x0001): 0,
+            (1, COLOR, 0x0003): 0x616B,
+            (1, COLOR, 0x0004): 0x607D,
+            (1, COLOR, 0x0007): 250,
+            (1, COLOR, 0x0008): 2,
+            (1, COLOR, 0x400A): 0x0019,
+        },
+        "mains",
+    )
 
 
-def multi_sensor(ieee: str = "00:0d:6f:00:0b:12:34:0b", nwk: int = 0x100B, *, manufacturer: str = "Hearth",
-                 model: str = "SimMulti") -> SimDevice:
+def multi_sensor(
+    ieee: str = "00:0d:6f:00:0b:12:34:0b", nwk: int = 0x100B, *, manufacturer: str = "Hearth", model: str = "SimMulti"
+) -> SimDevice:
     """Illuminance, pressure and occupancy on one battery device."""
-    return SimDevice(ieee, nwk, {1: {"profile": HA_PROFILE, "device_type": 0x0106,
-                                     "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, ILLUMINANCE, PRESSURE, OCCUPANCY],
-                                     "out_clusters": []}},
-                     {**_basic(manufacturer, model, False), **_battery(), (1, ILLUMINANCE, 0x0000): 20000,
-                      (1, PRESSURE, 0x0000): 1013, (1, OCCUPANCY, 0x0000): 0, (1, OCCUPANCY, 0x0001): 0},
-                     "battery")
+    return SimDevice(
+        ieee,
+        nwk,
+        {
+            1: {
+                "profile": HA_PROFILE,
+                "device_type": 0x0106,
+                "in_clusters": [BASIC, POWER_CONFIG, IDENTIFY, ILLUMINANCE, PRESSURE, OCCUPANCY],
+                "out_clusters": [],
+            }
+        },
+        {
+            **_basic(manufacturer, model, False),
+            **_battery(),
+            (1, ILLUMINANCE, 0x0000): 20000,
+            (1, PRESSURE, 0x0000): 1013,
+            (1, OCCUPANCY, 0x0000): 0,
+            (1, OCCUPANCY, 0x0001): 0,
+        },
+        "battery",
+    )

@@ -34,15 +34,29 @@ LOGGER = logging.getLogger(__name__)
 
 SOF = 0xFE
 LEGACY = (int(NvSysIds.ZSTACK), int(ExNvIds.LEGACY))
-TABLE_SIZES = {ExNvIds.ADDRMGR: 32, ExNvIds.TCLK_TABLE: 16, ExNvIds.APS_KEY_DATA_TABLE: 16,
-               ExNvIds.NWK_SEC_MATERIAL_TABLE: 4}
+TABLE_SIZES = {
+    ExNvIds.ADDRMGR: 32,
+    ExNvIds.TCLK_TABLE: 16,
+    ExNvIds.APS_KEY_DATA_TABLE: 16,
+    ExNvIds.NWK_SEC_MATERIAL_TABLE: 4,
+}
 APS_LINK_KEY_TABLE_SIZE = 2 + 16 * 6  # uint16 count + room for 16 entries
 BROADCASTS = (0xFFFC, 0xFFFD, 0xFFFF)
 VERSION = {"TransportRev": 2, "ProductId": 1, "MajorRel": 2, "MinorRel": 7, "MaintRel": 1}
 CODE_REVISION = 20230507
-CAPABILITIES = (t.MTCapabilities.SYS | t.MTCapabilities.MAC | t.MTCapabilities.AF | t.MTCapabilities.ZDO
-                | t.MTCapabilities.SAPI | t.MTCapabilities.UTIL | t.MTCapabilities.DEBUG | t.MTCapabilities.APP
-                | t.MTCapabilities.GP | t.MTCapabilities.APP_CNF | t.MTCapabilities.ZOAD)
+CAPABILITIES = (
+    t.MTCapabilities.SYS
+    | t.MTCapabilities.MAC
+    | t.MTCapabilities.AF
+    | t.MTCapabilities.ZDO
+    | t.MTCapabilities.SAPI
+    | t.MTCapabilities.UTIL
+    | t.MTCapabilities.DEBUG
+    | t.MTCapabilities.APP
+    | t.MTCapabilities.GP
+    | t.MTCapabilities.APP_CNF
+    | t.MTCapabilities.ZOAD
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +148,15 @@ class ZnpEmulator:
     Start with ``await ZnpEmulator.start(tmp_path)``; point zigpy at ``emulator.port_path``.
     """
 
-    def __init__(self, directory: Path, *, transport: str = "pty", persist: bool = True, name: str = "ttyZNP",
-                 ieee: str = "00:12:4b:00:24:c0:ff:ee") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        transport: str = "pty",
+        persist: bool = True,
+        name: str = "ttyZNP",
+        ieee: str = "00:12:4b:00:24:c0:ff:ee",
+    ) -> None:
         if transport not in ("pty", "tcp"):
             raise ValueError("transport is 'pty' or 'tcp'")
         self.directory = Path(directory)
@@ -163,8 +184,9 @@ class ZnpEmulator:
         self._handles: set[asyncio.TimerHandle] = set()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._plugged = False
-        self._link: PtyLink | _TcpLink = (PtyLink(self.directory, name, self._on_data) if transport == "pty"
-                                           else _TcpLink(self._on_data))
+        self._link: PtyLink | _TcpLink = (
+            PtyLink(self.directory, name, self._on_data) if transport == "pty" else _TcpLink(self._on_data)
+        )
         self._handlers: dict[type, Callable[[Any], list[Any]]] = self._build_handlers()
         self._load()
 
@@ -236,9 +258,14 @@ class ZnpEmulator:
             return None
         key_raw = self._nv.get((*LEGACY, OsalNvIds.NWK_ACTIVE_KEY_INFO))
         key = t.NwkKeyDesc.deserialize(bytes(key_raw))[0].Key if key_raw else t.KeyData([0] * 16)
-        return NetworkState(channel=int(nib.nwkLogicalChannel), pan_id=int(nib.nwkPanId),
-                            extended_pan_id=str(nib.extendedPANID).lower(), network_key=bytes(key),
-                            nwk_update_id=int(nib.nwkUpdateId), frame_counter=self._frame_counter(nib.extendedPANID))
+        return NetworkState(
+            channel=int(nib.nwkLogicalChannel),
+            pan_id=int(nib.nwkPanId),
+            extended_pan_id=str(nib.extendedPANID).lower(),
+            network_key=bytes(key),
+            nwk_update_id=int(nib.nwkUpdateId),
+            frame_counter=self._frame_counter(nib.extendedPANID),
+        )
 
     @property
     def permit_join_open(self) -> bool:
@@ -292,8 +319,7 @@ class ZnpEmulator:
         dev = self.devices.pop(normalize_ieee(ieee))
         dev.joined = False
 
-    def set_attribute(self, ieee: Any, endpoint: int, cluster: int, attr: int, value: Any,
-                      report: bool = True) -> None:
+    def set_attribute(self, ieee: Any, endpoint: int, cluster: int, attr: int, value: Any, report: bool = True) -> None:
         """Change an attribute as the device would; reported if ``report`` or if reporting is configured."""
         dev = self.device(ieee)
         out = dev.set_attribute(endpoint, cluster, attr, value, report)
@@ -377,14 +403,14 @@ class ZnpEmulator:
                 continue
             if len(self._buffer) < length + 5:
                 return
-            raw = bytes(self._buffer[:length + 5])
+            raw = bytes(self._buffer[: length + 5])
             fcs = 0
             for b in raw[1:-1]:
                 fcs ^= b
             if fcs != raw[-1]:
                 del self._buffer[:1]
                 continue
-            del self._buffer[:length + 5]
+            del self._buffer[: length + 5]
             header = t.CommandHeader(int.from_bytes(raw[2:4], "little"))
             self._on_frame(GeneralFrame(header, raw[4:-1]))
 
@@ -392,23 +418,32 @@ class ZnpEmulator:
         cls = c.COMMANDS_BY_ID.get(frame.header)
         if cls is None or cls.Req is not cls:
             if frame.header.type == t.CommandType.SREQ:
-                self._send(c.RPCError.CommandNotRecognized.Rsp(
-                    ErrorCode=c.rpc_error.ErrorCode.InvalidCommandId, RequestHeader=frame.header))
+                self._send(
+                    c.RPCError.CommandNotRecognized.Rsp(
+                        ErrorCode=c.rpc_error.ErrorCode.InvalidCommandId, RequestHeader=frame.header
+                    )
+                )
             return
         try:
             request = cls.from_frame(frame, align=True)
         except ValueError:
             if frame.header.type == t.CommandType.SREQ:
-                self._send(c.RPCError.CommandNotRecognized.Rsp(
-                    ErrorCode=c.rpc_error.ErrorCode.InvalidParameter, RequestHeader=frame.header))
+                self._send(
+                    c.RPCError.CommandNotRecognized.Rsp(
+                        ErrorCode=c.rpc_error.ErrorCode.InvalidParameter, RequestHeader=frame.header
+                    )
+                )
             return
         self.mt_log.append(("rx", request))
         handler = self._handlers.get(cls)
         if handler is None:
             LOGGER.debug("emulator: no handler for %s", request)
             if frame.header.type == t.CommandType.SREQ:
-                self._send(c.RPCError.CommandNotRecognized.Rsp(
-                    ErrorCode=c.rpc_error.ErrorCode.InvalidCommandId, RequestHeader=frame.header))
+                self._send(
+                    c.RPCError.CommandNotRecognized.Rsp(
+                        ErrorCode=c.rpc_error.ErrorCode.InvalidCommandId, RequestHeader=frame.header
+                    )
+                )
             return
         try:
             responses = handler(request)
@@ -416,8 +451,11 @@ class ZnpEmulator:
             LOGGER.exception("emulator: failed to handle %s", request)
             responses = []
             if frame.header.type == t.CommandType.SREQ:
-                responses = [c.RPCError.CommandNotRecognized.Rsp(
-                    ErrorCode=c.rpc_error.ErrorCode.InvalidParameter, RequestHeader=frame.header)]
+                responses = [
+                    c.RPCError.CommandNotRecognized.Rsp(
+                        ErrorCode=c.rpc_error.ErrorCode.InvalidParameter, RequestHeader=frame.header
+                    )
+                ]
         for response in responses:
             self._send(response)
         self._wake()
@@ -443,10 +481,14 @@ class ZnpEmulator:
     def _build_handlers(self) -> dict[type, Callable[[Any], list[Any]]]:
         return {
             c.SYS.Ping.Req: lambda r: [c.SYS.Ping.Rsp(Capabilities=CAPABILITIES)],
-            c.SYS.Version.Req: lambda r: [c.SYS.Version.Rsp(
-                **VERSION, CodeRevision=CODE_REVISION,
-                BootloaderBuildType=c.sys.BootloaderBuildType.NON_BOOTLOADER_BUILD,
-                BootloaderRevision=0xFFFFFFFF)],
+            c.SYS.Version.Req: lambda r: [
+                c.SYS.Version.Rsp(
+                    **VERSION,
+                    CodeRevision=CODE_REVISION,
+                    BootloaderBuildType=c.sys.BootloaderBuildType.NON_BOOTLOADER_BUILD,
+                    BootloaderRevision=0xFFFFFFFF,
+                )
+            ],
             c.SYS.ResetReq.Req: self._reset,
             c.SYS.GetExtAddr.Req: lambda r: [c.SYS.GetExtAddr.Rsp(ExtAddr=self._coordinator_ieee())],
             c.SYS.SetTxPower.Req: lambda r: [c.SYS.SetTxPower.Rsp(StatusOrPower=0)],
@@ -455,21 +497,21 @@ class ZnpEmulator:
             c.SYS.OSALNVRead.Req: lambda r: self._nv_read(c.SYS.OSALNVRead, (*LEGACY, r.Id), r.Offset),
             c.SYS.OSALNVReadExt.Req: lambda r: self._nv_read(c.SYS.OSALNVReadExt, (*LEGACY, r.Id), r.Offset),
             c.SYS.OSALNVWrite.Req: lambda r: self._nv_write(c.SYS.OSALNVWrite, (*LEGACY, r.Id), r.Offset, r.Value),
-            c.SYS.OSALNVWriteExt.Req: lambda r: self._nv_write(c.SYS.OSALNVWriteExt, (*LEGACY, r.Id), r.Offset,
-                                                               r.Value),
+            c.SYS.OSALNVWriteExt.Req: lambda r: self._nv_write(
+                c.SYS.OSALNVWriteExt, (*LEGACY, r.Id), r.Offset, r.Value
+            ),
             c.SYS.OSALNVDelete.Req: self._osal_delete,
-            c.SYS.OSALNVLength.Req: lambda r: [c.SYS.OSALNVLength.Rsp(
-                ItemLen=len(self._nv.get((*LEGACY, r.Id), b"")))],
+            c.SYS.OSALNVLength.Req: lambda r: [c.SYS.OSALNVLength.Rsp(ItemLen=len(self._nv.get((*LEGACY, r.Id), b"")))],
             c.SYS.NVCreate.Req: self._nv_create,
             c.SYS.NVDelete.Req: self._nv_delete,
-            c.SYS.NVLength.Req: lambda r: [c.SYS.NVLength.Rsp(
-                Length=len(self._nv.get((r.SysId, r.ItemId, r.SubId), b"")))],
-            c.SYS.NVRead.Req: lambda r: self._nv_read(c.SYS.NVRead, (r.SysId, r.ItemId, r.SubId), r.Offset,
-                                                      r.Length),
-            c.SYS.NVWrite.Req: lambda r: self._nv_write(c.SYS.NVWrite, (r.SysId, r.ItemId, r.SubId), r.Offset,
-                                                        r.Value),
-            c.UTIL.AssocFindDevice.Req: lambda r: [c.UTIL.AssocFindDevice.Rsp(Device=t.Bytes(
-                self._assoc_device(0xFFFE, 0xFF).serialize(align=True)))],
+            c.SYS.NVLength.Req: lambda r: [
+                c.SYS.NVLength.Rsp(Length=len(self._nv.get((r.SysId, r.ItemId, r.SubId), b"")))
+            ],
+            c.SYS.NVRead.Req: lambda r: self._nv_read(c.SYS.NVRead, (r.SysId, r.ItemId, r.SubId), r.Offset, r.Length),
+            c.SYS.NVWrite.Req: lambda r: self._nv_write(c.SYS.NVWrite, (r.SysId, r.ItemId, r.SubId), r.Offset, r.Value),
+            c.UTIL.AssocFindDevice.Req: lambda r: [
+                c.UTIL.AssocFindDevice.Rsp(Device=t.Bytes(self._assoc_device(0xFFFE, 0xFF).serialize(align=True)))
+            ],
             c.UTIL.AssocGetWithAddress.Req: self._assoc_get,
             c.UTIL.AssocRemove.Req: lambda r: [c.UTIL.AssocRemove.Rsp(Status=t.Status.SUCCESS)],
             c.UTIL.AssocAdd.Req: lambda r: [c.UTIL.AssocAdd.Rsp(Status=t.Status.SUCCESS)],
@@ -480,9 +522,9 @@ class ZnpEmulator:
             c.AppConfig.BDBAddInstallCode.Req: self._add_install_code,
             c.AppConfig.BDBSetJoinUsesInstallCodeKey.Req: self._set_joins_need_install_code,
             c.AppConfig.BDBSetTcRequireKeyExchange.Req: lambda r: [
-                c.AppConfig.BDBSetTcRequireKeyExchange.Rsp(Status=t.Status.SUCCESS)],
-            c.AppConfig.SetNwkFrameCounter.Req: lambda r: [c.AppConfig.SetNwkFrameCounter.Rsp(
-                Status=t.Status.SUCCESS)],
+                c.AppConfig.BDBSetTcRequireKeyExchange.Rsp(Status=t.Status.SUCCESS)
+            ],
+            c.AppConfig.SetNwkFrameCounter.Req: lambda r: [c.AppConfig.SetNwkFrameCounter.Rsp(Status=t.Status.SUCCESS)],
             c.ZDO.MsgCallbackRegister.Req: lambda r: [c.ZDO.MsgCallbackRegister.Rsp(Status=t.Status.SUCCESS)],
             c.ZDO.ExtRouteChk.Req: lambda r: [c.ZDO.ExtRouteChk.Rsp(Status=c.zdo.RoutingStatus.SUCCESS)],
             c.ZDO.ExtRouteDisc.Req: lambda r: [c.ZDO.ExtRouteDisc.Rsp(Status=t.Status.SUCCESS)],
@@ -494,10 +536,10 @@ class ZnpEmulator:
             c.AF.Register.Req: self._af_register,
             c.AF.Delete.Req: self._af_delete,
             c.AF.DataRequestExt.Req: lambda r: self._af_data(
-                c.AF.DataRequestExt, r.DstAddrModeAddress.mode, r.DstAddrModeAddress.address, r),
+                c.AF.DataRequestExt, r.DstAddrModeAddress.mode, r.DstAddrModeAddress.address, r
+            ),
             c.AF.DataRequest.Req: lambda r: self._af_data(c.AF.DataRequest, t.AddrMode.NWK, r.DstAddr, r),
-            c.AF.DataRequestSrcRtg.Req: lambda r: self._af_data(c.AF.DataRequestSrcRtg, t.AddrMode.NWK, r.DstAddr,
-                                                                r),
+            c.AF.DataRequestSrcRtg.Req: lambda r: self._af_data(c.AF.DataRequestSrcRtg, t.AddrMode.NWK, r.DstAddr, r),
         }
 
     # -- NVRAM -------------------------------------------------------------------------------------------------------
@@ -542,9 +584,11 @@ class ZnpEmulator:
             ExNvIds.ADDRMGR: self._empty_addrmgr(),
             ExNvIds.TCLK_TABLE: self._empty_tclk(),
             ExNvIds.APS_KEY_DATA_TABLE: t.APSKeyDataTableEntry(
-                Key=t.KeyData([0] * 16), TxFrameCounter=0, RxFrameCounter=0).serialize(align=True),
+                Key=t.KeyData([0] * 16), TxFrameCounter=0, RxFrameCounter=0
+            ).serialize(align=True),
             ExNvIds.NWK_SEC_MATERIAL_TABLE: t.NwkSecMaterialDesc(
-                FrameCounter=0, ExtendedPanID=t.EUI64(bytes(8))).serialize(align=True),
+                FrameCounter=0, ExtendedPanID=t.EUI64(bytes(8))
+            ).serialize(align=True),
         }
         for item, size in TABLE_SIZES.items():
             for sub in range(size):
@@ -553,20 +597,28 @@ class ZnpEmulator:
 
     @staticmethod
     def _empty_addrmgr() -> bytes:
-        return t.AddrMgrEntry(type=t.AddrMgrUserType(0xFF), nwkAddr=0xFFFF,
-                              extAddr=t.EUI64.convert("FF:FF:FF:FF:FF:FF:FF:FF")).serialize(align=True)
+        return t.AddrMgrEntry(
+            type=t.AddrMgrUserType(0xFF), nwkAddr=0xFFFF, extAddr=t.EUI64.convert("FF:FF:FF:FF:FF:FF:FF:FF")
+        ).serialize(align=True)
 
     @staticmethod
     def _empty_tclk() -> bytes:
-        return t.TCLKDevEntry(txFrmCntr=0, rxFrmCntr=0, extAddr=t.EUI64(bytes(8)),
-                              keyAttributes=t.KeyAttributes.DEFAULT_KEY, keyType=t.KeyType.NONE,
-                              SeedShift_IcIndex=0).serialize(align=True)
+        return t.TCLKDevEntry(
+            txFrmCntr=0,
+            rxFrmCntr=0,
+            extAddr=t.EUI64(bytes(8)),
+            keyAttributes=t.KeyAttributes.DEFAULT_KEY,
+            keyType=t.KeyType.NONE,
+            SeedShift_IcIndex=0,
+        ).serialize(align=True)
 
     def _load(self) -> None:
         if self.state_file is not None and self.state_file.exists():
             data = json.loads(self.state_file.read_text())
-            self._nv = {tuple(int(p) for p in key.split(":")): bytearray.fromhex(value)  # type: ignore[misc]
-                        for key, value in data["nvram"].items()}
+            self._nv = {
+                tuple(int(p) for p in key.split(":")): bytearray.fromhex(value)  # type: ignore[misc]
+                for key, value in data["nvram"].items()
+            }
         else:
             self._factory_nvram()
 
@@ -630,7 +682,7 @@ class ZnpEmulator:
         key = (*LEGACY, int(r.Id))
         if key in self._nv:
             return [c.SYS.OSALNVItemInit.Rsp(Status=t.Status.SUCCESS)]
-        value = bytearray(bytes(r.Value)[:r.ItemLen]).ljust(r.ItemLen, b"\x00")
+        value = bytearray(bytes(r.Value)[: r.ItemLen]).ljust(r.ItemLen, b"\x00")
         self._nv[key] = value
         self._dirty()
         return [c.SYS.OSALNVItemInit.Rsp(Status=t.Status.NV_ITEM_UNINIT)]
@@ -666,7 +718,7 @@ class ZnpEmulator:
             return [command.Rsp(Status=t.Status.INVALID_PARAMETER, Value=t.ShortBytes(b""))]
         if offset > len(value):
             return [command.Rsp(Status=t.Status.INVALID_PARAMETER, Value=t.ShortBytes(b""))]
-        chunk = bytes(value[offset:offset + min(int(length), 244)])
+        chunk = bytes(value[offset : offset + min(int(length), 244)])
         return [command.Rsp(Status=t.Status.SUCCESS, Value=t.ShortBytes(chunk))]
 
     def _nv_write(self, command: Any, key: tuple[int, int, int], offset: int, data: bytes) -> list[Any]:
@@ -677,7 +729,7 @@ class ZnpEmulator:
         data = bytes(data)
         if offset + len(data) > len(value):
             return [command.Rsp(Status=t.Status.NV_BAD_ITEM_LEN)]
-        value[offset:offset + len(data)] = data
+        value[offset : offset + len(data)] = data
         self._dirty()
         return [command.Rsp(Status=t.Status.SUCCESS)]
 
@@ -692,11 +744,18 @@ class ZnpEmulator:
         if not dev.is_router:
             entry_type |= t.AddrMgrUserType.Assoc
         entry = t.AddrMgrEntry(type=entry_type, nwkAddr=dev.nwk, extAddr=_eui64(dev.ieee)).serialize(align=True)
-        key_entry = t.TCLKDevEntry(txFrmCntr=0, rxFrmCntr=0, extAddr=_eui64(dev.ieee),
-                                   keyAttributes=t.KeyAttributes.VERIFIED_KEY, keyType=t.KeyType.NONE,
-                                   SeedShift_IcIndex=0).serialize(align=True)
-        for item, value, empty in ((ExNvIds.ADDRMGR, entry, self._empty_addrmgr()),
-                                   (ExNvIds.TCLK_TABLE, key_entry, self._empty_tclk())):
+        key_entry = t.TCLKDevEntry(
+            txFrmCntr=0,
+            rxFrmCntr=0,
+            extAddr=_eui64(dev.ieee),
+            keyAttributes=t.KeyAttributes.VERIFIED_KEY,
+            keyType=t.KeyType.NONE,
+            SeedShift_IcIndex=0,
+        ).serialize(align=True)
+        for item, value, empty in (
+            (ExNvIds.ADDRMGR, entry, self._empty_addrmgr()),
+            (ExNvIds.TCLK_TABLE, key_entry, self._empty_tclk()),
+        ):
             for sub in range(TABLE_SIZES[item]):
                 current = self._nv.get(self._table_key(item, sub))
                 if current is not None and bytes(current) == empty:
@@ -706,11 +765,13 @@ class ZnpEmulator:
 
     def _addrmgr_remove(self, dev: SimDevice) -> None:
         ieee = _eui64(dev.ieee).serialize()
-        for item, empty, offset in ((ExNvIds.ADDRMGR, self._empty_addrmgr(), 3),
-                                    (ExNvIds.TCLK_TABLE, self._empty_tclk(), 8)):
+        for item, empty, offset in (
+            (ExNvIds.ADDRMGR, self._empty_addrmgr(), 3),
+            (ExNvIds.TCLK_TABLE, self._empty_tclk(), 8),
+        ):
             for sub in range(TABLE_SIZES[item]):
                 current = self._nv.get(self._table_key(item, sub))
-                if current is not None and bytes(current[offset:offset + 8]) == ieee:
+                if current is not None and bytes(current[offset : offset + 8]) == ieee:
                     self._nv[self._table_key(item, sub)] = bytearray(empty)
         self._dirty()
 
@@ -729,10 +790,16 @@ class ZnpEmulator:
     def _device_info(self, r: Any) -> list[Any]:
         state = t.DeviceState.StartedAsCoordinator if self._running else t.DeviceState.InitializedNotStarted
         children = [d.nwk for d in self.devices.values() if d.joined and not d.is_router]
-        return [c.UTIL.GetDeviceInfo.Rsp(
-            Status=t.Status.SUCCESS, IEEE=self._coordinator_ieee(), NWK=0x0000,
-            DeviceType=t.DeviceTypeCapabilities.Coordinator | t.DeviceTypeCapabilities.Router,
-            DeviceState=state, AssociatedDevices=t.NWKList(children))]
+        return [
+            c.UTIL.GetDeviceInfo.Rsp(
+                Status=t.Status.SUCCESS,
+                IEEE=self._coordinator_ieee(),
+                NWK=0x0000,
+                DeviceType=t.DeviceTypeCapabilities.Coordinator | t.DeviceTypeCapabilities.Router,
+                DeviceState=state,
+                AssociatedDevices=t.NWKList(children),
+            )
+        ]
 
     # -- reset, formation, startup -----------------------------------------------------------------------------------
 
@@ -747,9 +814,20 @@ class ZnpEmulator:
         options = self._osal_int(OsalNvIds.STARTUP_OPTION) or 0
         if options & t.StartupOptions.ClearConfig:
             ieee = self._osal(OsalNvIds.EXTADDR)
-            kept = {k: v for k, v in self._nv.items() if k[:2] == LEGACY and k[2] in (
-                OsalNvIds.HAS_CONFIGURED_ZSTACK3, OsalNvIds.ZIGPY_ZNP_MIGRATION_ID, OsalNvIds.TCLK_SEED,
-                OsalNvIds.NIB, OsalNvIds.NWK_ACTIVE_KEY_INFO, OsalNvIds.NWK_ALTERN_KEY_INFO)}
+            kept = {
+                k: v
+                for k, v in self._nv.items()
+                if k[:2] == LEGACY
+                and k[2]
+                in (
+                    OsalNvIds.HAS_CONFIGURED_ZSTACK3,
+                    OsalNvIds.ZIGPY_ZNP_MIGRATION_ID,
+                    OsalNvIds.TCLK_SEED,
+                    OsalNvIds.NIB,
+                    OsalNvIds.NWK_ACTIVE_KEY_INFO,
+                    OsalNvIds.NWK_ALTERN_KEY_INFO,
+                )
+            }
             tables = {k: v for k, v in self._nv.items() if k[:2] != LEGACY}
             self._factory_nvram()
             self._nv.update(kept)
@@ -765,8 +843,7 @@ class ZnpEmulator:
         self._osal_set(OsalNvIds.STARTUP_OPTION, b"\x00")
         self._recreate_missing()
         self._save()
-        self._later(0.005, lambda: self._send(c.SYS.ResetInd.Callback(
-            Reason=t.ResetReason.PowerUp, **VERSION)))
+        self._later(0.005, lambda: self._send(c.SYS.ResetInd.Callback(Reason=t.ResetReason.PowerUp, **VERSION)))
         return []
 
     def _bdb_set_channel(self, r: Any) -> list[Any]:
@@ -779,21 +856,30 @@ class ZnpEmulator:
         mode = c.app_config.BDBCommissioningMode
         status = c.app_config.BDBCommissioningStatus
         if not r.Mode & mode.NwkFormation:
-            out.append(c.AppConfig.BDBCommissioningNotification.Callback(
-                Status=status.Success, Mode=r.Mode, RemainingModes=mode.NONE))
+            out.append(
+                c.AppConfig.BDBCommissioningNotification.Callback(
+                    Status=status.Success, Mode=r.Mode, RemainingModes=mode.NONE
+                )
+            )
             return out
         if self.network is None:
             out.append(c.ZDO.StateChangeInd.Callback(State=t.DeviceState.StartingAsCoordinator))
-            out.append(c.AppConfig.BDBCommissioningNotification.Callback(
-                Status=status.InProgress, Mode=mode.NwkFormation, RemainingModes=mode.NwkFormation))
+            out.append(
+                c.AppConfig.BDBCommissioningNotification.Callback(
+                    Status=status.InProgress, Mode=mode.NwkFormation, RemainingModes=mode.NwkFormation
+                )
+            )
             self._form()
             result = status.Success
         else:
             result = status.FormationFailure  # already on a network: Z-Stack resumes it
         self._start_network()
         out.append(c.ZDO.StateChangeInd.Callback(State=t.DeviceState.StartedAsCoordinator))
-        out.append(c.AppConfig.BDBCommissioningNotification.Callback(
-            Status=result, Mode=mode.NwkFormation, RemainingModes=mode.NONE))
+        out.append(
+            c.AppConfig.BDBCommissioningNotification.Callback(
+                Status=result, Mode=mode.NwkFormation, RemainingModes=mode.NONE
+            )
+        )
         return out
 
     def _form(self) -> None:
@@ -814,18 +900,56 @@ class ZnpEmulator:
         key = t.KeyData(key_raw)
         empty_key = t.NwkKeyDesc(KeySeqNum=0, Key=t.KeyData([0] * 16))
         nib = t.NIB(
-            SequenceNum=0, PassiveAckTimeout=5, MaxBroadcastRetries=2, MaxChildren=0, MaxDepth=20, MaxRouters=0,
-            dummyNeighborTable=0, BroadcastDeliveryTime=30, ReportConstantCost=0, RouteDiscRetries=0,
-            dummyRoutingTable=0, SecureAllFrames=1, SecurityLevel=5, SymLink=1, CapabilityFlags=0x8F,
-            TransactionPersistenceTime=7, nwkProtocolVersion=2, RouteDiscoveryTime=13, RouteExpiryTime=30,
-            nwkDevAddress=0x0000, nwkLogicalChannel=channel, nwkCoordAddress=0x0000,
-            nwkCoordExtAddress=t.EUI64(bytes(8)), nwkPanId=pan_id, nwkState=t.NwkState.NWK_ROUTER,
-            channelList=t.Channels(mask), beaconOrder=15, superFrameOrder=15, scanDuration=0, battLifeExt=0,
-            allocatedRouterAddresses=1, allocatedEndDeviceAddresses=1, nodeDepth=0, extendedPANID=epid,
-            nwkKeyLoaded=True, spare1=empty_key, spare2=empty_key, spare3=0, spare4=0, nwkLinkStatusPeriod=15,
-            nwkRouterAgeLimit=3, nwkUseMultiCast=False, nwkIsConcentrator=True, nwkConcentratorDiscoveryTime=120,
-            nwkConcentratorRadius=10, nwkAllFresh=1, nwkManagerAddr=0x0000, nwkTotalTransmissions=0,
-            nwkUpdateId=0)
+            SequenceNum=0,
+            PassiveAckTimeout=5,
+            MaxBroadcastRetries=2,
+            MaxChildren=0,
+            MaxDepth=20,
+            MaxRouters=0,
+            dummyNeighborTable=0,
+            BroadcastDeliveryTime=30,
+            ReportConstantCost=0,
+            RouteDiscRetries=0,
+            dummyRoutingTable=0,
+            SecureAllFrames=1,
+            SecurityLevel=5,
+            SymLink=1,
+            CapabilityFlags=0x8F,
+            TransactionPersistenceTime=7,
+            nwkProtocolVersion=2,
+            RouteDiscoveryTime=13,
+            RouteExpiryTime=30,
+            nwkDevAddress=0x0000,
+            nwkLogicalChannel=channel,
+            nwkCoordAddress=0x0000,
+            nwkCoordExtAddress=t.EUI64(bytes(8)),
+            nwkPanId=pan_id,
+            nwkState=t.NwkState.NWK_ROUTER,
+            channelList=t.Channels(mask),
+            beaconOrder=15,
+            superFrameOrder=15,
+            scanDuration=0,
+            battLifeExt=0,
+            allocatedRouterAddresses=1,
+            allocatedEndDeviceAddresses=1,
+            nodeDepth=0,
+            extendedPANID=epid,
+            nwkKeyLoaded=True,
+            spare1=empty_key,
+            spare2=empty_key,
+            spare3=0,
+            spare4=0,
+            nwkLinkStatusPeriod=15,
+            nwkRouterAgeLimit=3,
+            nwkUseMultiCast=False,
+            nwkIsConcentrator=True,
+            nwkConcentratorDiscoveryTime=120,
+            nwkConcentratorRadius=10,
+            nwkAllFresh=1,
+            nwkManagerAddr=0x0000,
+            nwkTotalTransmissions=0,
+            nwkUpdateId=0,
+        )
         key_desc = t.NwkKeyDesc(KeySeqNum=0, Key=key).serialize(align=True)
         self._osal_set(OsalNvIds.NIB, nib.serialize(align=True))
         self._osal_set(OsalNvIds.NWK_ACTIVE_KEY_INFO, key_desc)
@@ -833,7 +957,8 @@ class ZnpEmulator:
         self._osal_set(OsalNvIds.EXTENDED_PAN_ID, epid.serialize())
         self._osal_set(OsalNvIds.BDBNODEISONANETWORK, b"\x01")
         self._nv[self._table_key(ExNvIds.NWK_SEC_MATERIAL_TABLE, 0)] = bytearray(
-            t.NwkSecMaterialDesc(FrameCounter=1, ExtendedPanID=epid).serialize(align=True))
+            t.NwkSecMaterialDesc(FrameCounter=1, ExtendedPanID=epid).serialize(align=True)
+        )
         self._save()
 
     def _start_network(self) -> None:
@@ -866,8 +991,10 @@ class ZnpEmulator:
             dev = self._find_device(t.AddrMode.NWK, r.Dst)
             if dev is not None and dev.joined and not dev.silent and dev.is_router:
                 self._set_permit(r.Duration, dev.nwk)
-                self._later(self.reply_delay, lambda: self._send(
-                    c.ZDO.MgmtPermitJoinRsp.Callback(Src=r.Dst, Status=zdo_t.Status.SUCCESS)))
+                self._later(
+                    self.reply_delay,
+                    lambda: self._send(c.ZDO.MgmtPermitJoinRsp.Callback(Src=r.Dst, Status=zdo_t.Status.SUCCESS)),
+                )
         return out
 
     def _add_install_code(self, r: Any) -> list[Any]:
@@ -885,7 +1012,7 @@ class ZnpEmulator:
         if duration == 0:
             self._permit_until = 0.0
         else:
-            self._permit_until = time.monotonic() + (10 ** 9 if duration == 0xFF else duration)
+            self._permit_until = time.monotonic() + (10**9 if duration == 0xFF else duration)
         self._permit_via = via
 
     def _nwk_update(self, r: Any) -> list[Any]:
@@ -917,9 +1044,18 @@ class ZnpEmulator:
         ieee = self._coordinator_ieee().serialize()
         payload: bytes | None
         if cluster == zcl.NODE_DESC_REQ:
-            payload = zcl.u8(0) + zcl.u16(0) + zcl.node_descriptor(
-                logical_type=zcl.LOGICAL_COORDINATOR, mac_capabilities=0x8F, manufacturer_code=0x0000,
-                server_mask=0x2C41, buffer_size=80, transfer_size=160)
+            payload = (
+                zcl.u8(0)
+                + zcl.u16(0)
+                + zcl.node_descriptor(
+                    logical_type=zcl.LOGICAL_COORDINATOR,
+                    mac_capabilities=0x8F,
+                    manufacturer_code=0x0000,
+                    server_mask=0x2C41,
+                    buffer_size=80,
+                    transfer_size=160,
+                )
+            )
         elif cluster == zcl.ACTIVE_EP_REQ:
             eps = sorted(self._endpoints)
             payload = zcl.u8(0) + zcl.u16(0) + zcl.u8(len(eps)) + bytes(eps)
@@ -929,9 +1065,18 @@ class ZnpEmulator:
             if reg is None:
                 payload = zcl.u8(zcl.ZDO_NOT_ACTIVE) + zcl.u16(0) + zcl.u8(0)
             else:
-                payload = zcl.u8(0) + zcl.u16(0) + zcl.simple_descriptor(
-                    ep, reg.ProfileId, reg.DeviceId, reg.DeviceVersion, list(reg.InputClusters),
-                    list(reg.OutputClusters))
+                payload = (
+                    zcl.u8(0)
+                    + zcl.u16(0)
+                    + zcl.simple_descriptor(
+                        ep,
+                        reg.ProfileId,
+                        reg.DeviceId,
+                        reg.DeviceVersion,
+                        list(reg.InputClusters),
+                        list(reg.OutputClusters),
+                    )
+                )
         elif cluster in (zcl.IEEE_ADDR_REQ, zcl.NWK_ADDR_REQ):
             payload = zcl.u8(0) + ieee + zcl.u16(0)
         elif cluster == zcl.MGMT_NWK_UPDATE_REQ:
@@ -944,8 +1089,14 @@ class ZnpEmulator:
                 return
             scanned = [ch for ch in range(11, 27) if channels & (1 << ch)]
             energies = bytes(40 + (ch * 37) % 90 for ch in scanned)  # a fixed, uneven RF landscape
-            payload = (zcl.u8(0) + channels.to_bytes(4, "little") + zcl.u16(100) + zcl.u16(0)
-                       + zcl.u8(len(energies)) + energies)
+            payload = (
+                zcl.u8(0)
+                + channels.to_bytes(4, "little")
+                + zcl.u16(100)
+                + zcl.u16(0)
+                + zcl.u8(len(energies))
+                + energies
+            )
         elif cluster == zcl.MGMT_LQI_REQ:
             payload = self._lqi_response(data[0] if data else 0, coordinator=True)
         elif cluster == zcl.MGMT_RTG_REQ:
@@ -962,13 +1113,20 @@ class ZnpEmulator:
         network = self.network
         epid = zcl.ieee_to_bytes(network.extended_pan_id) if network else bytes(8)
         neighbours = [d for d in self.devices.values() if d.joined] if coordinator else []
-        shown = neighbours[start:start + 2]
+        shown = neighbours[start : start + 2]
         entries = b""
         for d in shown:
             device_type = 1 if d.is_router else 2
             packed = device_type | ((1 if d.is_router else 0) << 2) | (1 << 4)  # rx on when idle, a child
-            entries += (epid + zcl.ieee_to_bytes(d.ieee) + zcl.u16(d.nwk) + zcl.u8(packed) + zcl.u8(0x02)
-                        + zcl.u8(1) + zcl.u8(200))
+            entries += (
+                epid
+                + zcl.ieee_to_bytes(d.ieee)
+                + zcl.u16(d.nwk)
+                + zcl.u8(packed)
+                + zcl.u8(0x02)
+                + zcl.u8(1)
+                + zcl.u8(200)
+            )
         return zcl.u8(0) + zcl.u8(len(neighbours)) + zcl.u8(start) + zcl.u8(len(shown)) + entries
 
     # -- the air -------------------------------------------------------------------------------------------------------
@@ -996,15 +1154,18 @@ class ZnpEmulator:
             for dev in self._reachable():
                 for ep, groups in dev.groups.items():
                     if int(address) in groups:
-                        self._later(self.reply_delay, functools.partial(
-                            self._device_zcl, dev, ep, src_ep, cluster, data, unicast=False))
+                        self._later(
+                            self.reply_delay,
+                            functools.partial(self._device_zcl, dev, ep, src_ep, cluster, data, unicast=False),
+                        )
             return out
         is_broadcast = mode == t.AddrMode.Broadcast or (mode == t.AddrMode.NWK and int(address) in BROADCASTS)
         if dst_ep == 0:
             if is_broadcast:
                 self._broadcast_zdo(cluster, data)
             elif (mode == t.AddrMode.NWK and int(address) == 0x0000) or (
-                    mode == t.AddrMode.IEEE and normalize_ieee(address) == normalize_ieee(self._coordinator_ieee())):
+                mode == t.AddrMode.IEEE and normalize_ieee(address) == normalize_ieee(self._coordinator_ieee())
+            ):
                 if data:
                     self._coordinator_zdo(cluster, data[0], data[1:])
             else:
@@ -1014,11 +1175,13 @@ class ZnpEmulator:
             return out
         if is_broadcast:
             for dev in self._reachable():
-                for ep in (list(dev.endpoints) if dst_ep == 0xFF else [dst_ep]):
-                    self._later(self.reply_delay, functools.partial(
-                        self._device_zcl, dev, ep, src_ep, cluster, data, unicast=False))
+                for ep in list(dev.endpoints) if dst_ep == 0xFF else [dst_ep]:
+                    self._later(
+                        self.reply_delay,
+                        functools.partial(self._device_zcl, dev, ep, src_ep, cluster, data, unicast=False),
+                    )
             return out
-        if (mode == t.AddrMode.NWK and int(address) == 0x0000):
+        if mode == t.AddrMode.NWK and int(address) == 0x0000:
             out.append(confirm(t.Status.SUCCESS))
             return out
         found = self._find_device(mode, address)
@@ -1039,8 +1202,9 @@ class ZnpEmulator:
     def _reachable(self) -> list[SimDevice]:
         return [d for d in self.devices.values() if d.joined and not d.silent]
 
-    def _device_zcl(self, dev: SimDevice, dst_ep: int, src_ep: int, cluster: int, data: bytes, *,
-                    unicast: bool = True) -> None:
+    def _device_zcl(
+        self, dev: SimDevice, dst_ep: int, src_ep: int, cluster: int, data: bytes, *, unicast: bool = True
+    ) -> None:
         if not dev.joined or dev.silent:
             return
         for item in dev.handle_zcl(dst_ep, src_ep, cluster, data, unicast=unicast):
@@ -1050,18 +1214,38 @@ class ZnpEmulator:
         """A device's frame reaching the coordinator: AF.IncomingMsg (dropped if the network is not up)."""
         if not self._running:
             return
-        self._send(c.AF.IncomingMsg.Callback(
-            GroupId=0x0000, ClusterId=item.cluster, SrcAddr=dev.nwk, SrcEndpoint=item.src_ep,
-            DstEndpoint=item.dst_ep if item.dst_ep is not None else 1, WasBroadcast=False, LQI=200,
-            SecurityUse=False, TimeStamp=int(time.monotonic() * 1000) & 0xFFFFFFFF, TSN=dev.next_tsn(),
-            Data=t.ShortBytes(item.data), MacSrcAddr=dev.nwk, MsgResultRadius=29))
+        self._send(
+            c.AF.IncomingMsg.Callback(
+                GroupId=0x0000,
+                ClusterId=item.cluster,
+                SrcAddr=dev.nwk,
+                SrcEndpoint=item.src_ep,
+                DstEndpoint=item.dst_ep if item.dst_ep is not None else 1,
+                WasBroadcast=False,
+                LQI=200,
+                SecurityUse=False,
+                TimeStamp=int(time.monotonic() * 1000) & 0xFFFFFFFF,
+                TSN=dev.next_tsn(),
+                Data=t.ShortBytes(item.data),
+                MacSrcAddr=dev.nwk,
+                MsgResultRadius=29,
+            )
+        )
 
     def _send_zdo(self, src: int, cluster: int, tsn: int, payload: bytes, *, broadcast: bool = False) -> None:
         if not self._running:
             return
-        self._send(c.ZDO.MsgCbIncoming.Callback(
-            Src=src, IsBroadcast=broadcast, ClusterId=cluster, SecurityUse=0, TSN=tsn & 0xFF,
-            MacDst=0xFFFF if broadcast else 0x0000, Data=t.Bytes(payload)))
+        self._send(
+            c.ZDO.MsgCbIncoming.Callback(
+                Src=src,
+                IsBroadcast=broadcast,
+                ClusterId=cluster,
+                SecurityUse=0,
+                TSN=tsn & 0xFF,
+                MacDst=0xFFFF if broadcast else 0x0000,
+                Data=t.Bytes(payload),
+            )
+        )
 
     def _broadcast_zdo(self, cluster: int, data: bytes) -> None:
         if not data:
@@ -1078,8 +1262,9 @@ class ZnpEmulator:
                 return
             if target is not None and target.joined and not target.silent:
                 payload = zcl.u8(0) + zcl.ieee_to_bytes(target.ieee) + zcl.u16(target.nwk)
-                self._later(self.reply_delay, functools.partial(
-                    self._send_zdo, target.nwk, cluster | 0x8000, tsn, payload))
+                self._later(
+                    self.reply_delay, functools.partial(self._send_zdo, target.nwk, cluster | 0x8000, tsn, payload)
+                )
 
     def _device_zdo(self, dev: SimDevice, cluster: int, tsn: int, body: bytes) -> None:
         """A ZDO request unicast to a simulated device, and its answer (Zigbee spec 2.4.4)."""
@@ -1144,5 +1329,6 @@ class ZnpEmulator:
         if not rejoin:
             self._addrmgr_remove(dev)
         if self._running:
-            self._send(c.ZDO.LeaveInd.Callback(NWK=dev.nwk, IEEE=_eui64(dev.ieee), Request=False, Remove=False,
-                                               Rejoin=rejoin))
+            self._send(
+                c.ZDO.LeaveInd.Callback(NWK=dev.nwk, IEEE=_eui64(dev.ieee), Request=False, Remove=False, Rejoin=rejoin)
+            )

@@ -32,8 +32,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _config(emulator: ZnpEmulator, tmp_path: Path) -> dict[str, Any]:
-    return {"device": {"path": emulator.port_path}, "nwk_backup_enabled": False,
-            "database_path": str(tmp_path / "zigbee.db")}
+    return {
+        "device": {"path": emulator.port_path},
+        "nwk_backup_enabled": False,
+        "database_path": str(tmp_path / "zigbee.db"),
+    }
 
 
 def _exists(path: str) -> bool:
@@ -201,11 +204,18 @@ async def test_join_interview_command_report_leave(app: ControllerApplication, e
 
 async def test_device_kinds(app: ControllerApplication, emulator: ZnpEmulator) -> None:
     await app.permit(60)
-    kinds = [on_off_light(), window_covering(), temperature_humidity_sensor(), contact_sensor(), door_lock(),
-             smart_plug()]
+    kinds = [
+        on_off_light(),
+        window_covering(),
+        temperature_humidity_sensor(),
+        contact_sensor(),
+        door_lock(),
+        smart_plug(),
+    ]
     for sim in kinds:
         emulator.add_device(sim)
         await emulator.join(sim.ieee)
+
     def initialized(ieee: str) -> zigpy.device.Device | None:
         device = app.devices.get(zt.EUI64.convert(ieee))
         return device if device is not None and device.is_initialized else None
@@ -297,8 +307,10 @@ async def test_given_settings_backup_remove_and_extras(tmp_path: Path) -> None:
     router, groups, and zigpy removing a device (Mgmt_Leave_req)."""
     emulator = await ZnpEmulator.start(tmp_path, transport="tcp")
     key = bytes(range(16))
-    config = {**_config(emulator, tmp_path), "network": {
-        "channel": 20, "pan_id": 0x1A2B, "extended_pan_id": "11:22:33:44:55:66:77:88", "key": list(key)}}
+    config = {
+        **_config(emulator, tmp_path),
+        "network": {"channel": 20, "pan_id": 0x1A2B, "extended_pan_id": "11:22:33:44:55:66:77:88", "key": list(key)},
+    }
     app = await ControllerApplication.new(config, auto_form=True)
     try:
         network = emulator.network
@@ -332,14 +344,14 @@ async def test_given_settings_backup_remove_and_extras(tmp_path: Path) -> None:
         # The backup holds the network and the devices the coordinator knows
         backup = await app.backups.create_backup(load_devices=True)
         assert backup.network_info.pan_id == 0x1A2B
-        assert {zt.EUI64.convert(plug.ieee), zt.EUI64.convert(contact.ieee)} <= set(
-            backup.network_info.nwk_addresses)
+        assert {zt.EUI64.convert(plug.ieee), zt.EUI64.convert(contact.ieee)} <= set(backup.network_info.nwk_addresses)
         assert zt.EUI64.convert(contact.ieee) in backup.network_info.children
 
         # ... and restores onto a new coordinator: same network, same devices
         other = await ZnpEmulator.start(tmp_path / "second")
         restorer = await ControllerApplication.new(
-            {**_config(other, tmp_path / "second"), "network": config["network"]}, start_radio=False)
+            {**_config(other, tmp_path / "second"), "network": config["network"]}, start_radio=False
+        )
         try:
             await restorer.connect()
             await restorer.backups.restore_backup(backup)

@@ -26,12 +26,39 @@ EUI64 = 0xF0
 KEY128 = 0xF1
 
 _UNSIGNED = {
-    0x08: 1, 0x09: 2, 0x0A: 3, 0x0B: 4, 0x0C: 5, 0x0D: 6, 0x0E: 7, 0x0F: 8,  # dataN
+    0x08: 1,
+    0x09: 2,
+    0x0A: 3,
+    0x0B: 4,
+    0x0C: 5,
+    0x0D: 6,
+    0x0E: 7,
+    0x0F: 8,  # dataN
     BOOL: 1,
-    MAP8: 1, MAP16: 2, MAP24: 3, MAP32: 4, 0x1C: 5, 0x1D: 6, 0x1E: 7, 0x1F: 8,
-    UINT8: 1, UINT16: 2, UINT24: 3, UINT32: 4, UINT40: 5, UINT48: 6, 0x26: 7, 0x27: 8,
-    ENUM8: 1, ENUM16: 2,
-    0xE0: 4, 0xE1: 4, UTC: 4, CLUSTER_ID: 2, ATTR_ID: 2, 0xEA: 4,
+    MAP8: 1,
+    MAP16: 2,
+    MAP24: 3,
+    MAP32: 4,
+    0x1C: 5,
+    0x1D: 6,
+    0x1E: 7,
+    0x1F: 8,
+    UINT8: 1,
+    UINT16: 2,
+    UINT24: 3,
+    UINT32: 4,
+    UINT40: 5,
+    UINT48: 6,
+    0x26: 7,
+    0x27: 8,
+    ENUM8: 1,
+    ENUM16: 2,
+    0xE0: 4,
+    0xE1: 4,
+    UTC: 4,
+    CLUSTER_ID: 2,
+    ATTR_ID: 2,
+    0xEA: 4,
 }
 _SIGNED = {INT8: 1, INT16: 2, INT24: 3, INT32: 4, 0x2C: 5, 0x2D: 6, 0x2E: 7, 0x2F: 8}
 
@@ -91,15 +118,15 @@ def decode_value(type_id: int, data: bytes) -> tuple[Any, bytes]:
         _need(data, 1)
         n = data[0] if data[0] != 0xFF else 0
         _need(data, 1 + n)
-        raw = bytes(data[1:1 + n])
-        return (raw.decode(errors="replace") if type_id == CHARSTR else raw), data[1 + n:]
+        raw = bytes(data[1 : 1 + n])
+        return (raw.decode(errors="replace") if type_id == CHARSTR else raw), data[1 + n :]
     if type_id in (LONG_OCTSTR, LONG_CHARSTR):
         _need(data, 2)
         n = int.from_bytes(data[:2], "little")
         n = 0 if n == 0xFFFF else n
         _need(data, 2 + n)
-        raw = bytes(data[2:2 + n])
-        return (raw.decode(errors="replace") if type_id == LONG_CHARSTR else raw), data[2 + n:]
+        raw = bytes(data[2 : 2 + n])
+        return (raw.decode(errors="replace") if type_id == LONG_CHARSTR else raw), data[2 + n :]
     if type_id == EUI64:
         _need(data, 8)
         return bytes_to_ieee(data[:8]), data[8:]
@@ -132,7 +159,7 @@ def normalize_ieee(ieee: Any) -> str:
     """Any spelling of an IEEE address (str with : or without, zigpy EUI64) -> 'aa:bb:..' lower case."""
     text = str(ieee).strip().lower().replace("-", ":")
     if ":" not in text and len(text) == 16:
-        text = ":".join(text[i:i + 2] for i in range(0, 16, 2))
+        text = ":".join(text[i : i + 2] for i in range(0, 16, 2))
     return bytes_to_ieee(ieee_to_bytes(text))
 
 
@@ -141,45 +168,96 @@ def normalize_ieee(ieee: Any) -> str:
 
 ATTRIBUTE_TYPES: dict[tuple[int, int], int] = {
     # Basic
-    (0x0000, 0x0000): UINT8, (0x0000, 0x0001): UINT8, (0x0000, 0x0002): UINT8, (0x0000, 0x0003): UINT8,
-    (0x0000, 0x0004): CHARSTR, (0x0000, 0x0005): CHARSTR, (0x0000, 0x0006): CHARSTR,
-    (0x0000, 0x0007): ENUM8, (0x0000, 0x4000): CHARSTR,
+    (0x0000, 0x0000): UINT8,
+    (0x0000, 0x0001): UINT8,
+    (0x0000, 0x0002): UINT8,
+    (0x0000, 0x0003): UINT8,
+    (0x0000, 0x0004): CHARSTR,
+    (0x0000, 0x0005): CHARSTR,
+    (0x0000, 0x0006): CHARSTR,
+    (0x0000, 0x0007): ENUM8,
+    (0x0000, 0x4000): CHARSTR,
     # Power configuration
-    (0x0001, 0x0020): UINT8, (0x0001, 0x0021): UINT8, (0x0001, 0x0031): ENUM8, (0x0001, 0x0033): UINT8,
+    (0x0001, 0x0020): UINT8,
+    (0x0001, 0x0021): UINT8,
+    (0x0001, 0x0031): ENUM8,
+    (0x0001, 0x0033): UINT8,
     (0x0001, 0x003E): MAP32,
     # Identify
     (0x0003, 0x0000): UINT16,
     # Groups
     (0x0004, 0x0000): MAP8,
     # On/Off
-    (0x0006, 0x0000): BOOL, (0x0006, 0x4003): ENUM8,
+    (0x0006, 0x0000): BOOL,
+    (0x0006, 0x4003): ENUM8,
     # Level control
-    (0x0008, 0x0000): UINT8, (0x0008, 0x0001): UINT16, (0x0008, 0x000F): MAP8, (0x0008, 0x0011): UINT8,
+    (0x0008, 0x0000): UINT8,
+    (0x0008, 0x0001): UINT16,
+    (0x0008, 0x000F): MAP8,
+    (0x0008, 0x0011): UINT8,
     # Door lock
-    (0x0101, 0x0000): ENUM8, (0x0101, 0x0001): ENUM8, (0x0101, 0x0002): BOOL,
+    (0x0101, 0x0000): ENUM8,
+    (0x0101, 0x0001): ENUM8,
+    (0x0101, 0x0002): BOOL,
     # Window covering
-    (0x0102, 0x0000): ENUM8, (0x0102, 0x0003): UINT16, (0x0102, 0x0004): UINT16, (0x0102, 0x0007): MAP8,
-    (0x0102, 0x0008): UINT8, (0x0102, 0x0009): UINT8, (0x0102, 0x0017): MAP8,
+    (0x0102, 0x0000): ENUM8,
+    (0x0102, 0x0003): UINT16,
+    (0x0102, 0x0004): UINT16,
+    (0x0102, 0x0007): MAP8,
+    (0x0102, 0x0008): UINT8,
+    (0x0102, 0x0009): UINT8,
+    (0x0102, 0x0017): MAP8,
     # Thermostat
-    (0x0201, 0x0000): INT16, (0x0201, 0x0011): INT16, (0x0201, 0x0012): INT16, (0x0201, 0x001B): ENUM8,
-    (0x0201, 0x001C): ENUM8, (0x0201, 0x0029): MAP16,
+    (0x0201, 0x0000): INT16,
+    (0x0201, 0x0011): INT16,
+    (0x0201, 0x0012): INT16,
+    (0x0201, 0x001B): ENUM8,
+    (0x0201, 0x001C): ENUM8,
+    (0x0201, 0x0029): MAP16,
     # Color control
-    (0x0300, 0x0000): UINT8, (0x0300, 0x0001): UINT8, (0x0300, 0x0003): UINT16, (0x0300, 0x0004): UINT16,
-    (0x0300, 0x0007): UINT16, (0x0300, 0x0008): ENUM8, (0x0300, 0x400A): MAP16,
+    (0x0300, 0x0000): UINT8,
+    (0x0300, 0x0001): UINT8,
+    (0x0300, 0x0003): UINT16,
+    (0x0300, 0x0004): UINT16,
+    (0x0300, 0x0007): UINT16,
+    (0x0300, 0x0008): ENUM8,
+    (0x0300, 0x400A): MAP16,
     # Measurement: illuminance, temperature, pressure, humidity, occupancy
-    (0x0400, 0x0000): UINT16, (0x0402, 0x0000): INT16, (0x0402, 0x0001): INT16, (0x0402, 0x0002): INT16,
-    (0x0403, 0x0000): INT16, (0x0405, 0x0000): UINT16, (0x0405, 0x0001): UINT16, (0x0405, 0x0002): UINT16,
-    (0x0406, 0x0000): MAP8, (0x0406, 0x0001): ENUM8,
+    (0x0400, 0x0000): UINT16,
+    (0x0402, 0x0000): INT16,
+    (0x0402, 0x0001): INT16,
+    (0x0402, 0x0002): INT16,
+    (0x0403, 0x0000): INT16,
+    (0x0405, 0x0000): UINT16,
+    (0x0405, 0x0001): UINT16,
+    (0x0405, 0x0002): UINT16,
+    (0x0406, 0x0000): MAP8,
+    (0x0406, 0x0001): ENUM8,
     # IAS zone
-    (0x0500, 0x0000): ENUM8, (0x0500, 0x0001): ENUM16, (0x0500, 0x0002): MAP16, (0x0500, 0x0010): EUI64,
+    (0x0500, 0x0000): ENUM8,
+    (0x0500, 0x0001): ENUM16,
+    (0x0500, 0x0002): MAP16,
+    (0x0500, 0x0010): EUI64,
     (0x0500, 0x0011): UINT8,
     # Metering
-    (0x0702, 0x0000): UINT48, (0x0702, 0x0300): ENUM8, (0x0702, 0x0301): UINT24, (0x0702, 0x0302): UINT24,
-    (0x0702, 0x0303): MAP8, (0x0702, 0x0306): MAP8, (0x0702, 0x0400): INT24,
+    (0x0702, 0x0000): UINT48,
+    (0x0702, 0x0300): ENUM8,
+    (0x0702, 0x0301): UINT24,
+    (0x0702, 0x0302): UINT24,
+    (0x0702, 0x0303): MAP8,
+    (0x0702, 0x0306): MAP8,
+    (0x0702, 0x0400): INT24,
     # Electrical measurement
-    (0x0B04, 0x0000): MAP32, (0x0B04, 0x0505): UINT16, (0x0B04, 0x0508): UINT16, (0x0B04, 0x050B): INT16,
-    (0x0B04, 0x0600): UINT16, (0x0B04, 0x0601): UINT16, (0x0B04, 0x0602): UINT16, (0x0B04, 0x0603): UINT16,
-    (0x0B04, 0x0604): UINT16, (0x0B04, 0x0605): UINT16,
+    (0x0B04, 0x0000): MAP32,
+    (0x0B04, 0x0505): UINT16,
+    (0x0B04, 0x0508): UINT16,
+    (0x0B04, 0x050B): INT16,
+    (0x0B04, 0x0600): UINT16,
+    (0x0B04, 0x0601): UINT16,
+    (0x0B04, 0x0602): UINT16,
+    (0x0B04, 0x0603): UINT16,
+    (0x0B04, 0x0604): UINT16,
+    (0x0B04, 0x0605): UINT16,
 }
 
 
@@ -274,9 +352,15 @@ class ZclFrame:
                 raise ValueError("ZCL frame too short")
             manufacturer = int.from_bytes(data[1:3], "little")
             offset = 3
-        return cls(frame_type=fc & 0x03, manufacturer=manufacturer, direction=(fc >> 3) & 1,
-                   disable_default_response=bool(fc & 0x10), tsn=data[offset], command=data[offset + 1],
-                   payload=bytes(data[offset + 2:]))
+        return cls(
+            frame_type=fc & 0x03,
+            manufacturer=manufacturer,
+            direction=(fc >> 3) & 1,
+            disable_default_response=bool(fc & 0x10),
+            tsn=data[offset],
+            command=data[offset + 1],
+            payload=bytes(data[offset + 2 :]),
+        )
 
     def serialize(self) -> bytes:
         fc = self.frame_type | (self.direction << 3) | (0x10 if self.disable_default_response else 0)
@@ -324,18 +408,40 @@ ZDO_NOT_SUPPORTED = 0x84
 LOGICAL_COORDINATOR, LOGICAL_ROUTER, LOGICAL_END_DEVICE = 0, 1, 2
 
 
-def node_descriptor(*, logical_type: int, mac_capabilities: int, manufacturer_code: int, server_mask: int,
-                    buffer_size: int = 82, transfer_size: int = 82) -> bytes:
+def node_descriptor(
+    *,
+    logical_type: int,
+    mac_capabilities: int,
+    manufacturer_code: int,
+    server_mask: int,
+    buffer_size: int = 82,
+    transfer_size: int = 82,
+) -> bytes:
     """13-byte Node Descriptor (Zigbee spec 2.3.2.3): logical type, 2.4 GHz band, MAC capabilities, ..."""
     byte1 = logical_type & 0x07
     byte2 = 0x40  # APS flags 0, frequency band bit 3 (2400 MHz) of the 5-bit field
-    return (bytes([byte1, byte2, mac_capabilities]) + u16(manufacturer_code) + bytes([buffer_size])
-            + u16(transfer_size) + u16(server_mask) + u16(transfer_size) + bytes([0]))
+    return (
+        bytes([byte1, byte2, mac_capabilities])
+        + u16(manufacturer_code)
+        + bytes([buffer_size])
+        + u16(transfer_size)
+        + u16(server_mask)
+        + u16(transfer_size)
+        + bytes([0])
+    )
 
 
-def simple_descriptor(endpoint: int, profile: int, device_type: int, device_version: int,
-                      in_clusters: list[int], out_clusters: list[int]) -> bytes:
-    body = (bytes([endpoint]) + u16(profile) + u16(device_type) + bytes([device_version & 0x0F])
-            + bytes([len(in_clusters)]) + b"".join(u16(c) for c in in_clusters)
-            + bytes([len(out_clusters)]) + b"".join(u16(c) for c in out_clusters))
+def simple_descriptor(
+    endpoint: int, profile: int, device_type: int, device_version: int, in_clusters: list[int], out_clusters: list[int]
+) -> bytes:
+    body = (
+        bytes([endpoint])
+        + u16(profile)
+        + u16(device_type)
+        + bytes([device_version & 0x0F])
+        + bytes([len(in_clusters)])
+        + b"".join(u16(c) for c in in_clusters)
+        + bytes([len(out_clusters)])
+        + b"".join(u16(c) for c in out_clusters)
+    )
     return bytes([len(body)]) + body

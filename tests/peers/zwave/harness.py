@@ -29,6 +29,7 @@ ZWAVE_SERVER = NODE_MODULES / ".bin" / "zwave-server"
 DEFAULT_NODES = HERE / "nodes.json"
 INSTALL_HINT = "run: npm ci --prefix tests/peers/zwave"
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,8 +122,13 @@ class ZwavePeer:
     # -- life cycle --------------------------------------------------------------------------------------------
 
     @classmethod
-    async def start(cls, tmp_path: Path, nodes: list[dict[str, Any]] | None = None,
-                    driver_options: dict[str, Any] | None = None, timeout: float = 30.0) -> ZwavePeer:
+    async def start(
+        cls,
+        tmp_path: Path,
+        nodes: list[dict[str, Any]] | None = None,
+        driver_options: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+    ) -> ZwavePeer:
         """Starts the mock, then zwave-server; returns once the WebSocket server listens (nodes may still be in
         their interview: wait for the client's nodes to be ready)."""
         _check_installed()
@@ -151,8 +157,10 @@ class ZwavePeer:
     def _write_config(self, driver_options: dict[str, Any]) -> None:
         # zwave-server refuses to start without securityKeys.S0_Legacy; random keys per peer, nothing shared.
         config: dict[str, Any] = {
-            "securityKeys": {name: secrets.token_hex(16) for name in
-                             ("S0_Legacy", "S2_Unauthenticated", "S2_Authenticated", "S2_AccessControl")},
+            "securityKeys": {
+                name: secrets.token_hex(16)
+                for name in ("S0_Legacy", "S2_Unauthenticated", "S2_Authenticated", "S2_AccessControl")
+            },
             # Own cache per peer so runs never share a network; survives kill_server/start_server on purpose.
             "storage": {"cacheDir": str(self.cache_dir)},
             # Console logging even without a TTY: it lands in peer.output for debugging.
@@ -163,19 +171,37 @@ class ZwavePeer:
 
     async def _spawn(self, name: str, *argv: str) -> _Proc:
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=HERE, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent, limit=1 << 20,
-            env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"})
+            *argv,
+            cwd=HERE,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+            limit=1 << 20,
+            env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"},
+        )
         return _Proc(name, proc, self)
 
     async def _start_mock(self, timeout: float) -> None:
         mark = self._line_count
-        self._mock = await self._spawn("mock", "node", str(HERE / "mock.mjs"), "--nodes", str(self.nodes_file),
-                                       "--port", "0", "--control-port", "0")
-        control = await self.wait_for_line(r"mock\| Control listening on tcp://[^:]+:(\d+)", timeout, after=mark,
-                                           process=self._mock)
-        serial = await self.wait_for_line(r"mock\| Server listening on tcp://[^:]+:(\d+)", timeout, after=mark,
-                                          process=self._mock)
+        self._mock = await self._spawn(
+            "mock",
+            "node",
+            str(HERE / "mock.mjs"),
+            "--nodes",
+            str(self.nodes_file),
+            "--port",
+            "0",
+            "--control-port",
+            "0",
+        )
+        control = await self.wait_for_line(
+            r"mock\| Control listening on tcp://[^:]+:(\d+)", timeout, after=mark, process=self._mock
+        )
+        serial = await self.wait_for_line(
+            r"mock\| Server listening on tcp://[^:]+:(\d+)", timeout, after=mark, process=self._mock
+        )
         self.control_port = int(re.search(r":(\d+)$", control).group(1))  # type: ignore[union-attr]
         self.serial_port = int(re.search(r":(\d+)$", serial).group(1))  # type: ignore[union-attr]
         self._control = await asyncio.open_connection("127.0.0.1", self.control_port, limit=1 << 22)
@@ -186,11 +212,19 @@ class ZwavePeer:
             raise RuntimeError("zwave-server is already running")
         mark = self._line_count
         server = self._server = await self._spawn(
-            "server", str(ZWAVE_SERVER), f"tcp://127.0.0.1:{self.serial_port}", "--config", str(self.config_file),
-            "--port", str(self.ws_port), "--host", "127.0.0.1", "--disable-dns-sd")
+            "server",
+            str(ZWAVE_SERVER),
+            f"tcp://127.0.0.1:{self.serial_port}",
+            "--config",
+            str(self.config_file),
+            "--port",
+            str(self.ws_port),
+            "--host",
+            "127.0.0.1",
+            "--disable-dns-sd",
+        )
         try:
-            await self.wait_for_line(r"server\| .*ZwaveJS server listening on", timeout, after=mark,
-                                     process=server)
+            await self.wait_for_line(r"server\| .*ZwaveJS server listening on", timeout, after=mark, process=server)
         except RuntimeError:
             await server.kill()
             raise
@@ -226,8 +260,9 @@ class ZwavePeer:
         """Lines ever written; pass it as ``after`` to wait only for lines that come later."""
         return self._line_count
 
-    async def wait_for_line(self, pattern: str | re.Pattern[str], timeout: float = 30.0, after: int = 0,
-                            process: _Proc | None = None) -> str:
+    async def wait_for_line(
+        self, pattern: str | re.Pattern[str], timeout: float = 30.0, after: int = 0, process: _Proc | None = None
+    ) -> str:
         """Waits for an output line (prefixed "mock| " or "server| ") matching ``pattern`` among the lines numbered
         ``after`` and later that are still in the buffer; returns it. Raises RuntimeError (with the recent output)
         at once if ``process`` exits first."""

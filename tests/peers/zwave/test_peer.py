@@ -26,8 +26,16 @@ LISTENING_NODES = [2, 3, 4, 5, 6, 7, 9, 10, 11]
 SLEEPING_NODE = 8
 # node id -> command classes the interview must have found (besides Basic, Version, Manufacturer Specific, ZW+ Info)
 EXPECTED_CCS = {
-    2: {0x25}, 3: {0x26}, 4: {0x31, 0x80, 0x30, 0x71}, 5: {0x62}, 6: {0x60, 0x25}, 7: {0x25, 0x32},
-    8: {0x84, 0x80, 0x30}, 9: {0x40, 0x43, 0x31}, 10: {0x26, 0x33}, 11: {0x6A},
+    2: {0x25},
+    3: {0x26},
+    4: {0x31, 0x80, 0x30, 0x71},
+    5: {0x62},
+    6: {0x60, 0x25},
+    7: {0x25, 0x32},
+    8: {0x84, 0x80, 0x30},
+    9: {0x40, 0x43, 0x31},
+    10: {0x26, 0x33},
+    11: {0x6A},
 }
 
 
@@ -72,9 +80,11 @@ async def _connect(peer: ZwavePeer, ready_nodes: list[int]) -> Connection:
     conn = Connection(client, session, listener)
     assert client.driver is not None
     for node in client.driver.controller.nodes.values():
+
         def record(event: dict[str, Any], node_id: int = node.node_id) -> None:
             value = event["value"]
             conn.updates.append((node_id, value.command_class, value.endpoint or 0, value.property_, value.value))
+
         # A value seen for the first time (e.g. the first door-state notification) arrives as "value added".
         node.on("value updated", record)
         node.on("value added", record)

@@ -19,8 +19,10 @@ def early_routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    @router.post("/exec/optimizeWithProtocolGroups",
-                 summary="An action group with its devices replaced by protocol groups where they share a command")
+    @router.post(
+        "/exec/optimizeWithProtocolGroups",
+        summary="An action group with its devices replaced by protocol groups where they share a command",
+    )
     async def optimize(group: ActionGroup, _: Caller = guard.view()) -> Response:
         gw.executor.plan(group, 0)  # every device and command must exist and fit, as for a run
         # None of our drivers makes protocol groups (protocol_group.py): the optimized group is the group itself.
@@ -42,12 +44,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def internal_current(_: Caller = guard.view()) -> Response:
         return json_response([e.current_json() for e in gw.executor.current.values() if e.internal])
 
-    @router.post("/exec/{action_group_oid}/geolocated",
-                 summary="Run a persisted action group, asked by a geolocated client (run as any other)")
+    @router.post(
+        "/exec/{action_group_oid}/geolocated",
+        summary="Run a persisted action group, asked by a geolocated client (run as any other)",
+    )
     async def exec_geolocated(action_group_oid: str, caller: Caller = guard.control("exec")) -> Response:
         group = gw.action_groups.get(action_group_oid)
-        execution = await gw.executor.submit(group, owner=caller.owner, action_group_oid=action_group_oid,
-                                             sub_type=ExecutionSubType.ACTION_GROUP)
+        execution = await gw.executor.submit(
+            group, owner=caller.owner, action_group_oid=action_group_oid, sub_type=ExecutionSubType.ACTION_GROUP
+        )
         execution.action_group.update(gw.action_groups.stamp(action_group_oid))
         return json_response({"execId": execution.id})
 

@@ -60,8 +60,13 @@ MAX_HISTORY = 500
 DEFAULT_WINDOW_MS = 90 * 86_400_000
 # The seed's criteria combinations for current alerts and alert states.
 CRITERIA: tuple[frozenset[str], ...] = (
-    frozenset(), frozenset({"targetId"}), frozenset({"targetId", "ruleId"}), frozenset({"state"}),
-    frozenset({"state", "targetType"}), frozenset({"state", "targetType", "ruleId"}))
+    frozenset(),
+    frozenset({"targetId"}),
+    frozenset({"targetId", "ruleId"}),
+    frozenset({"state"}),
+    frozenset({"state", "targetType"}),
+    frozenset({"state", "targetType", "ruleId"}),
+)
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
@@ -103,38 +108,64 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ current states
 
-    def matching_states(target_id: str | None, rule_id: str | None, state: bool | None,
-                        target_type: str | None) -> list[Any]:
-        given = frozenset(name for name, value in (("targetId", target_id), ("ruleId", rule_id),
-                                                   ("state", state), ("targetType", target_type))
-                          if value is not None)
+    def matching_states(
+        target_id: str | None, rule_id: str | None, state: bool | None, target_type: str | None
+    ) -> list[Any]:
+        given = frozenset(
+            name
+            for name, value in (
+                ("targetId", target_id),
+                ("ruleId", rule_id),
+                ("state", state),
+                ("targetType", target_type),
+            )
+            if value is not None
+        )
         if given not in CRITERIA:
-            raise errors.refuse(errors.INVALID_CRITERIA, f"criteria {', '.join(sorted(given))}: allowed are targetId, "
-                                "targetId+ruleId, state, state+targetType, state+targetType+ruleId")
+            raise errors.refuse(
+                errors.INVALID_CRITERIA,
+                f"criteria {', '.join(sorted(given))}: allowed are targetId, "
+                "targetId+ruleId, state, state+targetType, state+targetType+ruleId",
+            )
         alerts = engine()
         url = alerts.targets.url_of(target_id) if target_id is not None else None
-        return [s for s in alerts.states()
-                if (url is None or s.target_id == url) and (rule_id is None or s.rule_id == rule_id)
-                and (state is None or s.state == state) and (target_type is None or target_type == TARGET_TYPE)]
+        return [
+            s
+            for s in alerts.states()
+            if (url is None or s.target_id == url)
+            and (rule_id is None or s.rule_id == rule_id)
+            and (state is None or s.state == state)
+            and (target_type is None or target_type == TARGET_TYPE)
+        ]
 
     def page(items: list[dict[str, Any]], offset: int, size: int) -> Response:
-        return json_response({"items": items[offset:offset + size], "count": len(items)})
+        return json_response({"items": items[offset : offset + size], "count": len(items)})
 
     @router.get(f"{EXT}/api/v3/alerts/current", summary="Current alerts: AlertStates with their attribute values")
-    async def current_alerts(target_id: str | None = Query(None, alias="targetId"),
-                             rule_id: str | None = Query(None, alias="ruleId"), state: bool | None = Query(None),
-                             target_type: str | None = Query(None, alias="targetType"),
-                             offset: int = Query(0, ge=0), size: int = Query(100, ge=1, le=MAX_HISTORY),
-                             company: str | None = Query(None), _: Caller = guard.view()) -> Response:
+    async def current_alerts(
+        target_id: str | None = Query(None, alias="targetId"),
+        rule_id: str | None = Query(None, alias="ruleId"),
+        state: bool | None = Query(None),
+        target_type: str | None = Query(None, alias="targetType"),
+        offset: int = Query(0, ge=0),
+        size: int = Query(100, ge=1, le=MAX_HISTORY),
+        company: str | None = Query(None),
+        _: Caller = guard.view(),
+    ) -> Response:
         states = matching_states(target_id, rule_id, state, target_type)
         return page([s.current_json(gw.identity.gateway_id) for s in states], offset, size)
 
     @router.get(f"{EXT}/api/v2/alertstates", summary="Alert states")
-    async def alert_states(target_id: str | None = Query(None, alias="targetId"),
-                           rule_id: str | None = Query(None, alias="ruleId"), state: bool | None = Query(None),
-                           target_type: str | None = Query(None, alias="targetType"),
-                           offset: int = Query(0, ge=0), size: int = Query(100, ge=1, le=MAX_HISTORY),
-                           company: str | None = Query(None), _: Caller = guard.view()) -> Response:
+    async def alert_states(
+        target_id: str | None = Query(None, alias="targetId"),
+        rule_id: str | None = Query(None, alias="ruleId"),
+        state: bool | None = Query(None),
+        target_type: str | None = Query(None, alias="targetType"),
+        offset: int = Query(0, ge=0),
+        size: int = Query(100, ge=1, le=MAX_HISTORY),
+        company: str | None = Query(None),
+        _: Caller = guard.view(),
+    ) -> Response:
         states = matching_states(target_id, rule_id, state, target_type)
         return page([s.to_json(gw.identity.gateway_id) for s in states], offset, size)
 
@@ -156,8 +187,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     def rules_of(rule_ids: str | None) -> list[str] | None:
         return [r for r in (rule_ids or "").split(",") if r.strip()] or None
 
-    async def alert_history(target_id: str | None, rule_ids: str | None, start: int | None, end: int | None,
-                            asc: bool, size: int) -> Response:
+    async def alert_history(
+        target_id: str | None, rule_ids: str | None, start: int | None, end: int | None, asc: bool, size: int
+    ) -> Response:
         alerts = engine()
         first, last = window(start, end)
         url = alerts.targets.url_of(target_id) if target_id is not None else None
@@ -166,20 +198,29 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({"items": items, "count": len(items)})
 
     @router.get(f"{EXT}/api/v3/alerts/history", summary="Alerts between two dates (at most 500)")
-    async def alerts_history(target_id: str | None = Query(None, alias="targetId"),
-                             rule_ids: str | None = Query(None, alias="ruleIds"),
-                             start: int | None = Query(None, alias="from"), end: int | None = Query(None, alias="to"),
-                             asc: bool = Query(False), size: int = Query(100, ge=1),
-                             company: str | None = Query(None), _: Caller = guard.view()) -> Response:
+    async def alerts_history(
+        target_id: str | None = Query(None, alias="targetId"),
+        rule_ids: str | None = Query(None, alias="ruleIds"),
+        start: int | None = Query(None, alias="from"),
+        end: int | None = Query(None, alias="to"),
+        asc: bool = Query(False),
+        size: int = Query(100, ge=1),
+        company: str | None = Query(None),
+        _: Caller = guard.view(),
+    ) -> Response:
         return await alert_history(target_id, rule_ids, start, end, asc, size)
 
     @router.get(f"{EXT}/api/v2/alerts/history", summary="Alerts between two dates (v2 of the same)")
-    async def alerts_history_v2(target_id: str | None = Query(None, alias="targetId"),
-                                rule_ids: str | None = Query(None, alias="ruleIds"),
-                                start: int | None = Query(None, alias="from"),
-                                end: int | None = Query(None, alias="to"), asc: bool = Query(False),
-                                size: int = Query(100, ge=1), company: str | None = Query(None),
-                                _: Caller = guard.view()) -> Response:
+    async def alerts_history_v2(
+        target_id: str | None = Query(None, alias="targetId"),
+        rule_ids: str | None = Query(None, alias="ruleIds"),
+        start: int | None = Query(None, alias="from"),
+        end: int | None = Query(None, alias="to"),
+        asc: bool = Query(False),
+        size: int = Query(100, ge=1),
+        company: str | None = Query(None),
+        _: Caller = guard.view(),
+    ) -> Response:
         return await alert_history(target_id, rule_ids, start, end, asc, size)
 
     @router.get(f"{EXT}/api/v2/alerts/{{uid}}", summary="One alert (deprecated by the seed: use the history)")
@@ -190,11 +231,16 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response([alert.to_json(gw.identity.gateway_id)])
 
     @router.get(f"{EXT}/api/v2/alertstates/history", summary="Alert state flips between two dates (at most 500)")
-    async def states_history(target_id: str | None = Query(None, alias="targetId"),
-                             rule_ids: str | None = Query(None, alias="ruleIds"),
-                             start: int | None = Query(None, alias="from"), end: int | None = Query(None, alias="to"),
-                             asc: bool = Query(False), size: int = Query(100, ge=1),
-                             company: str | None = Query(None), _: Caller = guard.view()) -> Response:
+    async def states_history(
+        target_id: str | None = Query(None, alias="targetId"),
+        rule_ids: str | None = Query(None, alias="ruleIds"),
+        start: int | None = Query(None, alias="from"),
+        end: int | None = Query(None, alias="to"),
+        asc: bool = Query(False),
+        size: int = Query(100, ge=1),
+        company: str | None = Query(None),
+        _: Caller = guard.view(),
+    ) -> Response:
         alerts = engine()
         first, last = window(start, end)
         url = alerts.targets.url_of(target_id) if target_id is not None else None
@@ -228,25 +274,37 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     # ------------------------------------------------------------------ task outcomes (AirVantage connector)
 
     @router.get(f"{EXT}/api/v1/operations/tasks", summary="Tasks this gateway ran for AirVantage, with outcomes")
-    async def tasks(target: str | None = Query(None), states: str | None = Query(None),
-                    fields: str | None = Query(None), offset: int = Query(0, ge=0),
-                    size: int = Query(100, ge=1, le=500), _: Caller = guard.view()) -> Response:
+    async def tasks(
+        target: str | None = Query(None),
+        states: str | None = Query(None),
+        fields: str | None = Query(None),
+        offset: int = Query(0, ge=0),
+        size: int = Query(100, ge=1, le=500),
+        _: Caller = guard.view(),
+    ) -> Response:
         connector = gw.extensions.task_outcomes("airvantage")
         if not target:
-            return json_response({"errorCode": "operation.task.missing.target", "error": "target is required"},
-                                 status=400)
+            return json_response(
+                {"errorCode": "operation.task.missing.target", "error": "target is required"}, status=400
+            )
         found = [] if connector is None else [t for t in await connector.outcomes() if t.get("target") == target]
         if states:
             wanted = set(states.split(","))
             found = [t for t in found if t.get("state") in wanted]
         # Seed 004: without ``fields`` only these attributes are returned.
-        names = ([f for f in fields.split(",") if f in TASK_FIELDS] if fields else list(TASK_DEFAULT_FIELDS))
-        items = [{n: t.get(n) for n in names} for t in found[offset:offset + size]]
+        names = [f for f in fields.split(",") if f in TASK_FIELDS] if fields else list(TASK_DEFAULT_FIELDS)
+        items = [{n: t.get(n) for n in names} for t in found[offset : offset + size]]
         return json_response({"items": items, "count": len(found), "size": len(items), "offset": offset})
 
     return router
 
 
 TASK_DEFAULT_FIELDS = ("uid", "date", "createdAt", "executedAt", "rank", "state", "target")
-TASK_FIELDS = (*TASK_DEFAULT_FIELDS, "targetDescription", "input", "messages", "operation",
-               "trigger")  # trigger: a local operation's (seed 004 operation field)
+TASK_FIELDS = (
+    *TASK_DEFAULT_FIELDS,
+    "targetDescription",
+    "input",
+    "messages",
+    "operation",
+    "trigger",
+)  # trigger: a local operation's (seed 004 operation field)

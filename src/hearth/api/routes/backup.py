@@ -91,9 +91,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             archive.close()
             raise
         name = archive_name(gw.identity.gateway_id, datetime.datetime.now(datetime.UTC))
-        return StreamingResponse(_stream(archive), media_type="application/octet-stream", headers={
-            "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-            "Content-Length": str(size)})
+        return StreamingResponse(
+            _stream(archive),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+                "Content-Length": str(size),
+            },
+        )
 
     @router.get(EXT + "/backups", summary="The scheduled archives on the box, newest first (admin)")
     async def listing(_: Caller = guard.admin()) -> Response:
@@ -101,15 +107,26 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         archives = await asyncio.to_thread(list_archives, where.backup_dir)
         pending = await asyncio.to_thread(staged, where)
         b = settings.backup
-        return json_response({
-            "enabled": b.enabled, "intervalHours": b.interval_h, "keep": b.keep, "directory": str(where.backup_dir),
-            "passphraseFile": str(where.passphrase_file), "passphraseSet": where.passphrase_file.exists(),
-            "archives": [a.to_json() for a in archives],
-            "stagedRestore": None if pending is None else {"gatewayId": pending.gateway_id,
-                                                           "creationTime": pending.created_ms}})
+        return json_response(
+            {
+                "enabled": b.enabled,
+                "intervalHours": b.interval_h,
+                "keep": b.keep,
+                "directory": str(where.backup_dir),
+                "passphraseFile": str(where.passphrase_file),
+                "passphraseSet": where.passphrase_file.exists(),
+                "archives": [a.to_json() for a in archives],
+                "stagedRestore": None
+                if pending is None
+                else {"gatewayId": pending.gateway_id, "creationTime": pending.created_ms},
+            }
+        )
 
-    @router.post(EXT + "/backup/passphrase", status_code=201,
-                 summary="Set the backup passphrase once, the user's or a random one, and answer it (admin)")
+    @router.post(
+        EXT + "/backup/passphrase",
+        status_code=201,
+        summary="Set the backup passphrase once, the user's or a random one, and answer it (admin)",
+    )
     async def set_passphrase(body: NewPassphrase | None = None, _: Caller = guard.admin()) -> Response:
         # The only moment the passphrase leaves the box: the web page shows it once, as `hearth backup` prints it
         # once. An archive opens on another box only with it, so it is never replaced here (that would orphan
@@ -120,22 +137,29 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     async def _set_passphrase(where: DataLayout, body: NewPassphrase | None) -> Response:
         if where.passphrase_file.exists():
-            raise ApiError(409, ErrorCode.UNSUPPORTED_OPERATION,
-                           f"A backup passphrase is already set (in {where.passphrase_file}) : it is shown only when "
-                           "it is made; use the copy you kept")
+            raise ApiError(
+                409,
+                ErrorCode.UNSUPPORTED_OPERATION,
+                f"A backup passphrase is already set (in {where.passphrase_file}) : it is shown only when "
+                "it is made; use the copy you kept",
+            )
         chosen = body.passphrase if body is not None and body.passphrase is not None else None
         value = chosen if chosen is not None else make_passphrase()
         try:
             await asyncio.to_thread(write_passphrase, where.passphrase_file, value.encode())
         except OSError as exc:
             raise unavailable(exc, "Setting the passphrase") from None
-        return json_response({"passphrase": value, "made": chosen is None,
-                              "passphraseFile": str(where.passphrase_file)}, status=201)
+        return json_response(
+            {"passphrase": value, "made": chosen is None, "passphraseFile": str(where.passphrase_file)}, status=201
+        )
 
     async def receive(request: Request, target: Path) -> None:
         limit = settings.backup.restore_max_mb << 20
-        too_large = ApiError(413, ErrorCode.INVALID_FIELD_VALUE,
-                             f"Archive too large : over {settings.backup.restore_max_mb} MB (backup.restore_max_mb)")
+        too_large = ApiError(
+            413,
+            ErrorCode.INVALID_FIELD_VALUE,
+            f"Archive too large : over {settings.backup.restore_max_mb} MB (backup.restore_max_mb)",
+        )
         declared = request.headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise too_large
@@ -148,11 +172,15 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                     raise too_large
                 await asyncio.to_thread(out.write, block)
         if size == 0:
-            raise ApiError.bad_request("Empty body : send the archive's bytes (application/octet-stream)",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Empty body : send the archive's bytes (application/octet-stream)", ErrorCode.INVALID_FIELD_VALUE
+            )
 
-    @router.post(EXT + "/backup/restore", status_code=202,
-                 summary="Verify an archive (the body) and restore it at the next start (admin)")
+    @router.post(
+        EXT + "/backup/restore",
+        status_code=202,
+        summary="Verify an archive (the body) and restore it at the next start (admin)",
+    )
     async def restore(request: Request, _: Caller = guard.admin()) -> Response:
         where = layout()
         given = request.headers.get(PASSPHRASE_HEADER)
@@ -179,7 +207,14 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             if given is not None and not where.passphrase_file.exists():
                 # So that backups after the restore are sealed with the passphrase the user already keeps.
                 await asyncio.to_thread(write_passphrase, where.passphrase_file, passphrase)
-        return json_response({"restartRequired": True, "gatewayId": info.gateway_id,
-                              "creationTime": info.created_ms, "files": info.files}, status=202)
+        return json_response(
+            {
+                "restartRequired": True,
+                "gatewayId": info.gateway_id,
+                "creationTime": info.created_ms,
+                "files": info.files,
+            },
+            status=202,
+        )
 
     return router

@@ -17,8 +17,9 @@ from hearth.model.errors import ApiError, ErrorCode
 
 def _number(text: str, name: str, low: int, high: int) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 9 or not low <= int(text) <= high:
-        raise ApiError.bad_request(f"Invalid {name} : {text[:40]} (a number from {low} to {high})",
-                                   ErrorCode.INVALID_FIELD_VALUE)
+        raise ApiError.bad_request(
+            f"Invalid {name} : {text[:40]} (a number from {low} to {high})", ErrorCode.INVALID_FIELD_VALUE
+        )
     return int(text)
 
 
@@ -35,8 +36,9 @@ def _texts(body: dict[str, Any], key: str) -> frozenset[str]:
     if value is None:
         return frozenset()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 1000:
-        raise ApiError.bad_request(f"Invalid calendar objects filter: {key}: must be a list of texts",
-                                   ErrorCode.INVALID_FIELD_VALUE)
+        raise ApiError.bad_request(
+            f"Invalid calendar objects filter: {key}: must be a list of texts", ErrorCode.INVALID_FIELD_VALUE
+        )
     return frozenset(value)
 
 
@@ -47,10 +49,12 @@ def _filter(body: Any) -> DayFilter:
         raise ApiError.bad_request("Invalid calendar objects filter: must be an object", ErrorCode.INVALID_FIELD_VALUE)
     priority = body.get("priority")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-        raise ApiError.bad_request("Invalid calendar objects filter: priority: must be an integer",
-                                   ErrorCode.INVALID_FIELD_VALUE)
-    return DayFilter(_texts(body, "calendarDaysOid"), _texts(body, "calendarRulesOid"), _texts(body, "timeTriggersId"),
-                     priority)
+        raise ApiError.bad_request(
+            "Invalid calendar objects filter: priority: must be an integer", ErrorCode.INVALID_FIELD_VALUE
+        )
+    return DayFilter(
+        _texts(body, "calendarDaysOid"), _texts(body, "calendarRulesOid"), _texts(body, "timeTriggersId"), priority
+    )
 
 
 def _list(body: Any, what: str) -> list[Any]:
@@ -92,19 +96,23 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ schedule and day view
 
-    @router.get("/setup/calendar/schedule/{start_date}/{end_date}",
-                summary="Calendar objects per day (startDate, endDate: epoch days)")
+    @router.get(
+        "/setup/calendar/schedule/{start_date}/{end_date}",
+        summary="Calendar objects per day (startDate, endDate: epoch days)",
+    )
     async def schedule(start_date: str, end_date: str, _: Caller = guard.view("bulk")) -> Response:
-        return json_response(gw.calendar.schedule(_number(start_date, "startDate", 0, 2_900_000),
-                                                  _number(end_date, "endDate", 0, 2_900_000)))
+        return json_response(
+            gw.calendar.schedule(
+                _number(start_date, "startDate", 0, 2_900_000), _number(end_date, "endDate", 0, 2_900_000)
+            )
+        )
 
     @router.get("/setup/calendar/schedule/{year}/{month}/{day}")
     async def objects_on(year: str, month: str, day: str, _: Caller = guard.view("bulk")) -> Response:
         return json_response(gw.calendar.objects_on(_date(year, month, day)))
 
     @router.post("/setup/calendar/schedule/{year}/{month}/{day}/dayView", status_code=201)
-    async def day_view(year: str, month: str, day: str, body: Any = Body(None),
-                       _: Caller = guard.view()) -> Response:
+    async def day_view(year: str, month: str, day: str, body: Any = Body(None), _: Caller = guard.view()) -> Response:
         return json_response(gw.calendar.day_view(_date(year, month, day), _filter(body)).to_json(), 201)
 
     # ------------------------------------------------------------------ rules
@@ -114,14 +122,16 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response([r.to_json() for r in gw.calendar.rules()])
 
     @router.post("/setup/calendar/rules", status_code=201)
-    async def create_rule(body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"),
-                          _: Caller = guard.admin()) -> Response:
+    async def create_rule(
+        body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"), _: Caller = guard.admin()
+    ) -> Response:
         [rule] = await gw.calendar.create_rules([body], checks=checks)
         return json_response({"calendarRuleId": rule.id, "calendarRuleOID": rule.oid}, 201)
 
     @router.put("/setup/calendar/rules", summary="Update a calendar rule (its body carries the oid)")
-    async def update_rule(body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"),
-                          _: Caller = guard.admin()) -> Response:
+    async def update_rule(
+        body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"), _: Caller = guard.admin()
+    ) -> Response:
         await gw.calendar.update_rules([body], checks=checks)
         return json_response({})
 
@@ -135,15 +145,18 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/setup/calendar/ruleSet", status_code=201, summary="Create several calendar rules, all or none")
-    async def create_rule_set(body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"),
-                              _: Caller = guard.admin()) -> Response:
+    async def create_rule_set(
+        body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"), _: Caller = guard.admin()
+    ) -> Response:
         created = await gw.calendar.create_rules(_list(body, "set of calendar rules"), checks=checks)
-        return json_response({"calendarRulesIds": [r.id for r in created],
-                              "calendarRulesOIDs": [r.oid for r in created]}, 201)
+        return json_response(
+            {"calendarRulesIds": [r.id for r in created], "calendarRulesOIDs": [r.oid for r in created]}, 201
+        )
 
     @router.put("/setup/calendar/ruleSet", status_code=201, summary="Update several calendar rules, all or none")
-    async def update_rule_set(body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"),
-                              _: Caller = guard.admin()) -> Response:
+    async def update_rule_set(
+        body: Any = Body(...), checks: bool = Query(True, alias="withTimeValidityChecks"), _: Caller = guard.admin()
+    ) -> Response:
         # 201 as the End-User API documents it for this operation.
         await gw.calendar.update_rules(_list(body, "set of calendar rules"), checks=checks)
         return json_response({}, 201)
@@ -152,8 +165,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def delete_rule_set(body: Any = Body(...), _: Caller = guard.admin()) -> Response:
         oids = _list(body, "calendar rules oids")
         if not all(isinstance(o, str) for o in oids):
-            raise ApiError.bad_request("Invalid calendar rules oids: expected a list of texts",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid calendar rules oids: expected a list of texts", ErrorCode.INVALID_FIELD_VALUE
+            )
         await gw.calendar.delete_rules(oids)
         return Response(status_code=204)
 
@@ -167,8 +181,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def set_status(body: Any = Body(...), _: Caller = guard.admin()) -> Response:
         enabled = body.get("enabled") if isinstance(body, dict) else None
         if not isinstance(enabled, bool):
-            raise ApiError.bad_request("Invalid calendar status: enabled: must be true or false",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid calendar status: enabled: must be true or false", ErrorCode.INVALID_FIELD_VALUE
+            )
         await gw.calendar.set_enabled(enabled)
         return json_response({})
 

@@ -57,11 +57,15 @@ class GrowingIndexQuery(BaseModel):
 async def index_at(gw: Any, device_url: str, state: str, at_ms: int) -> float | None:
     """A growing index's value at a time, from the state history: the last point at or before it, else (the
     index began later) the first after it; None when the history has no point of it."""
-    row = await gw.db.fetchone("SELECT value FROM state_history WHERE url = ? AND name = ? AND time <= ? "
-                               "ORDER BY time DESC LIMIT 1", (device_url, state, at_ms))
+    row = await gw.db.fetchone(
+        "SELECT value FROM state_history WHERE url = ? AND name = ? AND time <= ? ORDER BY time DESC LIMIT 1",
+        (device_url, state, at_ms),
+    )
     if row is None:
-        row = await gw.db.fetchone("SELECT value FROM state_history WHERE url = ? AND name = ? AND time > ? "
-                                   "ORDER BY time LIMIT 1", (device_url, state, at_ms))
+        row = await gw.db.fetchone(
+            "SELECT value FROM state_history WHERE url = ? AND name = ? AND time > ? ORDER BY time LIMIT 1",
+            (device_url, state, at_ms),
+        )
     if row is None:
         return None
     value = json.loads(row[0])
@@ -73,8 +77,17 @@ def information(device: Device) -> list[dict[str, Any]]:
     for name, attribute in device.attributes.items():
         if name in _INFORMATION:
             template, kind, label = _INFORMATION[name]
-            found.append({"templateId": template, "type": kind, "label": label, "value": str(attribute.value),
-                          "rank": len(found) + 1, "unsafe": False, "deviceURL": device.url_text})
+            found.append(
+                {
+                    "templateId": template,
+                    "type": kind,
+                    "label": label,
+                    "value": str(attribute.value),
+                    "rank": len(found) + 1,
+                    "unsafe": False,
+                    "deviceURL": device.url_text,
+                }
+            )
     return found
 
 
@@ -85,9 +98,14 @@ async def rename(gw: Any, device: Device, label: str, update_device_name: bool, 
     if not (update_device_name and "setName" in device.controllable.commands):
         return None
     execution = await gw.executor.submit(
-        ActionGroup(label=f"rename {label}", actions=[Action(
-            device_url=device.url_text, commands=[Command(name="setName", parameters=[label])])]),
-        owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL)
+        ActionGroup(
+            label=f"rename {label}",
+            actions=[Action(device_url=device.url_text, commands=[Command(name="setName", parameters=[label])])],
+        ),
+        owner=caller.owner,
+        type=ExecutionType.TECHNICAL,
+        sub_type=ExecutionSubType.INTERNAL,
+    )
     exec_id: str = execution.id
     return exec_id
 
@@ -98,21 +116,26 @@ def category_routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    @router.put("/setup/devices/{device_url:deviceurl}/{label}/{category:path}",
-                summary="Rename a sensor and set its measurement category (core:MeasurementCategory)")
-    async def rename_with_category(device_url: str, label: str = Path(min_length=1, max_length=256),
-                                   category: str = Path(max_length=64),
-                                   update_device_name: bool = Query(False, alias="updateDeviceName"),
-                                   caller: Caller = guard.admin()) -> Response:
+    @router.put(
+        "/setup/devices/{device_url:deviceurl}/{label}/{category:path}",
+        summary="Rename a sensor and set its measurement category (core:MeasurementCategory)",
+    )
+    async def rename_with_category(
+        device_url: str,
+        label: str = Path(min_length=1, max_length=256),
+        category: str = Path(max_length=64),
+        update_device_name: bool = Query(False, alias="updateDeviceName"),
+        caller: Caller = guard.admin(),
+    ) -> Response:
         device = gw.registry.require(device_url)
         if not MEASUREMENT_CATEGORY.fullmatch(category):
-            raise ApiError.bad_request(f"Not a measurement category : {category} (e.g. electric/heatingSystem)",
-                                       "INVALID_FIELD_VALUE")
+            raise ApiError.bad_request(
+                f"Not a measurement category : {category} (e.g. electric/heatingSystem)", "INVALID_FIELD_VALUE"
+            )
         measures = any(s.type in (DataType.INTEGER, DataType.FLOAT) for s in device.controllable.states.values())
         if device.controllable.type != "SENSOR" or not measures:
             raise ApiError.unsupported(f"{device.url_text} is not a measuring sensor: it has no measurement category")
-        device.attributes["core:MeasurementCategory"] = Attribute("core:MeasurementCategory", DataType.STRING,
-                                                                  category)
+        device.attributes["core:MeasurementCategory"] = Attribute("core:MeasurementCategory", DataType.STRING, category)
         exec_id = await rename(gw, device, label, update_device_name, caller)
         return json_response({"execId": exec_id} if exec_id else {})
 
@@ -128,8 +151,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     def alternatives(device: Device) -> list[str]:
         mine = device.controllable
-        return sorted(c.name for c in gw.catalogue.all()
-                      if c.name != mine.name and c.protocol == mine.protocol and c.ui_class == mine.ui_class)
+        return sorted(
+            c.name
+            for c in gw.catalogue.all()
+            if c.name != mine.name and c.protocol == mine.protocol and c.ui_class == mine.ui_class
+        )
 
     @router.get("/setup/devices/{device_url:deviceurl}/firmwareUpToDate", summary="Is the firmware up to date")
     async def firmware_up_to_date(device_url: str, _: Caller = guard.view()) -> Response:
@@ -162,27 +188,34 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         device_for(device_url)
         return json_response([])
 
-    @router.get("/setup/devices/{device_url:deviceurl}/alternativeControllables",
-                summary="Controllables this device could be declared as")
+    @router.get(
+        "/setup/devices/{device_url:deviceurl}/alternativeControllables",
+        summary="Controllables this device could be declared as",
+    )
     async def alternative_controllables(device_url: str, _: Caller = guard.view()) -> Response:
         return json_response(alternatives(device_for(device_url)))
 
     # A device's controllable (and so its type) is what its driver found the device to be: the driver drives it
     # by that controllable's commands and states, so it cannot be swapped from the API. Both answer so, and are
     # declared here so that the rename-with-category route never takes them for a label.
-    @router.put("/setup/devices/{device_url:deviceurl}/alternativeControllables/{controllable_name}",
-                summary="Declare a device as another controllable (refused: its driver decides)")
+    @router.put(
+        "/setup/devices/{device_url:deviceurl}/alternativeControllables/{controllable_name}",
+        summary="Declare a device as another controllable (refused: its driver decides)",
+    )
     async def set_controllable(device_url: str, controllable_name: str, _: Caller = guard.admin()) -> Response:
         device = device_for(device_url)
         if controllable_name == device.controllable.name:
             return json_response({})
         if controllable_name not in alternatives(device):
-            raise ApiError.bad_request(f"{controllable_name} is not an alternative controllable of "
-                                       f"{device.url_text}", "INVALID_FIELD_VALUE")
+            raise ApiError.bad_request(
+                f"{controllable_name} is not an alternative controllable of {device.url_text}", "INVALID_FIELD_VALUE"
+            )
         raise ApiError.unsupported(f"The controllable of {device.url_text} is chosen by its driver")
 
-    @router.put("/setup/devices/{device_url:deviceurl}/deviceType/{device_type}",
-                summary="Change a device's type (refused: its driver decides)")
+    @router.put(
+        "/setup/devices/{device_url:deviceurl}/deviceType/{device_type}",
+        summary="Change a device's type (refused: its driver decides)",
+    )
     async def set_device_type(device_url: str, device_type: int, _: Caller = guard.admin()) -> Response:
         device = device_for(device_url)
         if device_type == device.controllable.product_type:
@@ -204,10 +237,12 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                 return json_response(entry)
         raise ApiError.not_found(f"No such additional information : {template_id}")
 
-    @router.put("/setup/devices/{device_url:deviceurl}/{label}/subSystems",
-                summary="Rename a device and every subsystem of it")
-    async def rename_with_subsystems(device_url: str, label: str = Path(min_length=1, max_length=256),
-                                     _: Caller = guard.admin()) -> Response:
+    @router.put(
+        "/setup/devices/{device_url:deviceurl}/{label}/subSystems", summary="Rename a device and every subsystem of it"
+    )
+    async def rename_with_subsystems(
+        device_url: str, label: str = Path(min_length=1, max_length=256), _: Caller = guard.admin()
+    ) -> Response:
         device = device_for(device_url)
         base = device.url_text.partition("#")[0]
         for other in gw.registry.all():
@@ -215,15 +250,19 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                 await gw.registry.update(other, label=label)
         return json_response({})
 
-    @router.post("/setup/devices/states/growingIndexes",
-                 summary="How much growing indexes (energy, water... counters) grew between two dates")
-    async def growing_indexes(body: list[GrowingIndexQuery] = Body(max_length=MAX_INDEX_QUERIES),
-                              _: Caller = guard.view("bulk")) -> Response:
+    @router.post(
+        "/setup/devices/states/growingIndexes",
+        summary="How much growing indexes (energy, water... counters) grew between two dates",
+    )
+    async def growing_indexes(
+        body: list[GrowingIndexQuery] = Body(max_length=MAX_INDEX_QUERIES), _: Caller = guard.view("bulk")
+    ) -> Response:
         for query in body:  # every query checked before any is answered
             spec = device_for(query.deviceUrl).controllable.states.get(query.stateName)
             if spec is None or spec.type not in (DataType.INTEGER, DataType.FLOAT):
-                raise ApiError.bad_request(f"{query.stateName} is not a numeric state of {query.deviceUrl}",
-                                           "INVALID_FIELD_VALUE")
+                raise ApiError.bad_request(
+                    f"{query.stateName} is not a numeric state of {query.deviceUrl}", "INVALID_FIELD_VALUE"
+                )
             if query.to < query.from_:
                 raise ApiError.bad_request("from must not be after to", "INVALID_FIELD_VALUE")
         answers = []
@@ -231,8 +270,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             device_url = device_for(query.deviceUrl).url_text
             start = await index_at(gw, device_url, query.stateName, query.from_)
             end = await index_at(gw, device_url, query.stateName, query.to)
-            answers.append({"deviceUrl": query.deviceUrl, "stateName": query.stateName,
-                            "delta": (end - start) if start is not None and end is not None else 0})
+            answers.append(
+                {
+                    "deviceUrl": query.deviceUrl,
+                    "stateName": query.stateName,
+                    "delta": (end - start) if start is not None and end is not None else 0,
+                }
+            )
         return json_response(answers)
 
     @router.put("/setup/devices/refresh", summary="Refresh the availability of every device")

@@ -36,10 +36,19 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             raise ApiError.unsupported(f"No {prefix} driver is enabled on this gateway")
         return driver
 
-    @router.post("/config/{gateway_id}/devices/{device_address}/{protocol}/{device_type}/{device_label}",
-                 status_code=201, summary="Create a device the radio cannot discover (RTS)")
-    async def create(gateway_id: str, device_address: str, protocol: str, device_type: str, device_label: str,
-                     _: Caller = guard.admin()) -> Response:
+    @router.post(
+        "/config/{gateway_id}/devices/{device_address}/{protocol}/{device_type}/{device_label}",
+        status_code=201,
+        summary="Create a device the radio cannot discover (RTS)",
+    )
+    async def create(
+        gateway_id: str,
+        device_address: str,
+        protocol: str,
+        device_type: str,
+        device_label: str,
+        _: Caller = guard.admin(),
+    ) -> Response:
         procedures.check_gateway(gw, gateway_id)
         driver = driver_of(protocol)
         if not device_label.strip() or len(device_label) > 64:
@@ -65,15 +74,19 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def options(request: Request) -> dict[str, Any]:
         # Seed 003's options of _deleteCascade. Only deleteAllSubSystems changes what Hearth does: the history
         # goes with the device anyway, empty calendar days stay, and no deletion needs forcing locally.
-        body = await procedures.json_object(request, ("purgeHistory", "deleteAllSubSystems",
-                                                      "deleteEmptyCalendarDays", "forced"))
+        body = await procedures.json_object(
+            request, ("purgeHistory", "deleteAllSubSystems", "deleteEmptyCalendarDays", "forced")
+        )
         if not isinstance(body.get("deleteAllSubSystems", True), bool):
-            raise ApiError.bad_request("Invalid request: deleteAllSubSystems: must be true or false",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid request: deleteAllSubSystems: must be true or false", ErrorCode.INVALID_FIELD_VALUE
+            )
         return body
 
-    @router.post("/setup/devices/{device_url:deviceurl}/_deleteCascade",
-                 summary="Delete a device, and take it out of the action groups")
+    @router.post(
+        "/setup/devices/{device_url:deviceurl}/_deleteCascade",
+        summary="Delete a device, and take it out of the action groups",
+    )
     async def delete_cascade(device_url: str, request: Request, _: Caller = guard.admin()) -> Response:
         body = await options(request)
         job_id = gw.device_removal.start(device_url, all_subsystems=bool(body.get("deleteAllSubSystems", True)))
@@ -90,8 +103,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def delete(device_url: str, _: Caller = guard.admin()) -> Response:
         return await delete_now(device_url)
 
-    @router.post("/setup/devices/{device_url:deviceurl}/_delete", status_code=204,
-                 summary="Delete a device (deprecated)")
+    @router.post(
+        "/setup/devices/{device_url:deviceurl}/_delete", status_code=204, summary="Delete a device (deprecated)"
+    )
     async def delete_post(device_url: str, _: Caller = guard.admin()) -> Response:
         return await delete_now(device_url)
 

@@ -37,8 +37,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return Response(status_code=204)
 
     @router.delete("/config/{gateway_id}/devices/{protocol_type}/partial/{device_address}", status_code=204)
-    async def clear_one(gateway_id: str, protocol_type: str, device_address: str,
-                        _: Caller = guard.admin()) -> Response:
+    async def clear_one(
+        gateway_id: str, protocol_type: str, device_address: str, _: Caller = guard.admin()
+    ) -> Response:
         prefix = running(gateway_id, protocol_type)
         raise ApiError.not_found(f"No partial {prefix} device at {device_address}")
 

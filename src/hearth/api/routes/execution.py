@@ -23,10 +23,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ running
 
-    async def apply(group: ActionGroup, caller: Caller, *, high_priority: bool = False,
-                    internal: bool = False) -> Response:
-        execution = await gw.executor.submit(group, owner=caller.owner, high_priority=high_priority,
-                                             internal=internal)
+    async def apply(
+        group: ActionGroup, caller: Caller, *, high_priority: bool = False, internal: bool = False
+    ) -> Response:
+        execution = await gw.executor.submit(group, owner=caller.owner, high_priority=high_priority, internal=internal)
         return json_response({"execId": execution.id})
 
     @router.post("/exec/apply", summary="Run an ad-hoc action group")
@@ -47,8 +47,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     async def run_group(oid: str, caller: Caller, internal: bool = False) -> Response:
         group = gw.action_groups.get(oid)
-        execution = await gw.executor.submit(group, owner=caller.owner, action_group_oid=oid,
-                                             sub_type=ExecutionSubType.ACTION_GROUP, internal=internal)
+        execution = await gw.executor.submit(
+            group, owner=caller.owner, action_group_oid=oid, sub_type=ExecutionSubType.ACTION_GROUP, internal=internal
+        )
         execution.action_group.update(gw.action_groups.stamp(oid))
         return json_response({"execId": execution.id})
 
@@ -91,8 +92,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # ------------------------------------------------------------------ delayed runs
 
-    @router.post("/exec/schedule/{action_group_oid}/{utc_timestamp}",
-                 summary="Run a persisted action group at a time (epoch ms)")
+    @router.post(
+        "/exec/schedule/{action_group_oid}/{utc_timestamp}", summary="Run a persisted action group at a time (epoch ms)"
+    )
     async def schedule(action_group_oid: str, utc_timestamp: int, _: Caller = guard.control("exec")) -> Response:
         now = now_ms()
         if not now - 60_000 <= utc_timestamp <= now + MAX_SCHEDULE_AHEAD_MS:
@@ -106,8 +108,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get("/exec/schedule/{action_group_oid}")
     async def schedules_of(action_group_oid: str, _: Caller = guard.view()) -> Response:
-        return json_response([r.to_json() for r in gw.scheduler.list(action_group_oid)]
-                             + gw.calendar.scheduled_today(action_group_oid))
+        return json_response(
+            [r.to_json() for r in gw.scheduler.list(action_group_oid)] + gw.calendar.scheduled_today(action_group_oid)
+        )
 
     @router.get("/exec/delayedTriggerSchedule")
     async def delayed(_: Caller = guard.view()) -> Response:
@@ -124,12 +127,17 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     # Declared after the fixed /exec/... paths above so that they win.
     @router.post("/exec/{action_group_oid}", summary="Run a persisted action group")
-    async def exec_group(action_group_oid: str, caller: Caller = guard.control("exec"),
-                         condition_group_oid: str | None = Query(
-                             None, alias="conditionGroupOID", max_length=64,
-                             description="Hearth's extension: run only if this condition group holds now; "
-                                         "else 400 UNSUPPORTED_OPERATION saying which devices prevent it")
-                         ) -> Response:
+    async def exec_group(
+        action_group_oid: str,
+        caller: Caller = guard.control("exec"),
+        condition_group_oid: str | None = Query(
+            None,
+            alias="conditionGroupOID",
+            max_length=64,
+            description="Hearth's extension: run only if this condition group holds now; "
+            "else 400 UNSUPPORTED_OPERATION saying which devices prevent it",
+        ),
+    ) -> Response:
         if condition_group_oid is not None:
             gw.action_groups.get(action_group_oid)  # an unknown action group is a 404 whatever the condition
             gw.conditions.require(condition_group_oid)  # the index's truth, in the same step as the submit
@@ -177,8 +185,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({"execution": execution.history_json()})
 
     @router.get("/history/executions", summary="Finished executions, newest first")
-    async def history_executions(limit: int = Query(100, ge=1, le=1000),
-                                 _: Caller = guard.view("bulk")) -> Response:
+    async def history_executions(limit: int = Query(100, ge=1, le=1000), _: Caller = guard.view("bulk")) -> Response:
         return json_response([e.history_json() for e in await gw.journal.history(limit)])
 
     @router.get("/history/lastExecutions")

@@ -103,16 +103,20 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         check(gateway_id)
         return json_response(functions_of(gw))
 
-    @router.put("/setup/gateways/{gateway_id}/functions/{function_type}",
-                summary="Switch an extension (only through the configuration file)")
-    async def switch_function(gateway_id: str, function_type: str, body: FunctionSwitch,
-                              _: Caller = guard.admin()) -> Response:
+    @router.put(
+        "/setup/gateways/{gateway_id}/functions/{function_type}",
+        summary="Switch an extension (only through the configuration file)",
+    )
+    async def switch_function(
+        gateway_id: str, function_type: str, body: FunctionSwitch, _: Caller = guard.admin()
+    ) -> Response:
         check(gateway_id)
         running = function_type in functions_of(gw)
         if body.enabled == running:
             return json_response({})
-        raise ApiError.unsupported(f"The function {function_type} is switched in the gateway's configuration "
-                                   "file, then a restart")
+        raise ApiError.unsupported(
+            f"The function {function_type} is switched in the gateway's configuration file, then a restart"
+        )
 
     @router.get("/setup/gateways/{gateway_id}/developerMode", summary="Developer mode (always active here)")
     async def developer_mode(gateway_id: str, _: Caller = guard.view()) -> Response:
@@ -145,39 +149,49 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         with_devices = {d.url.protocol for d in gw.registry.all()}
         return json_response(_numbers(set(gw.drivers.by_protocol) & with_devices))
 
-    @router.post("/setup/gateways/{gateway_id}/protocols/{protocol_type}/keepAlive",
-                 summary="Keep a protocol's link alive (our drivers keep theirs)")
+    @router.post(
+        "/setup/gateways/{gateway_id}/protocols/{protocol_type}/keepAlive",
+        summary="Keep a protocol's link alive (our drivers keep theirs)",
+    )
     async def keep_alive(gateway_id: str, protocol_type: str, _: Caller = guard.control()) -> Response:
         check(gateway_id)
         state_refresh.running_protocol(gw, protocol_type)
         return json_response({})
 
-    @router.post("/setup/gateways/{gateway_id}/devices/states/refresh",
-                 summary="Refresh every device's states, protocol by protocol")
+    @router.post(
+        "/setup/gateways/{gateway_id}/devices/states/refresh",
+        summary="Refresh every device's states, protocol by protocol",
+    )
     async def refresh_gateway(gateway_id: str, caller: Caller = guard.control("bulk")) -> Response:
         check(gateway_id)
         for prefix in list(gw.drivers.by_protocol):
             await state_refresh.refresh_protocol(gw, prefix, caller)
         return json_response({})
 
-    @router.post("/setup/gateways/{gateway_id}/protocols/{protocol_type}/devices/states/refresh",
-                 summary="Refresh the states of one protocol's devices")
-    async def refresh_gateway_protocol(gateway_id: str, protocol_type: str,
-                                       caller: Caller = guard.control("bulk")) -> Response:
+    @router.post(
+        "/setup/gateways/{gateway_id}/protocols/{protocol_type}/devices/states/refresh",
+        summary="Refresh the states of one protocol's devices",
+    )
+    async def refresh_gateway_protocol(
+        gateway_id: str, protocol_type: str, caller: Caller = guard.control("bulk")
+    ) -> Response:
         check(gateway_id)
         await state_refresh.refresh_protocol(gw, state_refresh.running_protocol(gw, protocol_type), caller)
         return json_response({})
 
-    @router.get("/setup/gateways/{gateway_id}/disconnectionAlert/configuration",
-                summary="After how long a lost gateway is announced")
+    @router.get(
+        "/setup/gateways/{gateway_id}/disconnectionAlert/configuration",
+        summary="After how long a lost gateway is announced",
+    )
     async def disconnection(gateway_id: str, _: Caller = guard.view()) -> Response:
         check(gateway_id)
         stored = await settings.get(DISCONNECTION_TIMEOUT_KEY)
         return json_response({"timeout": int(stored) if stored else 0})
 
     @router.put("/setup/gateways/{gateway_id}/disconnectionAlert/configuration")
-    async def set_disconnection(gateway_id: str, body: DisconnectionConfiguration,
-                                _: Caller = guard.admin()) -> Response:
+    async def set_disconnection(
+        gateway_id: str, body: DisconnectionConfiguration, _: Caller = guard.admin()
+    ) -> Response:
         check(gateway_id)
         await settings.put(DISCONNECTION_TIMEOUT_KEY, str(body.timeout))
         gw.bus.publish(ev.GatewayDownOptionsChangedEvent(gateway_id=gw.identity.gateway_id, timeout=body.timeout))
@@ -185,8 +199,17 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     def information() -> list[dict[str, Any]]:
         gateway_id = gw.identity.gateway_id
-        return [{"templateId": "serialNumber", "type": "SERIAL_NUMBER", "label": "Serial number",
-                 "value": gateway_id, "rank": 1, "unsafe": False, "gatewayId": gateway_id}]
+        return [
+            {
+                "templateId": "serialNumber",
+                "type": "SERIAL_NUMBER",
+                "label": "Serial number",
+                "value": gateway_id,
+                "rank": 1,
+                "unsafe": False,
+                "gatewayId": gateway_id,
+            }
+        ]
 
     @router.get("/setup/gateways/{gateway_id}/additionalInformation", summary="What the gateway knows of itself")
     async def additional(gateway_id: str, _: Caller = guard.view()) -> Response:

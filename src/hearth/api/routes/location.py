@@ -20,8 +20,9 @@ def _day(year: int, month: int, day: int) -> date:
             raise ValueError("year out of range")
         return date(year, month, day)
     except (ValueError, OverflowError):
-        raise ApiError.bad_request(f"Invalid date : {year}/{month}/{day} (years 1900 to 2200)",
-                                   ErrorCode.INVALID_FIELD_VALUE) from None
+        raise ApiError.bad_request(
+            f"Invalid date : {year}/{month}/{day} (years 1900 to 2200)", ErrorCode.INVALID_FIELD_VALUE
+        ) from None
 
 
 def routes(ctx: ApiContext, guard: Guard) -> APIRouter:

@@ -47,8 +47,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response(await system_summary(gw, gw.ops))
 
     @router.get("/ext/logs", summary="The newest log records, newest first (admin)")
-    async def logs(limit: int = Query(200, ge=1, le=1000), level: str = Query("DEBUG"),
-                   _: Caller = guard.admin()) -> Response:
+    async def logs(
+        limit: int = Query(200, ge=1, le=1000), level: str = Query("DEBUG"), _: Caller = guard.admin()
+    ) -> Response:
         wanted = level.upper()
         if wanted not in LEVELS:
             raise ApiError.bad_request(f"level: one of {', '.join(LEVELS)}", ErrorCode.INVALID_FIELD_VALUE)

@@ -67,22 +67,35 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
     try:
         refuse_unknown(body, allowed)
     except UnknownField as exc:
-        raise ApiError.bad_request(f"Invalid request: unknown field {exc.where}: not defined here (known: "
-                                   f"{', '.join(sorted(allowed))})", ErrorCode.INVALID_FIELD_VALUE) from None
+        raise ApiError.bad_request(
+            f"Invalid request: unknown field {exc.where}: not defined here (known: {', '.join(sorted(allowed))})",
+            ErrorCode.INVALID_FIELD_VALUE,
+        ) from None
     return body
 
 
-async def run_stack_command(gw: Gateway, protocol: str, label: str, command: str, parameters: list[Any],
-                            caller: Caller, done: ProcedureEvents | None = None) -> Response:
+async def run_stack_command(
+    gw: Gateway,
+    protocol: str,
+    label: str,
+    command: str,
+    parameters: list[Any],
+    caller: Caller,
+    done: ProcedureEvents | None = None,
+) -> Response:
     stack_url = f"{protocol}://{gw.identity.gateway_id}/{STACK_ADDRESS}"
     if gw.registry.get(stack_url) is None:
         # Not a passing fault (that would be 503): this gateway has no such radio configured.
         raise ApiError.unsupported(f"The {label} driver is not enabled on this gateway")
-    group = ActionGroup.model_validate({
-        "label": f"{label} {command}",
-        "actions": [{"deviceURL": stack_url, "commands": [{"name": command, "parameters": parameters}]}]})
-    execution = await gw.executor.submit(group, owner=caller.owner, type=ExecutionType.TECHNICAL,
-                                         sub_type=ExecutionSubType.INTERNAL)
+    group = ActionGroup.model_validate(
+        {
+            "label": f"{label} {command}",
+            "actions": [{"deviceURL": stack_url, "commands": [{"name": command, "parameters": parameters}]}],
+        }
+    )
+    execution = await gw.executor.submit(
+        group, owner=caller.owner, type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL
+    )
     exec_id = execution.id
     if done is not None:
         completed, failed = done

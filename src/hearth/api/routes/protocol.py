@@ -16,8 +16,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    @router.post("/setup/protocols/{protocol_type}/devices/states/refresh",
-                 summary="Refresh the states of one protocol's devices")
+    @router.post(
+        "/setup/protocols/{protocol_type}/devices/states/refresh",
+        summary="Refresh the states of one protocol's devices",
+    )
     async def refresh_protocol(protocol_type: str, caller: Caller = guard.control("bulk")) -> Response:
         await state_refresh.refresh_protocol(gw, state_refresh.running_protocol(gw, protocol_type), caller)
         return json_response({})

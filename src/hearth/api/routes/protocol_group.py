@@ -25,8 +25,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def groups(_: Caller = guard.view()) -> Response:
         return json_response([])
 
-    @router.get("/config/{gateway_id}/{protocol_type}/group/capabilities",
-                summary="What controllables a protocol can group")
+    @router.get(
+        "/config/{gateway_id}/{protocol_type}/group/capabilities", summary="What controllables a protocol can group"
+    )
     async def capabilities(gateway_id: str, protocol_type: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
         state_refresh.known_protocol(protocol_type)
@@ -38,10 +39,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         prefix = state_refresh.running_protocol(gw, protocol_type)
         raise ApiError.unsupported(f"The {prefix} driver makes no protocol groups")
 
-    @router.get("/config/{gateway_id}/{protocol_type}/group/{group_address}/devices",
-                summary="The devices of a protocol group")
-    async def devices(gateway_id: str, protocol_type: str, group_address: str,
-                      _: Caller = guard.view()) -> Response:
+    @router.get(
+        "/config/{gateway_id}/{protocol_type}/group/{group_address}/devices", summary="The devices of a protocol group"
+    )
+    async def devices(gateway_id: str, protocol_type: str, group_address: str, _: Caller = guard.view()) -> Response:
         procedures.check_gateway(gw, gateway_id)
         state_refresh.known_protocol(protocol_type)
         raise ApiError.not_found(f"No such protocol group : {group_address}")

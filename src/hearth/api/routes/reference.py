@@ -38,9 +38,13 @@ def _described(parameter: dict[str, Any]) -> dict[str, Any]:
 
 def _command_json(command: Any) -> dict[str, Any]:
     # protocolSpecifics: the catalogue keeps no protocol detail per command (its driver does): empty.
-    return {"commandName": command.name, "nparams": command.nparams, "description": command.name,
-            "protocolSpecifics": [],
-            "prototype": {"parameters": [_described(p.to_json()) for p in command.parameters]}}
+    return {
+        "commandName": command.name,
+        "nparams": command.nparams,
+        "description": command.name,
+        "protocolSpecifics": [],
+        "prototype": {"parameters": [_described(p.to_json()) for p in command.parameters]},
+    }
 
 
 def _state_json(state: Any) -> dict[str, Any]:
@@ -51,32 +55,56 @@ def _state_json(state: Any) -> dict[str, Any]:
         prototype["minValue"] = state.min
     if state.max is not None:
         prototype["maxValue"] = state.max
-    return {"name": state.name, "type": "DiscreteState" if state.values else "ContinuousState",
-            "eventBased": False, "persistent": state.persistent, "prototype": {"valuePrototypes": [prototype]},
-            "protocolSpecifics": []}
+    return {
+        "name": state.name,
+        "type": "DiscreteState" if state.values else "ContinuousState",
+        "eventBased": False,
+        "persistent": state.persistent,
+        "prototype": {"valuePrototypes": [prototype]},
+        "protocolSpecifics": [],
+    }
 
 
 def _device_type_json(c: Controllable, flags: dict[str, bool]) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "typeId": c.product_type, "subsystemId": 0, "localPairing": True, "uiClassifiers": list(c.ui_classifiers),
-        "uiProfiles": [c.ui_class], "uiClass": c.ui_class, "uiWidget": c.widget, "controllableType": c.type,
-        "protocolType": c.protocol.upper(), "controllableName": c.name,
+        "typeId": c.product_type,
+        "subsystemId": 0,
+        "localPairing": True,
+        "uiClassifiers": list(c.ui_classifiers),
+        "uiProfiles": [c.ui_class],
+        "uiClass": c.ui_class,
+        "uiWidget": c.widget,
+        "controllableType": c.type,
+        "protocolType": c.protocol.upper(),
+        "controllableName": c.name,
     }
     if flags.get("withCommands", True):
         entry["commands"] = [_command_json(cmd) for cmd in c.commands.values()]
     if flags.get("withStates", True):
         entry["states"] = [_state_json(s) for s in c.states.values()]
     if flags.get("withAttributes", False):
-        entry["attributes"] = [{"name": a.get("name"), "type": a.get("type"), "protocolSpecifics": [],
-                                **({"defaultValue": a["value"]} if "value" in a else {})} for a in c.attributes]
+        entry["attributes"] = [
+            {
+                "name": a.get("name"),
+                "type": a.get("type"),
+                "protocolSpecifics": [],
+                **({"defaultValue": a["value"]} if "value" in a else {}),
+            }
+            for a in c.attributes
+        ]
     if flags.get("withManufacturerReferences", False):
         entry["manufacturerReferences"] = []  # the catalogue names no manufacturer
     return entry
 
 
 def _matches(c: Controllable, criteria: dict[str, list[str]], any_criteria: str | None) -> bool:
-    checks = {"uiWidgets": [c.widget], "uiClassifiers": list(c.ui_classifiers), "controllableTypes": [c.type],
-              "protocolTypes": [c.protocol, c.protocol.upper()], "uiClasses": [c.ui_class]}
+    checks = {
+        "uiWidgets": [c.widget],
+        "uiClassifiers": list(c.ui_classifiers),
+        "controllableTypes": [c.type],
+        "protocolTypes": [c.protocol, c.protocol.upper()],
+        "uiClasses": [c.ui_class],
+    }
     for key, wanted in criteria.items():
         if wanted and not set(wanted) & set(checks[key]):
             return False
@@ -96,14 +124,24 @@ def _profiles(controllables: list[Controllable]) -> dict[str, dict[str, Any]]:
         states = set.intersection(*(set(m.states) for m in members))
         first = members[0]
         profiles[name] = {
-            "name": name, "formFactor": False,
-            "commands": [{"name": cmd, "description": f"{cmd} (every {name} has it)",
-                          "prototype": {"parameters": [_described(p.to_json())
-                                                       for p in first.commands[cmd].parameters]}}
-                         for cmd in sorted(commands)],
-            "states": [{"name": s, "description": f"{s} (every {name} has it)",
-                        "prototype": {"valuePrototypes": _state_json(first.states[s])["prototype"]["valuePrototypes"]}}
-                       for s in sorted(states)],
+            "name": name,
+            "formFactor": False,
+            "commands": [
+                {
+                    "name": cmd,
+                    "description": f"{cmd} (every {name} has it)",
+                    "prototype": {"parameters": [_described(p.to_json()) for p in first.commands[cmd].parameters]},
+                }
+                for cmd in sorted(commands)
+            ],
+            "states": [
+                {
+                    "name": s,
+                    "description": f"{s} (every {name} has it)",
+                    "prototype": {"valuePrototypes": _state_json(first.states[s])["prototype"]["valuePrototypes"]},
+                }
+                for s in sorted(states)
+            ],
         }
     return profiles
 
@@ -143,8 +181,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.get("/reference/protocolTypes", summary="The protocol types of the End-User API")
     async def protocol_types(_: Caller = guard.view()) -> Response:
-        return json_response([{"id": i, "prefix": p, "name": p.upper(), "label": p}
-                              for i, p in enumerate(PREFIXES, 1)])
+        return json_response([{"id": i, "prefix": p, "name": p.upper(), "label": p} for i, p in enumerate(PREFIXES, 1)])
 
     @router.get("/reference/timezones", summary="Time zones (the system's IANA database)")
     async def timezones(_: Caller = guard.view()) -> Response:
@@ -195,8 +232,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         any_criteria = body.get("anyCriteria")
         if any_criteria is not None and not isinstance(any_criteria, str):
             raise ApiError.bad_request("anyCriteria must be a string")
-        found = [_device_type_json(c, flags) for c in sorted(catalogue.all(), key=lambda c: c.name)
-                 if _matches(c, criteria, any_criteria)]
+        found = [
+            _device_type_json(c, flags)
+            for c in sorted(catalogue.all(), key=lambda c: c.name)
+            if _matches(c, criteria, any_criteria)
+        ]
         return json_response({"allResult": True, "devicesTypes": found})
 
     return router

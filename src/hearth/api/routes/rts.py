@@ -23,15 +23,20 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    @router.get("/config/{gateway_id}/rts/transferKey/{channel}/{device_type}",
-                summary="Copy the key of an RTS control point (refused: our transmitters only send)")
+    @router.get(
+        "/config/{gateway_id}/rts/transferKey/{channel}/{device_type}",
+        summary="Copy the key of an RTS control point (refused: our transmitters only send)",
+    )
     async def transfer_key(gateway_id: str, channel: int, device_type: int, _: Caller = guard.admin()) -> Response:
         procedures.check_gateway(gw, gateway_id)
         if channel < 0 or device_type not in RTS_DEVICE_TYPES:
-            raise ApiError.bad_request("channel is a channel number, type 0 (up/down) or 1 (4-time)",
-                                       "INVALID_FIELD_VALUE")
+            raise ApiError.bad_request(
+                "channel is a channel number, type 0 (up/down) or 1 (4-time)", "INVALID_FIELD_VALUE"
+            )
         state_refresh.running_protocol(gw, "rts")
-        raise ApiError.unsupported("The RTS transmitter only sends: it cannot hear a control point's key; pair "
-                                   "the gateway's own channel instead")
+        raise ApiError.unsupported(
+            "The RTS transmitter only sends: it cannot hear a control point's key; pair "
+            "the gateway's own channel instead"
+        )
 
     return router

@@ -76,12 +76,21 @@ def gateway_json(ctx: ApiContext) -> dict[str, Any]:
     if cloud is not None and not cloud.connected:
         connectivity.update(status="PARTIAL", problems=["NO_CLOUD"])
     return {
-        "partners": [], "placeOID": gw.places.root.oid if gw.places.root else None, "functions": "",
-        "subType": 1, "gatewayId": gw.identity.gateway_id, "mode": "ACTIVE", "alive": True,
-        "autoUpdateEnabled": False, "firmwareVersion": f"hearth-{__version__}", "timeReliable": True,
+        "partners": [],
+        "placeOID": gw.places.root.oid if gw.places.root else None,
+        "functions": "",
+        "subType": 1,
+        "gatewayId": gw.identity.gateway_id,
+        "mode": "ACTIVE",
+        "alive": True,
+        "autoUpdateEnabled": False,
+        "firmwareVersion": f"hearth-{__version__}",
+        "timeReliable": True,
         "updateStatus": "UP_TO_DATE",
         "connectivity": connectivity,
-        "syncInProgress": bool(cloud is not None and cloud.syncing), "upToDate": True, "automaticUpdate": False,
+        "syncInProgress": bool(cloud is not None and cloud.syncing),
+        "upToDate": True,
+        "automaticUpdate": False,
         # No update is pending (updates come from the system's packages): the seed names only BLOCKING.
         "updateCriticityLevel": "NONE",
         "type": GATEWAY_TYPE,
@@ -89,8 +98,15 @@ def gateway_json(ctx: ApiContext) -> dict[str, Any]:
 
 
 # Attributes that are manufacturer data (``withManufacturerData=true``), besides the device's protocol address.
-MANUFACTURER_ATTRIBUTES = ("core:Manufacturer", "core:ManufacturerName", "core:Model", "core:ModelName",
-                           "core:SerialNumber", "core:FirmwareRevision", "core:HardwareRevision")
+MANUFACTURER_ATTRIBUTES = (
+    "core:Manufacturer",
+    "core:ManufacturerName",
+    "core:Model",
+    "core:ModelName",
+    "core:SerialNumber",
+    "core:FirmwareRevision",
+    "core:HardwareRevision",
+)
 
 
 def device_json(device: Device, manufacturer: bool = False) -> dict[str, Any]:
@@ -98,8 +114,11 @@ def device_json(device: Device, manufacturer: bool = False) -> dict[str, Any]:
     out = device.to_json()
     if manufacturer:
         data = [{"name": "protocol", "value": device.url.protocol}, {"name": "address", "value": device.url.address}]
-        data += [{"name": name, "value": str(device.attributes[name].value)}
-                 for name in MANUFACTURER_ATTRIBUTES if name in device.attributes]
+        data += [
+            {"name": name, "value": str(device.attributes[name].value)}
+            for name in MANUFACTURER_ATTRIBUTES
+            if name in device.attributes
+        ]
         out["manufacturerData"] = data
     return out
 
@@ -119,14 +138,16 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({"protocolVersion": PROTOCOL_VERSION})
 
     @router.get("/setup", summary="The whole setup")
-    async def setup(_: Caller = guard.view("bulk"),
-                    manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
+    async def setup(
+        _: Caller = guard.view("bulk"), manufacturer: bool = Query(False, alias="withManufacturerData")
+    ) -> Response:
         root = gw.places.root
         devices = gw.registry.all()
         out: dict[str, Any] = {
             "creationTime": root.creation_time if root else 0,
             "lastUpdateTime": max((d.last_update_time for d in devices), default=0),
-            "id": f"SETUP-{gw.identity.gateway_id}", "oid": gw.identity.setup_oid,
+            "id": f"SETUP-{gw.identity.gateway_id}",
+            "oid": gw.identity.setup_oid,
             "gateways": [gateway_json(ctx)],
             "devices": None,  # filled below: cached per device (setup_json), or with manufacturer data
             "zones": [z.to_json() for z in gw.zones.all()],
@@ -156,8 +177,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     # ------------------------------------------------------------------ devices: reads
 
     @router.get("/setup/devices")
-    async def devices(_: Caller = guard.view("bulk"),
-                      manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
+    async def devices(
+        _: Caller = guard.view("bulk"), manufacturer: bool = Query(False, alias="withManufacturerData")
+    ) -> Response:
         if manufacturer:
             return json_response([device_json(d, manufacturer) for d in gw.registry.all()])
         return setup_json.response(gw.registry.all())
@@ -171,8 +193,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response(gw.registry.by_controllable().get(controllable_name, []))
 
     @router.get("/setup/devices/{device_url:deviceurl}")
-    async def device(device_url: str, _: Caller = guard.view(),
-                     manufacturer: bool = Query(False, alias="withManufacturerData")) -> Response:
+    async def device(
+        device_url: str, _: Caller = guard.view(), manufacturer: bool = Query(False, alias="withManufacturerData")
+    ) -> Response:
         return json_response(device_json(device_for(device_url), manufacturer))
 
     @router.get("/setup/devices/{device_url:deviceurl}/states")
@@ -213,19 +236,29 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({})
 
     async def _refresh(targets: list[Device], caller: Caller) -> None:
-        actions = [WireAction(device_url=d.url_text, commands=[Command(name="refreshState")])
-                   for d in targets if "refreshState" in d.controllable.commands and d.enabled]
+        actions = [
+            WireAction(device_url=d.url_text, commands=[Command(name="refreshState")])
+            for d in targets
+            if "refreshState" in d.controllable.commands and d.enabled
+        ]
         if actions:
-            await gw.executor.submit(ActionGroup(label="refresh states", actions=actions), owner=caller.owner,
-                                     type=ExecutionType.TECHNICAL, sub_type=ExecutionSubType.INTERNAL,
-                                     internal=True)
+            await gw.executor.submit(
+                ActionGroup(label="refresh states", actions=actions),
+                owner=caller.owner,
+                type=ExecutionType.TECHNICAL,
+                sub_type=ExecutionSubType.INTERNAL,
+                internal=True,
+            )
 
     # ------------------------------------------------------------------ devices: edits
 
-    @router.put("/setup/devices/{device_url:deviceurl}/states/{name}/{state_type}/{value}",
-                summary="Set a persistent state, or any state of a virtual device (plays the physical world)")
-    async def put_state(device_url: str, name: str, state_type: int, value: str,
-                        _: Caller = guard.control()) -> Response:
+    @router.put(
+        "/setup/devices/{device_url:deviceurl}/states/{name}/{state_type}/{value}",
+        summary="Set a persistent state, or any state of a virtual device (plays the physical world)",
+    )
+    async def put_state(
+        device_url: str, name: str, state_type: int, value: str, _: Caller = guard.control()
+    ) -> Response:
         device = device_for(device_url)
         try:
             dtype = DataType(state_type)
@@ -262,9 +295,12 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({})
 
     @router.put("/setup/devices/{device_url:deviceurl}/{label}", summary="Rename a device")
-    async def rename(device_url: str, label: str = Path(min_length=1, max_length=256),
-                     update_device_name: bool = Query(False, alias="updateDeviceName"),
-                     caller: Caller = guard.admin()) -> Response:
+    async def rename(
+        device_url: str,
+        label: str = Path(min_length=1, max_length=256),
+        update_device_name: bool = Query(False, alias="updateDeviceName"),
+        caller: Caller = guard.admin(),
+    ) -> Response:
         exec_id = await device_routes.rename(gw, device_for(device_url), label, update_device_name, caller)
         return json_response({"execId": exec_id} if exec_id else {})
 
@@ -286,8 +322,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     @router.put("/setup/places/{place_oid}")
     async def update_place(place_oid: str, body: PlaceUpdate, _: Caller = guard.admin()) -> Response:
-        await gw.places.update(gw.places.require(place_oid), label=body.label, type=body.type,
-                               metadata=body.metadata)
+        await gw.places.update(gw.places.require(place_oid), label=body.label, type=body.type, metadata=body.metadata)
         return json_response({})
 
     @router.put("/setup/places/{place_oid}/parent/{parent_oid}")
@@ -334,8 +369,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def add_zone_items(zone_oid: str, body: list[ZoneItemBody], _: Caller = guard.admin()) -> Response:
         existing = gw.zones.get(zone_oid)
         known = {i.device_url for i in existing.items}
-        existing.items += [i for i in gw.zones.items_from([b.model_dump() for b in body])
-                           if i.device_url not in known]
+        existing.items += [i for i in gw.zones.items_from([b.model_dump() for b in body]) if i.device_url not in known]
         await gw.zones.update(existing)
         return json_response({})
 

@@ -29,8 +29,12 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         since = root.creation_time if root else 0
         gateway_id = gw.identity.gateway_id
         developer_mode: dict[str, Any] = {
-            "creationTime": since, "lastUpdateTime": since, "optionId": f"developerMode-{gateway_id}",
-            "startDate": since, "parameters": [{"name": "gatewayId", "value": gateway_id}]}
+            "creationTime": since,
+            "lastUpdateTime": since,
+            "optionId": f"developerMode-{gateway_id}",
+            "startDate": since,
+            "parameters": [{"name": "gatewayId", "value": gateway_id}],
+        }
         return {developer_mode["optionId"]: developer_mode}
 
     def option(option_id: str) -> dict[str, Any]:

@@ -84,8 +84,11 @@ class SetupSettings:
 
     def setup_fields(self) -> dict[str, Any]:
         """What ``GET /setup`` adds from here."""
-        out: dict[str, Any] = {"resellerDelegationType": "NEVER", "disconnectionConfiguration": self.disconnection,
-                               "features": features_json()}
+        out: dict[str, Any] = {
+            "resellerDelegationType": "NEVER",
+            "disconnectionConfiguration": self.disconnection,
+            "features": features_json(),
+        }
         if self.metadata is not None:
             out["metadata"] = self.metadata
         return out
@@ -134,14 +137,21 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     @router.put("/setup/disconnectionAlert/configuration")
     async def set_disconnection(body: DisconnectionAlert, _: Caller = guard.admin()) -> Response:
         if body.notificationType not in NOTIFICATION_TYPES:
-            raise ApiError.bad_request(f"notificationType must be one of {', '.join(NOTIFICATION_TYPES)}",
-                                       "INVALID_FIELD_VALUE")
+            raise ApiError.bad_request(
+                f"notificationType must be one of {', '.join(NOTIFICATION_TYPES)}", "INVALID_FIELD_VALUE"
+            )
         await (await setup_settings(gw)).set_disconnection(body.model_dump())
         return json_response({})
 
     def entry(rank: int, template_id: str, value: str) -> dict[str, Any]:
-        return {"templateId": template_id, "type": "FREE_TEXT", "label": template_id, "value": value,
-                "rank": rank, "unsafe": False}
+        return {
+            "templateId": template_id,
+            "type": "FREE_TEXT",
+            "label": template_id,
+            "value": value,
+            "rank": rank,
+            "unsafe": False,
+        }
 
     @router.get("/setup/additionalInformation", summary="The setup's additional information")
     async def additional(_: Caller = guard.view()) -> Response:
@@ -156,9 +166,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response(entry(list(stored).index(template_id) + 1, template_id, stored[template_id]))
 
     @router.post("/setup/additionalInformation/{template_id}/{value}", summary="Set an additional information")
-    async def set_additional(template_id: str = Path(min_length=1, max_length=128),
-                             value: str = Path(min_length=1, max_length=1024),
-                             _: Caller = guard.admin()) -> Response:
+    async def set_additional(
+        template_id: str = Path(min_length=1, max_length=128),
+        value: str = Path(min_length=1, max_length=1024),
+        _: Caller = guard.admin(),
+    ) -> Response:
         settings = await setup_settings(gw)
         if template_id not in settings.additional and len(settings.additional) >= MAX_ADDITIONAL:
             raise ApiError.bad_request(f"At most {MAX_ADDITIONAL} additional information entries")

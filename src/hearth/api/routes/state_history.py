@@ -57,8 +57,9 @@ PATH = "/setup/devices/{device_url:deviceurl}/states"
 
 def _ms(text: str, what: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 15 or int(text) > MAX_MS:
-        raise ApiError.bad_request(f"Invalid {what} date: {text[:32]!r} (ms since the epoch, 0 to {MAX_MS})",
-                                   ErrorCode.INVALID_FIELD_VALUE)
+        raise ApiError.bad_request(
+            f"Invalid {what} date: {text[:32]!r} (ms since the epoch, 0 to {MAX_MS})", ErrorCode.INVALID_FIELD_VALUE
+        )
     return int(text)
 
 
@@ -67,8 +68,9 @@ def _range(from_text: str, to_text: str, span_ms: int, kind: str) -> tuple[int, 
     if start > end:
         raise ApiError.bad_request("from must not be after to", ErrorCode.INVALID_FIELD_VALUE)
     if end - start > span_ms:
-        raise ApiError.bad_request(f"Max {kind} history query span is {span_ms // DAY_MS} days",
-                                   ErrorCode.INVALID_FIELD_VALUE)
+        raise ApiError.bad_request(
+            f"Max {kind} history query span is {span_ms // DAY_MS} days", ErrorCode.INVALID_FIELD_VALUE
+        )
     return start, end
 
 
@@ -118,8 +120,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         zone = tz()
         previous: Bucket | None
         if kind == "annual":
-            year_start = datetime.fromtimestamp(start / 1000, zone).replace(month=1, day=1, hour=0, minute=0,
-                                                                           second=0, microsecond=0)
+            year_start = datetime.fromtimestamp(start / 1000, zone).replace(
+                month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+            )
             first = bucket_bounds(int(year_start.timestamp() * 1000), Resolution.MONTH, zone)[0]
             previous, months = await reader.buckets(sid, Resolution.MONTH, first, end, how == CUMULATIVE)
             rows = years_of(months, zone)
@@ -129,20 +132,22 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             previous, rows = await reader.buckets(sid, resolution, first, end, how == CUMULATIVE)
         return summarise(rows, previous, how)
 
-    async def raw_one(device: Device, name: str, sid: int | None, start: int, end: int,
-                      limit: int) -> dict[str, Any]:
+    async def raw_one(device: Device, name: str, sid: int | None, start: int, end: int, limit: int) -> dict[str, Any]:
         points = await reader.points(sid, start, end, limit) if sid is not None else []
-        return history_json([point_json(t, v) for t, v in points], await method(device, name, sid),
-                            unit_of(device, name))
+        return history_json(
+            [point_json(t, v) for t, v in points], await method(device, name, sid), unit_of(device, name)
+        )
 
-    async def aggregate_one(device: Device, name: str, sid: int | None, kind: str, start: int,
-                            end: int) -> dict[str, Any]:
+    async def aggregate_one(
+        device: Device, name: str, sid: int | None, kind: str, start: int, end: int
+    ) -> dict[str, Any]:
         how = await method(device, name, sid)
         values = [summary_json(s) for s in await summaries(sid, kind, start, end, how)]
         return history_json(values, how, unit_of(device, name))
 
-    async def stacked_one(device: Device, name: str, sid: int | None, kind: str, start: int, end: int,
-                          *, refuse: bool) -> dict[str, Any] | None:
+    async def stacked_one(
+        device: Device, name: str, sid: int | None, kind: str, start: int, end: int, *, refuse: bool
+    ) -> dict[str, Any] | None:
         how = await method(device, name, sid)
         if how == DISCRETE:
             if refuse:
@@ -162,36 +167,41 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return stacked_json(levels, members, how, unit_of(device, name))
 
     def csv_response(text: str, filename: str) -> Response:
-        return Response(text, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     # ------------------------------------------------------------------ one state
 
     def aggregate_route(kind: str, path: str, summary: str, deprecated: bool = False) -> None:
         @router.get(f"{PATH}/{{name}}/history/{path}/{{from_ms}}/{{to_ms}}", summary=summary, deprecated=deprecated)
-        async def aggregate(device_url: str, name: str, from_ms: str, to_ms: str,
-                            _: Caller = guard.view()) -> Response:
+        async def aggregate(device_url: str, name: str, from_ms: str, to_ms: str, _: Caller = guard.view()) -> Response:
             device = gw.registry.require(device_url)
             start, end = _range(from_ms, to_ms, SPANS[kind], kind)
-            return json_response(await aggregate_one(device, name, await series_for(device, name), kind, start,
-                                                     end))
+            return json_response(await aggregate_one(device, name, await series_for(device, name), kind, start, end))
 
     def stacked_route(kind: str, path: str, summary: str) -> None:
         @router.get(f"{PATH}/{{name}}/history/stacked/{path}{{from_ms}}/{{to_ms}}", summary=summary)
-        async def stacked(device_url: str, name: str, from_ms: str, to_ms: str,
-                          _: Caller = guard.view()) -> Response:
+        async def stacked(device_url: str, name: str, from_ms: str, to_ms: str, _: Caller = guard.view()) -> Response:
             device = gw.registry.require(device_url)
             start, end = _range(from_ms, to_ms, SPANS[kind], kind)
-            return json_response(await stacked_one(device, name, await series_for(device, name), kind, start,
-                                                   end, refuse=True))
+            return json_response(
+                await stacked_one(device, name, await series_for(device, name), kind, start, end, refuse=True)
+            )
 
     def all_aggregate_route(kind: str, path: str, summary: str) -> None:
         @router.get(f"{PATH}/history/{path}{{from_ms}}/{{to_ms}}", summary=summary)
         async def all_aggregate(device_url: str, from_ms: str, to_ms: str, _: Caller = guard.view()) -> Response:
             device = gw.registry.require(device_url)
             start, end = _range(from_ms, to_ms, SPANS[kind], kind)
-            return json_response([{**await aggregate_one(device, n, sid, kind, start, end), "name": n}
-                                  for n, sid in await all_series(device)])
+            return json_response(
+                [
+                    {**await aggregate_one(device, n, sid, kind, start, end), "name": n}
+                    for n, sid in await all_series(device)
+                ]
+            )
 
     def all_stacked_route(kind: str, path: str, summary: str) -> None:
         @router.get(f"{PATH}/history/stacked/{path}{{from_ms}}/{{to_ms}}", summary=summary)
@@ -213,10 +223,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         points = await reader.newest_points(sid, MAX_EXPORT) if sid is not None else []
         return csv_response(points_csv([point_json(t, v) for t, v in points], tz()), "history.csv")
 
-    @router.get(f"{PATH}/{{name}}/history/stacked/daily/{{from_ms}}/{{to_ms}}/export",
-                summary="Export daily stacked history values (CSV)")
-    async def export_stacked_daily(device_url: str, name: str, from_ms: str, to_ms: str,
-                                   _: Caller = guard.view()) -> Response:
+    @router.get(
+        f"{PATH}/{{name}}/history/stacked/daily/{{from_ms}}/{{to_ms}}/export",
+        summary="Export daily stacked history values (CSV)",
+    )
+    async def export_stacked_daily(
+        device_url: str, name: str, from_ms: str, to_ms: str, _: Caller = guard.view()
+    ) -> Response:
         device = gw.registry.require(device_url)
         start, end = _range(from_ms, to_ms, SPANS["daily"], "daily")
         stacked = await stacked_one(device, name, await series_for(device, name), "daily", start, end, refuse=True)
@@ -224,8 +237,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return csv_response(stacked_csv(stacked, tz()), "stacked-daily-history.csv")
 
     @router.get(f"{PATH}/{{name}}/history/{{from_ms}}/{{to_ms}}/export", summary="Export history values (CSV)")
-    async def export_range(device_url: str, name: str, from_ms: str, to_ms: str,
-                           _: Caller = guard.view()) -> Response:
+    async def export_range(device_url: str, name: str, from_ms: str, to_ms: str, _: Caller = guard.view()) -> Response:
         device = gw.registry.require(device_url)
         start, end = _range(from_ms, to_ms, EXPORT_SPAN_MS, "export")
         sid = await series_for(device, name)
@@ -243,8 +255,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     all_stacked_route("raw", "", "Stacked states history values (hourly buckets, at most 3 days)")
 
     @router.get(f"{PATH}/history/{{from_ms}}/{{to_ms}}", summary="States history values (at most 3 days without limit)")
-    async def all_raw(device_url: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
-                      _: Caller = guard.view()) -> Response:
+    async def all_raw(
+        device_url: str, from_ms: str, to_ms: str, limit: str | None = Query(None), _: Caller = guard.view()
+    ) -> Response:
         device = gw.registry.require(device_url)
         count = _limit(limit)
         start, end = _range(from_ms, to_ms, MAX_MS if count else RAW_SPAN_MS, "raw")
@@ -253,8 +266,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response([{**await raw_one(device, n, sid, start, end, each), "name": n} for n, sid in series])
 
     @router.get(f"{PATH}/{{name}}/history/{{from_ms}}/{{to_ms}}", summary="History values (raw points)")
-    async def raw(device_url: str, name: str, from_ms: str, to_ms: str, limit: str | None = Query(None),
-                  _: Caller = guard.view()) -> Response:
+    async def raw(
+        device_url: str, name: str, from_ms: str, to_ms: str, limit: str | None = Query(None), _: Caller = guard.view()
+    ) -> Response:
         device = gw.registry.require(device_url)
         count = _limit(limit)
         start, end = _range(from_ms, to_ms, MAX_MS if count else RAW_SPAN_MS, "raw")

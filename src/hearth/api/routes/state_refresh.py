@@ -45,15 +45,21 @@ async def refresh_protocol(gw: Gateway, prefix: str, caller: Caller) -> str | No
     """Start the refresh of one protocol's devices; the exec id, or None when there was nothing to ask."""
     gateway_id = gw.identity.gateway_id
     number = protocol_number(prefix)
-    actions = [Action(device_url=d.url_text, commands=[Command(name="refreshState")])
-               for d in gw.registry.all()
-               if d.url.protocol == prefix and d.enabled and "refreshState" in d.controllable.commands]
+    actions = [
+        Action(device_url=d.url_text, commands=[Command(name="refreshState")])
+        for d in gw.registry.all()
+        if d.url.protocol == prefix and d.enabled and "refreshState" in d.controllable.commands
+    ]
     if not actions:
         gw.bus.publish(ev.RefreshAllDevicesStatesCompletedEvent(gateway_id=gateway_id, protocol_type=number))
         return None
-    execution = await gw.executor.submit(ActionGroup(label=f"refresh {prefix} states", actions=actions),
-                                         owner=caller.owner, type=ExecutionType.TECHNICAL,
-                                         sub_type=ExecutionSubType.INTERNAL, internal=True)
+    execution = await gw.executor.submit(
+        ActionGroup(label=f"refresh {prefix} states", actions=actions),
+        owner=caller.owner,
+        type=ExecutionType.TECHNICAL,
+        sub_type=ExecutionSubType.INTERNAL,
+        internal=True,
+    )
     exec_id: str = execution.id
 
     def on_change(event: Any) -> None:
@@ -63,8 +69,11 @@ async def refresh_protocol(gw: Gateway, prefix: str, caller: Caller) -> str | No
         if event.new_state == "COMPLETED":
             gw.bus.publish(ev.RefreshAllDevicesStatesCompletedEvent(gateway_id=gateway_id, protocol_type=number))
         else:
-            gw.bus.publish(ev.RefreshAllDevicesStatesFailedEvent(
-                gateway_id=gateway_id, protocol_type=number, failure_type=event.failure_type or "UNKNOWN"))
+            gw.bus.publish(
+                ev.RefreshAllDevicesStatesFailedEvent(
+                    gateway_id=gateway_id, protocol_type=number, failure_type=event.failure_type or "UNKNOWN"
+                )
+            )
 
     # No await between submit and here: the execution cannot have ended unseen.
     unsubscribe = gw.bus.subscribe(on_change, ev.ExecutionStateChangedEvent)

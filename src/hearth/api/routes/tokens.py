@@ -62,9 +62,19 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         check_gateway(gateway_id)
         # The vendor's list gives each token its expirationTime (pyoverkiz's LocalToken needs the key; seed 003
         # does not document this list). Hearth's tokens last until revoked: null, which pyoverkiz takes.
-        return json_response([
-            {"label": t.label, "gatewayId": gw.identity.gateway_id, "gatewayCreationTime": t.creation_time,
-             "uuid": t.id, "scope": t.scope.value, "expirationTime": None} for t in await gw.tokens.list()])
+        return json_response(
+            [
+                {
+                    "label": t.label,
+                    "gatewayId": gw.identity.gateway_id,
+                    "gatewayCreationTime": t.creation_time,
+                    "uuid": t.id,
+                    "scope": t.scope.value,
+                    "expirationTime": None,
+                }
+                for t in await gw.tokens.list()
+            ]
+        )
 
     @router.delete("/config/{gateway_id}/local/tokens/{token_id}", status_code=204)
     async def delete(gateway_id: str, token_id: str, _: Caller = guard.admin()) -> Response:

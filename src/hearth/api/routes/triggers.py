@@ -28,8 +28,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     async def set_switch(body: Any = Body(...), _: Caller = guard.admin()) -> Response:
         enabled = body.get("enabled") if isinstance(body, dict) else None
         if not isinstance(enabled, bool):
-            raise ApiError.bad_request("Invalid trigger status: enabled: must be true or false",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid trigger status: enabled: must be true or false", ErrorCode.INVALID_FIELD_VALUE
+            )
         await gw.triggers.set_enabled(enabled)
         return json_response({})
 
@@ -48,15 +49,21 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response([t.to_json() for t in gw.triggers.all()])
 
     @router.post("/triggers", status_code=201)
-    async def create(body: Any = Body(...), allow_execute: bool = Query(False, alias="allowExecuteOnCreate"),
-                     _: Caller = guard.admin()) -> Response:
+    async def create(
+        body: Any = Body(...),
+        allow_execute: bool = Query(False, alias="allowExecuteOnCreate"),
+        _: Caller = guard.admin(),
+    ) -> Response:
         trigger = await gw.triggers.create(body, allow_execute=allow_execute)
         return json_response({"setupTriggerId": trigger.setup_id, "setupTriggerOID": trigger.oid}, 201)
 
     @router.put("/triggers", summary="Update a setup trigger (its body carries the oid)")
-    async def update(body: Any = Body(...), allow_execute: bool = Query(False, alias="allowExecuteOnUpdate"),
-                     _prevent: bool = Query(False, alias="preventLockLevelReset"),
-                     _: Caller = guard.admin()) -> Response:
+    async def update(
+        body: Any = Body(...),
+        allow_execute: bool = Query(False, alias="allowExecuteOnUpdate"),
+        _prevent: bool = Query(False, alias="preventLockLevelReset"),
+        _: Caller = guard.admin(),
+    ) -> Response:
         await gw.triggers.update(body, allow_execute=allow_execute)
         return json_response({})
 
@@ -77,9 +84,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response(gw.triggers.get(trigger_type, oid).status())
 
     @router.put("/triggers/{trigger_type}/{oid}/activation/{mode}", summary="1 always on, 2 off, 3 scheduled")
-    async def activation(trigger_type: str, oid: str, mode: int,
-                         allow_execute: bool = Query(False, alias="allowExecuteOnUpdate"),
-                         _: Caller = guard.admin()) -> Response:
+    async def activation(
+        trigger_type: str,
+        oid: str,
+        mode: int,
+        allow_execute: bool = Query(False, alias="allowExecuteOnUpdate"),
+        _: Caller = guard.admin(),
+    ) -> Response:
         await gw.triggers.set_mode(trigger_type, oid, mode, allow_execute=allow_execute)
         return json_response({})
 

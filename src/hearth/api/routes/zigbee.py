@@ -54,8 +54,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         procedures.check_gateway(gw, gateway_id)
 
     async def run(command: str, parameters: list[Any], caller: Caller) -> Response:
-        return await procedures.run_stack_command(gw, "zigbee", "Zigbee", command, parameters, caller,
-                                                  _EVENTS[command])
+        return await procedures.run_stack_command(gw, "zigbee", "Zigbee", command, parameters, caller, _EVENTS[command])
 
     body_of = procedures.json_body
 
@@ -64,10 +63,11 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         check_gateway(gateway_id)
         return await run("createNetwork", [], caller)
 
-    @router.post("/config/{gateway_id}/zigbee/createNetwork/channels",
-                 summary="Form a new Zigbee network on one of the given channels (the first is used)")
-    async def create_network_channels(gateway_id: str, channels: list[int],
-                                      caller: Caller = guard.admin()) -> Response:
+    @router.post(
+        "/config/{gateway_id}/zigbee/createNetwork/channels",
+        summary="Form a new Zigbee network on one of the given channels (the first is used)",
+    )
+    async def create_network_channels(gateway_id: str, channels: list[int], caller: Caller = guard.admin()) -> Response:
         check_gateway(gateway_id)
         valid = [c for c in channels if 11 <= c <= 26]
         if not channels or len(valid) != len(channels):
@@ -136,8 +136,10 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         except CommandFailed as exc:
             raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, exc.message) from None
         # It holds the network key: not cached anywhere on the way.
-        return json_response(data, headers={"Cache-Control": "no-store",
-                                            "Content-Disposition": 'attachment; filename="zigbee-network.json"'})
+        return json_response(
+            data,
+            headers={"Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="zigbee-network.json"'},
+        )
 
     @router.post(f"{EXT}/restore", summary="Write a zigpy network backup onto the coordinator in use")
     async def restore(request: Request, _: Caller = guard.admin()) -> Response:
@@ -166,8 +168,14 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return list(value) if isinstance(value, list) else []
 
     def wire(codes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"code": c["code"], "metadata": c.get("metadata"), "extraFields": (
-            {"commissioningId": c["commissioningId"]} if c.get("commissioningId") else {})} for c in codes]
+        return [
+            {
+                "code": c["code"],
+                "metadata": c.get("metadata"),
+                "extraFields": ({"commissioningId": c["commissioningId"]} if c.get("commissioningId") else {}),
+            }
+            for c in codes
+        ]
 
     def check_codes(new: list[CommissioningCode]) -> None:
         driver = zigbee_driver()
@@ -183,47 +191,51 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         for item in new:
             codes[item.code] = {"code": item.code, "metadata": item.metadata, "commissioningId": item.commissioning_id}
         if len(codes) > MAX_CODES:
-            raise ApiError.bad_request(f"Too many commissioning codes : {len(codes)} (the limit for zigbee is "
-                                       f"{MAX_CODES})")
+            raise ApiError.bad_request(
+                f"Too many commissioning codes : {len(codes)} (the limit for zigbee is {MAX_CODES})"
+            )
         await data.put("zigbee", key, list(codes.values()))
         return list(codes.values())
 
     def make(kind: str, key: str) -> None:
-            base = f"/config/{{gateway_id}}/devices/{{protocol}}/commissioning/{kind}"
+        base = f"/config/{{gateway_id}}/devices/{{protocol}}/commissioning/{kind}"
 
-            @router.get(base, summary=f"Commissioning {kind}")
-            async def listing(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
-                check_protocol(gateway_id, protocol)
-                return json_response(wire(await load(key)))
+        @router.get(base, summary=f"Commissioning {kind}")
+        async def listing(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
+            check_protocol(gateway_id, protocol)
+            return json_response(wire(await load(key)))
 
-            @router.post(base, status_code=200)
-            async def post(gateway_id: str, protocol: str, codes: list[CommissioningCode],
-                           _: Caller = guard.admin()) -> Response:
-                check_protocol(gateway_id, protocol)
-                await add(key, codes)
-                return Response(status_code=200)
+        @router.post(base, status_code=200)
+        async def post(
+            gateway_id: str, protocol: str, codes: list[CommissioningCode], _: Caller = guard.admin()
+        ) -> Response:
+            check_protocol(gateway_id, protocol)
+            await add(key, codes)
+            return Response(status_code=200)
 
-            @router.delete(base, status_code=204)
-            async def clear(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
-                check_protocol(gateway_id, protocol)
-                await data.put("zigbee", key, [])
-                return Response(status_code=204)
+        @router.delete(base, status_code=204)
+        async def clear(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
+            check_protocol(gateway_id, protocol)
+            await data.put("zigbee", key, [])
+            return Response(status_code=204)
 
-            @router.delete(base + "/{code}", status_code=204)
-            async def delete_one(gateway_id: str, protocol: str, code: str, _: Caller = guard.admin()) -> Response:
-                check_protocol(gateway_id, protocol)
-                codes = await load(key)
-                kept = [c for c in codes if c["code"] != code]
-                if len(kept) == len(codes):
-                    raise ApiError.not_found(f"No such commissioning code : {code}")
-                await data.put("zigbee", key, kept)
-                return Response(status_code=204)
+        @router.delete(base + "/{code}", status_code=204)
+        async def delete_one(gateway_id: str, protocol: str, code: str, _: Caller = guard.admin()) -> Response:
+            check_protocol(gateway_id, protocol)
+            codes = await load(key)
+            kept = [c for c in codes if c["code"] != code]
+            if len(kept) == len(codes):
+                raise ApiError.not_found(f"No such commissioning code : {code}")
+            await data.put("zigbee", key, kept)
+            return Response(status_code=204)
 
     make("codes", ACTIVE)
     make("savedCodes", SAVED)
 
-    @router.post("/config/{gateway_id}/devices/{protocol}/commissioning/import",
-                 summary="Make the saved commissioning codes active")
+    @router.post(
+        "/config/{gateway_id}/devices/{protocol}/commissioning/import",
+        summary="Make the saved commissioning codes active",
+    )
     async def import_saved(gateway_id: str, protocol: str, _: Caller = guard.admin()) -> Response:
         check_protocol(gateway_id, protocol)
         saved = await load(SAVED)

@@ -24,10 +24,8 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     router = APIRouter()
     gw = ctx.gateway
 
-    @router.post("/setup/zones/{source_oid}/items/relocate/{target_oid}",
-                 summary="Move items from a zone to another")
-    async def relocate(source_oid: str, target_oid: str, body: list[ZoneItem],
-                       _: Caller = guard.admin()) -> Response:
+    @router.post("/setup/zones/{source_oid}/items/relocate/{target_oid}", summary="Move items from a zone to another")
+    async def relocate(source_oid: str, target_oid: str, body: list[ZoneItem], _: Caller = guard.admin()) -> Response:
         source, target = gw.zones.get(source_oid), gw.zones.get(target_oid)
         if source is target:
             raise ApiError.bad_request("The source and target zones are the same")
@@ -44,8 +42,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return json_response({})
 
     @router.put("/setup/zones/{zone_oid}/{zone_type}/{label}", summary="Set a zone's type and label")
-    async def retype(zone_oid: str, zone_type: int, label: str = Path(min_length=1, max_length=128),
-                     _: Caller = guard.admin()) -> Response:
+    async def retype(
+        zone_oid: str, zone_type: int, label: str = Path(min_length=1, max_length=128), _: Caller = guard.admin()
+    ) -> Response:
         zone = gw.zones.get(zone_oid)
         if not 0 <= zone_type <= 1000:
             raise ApiError.bad_request(f"Unknown zone type : {zone_type}", "INVALID_FIELD_VALUE")

@@ -32,8 +32,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
     gw = ctx.gateway
     base = "/config/{gateway_id}/zwave"
 
-    async def run(gateway_id: str, command: str, parameters: list[Any], caller: Caller,
-                  done: procedures.ProcedureEvents | None = None) -> Response:
+    async def run(
+        gateway_id: str,
+        command: str,
+        parameters: list[Any],
+        caller: Caller,
+        done: procedures.ProcedureEvents | None = None,
+    ) -> Response:
         procedures.check_gateway(gw, gateway_id)
         return await procedures.run_stack_command(gw, "zwave", "Z-Wave", command, parameters, caller, done)
 
@@ -63,8 +68,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             raise ApiError.bad_request(f"Invalid highestSecurityType : {security} ({', '.join(SECURITY)})")
         if body.get("mode", "low") not in POWER_MODES:
             raise ApiError.bad_request(f"Invalid mode : {body.get('mode')} (low, normal or wide)")
-        return await run(gateway_id, "startInclusionWithMode", [SECURITY[security], body.get("timeout", 30)],
-                         caller, SET_MODE)
+        return await run(
+            gateway_id, "startInclusionWithMode", [SECURITY[security], body.get("timeout", 30)], caller, SET_MODE
+        )
 
     @router.post(f"{base}/pairing/inclusion/stop", summary="Stop including devices")
     async def inclusion_stop(gateway_id: str, caller: Caller = guard.admin()) -> Response:
@@ -75,8 +81,9 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         body = await procedure_body(request, ("timeout", "mode"))  # the seed's keys
         if body.get("mode", "low") not in POWER_MODES:
             raise ApiError.bad_request(f"Invalid mode : {body.get('mode')} (low, normal or wide)")
-        return await run(gateway_id, "startExclusionWithMode", ["excludeOnly", body.get("timeout", 30)], caller,
-                         SET_MODE)
+        return await run(
+            gateway_id, "startExclusionWithMode", ["excludeOnly", body.get("timeout", 30)], caller, SET_MODE
+        )
 
     @router.post(f"{base}/pairing/exclusion/stop", summary="Stop excluding devices")
     async def exclusion_stop(gateway_id: str, caller: Caller = guard.admin()) -> Response:
@@ -129,11 +136,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
         return await run(gateway_id, "refreshAssociations", [node_id_of(node)], caller)
 
     @router.post(f"{groups_path}/{{group}}", summary="Set the nodes of an association group")
-    async def set_group(gateway_id: str, node: str, group: int, request: Request,
-                        caller: Caller = guard.admin()) -> Response:
+    async def set_group(
+        gateway_id: str, node: str, group: int, request: Request, caller: Caller = guard.admin()
+    ) -> Response:
         members = await procedures.json_body(request)
-        if not isinstance(members, list) or not all(isinstance(n, int) and not isinstance(n, bool)
-                                                     and 1 <= n <= 4000 for n in members):
+        if not isinstance(members, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4000 for n in members
+        ):
             raise ApiError.bad_request("The body must be the group's node ids, e.g. [2, 5]")
         if not 1 <= group <= 255:
             raise ApiError.bad_request(f"Invalid association group : {group}")

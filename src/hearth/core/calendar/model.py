@@ -140,16 +140,29 @@ def parse_time_trigger(value: Any, where: str) -> TimeTrigger:
     if oid is None and group is None:
         raise invalid(r.path, "needs actionGroupOID or localActionGroup")
     r.text("metadata", max_length=4096)
-    trigger = TimeTrigger(trigger_id, kind, r.integer("hours", 0, 0, 23) * 60 + r.integer("minutes", 0, 0, 59),
-                       r.integer("dawnOffset", 0, -720, 720), r.integer("duskOffset", 0, -720, 720),
-                       r.integer("randomTimeOffset", 0, 0, 720),
-                       _clock(r, "alwaysBeforeHours", "alwaysBeforeMinutes"),
-                       _clock(r, "alwaysAfterHours", "alwaysAfterMinutes"), r.boolean("enabled", True), oid, group)
+    trigger = TimeTrigger(
+        trigger_id,
+        kind,
+        r.integer("hours", 0, 0, 23) * 60 + r.integer("minutes", 0, 0, 59),
+        r.integer("dawnOffset", 0, -720, 720),
+        r.integer("duskOffset", 0, -720, 720),
+        r.integer("randomTimeOffset", 0, 0, 720),
+        _clock(r, "alwaysBeforeHours", "alwaysBeforeMinutes"),
+        _clock(r, "alwaysAfterHours", "alwaysAfterMinutes"),
+        r.boolean("enabled", True),
+        oid,
+        group,
+    )
     # Shown with its defaults (the always... bounds stay absent: absent means no bound).
-    for key, value in (("triggerType", kind.value), ("hours", trigger.minutes // 60),
-                       ("minutes", trigger.minutes % 60), ("enabled", trigger.enabled),
-                       ("dawnOffset", trigger.dawn_offset), ("duskOffset", trigger.dusk_offset),
-                       ("randomTimeOffset", trigger.random_range)):
+    for key, value in (
+        ("triggerType", kind.value),
+        ("hours", trigger.minutes // 60),
+        ("minutes", trigger.minutes % 60),
+        ("enabled", trigger.enabled),
+        ("dawnOffset", trigger.dawn_offset),
+        ("duskOffset", trigger.dusk_offset),
+        ("randomTimeOffset", trigger.random_range),
+    ):
         inner.setdefault(key, value)
     return trigger
 
@@ -173,9 +186,11 @@ class CalendarDay:
             inner = dict(item["startActionGroupTimeTrigger"])
             local = inner.get("localActionGroup")
             if isinstance(local, dict):
-                inner["localActionGroup"] = {"creationTime": self.created, "lastUpdateTime": self.updated,
-                                             **{k: v for k, v in local.items()
-                                                if k not in ("creationTime", "lastUpdateTime")}}
+                inner["localActionGroup"] = {
+                    "creationTime": self.created,
+                    "lastUpdateTime": self.updated,
+                    **{k: v for k, v in local.items() if k not in ("creationTime", "lastUpdateTime")},
+                }
             shown.append({"startActionGroupTimeTrigger": inner})
         out["dayTimeTriggers"] = shown
         out["oid"] = self.oid
@@ -267,11 +282,17 @@ class CalendarRule:
     def event_fields(self, day: CalendarDay | None) -> dict[str, Any]:
         """The fields of CalendarRule{Created,Updated}Event (the API's example lists them); ``day``: its day."""
         type_text = self.day_type.value if self.day_type else (day.type.value if day else None)
-        fields = {"calendar_rule_oid": self.oid, "calendar_rule_id": self.id, "type": "weeklyCalendarRule",
-                  "priority": self.priority, "calendar_day_oid": self.day_oid or (
-                      self.local_day.oid if self.local_day else None),
-                  "day_type": type_text, "metadata": self.body.get("metadata"), "final_rule": self.final,
-                  "random_time_range": self.random_range}
+        fields = {
+            "calendar_rule_oid": self.oid,
+            "calendar_rule_id": self.id,
+            "type": "weeklyCalendarRule",
+            "priority": self.priority,
+            "calendar_day_oid": self.day_oid or (self.local_day.oid if self.local_day else None),
+            "day_type": type_text,
+            "metadata": self.body.get("metadata"),
+            "final_rule": self.final,
+            "random_time_range": self.random_range,
+        }
         for prefix, moment, minutes in (("start", self.start, self.start_minutes), ("end", self.end, self.end_minutes)):
             fields[f"{prefix}_day"] = moment.day if moment else None
             fields[f"{prefix}_month"] = moment.month if moment else None
@@ -295,8 +316,9 @@ def _date(r: CalendarReader, prefix: str) -> date | None:
         raise r.error(keys[2], f"{year}-{month:02d}-{day:02d} is not a date") from None
 
 
-def parse_rule(value: Any, where: str = "calendarRule", *, checks: bool = True, today: date | None = None,
-               oid: str | None = None) -> CalendarRule:
+def parse_rule(
+    value: Any, where: str = "calendarRule", *, checks: bool = True, today: date | None = None, oid: str | None = None
+) -> CalendarRule:
     """A ``{"weeklyCalendarRule": {...}}``; the rule's id and the local day's oid are filled in by the caller
     for a new rule."""
     if not isinstance(value, dict) or set(value) != {"weeklyCalendarRule"}:
@@ -324,13 +346,22 @@ def parse_rule(value: Any, where: str = "calendarRule", *, checks: bool = True, 
         raise r.error("dayMask", "selects no day (bit 0 Sunday ... bit 6 Saturday)")
     rule = CalendarRule(
         oid=oid or (body_oid if isinstance(body_oid, str) and body_oid else None) or str(uuid.uuid4()),
-        id=str(data.pop("id", "") or ""), priority=r.integer("priority", 0, -1_000_000, 1_000_000),
-        day_oid=None if local is not None else day_oid, local_day=local, final=r.boolean("finalRule", False),
+        id=str(data.pop("id", "") or ""),
+        priority=r.integer("priority", 0, -1_000_000, 1_000_000),
+        day_oid=None if local is not None else day_oid,
+        local_day=local,
+        final=r.boolean("finalRule", False),
         random_range=r.integer("randomTimeRange", 0, 0, 720),
-        day_type=DayType(day_type_text) if day_type_text else None, enabled=r.boolean("enabled", True),
-        start=start, end=end, start_minutes=start_minutes or 0,
-        end_minutes=1440 if end_minutes is None else end_minutes, period=r.integer("period", 1, 0, 520),
-        day_mask=mask, body=data)
+        day_type=DayType(day_type_text) if day_type_text else None,
+        enabled=r.boolean("enabled", True),
+        start=start,
+        end=end,
+        start_minutes=start_minutes or 0,
+        end_minutes=1440 if end_minutes is None else end_minutes,
+        period=r.integer("period", 1, 0, 520),
+        day_mask=mask,
+        body=data,
+    )
     if local is not None:
         data.pop("calendarDayOID", None)  # the rule's own day is the one it carries
     if checks:

@@ -75,9 +75,16 @@ class Planning:
         return self.days.get(rule.day_oid or "")
 
     def plan(self, day: date, where: DayFilter = NO_FILTER) -> DayPlan:
-        rules = sorted((r for r in self.rules.values() if r.oid not in where.rules and r.applies(day)
-                        and (where.min_priority is None or r.priority >= where.min_priority)),
-                       key=lambda r: (-r.priority, r.created, r.oid))
+        rules = sorted(
+            (
+                r
+                for r in self.rules.values()
+                if r.oid not in where.rules
+                and r.applies(day)
+                and (where.min_priority is None or r.priority >= where.min_priority)
+            ),
+            key=lambda r: (-r.priority, r.created, r.oid),
+        )
         taken: list[CalendarRule] = []
         for rule in rules:
             taken.append(rule)
@@ -162,8 +169,12 @@ class Planning:
 
     def runs_between(self, start: float, stop: float, sun: SunSetting) -> list[Run]:
         """Runs due in ``[start, stop]``, in time order."""
-        found = [run for day in self._days_around(start, stop, sun) for run in self.runs_on(day, sun)
-                 if start <= run.due <= stop]
+        found = [
+            run
+            for day in self._days_around(start, stop, sun)
+            for run in self.runs_on(day, sun)
+            if start <= run.due <= stop
+        ]
         return sorted(found, key=lambda r: (r.due, r.key))
 
     def next_runs(self, after: float, sun: SunSetting) -> tuple[float, list[Run]] | None:

@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 
 OWNER = "calendar"
 TIME_SOURCE = 3  # GroupTriggeredEvent.triggerType: time (as the setup triggers' TriggerSource.TIME)
-_SUB_TYPES = {TimeTriggerType.TIME: ExecutionSubType.TIME_TRIGGER, TimeTriggerType.DAWN: ExecutionSubType.DAWN_TRIGGER,
-              TimeTriggerType.DUSK: ExecutionSubType.DUSK_TRIGGER}
+_SUB_TYPES = {
+    TimeTriggerType.TIME: ExecutionSubType.TIME_TRIGGER,
+    TimeTriggerType.DAWN: ExecutionSubType.DAWN_TRIGGER,
+    TimeTriggerType.DUSK: ExecutionSubType.DUSK_TRIGGER,
+}
 MAX_MISSED_RECORDED = 100
 
 
@@ -42,9 +45,18 @@ def _ms(seconds: float) -> int:
 
 
 class CalendarRunner:
-    def __init__(self, planning: Planning, repo: CalendarRepository, bus: EventBus, clock: Clock,
-                 executor: Executor, groups: ActionGroupStore, location: LocationStore, *,
-                 missed_grace_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        planning: Planning,
+        repo: CalendarRepository,
+        bus: EventBus,
+        clock: Clock,
+        executor: Executor,
+        groups: ActionGroupStore,
+        location: LocationStore,
+        *,
+        missed_grace_s: float = 900.0,
+    ) -> None:
         self._planning = planning
         self._repo = repo
         self._bus = bus
@@ -118,16 +130,27 @@ class CalendarRunner:
                 assert trigger.action_group_oid is not None
                 group = self._groups.get(trigger.action_group_oid)
             execution = await self._executor.submit(
-                group, owner=OWNER, type=ExecutionType.PLANNING, sub_type=_SUB_TYPES[trigger.type],
-                action_group_oid=trigger.action_group_oid, trigger_id=trigger.id)
+                group,
+                owner=OWNER,
+                type=ExecutionType.PLANNING,
+                sub_type=_SUB_TYPES[trigger.type],
+                action_group_oid=trigger.action_group_oid,
+                trigger_id=trigger.id,
+            )
         except ApiError as exc:
             log.warning("calendar: time trigger %s on %s could not run: %s", trigger.id, run.day, exc.message)
             return
         except Exception:
             log.exception("calendar: time trigger %s on %s failed", trigger.id, run.day)
             return
-        self._bus.publish(GroupTriggeredEvent(trigger_id=trigger.id, trigger_type=TIME_SOURCE,
-                                              action_group_oid=trigger.action_group_oid, exec_id=execution.id))
+        self._bus.publish(
+            GroupTriggeredEvent(
+                trigger_id=trigger.id,
+                trigger_type=TIME_SOURCE,
+                action_group_oid=trigger.action_group_oid,
+                exec_id=execution.id,
+            )
+        )
 
     def _missed(self, runs: list[Run]) -> None:
         if not runs:
@@ -135,7 +158,12 @@ class CalendarRunner:
         recorded = now_ms()
         for run in runs[-MAX_MISSED_RECORDED:]:
             self._repo.queue_missed(run.trigger.id, run.day.isoformat(), _ms(run.due), recorded)
-        log.warning("calendar: %d time trigger run(s) due while the gateway was down, from %s, missed by more "
-                    "than %g s: not run", len(runs), runs[0].day, self.missed_grace_s)
+        log.warning(
+            "calendar: %d time trigger run(s) due while the gateway was down, from %s, missed by more "
+            "than %g s: not run",
+            len(runs),
+            runs[0].day,
+            self.missed_grace_s,
+        )
         for trigger_id in dict.fromkeys(r.trigger.id for r in runs):
             self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger_id))

@@ -43,9 +43,18 @@ EPOCH = date(1970, 1, 1)
 
 
 class CalendarService:
-    def __init__(self, repo: CalendarRepository, bus: EventBus, clock: Clock, executor: Executor,
-                 groups: ActionGroupStore, location: LocationStore, gateway_id: str, *,
-                 missed_grace_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        repo: CalendarRepository,
+        bus: EventBus,
+        clock: Clock,
+        executor: Executor,
+        groups: ActionGroupStore,
+        location: LocationStore,
+        gateway_id: str,
+        *,
+        missed_grace_s: float = 900.0,
+    ) -> None:
         self._repo = repo
         self._bus = bus
         self._clock = clock
@@ -54,8 +63,9 @@ class CalendarService:
         self._location = location
         self._gateway_id = gateway_id
         self.planning = Planning()
-        self.runner = CalendarRunner(self.planning, repo, bus, clock, executor, groups, location,
-                                     missed_grace_s=missed_grace_s)
+        self.runner = CalendarRunner(
+            self.planning, repo, bus, clock, executor, groups, location, missed_grace_s=missed_grace_s
+        )
         self._next_id = 1
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -85,8 +95,12 @@ class CalendarService:
         planning.changed()
         self._unsubscribe = self._bus.subscribe(self._on_location, LocationUpdatedEvent)
         await self.runner.start()
-        log.info("calendar: %d days, %d rules%s", len(planning.days), len(planning.rules),
-                 "" if planning.enabled else " (switched off)")
+        log.info(
+            "calendar: %d days, %d rules%s",
+            len(planning.days),
+            len(planning.rules),
+            "" if planning.enabled else " (switched off)",
+        )
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -116,8 +130,9 @@ class CalendarService:
                 try:
                     self._groups.get(trigger.action_group_oid)
                 except ApiError:
-                    raise invalid(f"{where}.dayTimeTriggers[{i}]",
-                                  f"no such action group : {trigger.action_group_oid}") from None
+                    raise invalid(
+                        f"{where}.dayTimeTriggers[{i}]", f"no such action group : {trigger.action_group_oid}"
+                    ) from None
 
     def _check_rule(self, rule: CalendarRule, where: str) -> None:
         if rule.local_day is not None:
@@ -138,8 +153,13 @@ class CalendarService:
 
     @staticmethod
     def _day_event_fields(day: CalendarDay) -> dict[str, Any]:
-        return {"calendar_day_oid": day.oid, "label": day.label, "metadata": day.body.get("metadata"),
-                "type": day.type.value, "day_time_triggers": day.to_json()["dayTimeTriggers"]}
+        return {
+            "calendar_day_oid": day.oid,
+            "label": day.label,
+            "metadata": day.body.get("metadata"),
+            "type": day.type.value,
+            "day_time_triggers": day.to_json()["dayTimeTriggers"],
+        }
 
     async def create_day(self, body: Any) -> CalendarDay:
         if len(self.planning.days) >= MAX_DAYS:
@@ -159,8 +179,9 @@ class CalendarService:
     async def update_day(self, body: Any) -> CalendarDay:
         oid = body.get("oid") if isinstance(body, dict) else None
         if not isinstance(oid, str) or not oid:
-            raise ApiError.bad_request("Invalid calendar object: calendarDay.oid: is required",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid calendar object: calendarDay.oid: is required", ErrorCode.INVALID_FIELD_VALUE
+            )
         old = self.day(oid)
         day = parse_day(body, oid=oid)
         self._check_triggers(day.triggers, "calendarDay")
@@ -176,8 +197,10 @@ class CalendarService:
         self.day(oid)
         users = [r.oid for r in self.planning.rules.values() if r.day_oid == oid]
         if users:
-            raise ApiError.bad_request(f"Calendar day {oid} is used by the calendar rule(s) {', '.join(users)}: "
-                                       "delete or change them first", ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                f"Calendar day {oid} is used by the calendar rule(s) {', '.join(users)}: delete or change them first",
+                ErrorCode.INVALID_FIELD_VALUE,
+            )
         await self._repo.write([(DELETE_DAY, (oid,))])
         del self.planning.days[oid]
         self.planning.changed()  # before the event: its listeners read day types
@@ -245,8 +268,9 @@ class CalendarService:
         return body
 
     async def _keep(self, rules: list[CalendarRule], created: bool) -> None:
-        await self._repo.write([self._repo.rule_row(r.oid, r.id, self._stored_body(r), r.created, r.updated)
-                                for r in rules])
+        await self._repo.write(
+            [self._repo.rule_row(r.oid, r.id, self._stored_body(r), r.created, r.updated) for r in rules]
+        )
         for rule in rules:
             self.planning.rules[rule.oid] = rule
             if created:
@@ -288,17 +312,20 @@ class CalendarService:
 
     def schedule(self, start_epoch_day: int, end_epoch_day: int) -> dict[str, dict[str, list[str]]]:
         if end_epoch_day < start_epoch_day:
-            raise ApiError.bad_request("Invalid calendar schedule: endDate is before startDate",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                "Invalid calendar schedule: endDate is before startDate", ErrorCode.INVALID_FIELD_VALUE
+            )
         if end_epoch_day - start_epoch_day >= MAX_SCHEDULE_DAYS:
-            raise ApiError.bad_request(f"Invalid calendar schedule: at most {MAX_SCHEDULE_DAYS} days at once",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                f"Invalid calendar schedule: at most {MAX_SCHEDULE_DAYS} days at once", ErrorCode.INVALID_FIELD_VALUE
+            )
         try:
             first = EPOCH + timedelta(days=start_epoch_day)
             EPOCH + timedelta(days=end_epoch_day)
         except OverflowError:
-            raise ApiError.bad_request("Invalid calendar schedule: date out of range",
-                                       ErrorCode.INVALID_FIELD_VALUE) from None
+            raise ApiError.bad_request(
+                "Invalid calendar schedule: date out of range", ErrorCode.INVALID_FIELD_VALUE
+            ) from None
         out = {}
         for n in range(end_epoch_day - start_epoch_day + 1):
             day = first + timedelta(days=n)
@@ -317,8 +344,11 @@ class CalendarService:
                 if any(inner.get("id") == t.id for t in triggers) and item not in raw:
                     raw.append(item)
         label = " + ".join(d.label for d in plan.days if d.label) or f"day view {day.isoformat()}"
-        body: dict[str, Any] = {"label": label, "type": (plan.day_type.value if plan.day_type else "WORK_DAY"),
-                                "dayTimeTriggers": raw}
+        body: dict[str, Any] = {
+            "label": label,
+            "type": (plan.day_type.value if plan.day_type else "WORK_DAY"),
+            "dayTimeTriggers": raw,
+        }
         metadata = next((d.body["metadata"] for d in plan.days if isinstance(d.body.get("metadata"), str)), None)
         if metadata is not None:
             body["metadata"] = metadata
@@ -341,11 +371,18 @@ class CalendarService:
                 continue
             label = trigger.local_group.label if trigger.local_group is not None else ""
             rule = self.planning.rules.get(run.rule_oid)
-            out.append({"triggerId": trigger.id, "label": label, "utcTime": int(run.due * 1000),
-                        "actionGroupOID": trigger.action_group_oid,
-                        "randomTimeRange": trigger.random_range or (rule.random_range if rule else 0),
-                        "serverSideManaged": False, "executionType": "Weekly planning",
-                        "executionSubType": f"{trigger.type.value}_TRIGGER"})
+            out.append(
+                {
+                    "triggerId": trigger.id,
+                    "label": label,
+                    "utcTime": int(run.due * 1000),
+                    "actionGroupOID": trigger.action_group_oid,
+                    "randomTimeRange": trigger.random_range or (rule.random_range if rule else 0),
+                    "serverSideManaged": False,
+                    "executionType": "Weekly planning",
+                    "executionSubType": f"{trigger.type.value}_TRIGGER",
+                }
+            )
         return out
 
     # ------------------------------------------------------------------ the switch
@@ -360,6 +397,9 @@ class CalendarService:
         self.planning.enabled = enabled
         self.planning.changed()
         if changed:
-            self._bus.publish(GatewayFunctionChangedEvent(gateway_id=self._gateway_id,
-                                                          function_type=CALENDAR_FUNCTION_TYPE, enabled=enabled))
+            self._bus.publish(
+                GatewayFunctionChangedEvent(
+                    gateway_id=self._gateway_id, function_type=CALENDAR_FUNCTION_TYPE, enabled=enabled
+                )
+            )
         await self._changed()

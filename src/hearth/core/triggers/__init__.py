@@ -7,5 +7,12 @@ from hearth.core.triggers.engine import TRIGGERS_FUNCTION_TYPE, LiveTrigger, Tri
 from hearth.core.triggers.model import Mode, TriggerType, parse_trigger
 from hearth.core.triggers.runs import TriggerSource
 
-__all__ = ["TRIGGERS_FUNCTION_TYPE", "LiveTrigger", "Mode", "TriggerEngine", "TriggerSource", "TriggerType",
-           "parse_trigger"]
+__all__ = [
+    "TRIGGERS_FUNCTION_TYPE",
+    "LiveTrigger",
+    "Mode",
+    "TriggerEngine",
+    "TriggerSource",
+    "TriggerType",
+    "parse_trigger",
+]

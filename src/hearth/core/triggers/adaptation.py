@@ -20,8 +20,13 @@ MAX_NODES = 64
 MAX_MAGNITUDE = 1e12
 _FUNCTIONS = ("min", "max", "abs", "round")
 _OPERATORS: dict[type[ast.operator], Callable[[float, float], float]] = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+}
 
 
 class AdaptationError(ValueError):
@@ -91,11 +96,18 @@ def _allowed(node: ast.AST) -> None:
         return
     if isinstance(node, ast.Name) and (node.id == "x" or node.id in _FUNCTIONS):
         return
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
-            and not node.keywords and 1 <= len(node.args) <= 4):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCTIONS
+        and not node.keywords
+        and 1 <= len(node.args) <= 4
+    ):
         return
-    raise AdaptationError(f"{ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__!s} is not "
-                          "allowed (numbers, x, + - * / // %, min, max, abs, round)")
+    raise AdaptationError(
+        f"{ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__!s} is not "
+        "allowed (numbers, x, + - * / // %, min, max, abs, round)"
+    )
 
 
 def _evaluate(node: ast.expr, x: float) -> float:

@@ -269,10 +269,17 @@ def build_tree(block: ConditionBlock, parent: Debounced | None = None) -> Deboun
     """The Debounced tree of a condition block (outputs all off until ``initialise``)."""
     depth = parent.depth + 1 if parent is not None else 0
     if isinstance(block, Leaf):
-        return Debounced(block.block_id, block.activation_s, block.deactivation_s, parent=parent, leaf=block,
-                         depth=depth)
-    node = Debounced(block.block_id, block.activation_s, block.deactivation_s, conjunction=block.conjunction,
-                     parent=parent, depth=depth)
+        return Debounced(
+            block.block_id, block.activation_s, block.deactivation_s, parent=parent, leaf=block, depth=depth
+        )
+    node = Debounced(
+        block.block_id,
+        block.activation_s,
+        block.deactivation_s,
+        conjunction=block.conjunction,
+        parent=parent,
+        depth=depth,
+    )
     node.children = [build_tree(child, node) for child in block.children]
     return node
 

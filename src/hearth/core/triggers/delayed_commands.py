@@ -49,9 +49,17 @@ class DelayedCommandsSpec(ExtraSpec):
 
     @property
     def group(self) -> ActionGroup:
-        return ActionGroup.model_validate({"label": self.label, "actions": [{
-            "deviceURL": self.device_url,
-            "commands": [{"name": name, "parameters": params} for name, params in self.calls]}]})
+        return ActionGroup.model_validate(
+            {
+                "label": self.label,
+                "actions": [
+                    {
+                        "deviceURL": self.device_url,
+                        "commands": [{"name": name, "parameters": params} for name, params in self.calls],
+                    }
+                ],
+            }
+        )
 
     @property
     def effects(self) -> list[Effect]:
@@ -93,8 +101,14 @@ def parse_delayed_commands(r: Reader, *, single: bool = False) -> DelayedCommand
     except ValueError:
         raise r.error("commandDay", f"{year}-{month:02d}-{day_number:02d} is not a date") from None
     label = r.text("commandLabel", max_length=256) or r.text("label", max_length=256) or ""
-    return DelayedCommandsSpec(r.required_text("deviceURL"), calls, label, day,
-                               r.required_integer("commandMinutes", 0, 1439), parse_restrictions(r))
+    return DelayedCommandsSpec(
+        r.required_text("deviceURL"),
+        calls,
+        label,
+        day,
+        r.required_integer("commandMinutes", 0, 1439),
+        parse_restrictions(r),
+    )
 
 
 class DelayedCommandsRule(Rule):
@@ -112,8 +126,10 @@ class DelayedCommandsRule(Rule):
         return None
 
     def restrictions_hold(self, lookup: Lookup) -> bool:
-        return all(satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
-                   for name, value in self.spec.restrictions)
+        return all(
+            satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
+            for name, value in self.spec.restrictions
+        )
 
     def status(self) -> list[dict[str, Any]]:
         return [{"triggerName": self.spec.label or "commands", "active": not self.over, "executeAlways": False}]

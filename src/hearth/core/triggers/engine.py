@@ -108,16 +108,21 @@ OWNER = "setup-trigger"
 UPSERT_TRIGGER = (
     "INSERT INTO setup_triggers (oid, id, type, mode, body, creation_time, last_update_time) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET mode = excluded.mode, body = excluded.body, "
-    "last_update_time = excluded.last_update_time")
+    "last_update_time = excluded.last_update_time"
+)
 INSERT_MISSED = "INSERT INTO trigger_missed_runs (trigger_oid, timer, due_time, recorded_time) VALUES (?, ?, ?, ?)"
-UPSERT_SETTING = ("INSERT INTO gateway_settings (key, value) VALUES (?, ?) "
-                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+UPSERT_SETTING = (
+    "INSERT INTO gateway_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 MAX_MISSED_RECORDED = 100
 MAX_TRIGGERS = 5000
 
 
-_BOUND_SUB_TYPES = {BoundType.TIME: ExecutionSubType.TIME_TRIGGER, BoundType.DAWN: ExecutionSubType.DAWN_TRIGGER,
-                    BoundType.DUSK: ExecutionSubType.DUSK_TRIGGER}
+_BOUND_SUB_TYPES = {
+    BoundType.TIME: ExecutionSubType.TIME_TRIGGER,
+    BoundType.DAWN: ExecutionSubType.DAWN_TRIGGER,
+    BoundType.DUSK: ExecutionSubType.DUSK_TRIGGER,
+}
 
 
 def _ms(seconds: float) -> int:
@@ -128,8 +133,9 @@ class LiveTrigger:
     """A setup trigger at run time: its definition, rule, mode, window and timers. It is the Sink of its
     Debounced outputs."""
 
-    def __init__(self, engine: TriggerEngine, definition: TriggerDefinition, oid: str, setup_id: str,
-                 created: int, updated: int) -> None:
+    def __init__(
+        self, engine: TriggerEngine, definition: TriggerDefinition, oid: str, setup_id: str, created: int, updated: int
+    ) -> None:
         self.engine = engine
         self.definition = definition
         self.oid = oid
@@ -171,22 +177,45 @@ class LiveTrigger:
 
     def to_json(self) -> dict[str, Any]:
         inner = shown_body(self.definition.body, self.created, self.updated)
-        inner.update({"mode": int(self.mode), "oid": self.oid, "id": self.setup_id, "creationTime": self.created,
-                      "lastUpdateTime": self.updated})
+        inner.update(
+            {
+                "mode": int(self.mode),
+                "oid": self.oid,
+                "id": self.setup_id,
+                "creationTime": self.created,
+                "lastUpdateTime": self.updated,
+            }
+        )
         return {self.type.value: inner}
 
     def status(self) -> dict[str, Any]:
         sun, now = self.engine.location.sun, self.engine.clock.now()
-        return {"triggerOID": self.oid, "mode": int(self.mode),
-                "schedulingIntervalsStatus": [i.active_window(sun, now, self.engine.calendar) is not None
-                                              for i in self.definition.intervals],
-                "subTriggersStatus": self.rule.status()}
+        return {
+            "triggerOID": self.oid,
+            "mode": int(self.mode),
+            "schedulingIntervalsStatus": [
+                i.active_window(sun, now, self.engine.calendar) is not None for i in self.definition.intervals
+            ],
+            "subTriggersStatus": self.rule.status(),
+        }
 
 
 class TriggerEngine:
-    def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, clock: Clock, registry: DeviceRegistry,
-                 executor: Executor, groups: ActionGroupStore, location: LocationStore, gateway_id: str, *,
-                 missed_grace_s: float = 900.0, calendar: DayTypes | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        writer: BatchWriter,
+        bus: EventBus,
+        clock: Clock,
+        registry: DeviceRegistry,
+        executor: Executor,
+        groups: ActionGroupStore,
+        location: LocationStore,
+        gateway_id: str,
+        *,
+        missed_grace_s: float = 900.0,
+        calendar: DayTypes | None = None,
+    ) -> None:
         self._db = db
         self.calendar = calendar  # day types, for scheduling intervals of kind dayType
         self._writer = writer
@@ -213,10 +242,12 @@ class TriggerEngine:
     async def load(self) -> None:
         setting = await self._db.fetchone("SELECT value FROM gateway_settings WHERE key = ?", (ENABLED_KEY,))
         self.enabled = setting is None or setting[0] != "false"
-        await self._db.execute("DELETE FROM trigger_timers WHERE active = 0 OR trigger_oid NOT IN "
-                               "(SELECT oid FROM setup_triggers)")
+        await self._db.execute(
+            "DELETE FROM trigger_timers WHERE active = 0 OR trigger_oid NOT IN (SELECT oid FROM setup_triggers)"
+        )
         for oid, setup_id, type_text, mode, body, created, updated in await self._db.fetchall(
-                "SELECT oid, id, type, mode, body, creation_time, last_update_time FROM setup_triggers"):
+            "SELECT oid, id, type, mode, body, creation_time, last_update_time FROM setup_triggers"
+        ):
             try:
                 definition = parse_trigger({type_text: json.loads(body)})
             except ApiError as exc:
@@ -233,7 +264,8 @@ class TriggerEngine:
         due: list[Due] = []
         rows: list[tuple[Any, ...]] = []
         for oid, timer, due_ms, payload in await self._db.fetchall(
-                "SELECT trigger_oid, timer, due_time, payload FROM trigger_timers WHERE active = 1"):
+            "SELECT trigger_oid, timer, due_time, payload FROM trigger_timers WHERE active = 1"
+        ):
             live = self._triggers.get(oid)
             if live is None:
                 continue
@@ -246,20 +278,27 @@ class TriggerEngine:
         self._unsubscribe.append(self._bus.subscribe(self._on_states, DeviceStateChangedEvent))
         self._unsubscribe.append(self._bus.subscribe(self._on_location, LocationUpdatedEvent))
         # Day types change with the calendar: its objects and its switch (GatewayFunctionChangedEvent).
-        self._unsubscribe.append(self._bus.subscribe(self._on_location, *CALENDAR_EVENTS,
-                                                     GatewayFunctionChangedEvent))
+        self._unsubscribe.append(self._bus.subscribe(self._on_location, *CALENDAR_EVENTS, GatewayFunctionChangedEvent))
         if due or rows:
             self._spawn(self._run(due, rows))
         log.info("%d setup triggers loaded%s", len(self._triggers), "" if self.enabled else " (switched off)")
 
-    def _restore_timer(self, trigger: LiveTrigger, timer: str, due: float, payload: dict[str, Any], now: float,
-                       runs: list[Due], rows: list[tuple[Any, ...]]) -> None:
+    def _restore_timer(
+        self,
+        trigger: LiveTrigger,
+        timer: str,
+        due: float,
+        payload: dict[str, Any],
+        now: float,
+        runs: list[Due],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
         """The missed-run rule, for one row of trigger_timers read at start."""
         if self._kinds.restore(trigger, timer, due, payload, now, runs, rows):
             return
         late = now - due
         if timer.startswith("delay:"):
-            node = trigger.rule.node(timer[len("delay:"):])
+            node = trigger.rule.node(timer[len("delay:") :])
             if node is None or not node.raw:
                 rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
                 self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger.oid))
@@ -279,8 +318,12 @@ class TriggerEngine:
             caught = [o for o in occurrences if now - o <= self.missed_grace_s]
             missed = [o for o in occurrences if now - o > self.missed_grace_s]
             window = trigger.window
-            if caught and window is not None and trigger.active and (
-                    trigger.definition.allow_execute_on_enabled or trigger.time_only):
+            if (
+                caught
+                and window is not None
+                and trigger.active
+                and (trigger.definition.allow_execute_on_enabled or trigger.time_only)
+            ):
                 runs.extend(self._holding(trigger, _BOUND_SUB_TYPES[window.start_type], TriggerSource.TIME))
             elif caught:
                 missed += caught  # the window closed again meanwhile
@@ -299,7 +342,7 @@ class TriggerEngine:
                 rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
                 return
             try:
-                i, j = (int(x) for x in timer[len("command:"):].split("."))
+                i, j = (int(x) for x in timer[len("command:") :].split("."))
                 minutes = spec.schedules[i].times[j]
             except (ValueError, IndexError):
                 rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
@@ -327,9 +370,16 @@ class TriggerEngine:
         if timer.startswith("delay:"):
             rows.append((trigger.oid, timer, _ms(moments[-1]), 0, "{}"))
         first = datetime.fromtimestamp(moments[0], self.location.sun.tz).isoformat(timespec="seconds")
-        log.warning("setup trigger %s (%s): %d run(s) of %s due while the gateway was down, from %s, missed by "
-                    "more than %g s: not run", trigger.oid, trigger.definition.label, len(moments), timer, first,
-                    self.missed_grace_s)
+        log.warning(
+            "setup trigger %s (%s): %d run(s) of %s due while the gateway was down, from %s, missed by "
+            "more than %g s: not run",
+            trigger.oid,
+            trigger.definition.label,
+            len(moments),
+            timer,
+            first,
+            self.missed_grace_s,
+        )
         self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger.oid))
 
     async def stop(self) -> None:
@@ -458,8 +508,11 @@ class TriggerEngine:
 
     def _holding(self, trigger: LiveTrigger, sub_type: ExecutionSubType, source: TriggerSource) -> list[Due]:
         """The effects of the outputs that hold now (run when the trigger becomes active)."""
-        return [Due(trigger, effects, sub_type, source) for node, effects in trigger.rule.effect_nodes()
-                if effects and (node is None or node.out)]
+        return [
+            Due(trigger, effects, sub_type, source)
+            for node, effects in trigger.rule.effect_nodes()
+            if effects and (node is None or node.out)
+        ]
 
     # ------------------------------------------------------------------ running effects
 
@@ -470,11 +523,13 @@ class TriggerEngine:
             self._writer.commit_later(UPSERT_TIMER, row)
         for entry in due:
             for effect in entry.effects:
-                await self._submit(entry.trigger.oid, entry.trigger.definition.label, effect, entry.sub_type,
-                                   entry.source)
+                await self._submit(
+                    entry.trigger.oid, entry.trigger.definition.label, effect, entry.sub_type, entry.source
+                )
 
-    async def _submit(self, trigger_oid: str, label: str, effect: Effect, sub_type: ExecutionSubType,
-                      source: TriggerSource) -> str | None:
+    async def _submit(
+        self, trigger_oid: str, label: str, effect: Effect, sub_type: ExecutionSubType, source: TriggerSource
+    ) -> str | None:
         if not effect.runs_group:
             log.info("setup trigger %s: %s not sent (alerts need the cloud)", trigger_oid, effect.kind)
             return None
@@ -486,16 +541,27 @@ class TriggerEngine:
             if not group.label and label:
                 group = group.model_copy(update={"label": label})
             execution = await self._executor.submit(
-                group, owner=OWNER, type=ExecutionType.RAW_TRIGGER_GATEWAY, sub_type=sub_type,
-                action_group_oid=effect.action_group_oid, trigger_id=trigger_oid)
+                group,
+                owner=OWNER,
+                type=ExecutionType.RAW_TRIGGER_GATEWAY,
+                sub_type=sub_type,
+                action_group_oid=effect.action_group_oid,
+                trigger_id=trigger_oid,
+            )
         except ApiError as exc:
             log.warning("setup trigger %s: effect %s could not run: %s", trigger_oid, effect.effect_id, exc.message)
             return None
         except Exception:
             log.exception("setup trigger %s: effect %s failed", trigger_oid, effect.effect_id)
             return None
-        self._bus.publish(GroupTriggeredEvent(trigger_id=trigger_oid, trigger_type=int(source),
-                                              action_group_oid=effect.action_group_oid, exec_id=execution.id))
+        self._bus.publish(
+            GroupTriggeredEvent(
+                trigger_id=trigger_oid,
+                trigger_type=int(source),
+                action_group_oid=effect.action_group_oid,
+                exec_id=execution.id,
+            )
+        )
         return execution.id
 
     # ------------------------------------------------------------------ scheduling windows
@@ -510,11 +576,15 @@ class TriggerEngine:
         """Whether the next opening of the window may run effects (and is kept across a restart)."""
         if trigger.time_only:
             return trigger.mode is not Mode.OFF
-        return (trigger.mode is Mode.SCHEDULED and trigger.definition.allow_execute_on_enabled
-                and bool(trigger.definition.effects))
+        return (
+            trigger.mode is Mode.SCHEDULED
+            and trigger.definition.allow_execute_on_enabled
+            and bool(trigger.definition.effects)
+        )
 
-    def _next_window_row(self, trigger: LiveTrigger, now: float) -> tuple[tuple[Any, ...] | None, float | None,
-                                                                          Window | None]:
+    def _next_window_row(
+        self, trigger: LiveTrigger, now: float
+    ) -> tuple[tuple[Any, ...] | None, float | None, Window | None]:
         change = next_change(trigger.definition.intervals, self.location.sun, now, calendar=self.calendar)
         if change is None:
             return None, None, None
@@ -558,9 +628,13 @@ class TriggerEngine:
         trigger.window = window = self._current_window(trigger)
         now = self.clock.now()
         due: list[Due] = []
-        if window is not None and trigger.active and (
-                (trigger.time_only and not was_open)
-                or (not was_active and trigger.definition.allow_execute_on_enabled)):
+        if (
+            window is not None
+            and trigger.active
+            and (
+                (trigger.time_only and not was_open) or (not was_active and trigger.definition.allow_execute_on_enabled)
+            )
+        ):
             due = self._holding(trigger, _BOUND_SUB_TYPES[window.start_type], TriggerSource.TIME)
         row, nxt, _ = self._next_window_row(trigger, now)
         rows: list[tuple[Any, ...]] = []
@@ -678,8 +752,9 @@ class TriggerEngine:
                 raise ApiError.no_such_device(ref.device_url)
             states = device.controllable.states
             if states and ref.state_name not in states:
-                raise invalid(where, f"{ref.device_url} has no state {ref.state_name} "
-                                     f"(its states: {', '.join(sorted(states))})")
+                raise invalid(
+                    where, f"{ref.device_url} has no state {ref.state_name} (its states: {', '.join(sorted(states))})"
+                )
         spec = definition.spec
         if isinstance(spec, ThresholdSpec) and spec.ref.object_path is None:
             device = self._registry.require(spec.ref.device_url)
@@ -715,15 +790,27 @@ class TriggerEngine:
                 code = 0
             inner = body.get(type_text) if isinstance(body, dict) else None
             label = inner.get("label") if isinstance(inner, dict) else None
-            self._bus.publish(SetupTriggerCreationFailedEvent(
-                setup_trigger_type=code, label=label if isinstance(label, str) else "", failure_type=str(exc.code)))
+            self._bus.publish(
+                SetupTriggerCreationFailedEvent(
+                    setup_trigger_type=code, label=label if isinstance(label, str) else "", failure_type=str(exc.code)
+                )
+            )
             raise
         return definition
 
     async def _save(self, trigger: LiveTrigger) -> None:
-        await self._writer.commit(UPSERT_TRIGGER, (
-            trigger.oid, trigger.setup_id, trigger.type.value, int(trigger.mode), json.dumps(trigger.definition.body),
-            trigger.created, trigger.updated))
+        await self._writer.commit(
+            UPSERT_TRIGGER,
+            (
+                trigger.oid,
+                trigger.setup_id,
+                trigger.type.value,
+                int(trigger.mode),
+                json.dumps(trigger.definition.body),
+                trigger.created,
+                trigger.updated,
+            ),
+        )
 
     def _install(self, trigger: LiveTrigger) -> None:
         self._triggers[trigger.oid] = trigger
@@ -753,10 +840,18 @@ class TriggerEngine:
         effects = [e for name in EFFECT_LISTS for e in body.get(name, []) or []]
         for entry in body.get("effectsList", []) or []:
             effects.extend(entry.get("effects", []) or [])
-        return {"setup_trigger_type": trigger.type.code, "setup_trigger_oid": trigger.oid,
-                "setup_trigger_id": trigger.setup_id, "label": d.label, "metadata": d.metadata,
-                "mode": int(trigger.mode), "source_device_urls": d.source_device_urls, "effects": effects,
-                "root_condition_block": root, "scheduling_intervals": d.body.get("schedulingIntervals", [])}
+        return {
+            "setup_trigger_type": trigger.type.code,
+            "setup_trigger_oid": trigger.oid,
+            "setup_trigger_id": trigger.setup_id,
+            "label": d.label,
+            "metadata": d.metadata,
+            "mode": int(trigger.mode),
+            "source_device_urls": d.source_device_urls,
+            "effects": effects,
+            "root_condition_block": root,
+            "scheduling_intervals": d.body.get("schedulingIntervals", []),
+        }
 
     async def create(self, body: Any, *, allow_execute: bool = False, oid: str | None = None) -> LiveTrigger:
         """A new trigger; ``oid`` when another system chose it (the cloud)."""
@@ -783,8 +878,10 @@ class TriggerEngine:
         if old is None:
             raise ApiError.not_found(f"No such setup trigger : {definition.oid}")
         if old.type is not definition.type:
-            raise ApiError.bad_request(f"Setup trigger {old.oid} is a {old.type.value}, not a {definition.type.value}",
-                                       ErrorCode.INVALID_FIELD_VALUE)
+            raise ApiError.bad_request(
+                f"Setup trigger {old.oid} is a {old.type.value}, not a {definition.type.value}",
+                ErrorCode.INVALID_FIELD_VALUE,
+            )
         trigger = LiveTrigger(self, definition, old.oid, old.setup_id, old.created, now_ms())
         await self._save(trigger)
         self._uninstall(old)
@@ -799,8 +896,11 @@ class TriggerEngine:
         trigger = self.get(type_text, oid)
         await self._writer.commit("DELETE FROM setup_triggers WHERE oid = ?", (oid,))
         self._uninstall(trigger)
-        self._bus.publish(SetupTriggerDeletedEvent(setup_trigger_type=trigger.type.code, setup_trigger_oid=oid,
-                                                   setup_trigger_id=trigger.setup_id))
+        self._bus.publish(
+            SetupTriggerDeletedEvent(
+                setup_trigger_type=trigger.type.code, setup_trigger_oid=oid, setup_trigger_id=trigger.setup_id
+            )
+        )
 
     async def set_mode(self, type_text: str, oid: str, mode_number: int, *, allow_execute: bool = False) -> None:
         trigger = self.get(type_text, oid)
@@ -810,9 +910,13 @@ class TriggerEngine:
         elif mode_number == Mode.SCHEDULED and not trigger.definition.intervals:
             failure = "Mode 3 (scheduled) needs schedulingIntervals: this trigger has none"
         if failure is not None:
-            self._bus.publish(SetupTriggerModeChangeFailedEvent(
-                setup_trigger_oid=oid, failure_type=ErrorCode.INVALID_FIELD_VALUE.value,
-                setup_trigger_type=trigger.type.code))
+            self._bus.publish(
+                SetupTriggerModeChangeFailedEvent(
+                    setup_trigger_oid=oid,
+                    failure_type=ErrorCode.INVALID_FIELD_VALUE.value,
+                    setup_trigger_type=trigger.type.code,
+                )
+            )
             raise ApiError.bad_request(failure, ErrorCode.INVALID_FIELD_VALUE)
         was_active = trigger.active
         trigger.mode = Mode(mode_number)
@@ -821,8 +925,11 @@ class TriggerEngine:
         await self._save(trigger)
         self._reschedule(trigger)
         await self._writer.sync_journal()
-        self._bus.publish(SetupTriggerModeChangedEvent(setup_trigger_oid=oid, new_mode=mode_number,
-                                                       setup_trigger_type=trigger.type.code))
+        self._bus.publish(
+            SetupTriggerModeChangedEvent(
+                setup_trigger_oid=oid, new_mode=mode_number, setup_trigger_type=trigger.type.code
+            )
+        )
         if not was_active and trigger.active and (allow_execute or trigger.definition.allow_execute_on_enabled):
             await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
 
@@ -839,11 +946,17 @@ class TriggerEngine:
         changed = enabled != self.enabled
         self.enabled = enabled
         if changed:
-            self._bus.publish(GatewayFunctionChangedEvent(gateway_id=self._gateway_id,
-                                                          function_type=TRIGGERS_FUNCTION_TYPE, enabled=enabled))
-        due = [d for t in self._triggers.values()
-               if not before[t.oid] and t.active and t.definition.allow_execute_on_enabled
-               for d in self._holding(t, t.rule.sub_type, TriggerSource.ENABLED)]
+            self._bus.publish(
+                GatewayFunctionChangedEvent(
+                    gateway_id=self._gateway_id, function_type=TRIGGERS_FUNCTION_TYPE, enabled=enabled
+                )
+            )
+        due = [
+            d
+            for t in self._triggers.values()
+            if not before[t.oid] and t.active and t.definition.allow_execute_on_enabled
+            for d in self._holding(t, t.rule.sub_type, TriggerSource.ENABLED)
+        ]
         await self._run(due, [])
 
     # ------------------------------------------------------------------ tests
@@ -882,13 +995,16 @@ class TriggerEngine:
         found = [k for k in trigger.definition.spec.keys if k.key == key]
         if not found:
             keys = ", ".join(k.key for k in trigger.definition.spec.keys)
-            raise ApiError.bad_request(f"Invalid targetValue: {key!r} is not a key of this trigger ({keys})",
-                                       ErrorCode.INVALID_FIELD_VALUE)
-        return await self._run_test(oid, trigger.definition.label, found[0].effects,
-                                    ExecutionSubType.DISCRETE_TRIGGER_USER)
+            raise ApiError.bad_request(
+                f"Invalid targetValue: {key!r} is not a key of this trigger ({keys})", ErrorCode.INVALID_FIELD_VALUE
+            )
+        return await self._run_test(
+            oid, trigger.definition.label, found[0].effects, ExecutionSubType.DISCRETE_TRIGGER_USER
+        )
 
-    async def _run_test(self, trigger_id: str, label: str, effects: list[Effect],
-                        sub_type: ExecutionSubType) -> list[str]:
+    async def _run_test(
+        self, trigger_id: str, label: str, effects: list[Effect], sub_type: ExecutionSubType
+    ) -> list[str]:
         ids = []
         for effect in effects:
             exec_id = await self._submit(trigger_id, label, effect, sub_type, TriggerSource.TEST)

@@ -80,8 +80,12 @@ def parse_event_trigger(r: Reader) -> EventSpec:
     effects = parse_effects(r, "effects")
     if not effects:
         raise r.error("effects", "needs at least one effect")
-    return EventSpec(frozenset(names), r.text("deviceURL", max_length=512) or None, effects,
-                     float(r.integer("minimumIntervalSeconds", 1, 1, 86_400)))
+    return EventSpec(
+        frozenset(names),
+        r.text("deviceURL", max_length=512) or None,
+        effects,
+        float(r.integer("minimumIntervalSeconds", 1, 1, 86_400)),
+    )
 
 
 class EventRule(Rule):

@@ -38,8 +38,9 @@ class Reader:
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
-    def text(self, key: str, default: str | None = None, *, required: bool = False,
-             max_length: int = 256) -> str | None:
+    def text(
+        self, key: str, default: str | None = None, *, required: bool = False, max_length: int = 256
+    ) -> str | None:
         value = self.data.get(key)
         if value is None:
             if required:
@@ -189,11 +190,14 @@ def shown_effects(effects: list[Any], created: int, updated: int) -> list[Any]:
     shown = []
     for effect in effects:
         if isinstance(effect, dict) and len(effect) == 1:
-            (kind, inner), = effect.items()
+            ((kind, inner),) = effect.items()
             local = inner.get("localActionGroup") if isinstance(inner, dict) else None
             if isinstance(local, dict):
-                group = {"creationTime": created, "lastUpdateTime": updated,
-                         **{k: v for k, v in local.items() if k not in ("creationTime", "lastUpdateTime")}}
+                group = {
+                    "creationTime": created,
+                    "lastUpdateTime": updated,
+                    **{k: v for k, v in local.items() if k not in ("creationTime", "lastUpdateTime")},
+                }
                 effect = {kind: {**inner, "localActionGroup": group}}
         shown.append(effect)
     return shown
@@ -206,8 +210,12 @@ def shown_body(body: dict[str, Any], created: int, updated: int) -> dict[str, An
         if isinstance(out.get(key), list):
             out[key] = shown_effects(out[key], created, updated)
     if isinstance(out.get("effectsList"), list):
-        out["effectsList"] = [{**entry, "effects": shown_effects(entry.get("effects") or [], created, updated)}
-                              if isinstance(entry, dict) else entry for entry in out["effectsList"]]
+        out["effectsList"] = [
+            {**entry, "effects": shown_effects(entry.get("effects") or [], created, updated)}
+            if isinstance(entry, dict)
+            else entry
+            for entry in out["effectsList"]
+        ]
     return out
 
 

@@ -13,7 +13,6 @@ from hearth.core.triggers.intervals import BoundType, IntervalKind, SchedulingIn
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-
 def _hhmm(r: Reader, key: str) -> int | None:
     value = r.data.get(key)
     if value is None or value == "":
@@ -36,9 +35,14 @@ def _bound(r: Reader, prefix: str, default_minutes: int) -> TimeBound:
         angle = r.number(f"{prefix}Angle")
         if not 0 < angle <= 18:
             raise r.error(f"{prefix}Angle", "must be between 0 and 18 degrees below the horizon")
-    return TimeBound(kind, r.integer(f"{prefix}Minutes", default_minutes, 0, 1440),
-                     r.integer(f"{prefix}Offset", 0, -720, 720), angle,
-                     _hhmm(r, f"{prefix}AlwaysBefore"), _hhmm(r, f"{prefix}AlwaysAfter"))
+    return TimeBound(
+        kind,
+        r.integer(f"{prefix}Minutes", default_minutes, 0, 1440),
+        r.integer(f"{prefix}Offset", 0, -720, 720),
+        angle,
+        _hhmm(r, f"{prefix}AlwaysBefore"),
+        _hhmm(r, f"{prefix}AlwaysAfter"),
+    )
 
 
 def _month_day(r: Reader, prefix: str) -> tuple[int, int]:
@@ -62,8 +66,10 @@ def _day_types(r: Reader) -> frozenset[str]:
         found.update(part.strip() for part in re.split(r"[|,]", mask) if part.strip())
     for name in sorted(found):
         if name not in DAY_TYPES:
-            raise r.error("dayType" if name == r.data.get("dayType") else "mask",
-                          f"{name!r} is not a day type ({', '.join(DAY_TYPES)})")
+            raise r.error(
+                "dayType" if name == r.data.get("dayType") else "mask",
+                f"{name!r} is not a day type ({', '.join(DAY_TYPES)})",
+            )
     return frozenset(found)
 
 
@@ -75,16 +81,22 @@ def parse_interval(value: Any, where: str) -> SchedulingInterval:
         return SchedulingInterval(kind, whole_day, TimeBound(BoundType.TIME, 1440), day_types=_day_types(r))
     start, stop = _bound(r, "start", 0), _bound(r, "stop", 1440)
     if kind is IntervalKind.WEEKLY:
-        return SchedulingInterval(kind, start, stop, start_day=r.required_integer("startDay", 1, 7),
-                                  stop_day=r.required_integer("stopDay", 1, 7))
+        return SchedulingInterval(
+            kind,
+            start,
+            stop,
+            start_day=r.required_integer("startDay", 1, 7),
+            stop_day=r.required_integer("stopDay", 1, 7),
+        )
     if kind in (IntervalKind.WEEK_DAYS, IntervalKind.WEEK_HOURS, IntervalKind.ANNUAL_WEEK_HOURS):
         mask = r.required_integer("dayMask", 0, 255)
         if not mask & 0x7F:
             raise r.error("dayMask", "selects no day (bit 0 Sunday ... bit 6 Saturday)")
         if kind is IntervalKind.ANNUAL_WEEK_HOURS:
             (m1, d1), (m2, d2) = _month_day(r, "start"), _month_day(r, "stop")
-            return SchedulingInterval(kind, start, stop, start_day=d1, stop_day=d2, start_month=m1, stop_month=m2,
-                                      day_mask=mask)
+            return SchedulingInterval(
+                kind, start, stop, start_day=d1, stop_day=d2, start_month=m1, stop_month=m2, day_mask=mask
+            )
         return SchedulingInterval(kind, start, stop, day_mask=mask)
     if kind is IntervalKind.ANNUAL:
         (m1, d1), (m2, d2) = _month_day(r, "start"), _month_day(r, "stop")
@@ -102,7 +114,15 @@ def parse_interval(value: Any, where: str) -> SchedulingInterval:
                 raise r.error(f"{prefix}Day", f"{year}-{month}-{day} is not a date") from None
         if (dates[1], stop.minutes) <= (dates[0], start.minutes):
             raise invalid(where, "stops before it starts")
-        return SchedulingInterval(kind, start, stop, start_day=dates[0].day, stop_day=dates[1].day,
-                                  start_month=dates[0].month, stop_month=dates[1].month,
-                                  start_year=dates[0].year, stop_year=dates[1].year)
+        return SchedulingInterval(
+            kind,
+            start,
+            stop,
+            start_day=dates[0].day,
+            stop_day=dates[1].day,
+            start_month=dates[0].month,
+            stop_month=dates[1].month,
+            start_year=dates[0].year,
+            stop_year=dates[1].year,
+        )
     return SchedulingInterval(kind, start, stop)

@@ -63,12 +63,26 @@ class IntervalKind(StrEnum):
 
 
 # How far back a window that is still open may have started, and how far ahead the next one may lie.
-_LOOKBACK_DAYS = {IntervalKind.DAILY: 2, IntervalKind.WEEK_DAYS: 2, IntervalKind.WEEK_HOURS: 2,
-                  IntervalKind.ANNUAL_WEEK_HOURS: 2, IntervalKind.WEEKLY: 15, IntervalKind.ANNUAL: 367 * 2,
-                  IntervalKind.ABSOLUTE: 0, IntervalKind.DAY_TYPE: 1}
-_HORIZON_DAYS = {IntervalKind.DAILY: 3, IntervalKind.WEEK_DAYS: 9, IntervalKind.WEEK_HOURS: 9,
-                 IntervalKind.ANNUAL_WEEK_HOURS: 370, IntervalKind.WEEKLY: 16, IntervalKind.ANNUAL: 370,
-                 IntervalKind.ABSOLUTE: 0, IntervalKind.DAY_TYPE: 400}
+_LOOKBACK_DAYS = {
+    IntervalKind.DAILY: 2,
+    IntervalKind.WEEK_DAYS: 2,
+    IntervalKind.WEEK_HOURS: 2,
+    IntervalKind.ANNUAL_WEEK_HOURS: 2,
+    IntervalKind.WEEKLY: 15,
+    IntervalKind.ANNUAL: 367 * 2,
+    IntervalKind.ABSOLUTE: 0,
+    IntervalKind.DAY_TYPE: 1,
+}
+_HORIZON_DAYS = {
+    IntervalKind.DAILY: 3,
+    IntervalKind.WEEK_DAYS: 9,
+    IntervalKind.WEEK_HOURS: 9,
+    IntervalKind.ANNUAL_WEEK_HOURS: 370,
+    IntervalKind.WEEKLY: 16,
+    IntervalKind.ANNUAL: 370,
+    IntervalKind.ABSOLUTE: 0,
+    IntervalKind.DAY_TYPE: 400,
+}
 
 
 def day_rank(day: date) -> int:
@@ -181,8 +195,7 @@ class SchedulingInterval:
                 return stop
         return None
 
-    def windows(self, sun: SunSetting, first: date, last: date,
-                calendar: DayTypes | None = None) -> Iterator[Window]:
+    def windows(self, sun: SunSetting, first: date, last: date, calendar: DayTypes | None = None) -> Iterator[Window]:
         """Windows whose start day lies in ``[first, last]``, in order of start."""
         if self.kind is IntervalKind.DAY_TYPE:
             # Consecutive days of the type make one window (a fortnight of holidays opens once).
@@ -240,8 +253,9 @@ class SchedulingInterval:
         return found
 
 
-def active_window(intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float,
-                  calendar: DayTypes | None = None) -> Window | None:
+def active_window(
+    intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float, calendar: DayTypes | None = None
+) -> Window | None:
     for interval in intervals:
         window = interval.active_window(sun, now, calendar)
         if window is not None:
@@ -249,8 +263,13 @@ def active_window(intervals: Sequence[SchedulingInterval], sun: SunSetting, now:
     return None
 
 
-def next_change(intervals: Sequence[SchedulingInterval], sun: SunSetting, now: float,
-                max_steps: int = 64, calendar: DayTypes | None = None) -> tuple[float, Window | None] | None:
+def next_change(
+    intervals: Sequence[SchedulingInterval],
+    sun: SunSetting,
+    now: float,
+    max_steps: int = 64,
+    calendar: DayTypes | None = None,
+) -> tuple[float, Window | None] | None:
     """The next moment the union of the windows opens or closes, and the window open from then (None: closed).
 
     None when nothing changes any more (an absolute window in the past, or no interval).

@@ -91,8 +91,9 @@ def parse_type(text: str) -> TriggerType:
     try:
         return TriggerType(text)
     except ValueError:
-        raise ApiError.bad_request(f"Unknown setup trigger type : {text} (one of {', '.join(TriggerType)})",
-                                   ErrorCode.INVALID_FIELD_VALUE) from None
+        raise ApiError.bad_request(
+            f"Unknown setup trigger type : {text} (one of {', '.join(TriggerType)})", ErrorCode.INVALID_FIELD_VALUE
+        ) from None
 
 
 # ----------------------------------------------------------------------------- condition blocks
@@ -123,8 +124,10 @@ class _BlockParser:
             subs = r.items("subConditionBlocks", required=True, max_items=MAX_CONDITIONS)
             if not subs:
                 raise r.error("subConditionBlocks", "must hold at least one block or condition")
-            children = tuple(self.parse(sub, f"{r.where('subConditionBlocks')}[{i}]", f"{block_id}.{i}", depth + 1)
-                             for i, sub in enumerate(subs))
+            children = tuple(
+                self.parse(sub, f"{r.where('subConditionBlocks')}[{i}]", f"{block_id}.{i}", depth + 1)
+                for i, sub in enumerate(subs)
+            )
             return Block(block_id, kind == "andBlock", children, activation, deactivation)
         leaf_kind = LeafKind(kind)
         operator = _operator(r)
@@ -132,10 +135,9 @@ class _BlockParser:
             if operator.needs_second_value:
                 raise r.error("operator", f"{operator.value} needs two values; a dual condition compares two states")
             refs: tuple[StateRef, ...] = (
-                StateRef(r.required_text("deviceURL1"), r.required_text("stateName1"),
-                         r.text("objectPath1") or None),
-                StateRef(r.required_text("deviceURL2"), r.required_text("stateName2"),
-                         r.text("objectPath2") or None))
+                StateRef(r.required_text("deviceURL1"), r.required_text("stateName1"), r.text("objectPath1") or None),
+                StateRef(r.required_text("deviceURL2"), r.required_text("stateName2"), r.text("objectPath2") or None),
+            )
             return Leaf(block_id, leaf_kind, refs, operator, activation_s=activation, deactivation_s=deactivation)
         state, path = r.required_text("stateName"), r.text("objectPath") or None
         if leaf_kind is LeafKind.STATIC:
@@ -152,8 +154,17 @@ class _BlockParser:
         condition_type = r.text("type", "EVENT_BASED")
         if condition_type not in ("EVENT_BASED", "RETRIGGERABLE_ON_STATE_TRANSITION"):
             raise r.error("type", "must be EVENT_BASED or RETRIGGERABLE_ON_STATE_TRANSITION")
-        return Leaf(block_id, leaf_kind, refs, operator, value1, value2,
-                    condition_type == "RETRIGGERABLE_ON_STATE_TRANSITION", activation, deactivation)
+        return Leaf(
+            block_id,
+            leaf_kind,
+            refs,
+            operator,
+            value1,
+            value2,
+            condition_type == "RETRIGGERABLE_ON_STATE_TRANSITION",
+            activation,
+            deactivation,
+        )
 
 
 def _operator(r: Reader) -> Operator:
@@ -298,8 +309,9 @@ _SHOWN_ONLY = ("oid", "id", "creationTime", "lastUpdateTime")
 def parse_trigger(body: Any) -> TriggerDefinition:
     """Check a client's ``{"<type>": {...}}``; the error names the field and the reason."""
     if not isinstance(body, dict) or len(body) != 1:
-        raise ApiError.bad_request("Invalid setup trigger: expected {\"<triggerType>\": {...}}",
-                                   ErrorCode.INVALID_FIELD_VALUE)
+        raise ApiError.bad_request(
+            'Invalid setup trigger: expected {"<triggerType>": {...}}', ErrorCode.INVALID_FIELD_VALUE
+        )
     type_text, inner = next(iter(body.items()))
     trigger_type = parse_type(type_text)
     if not isinstance(inner, dict):
@@ -313,18 +325,37 @@ def parse_trigger(body: Any) -> TriggerDefinition:
     label = r.text("label", "", max_length=256) or ""
     metadata = r.text("metadata", max_length=4096)
     mode_number = r.integer("mode", 1, 1, 3)
-    intervals = [parse_interval(v, f"{r.where('schedulingIntervals')}[{i}]")
-                 for i, v in enumerate(r.items("schedulingIntervals", max_items=MAX_INTERVALS))]
+    intervals = [
+        parse_interval(v, f"{r.where('schedulingIntervals')}[{i}]")
+        for i, v in enumerate(r.items("schedulingIntervals", max_items=MAX_INTERVALS))
+    ]
     allow_enabled = r.boolean("allowExecuteOnEnabled", True)
     allow_unknown = r.boolean("allowFromUnknownValue", False)
     r.boolean("serverSide", False)
     r.boolean("usingTriggerModeFlag", False)
     spec = _SPEC_PARSERS[trigger_type](r)
-    data.update({"label": label, "mode": mode_number, "allowExecuteOnEnabled": allow_enabled,
-                 "allowFromUnknownValue": allow_unknown})
+    data.update(
+        {
+            "label": label,
+            "mode": mode_number,
+            "allowExecuteOnEnabled": allow_enabled,
+            "allowFromUnknownValue": allow_unknown,
+        }
+    )
     data.setdefault("schedulingIntervals", [])
-    definition = TriggerDefinition(trigger_type, label, metadata, Mode(mode_number), intervals, allow_enabled,
-                                   allow_unknown, spec, data, oid if isinstance(oid, str) else None, extra)
+    definition = TriggerDefinition(
+        trigger_type,
+        label,
+        metadata,
+        Mode(mode_number),
+        intervals,
+        allow_enabled,
+        allow_unknown,
+        spec,
+        data,
+        oid if isinstance(oid, str) else None,
+        extra,
+    )
     if definition.mode is Mode.SCHEDULED and not intervals:
         raise r.error("mode", "3 (scheduled) needs schedulingIntervals")
     return definition
@@ -347,8 +378,15 @@ def _threshold(r: Reader) -> ThresholdSpec:
     upper, lower = r.number("upperBound"), r.number("lowerBound")
     if lower > upper:
         raise r.error("lowerBound", f"{lower:g} is above upperBound {upper:g}")
-    zones = {name: Zone(name, parse_effects(r, f"{name}Effects"), r.delay(f"{name}ActivationDelay"),
-                        r.delay(f"{name}DeactivationDelay")) for name in ZONES}
+    zones = {
+        name: Zone(
+            name,
+            parse_effects(r, f"{name}Effects"),
+            r.delay(f"{name}ActivationDelay"),
+            r.delay(f"{name}DeactivationDelay"),
+        )
+        for name in ZONES
+    }
     if not any(zone.effects for zone in zones.values()):
         raise r.error("upperEffects", "upperEffects, middleEffects and lowerEffects are all empty")
     return ThresholdSpec(ref, upper, lower, zones)
@@ -385,8 +423,11 @@ def _discrete(r: Reader) -> DiscreteSpec:
         if key_value in seen:
             raise entry.error("key", f"{key_value!r} appears twice")
         seen.add(key_value)
-        keys.append(DiscreteKey(key_value, parse_effects(entry, "effects"), activation.get(key_value, 0),
-                                deactivation.get(key_value, 0)))
+        keys.append(
+            DiscreteKey(
+                key_value, parse_effects(entry, "effects"), activation.get(key_value, 0), deactivation.get(key_value, 0)
+            )
+        )
     if not keys:
         raise r.error("effectsList", "needs at least one key")
     return DiscreteSpec(ref, keys, r.boolean("executeAlways", False))
@@ -406,8 +447,14 @@ def _command_scheduling(r: Reader) -> CommandSchedulingSpec:
             times.append(t.required_integer("minutesOfDay", 0, 1439))
         if not times:
             raise s.error("scheduleTimes", "needs at least one time")
-        schedules.append(CommandSchedule(sorted(set(times)), s.items("parameters", max_items=20),
-                                         s.text("label", "") or "", s.boolean("enabled", True)))
+        schedules.append(
+            CommandSchedule(
+                sorted(set(times)),
+                s.items("parameters", max_items=20),
+                s.text("label", "") or "",
+                s.boolean("enabled", True),
+            )
+        )
     if not schedules:
         raise r.error("commandSchedules", "needs at least one schedule")
     return CommandSchedulingSpec(url, command, schedules, parse_restrictions(r))

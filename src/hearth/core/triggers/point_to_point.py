@@ -46,9 +46,19 @@ class PointToPointSpec(ExtraSpec):
         return [(self.target_url, self.command)]
 
     def effect(self, value: Any) -> Effect:
-        return Effect("forward", "command", None, ActionGroup.model_validate({
-            "label": self.label, "actions": [{"deviceURL": self.target_url,
-                                              "commands": [{"name": self.command, "parameters": [value]}]}]}))
+        return Effect(
+            "forward",
+            "command",
+            None,
+            ActionGroup.model_validate(
+                {
+                    "label": self.label,
+                    "actions": [
+                        {"deviceURL": self.target_url, "commands": [{"name": self.command, "parameters": [value]}]}
+                    ],
+                }
+            ),
+        )
 
     def make_rule(self, allow_from_unknown: bool, label: str) -> Rule:
         return PointToPointRule(self, allow_from_unknown)
@@ -61,8 +71,9 @@ def parse_point_to_point(r: Reader) -> PointToPointSpec:
     except AdaptationError as exc:
         raise r.error("adaptationFunction", str(exc)) from None
     label = r.text("executionLabel", max_length=256) or r.text("label", max_length=256) or ""
-    return PointToPointSpec(source, r.required_text("targetDeviceURL"), r.required_text("targetCommandName", 128),
-                            adaptation, label)
+    return PointToPointSpec(
+        source, r.required_text("targetDeviceURL"), r.required_text("targetCommandName", 128), adaptation, label
+    )
 
 
 class PointToPointRule(ValueRule):

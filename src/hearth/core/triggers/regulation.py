@@ -87,8 +87,12 @@ class RegulationSpec(ExtraSpec):
         return None
 
     def next_change(self, sun: SunSetting, now: float, calendar: DayTypes | None) -> float | None:
-        moments = [b for s in (*self.overrides, *self.schedules) for i in s.intervals
-                   if (b := i.next_boundary(sun, now, calendar)) is not None]
+        moments = [
+            b
+            for s in (*self.overrides, *self.schedules)
+            for i in s.intervals
+            if (b := i.next_boundary(sun, now, calendar)) is not None
+        ]
         return min(moments) if moments else None
 
     def command_for(self, target: str) -> tuple[str, Any]:
@@ -120,9 +124,19 @@ class RegulationSpec(ExtraSpec):
 
     def effect(self, target: str) -> Effect:
         command, parameter = self.command_for(target)
-        return Effect(f"target:{target}", "command", None, ActionGroup.model_validate({
-            "label": f"{target}", "actions": [{"deviceURL": self.device_url,
-                                               "commands": [{"name": command, "parameters": [parameter]}]}]}))
+        return Effect(
+            f"target:{target}",
+            "command",
+            None,
+            ActionGroup.model_validate(
+                {
+                    "label": f"{target}",
+                    "actions": [
+                        {"deviceURL": self.device_url, "commands": [{"name": command, "parameters": [parameter]}]}
+                    ],
+                }
+            ),
+        )
 
     @property
     def source_refs(self) -> list[StateRef]:
@@ -152,8 +166,11 @@ def _schedules(r: Reader, key: str, *, required: bool) -> list[TargetSchedule]:
         raw = s.items("schedulingIntervals", required=True, max_items=50)
         if not raw:
             raise s.error("schedulingIntervals", "needs at least one interval")
-        found.append(TargetSchedule(target, [parse_interval(v, f"{s.where('schedulingIntervals')}[{j}]")
-                                             for j, v in enumerate(raw)]))
+        found.append(
+            TargetSchedule(
+                target, [parse_interval(v, f"{s.where('schedulingIntervals')}[{j}]") for j, v in enumerate(raw)]
+            )
+        )
     return found
 
 
@@ -166,10 +183,15 @@ def parse_regulation(r: Reader, *, generic: bool) -> RegulationSpec:
     if not 0 <= hysteresis <= 1000:
         raise r.error("regulationHysteresis", "must be between 0 and 1000")
     if generic:
-        return RegulationSpec(r.required_text("deviceURL"), schedules, overrides, hysteresis,
-                              r.text("regulatedStateName", max_length=128) or None,
-                              r.required_text("updateTargetFunctionName", 128),
-                              r.text("regulationBusyStateName", max_length=128) or None)
+        return RegulationSpec(
+            r.required_text("deviceURL"),
+            schedules,
+            overrides,
+            hysteresis,
+            r.text("regulatedStateName", max_length=128) or None,
+            r.required_text("updateTargetFunctionName", 128),
+            r.text("regulationBusyStateName", max_length=128) or None,
+        )
     return RegulationSpec(r.required_text("deviceURL"), schedules, overrides, hysteresis, None, None, None)
 
 
@@ -213,5 +235,7 @@ class RegulationRule(ValueRule):
         return [(None, [self.spec.effect(self.current)])]
 
     def status(self) -> list[dict[str, Any]]:
-        return [{"triggerName": s.target, "active": s.target == self.current, "executeAlways": False}
-                for s in (*self.spec.overrides, *self.spec.schedules)]
+        return [
+            {"triggerName": s.target, "active": s.target == self.current, "executeAlways": False}
+            for s in (*self.spec.overrides, *self.spec.schedules)
+        ]

@@ -44,8 +44,9 @@ class Rule:
         return self.by_id.get(node_id)
 
     def status(self) -> list[dict[str, Any]]:
-        return [{"triggerName": node_id, "active": node.out, "executeAlways": False}
-                for node_id, node in self.by_id.items()]
+        return [
+            {"triggerName": node_id, "active": node.out, "executeAlways": False} for node_id, node in self.by_id.items()
+        ]
 
 
 class ValueRule(Rule):

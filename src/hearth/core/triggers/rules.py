@@ -111,8 +111,9 @@ class ThresholdRule(Rule):
     def __init__(self, spec: ThresholdSpec, allow_from_unknown: bool) -> None:
         super().__init__(allow_from_unknown)
         self.spec = spec
-        self.zones = {name: Debounced(name, spec.zones[name].activation_s, spec.zones[name].deactivation_s)
-                      for name in ZONES}
+        self.zones = {
+            name: Debounced(name, spec.zones[name].activation_s, spec.zones[name].deactivation_s) for name in ZONES
+        }
         self.by_id = dict(self.zones)
         self.keys = {spec.ref.key}
 
@@ -129,8 +130,11 @@ class ThresholdRule(Rule):
     def on_state(self, key: StateKey, lookup: Lookup, now: float, sink: Sink) -> None:
         previous, _ = self._seen(key, lookup)
         zone = self._zone(lookup)
-        silent = (self.spec.zone_of(self.spec.ref.read(lambda *_: previous)) is None and zone is not None
-                  and not self.allow_from_unknown)
+        silent = (
+            self.spec.zone_of(self.spec.ref.read(lambda *_: previous)) is None
+            and zone is not None
+            and not self.allow_from_unknown
+        )
         # Leave the old zone first, so that a zone's rise is never seen beside another zone's output.
         for name, node in self.zones.items():
             if name != zone:
@@ -177,8 +181,7 @@ class DiscreteRule(Rule):
         previous, _ = self._seen(key, lookup)
         value = self.spec.ref.read(lookup)
         matched = self.match(value)
-        silent = (self.spec.ref.read(lambda *_: previous) is None and value is not None
-                  and not self.allow_from_unknown)
+        silent = self.spec.ref.read(lambda *_: previous) is None and value is not None and not self.allow_from_unknown
         for k, node in self.key_nodes.items():
             if k != matched:
                 node.feed(False, now, sink, silent)
@@ -196,8 +199,10 @@ class DiscreteRule(Rule):
         return self.effects.get(node.node_id) if self.by_id.get(node.node_id) is node else None
 
     def status(self) -> list[dict[str, Any]]:
-        return [{"triggerName": key, "active": node.out, "executeAlways": self.spec.execute_always}
-                for key, node in self.key_nodes.items()]
+        return [
+            {"triggerName": key, "active": node.out, "executeAlways": self.spec.execute_always}
+            for key, node in self.key_nodes.items()
+        ]
 
 
 class CommandRule(Rule):
@@ -208,22 +213,39 @@ class CommandRule(Rule):
         self.spec = spec
         # One ad-hoc action group per schedule: the command with that schedule's parameters.
         self.schedule_effects = [
-            Effect(f"command:{i}", "command", None, ActionGroup.model_validate({
-                "label": s.label or label or spec.command,
-                "actions": [{"deviceURL": spec.device_url,
-                             "commands": [{"name": spec.command, "parameters": s.parameters}]}]}))
-            for i, s in enumerate(spec.schedules)]
+            Effect(
+                f"command:{i}",
+                "command",
+                None,
+                ActionGroup.model_validate(
+                    {
+                        "label": s.label or label or spec.command,
+                        "actions": [
+                            {
+                                "deviceURL": spec.device_url,
+                                "commands": [{"name": spec.command, "parameters": s.parameters}],
+                            }
+                        ],
+                    }
+                ),
+            )
+            for i, s in enumerate(spec.schedules)
+        ]
 
     def on_state(self, key: StateKey, lookup: Lookup, now: float, sink: Sink) -> None:
         return None
 
     def restrictions_hold(self, lookup: Lookup) -> bool:
-        return all(satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
-                   for name, value in self.spec.restrictions)
+        return all(
+            satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
+            for name, value in self.spec.restrictions
+        )
 
     def status(self) -> list[dict[str, Any]]:
-        return [{"triggerName": s.label or f"schedule {i}", "active": s.enabled, "executeAlways": False}
-                for i, s in enumerate(self.spec.schedules)]
+        return [
+            {"triggerName": s.label or f"schedule {i}", "active": s.enabled, "executeAlways": False}
+            for i, s in enumerate(self.spec.schedules)
+        ]
 
 
 def make_rule(definition: TriggerDefinition) -> Rule:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 UPSERT_TIMER = (
     "INSERT INTO trigger_timers (trigger_oid, timer, due_time, active, payload) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (trigger_oid, timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
-    "payload = excluded.payload")
+    "payload = excluded.payload"
+)
 
 
 class TriggerSource(IntEnum):

@@ -55,8 +55,10 @@ class TimedKinds:
         for url, command in spec.command_targets:
             commands = engine._registry.require(url).controllable.commands
             if commands and command not in commands:
-                raise invalid(definition.type.value,
-                              f"{url} has no command {command} (its commands: {', '.join(sorted(commands))})")
+                raise invalid(
+                    definition.type.value,
+                    f"{url} has no command {command} (its commands: {', '.join(sorted(commands))})",
+                )
         if not creating or not isinstance(spec, DelayedCommandsSpec):
             return
         if spec.due(engine.location.sun.tz) <= engine.clock.now():
@@ -101,8 +103,16 @@ class TimedKinds:
 
     # ------------------------------------------------------------------ restarts
 
-    def restore(self, trigger: LiveTrigger, timer: str, due: float, payload: dict[str, Any], now: float,
-                runs: list[Any], rows: list[tuple[Any, ...]]) -> bool:
+    def restore(
+        self,
+        trigger: LiveTrigger,
+        timer: str,
+        due: float,
+        payload: dict[str, Any],
+        now: float,
+        runs: list[Any],
+        rows: list[tuple[Any, ...]],
+    ) -> bool:
         """A row of trigger_timers read at start; False when it is not one of these kinds."""
         engine = self._engine
         spec, rule = trigger.definition.spec, trigger.rule
@@ -190,8 +200,9 @@ class TimedKinds:
         engine = self._engine
         return spec.target_at(engine.location.sun, engine.clock.now(), engine.calendar)
 
-    def _regulation_row(self, trigger: LiveTrigger, spec: RegulationSpec,
-                        rule: RegulationRule) -> tuple[tuple[Any, ...], float | None]:
+    def _regulation_row(
+        self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule
+    ) -> tuple[tuple[Any, ...], float | None]:
         engine = self._engine
         at = spec.next_change(engine.location.sun, engine.clock.now(), engine.calendar)
         payload = json.dumps({"applied": rule.applied})
@@ -238,4 +249,3 @@ class TimedKinds:
             return
         if rule.fires(event, engine.clock.now()):
             engine._spawn(engine._run([Due(trigger, rule.spec.effects, rule.sub_type, TriggerSource.EVENT)], []))
-
