@@ -15,9 +15,11 @@ import os
 import shutil
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -251,15 +253,21 @@ def _api_port(settings: Settings) -> Check:
 
 
 def _running_hearth(settings: Settings) -> str | None:
-    """The gateway id a Hearth serving the API port answers with on /health, if one does."""
-    import httpx
+    """The gateway id a Hearth serving the API port answers with on /health, if one does.
 
+    The standard library's client: a plain install has no HTTP client package (httpx comes with [cloud]).
+    """
     api = settings.api
     host = "127.0.0.1" if api.host in ("0.0.0.0", "::", "") else api.host
     host = f"[{host}]" if ":" in host else host
     url = f"{'https' if api.tls else 'http'}://{host}:{api.port}/health"
+    # Our own gateway's certificate is self-signed by default: this probe only asks who answers.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     try:
-        answer = httpx.get(url, verify=False, timeout=PROBE_TIMEOUT_S).json()
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S, context=context) as response:
+            answer = json.loads(response.read())
     except Exception:
         return None
     return str(answer["gatewayId"]) if isinstance(answer, dict) and answer.get("gatewayId") else None

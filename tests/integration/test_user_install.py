@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -110,3 +111,34 @@ async def test_without_the_library_doctor_and_readiness_say_live_events_are_off(
     finally:
         await asyncio.to_thread(bare.stop)
         bare.kill()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_doctor_of_the_plain_install_recognises_the_running_gateway_on_its_port(
+    python: Path, tmp_path: Path
+) -> None:
+    # On its real port (make run's 8443, here a free one), doctor asks who serves it: a plain install has no
+    # HTTP client package, so that probe must use the standard library (it once imported httpx and crashed).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = HearthProcess(tmp_path / "data", python=python, env={"HEARTH_API__PORT": str(port)})
+    await asyncio.to_thread(proc.start, 60)
+    try:
+        env = {**proc.env, "HEARTH_API__PORT": str(port)}
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [proc.python, "-m", "hearth", "doctor", "--json", "--config", str(proc.config)],
+            cwd=proc.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        checks = {check["name"]: check for check in json.loads(result.stdout)}
+        assert checks["api port"]["status"] == "ok", checks["api port"]
+        assert proc.gateway_id in checks["api port"]["detail"], checks["api port"]
+    finally:
+        await asyncio.to_thread(proc.stop)
+        proc.kill()
