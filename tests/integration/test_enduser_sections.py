@@ -290,6 +290,17 @@ async def test_zone_items_move_and_bad_moves_change_nothing(api: httpx.AsyncClie
 
 async def test_sensor_category_and_what_cannot_change(api: httpx.AsyncClient, hearth: HearthProcess) -> None:
     meter, shutter = url(hearth, "13"), url(hearth, "2")
+    # The demo house is shared by the session's modules (pyoverkiz's checks its labels): put the name back after.
+    original = (await api.get(f"/setup/devices/{meter}")).json()["label"]
+    try:
+        await _category_and_what_cannot_change(api, hearth, meter, shutter)
+    finally:
+        assert (await api.put(f"/setup/devices/{meter}/{quote(original)}")).status_code == 200
+
+
+async def _category_and_what_cannot_change(
+    api: httpx.AsyncClient, hearth: HearthProcess, meter: str, shutter: str
+) -> None:
     answer = await api.put(f"/setup/devices/{meter}/{quote('Heating meter')}/electric/heatingSystem")
     assert answer.status_code == 200, answer.text
     shown = (await api.get(f"/setup/devices/{meter}")).json()
