@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -321,6 +322,18 @@ def _hostile_request(
     return httpx.Request(method, url, params=case.query or None, headers=all_headers, content=content), mentions
 
 
+# What the edge refuses in a path or query (api/edge.py): C0 and C1 controls, DEL, U+2028/9.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _hostile_already(case: schemathesis.Case) -> bool:
+    """Schemathesis' positive cases may put a control character in a path or query value; the edge refuses such a
+    request for that, so it cannot show that one added fault is named (it once answered "Control character in the
+    path" for an added unknown field)."""
+    values = list((case.path_parameters or {}).values()) + list((case.query or {}).values())
+    return any(_CONTROL.search(str(value)) for value in values)
+
+
 def _applicable(mutation: str, operation: Any, spec: dict[str, Any]) -> bool:
     method = operation.method.upper()
     under_api = operation.path.startswith("/enduser-mobile-web/")
@@ -366,6 +379,8 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
         def run(case: schemathesis.Case, mutation: str, data: st.DataObject) -> None:
             if mutation == "path" and not case.path_parameters:
                 return
+            if _hostile_already(case):
+                return  # a "valid" case with a control character in its path or query: no base for one fault
             request, mentions = _hostile_request(case, mutation, data.draw, spec, token, fuzzed_hearth.root_url)
             # A connection per request: a refusal may close it (Connection: close).
             with httpx.Client(verify=False, timeout=15) as client:
