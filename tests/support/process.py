@@ -20,6 +20,8 @@ from tests.support.children import die_with_parent
 REPO = Path(__file__).resolve().parents[2]
 BASE_PATH = "/enduser-mobile-web/1/enduserAPI"
 _API_LINE = re.compile(r"End-User API: https?://[^:]+:(\d+)/")
+# How long after the banner's data folder line a first admin token line may still come.
+BANNER_GRACE_S = 1.0
 _GATEWAY_LINE = re.compile(r"gateway (\d{4}-\d{4}-\d{4}) started")
 
 
@@ -72,6 +74,7 @@ class HearthProcess:
     def start(self, timeout: float = 20.0) -> HearthProcess:
         self.output = []
         self.port = 0
+        self._data_seen_at: float | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)  # also the working folder of a user install's run
         self.proc = subprocess.Popen(
             [self.python, "-m", "hearth", "run", "--config", str(self.config)],
@@ -97,11 +100,21 @@ class HearthProcess:
         raise RuntimeError("hearth did not start in time:\n" + "".join(self.output))
 
     def _banner_read(self) -> bool:
-        """The start banner is all in: its data folder line, and the admin token if one is announced."""
+        """The start banner is all in: its data folder line, and the admin token if one is announced.
+
+        The token lines follow the data folder line; the reader may have seen the one and not yet the next (a
+        start once returned without the token), and log lines may come between. So without a token line the
+        banner is in only a moment after "Data:" (a data folder that has tokens announces none).
+        """
         lines = list(self.output)
-        if not any(line.startswith("  Data:") for line in lines):
+        at = next((i for i, line in enumerate(lines) if line.startswith("  Data:")), None)
+        if at is None:
             return False
-        return self.first_token is not None or not any("First admin token" in line for line in lines)
+        if self._data_seen_at is None:
+            self._data_seen_at = time.monotonic()
+        if any("First admin token" in line for line in lines):
+            return self.first_token is not None
+        return time.monotonic() - self._data_seen_at > BANNER_GRACE_S
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
