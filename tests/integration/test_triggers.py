@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.support import overkiz_client as ovk
+from tests.support.api_client import ApiClient, api_client
 from tests.support.process import HearthProcess
 
 TEMPERATURE = "5"  # zigbee:TemperatureSensorComponent
@@ -32,35 +33,17 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
     proc.kill()
 
 
-class Client:
-    def __init__(self, proc: HearthProcess, http: httpx.AsyncClient) -> None:
-        self.proc = proc
-        self.http = http
-        self.listener = ""
-        self.seen: list[dict[str, Any]] = []
-
-    def url(self, address: str) -> str:
-        return self.proc.device_url(address)
+class Client(ApiClient):
+    """The shared API client, with the shortcuts these tests use."""
 
     async def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        response = await self.http.request(method, path, json=body)
-        assert response.status_code == status, (method, path, response.status_code, response.text)
-        return response.json() if response.content else None
+        return await self.call(method, path, body, status)
 
     async def set_state(self, address: str, name: str, dtype: int, value: Any) -> None:
         await self.ok("PUT", f"/setup/devices/{quote(self.url(address), safe='')}/states/{name}/{dtype}/{value}")
 
     async def state(self, address: str, name: str) -> Any:
         return (await self.ok("GET", f"/setup/devices/{quote(self.url(address), safe='')}/states/{name}"))["value"]
-
-    async def fetch(self) -> list[dict[str, Any]]:
-        events = await self.ok("POST", f"/events/{self.listener}/fetch")
-        self.seen.extend(events)
-        return events
-
-    async def events(self, name: str) -> list[dict[str, Any]]:
-        await self.fetch()
-        return [e for e in self.seen if e["name"] == name]
 
     async def apply(self, address: str, command: str, *params: Any) -> str:
         body = {
@@ -79,12 +62,7 @@ class Client:
 
 @pytest.fixture
 async def api(gateway: HearthProcess) -> AsyncIterator[Client]:
-    assert gateway.first_token
-    async with httpx.AsyncClient(
-        base_url=gateway.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {gateway.first_token}"}
-    ) as http:
-        client = Client(gateway, http)
-        client.listener = (await client.ok("POST", "/events/register"))["id"]
+    async for client in api_client(gateway, Client):
         yield client
         await client.ok("PUT", "/triggers/status", {"enabled": True})
         for trigger in await client.ok("GET", "/triggers"):

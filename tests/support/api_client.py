@@ -4,7 +4,7 @@ and the events seen so far by name."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -33,12 +33,16 @@ class ApiClient:
         return [e for e in self.seen if e["name"] == name]
 
 
-async def api_client(proc: HearthProcess) -> AsyncIterator[ApiClient]:
-    """A client with the first admin token and a registered event listener (use with ``async for``)."""
+C = TypeVar("C", bound=ApiClient)
+
+
+async def api_client(proc: HearthProcess, kind: type[C] = ApiClient) -> AsyncIterator[C]:  # type: ignore[assignment]
+    """A client (``kind``, an ApiClient or a subclass) with the first admin token and a registered event listener
+    (use with ``async for``)."""
     assert proc.first_token
     async with httpx.AsyncClient(
         base_url=proc.base_url, verify=False, timeout=10, headers={"Authorization": f"Bearer {proc.first_token}"}
     ) as http:
-        client = ApiClient(proc, http)
+        client = kind(proc, http)
         client.listener = (await client.call("POST", "/events/register"))["id"]
         yield client
