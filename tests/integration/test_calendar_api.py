@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.support.api_client import ApiClient, api_client
-from tests.support.process import HearthProcess
+from tests.support.process import UNLIMITED_RATES, HearthProcess
 from tests.support.seed_examples import (
     event_example,
     request_example,
@@ -37,9 +37,8 @@ EVENT_LEAVE_OUT = frozenset({"owningPartners", "owningPartner"})
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]:
     # One token for the whole module, and its fixture lists rules and days after every test: past the bulk
-    # rate limit (100 at once, 20/s) on a fast run (429 seen on Python 3.13). Rate limits have their own tests.
-    env = {"HEARTH_API__RATE_BULK_PER_S": "1000", "HEARTH_API__RATE_BULK_BURST": "10000"}
-    proc = HearthProcess(tmp_path_factory.mktemp("hearth-calendar"), env=env).start()
+    # rate limit (100 at once, 20/s) on a fast run (429 seen on Python 3.13).
+    proc = HearthProcess(tmp_path_factory.mktemp("hearth-calendar"), env=UNLIMITED_RATES).start()
     yield proc
     proc.kill()
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support.process import BASE_PATH, HearthProcess
+from tests.support.process import BASE_PATH, UNLIMITED_RATES, HearthProcess
 
 BODY_TIMEOUT_S = 1.0
 
@@ -32,11 +32,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]
         env={
             "HEARTH_API__BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
             "HEARTH_API__MAX_BODY_BYTES": "65536",
-            "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
-            "HEARTH_API__RATE_EXEC_PER_S": "100000",
-            "HEARTH_API__RATE_EXEC_BURST": "100000",
-            "HEARTH_API__RATE_BULK_PER_S": "100000",
-            "HEARTH_API__RATE_BULK_BURST": "100000",
+            **UNLIMITED_RATES,
         },
     ).start()
     yield proc

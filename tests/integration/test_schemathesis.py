@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.support.process import HearthProcess
+from tests.support.process import UNLIMITED_RATES, HearthProcess
 
 # The API grew from ~110 to ~280 operations: 10 examples each keeps the module within a few minutes on a quiet
 # machine, and the suite runs it on two Pythons. HEARTH_FUZZ_EXAMPLES raises it for a longer hunt.
@@ -47,16 +47,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 def fuzzed_hearth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthProcess]:
     proc = HearthProcess(
         tmp_path_factory.mktemp("hearth-fuzz"),
-        env={
-            # Thousands of requests from one token and address: rate limits and the ban are not under test here.
-            "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
-            "HEARTH_API__RATE_EXEC_PER_S": "100000",
-            "HEARTH_API__RATE_EXEC_BURST": "100000",
-            "HEARTH_API__RATE_BULK_PER_S": "100000",
-            "HEARTH_API__RATE_BULK_BURST": "100000",
-            "HEARTH_API__RATE_POLLING_PER_S": "100000",
-            "HEARTH_API__RATE_POLLING_BURST": "100000",
-        },
+        env=UNLIMITED_RATES,  # thousands of requests from one token and address
     ).start()
     yield proc
     proc.kill()

@@ -20,6 +20,17 @@ from tests.support.children import die_with_parent
 REPO = Path(__file__).resolve().parents[2]
 BASE_PATH = "/enduser-mobile-web/1/enduserAPI"
 _API_LINE = re.compile(r"End-User API: https?://[^:]+:(\d+)/")
+# For tests that send thousands of requests from one token and address: the rate limits and the ban are not
+# what they test (tests/integration/test_rate_limits.py and test_auth_scopes.py do that).
+UNLIMITED_RATES = {
+    "HEARTH_API__BAN_AFTER_FAILURES": "1000000",
+    **{
+        f"HEARTH_API__RATE_{kind}_{knob}": "100000"
+        for kind in ("EXEC", "BULK", "POLLING")
+        for knob in ("PER_S", "BURST")
+    },
+}
+
 # How long after the banner's data folder line a first admin token line may still come.
 BANNER_GRACE_S = 1.0
 _GATEWAY_LINE = re.compile(r"gateway (\d{4}-\d{4}-\d{4}) started")
