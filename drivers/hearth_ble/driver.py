@@ -44,6 +44,8 @@ __all__ = ["BleDriver"]
 STACK_ADDRESS = "stack"
 STACK_CONTROLLABLE = "ble:StackComponent"
 SCANNING_STATE = "ble:ScanningState"
+# While the adapter stays away, its warning is repeated this often (seconds), not at every retry.
+WARN_AGAIN_S = 60.0
 STATUS_STATE = "core:StatusState"
 # DriverStorage: "device.<address>" -> {"address", "controllable", "label"}; "allow" and "ignored" -> [address].
 _DEVICE_PREFIX = "device."
@@ -141,6 +143,7 @@ class BleDriver(Driver):
         s = self.settings
         backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
         failures = 0
+        warned_at = 0.0
         while not self._stopping:
             watch = AdapterWatch(s.adapter)
             try:
@@ -154,7 +157,10 @@ class BleDriver(Driver):
                 watch.close()
                 failures += 1
                 delay = backoff.next_delay()
-                if failures == 1 or failures % 10 == 0:
+                # A reminder by time, not by count: with jittered waits ten failures may take one second.
+                now = time.monotonic()
+                if failures == 1 or (failures % 10 == 0 and now - warned_at >= WARN_AGAIN_S):
+                    warned_at = now
                     self.log.warning(
                         "Bluetooth adapter %s not usable (%s: %s); retrying in %.1f s",
                         s.adapter,
