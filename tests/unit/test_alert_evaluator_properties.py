@@ -19,7 +19,7 @@ from hearth.alerts.aggregates import AggregateBook, bucket_start, next_bucket_st
 from hearth.alerts.attributes import AttributeName, Kind
 from hearth.alerts.evaluator import evaluate
 from hearth.alerts.geo import InvalidWKT, Polygon, as_position, haversine_km, parse_wkt
-from hearth.alerts.operators import MISSING, Operator, apply
+from hearth.alerts.operators import MISSING, AlertOperator, apply
 from hearth.alerts.targets import Observation
 from hearth.alerts.validation import parse_rule
 from hearth.model.errors import ApiError
@@ -176,19 +176,19 @@ OPERATORS = [
 @settings(max_examples=1500, deadline=None)
 @given(st.sampled_from(OPERATORS), values, values)
 def test_every_operator_agrees_with_the_reference(op: str, a: Any, b: Any) -> None:
-    assert apply(Operator(op), a, b) is reference(op, a, b), (op, a, b)
+    assert apply(AlertOperator(op), a, b) is reference(op, a, b), (op, a, b)
 
 
 @settings(max_examples=500, deadline=None)
 @given(values)
 def test_exists_and_not_exists_partition_every_value(a: Any) -> None:
-    assert apply(Operator.EXISTS, a) != apply(Operator.NOT_EXISTS, a)
+    assert apply(AlertOperator.EXISTS, a) != apply(AlertOperator.NOT_EXISTS, a)
 
 
 @settings(max_examples=600, deadline=None)
 @given(st.sampled_from([("EQUALS", "NOT_EQUALS"), ("IN", "NOT_IN"), ("CONTAINS", "NOT_CONTAINS")]), values, values)
 def test_a_negative_operator_is_never_true_with_its_positive(pair: tuple[str, str], a: Any, b: Any) -> None:
-    assert not (apply(Operator(pair[0]), a, b) and apply(Operator(pair[1]), a, b))
+    assert not (apply(AlertOperator(pair[0]), a, b) and apply(AlertOperator(pair[1]), a, b))
 
 
 # ----------------------------------------------------------------------------- rules: AND, CHANGE
@@ -354,8 +354,8 @@ def test_point_in_rectangle_matches_the_bounding_box(
     assert isinstance(poly, Polygon)
     inside = x0 <= px <= x1 and y0 <= py <= y1
     assert poly.contains((px, py)) is inside
-    assert apply(Operator.GEO_WITHIN, f"{px!r} {py!r}", poly) is inside
-    assert apply(Operator.GEO_NOT_WITHIN, [px, py], poly) is (not inside)
+    assert apply(AlertOperator.GEO_WITHIN, f"{px!r} {py!r}", poly) is inside
+    assert apply(AlertOperator.GEO_NOT_WITHIN, [px, py], poly) is (not inside)
 
 
 points = st.tuples(st.floats(-180, 180), st.floats(-90, 90))
@@ -377,12 +377,12 @@ def test_known_distances_and_the_distance_operators() -> None:
     assert haversine_km(paris, london) == pytest.approx(343.5, abs=1.0)
     assert haversine_km((0, 0), (1, 0)) == pytest.approx(111.195, abs=0.01)
     point = parse_wkt("POINT (-0.1276 51.5072)")
-    assert apply(Operator.GEO_DISTANCE_TOO_FAR, "2.3522 48.8566", point, 300)
-    assert not apply(Operator.GEO_DISTANCE_TOO_FAR, "2.3522 48.8566", point, 400)
-    assert apply(Operator.GEO_DISTANCE_TOO_CLOSE, {"lon": 2.3522, "lat": 48.8566}, point, 400)
-    assert apply(Operator.GEO_DISTANCE_TOO_CLOSE, "POINT(2.3522 48.8566)", "-0.1276,51.5072", 400)  # attribute B
-    assert not apply(Operator.GEO_DISTANCE_TOO_CLOSE, "nowhere", point, 400)
-    assert not apply(Operator.GEO_NOT_WITHIN, MISSING, parse_wkt("POLYGON ((0 0, 1 0, 1 1, 0 0))"))
+    assert apply(AlertOperator.GEO_DISTANCE_TOO_FAR, "2.3522 48.8566", point, 300)
+    assert not apply(AlertOperator.GEO_DISTANCE_TOO_FAR, "2.3522 48.8566", point, 400)
+    assert apply(AlertOperator.GEO_DISTANCE_TOO_CLOSE, {"lon": 2.3522, "lat": 48.8566}, point, 400)
+    assert apply(AlertOperator.GEO_DISTANCE_TOO_CLOSE, "POINT(2.3522 48.8566)", "-0.1276,51.5072", 400)  # attribute B
+    assert not apply(AlertOperator.GEO_DISTANCE_TOO_CLOSE, "nowhere", point, 400)
+    assert not apply(AlertOperator.GEO_NOT_WITHIN, MISSING, parse_wkt("POLYGON ((0 0, 1 0, 1 1, 0 0))"))
 
 
 def test_positions_in_every_documented_form() -> None:

@@ -30,7 +30,7 @@ from hearth.core.conditions import (
     evaluate,
     parse_group,
 )
-from hearth.core.operators import Incomparable, Operator, compare
+from hearth.core.operators import ConditionOperator, Incomparable, compare
 from hearth.model.datatype import infer_datatype
 from hearth.model.device import Device, State
 from hearth.model.device_url import DeviceURL
@@ -125,7 +125,7 @@ def ref_compare(operator: str, state: Any, value1: Any, value2: Any = None) -> b
 
 
 def canonical(spelling: str) -> str:
-    return {o.value.replace("_", ""): o.value for o in Operator}[spelling.upper().replace("_", "")]
+    return {o.value.replace("_", ""): o.value for o in ConditionOperator}[spelling.upper().replace("_", "")]
 
 
 @dataclass
@@ -210,7 +210,9 @@ state_values = st.one_of(
 )
 condition_values = st.one_of(numbers, numbers.map(str), st.sampled_from(WORDS), st.booleans())
 spellings = st.sampled_from(
-    [o.value for o in Operator] + [o.value.replace("_", "") for o in Operator] + ["greater_than", "Lower_Than"]
+    [o.value for o in ConditionOperator]
+    + [o.value.replace("_", "") for o in ConditionOperator]
+    + ["greater_than", "Lower_Than"]
 )
 
 
@@ -293,7 +295,7 @@ def condition_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @given(spelling=spellings, state=state_values, value1=condition_values, value2=condition_values)
 def test_compare_matches_the_reference(spelling: str, state: Any, value1: Any, value2: Any) -> None:
-    operator = Operator.parse(spelling)
+    operator = ConditionOperator.parse(spelling)
     expected = ref_compare(operator.value, state, value1, value2)
     try:
         got: bool | None = compare(operator, state, value1, value2)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hearth.core.operators import Operator
+from hearth.core.operators import ConditionOperator
 from hearth.core.triggers.blocks import Block, Debounced, Leaf, LeafKind, StateRef, build_tree, initialise, select
 from hearth.core.triggers.model import TriggerType, parse_trigger
 from hearth.core.triggers.rules import IfThenRule
@@ -58,7 +58,7 @@ def ref_eval(tree: Any, states: dict[str, int | None]) -> bool:
     return all(results) if kind == "all" else any(results)
 
 
-OPERATORS = [o.value for o in Operator]
+OPERATORS = [o.value for o in ConditionOperator]
 ORDERING = [o for o in OPERATORS if o != "BETWEEN_INCLUSIVE"]
 values = st.integers(-3, 3)
 devices = st.sampled_from(DEVICES)
@@ -189,7 +189,7 @@ def leaf(node_id: str = "c", activation: float = 0, deactivation: float = 0, ret
         node_id,
         LeafKind.STATIC,
         (StateRef(DEVICES[0], STATE),),
-        Operator.GREATER_THAN,
+        ConditionOperator.GREATER_THAN,
         "0",
         retriggerable=retrigger,
         activation_s=activation,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hearth.alerts.attributes import AttributeName
-from hearth.alerts.operators import MISSING, OperandKind, Operator, apply, as_text, changed, is_number
+from hearth.alerts.operators import MISSING, AlertOperator, OperandKind, apply, as_text, changed, is_number
 from hearth.alerts.rule import AlertRule, Operand
 from hearth.alerts.targets import Observation
 
@@ -75,7 +75,7 @@ def evaluate(rule: AlertRule, subject: str, resolver: Resolver, memory: ChangeMe
     for index, condition in enumerate(rule.conditions):
         operands = condition.operands
         a = _observe(operands[0], fixed, subject, resolver, observed)
-        if condition.operator is Operator.CHANGE:
+        if condition.operator is AlertOperator.CHANGE:
             key = (index, subject)
             holds = changed(memory.get(key, MISSING), a)
             if a is not MISSING:

@@ -35,7 +35,15 @@ from typing import Any, Final
 from hearth.alerts.geo import Point, Polygon, as_position, haversine_km
 
 
-class Operator(StrEnum):
+class AlertOperator(StrEnum):
+    """The 17 operators of an alert rule's conditions (seed 001, AirVantage), as the rules spell them.
+
+    Not hearth.core.operators.ConditionOperator, the End-User API's seven condition operators (seed 003):
+    the sets differ (LESS_THAN here, LOWER_THAN there; no BETWEEN_INCLUSIVE here; CHANGE, EXISTS, IN, CONTAINS
+    and the geo tests only here), and so do the operands and the meaning of the members both have (see this
+    module's docstring). Merged, each API would accept operators its seed does not define.
+    """
+
     CHANGE = "CHANGE"
     EQUALS = "EQUALS"
     NOT_EQUALS = "NOT_EQUALS"
@@ -64,14 +72,14 @@ class OperandKind(StrEnum):
     STRS = "valuesStr"
 
 
-Op, K = Operator, OperandKind
+Op, K = AlertOperator, OperandKind
 _COMPARABLE = frozenset({K.ATTRIBUTE, K.STR, K.NUM})
 _NUMERIC = frozenset({K.ATTRIBUTE, K.NUM})
 _LIST = frozenset({K.ATTRIBUTE, K.STRS})
 _TEXT = frozenset({K.ATTRIBUTE, K.STR})
 
 # The kinds allowed for operands 2, 3 ... (operand 1 is always an attributeId).
-SIGNATURES: Final[dict[Operator, tuple[frozenset[OperandKind], ...]]] = {
+SIGNATURES: Final[dict[AlertOperator, tuple[frozenset[OperandKind], ...]]] = {
     Op.CHANGE: (),
     Op.EXISTS: (),
     Op.NOT_EXISTS: (),
@@ -275,7 +283,7 @@ def _change(a: Any, b: Any, c: Any) -> bool:
 
 
 _Test = Callable[[Any, Any, Any], bool]
-_TESTS: Final[dict[Operator, _Test]] = {
+_TESTS: Final[dict[AlertOperator, _Test]] = {
     Op.CHANGE: _change,
     Op.EXISTS: _exists,
     Op.NOT_EXISTS: _not_exists,
@@ -299,7 +307,7 @@ _ON_UNKNOWN: Final = frozenset({Op.EXISTS, Op.NOT_EXISTS})
 _NEEDS_B: Final = frozenset(SIGNATURES) - _ON_UNKNOWN - GEO_OPERATORS - {Op.CHANGE}
 
 
-def apply(op: Operator, a: Any, b: Any = MISSING, c: Any = MISSING) -> bool:
+def apply(op: AlertOperator, a: Any, b: Any = MISSING, c: Any = MISSING) -> bool:
     """Whether ``op`` holds for ``A``, ``B``, ``C`` (CHANGE is decided by ``changed``, not here).
 
     For GEO_WITHIN/NOT_WITHIN ``b`` is a parsed Polygon; for the distances a parsed POINT or a raw

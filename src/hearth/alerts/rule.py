@@ -13,7 +13,7 @@ from typing import Any
 
 from hearth.alerts.attributes import AttributeName, Kind
 from hearth.alerts.geo import Shape
-from hearth.alerts.operators import OperandKind, Operator
+from hearth.alerts.operators import AlertOperator, OperandKind
 
 MAX_RULES = 50
 MAX_CONDITIONS = 10
@@ -69,7 +69,7 @@ class Operand:
 
 @dataclass(slots=True)
 class Condition:
-    operator: Operator
+    operator: AlertOperator
     operands: list[Operand]
 
     @property

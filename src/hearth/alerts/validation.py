@@ -18,7 +18,7 @@ from typing import Any
 from hearth.alerts import errors
 from hearth.alerts.attributes import POSITION_ATTRIBUTE, parse_attribute
 from hearth.alerts.geo import InvalidWKT, Polygon, parse_wkt
-from hearth.alerts.operators import GEO_OPERATORS, SIGNATURES, OperandKind, Operator, as_number, is_number
+from hearth.alerts.operators import GEO_OPERATORS, SIGNATURES, AlertOperator, OperandKind, as_number, is_number
 from hearth.alerts.rule import (
     FUNCTIONS,
     MAX_CONDITIONS,
@@ -100,10 +100,11 @@ def _condition(body: Any, where: str, target_exists: TargetCheck | None) -> Cond
     if not raw_operator:
         raise errors.refuse(errors.MISSING_OPERATOR, f"{where}.operator: a condition must have an operator")
     try:
-        operator = Operator(raw_operator)
+        operator = AlertOperator(raw_operator)
     except ValueError:
         raise errors.refuse(
-            errors.MISSING_OPERATOR, f"{where}.operator: {raw_operator!r} is not an operator ({', '.join(Operator)})"
+            errors.MISSING_OPERATOR,
+            f"{where}.operator: {raw_operator!r} is not an operator ({', '.join(AlertOperator)})",
         ) from None
     signature = SIGNATURES[operator]
     raw_operands = body.get("operands")
@@ -193,7 +194,7 @@ def _function(operand: Operand, where: str) -> None:
         )
 
 
-def _geo(operator: Operator, operands: list[Operand], where: str) -> None:
+def _geo(operator: AlertOperator, operands: list[Operand], where: str) -> None:
     for i, operand in enumerate(operands[:2]):
         attribute = operand.attribute
         if attribute is not None and attribute.name.text != POSITION_ATTRIBUTE:
@@ -209,7 +210,7 @@ def _geo(operator: Operator, operands: list[Operand], where: str) -> None:
         shape = parse_wkt(second.value)
     except InvalidWKT as exc:
         raise errors.refuse(errors.GEO_INVALID_WKT, f"{where}.operands[1].valueStr: invalid WKT: {exc}") from None
-    wants_polygon = operator in (Operator.GEO_WITHIN, Operator.GEO_NOT_WITHIN)
+    wants_polygon = operator in (AlertOperator.GEO_WITHIN, AlertOperator.GEO_NOT_WITHIN)
     if wants_polygon != isinstance(shape, Polygon):
         expected = "a POLYGON" if wants_polygon else "a POINT"
         raise errors.refuse(errors.GEO_INVALID_WKT, f"{where}.operands[1].valueStr: {operator} needs {expected}")

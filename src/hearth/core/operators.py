@@ -16,7 +16,17 @@ from functools import partial
 from typing import Any
 
 
-class Operator(StrEnum):
+class ConditionOperator(StrEnum):
+    """The seven operators of the End-User API's conditions (seed 003): condition groups and trigger conditions.
+
+    Not the same thing as hearth.alerts.operators.AlertOperator, though both have EQUALS and GREATER_THAN:
+    those are seed 001's 17 alert-rule operators (AirVantage), with other members (LESS_THAN where this has
+    LOWER_THAN, no BETWEEN_INCLUSIVE, CHANGE, EXISTS, IN, the geo tests), other operands (attributes and
+    typed valueStr/valueNum/valuesStr against a text value here) and other meanings (an alert's EQUALS compares
+    numbers or texts; this one compares in the state's own type). One enum would accept in each API operators
+    its seed does not define, so each is named for the rules it belongs to.
+    """
+
     EQUALS = "EQUALS"
     NOT_EQUALS = "NOT_EQUALS"
     GREATER_THAN = "GREATER_THAN"
@@ -26,7 +36,7 @@ class Operator(StrEnum):
     BETWEEN_INCLUSIVE = "BETWEEN_INCLUSIVE"
 
     @classmethod
-    def parse(cls, text: str) -> Operator:
+    def parse(cls, text: str) -> ConditionOperator:
         """Accept both spellings the End-User API uses: ``GREATER_THAN`` and ``GREATERTHAN``."""
         key = str(text).upper().replace("_", "")
         operator = _BY_KEY.get(key)
@@ -36,15 +46,15 @@ class Operator(StrEnum):
 
     @property
     def needs_second_value(self) -> bool:
-        return self is Operator.BETWEEN_INCLUSIVE
+        return self is ConditionOperator.BETWEEN_INCLUSIVE
 
     @property
     def orders(self) -> bool:
         """Whether the operator compares by order (so it needs values that have one)."""
-        return self is not Operator.EQUALS and self is not Operator.NOT_EQUALS
+        return self is not ConditionOperator.EQUALS and self is not ConditionOperator.NOT_EQUALS
 
 
-_BY_KEY = {o.value.replace("_", ""): o for o in Operator}
+_BY_KEY = {o.value.replace("_", ""): o for o in ConditionOperator}
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
 
@@ -94,13 +104,13 @@ def _as_type_of(state: Any, value: Any) -> Any:
 
 
 # state OP value, written value-first so that functools.partial can bind the value: ``a < s`` is ``s > a``.
-_REFLECTED: dict[Operator, Callable[[Any, Any], Any]] = {
-    Operator.EQUALS: op.eq,
-    Operator.NOT_EQUALS: op.ne,
-    Operator.GREATER_THAN: op.lt,
-    Operator.GREATER_THAN_OR_EQUAL: op.le,
-    Operator.LOWER_THAN: op.gt,
-    Operator.LOWER_THAN_OR_EQUAL: op.ge,
+_REFLECTED: dict[ConditionOperator, Callable[[Any, Any], Any]] = {
+    ConditionOperator.EQUALS: op.eq,
+    ConditionOperator.NOT_EQUALS: op.ne,
+    ConditionOperator.GREATER_THAN: op.lt,
+    ConditionOperator.GREATER_THAN_OR_EQUAL: op.le,
+    ConditionOperator.LOWER_THAN: op.gt,
+    ConditionOperator.LOWER_THAN_OR_EQUAL: op.ge,
 }
 # The types a state can have (JSON's); anything else gets the slow, guarded test.
 _PLAIN = (bool, int, float, str, list, dict)
@@ -121,7 +131,7 @@ class Comparison:
 
     __slots__ = ("operator", "value1", "value2", "tests")
 
-    def __init__(self, operator: Operator, value1: Any, value2: Any = None) -> None:
+    def __init__(self, operator: ConditionOperator, value1: Any, value2: Any = None) -> None:
         self.operator = operator
         self.value1 = value1
         self.value2 = value2
@@ -187,7 +197,7 @@ def _guarded(test: Callable[[Any], Any]) -> Callable[[Any], bool]:
     return guarded
 
 
-def compare(operator: Operator, state: Any, value1: Any, value2: Any = None) -> bool:
+def compare(operator: ConditionOperator, state: Any, value1: Any, value2: Any = None) -> bool:
     """Whether ``state`` satisfies ``operator`` against the condition's value(s).
 
     Raises Incomparable when a value cannot be read in the state's type or the operator does not apply

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from hearth.core.operators import Comparison, Incomparable, Operator, compare
+from hearth.core.operators import Comparison, ConditionOperator, Incomparable, compare
 
 StateKey = tuple[str, str]  # (deviceURL, stateName)
 Lookup = Callable[[str, str], Any]  # the current value of a state, None when unknown
@@ -59,7 +59,7 @@ def select(value: Any, path: str | None) -> Any:
     return value
 
 
-def satisfies(operator: Operator, state: Any, value1: Any, value2: Any = None) -> bool:
+def satisfies(operator: ConditionOperator, state: Any, value1: Any, value2: Any = None) -> bool:
     """``compare``, with what cannot be compared counted as false."""
     try:
         return compare(operator, state, value1, value2)
@@ -101,7 +101,7 @@ class Leaf:
     block_id: str
     kind: LeafKind
     refs: tuple[StateRef, ...]
-    operator: Operator
+    operator: ConditionOperator
     value1: Any = None
     value2: Any = None
     retriggerable: bool = False

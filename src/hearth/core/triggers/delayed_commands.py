@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
 
-from hearth.core.operators import Operator
+from hearth.core.operators import ConditionOperator
 from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, StateRef, satisfies
 from hearth.core.triggers.fields import Effect, ExtraSpec, Reader, invalid, parse_restrictions
 from hearth.core.triggers.intervals import local_time
@@ -127,7 +127,7 @@ class DelayedCommandsRule(Rule):
 
     def restrictions_hold(self, lookup: Lookup) -> bool:
         return all(
-            satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
+            satisfies(ConditionOperator.EQUALS, lookup(self.spec.device_url, name), value)
             for name, value in self.spec.restrictions
         )
 

@@ -31,7 +31,7 @@ from enum import IntEnum, StrEnum
 from functools import partial
 from typing import Any
 
-from hearth.core.operators import Operator
+from hearth.core.operators import ConditionOperator
 from hearth.core.triggers.blocks import Block, ConditionBlock, Leaf, LeafKind, StateRef, walk
 from hearth.core.triggers.delayed_commands import parse_delayed_commands
 from hearth.core.triggers.event_trigger import parse_event_trigger
@@ -167,10 +167,10 @@ class _BlockParser:
         )
 
 
-def _operator(r: Reader) -> Operator:
+def _operator(r: Reader) -> ConditionOperator:
     text = r.required_text("operator", 64)
     try:
-        return Operator.parse(text)
+        return ConditionOperator.parse(text)
     except ValueError as exc:
         raise r.error("operator", str(exc)) from None
 

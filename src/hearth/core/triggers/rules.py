@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hearth.core.operators import Comparison, Operator
+from hearth.core.operators import Comparison, ConditionOperator
 from hearth.core.triggers.blocks import (
     Debounced,
     Lookup,
@@ -157,7 +157,7 @@ class DiscreteRule(Rule):
         super().__init__(allow_from_unknown)
         self.spec = spec
         self.key_nodes = {k.key: Debounced(f"key:{k.key}", k.activation_s, k.deactivation_s) for k in spec.keys}
-        self.tests = {k.key: Comparison(Operator.EQUALS, k.key) for k in spec.keys}
+        self.tests = {k.key: Comparison(ConditionOperator.EQUALS, k.key) for k in spec.keys}
         self.effects = {f"key:{k.key}": k.effects for k in spec.keys}
         self.by_id = {node.node_id: node for node in self.key_nodes.values()}
         self.keys = {spec.ref.key}
@@ -237,7 +237,7 @@ class CommandRule(Rule):
 
     def restrictions_hold(self, lookup: Lookup) -> bool:
         return all(
-            satisfies(Operator.EQUALS, lookup(self.spec.device_url, name), value)
+            satisfies(ConditionOperator.EQUALS, lookup(self.spec.device_url, name), value)
             for name, value in self.spec.restrictions
         )
 
