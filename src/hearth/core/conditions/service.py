@@ -65,6 +65,7 @@ class ConditionGroupStore:
         self.index.attach(self._bus)
 
     def close(self) -> None:
+        """Stop following the bus; the Gateway calls it on stop (app.py registers it when it loads)."""
         self.index.detach()
 
     def __len__(self) -> int:
