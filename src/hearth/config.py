@@ -216,7 +216,7 @@ class CloudSettings(_Section):
     batch_size: int = Field(200, ge=1, le=10_000)
     reconnect_min_s: float = Field(1, gt=0)
     reconnect_max_s: float = Field(60, gt=0)
-    # Full jitter on the reconnect back-off (a fleet does not come back in lockstep); false only for the bench.
+    # Equal jitter on the reconnect back-off (a fleet does not come back in lockstep); false only for the bench.
     reconnect_jitter: bool = True
 
 

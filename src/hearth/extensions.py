@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from hearth.alerts import AlertEngine
-    from hearth.cloud.outbox import Outbox
     from hearth.config import Settings
     from hearth.core.action_groups import ActionGroupStore
     from hearth.core.bus import EventBus
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from hearth.core.triggers import TriggerEngine
     from hearth.store.database import Database
     from hearth.store.journal import ExecutionJournal
+    from hearth.store.outbox import Outbox
 
 ENTRY_POINT_GROUP = "hearth.extensions"
 

@@ -1,7 +1,7 @@
 """A fleet through a broker restart: 200 light gateways (fleet.py's: the real MQTT connector, recorder and outbox on
 SQLite, no radio) on one mosquitto, which is stopped mid-run and started again on the same port.
 
-Run twice in the same process: with the reconnect back-off's full jitter (the default, hearth.core.backoff), and
+Run twice in the same process: with the reconnect back-off's equal jitter (the default, hearth.core.backoff), and
 without it (``reconnect_jitter = false``: the deterministic doubling every gateway used to follow, the baseline).
 
 Measured, after the broker is back:
@@ -159,6 +159,6 @@ def run(results: Results) -> None:
     )
     results.note(
         f"Fleet restart: {GATEWAYS} light gateways on one mosquitto stopped for {OUTAGE_S:.0f} s; "
-        f"reconnect back-off {RECONNECT_MIN_S}..{RECONNECT_MAX_S} s with full jitter; baseline: the same "
+        f"reconnect back-off {RECONNECT_MIN_S}..{RECONNECT_MAX_S} s with equal jitter; baseline: the same "
         f"run without jitter; {jittered['records']:.0f} records per run."
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hearth.cloud.outbox import InboundLog, NewRecord, Outbox
 from hearth.store.database import Database
+from hearth.store.outbox import InboundLog, NewRecord, Outbox
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_an_appended_record_survives_sigkill(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import asyncio, os, signal, sys
         from pathlib import Path
-        from hearth.cloud.outbox import Outbox
+        from hearth.store.outbox import Outbox
         from hearth.store.database import Database
         async def main():
             db = Database(Path({str(tmp_path / "k.db")!r}))

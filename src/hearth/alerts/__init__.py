@@ -4,11 +4,30 @@ Modules: ``attributes`` (the naming rule: how a rule names a device state), ``ru
 (the AlertRule and its ``alert.rule.*`` codes), ``operators`` (the 17 operators), ``geo`` (WKT and
 distances), ``aggregates`` (``AGG.<state>/<H|D|M>``), ``targets`` (attribute values of a device),
 ``evaluator`` (a rule for one target), ``index`` (which rules a change concerns), ``records`` (AlertState,
-Alert, state history), ``notifications`` (``notifMode``), ``triggers`` (operation triggers), ``store``
-(SQLite) and ``engine`` (all of it on the bus). The API is ``hearth.api.routes.alerts``.
+Alert, state history), ``notifications`` (``notifMode``), ``triggers`` (operation triggers) and ``engine``
+(all of it on the bus). Their rows are in ``hearth.store.alerts``. The API is ``hearth.api.routes.alerts``.
 """
 
-from hearth.alerts.engine import AlertEngine
-from hearth.alerts.notifications import AlertNotificationEvent
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hearth.alerts.engine import AlertEngine
+    from hearth.alerts.notifications import AlertNotificationEvent
 
 __all__ = ["AlertEngine", "AlertNotificationEvent"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported when first asked for, not with the package: ``hearth.store.alerts`` imports the row types of
+    # this package, and the engine imports ``hearth.store.alerts``; an eager import here would make that a cycle.
+    if name == "AlertEngine":
+        from hearth.alerts.engine import AlertEngine
+
+        return AlertEngine
+    if name == "AlertNotificationEvent":
+        from hearth.alerts.notifications import AlertNotificationEvent
+
+        return AlertNotificationEvent
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

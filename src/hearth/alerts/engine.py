@@ -39,17 +39,6 @@ from hearth.alerts.index import RuleIndex
 from hearth.alerts.notifications import AlertNotificationEvent, should_notify
 from hearth.alerts.records import Alert, AlertState, StateChange
 from hearth.alerts.rule import MAX_RULES, AlertRule
-from hearth.alerts.store import (
-    DELETE_RUN,
-    SWEEP_EVERY,
-    AlertRepository,
-    Row,
-    aggregate_row,
-    alert_row,
-    run_row,
-    state_change_row,
-    state_row,
-)
 from hearth.alerts.targets import TargetView
 from hearth.alerts.triggers import MAX_TRIGGERS, OperationTrigger, TriggerRun, parse_trigger
 from hearth.alerts.validation import parse_rule
@@ -72,6 +61,17 @@ from hearth.model.events import (
     PlaceUpdatedEvent,
 )
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from hearth.store.alerts import (
+    SWEEP_EVERY,
+    AlertRepository,
+    Row,
+    aggregate_row,
+    alert_row,
+    run_done_row,
+    run_row,
+    state_change_row,
+    state_row,
+)
 from hearth.store.database import Database
 from hearth.store.writer import BatchWriter
 
@@ -113,7 +113,6 @@ class AlertEngine:
         missed_grace_s: float = 900.0,
     ) -> None:
         self.repo = AlertRepository(db, writer)
-        self._writer = writer
         self._bus = bus
         self._registry = registry
         self._executor = executor
@@ -175,7 +174,7 @@ class AlertEngine:
                     run.rule_id,
                     run.target_id,
                 )
-                self._writer.commit_later(DELETE_RUN, (run.id,))
+                self.repo.write_later(run_done_row(run.id))
         bus = self._bus
         self._unsubscribe = [
             lambda: self._watch_states(False),
@@ -265,7 +264,7 @@ class AlertEngine:
     async def _forget_states(self, rule_id: str) -> None:
         for key in [k for k in self._states if k[0] == rule_id]:
             del self._states[key]
-        await self._writer.commit("DELETE FROM alert_states WHERE rule_id = ?", (rule_id,))
+        await self.repo.forget_states(rule_id)
 
     # ------------------------------------------------------------------ operation triggers
 
@@ -333,7 +332,7 @@ class AlertEngine:
                 if point is not None:
                     for scale in scales:
                         key = (url, name, scale)
-                        self._writer.queue(*aggregate_row(key, self.aggregates.add(key, point, now)))
+                        self.repo.queue([aggregate_row(key, self.aggregates.add(key, point, now))])
         self._evaluate(url, keys, now)
 
     def _on_device(self, event: Any) -> None:
@@ -475,8 +474,7 @@ class AlertEngine:
         if flipped_to is not None or runs:
             self._jobs.put_nowait(_Job([*rows, *map(run_row, runs)], runs))
         else:
-            for sql, row in rows:
-                self._writer.queue(sql, row)
+            self.repo.queue(rows)
         self._counted(len(rows))
         if should_notify(rule.notif_mode, rule.stateful, raised, flipped_to):
             self._bus.publish(
@@ -505,10 +503,7 @@ class AlertEngine:
         while True:
             job = await self._jobs.get()
             try:
-                if job.rows:
-                    for sql, row in job.rows[:-1]:
-                        self._writer.commit_later(sql, row)
-                    await self._writer.commit(*job.rows[-1])
+                await self.repo.write(job.rows)
             except Exception:
                 log.exception("alert state not written: the action groups it triggers do not run")
                 self._jobs.task_done()
@@ -519,7 +514,7 @@ class AlertEngine:
 
     async def _run(self, run: TriggerRun) -> None:
         # Removed with the journal rows of the execution it becomes (one flush, one transaction).
-        self._writer.commit_later(DELETE_RUN, (run.id,))
+        self.repo.write_later(run_done_row(run.id))
         try:
             group = self._groups.get(run.action_group_oid)
             execution = await self._executor.submit(
@@ -566,7 +561,7 @@ class AlertEngine:
         """Empty the buckets that ended, and evaluate again the rules that read them."""
         by_url: dict[str, set[str]] = {}
         for key in self.aggregates.roll(now):
-            self._writer.queue(*aggregate_row(key, self.aggregates.current(key, now)))
+            self.repo.queue([aggregate_row(key, self.aggregates.current(key, now))])
             by_url.setdefault(key[0], set()).add(key[1])
         for url, states in by_url.items():
             self._evaluate(url, states, now, aggregated_only=True)

@@ -8,9 +8,9 @@ import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hearth.cloud.outbox import InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
+from hearth.store.outbox import InboundLog, Outbox
 
 
 class OutboxConnector:

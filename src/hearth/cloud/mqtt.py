@@ -30,7 +30,6 @@ from typing import Any
 import aiomqtt
 
 from hearth.cloud.objects import CloudObjects
-from hearth.cloud.outbox import STREAMS, InboundLog, Outbox
 from hearth.cloud.recorder import Recorder
 from hearth.config import CloudSettings
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
@@ -38,6 +37,7 @@ from hearth.model import events as ev
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
 from hearth.mqtt_connect import BrokerLink, client_options
+from hearth.store.outbox import STREAMS, InboundLog, Outbox
 
 log = logging.getLogger(__name__)
 # The inbound log is shared with the HTTPS connectors: ours are kept under this prefix.

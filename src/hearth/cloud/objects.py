@@ -21,6 +21,8 @@ from typing import Any
 
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
+from hearth.store.cloud_objects import CloudObjectRepository
+from hearth.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +97,9 @@ def _with_inner_oid(body: dict[str, Any], oid: str) -> dict[str, Any]:
 
 class CloudObjects:
     def __init__(
-        self, db: Any, bus: Any, action_groups: Any, condition_groups: Any = None, triggers: Any = None
+        self, db: Database, bus: Any, action_groups: Any, condition_groups: Any = None, triggers: Any = None
     ) -> None:
-        self._db = db
+        self._versions = CloudObjectRepository(db)
         self.kinds = _kinds(action_groups, condition_groups, triggers)
         self._applying: tuple[str, str] | None = None
         self._marks: set[asyncio.Task[None]] = set()
@@ -114,9 +116,7 @@ class CloudObjects:
         oid = kind.oid_of(event)
         if self._applying == (kind.name, oid):
             return
-        task = asyncio.get_running_loop().create_task(
-            self._db.execute("UPDATE cloud_objects SET edited_here = 1 WHERE kind = ? AND oid = ?", (kind.name, oid))
-        )
+        task = asyncio.get_running_loop().create_task(self._versions.mark_edited_here(kind.name, oid))
         self._marks.add(task)
         task.add_done_callback(self._marks.discard)
 
@@ -131,14 +131,12 @@ class CloudObjects:
             raise ValueError(f"a {kind.name} from the cloud needs its oid")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise ValueError(f"a {kind.name} from the cloud needs a version (an integer, 0 or more)")
-        row = await self._db.fetchone(
-            "SELECT cloud_version, edited_here FROM cloud_objects WHERE kind = ? AND oid = ?", (kind.name, oid)
-        )
-        if row is not None and version <= row[0]:
-            return {"commandId": command_id, "stale": {"oid": oid, "version": version, "applied": row[0]}}
-        if row is not None and row[1]:
+        known = await self._versions.get(kind.name, oid)
+        if known is not None and version <= known.version:
+            return {"commandId": command_id, "stale": {"oid": oid, "version": version, "applied": known.version}}
+        if known is not None and known.edited_here:
             local = kind.local(oid) if kind.exists(oid) else None
-            await self._record(kind.name, oid, version)  # settled: the next newer version applies
+            await self._versions.record(kind.name, oid, version)  # settled: the next newer version applies
             log.info("cloud %s %s v%d conflicts with a local edit: the local one is kept", kind.name, oid, version)
             return {"commandId": command_id, "conflict": {"oid": oid, "version": version, "local": local}}
         self._applying = (kind.name, oid)
@@ -153,12 +151,5 @@ class CloudObjects:
                 await (kind.update if kind.exists(oid) else kind.create)(payload, oid)
         finally:
             self._applying = None
-        await self._record(kind.name, oid, version)
+        await self._versions.record(kind.name, oid, version)
         return {"commandId": command_id, "applied": {"oid": oid, "version": version}}
-
-    async def _record(self, kind: str, oid: str, version: int) -> None:
-        await self._db.execute(
-            "INSERT INTO cloud_objects (kind, oid, cloud_version, edited_here) VALUES (?, ?, ?, 0) "
-            "ON CONFLICT (kind, oid) DO UPDATE SET cloud_version = excluded.cloud_version, edited_here = 0",
-            (kind, oid, version),
-        )

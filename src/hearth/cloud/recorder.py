@@ -16,8 +16,8 @@ import contextlib
 import logging
 from typing import Any
 
-from hearth.cloud.outbox import NewRecord, Outbox
 from hearth.model import events as ev
+from hearth.store.outbox import NewRecord, Outbox
 
 log = logging.getLogger(__name__)
 

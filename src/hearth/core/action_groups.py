@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from hearth.model.action import AUTHENTICATION_MASK, ActionGroup
 from hearth.model.datatype import infer_datatype
 from hearth.model.errors import ApiError
 from hearth.model.events import ActionGroupCreatedEvent, ActionGroupDeletedEvent, ActionGroupUpdatedEvent, now_ms
+from hearth.store.action_groups import ActionGroupRepository
 from hearth.store.database import Database
 
 
@@ -45,16 +45,14 @@ def _keep_masked_authentication(old: ActionGroup, new: ActionGroup) -> None:
 
 class ActionGroupStore:
     def __init__(self, db: Database, bus: EventBus, executor: Executor) -> None:
-        self._db = db
+        self._rows = ActionGroupRepository(db)
         self._bus = bus
         self._executor = executor
         self._groups: dict[str, tuple[ActionGroup, int, int]] = {}  # oid -> (group, created, updated)
 
     async def load(self) -> None:
-        for oid, body, created, updated in await self._db.fetchall(
-            "SELECT oid, body, creation_time, last_update_time FROM action_groups"
-        ):
-            self._groups[oid] = (ActionGroup.model_validate(json.loads(body)), created, updated)
+        for row in await self._rows.all():
+            self._groups[row.oid] = (row.group, row.creation_time, row.last_update_time)
 
     def __contains__(self, oid: object) -> bool:
         return oid in self._groups
@@ -125,7 +123,7 @@ class ActionGroupStore:
 
     async def delete(self, oid: str) -> None:
         self.get(oid)
-        await self._db.execute("DELETE FROM action_groups WHERE oid = ?", (oid,))
+        await self._rows.delete(oid)
         del self._groups[oid]
         self._bus.publish(ActionGroupDeletedEvent(action_group_oid=oid))
 
@@ -142,12 +140,5 @@ class ActionGroupStore:
             await self.update(edited)
 
     async def _save(self, oid: str, group: ActionGroup, created: int, updated: int) -> None:
-        # The store keeps parameters in clear: they are needed to run the group. Only the API masks them.
-        body = json.dumps(group.model_dump(by_alias=True, exclude_none=True))
-        await self._db.execute(
-            "INSERT INTO action_groups (oid, label, body, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (oid) DO UPDATE SET label = excluded.label, body = excluded.body, "
-            "last_update_time = excluded.last_update_time",
-            (oid, group.label, body, created, updated),
-        )
+        await self._rows.save(oid, group, created, updated)  # parameters in clear; only the API masks them
         self._groups[oid] = (group, created, updated)

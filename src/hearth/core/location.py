@@ -11,7 +11,6 @@ trigger schedules have no time (a day without one has no window, see ``core.trig
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import date, datetime
@@ -23,6 +22,7 @@ from hearth.core.sun import DEFAULT_ANGLE, SunSetting, TwilightAngle, system_tim
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.events import LocationUpdatedEvent, now_ms
 from hearth.store.database import Database
+from hearth.store.location import LocationRepository
 from hearth.store.writer import BatchWriter
 
 _TEXT_FIELDS = ("city", "country", "postalCode", "addressLine1", "addressLine2", "twilightCity")
@@ -47,10 +47,6 @@ _FIELDS = frozenset(
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Dusk at the solstices for twilightMode 2 when the user gave none: 21:30 in June, 17:00 in December.
 SUMMER_DUSK_MIN, WINTER_DUSK_MIN = 21 * 60 + 30, 17 * 60
-UPSERT = (
-    "INSERT INTO setup_location (id, body, creation_time, last_update_time) VALUES (1, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time"
-)
 
 
 def _bad(field: str, reason: str) -> ApiError:
@@ -150,9 +146,8 @@ def validate_location(body: Any, current: dict[str, Any]) -> dict[str, Any]:
 
 class LocationStore:
     def __init__(self, db: Database, writer: BatchWriter, bus: EventBus, clock: Clock) -> None:
-        self._db = db
+        self._row = LocationRepository(db, writer)
         self._clock = clock
-        self._writer = writer
         self._bus = bus
         self._body: dict[str, Any] = {}
         self._created: int | None = None
@@ -160,9 +155,9 @@ class LocationStore:
         self._setting = SunSetting(timezone=system_timezone())
 
     async def load(self) -> None:
-        row = await self._db.fetchone("SELECT body, creation_time, last_update_time FROM setup_location")
-        if row is not None:
-            self._body, self._created, self._updated = json.loads(row[0]), row[1], row[2]
+        stored = await self._row.get()
+        if stored is not None:
+            self._body, self._created, self._updated = stored.body, stored.creation_time, stored.last_update_time
         self._setting = self._make_setting()
 
     @property
@@ -212,7 +207,7 @@ class LocationStore:
         merged = validate_location(body, self._body)
         now = now_ms()
         created = self._created if self._created is not None else now
-        await self._writer.commit(UPSERT, (json.dumps(merged), created, now))
+        await self._row.save(merged, created, now)
         self._body, self._created, self._updated = merged, created, now
         self._setting = self._make_setting()
         b = merged

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -12,30 +11,19 @@ from hearth.model.errors import ApiError
 from hearth.model.events import ZoneCreatedEvent, ZoneDeletedEvent, ZoneUpdatedEvent, now_ms
 from hearth.model.place import Zone, ZoneItem
 from hearth.store.database import Database
+from hearth.store.zones import ZoneRepository
 
 
 class ZoneStore:
     def __init__(self, db: Database, bus: EventBus, registry: DeviceRegistry) -> None:
-        self._db = db
+        self._rows = ZoneRepository(db)
         self._bus = bus
         self._registry = registry
         self._zones: dict[str, Zone] = {}
 
     async def load(self) -> None:
-        for oid, body, created, updated in await self._db.fetchall(
-            "SELECT oid, body, creation_time, last_update_time FROM zones"
-        ):
-            data = json.loads(body)
-            self._zones[oid] = Zone(
-                oid=oid,
-                label=data["label"],
-                type=data["type"],
-                items=[ZoneItem(i["deviceOID"], i["deviceURL"]) for i in data["items"]],
-                external_oid=data.get("externalOID"),
-                metadata=data.get("metadata"),
-                creation_time=created,
-                last_update_time=updated,
-            )
+        for zone in await self._rows.all():
+            self._zones[zone.oid] = zone
 
     def all(self) -> list[Zone]:
         return list(self._zones.values())
@@ -106,7 +94,7 @@ class ZoneStore:
         )
 
     async def delete(self, zone: Zone) -> None:
-        await self._db.execute("DELETE FROM zones WHERE oid = ?", (zone.oid,))
+        await self._rows.delete(zone.oid)
         self._zones.pop(zone.oid, None)
         self._bus.publish(ZoneDeletedEvent(zone_oid=zone.oid))
 
@@ -128,10 +116,5 @@ class ZoneStore:
         return places
 
     async def _save(self, zone: Zone) -> None:
-        body = {k: v for k, v in zone.to_json().items() if k in ("label", "type", "items", "externalOID", "metadata")}
-        await self._db.execute(
-            "INSERT INTO zones (oid, body, creation_time, last_update_time) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (oid) DO UPDATE SET body = excluded.body, last_update_time = excluded.last_update_time",
-            (zone.oid, json.dumps(body), zone.creation_time, zone.last_update_time),
-        )
+        await self._rows.save(zone)
         self._zones[zone.oid] = zone

@@ -12,8 +12,8 @@ from hearth.api.live import websocket_library
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
-    from hearth.cloud.outbox import Outbox
     from hearth.ops.monitoring import Monitoring
+    from hearth.store.outbox import Outbox
 
 RUNNING, RADIO_UNAVAILABLE, NOT_STARTED = "running", "radio-unavailable", "not-started"
 

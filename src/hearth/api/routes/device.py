@@ -14,7 +14,6 @@ Where the seed is silent:
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -30,6 +29,7 @@ from hearth.model.datatype import DataType
 from hearth.model.device import Attribute, Device
 from hearth.model.errors import ApiError
 from hearth.model.execution import ExecutionSubType, ExecutionType
+from hearth.store.state_history_view import StateHistoryView
 
 # The seed's categories are "<energy>/<use>" ("electric/heatingSystem", "gas/heatingSystem"), or an energy alone.
 MEASUREMENT_CATEGORY = re.compile(r"[A-Za-z]{1,32}(/[A-Za-z]{1,32})?")
@@ -57,18 +57,7 @@ class GrowingIndexQuery(BaseModel):
 async def index_at(gw: Any, device_url: str, state: str, at_ms: int) -> float | None:
     """A growing index's value at a time, from the state history: the last point at or before it, else (the
     index began later) the first after it; None when the history has no point of it."""
-    row = await gw.db.fetchone(
-        "SELECT value FROM state_history WHERE url = ? AND name = ? AND time <= ? ORDER BY time DESC LIMIT 1",
-        (device_url, state, at_ms),
-    )
-    if row is None:
-        row = await gw.db.fetchone(
-            "SELECT value FROM state_history WHERE url = ? AND name = ? AND time > ? ORDER BY time LIMIT 1",
-            (device_url, state, at_ms),
-        )
-    if row is None:
-        return None
-    value = json.loads(row[0])
+    value = await StateHistoryView(gw.db).value_at(device_url, state, at_ms)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

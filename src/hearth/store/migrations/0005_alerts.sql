@@ -30,7 +30,7 @@ CREATE TABLE alert_states (
     PRIMARY KEY (rule_id, target_id)
 ) WITHOUT ROWID;
 
--- History, bounded by age and count (hearth.alerts.store).
+-- History, bounded by age and count (hearth.store.alerts).
 CREATE TABLE alerts (
     id              TEXT PRIMARY KEY,
     ts              INTEGER NOT NULL,

@@ -1,4 +1,8 @@
-"""The SQLite side of alert rules: rules, triggers, AlertStates, aggregates, pending runs and history.
+"""The rows of the edge alert rules (``hearth.alerts``): rules, operation triggers, AlertStates, aggregates,
+pending trigger runs and history.
+
+The engine builds rows with the ``*_row`` functions and hands them back to the repository to queue (batched, may
+wait for the next flush) or to write (on disk when the call returns); it never writes SQL itself.
 
 Retention: alerts and state changes older than ``MAX_AGE_DAYS`` go, and at most ``MAX_ROWS`` of each are
 kept (the newest); swept at start, every hour and after every ``SWEEP_EVERY`` new rows.
@@ -57,6 +61,7 @@ INSERT_RUN = (
     "created) VALUES (?, ?, ?, ?, ?, ?)"
 )
 DELETE_RUN = "DELETE FROM alert_trigger_runs WHERE id = ?"
+DELETE_STATES_OF_RULE = "DELETE FROM alert_states WHERE rule_id = ?"
 
 
 def _dumps(value: Any) -> str:
@@ -111,6 +116,10 @@ def run_row(run: TriggerRun) -> Row:
     return INSERT_RUN, (run.id, run.trigger_uid, run.action_group_oid, run.rule_id, run.target_id, run.created)
 
 
+def run_done_row(run_id: str) -> Row:
+    return DELETE_RUN, (run_id,)
+
+
 def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
@@ -132,7 +141,7 @@ class AlertRepository:
         await self._writer.commit(UPSERT_RULE, (rule_id, name, _dumps(body), now, now))
 
     async def delete_rule(self, rule_id: str) -> None:
-        self._writer.commit_later("DELETE FROM alert_states WHERE rule_id = ?", (rule_id,))
+        self._writer.commit_later(DELETE_STATES_OF_RULE, (rule_id,))
         await self._writer.commit("DELETE FROM alert_rules WHERE id = ?", (rule_id,))
 
     async def triggers(self) -> list[tuple[str, dict[str, Any]]]:
@@ -148,6 +157,26 @@ class AlertRepository:
         await self._writer.commit("DELETE FROM operation_triggers WHERE uid = ?", (uid,))
 
     # ------------------------------------------------------------------ running state
+
+    def queue(self, rows: Sequence[Row]) -> None:
+        """Rows for the writer's next batch: not waited for (lost in a crash before the flush, like any batch)."""
+        for sql, params in rows:
+            self._writer.queue(sql, params)
+
+    def write_later(self, row: Row) -> None:
+        """A row for the same transaction as the next commit (a trigger run leaves with its execution's rows)."""
+        self._writer.commit_later(*row)
+
+    async def write(self, rows: Sequence[Row]) -> None:
+        """Rows in one transaction, on disk when this returns."""
+        if not rows:
+            return
+        for sql, params in rows[:-1]:
+            self._writer.commit_later(sql, params)
+        await self._writer.commit(*rows[-1])
+
+    async def forget_states(self, rule_id: str) -> None:
+        await self._writer.commit(DELETE_STATES_OF_RULE, (rule_id,))
 
     async def states(self) -> list[AlertState]:
         rows = await self._db.fetchall(
