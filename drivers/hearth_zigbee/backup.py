@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
-from hearth.sdk import CommandFailed, DriverContext, FailureType
+from hearth.sdk import CommandFailed, DriverContext, FailureType, JsonObject, JsonValue
 from hearth_zigbee.radio import Radio
 
 KEY_BACKUP = "backup"
@@ -22,7 +21,7 @@ class NetworkBackups:
         self.radio = radio
         self.log: logging.Logger = ctx.log
 
-    async def backup(self) -> dict[str, Any]:
+    async def backup(self) -> JsonObject:
         """The network in zigpy's backup format; the last one kept if the radio is away."""
         app = self.radio.app
         if not self.radio.up or app is None:
@@ -31,11 +30,11 @@ class NetworkBackups:
                 return stored
             raise CommandFailed(FailureType.SERIAL_IO_ERROR, "the Zigbee radio is not connected")
         backup = await app.backups.create_backup(load_devices=True)
-        data: dict[str, Any] = backup.as_dict()
+        data: JsonObject = backup.as_dict()
         await self.ctx.storage.put(KEY_BACKUP, data)
         return data
 
-    async def restore(self, data: Mapping[str, Any]) -> None:
+    async def restore(self, data: Mapping[str, JsonValue]) -> None:
         """Write a backup (ours or another zigpy's) onto the coordinator in use: the same network on new hardware.
 
         ValueError if ``data`` is not a zigpy backup. The network we would form again becomes the backup's, and

@@ -21,6 +21,9 @@ from hearth.sdk import (
     Driver,
     DriverContext,
     FailureType,
+    HasStackDevice,
+    JsonObject,
+    JsonValue,
     NetworkBackupCapable,
 )
 from hearth_zigbee import commands as zcmd
@@ -38,7 +41,7 @@ STACK_ADDRESS = "stack"
 STACK_CONTROLLABLE = "zigbee:TransceiverV3_0Component"
 
 
-class ZigbeeDriver(Driver, NetworkBackupCapable):
+class ZigbeeDriver(Driver, NetworkBackupCapable, HasStackDevice):
     protocol: ClassVar[str] = "zigbee"
     # zigpy queues requests per radio itself; several may be in flight.
     max_concurrency: ClassVar[int] = 16
@@ -101,11 +104,11 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
 
     # ------------------------------------------------------------------ network backups
 
-    async def backup(self) -> dict[str, Any]:
+    async def backup(self) -> JsonObject:
         """The network in zigpy's backup format (keys, devices, coordinator state). Secret: never log it."""
         return await self.backups.backup()
 
-    async def restore(self, data: Mapping[str, Any]) -> None:
+    async def restore(self, data: Mapping[str, JsonValue]) -> None:
         """Write a backup (ours or another zigpy's) onto the coordinator in use (see NetworkBackups.restore)."""
         await self.backups.restore(data)
 
@@ -170,5 +173,5 @@ class ZigbeeDriver(Driver, NetworkBackupCapable):
             raise CommandFailed(failure, f"{type(exc).__name__}: {exc}") from None
         call.in_progress(0)
 
-    async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
+    async def set_state(self, url: DeviceURL, name: str, value: JsonValue) -> bool:
         return False

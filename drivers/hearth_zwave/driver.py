@@ -23,6 +23,8 @@ from zwave_js_server.model.node import Node
 
 from hearth.sdk import (
     AssociationCapable,
+    AssociationGroup,
+    AssociationGroups,
     Backoff,
     CommandCall,
     CommandFailed,
@@ -31,6 +33,7 @@ from hearth.sdk import (
     Driver,
     DriverContext,
     FailureType,
+    HasStackDevice,
     events,
 )
 from hearth_zwave.mapping import (
@@ -76,7 +79,7 @@ def _key(value: Any) -> ValueKey:
     return (int(value.command_class), int(value.endpoint or 0), value.property_, value.property_key)
 
 
-class ZWaveDriver(Driver, AssociationCapable):
+class ZWaveDriver(Driver, AssociationCapable, HasStackDevice):
     protocol: ClassVar[str] = "zwave"
     max_concurrency: ClassVar[int] = 16
     # A command to a sleeping node may wait for its wake-up (wakeup_wait_s, at most 3000 s): the executor's own
@@ -610,7 +613,7 @@ class ZWaveDriver(Driver, AssociationCapable):
 
     # ------------------------------------------------------------------ associations
 
-    async def association_groups(self, node_id: int) -> dict[str, Any]:
+    async def association_groups(self, node_id: int) -> AssociationGroups:
         """``{"maxAssociationGroup", "associationGroups": [{"maxNode", "groupId", "nodeList"}]}`` (End-User API)."""
         node = self._node(node_id)
         assert self.client is not None and self.client.driver is not None
@@ -625,7 +628,7 @@ class ZWaveDriver(Driver, AssociationCapable):
             raise CommandFailed(failure, exc.zwave_error_message) from None
         except (BaseZwaveJSServerError, NotFoundError) as exc:
             raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {_describe(exc)}") from None
-        listed = [
+        listed: list[AssociationGroup] = [
             {
                 "maxNode": group.max_nodes,
                 "groupId": group_id,
