@@ -17,7 +17,7 @@ from typing import Any
 
 import zigpy.types as zt
 
-from hearth.sdk import CommandFailed, DeviceSpec, DeviceURL, DriverContext, FailureType
+from hearth.sdk import CommandFailed, DeviceSpec, DeviceURL, DriverContext, FailureType, describe_error
 from hearth_zigbee.clusters import CONTEXT_ATTRIBUTES, cache_of, cached, cluster_of, clusters_of
 from hearth_zigbee.mapping import (
     ATTRIBUTES,
@@ -33,7 +33,7 @@ from hearth_zigbee.mapping import (
     listens_to,
     states_for,
 )
-from hearth_zigbee.radio import Radio, describe
+from hearth_zigbee.radio import Radio
 from hearth_zigbee.settings import ZigbeeSettings
 
 # Read from zigpy's cache when a device is adopted: what decides an endpoint's functions (by cluster: the
@@ -237,7 +237,7 @@ class Devices:
                         device.ieee,
                         cid,
                         attr,
-                        describe(exc),
+                        describe_error(exc),
                     )
 
     def _listen(self, device: Any, node: Node) -> None:
@@ -277,7 +277,7 @@ class Devices:
                         "zigbee device %s: reporting of cluster 0x%04x not configured (%s)",
                         node.ieee,
                         cid,
-                        describe(exc),
+                        describe_error(exc),
                     )
         await self.refresh(node)
 
@@ -301,7 +301,7 @@ class Devices:
                         # Answers arrive through attribute_updated, like reports.
                         await cluster.read_attributes(attrs)
                 except Exception as exc:
-                    self.log.info("zigbee device %s: cluster 0x%04x not read (%s)", node.ieee, cid, describe(exc))
+                    self.log.info("zigbee device %s: cluster 0x%04x not read (%s)", node.ieee, cid, describe_error(exc))
 
     async def enroll(self, ieee: str, endpoint: int) -> None:
         try:
@@ -310,7 +310,7 @@ class Devices:
                 async with asyncio.timeout(self.settings.command_timeout_s):
                     await cluster.enroll_response(enroll_response_code=0, zone_id=0)
         except Exception as exc:
-            self.log.info("zigbee device %s: zone not enrolled (%s)", ieee, describe(exc))
+            self.log.info("zigbee device %s: zone not enrolled (%s)", ieee, describe_error(exc))
 
     async def forget(self, ieee: str) -> None:
         """The device's Hearth devices removed (those we adopted, or any left from before with its address)."""

@@ -20,7 +20,7 @@ import zigpy.exceptions
 import zigpy.types as zt
 from zigpy.application import ControllerApplication
 
-from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType
+from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType, describe_error
 from hearth_zigbee.settings import ZigbeeSettings
 
 # Storage keys. The network key is a secret: it lives here and in zigpy's database only.
@@ -41,14 +41,6 @@ def radio_class(radio: str) -> type[ControllerApplication]:
     from zigpy_deconz.zigbee.application import ControllerApplication as Deconz
 
     return Deconz
-
-
-def describe(exc: BaseException | None) -> str:
-    """An exception for the log: its kind and text (``closed`` when a connection ended without one)."""
-    if exc is None:
-        return "closed"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def random_pan_id() -> int:
@@ -101,7 +93,9 @@ class Radio:
             await self.connect()
         except Exception as exc:
             self.log.warning(
-                "zigbee radio on %s not usable (%s); retrying in the background", self.settings.port, describe(exc)
+                "zigbee radio on %s not usable (%s); retrying in the background",
+                self.settings.port,
+                describe_error(exc),
             )
             self.ctx.set_available(self.stack_url, False)
             self._schedule_reconnect()
@@ -115,7 +109,7 @@ class Radio:
             try:
                 await app.shutdown()
             except Exception as exc:
-                self.log.warning("zigbee radio did not shut down cleanly: %s", describe(exc))
+                self.log.warning("zigbee radio did not shut down cleanly: %s", describe_error(exc))
 
     # ------------------------------------------------------------------ the network
 
@@ -223,7 +217,7 @@ class Radio:
         if not self.up or self._stopping:
             return
         self.up = False
-        self.log.warning("zigbee radio lost (%s); commands fail until it is back", describe(exc))
+        self.log.warning("zigbee radio lost (%s); commands fail until it is back", describe_error(exc))
         self.ctx.set_available(self.stack_url, False)
         self._schedule_reconnect()
 
@@ -252,7 +246,7 @@ class Radio:
                 self.log.info(
                     "zigbee radio still unreachable (attempt %d: %s); next try in %.1f s",
                     attempt,
-                    describe(exc),
+                    describe_error(exc),
                     delay,
                 )
                 continue

@@ -9,8 +9,8 @@ from typing import Any
 from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveCommand, NotFoundError
 from zwave_js_server.model.association import AssociationAddress
 
-from hearth.sdk import AssociationGroup, AssociationGroups, CommandFailed, FailureType
-from hearth_zwave.connection import ServerConnection, describe
+from hearth.sdk import AssociationGroup, AssociationGroups, CommandFailed, FailureType, describe_error
+from hearth_zwave.connection import ServerConnection
 from hearth_zwave.nodes import Nodes
 
 
@@ -32,7 +32,7 @@ class Associations:
             failure = FailureType.CMDUNKNOWN if exc.zwave_error_code == 302 else FailureType.ERROR_WHILE_EXECUTING
             raise CommandFailed(failure, exc.zwave_error_message) from None
         except (BaseZwaveJSServerError, NotFoundError) as exc:
-            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe(exc)}") from None
+            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe_error(exc)}") from None
         listed: list[AssociationGroup] = [
             {
                 "maxNode": group.max_nodes,

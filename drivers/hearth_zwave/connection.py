@@ -17,16 +17,8 @@ import aiohttp
 from zwave_js_server.client import Client
 from zwave_js_server.model.driver import Driver as ServerDriver
 
-from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType
+from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType, describe_error
 from hearth_zwave.settings import ZWaveSettings
-
-
-def describe(exc: BaseException | None) -> str:
-    """An exception for the log: its kind and text (``closed`` when a connection ended without one)."""
-    if exc is None:
-        return "closed"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class ServerConnection:
@@ -66,7 +58,7 @@ class ServerConnection:
             self.log.warning(
                 "zwave-js server at %s not reachable (%s); retrying in the background",
                 self.settings.url,
-                describe(exc),
+                describe_error(exc),
             )
             self.ctx.set_available(self.stack_url, False)
             self._schedule_reconnect()
@@ -104,7 +96,7 @@ class ServerConnection:
     def _listener_ended(self, task: asyncio.Task[None]) -> None:
         if self._stopping or task is not self._listener:
             return
-        reason = "closed" if task.cancelled() or task.exception() is None else describe(task.exception())
+        reason = "closed" if task.cancelled() or task.exception() is None else describe_error(task.exception())
         self.log.warning("lost the zwave-js server (%s); Z-Wave commands fail until it is back", reason)
         self.up = False
         self.ctx.set_available(self.stack_url, False)
@@ -143,7 +135,7 @@ class ServerConnection:
                 await self._connect()
             except Exception as exc:
                 if attempt == 1 or attempt % 10 == 0:
-                    self.log.info("zwave-js server still unreachable (attempt %d: %s)", attempt, describe(exc))
+                    self.log.info("zwave-js server still unreachable (attempt %d: %s)", attempt, describe_error(exc))
                 continue
             self.log.info("zwave-js server back after %d attempt(s)", attempt)
             return

@@ -31,9 +31,10 @@ from hearth.sdk import (
     DriverContext,
     FailureType,
     HasStackDevice,
+    describe_error,
 )
 from hearth_zwave.associations import Associations
-from hearth_zwave.connection import ServerConnection, describe
+from hearth_zwave.connection import ServerConnection
 from hearth_zwave.mapping import BATTERY, PLAIN_GETS, Function, plan
 from hearth_zwave.nodes import MEMBERSHIP_EVENTS, Nodes, value_key
 from hearth_zwave.procedures import MODE_EVENTS, NetworkProcedures
@@ -184,7 +185,7 @@ class ZWaveDriver(Driver, AssociationCapable, HasStackDevice):
                 f"node {node_id}: {exc.zwave_error_message}",
             ) from None
         except (BaseZwaveJSServerError, aiohttp.ClientError, ConnectionError) as exc:
-            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe(exc)}") from None
+            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe_error(exc)}") from None
         finally:
             work.cancel()
 

@@ -16,9 +16,9 @@ from zwave_js_server.const import CommandClass, ExclusionStrategy, InclusionStra
 from zwave_js_server.exceptions import BaseZwaveJSServerError, FailedZWaveCommand
 from zwave_js_server.model.controller.inclusion_and_provisioning import InclusionGrant
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceURL, DriverContext, FailureType, events
+from hearth.sdk import CommandCall, CommandFailed, DeviceURL, DriverContext, FailureType, describe_error, events
 from hearth_zwave.associations import Associations
-from hearth_zwave.connection import ServerConnection, describe
+from hearth_zwave.connection import ServerConnection
 from hearth_zwave.nodes import Nodes
 from hearth_zwave.settings import ZWaveSettings
 
@@ -129,7 +129,7 @@ class NetworkProcedures:
         except FailedZWaveCommand as exc:
             raise CommandFailed(FailureType.ERROR_WHILE_EXECUTING, f"{call.name}: {exc.zwave_error_message}") from None
         except (BaseZwaveJSServerError, aiohttp.ClientError, ConnectionError) as exc:
-            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe(exc)}") from None
+            raise CommandFailed(FailureType.PEER_DOWN, f"zwave-js server: {describe_error(exc)}") from None
 
     def set_mode(self, mode: str) -> None:
         self.ctx.report_states(self.stack_url, {"zwave:TransceiverStatusState": mode})

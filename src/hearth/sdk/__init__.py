@@ -21,6 +21,7 @@ from hearth.sdk.capabilities import (
     JsonValue,
     NetworkBackupCapable,
 )
+from hearth.sdk.describe import describe_error
 from hearth.sdk.driver import (
     COMMISSIONING_CODES,
     CommandCall,
@@ -54,5 +55,6 @@ __all__ = [
     "JsonObject",
     "JsonValue",
     "NetworkBackupCapable",
+    "describe_error",
     "events",
 ]
