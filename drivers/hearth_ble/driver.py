@@ -21,7 +21,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hearth.sdk import Backoff, CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType
+from hearth.sdk import (
+    Backoff,
+    CommandCall,
+    CommandFailed,
+    DeviceSpec,
+    DeviceURL,
+    Driver,
+    DriverContext,
+    FailureType,
+    HasStackDevice,
+)
 from hearth_ble.adapter import AdapterWatch
 from hearth_ble.formats import (
     ATC_SERVICE_UUID,
@@ -72,7 +82,7 @@ def _label(name: str | None, address: str) -> str:
     return text or f"BLE sensor {address[-8:]}"
 
 
-class BleDriver(Driver):
+class BleDriver(Driver, HasStackDevice):
     # The vendor's protocol list (pyoverkiz's Protocol) has no Bluetooth: "ble" is ours, read as "unknown" there.
     protocol: ClassVar[str] = "ble"
     max_concurrency: ClassVar[int] = 8

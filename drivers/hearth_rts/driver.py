@@ -29,6 +29,7 @@ from hearth.sdk import (
     Driver,
     DriverContext,
     FailureType,
+    HasStackDevice,
 )
 from hearth_rts.motion import DOWN, STILL, UP, Motion
 from hearth_rts.remotes import Frame, RollingCodeStore
@@ -85,7 +86,7 @@ class _Job:
     done: asyncio.Future[None] = field(compare=False)
 
 
-class RtsDriver(Driver, ChannelAllocating):
+class RtsDriver(Driver, ChannelAllocating, HasStackDevice):
     protocol: ClassVar[str] = "rts"
     # Commands are taken at once and queued in order for the one transmitter (see _transmit).
     max_concurrency: ClassVar[int] = 64

@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType
+from hearth.sdk import CommandCall, CommandFailed, DeviceSpec, DeviceURL, Driver, DriverContext, FailureType, JsonValue
 from hearth_virtual.house import DEMO_DEVICES
 from hearth_virtual.settings import parse_settings
 from hearth_virtual.simulation import SimulatedDevice
@@ -115,7 +115,7 @@ class VirtualDriver(Driver):
         sim.settle()
         return True
 
-    async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
+    async def set_state(self, url: DeviceURL, name: str, value: JsonValue) -> bool:
         sim = self.devices.get(str(url))
         if sim is None:
             return False

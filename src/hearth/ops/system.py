@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from hearth import __version__
 from hearth.api.live import MISSING as NO_WEBSOCKETS
 from hearth.api.live import websocket_library
+from hearth.sdk import HasStackDevice
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -58,8 +59,7 @@ def driver_statuses(gateway: Gateway) -> list[DriverStatus]:
             continue
         status = RUNNING
         # Radio drivers declare their radio as a device (its stack_url): unavailable while the radio is away.
-        stack_url = getattr(driver, "stack_url", None)
-        stack = gateway.registry.get(str(stack_url)) if stack_url is not None else None
+        stack = gateway.registry.get(str(driver.stack_url)) if isinstance(driver, HasStackDevice) else None
         if stack is not None and not stack.available:
             status = RADIO_UNAVAILABLE
         devices, unavailable = counts.get(driver.protocol, [0, 0])

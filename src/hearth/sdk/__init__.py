@@ -11,7 +11,17 @@ from hearth.model.datatype import DataType
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.execution import FailureType
-from hearth.sdk.capabilities import AssociationCapable, ChannelAllocating, NetworkBackupCapable
+from hearth.sdk.capabilities import (
+    AssociationCapable,
+    AssociationGroup,
+    AssociationGroups,
+    ChannelAllocating,
+    HasStackDevice,
+    JsonObject,
+    JsonValue,
+    NetworkBackupCapable,
+)
+from hearth.sdk.describe import describe_error
 from hearth.sdk.driver import (
     COMMISSIONING_CODES,
     CommandCall,
@@ -25,6 +35,8 @@ from hearth.sdk.driver import (
 
 __all__ = [
     "AssociationCapable",
+    "AssociationGroup",
+    "AssociationGroups",
     "Backoff",
     "COMMISSIONING_CODES",
     "ChannelAllocating",
@@ -39,6 +51,10 @@ __all__ = [
     "DriverContext",
     "DriverStorage",
     "FailureType",
+    "HasStackDevice",
+    "JsonObject",
+    "JsonValue",
     "NetworkBackupCapable",
+    "describe_error",
     "events",
 ]

@@ -13,6 +13,7 @@ from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.events import Event
 from hearth.model.execution import FailureType
+from hearth.sdk.capabilities import JsonValue
 
 # Where the API keeps a protocol's active commissioning (install) codes: this key of the driver's storage, a list
 # of {"code", "metadata", "commissioningId"}. The driver reads them when it opens its network.
@@ -161,6 +162,6 @@ class Driver(abc.ABC):
         CommandFailed if it can but the device did not answer."""
         return False
 
-    async def set_state(self, url: DeviceURL, name: str, value: Any) -> bool:
+    async def set_state(self, url: DeviceURL, name: str, value: JsonValue) -> bool:
         """Play the physical world: make the device report ``value``. False if this driver cannot."""
         return False

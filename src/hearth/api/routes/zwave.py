@@ -18,7 +18,7 @@ from hearth.api.errors import json_response
 from hearth.api.routes import procedures
 from hearth.model import events as ev
 from hearth.model.errors import ApiError, ErrorCode
-from hearth.sdk import AssociationCapable, CommandFailed
+from hearth.sdk import AssociationCapable, AssociationGroups, CommandFailed
 
 SET_MODE: procedures.ProcedureEvents = (ev.ZWaveSetModeCompleteEvent, ev.ZWaveSetModeFailedEvent)
 RESET: procedures.ProcedureEvents = (ev.ZWaveResetCompleteEvent, ev.ZWaveResetFailedEvent)
@@ -105,13 +105,13 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
 
     groups_path = f"{base}/association/nodes/{{node}}/groups"
 
-    async def read_groups(gateway_id: str, node: str) -> dict[str, Any]:
+    async def read_groups(gateway_id: str, node: str) -> AssociationGroups:
         procedures.check_gateway(gw, gateway_id)
         driver = gw.drivers.by_protocol.get("zwave")
         if not isinstance(driver, AssociationCapable):
             raise ApiError.unsupported("The Z-Wave driver is not enabled on this gateway")
         try:
-            groups: dict[str, Any] = await driver.association_groups(node_id_of(node))
+            groups = await driver.association_groups(node_id_of(node))
         except CommandFailed as exc:
             if exc.failure.name == "ACTUATORUNKNOWN":
                 raise ApiError.not_found(exc.message) from None
