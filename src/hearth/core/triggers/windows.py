@@ -139,9 +139,9 @@ class SchedulingWindows:
         moment = first
         for _ in range(1000):
             change = next_change(trigger.definition.intervals, engine.location.sun, moment, calendar=engine.calendar)
-            if change is None or change[0] > until:
+            if change is None or change.at > until:
                 break
-            moment = change[0]
-            if change[1] is not None:
+            moment = change.at
+            if change.window is not None:
                 found.append(moment)
         return found
