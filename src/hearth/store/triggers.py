@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hearth.store.database import Database
+from hearth.store.repositories import SettingsRepository
 from hearth.store.writer import BatchWriter
 
 UPSERT_TRIGGER = (
@@ -77,15 +78,16 @@ class TriggerRepository:
     def __init__(self, db: Database, writer: BatchWriter) -> None:
         self._db = db
         self._writer = writer
+        self._settings = SettingsRepository(db)
 
     # ------------------------------------------------------------------ the global switch
 
     async def enabled(self) -> bool:
         """The switch of ``/triggers/status``: on unless it was switched off."""
-        row = await self._db.fetchone("SELECT value FROM gateway_settings WHERE key = ?", (ENABLED_KEY,))
-        return row is None or row[0] != "false"
+        return await self._settings.get(ENABLED_KEY) != "false"
 
     async def set_enabled(self, enabled: bool) -> None:
+        # Through the writer (not SettingsRepository.put): on disk with the flush it shares, before the answer.
         await self._writer.commit(UPSERT_SETTING, (ENABLED_KEY, "true" if enabled else "false"))
 
     # ------------------------------------------------------------------ definitions
