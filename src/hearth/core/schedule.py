@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from hearth.core.action_groups import ActionGroupStore
@@ -22,6 +22,7 @@ from hearth.model.errors import ApiError
 from hearth.model.events import DelayedTriggerCancelledEvent, DelayedTriggerSetEvent, GroupTriggeredEvent
 from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.store.database import Database
+from hearth.store.schedules import ScheduledRunRepository, ScheduledRunRow
 from hearth.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,9 @@ log = logging.getLogger(__name__)
 DELAYED_TRIGGER_TYPE = 2
 
 
-@dataclass(slots=True)
-class ScheduledRun:
-    trigger_id: str
-    action_group_oid: str
-    label: str
-    utc_time: int
-    creation_time: int
+@dataclass(frozen=True, slots=True)
+class ScheduledRun(ScheduledRunRow):
+    """A run as the API shows it (``GET /exec/schedule``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,8 +57,7 @@ class DelayedRunScheduler:
         groups: ActionGroupStore,
         missed_grace_s: float = 900.0,
     ) -> None:
-        self._db = db
-        self._writer = writer
+        self._store = ScheduledRunRepository(db, writer)
         self._bus = bus
         self._executor = executor
         self._groups = groups
@@ -72,10 +68,8 @@ class DelayedRunScheduler:
 
     async def load(self) -> None:
         now = time.time() * 1000
-        for row in await self._db.fetchall(
-            "SELECT trigger_id, action_group_oid, label, utc_time, creation_time FROM scheduled_runs"
-        ):
-            run = ScheduledRun(*row)
+        for row in await self._store.runs():
+            run = ScheduledRun(*astuple(row))
             if run.utc_time < now - self.missed_grace_s * 1000:
                 log.warning(
                     "scheduled run %s of %s was due at %d, missed by too long while down: dropped",
@@ -83,7 +77,7 @@ class DelayedRunScheduler:
                     run.action_group_oid,
                     run.utc_time,
                 )
-                await self._db.execute("DELETE FROM scheduled_runs WHERE trigger_id = ?", (run.trigger_id,))
+                await self._store.drop_at_start(run.trigger_id)
                 self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=run.trigger_id))
                 continue
             self._arm(run)
@@ -101,18 +95,14 @@ class DelayedRunScheduler:
     async def schedule(self, action_group_oid: str, utc_time: int) -> ScheduledRun:
         group = self._groups.get(action_group_oid)
         run = ScheduledRun(str(uuid.uuid4()), action_group_oid, group.label, utc_time, int(time.time() * 1000))
-        await self._writer.commit(
-            "INSERT INTO scheduled_runs (trigger_id, action_group_oid, label, utc_time, creation_time) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (run.trigger_id, run.action_group_oid, run.label, run.utc_time, run.creation_time),
-        )
+        await self._store.add(run)
         self._arm(run)
         self._bus.publish(DelayedTriggerSetEvent(trigger_id=run.trigger_id))
         return run
 
     async def cancel(self, trigger_id: str) -> None:
         self.get(trigger_id)
-        await self._writer.commit("DELETE FROM scheduled_runs WHERE trigger_id = ?", (trigger_id,))
+        await self._store.remove(trigger_id)
         self._runs.pop(trigger_id, None)
         timer = self._timers.pop(trigger_id, None)
         if timer is not None:
@@ -136,7 +126,7 @@ class DelayedRunScheduler:
         if run is None:
             return
         # Removed with the journal rows of the execution it becomes (one flush, one transaction).
-        self._writer.commit_later("DELETE FROM scheduled_runs WHERE trigger_id = ?", (trigger_id,))
+        self._store.remove_later(trigger_id)
         try:
             group = self._groups.get(run.action_group_oid)
             execution = await self._executor.submit(

@@ -3,7 +3,8 @@ engine that runs them. See ``engine`` for what runs when, the execution subTypes
 the modules of the types that have their own (``regulation``, ``point_to_point``, ``delayed_commands``,
 ``event_trigger``)."""
 
-from hearth.core.triggers.engine import TRIGGERS_FUNCTION_TYPE, LiveTrigger, TriggerEngine
+from hearth.core.triggers.engine import TRIGGERS_FUNCTION_TYPE, TriggerEngine
+from hearth.core.triggers.live import LiveTrigger
 from hearth.core.triggers.model import Mode, TriggerType, parse_trigger
 from hearth.core.triggers.runs import TriggerSource
 

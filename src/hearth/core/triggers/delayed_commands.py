@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from hearth.core.operators import ConditionOperator
 from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, StateRef, satisfies
-from hearth.core.triggers.fields import Effect, ExtraSpec, Reader, invalid, parse_restrictions
+from hearth.core.triggers.fields import Effect, ExtraSpec, Reader, StateRestriction, invalid, parse_restrictions
 from hearth.core.triggers.intervals import local_time
 from hearth.core.triggers.rule_base import Rule
 from hearth.model.action import ActionGroup
@@ -35,14 +35,21 @@ from hearth.model.execution import ExecutionSubType
 MAX_CALLS = 50
 
 
+class CommandCall(NamedTuple):
+    """One of ``commandCalls``: a command of the device and its parameters."""
+
+    name: str
+    parameters: list[Any]
+
+
 @dataclass(frozen=True, slots=True)
 class DelayedCommandsSpec(ExtraSpec):
     device_url: str
-    calls: list[tuple[str, list[Any]]]
+    calls: list[CommandCall]
     label: str
     day: date
     minutes: int
-    restrictions: list[tuple[str, Any]]
+    restrictions: list[StateRestriction]
 
     def due(self, tz: tzinfo) -> float:
         return local_time(self.day, self.minutes, tz)
@@ -77,8 +84,8 @@ class DelayedCommandsSpec(ExtraSpec):
         return DelayedCommandsRule(self)
 
 
-def _call(r: Reader, name_key: str, params_key: str) -> tuple[str, list[Any]]:
-    return r.required_text(name_key, 128), r.items(params_key, max_items=20)
+def _call(r: Reader, name_key: str, params_key: str) -> CommandCall:
+    return CommandCall(r.required_text(name_key, 128), r.items(params_key, max_items=20))
 
 
 def parse_delayed_commands(r: Reader, *, single: bool = False) -> DelayedCommandsSpec:

@@ -40,15 +40,20 @@ too. At start:
   opening is caught up only if the window is still open. Anything later is not run: it is recorded in
   ``trigger_missed_runs``, logged as a warning and announced with DelayedTriggerCancelledEvent.
 Outputs of conditions are not stored: at start they are set from the restored states, without effects.
+
+Where each part is: this module is the service (the definitions of the API, the index of watched states,
+start and stop); ``live`` a trigger at run time; ``delays`` the activation delays; ``windows`` the scheduling
+windows; ``command_schedules`` the times of genericCommandSchedulingTrigger; ``timed_kinds`` the timers and
+events of the types kept in their own modules; ``recovery`` the missed-run rule at start; ``effects`` the
+running of effects; ``validation`` the checks against the gateway; ``trial_runs`` the API's tests. Their rows
+are read and written through ``hearth.store.triggers``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 from hearth.core.action_groups import ActionGroupStore
@@ -57,34 +62,34 @@ from hearth.core.clock import Clock
 from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
-from hearth.core.triggers.blocks import Debounced, StateKey
-from hearth.core.triggers.fields import EFFECT_LISTS, Effect, ExtraSpec, invalid, shown_body
-from hearth.core.triggers.intervals import BoundType, DayTypes, Window, active_window, local_time, next_change
+from hearth.core.triggers.blocks import StateKey
+from hearth.core.triggers.command_schedules import CommandSchedules
+from hearth.core.triggers.delays import ActivationDelays
+from hearth.core.triggers.effects import EffectRunner, holding
+from hearth.core.triggers.fields import EFFECT_LISTS, shown_body
+from hearth.core.triggers.intervals import DayTypes
+from hearth.core.triggers.live import LiveTrigger
 from hearth.core.triggers.model import (
     CommandSchedulingSpec,
-    DiscreteSpec,
     IfThenSpec,
     Mode,
-    ThresholdSpec,
     TriggerDefinition,
     TriggerType,
     parse_trigger,
     parse_type,
 )
-from hearth.core.triggers.rule_base import Rule
-from hearth.core.triggers.rules import CommandRule, DiscreteRule, make_rule
-from hearth.core.triggers.runs import UPSERT_TIMER, Due, TriggerSource
+from hearth.core.triggers.recovery import TimerRecovery
+from hearth.core.triggers.runs import Due, TriggerSource
 from hearth.core.triggers.timed_kinds import TimedKinds
+from hearth.core.triggers.trial_runs import TrialRuns
+from hearth.core.triggers.validation import check_definition
+from hearth.core.triggers.windows import WINDOW, SchedulingWindows
 from hearth.model.calendar_events import CALENDAR_EVENTS, CALENDAR_FUNCTION_TYPE
-from hearth.model.datatype import DataType
 from hearth.model.errors import ApiError, ErrorCode
 from hearth.model.events import (
-    DelayedTriggerCancelledEvent,
-    DelayedTriggerSetEvent,
     DeviceStateChangedEvent,
     Event,
     GatewayFunctionChangedEvent,
-    GroupTriggeredEvent,
     LocationUpdatedEvent,
     SetupTriggerCreatedEvent,
     SetupTriggerCreationFailedEvent,
@@ -94,113 +99,24 @@ from hearth.model.events import (
     SetupTriggerUpdatedEvent,
     now_ms,
 )
-from hearth.model.execution import ExecutionSubType, ExecutionType
 from hearth.store.database import Database
+from hearth.store.triggers import TriggerRepository, TriggerTimerRow
 from hearth.store.writer import BatchWriter
+
+__all__ = ["MAX_TRIGGERS", "TRIGGERS_FUNCTION_TYPE", "LiveTrigger", "TriggerEngine"]
 
 log = logging.getLogger(__name__)
 
 # functionType of GatewayFunctionChangedEvent for the global switch of setup triggers.
 TRIGGERS_FUNCTION_TYPE = 1
-ENABLED_KEY = "triggers.enabled"
-OWNER = "setup-trigger"
-
-UPSERT_TRIGGER = (
-    "INSERT INTO setup_triggers (oid, id, type, mode, body, creation_time, last_update_time) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (oid) DO UPDATE SET mode = excluded.mode, body = excluded.body, "
-    "last_update_time = excluded.last_update_time"
-)
-INSERT_MISSED = "INSERT INTO trigger_missed_runs (trigger_oid, timer, due_time, recorded_time) VALUES (?, ?, ?, ?)"
-UPSERT_SETTING = (
-    "INSERT INTO gateway_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-)
-MAX_MISSED_RECORDED = 100
 MAX_TRIGGERS = 5000
 
 
-_BOUND_SUB_TYPES = {
-    BoundType.TIME: ExecutionSubType.TIME_TRIGGER,
-    BoundType.DAWN: ExecutionSubType.DAWN_TRIGGER,
-    BoundType.DUSK: ExecutionSubType.DUSK_TRIGGER,
-}
-
-
-def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
-class LiveTrigger:
-    """A setup trigger at run time: its definition, rule, mode, window and timers. It is the Sink of its
-    Debounced outputs."""
-
-    def __init__(
-        self, engine: TriggerEngine, definition: TriggerDefinition, oid: str, setup_id: str, created: int, updated: int
-    ) -> None:
-        self.engine = engine
-        self.definition = definition
-        self.oid = oid
-        self.setup_id = setup_id
-        self.created = created
-        self.updated = updated
-        self.mode = definition.mode
-        self.rule: Rule = make_rule(definition)
-        self.window: Window | None = None
-        self.timers: dict[str, asyncio.Task[None]] = {}
-        self.window_row = False
-        self.removed = False
-
-    @property
-    def type(self) -> TriggerType:
-        return self.definition.type
-
-    @property
-    def time_only(self) -> bool:
-        """An ifThen without a condition: its schedule is what fires it, at each opening (mode 1 or 3)."""
-        spec = self.definition.spec
-        return isinstance(spec, IfThenSpec) and spec.root is None
-
-    @property
-    def active(self) -> bool:
-        if not self.engine.enabled:
-            return False
-        return self.mode is Mode.ON or (self.mode is Mode.SCHEDULED and self.window is not None)
-
-    # Sink of the Debounced outputs
-    def arm(self, node: Debounced, due: float) -> None:
-        self.engine.arm_delay(self, node, due)
-
-    def disarm(self, node: Debounced) -> None:
-        self.engine.disarm_delay(self, node)
-
-    def rose(self, node: Debounced) -> None:
-        self.engine.rose(self, node)
-
-    def to_json(self) -> dict[str, Any]:
-        inner = shown_body(self.definition.body, self.created, self.updated)
-        inner.update(
-            {
-                "mode": int(self.mode),
-                "oid": self.oid,
-                "id": self.setup_id,
-                "creationTime": self.created,
-                "lastUpdateTime": self.updated,
-            }
-        )
-        return {self.type.value: inner}
-
-    def status(self) -> dict[str, Any]:
-        sun, now = self.engine.location.sun, self.engine.clock.now()
-        return {
-            "triggerOID": self.oid,
-            "mode": int(self.mode),
-            "schedulingIntervalsStatus": [
-                i.active_window(sun, now, self.engine.calendar) is not None for i in self.definition.intervals
-            ],
-            "subTriggersStatus": self.rule.status(),
-        }
-
-
 class TriggerEngine:
+    """The service: keeps the setup triggers (the API's definitions, in the store), routes state changes to
+    the triggers that watch them, and ties their timers (delays, windows, command schedules, the types of
+    ``timed_kinds``), their recovery at start and the running of their effects."""
+
     def __init__(
         self,
         db: Database,
@@ -216,12 +132,11 @@ class TriggerEngine:
         missed_grace_s: float = 900.0,
         calendar: DayTypes | None = None,
     ) -> None:
-        self._db = db
+        self.store = TriggerRepository(db, writer)
         self.calendar = calendar  # day types, for scheduling intervals of kind dayType
-        self._writer = writer
-        self._bus = bus
+        self.bus = bus
         self.clock = clock
-        self._registry = registry
+        self.registry = registry
         self._executor = executor
         self._groups = groups
         self.location = location
@@ -231,179 +146,73 @@ class TriggerEngine:
         self._triggers: dict[str, LiveTrigger] = {}
         # (deviceURL, stateName) -> the triggers that watch it
         self._index: dict[StateKey, list[LiveTrigger]] = {}
-        self._due: list[Due] = []
-        self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[Any] = []
         self._next_id = 1
-        self._kinds = TimedKinds(self)  # timers and events of the types kept in their own modules
+        self.runner = EffectRunner(self.store, executor, groups, bus)
+        self.delays = ActivationDelays(self)
+        self.windows = SchedulingWindows(self)
+        self.commands = CommandSchedules(self)
+        self.kinds = TimedKinds(self)  # timers and events of the types kept in their own modules
+        self.recovery = TimerRecovery(self)
+        self._trials = TrialRuns(self)
 
     # ------------------------------------------------------------------ start and stop
 
     async def load(self) -> None:
-        setting = await self._db.fetchone("SELECT value FROM gateway_settings WHERE key = ?", (ENABLED_KEY,))
-        self.enabled = setting is None or setting[0] != "false"
-        await self._db.execute(
-            "DELETE FROM trigger_timers WHERE active = 0 OR trigger_oid NOT IN (SELECT oid FROM setup_triggers)"
-        )
-        for oid, setup_id, type_text, mode, body, created, updated in await self._db.fetchall(
-            "SELECT oid, id, type, mode, body, creation_time, last_update_time FROM setup_triggers"
-        ):
+        self.enabled = await self.store.enabled()
+        await self.store.drop_retired_timers()
+        for stored in await self.store.triggers():
             try:
-                definition = parse_trigger({type_text: json.loads(body)})
+                definition = parse_trigger({stored.type: stored.body})
             except ApiError as exc:
-                log.error("setup trigger %s could not be read back (%s): it is not run", oid, exc.message)
+                log.error("setup trigger %s could not be read back (%s): it is not run", stored.oid, exc.message)
                 continue
-            definition.mode = Mode(mode)
-            trigger = LiveTrigger(self, definition, oid, setup_id, created, updated)
-            self._triggers[oid] = trigger
+            definition.mode = Mode(stored.mode)
+            setup_id = stored.setup_id
+            trigger = LiveTrigger(self, definition, stored.oid, setup_id, stored.created, stored.updated)
+            self._triggers[stored.oid] = trigger
             self._next_id = max(self._next_id, int(setup_id) + 1 if setup_id.isascii() and setup_id.isdigit() else 0)
             trigger.rule.initialise(self.lookup)
             self._index_add(trigger)
-            trigger.window = self._current_window(trigger)
+            trigger.window = self.windows.current(trigger)
         now = self.clock.now()
         due: list[Due] = []
-        rows: list[tuple[Any, ...]] = []
-        for oid, timer, due_ms, payload in await self._db.fetchall(
-            "SELECT trigger_oid, timer, due_time, payload FROM trigger_timers WHERE active = 1"
-        ):
-            live = self._triggers.get(oid)
+        rows: list[TriggerTimerRow] = []
+        for timer in await self.store.active_timers():
+            live = self._triggers.get(timer.trigger_oid)
             if live is None:
                 continue
-            self._restore_timer(live, timer, due_ms / 1000, json.loads(payload or "{}"), now, due, rows)
+            self.recovery.restore(live, timer, now, due, rows)
         for trigger in self._triggers.values():
-            if "window" not in trigger.timers:
-                self._schedule_window(trigger)
-            self._schedule_commands(trigger, skip_armed=True)
-            self._kinds.install(trigger, initial=False)
-        self._unsubscribe.append(self._bus.subscribe(self._on_states, DeviceStateChangedEvent))
-        self._unsubscribe.append(self._bus.subscribe(self._on_location, LocationUpdatedEvent))
+            if WINDOW not in trigger.timers:
+                self.windows.schedule(trigger)
+            self.commands.schedule(trigger, skip_armed=True)
+            self.kinds.install(trigger, initial=False)
+        self._unsubscribe.append(self.bus.subscribe(self._on_states, DeviceStateChangedEvent))
+        self._unsubscribe.append(self.bus.subscribe(self._on_location, LocationUpdatedEvent))
         # Day types change with the calendar: its objects and its switch (GatewayFunctionChangedEvent).
-        self._unsubscribe.append(self._bus.subscribe(self._on_location, *CALENDAR_EVENTS, GatewayFunctionChangedEvent))
+        self._unsubscribe.append(self.bus.subscribe(self._on_location, *CALENDAR_EVENTS, GatewayFunctionChangedEvent))
         if due or rows:
-            self._spawn(self._run(due, rows))
+            self.runner.spawn(self.runner.run(due, rows))
         log.info("%d setup triggers loaded%s", len(self._triggers), "" if self.enabled else " (switched off)")
-
-    def _restore_timer(
-        self,
-        trigger: LiveTrigger,
-        timer: str,
-        due: float,
-        payload: dict[str, Any],
-        now: float,
-        runs: list[Due],
-        rows: list[tuple[Any, ...]],
-    ) -> None:
-        """The missed-run rule, for one row of trigger_timers read at start."""
-        if self._kinds.restore(trigger, timer, due, payload, now, runs, rows):
-            return
-        late = now - due
-        if timer.startswith("delay:"):
-            node = trigger.rule.node(timer[len("delay:") :])
-            if node is None or not node.raw:
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
-                self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger.oid))
-                return
-            if late > self.missed_grace_s:
-                self._missed(trigger, timer, [due], rows)
-                return
-            node.resume(due, trigger)
-            self._start_delay(trigger, node, timer, due)
-            return
-        if timer == "window":
-            if late < 0:
-                trigger.window_row = True
-                self._schedule_window(trigger, persist=False, at=due)
-                return
-            occurrences = self._openings(trigger, due, now)
-            caught = [o for o in occurrences if now - o <= self.missed_grace_s]
-            missed = [o for o in occurrences if now - o > self.missed_grace_s]
-            window = trigger.window
-            if (
-                caught
-                and window is not None
-                and trigger.active
-                and (trigger.definition.allow_execute_on_enabled or trigger.time_only)
-            ):
-                runs.extend(self._holding(trigger, _BOUND_SUB_TYPES[window.start_type], TriggerSource.TIME))
-            elif caught:
-                missed += caught  # the window closed again meanwhile
-            self._missed(trigger, timer, missed, rows)
-            # The next opening replaces the row in the same flush as the catch-up's executions.
-            row, at, _ = self._next_window_row(trigger, now)
-            rows.append(row if row is not None else (trigger.oid, "window", _ms(due), 0, "{}"))
-            trigger.window_row = row is not None
-            if at is not None:
-                self._schedule_window(trigger, persist=False, at=at)
-            return
-        if timer.startswith("command:"):
-            rule = trigger.rule
-            spec = trigger.definition.spec
-            if not isinstance(rule, CommandRule) or not isinstance(spec, CommandSchedulingSpec):
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
-                return
-            try:
-                i, j = (int(x) for x in timer[len("command:") :].split("."))
-                minutes = spec.schedules[i].times[j]
-            except (ValueError, IndexError):
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
-                return
-            if late < 0:
-                self._start_command(trigger, i, j, due)
-                return
-            occurrences = self._daily_times(minutes, due, now)
-            caught = [o for o in occurrences if now - o <= self.missed_grace_s]
-            missed = [o for o in occurrences if now - o > self.missed_grace_s]
-            if caught:
-                if trigger.active and spec.schedules[i].enabled and rule.restrictions_hold(self.lookup):
-                    runs.append(Due(trigger, [rule.schedule_effects[i]], rule.sub_type, TriggerSource.TIME))
-            self._missed(trigger, timer, missed, rows)
-            nxt = self._next_daily(minutes, now)
-            rows.append((trigger.oid, timer, _ms(nxt), 1, "{}"))
-            self._start_command(trigger, i, j, nxt)
-
-    def _missed(self, trigger: LiveTrigger, timer: str, moments: list[float], rows: list[tuple[Any, ...]]) -> None:
-        if not moments:
-            return
-        recorded = now_ms()
-        for moment in moments[-MAX_MISSED_RECORDED:]:
-            self._writer.commit_later(INSERT_MISSED, (trigger.oid, timer, _ms(moment), recorded))
-        if timer.startswith("delay:"):
-            rows.append((trigger.oid, timer, _ms(moments[-1]), 0, "{}"))
-        first = datetime.fromtimestamp(moments[0], self.location.sun.tz).isoformat(timespec="seconds")
-        log.warning(
-            "setup trigger %s (%s): %d run(s) of %s due while the gateway was down, from %s, missed by "
-            "more than %g s: not run",
-            trigger.oid,
-            trigger.definition.label,
-            len(moments),
-            timer,
-            first,
-            self.missed_grace_s,
-        )
-        self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger.oid))
 
     async def stop(self) -> None:
         """Stop waiting. Running delays and scheduled runs stay in the store and resume at the next start."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        self._kinds.close()
+        self.kinds.close()
         tasks = [task for t in self._triggers.values() for task in t.timers.values()]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self.runner.tasks, return_exceptions=True)
         for trigger in self._triggers.values():
             trigger.timers.clear()
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name="trigger-effects")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ states
 
     def lookup(self, device_url: str, state_name: str) -> Any:
-        device = self._registry.get(device_url)
+        device = self.registry.get(device_url)
         if device is None:
             return None
         state = device.states.get(state_name)
@@ -441,9 +250,9 @@ class TriggerEngine:
                     trigger.rule.on_state(key, self.lookup, now, trigger)
                 except Exception:  # one broken trigger must not keep the others from their states
                     log.exception("setup trigger %s failed on a change of %s", trigger.oid, key)
-        if self._due:
-            due, self._due = self._due, []
-            self._spawn(self._run(due, []))
+        runner = self.runner
+        if runner.pending:
+            runner.spawn(runner.run(runner.take_pending(), []))
 
     def _on_location(self, event: Event) -> None:
         """The location or the calendar changed: dawn, dusk and day types move the windows."""
@@ -454,279 +263,6 @@ class TriggerEngine:
                 self._reschedule(trigger)
             except Exception:
                 log.exception("setup trigger %s could not be rescheduled for the new location", trigger.oid)
-
-    # ------------------------------------------------------------------ delays
-
-    def arm_delay(self, trigger: LiveTrigger, node: Debounced, due: float) -> None:
-        key = f"delay:{node.node_id}"
-        if node.pending:  # an activation delay: it leads to effects, so it is kept across a restart
-            self._writer.commit_later(UPSERT_TIMER, (trigger.oid, key, _ms(due), 1, "{}"))
-            self._bus.publish(DelayedTriggerSetEvent(trigger_id=trigger.oid))
-        self._start_delay(trigger, node, key, due)
-
-    def _start_delay(self, trigger: LiveTrigger, node: Debounced, key: str, due: float) -> None:
-        old = trigger.timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        trigger.timers[key] = asyncio.create_task(self._delay(trigger, node, key, due), name=f"trigger-{key}")
-
-    def disarm_delay(self, trigger: LiveTrigger, node: Debounced) -> None:
-        key = f"delay:{node.node_id}"
-        task = trigger.timers.pop(key, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        if node.pending:  # the activation delay being dropped (pending is still set while it is dropped)
-            self._writer.commit_later(UPSERT_TIMER, (trigger.oid, key, _ms(node.due), 0, "{}"))
-            self._bus.publish(DelayedTriggerCancelledEvent(trigger_id=trigger.oid))
-
-    async def _delay(self, trigger: LiveTrigger, node: Debounced, key: str, due: float) -> None:
-        await self.clock.sleep_until(due)
-        try:
-            await self._delay_over(trigger, node, key, due)
-        except Exception:
-            log.exception("setup trigger %s: the end of %s failed", trigger.oid, key)
-
-    async def _delay_over(self, trigger: LiveTrigger, node: Debounced, key: str, due: float) -> None:
-        if trigger.timers.get(key) is asyncio.current_task():
-            del trigger.timers[key]
-        if trigger.removed:
-            return
-        activation = node.pending is True
-        node.expire(self.clock.now(), trigger)
-        due_runs, self._due = self._due, []
-        rows = [(trigger.oid, key, _ms(due), 0, "{}")] if activation else []
-        await self._run(due_runs, rows)
-
-    def rose(self, trigger: LiveTrigger, node: Debounced) -> None:
-        effects = trigger.rule.effects_of(node)
-        if not effects:
-            return
-        if not trigger.active:
-            log.debug("setup trigger %s holds but is not active: no effect", trigger.oid)
-            return
-        self._due.append(Due(trigger, effects, trigger.rule.sub_type, TriggerSource.STATE))
-
-    def _holding(self, trigger: LiveTrigger, sub_type: ExecutionSubType, source: TriggerSource) -> list[Due]:
-        """The effects of the outputs that hold now (run when the trigger becomes active)."""
-        return [
-            Due(trigger, effects, sub_type, source)
-            for node, effects in trigger.rule.effect_nodes()
-            if effects and (node is None or node.out)
-        ]
-
-    # ------------------------------------------------------------------ running effects
-
-    async def _run(self, due: list[Due], rows: list[tuple[Any, ...]]) -> None:
-        # The rows that retire a timer are queued just before the first execution is journaled: the
-        # journal's commit carries them in the same transaction.
-        for row in rows:
-            self._writer.commit_later(UPSERT_TIMER, row)
-        for entry in due:
-            for effect in entry.effects:
-                await self._submit(
-                    entry.trigger.oid, entry.trigger.definition.label, effect, entry.sub_type, entry.source
-                )
-
-    async def _submit(
-        self, trigger_oid: str, label: str, effect: Effect, sub_type: ExecutionSubType, source: TriggerSource
-    ) -> str | None:
-        if not effect.runs_group:
-            log.info("setup trigger %s: %s not sent (alerts need the cloud)", trigger_oid, effect.kind)
-            return None
-        try:
-            group = effect.local_group
-            if group is None:
-                assert effect.action_group_oid is not None
-                group = self._groups.get(effect.action_group_oid)
-            if not group.label and label:
-                group = group.model_copy(update={"label": label})
-            execution = await self._executor.submit(
-                group,
-                owner=OWNER,
-                type=ExecutionType.RAW_TRIGGER_GATEWAY,
-                sub_type=sub_type,
-                action_group_oid=effect.action_group_oid,
-                trigger_id=trigger_oid,
-            )
-        except ApiError as exc:
-            log.warning("setup trigger %s: effect %s could not run: %s", trigger_oid, effect.effect_id, exc.message)
-            return None
-        except Exception:
-            log.exception("setup trigger %s: effect %s failed", trigger_oid, effect.effect_id)
-            return None
-        self._bus.publish(
-            GroupTriggeredEvent(
-                trigger_id=trigger_oid,
-                trigger_type=int(source),
-                action_group_oid=effect.action_group_oid,
-                exec_id=execution.id,
-            )
-        )
-        return execution.id
-
-    # ------------------------------------------------------------------ scheduling windows
-
-    def _current_window(self, trigger: LiveTrigger) -> Window | None:
-        intervals = trigger.definition.intervals
-        if not intervals:
-            return None
-        return active_window(intervals, self.location.sun, self.clock.now(), self.calendar)
-
-    def _persist_window(self, trigger: LiveTrigger) -> bool:
-        """Whether the next opening of the window may run effects (and is kept across a restart)."""
-        if trigger.time_only:
-            return trigger.mode is not Mode.OFF
-        return (
-            trigger.mode is Mode.SCHEDULED
-            and trigger.definition.allow_execute_on_enabled
-            and bool(trigger.definition.effects)
-        )
-
-    def _next_window_row(
-        self, trigger: LiveTrigger, now: float
-    ) -> tuple[tuple[Any, ...] | None, float | None, Window | None]:
-        change = next_change(trigger.definition.intervals, self.location.sun, now, calendar=self.calendar)
-        if change is None:
-            return None, None, None
-        at, window = change
-        if window is not None and self._persist_window(trigger):
-            return (trigger.oid, "window", _ms(at), 1, json.dumps({"startType": window.start_type.value})), at, window
-        return None, at, window
-
-    def _schedule_window(self, trigger: LiveTrigger, *, persist: bool = True, at: float | None = None) -> None:
-        old = trigger.timers.pop("window", None)
-        if old is not None and old is not asyncio.current_task():
-            old.cancel()
-        if not trigger.definition.intervals:
-            return
-        if at is None:
-            row, at, _ = self._next_window_row(trigger, self.clock.now())
-            if persist:
-                if row is not None:
-                    self._writer.commit_later(UPSERT_TIMER, row)
-                    trigger.window_row = True
-                elif trigger.window_row:
-                    self._writer.commit_later(UPSERT_TIMER, (trigger.oid, "window", 0, 0, "{}"))
-                    trigger.window_row = False
-            if at is None:
-                return
-        trigger.timers["window"] = asyncio.create_task(self._window_boundary(trigger, at), name="trigger-window")
-
-    async def _window_boundary(self, trigger: LiveTrigger, at: float) -> None:
-        await self.clock.sleep_until(at)
-        try:
-            await self._window_changed(trigger, at)
-        except Exception:
-            log.exception("setup trigger %s: its scheduling window failed", trigger.oid)
-
-    async def _window_changed(self, trigger: LiveTrigger, at: float) -> None:
-        if trigger.timers.get("window") is asyncio.current_task():
-            del trigger.timers["window"]
-        if trigger.removed:
-            return
-        was_active, was_open = trigger.active, trigger.window is not None
-        trigger.window = window = self._current_window(trigger)
-        now = self.clock.now()
-        due: list[Due] = []
-        if (
-            window is not None
-            and trigger.active
-            and (
-                (trigger.time_only and not was_open) or (not was_active and trigger.definition.allow_execute_on_enabled)
-            )
-        ):
-            due = self._holding(trigger, _BOUND_SUB_TYPES[window.start_type], TriggerSource.TIME)
-        row, nxt, _ = self._next_window_row(trigger, now)
-        rows: list[tuple[Any, ...]] = []
-        if row is not None:
-            rows.append(row)
-            trigger.window_row = True
-        elif trigger.window_row:
-            rows.append((trigger.oid, "window", _ms(at), 0, "{}"))
-            trigger.window_row = False
-        if nxt is not None:
-            trigger.timers["window"] = asyncio.create_task(self._window_boundary(trigger, nxt), name="trigger-window")
-        await self._run(due, rows)
-
-    def _openings(self, trigger: LiveTrigger, first: float, until: float) -> list[float]:
-        """Window openings from ``first`` (itself one) up to ``until``."""
-        found = [first]
-        moment = first
-        for _ in range(1000):
-            change = next_change(trigger.definition.intervals, self.location.sun, moment, calendar=self.calendar)
-            if change is None or change[0] > until:
-                break
-            moment = change[0]
-            if change[1] is not None:
-                found.append(moment)
-        return found
-
-    # ------------------------------------------------------------------ command schedules
-
-    def _next_daily(self, minutes: int, after: float) -> float:
-        tz = self.location.sun.tz
-        day = datetime.fromtimestamp(after, tz).date()
-        for offset in range(0, 3):
-            moment = local_time(day + timedelta(days=offset), minutes, tz)
-            if moment > after:
-                return moment
-        return after + 86_400
-
-    def _daily_times(self, minutes: int, first: float, until: float) -> list[float]:
-        found = [first]
-        moment = first
-        while len(found) < 10_000:
-            moment = self._next_daily(minutes, moment)
-            if moment > until:
-                break
-            found.append(moment)
-        return found
-
-    def _schedule_commands(self, trigger: LiveTrigger, *, skip_armed: bool = False) -> None:
-        spec = trigger.definition.spec
-        if not isinstance(spec, CommandSchedulingSpec):
-            return
-        now = self.clock.now()
-        for i, schedule in enumerate(spec.schedules):
-            for j, minutes in enumerate(schedule.times):
-                key = f"command:{i}.{j}"
-                if skip_armed and key in trigger.timers:
-                    continue
-                due = self._next_daily(minutes, now)
-                self._writer.commit_later(UPSERT_TIMER, (trigger.oid, key, _ms(due), 1, "{}"))
-                self._start_command(trigger, i, j, due)
-
-    def _start_command(self, trigger: LiveTrigger, i: int, j: int, due: float) -> None:
-        key = f"command:{i}.{j}"
-        old = trigger.timers.pop(key, None)
-        if old is not None and old is not asyncio.current_task():
-            old.cancel()
-        trigger.timers[key] = asyncio.create_task(self._command_time(trigger, i, j, due), name=f"trigger-{key}")
-
-    async def _command_time(self, trigger: LiveTrigger, i: int, j: int, due: float) -> None:
-        await self.clock.sleep_until(due)
-        try:
-            await self._command_due(trigger, i, j, due)
-        except Exception:
-            log.exception("setup trigger %s: command schedule %d.%d failed", trigger.oid, i, j)
-
-    async def _command_due(self, trigger: LiveTrigger, i: int, j: int, due: float) -> None:
-        key = f"command:{i}.{j}"
-        if trigger.timers.get(key) is asyncio.current_task():
-            del trigger.timers[key]
-        if trigger.removed:
-            return
-        rule, spec = trigger.rule, trigger.definition.spec
-        assert isinstance(rule, CommandRule) and isinstance(spec, CommandSchedulingSpec)
-        nxt = self._next_daily(spec.schedules[i].times[j], max(due, self.clock.now()))
-        due_runs = []
-        if trigger.active and spec.schedules[i].enabled:
-            if rule.restrictions_hold(self.lookup):
-                due_runs.append(Due(trigger, [rule.schedule_effects[i]], rule.sub_type, TriggerSource.TIME))
-            else:
-                log.info("setup trigger %s: %s not sent, a state restriction does not hold", trigger.oid, key)
-        self._start_command(trigger, i, j, nxt)
-        await self._run(due_runs, [(trigger.oid, key, _ms(nxt), 1, "{}")])
 
     # ------------------------------------------------------------------ definitions (the API)
 
@@ -743,45 +279,14 @@ class TriggerEngine:
             raise ApiError.not_found(f"No such setup trigger : {type_text}/{oid}")
         return trigger
 
-    def _check(self, definition: TriggerDefinition, *, creating: bool = False) -> None:
+    def check(self, definition: TriggerDefinition, *, creating: bool = False) -> None:
         """What the shape cannot say: devices and states exist, action groups exist and fit their devices."""
-        where = definition.type.value
-        for ref in definition.source_refs:
-            device = self._registry.get(ref.device_url)
-            if device is None:
-                raise ApiError.no_such_device(ref.device_url)
-            states = device.controllable.states
-            if states and ref.state_name not in states:
-                raise invalid(
-                    where, f"{ref.device_url} has no state {ref.state_name} (its states: {', '.join(sorted(states))})"
-                )
-        spec = definition.spec
-        if isinstance(spec, ThresholdSpec) and spec.ref.object_path is None:
-            device = self._registry.require(spec.ref.device_url)
-            state_spec = device.controllable.states.get(spec.ref.state_name)
-            if state_spec is not None and state_spec.type not in (DataType.INTEGER, DataType.FLOAT):
-                raise invalid(f"{where}.stateName", f"{spec.ref.state_name} is not a number")
-        if isinstance(spec, CommandSchedulingSpec):
-            self._registry.require(spec.device_url)
-            rule = make_rule(definition)
-            assert isinstance(rule, CommandRule)
-            for effect in rule.schedule_effects:
-                assert effect.local_group is not None
-                self._executor.plan(effect.local_group, 0)
-        for effect in definition.effects:
-            if effect.action_group_oid is not None and effect.local_group is None:
-                try:
-                    self._groups.get(effect.action_group_oid)
-                except ApiError:
-                    raise invalid(f"{where}.effects", f"no such action group : {effect.action_group_oid}") from None
-            if effect.local_group is not None:
-                self._executor.plan(effect.local_group, 0)
-        self._kinds.check(definition, creating=creating)
+        check_definition(definition, self.registry, self._executor, self._groups, self.kinds, creating=creating)
 
     def _parse(self, body: Any) -> TriggerDefinition:
         try:
             definition = parse_trigger(body)
-            self._check(definition, creating=True)
+            self.check(definition, creating=True)
         except ApiError as exc:
             type_text = next(iter(body), "") if isinstance(body, dict) else ""
             try:
@@ -790,7 +295,7 @@ class TriggerEngine:
                 code = 0
             inner = body.get(type_text) if isinstance(body, dict) else None
             label = inner.get("label") if isinstance(inner, dict) else None
-            self._bus.publish(
+            self.bus.publish(
                 SetupTriggerCreationFailedEvent(
                     setup_trigger_type=code, label=label if isinstance(label, str) else "", failure_type=str(exc.code)
                 )
@@ -798,40 +303,26 @@ class TriggerEngine:
             raise
         return definition
 
-    async def _save(self, trigger: LiveTrigger) -> None:
-        await self._writer.commit(
-            UPSERT_TRIGGER,
-            (
-                trigger.oid,
-                trigger.setup_id,
-                trigger.type.value,
-                int(trigger.mode),
-                json.dumps(trigger.definition.body),
-                trigger.created,
-                trigger.updated,
-            ),
-        )
-
     def _install(self, trigger: LiveTrigger) -> None:
         self._triggers[trigger.oid] = trigger
         trigger.rule.initialise(self.lookup)
         self._index_add(trigger)
-        trigger.window = self._current_window(trigger)
-        self._schedule_window(trigger)
-        self._schedule_commands(trigger)
-        self._kinds.install(trigger, initial=True)
+        trigger.window = self.windows.current(trigger)
+        self.windows.schedule(trigger)
+        self.commands.schedule(trigger)
+        self.kinds.install(trigger, initial=True)
 
     def _uninstall(self, trigger: LiveTrigger) -> None:
         trigger.removed = True
         self._index_remove(trigger)
-        self._kinds.remove(trigger)
+        self.kinds.remove(trigger)
         self._triggers.pop(trigger.oid, None)
         for key, task in list(trigger.timers.items()):
             task.cancel()
-            self._writer.commit_later(UPSERT_TIMER, (trigger.oid, key, 0, 0, "{}"))
+            self.store.queue_timer(TriggerTimerRow.retired(trigger.oid, key))
         trigger.timers.clear()
         if trigger.window_row:
-            self._writer.commit_later(UPSERT_TIMER, (trigger.oid, "window", 0, 0, "{}"))
+            self.store.queue_timer(TriggerTimerRow.retired(trigger.oid, WINDOW))
 
     def _event_fields(self, trigger: LiveTrigger) -> dict[str, Any]:
         d = trigger.definition
@@ -864,12 +355,12 @@ class TriggerEngine:
         setup_id = str(self._next_id)
         self._next_id += 1
         trigger = LiveTrigger(self, definition, oid or str(uuid.uuid4()), setup_id, now, now)
-        await self._save(trigger)
+        await self.store.save(trigger.stored())
         self._install(trigger)
-        await self._writer.sync_journal()  # its timer rows are on disk before the answer (write before the wait)
-        self._bus.publish(SetupTriggerCreatedEvent(**self._event_fields(trigger)))
+        await self.store.sync()  # its timer rows are on disk before the answer (write before the wait)
+        self.bus.publish(SetupTriggerCreatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
-            await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
+            await self.runner.run(holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
         return trigger
 
     async def update(self, body: Any, *, allow_execute: bool = False) -> LiveTrigger:
@@ -883,20 +374,20 @@ class TriggerEngine:
                 ErrorCode.INVALID_FIELD_VALUE,
             )
         trigger = LiveTrigger(self, definition, old.oid, old.setup_id, old.created, now_ms())
-        await self._save(trigger)
+        await self.store.save(trigger.stored())
         self._uninstall(old)
         self._install(trigger)
-        await self._writer.sync_journal()
-        self._bus.publish(SetupTriggerUpdatedEvent(**self._event_fields(trigger)))
+        await self.store.sync()
+        self.bus.publish(SetupTriggerUpdatedEvent(**self._event_fields(trigger)))
         if allow_execute and trigger.active:
-            await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
+            await self.runner.run(holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
         return trigger
 
     async def delete(self, type_text: str, oid: str) -> None:
         trigger = self.get(type_text, oid)
-        await self._writer.commit("DELETE FROM setup_triggers WHERE oid = ?", (oid,))
+        await self.store.delete(oid)
         self._uninstall(trigger)
-        self._bus.publish(
+        self.bus.publish(
             SetupTriggerDeletedEvent(
                 setup_trigger_type=trigger.type.code, setup_trigger_oid=oid, setup_trigger_id=trigger.setup_id
             )
@@ -910,7 +401,7 @@ class TriggerEngine:
         elif mode_number == Mode.SCHEDULED and not trigger.definition.intervals:
             failure = "Mode 3 (scheduled) needs schedulingIntervals: this trigger has none"
         if failure is not None:
-            self._bus.publish(
+            self.bus.publish(
                 SetupTriggerModeChangeFailedEvent(
                     setup_trigger_oid=oid,
                     failure_type=ErrorCode.INVALID_FIELD_VALUE.value,
@@ -922,31 +413,31 @@ class TriggerEngine:
         trigger.mode = Mode(mode_number)
         trigger.definition.body["mode"] = mode_number
         trigger.updated = now_ms()
-        await self._save(trigger)
+        await self.store.save(trigger.stored())
         self._reschedule(trigger)
-        await self._writer.sync_journal()
-        self._bus.publish(
+        await self.store.sync()
+        self.bus.publish(
             SetupTriggerModeChangedEvent(
                 setup_trigger_oid=oid, new_mode=mode_number, setup_trigger_type=trigger.type.code
             )
         )
         if not was_active and trigger.active and (allow_execute or trigger.definition.allow_execute_on_enabled):
-            await self._run(self._holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
+            await self.runner.run(holding(trigger, trigger.rule.sub_type, TriggerSource.ENABLED), [])
 
     def _reschedule(self, trigger: LiveTrigger) -> None:
-        trigger.window = self._current_window(trigger)
-        self._schedule_window(trigger)
+        trigger.window = self.windows.current(trigger)
+        self.windows.schedule(trigger)
         if isinstance(trigger.definition.spec, CommandSchedulingSpec):
-            self._schedule_commands(trigger)
-        self._kinds.reschedule(trigger)
+            self.commands.schedule(trigger)
+        self.kinds.reschedule(trigger)
 
     async def set_enabled(self, enabled: bool) -> None:
         before = {oid: t.active for oid, t in self._triggers.items()}
-        await self._writer.commit(UPSERT_SETTING, (ENABLED_KEY, "true" if enabled else "false"))
+        await self.store.set_enabled(enabled)
         changed = enabled != self.enabled
         self.enabled = enabled
         if changed:
-            self._bus.publish(
+            self.bus.publish(
                 GatewayFunctionChangedEvent(
                     gateway_id=self._gateway_id, function_type=TRIGGERS_FUNCTION_TYPE, enabled=enabled
                 )
@@ -955,66 +446,21 @@ class TriggerEngine:
             d
             for t in self._triggers.values()
             if not before[t.oid] and t.active and t.definition.allow_execute_on_enabled
-            for d in self._holding(t, t.rule.sub_type, TriggerSource.ENABLED)
+            for d in holding(t, t.rule.sub_type, TriggerSource.ENABLED)
         ]
-        await self._run(due, [])
+        await self.runner.run(due, [])
 
-    # ------------------------------------------------------------------ tests
+    # ------------------------------------------------------------------ tests (the API's)
 
     async def test(self, body: Any) -> list[str]:
-        """Run the effects of a definition now (ifThen: its effects; threshold: the current zone's; discrete:
-        the current key's; command scheduling: each enabled schedule's command), whatever the mode."""
-        definition = parse_trigger(body)
-        self._check(definition)
-        rule = make_rule(definition)
-        rule.initialise(self.lookup)
-        label = definition.label or "trigger test"
-        effects: list[Effect]
-        spec = definition.spec
-        if isinstance(spec, IfThenSpec):
-            effects = list(spec.effects)
-        elif isinstance(spec, ThresholdSpec):
-            zone = spec.zone_of(spec.ref.read(self.lookup))
-            effects = list(spec.zones[zone].effects) if zone is not None else []
-        elif isinstance(spec, DiscreteSpec):
-            assert isinstance(rule, DiscreteRule)
-            key = rule.match(spec.ref.read(self.lookup))
-            effects = [e for k in spec.keys if k.key == key for e in k.effects]
-        elif isinstance(spec, ExtraSpec):
-            effects = self._kinds.test_effects(definition, rule)
-        else:
-            assert isinstance(rule, CommandRule)
-            effects = [e for e, s in zip(rule.schedule_effects, spec.schedules, strict=True) if s.enabled]
-        return await self._run_test(definition.oid or "test", label, effects, rule.sub_type)
+        """Run the effects of a definition now, whatever the mode (see ``trial_runs``)."""
+        return await self._trials.test(body)
 
     async def test_discrete(self, oid: str, target_value: Any) -> list[str]:
-        trigger = self._triggers.get(oid)
-        if trigger is None or not isinstance(trigger.definition.spec, DiscreteSpec):
-            raise ApiError.not_found(f"No such discrete trigger : {oid}")
-        key = str(target_value).lower() if isinstance(target_value, bool) else str(target_value)
-        found = [k for k in trigger.definition.spec.keys if k.key == key]
-        if not found:
-            keys = ", ".join(k.key for k in trigger.definition.spec.keys)
-            raise ApiError.bad_request(
-                f"Invalid targetValue: {key!r} is not a key of this trigger ({keys})", ErrorCode.INVALID_FIELD_VALUE
-            )
-        return await self._run_test(
-            oid, trigger.definition.label, found[0].effects, ExecutionSubType.DISCRETE_TRIGGER_USER
-        )
-
-    async def _run_test(
-        self, trigger_id: str, label: str, effects: list[Effect], sub_type: ExecutionSubType
-    ) -> list[str]:
-        ids = []
-        for effect in effects:
-            exec_id = await self._submit(trigger_id, label, effect, sub_type, TriggerSource.TEST)
-            if exec_id is not None:
-                ids.append(exec_id)
-        return ids
+        return await self._trials.test_discrete(oid, target_value)
 
     # ------------------------------------------------------------------ for tests and benchmarks
 
     async def settle(self) -> None:
         """Wait until the effects already handed over are registered with the executor."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.runner.settle()

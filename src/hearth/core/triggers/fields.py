@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -236,15 +236,29 @@ def state_ref(r: Reader) -> StateRef:
     return StateRef(r.required_text("deviceURL"), r.required_text("stateName"), r.text("objectPath") or None)
 
 
-def parse_restrictions(r: Reader) -> list[tuple[str, Any]]:
+class StateRestriction(NamedTuple):
+    """One of ``stateRestrictions``: the state must equal the value for a scheduled command to go."""
+
+    state_name: str
+    value: Any
+
+
+class CommandTarget(NamedTuple):
+    """A command a trigger will send, on its device."""
+
+    device_url: str
+    command: str
+
+
+def parse_restrictions(r: Reader) -> list[StateRestriction]:
     """``stateRestrictions``: ``[{stateName, stateValue}]``, each must hold (equal) for a scheduled command."""
-    restrictions = []
+    restrictions: list[StateRestriction] = []
     for i, item in enumerate(r.items("stateRestrictions", max_items=20)):
         where = f"{r.where('stateRestrictions')}[{i}]"
         if not isinstance(item, dict):
             raise invalid(where, "must be an object")
         s = Reader(item, where)
-        restrictions.append((s.required_text("stateName"), condition_value(s, "stateValue", True)))
+        restrictions.append(StateRestriction(s.required_text("stateName"), condition_value(s, "stateValue", True)))
     return restrictions
 
 
@@ -265,8 +279,8 @@ class ExtraSpec:
         return []
 
     @property
-    def command_targets(self) -> list[tuple[str, str]]:
-        """(deviceURL, command) it will send: checked to exist when the trigger is kept."""
+    def command_targets(self) -> list[CommandTarget]:
+        """The commands it will send: checked to exist when the trigger is kept."""
         return []
 
     def make_rule(self, allow_from_unknown: bool, label: str) -> Rule:

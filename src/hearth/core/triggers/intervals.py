@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from hearth.core.sun import SunSetting
 
@@ -127,6 +127,13 @@ class Window:
     start: float
     stop: float
     start_type: BoundType
+
+
+class WindowChange(NamedTuple):
+    """A moment the union of the windows opens or closes, and the window open from then (None: closed)."""
+
+    at: float
+    window: Window | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +276,7 @@ def next_change(
     now: float,
     max_steps: int = 64,
     calendar: DayTypes | None = None,
-) -> tuple[float, Window | None] | None:
+) -> WindowChange | None:
     """The next moment the union of the windows opens or closes, and the window open from then (None: closed).
 
     None when nothing changes any more (an absolute window in the past, or no interval).
@@ -283,5 +290,5 @@ def next_change(
         moment = min(boundaries)
         window = active_window(intervals, sun, moment, calendar)
         if (window is not None) != currently:
-            return moment, window
+            return WindowChange(moment, window)
     return None

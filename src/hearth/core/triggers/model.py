@@ -40,6 +40,7 @@ from hearth.core.triggers.fields import (
     Effect,
     ExtraSpec,
     Reader,
+    StateRestriction,
     condition_value,
     invalid,
     one_of,
@@ -247,7 +248,7 @@ class CommandSchedulingSpec:
     device_url: str
     command: str
     schedules: list[CommandSchedule]
-    restrictions: list[tuple[str, Any]]
+    restrictions: list[StateRestriction]
 
 
 Spec = IfThenSpec | ThresholdSpec | DiscreteSpec | CommandSchedulingSpec | ExtraSpec

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hearth.core.triggers.adaptation import Adaptation, AdaptationError
-from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, StateRef
-from hearth.core.triggers.fields import Effect, ExtraSpec, Reader
-from hearth.core.triggers.rule_base import Rule, ValueRule
+from hearth.core.triggers.blocks import Lookup, Sink, StateKey, StateRef
+from hearth.core.triggers.fields import CommandTarget, Effect, ExtraSpec, Reader
+from hearth.core.triggers.rule_base import EffectNode, Rule, ValueRule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
 
@@ -42,8 +42,8 @@ class PointToPointSpec(ExtraSpec):
         return [self.target_url]
 
     @property
-    def command_targets(self) -> list[tuple[str, str]]:
-        return [(self.target_url, self.command)]
+    def command_targets(self) -> list[CommandTarget]:
+        return [CommandTarget(self.target_url, self.command)]
 
     def effect(self, value: Any) -> Effect:
         return Effect(
@@ -102,8 +102,8 @@ class PointToPointRule(ValueRule):
             return  # a first value after unknown: taken without effect
         self.push(self.spec.effect(value), sink)
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
-        return [] if self.forwarded is None else [(None, [self.spec.effect(self.forwarded)])]
+    def effect_nodes(self) -> list[EffectNode]:
+        return [] if self.forwarded is None else [EffectNode(None, [self.spec.effect(self.forwarded)])]
 
     def status(self) -> list[dict[str, Any]]:
         return [{"triggerName": "forward", "active": self.forwarded is not None, "executeAlways": False}]

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hearth.core.sun import SunSetting
-from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey, StateRef
-from hearth.core.triggers.fields import Effect, ExtraSpec, Reader, invalid
+from hearth.core.triggers.blocks import Lookup, Sink, StateKey, StateRef
+from hearth.core.triggers.fields import CommandTarget, Effect, ExtraSpec, Reader, invalid
 from hearth.core.triggers.interval_fields import parse_interval
 from hearth.core.triggers.intervals import DayTypes, SchedulingInterval
-from hearth.core.triggers.rule_base import Rule, ValueRule
+from hearth.core.triggers.rule_base import EffectNode, Rule, ValueRule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
 
@@ -147,9 +147,9 @@ class RegulationSpec(ExtraSpec):
         return [self.device_url]
 
     @property
-    def command_targets(self) -> list[tuple[str, str]]:
+    def command_targets(self) -> list[CommandTarget]:
         targets = {t.target for t in (*self.schedules, *self.overrides)}
-        return sorted({(self.device_url, self.command_for(t)[0]) for t in targets})
+        return sorted({CommandTarget(self.device_url, self.command_for(t)[0]) for t in targets})
 
     def make_rule(self, allow_from_unknown: bool, label: str) -> Rule:
         return RegulationRule(self)
@@ -228,11 +228,11 @@ class RegulationRule(ValueRule):
         if effect is not None:
             self.push(effect, sink)
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
+    def effect_nodes(self) -> list[EffectNode]:
         if self.current is None:
             return []
         self.applied = self.current
-        return [(None, [self.spec.effect(self.current)])]
+        return [EffectNode(None, [self.spec.effect(self.current)])]
 
     def status(self) -> list[dict[str, Any]]:
         return [

@@ -3,11 +3,18 @@ each trigger type derive from it (``rules`` and the modules of the newer types).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from hearth.core.triggers.blocks import Debounced, Lookup, Sink, StateKey
 from hearth.core.triggers.fields import Effect
 from hearth.model.execution import ExecutionSubType
+
+
+class EffectNode(NamedTuple):
+    """An output whose rise runs effects (``node`` None: no condition, it always holds), with those effects."""
+
+    node: Debounced | None
+    effects: list[Effect]
 
 
 class Rule:
@@ -33,7 +40,7 @@ class Rule:
     def on_state(self, key: StateKey, lookup: Lookup, now: float, sink: Sink) -> None:
         raise NotImplementedError
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
+    def effect_nodes(self) -> list[EffectNode]:
         """Each output whose rise runs effects (None: no condition, always holds), with those effects."""
         return []
 

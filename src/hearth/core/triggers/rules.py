@@ -42,7 +42,7 @@ from hearth.core.triggers.model import (
     ThresholdSpec,
     TriggerDefinition,
 )
-from hearth.core.triggers.rule_base import Rule
+from hearth.core.triggers.rule_base import EffectNode, Rule
 from hearth.model.action import ActionGroup
 from hearth.model.execution import ExecutionSubType
 
@@ -100,8 +100,8 @@ class IfThenRule(Rule):
         for node in again:
             node.retrigger(now, sink)
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
-        return [(self.root, self.spec.effects)]
+    def effect_nodes(self) -> list[EffectNode]:
+        return [EffectNode(self.root, self.spec.effects)]
 
     def effects_of(self, node: Debounced) -> list[Effect] | None:
         return self.spec.effects if node is self.root else None
@@ -142,8 +142,8 @@ class ThresholdRule(Rule):
         if zone is not None:
             self.zones[zone].feed(True, now, sink, silent)
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
-        return [(self.zones[name], self.spec.zones[name].effects) for name in ZONES]
+    def effect_nodes(self) -> list[EffectNode]:
+        return [EffectNode(self.zones[name], self.spec.zones[name].effects) for name in ZONES]
 
     def effects_of(self, node: Debounced) -> list[Effect] | None:
         zone = self.spec.zones.get(node.node_id)
@@ -192,8 +192,8 @@ class DiscreteRule(Rule):
             else:
                 node.feed(True, now, sink, silent)
 
-    def effect_nodes(self) -> list[tuple[Debounced | None, list[Effect]]]:
-        return [(node, self.effects[node.node_id]) for node in self.key_nodes.values()]
+    def effect_nodes(self) -> list[EffectNode]:
+        return [EffectNode(node, self.effects[node.node_id]) for node in self.key_nodes.values()]
 
     def effects_of(self, node: Debounced) -> list[Effect] | None:
         return self.effects.get(node.node_id) if self.by_id.get(node.node_id) is node else None

@@ -1,5 +1,5 @@
-"""What the engine runs and why: ``Due`` effects, the ``TriggerSource`` of GroupTriggeredEvent, and the
-statement of the ``trigger_timers`` rows (written before every wait)."""
+"""What the engine runs and why: ``Due`` effects and the ``TriggerSource`` of GroupTriggeredEvent; and the
+moments of its timers in the store's unit (epoch ms)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,7 @@ from hearth.core.triggers.fields import Effect
 from hearth.model.execution import ExecutionSubType
 
 if TYPE_CHECKING:
-    from hearth.core.triggers.engine import LiveTrigger
-
-UPSERT_TIMER = (
-    "INSERT INTO trigger_timers (trigger_oid, timer, due_time, active, payload) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (trigger_oid, timer) DO UPDATE SET due_time = excluded.due_time, active = excluded.active, "
-    "payload = excluded.payload"
-)
+    from hearth.core.triggers.live import LiveTrigger
 
 
 class TriggerSource(IntEnum):
@@ -39,3 +33,8 @@ class Due:
     effects: list[Effect]
     sub_type: ExecutionSubType
     source: TriggerSource
+
+
+def to_ms(seconds: float) -> int:
+    """A moment of the clock (epoch seconds) as the rows of ``trigger_timers`` keep it."""
+    return int(round(seconds * 1000))

@@ -7,15 +7,15 @@
 - eventTrigger: bus subscriptions (``EventWatch``), nothing stored.
 - genericPointToPointRegulationTrigger: state changes only (the engine's index), nothing stored.
 
-It works on the engine's own parts (its writer, timers, runs), as the engine's methods do.
+It works on the engine's own parts (its store, timers, effect runner, missed-run rule), as the engine's other
+parts do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
 from hearth.core.triggers.delayed_commands import DelayedCommandsRule, DelayedCommandsSpec
 from hearth.core.triggers.event_trigger import EventRule, EventSpec, EventWatch
@@ -24,25 +24,31 @@ from hearth.core.triggers.model import TriggerDefinition
 from hearth.core.triggers.point_to_point import PointToPointRule
 from hearth.core.triggers.regulation import RegulationRule, RegulationSpec
 from hearth.core.triggers.rule_base import Rule
-from hearth.core.triggers.runs import UPSERT_TIMER, Due, TriggerSource
+from hearth.core.triggers.runs import Due, TriggerSource, to_ms
 from hearth.model.events import Event
+from hearth.store.triggers import TriggerTimerRow
 
 if TYPE_CHECKING:
-    from hearth.core.triggers.engine import LiveTrigger, TriggerEngine
+    from hearth.core.triggers.engine import TriggerEngine
+    from hearth.core.triggers.live import LiveTrigger
 
 log = logging.getLogger(__name__)
 
 ONCE, REGULATION = "once", "regulation"
 
 
-def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+class NextTarget(NamedTuple):
+    """The next change of a regulation's target: its row of ``trigger_timers`` (with the target sent last),
+    and when (None: no change to come, the row is retired)."""
+
+    row: TriggerTimerRow
+    at: float | None
 
 
 class TimedKinds:
     def __init__(self, engine: TriggerEngine) -> None:
         self._engine = engine
-        self.events = EventWatch(engine._bus, self._on_event)
+        self.events = EventWatch(engine.bus, self._on_event)
 
     # ------------------------------------------------------------------ checks
 
@@ -53,7 +59,7 @@ class TimedKinds:
             return
         engine = self._engine
         for url, command in spec.command_targets:
-            commands = engine._registry.require(url).controllable.commands
+            commands = engine.registry.require(url).controllable.commands
             if commands and command not in commands:
                 raise invalid(
                     definition.type.value,
@@ -77,7 +83,7 @@ class TimedKinds:
             assert isinstance(rule, DelayedCommandsRule)
             rule.over = due <= self._engine.clock.now()
             if not rule.over:
-                self._engine._writer.commit_later(UPSERT_TIMER, (trigger.oid, ONCE, _ms(due), 1, "{}"))
+                self._engine.store.queue_timer(TriggerTimerRow.armed(trigger.oid, ONCE, to_ms(due)))
                 self._start(trigger, ONCE, due)
         elif isinstance(spec, RegulationSpec) and REGULATION not in trigger.timers:
             assert isinstance(rule, RegulationRule)
@@ -104,21 +110,15 @@ class TimedKinds:
     # ------------------------------------------------------------------ restarts
 
     def restore(
-        self,
-        trigger: LiveTrigger,
-        timer: str,
-        due: float,
-        payload: dict[str, Any],
-        now: float,
-        runs: list[Any],
-        rows: list[tuple[Any, ...]],
+        self, trigger: LiveTrigger, row: TriggerTimerRow, now: float, runs: list[Due], rows: list[TriggerTimerRow]
     ) -> bool:
         """A row of trigger_timers read at start; False when it is not one of these kinds."""
         engine = self._engine
         spec, rule = trigger.definition.spec, trigger.rule
+        timer, due = row.timer, row.due_ms / 1000
         if timer == ONCE:
             if not isinstance(spec, DelayedCommandsSpec) or not isinstance(rule, DelayedCommandsRule):
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
+                rows.append(TriggerTimerRow.retired(trigger.oid, timer, to_ms(due)))
                 return True
             if due > now:
                 self._start(trigger, ONCE, due)
@@ -126,21 +126,21 @@ class TimedKinds:
             rule.over = True
             if now - due <= engine.missed_grace_s:
                 runs.extend(self._once_runs(trigger, rule))
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
+                rows.append(TriggerTimerRow.retired(trigger.oid, timer, to_ms(due)))
             else:
-                engine._missed(trigger, timer, [due], rows)
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
+                engine.recovery.missed(trigger, timer, [due], rows)
+                rows.append(TriggerTimerRow.retired(trigger.oid, timer, to_ms(due)))
             return True
         if timer == REGULATION:
             if not isinstance(spec, RegulationSpec) or not isinstance(rule, RegulationRule):
-                rows.append((trigger.oid, timer, _ms(due), 0, "{}"))
+                rows.append(TriggerTimerRow.retired(trigger.oid, timer, to_ms(due)))
                 return True
-            applied = payload.get("applied")
+            applied = row.payload.get("applied")
             rule.applied = applied if isinstance(applied, str) else None
             rule.current = self._target(spec)
             runs.extend(self._regulation_runs(trigger, spec, rule))
-            row, at = self._regulation_row(trigger, spec, rule)
-            rows.append(row)
+            following, at = self._regulation_row(trigger, spec, rule)
+            rows.append(following)
             if at is not None:
                 self._start(trigger, REGULATION, at)
             return True
@@ -184,9 +184,11 @@ class TimedKinds:
         rule = trigger.rule
         assert isinstance(rule, DelayedCommandsRule)
         rule.over = True
-        await self._engine._run(self._once_runs(trigger, rule), [(trigger.oid, ONCE, _ms(due), 0, "{}")])
+        await self._engine.runner.run(
+            self._once_runs(trigger, rule), [TriggerTimerRow.retired(trigger.oid, ONCE, to_ms(due))]
+        )
 
-    def _once_runs(self, trigger: LiveTrigger, rule: DelayedCommandsRule) -> list[Any]:
+    def _once_runs(self, trigger: LiveTrigger, rule: DelayedCommandsRule) -> list[Due]:
         engine = self._engine
         if not trigger.active:
             log.info("setup trigger %s: its commands are due but it is not active: not sent", trigger.oid)
@@ -200,17 +202,17 @@ class TimedKinds:
         engine = self._engine
         return spec.target_at(engine.location.sun, engine.clock.now(), engine.calendar)
 
-    def _regulation_row(
-        self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule
-    ) -> tuple[tuple[Any, ...], float | None]:
+    def _regulation_row(self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule) -> NextTarget:
         engine = self._engine
         at = spec.next_change(engine.location.sun, engine.clock.now(), engine.calendar)
-        payload = json.dumps({"applied": rule.applied})
-        return (trigger.oid, REGULATION, _ms(at) if at is not None else 0, 1 if at is not None else 0, payload), at
+        payload = {"applied": rule.applied}
+        if at is None:
+            return NextTarget(TriggerTimerRow(trigger.oid, REGULATION, 0, False, payload), None)
+        return NextTarget(TriggerTimerRow.armed(trigger.oid, REGULATION, to_ms(at), payload), at)
 
     def _wait_regulation(self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule) -> None:
         row, at = self._regulation_row(trigger, spec, rule)
-        self._engine._writer.commit_later(UPSERT_TIMER, row)
+        self._engine.store.queue_timer(row)
         if at is not None:
             self._start(trigger, REGULATION, at)
 
@@ -219,7 +221,7 @@ class TimedKinds:
         rule.current = self._target(spec)
         self._wait_regulation(trigger, spec, rule)
 
-    def _regulation_runs(self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule) -> list[Any]:
+    def _regulation_runs(self, trigger: LiveTrigger, spec: RegulationSpec, rule: RegulationRule) -> list[Due]:
         target = rule.current
         if target is None or not trigger.active:
             return []
@@ -238,7 +240,7 @@ class TimedKinds:
         row, at = self._regulation_row(trigger, spec, rule)
         if at is not None:
             self._start(trigger, REGULATION, at)
-        await self._engine._run(runs, [row])
+        await self._engine.runner.run(runs, [row])
 
     # ------------------------------------------------------------------ events
 
@@ -248,4 +250,6 @@ class TimedKinds:
         if trigger.removed or not isinstance(rule, EventRule) or not trigger.active:
             return
         if rule.fires(event, engine.clock.now()):
-            engine._spawn(engine._run([Due(trigger, rule.spec.effects, rule.sub_type, TriggerSource.EVENT)], []))
+            engine.runner.spawn(
+                engine.runner.run([Due(trigger, rule.spec.effects, rule.sub_type, TriggerSource.EVENT)], [])
+            )
