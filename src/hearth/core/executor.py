@@ -216,13 +216,15 @@ class Executor:
             by_device: dict[str, list[CommandRun]] = {}
             for command in execution.commands:
                 by_device.setdefault(command.device_url, []).append(command)
-            await asyncio.gather(
-                *(
-                    self._run_device(execution, url, cmds)
-                    for url, cmds in by_device.items()
-                    if not all(c.is_final for c in cmds)
-                )
-            )
+            runs = [
+                self._run_device(execution, url, cmds)
+                for url, cmds in by_device.items()
+                if not all(c.is_final for c in cmds)
+            ]
+            if len(runs) == 1:
+                await runs[0]  # one device (most executions): in this task, not in a task of its own
+            else:
+                await asyncio.gather(*runs)
         except asyncio.CancelledError:
             pass  # cancelled by the user: _finish says so
         except Exception:
