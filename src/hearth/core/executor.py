@@ -103,16 +103,20 @@ class Executor:
                     params = spec.check(command.parameters)
                 except CommandRejected as exc:
                     raise ApiError.unsupported(str(exc)) from None
-                sensitive = set(spec.sensitive_indexes) | {
-                    i for i in command.sensitive_parameters_indexes if 0 <= i < len(params)
-                }
+                client = command.sensitive_parameters_indexes
+                # The controllable's own indexes are ascending and unique already: most commands end here.
+                sensitive = (
+                    tuple(sorted(set(spec.sensitive_indexes) | {i for i in client if 0 <= i < len(params)}))
+                    if client
+                    else spec.sensitive_indexes
+                )
                 runs.append(
                     CommandRun(
                         rank=len(runs),
                         device_url=device.url_text,
                         name=command.name,
                         parameters=params,
-                        sensitive=tuple(sorted(sensitive)),
+                        sensitive=sensitive,
                         delay=command.delay,
                         lock_level=command.lock_level,
                         due_time=start + command.delay * 1000,
