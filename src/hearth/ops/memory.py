@@ -5,11 +5,11 @@ freed by Python, but glibc's malloc keeps it: at the top of the heap up to its t
 with every large block freed (dynamic threshold), and in free holes inside the heap, which it never returns by
 itself. Measured with 1,034 devices after the S6 load: 90 MB resident, of which some 12 MB freed and kept.
 
-What: at start, a fixed trim threshold of 128 KiB (``mallopt(M_TRIM_THRESHOLD)``; fixing it also fixes the mmap
-threshold at its 128 KiB default, so large buffers are mapped and unmapped, not left in the heap), then every
-``INTERVAL_S`` a ``malloc_trim(0)``, which returns the free pages inside the heap too. The trim runs in a
-worker thread (ctypes releases the GIL); it takes about 0.2 ms when there is nothing to return and a few ms
-after a burst, during which malloc calls of other threads on the same arena wait.
+What: every ``INTERVAL_S`` a ``malloc_trim(0)``, which returns the free pages at the top of the heap and inside
+it. The trim runs in a worker thread (ctypes releases the GIL); it takes about 0.2 ms when there is nothing to
+return and a few ms after a burst, during which malloc calls of other threads on the same arena wait. (Fixing
+glibc's trim threshold with ``mallopt`` instead was tried: no lower RSS after the same load, and large buffers
+then mapped and unmapped at every use.)
 
 Only on glibc (Linux); elsewhere (musl, macOS) nothing is done.
 """
@@ -17,15 +17,10 @@ Only on glibc (Linux); elsewhere (musl, macOS) nothing is done.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import time
 from typing import Any
 
-log = logging.getLogger(__name__)
-
-M_TRIM_THRESHOLD = -1  # glibc's malloc.h
-TRIM_THRESHOLD_BYTES = 128 * 1024
 INTERVAL_S = 10.0
 
 
@@ -45,7 +40,7 @@ def _glibc() -> Any:
 
 
 class MemoryTrimmer:
-    """The fixed trim threshold (at ``start``) and the periodic ``malloc_trim`` (a task until ``stop``)."""
+    """The periodic ``malloc_trim``: a task from ``start`` until ``stop``."""
 
     def __init__(self, interval_s: float = INTERVAL_S) -> None:
         self.interval_s = interval_s
@@ -58,8 +53,6 @@ class MemoryTrimmer:
         self._libc = _glibc()
         if self._libc is None:
             return
-        if not self._libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES):
-            log.debug("mallopt(M_TRIM_THRESHOLD) refused")
         self._task = asyncio.create_task(self._run(), name="memory-trim")
 
     def trim(self) -> bool:
