@@ -30,6 +30,7 @@ import uuid
 from typing import Any
 
 from hearth.core.bus import EventBus
+from hearth.core.deadlines import Deadlines
 from hearth.core.drivers import DriverManager
 from hearth.core.execution import CommandRun, Execution
 from hearth.core.gates import PriorityGate
@@ -81,6 +82,8 @@ class Executor:
         self._device_gates: dict[str, PriorityGate] = {}
         self._radio_gates: dict[str, PriorityGate] = {}
         self._locks: dict[str, tuple[int, float]] = {}  # deviceURL -> (level, monotonic expiry)
+        # Command timeouts, by duration (a driver's command_timeout_s): one timer for all commands in flight.
+        self._deadlines: dict[float, Deadlines] = {}
         self._stopping = False
         # Reads back the devices of commands whose outcome a crash left unknown (see recover).
         self.read_back: ReadBack | None = None
@@ -100,16 +103,20 @@ class Executor:
                     params = spec.check(command.parameters)
                 except CommandRejected as exc:
                     raise ApiError.unsupported(str(exc)) from None
-                sensitive = set(spec.sensitive_indexes) | {
-                    i for i in command.sensitive_parameters_indexes if 0 <= i < len(params)
-                }
+                client = command.sensitive_parameters_indexes
+                # The controllable's own indexes are ascending and unique already: most commands end here.
+                sensitive = (
+                    tuple(sorted(set(spec.sensitive_indexes) | {i for i in client if 0 <= i < len(params)}))
+                    if client
+                    else spec.sensitive_indexes
+                )
                 runs.append(
                     CommandRun(
                         rank=len(runs),
                         device_url=device.url_text,
                         name=command.name,
                         parameters=params,
-                        sensitive=tuple(sorted(sensitive)),
+                        sensitive=sensitive,
                         delay=command.delay,
                         lock_level=command.lock_level,
                         due_time=start + command.delay * 1000,
@@ -213,13 +220,15 @@ class Executor:
             by_device: dict[str, list[CommandRun]] = {}
             for command in execution.commands:
                 by_device.setdefault(command.device_url, []).append(command)
-            await asyncio.gather(
-                *(
-                    self._run_device(execution, url, cmds)
-                    for url, cmds in by_device.items()
-                    if not all(c.is_final for c in cmds)
-                )
-            )
+            runs = [
+                self._run_device(execution, url, cmds)
+                for url, cmds in by_device.items()
+                if not all(c.is_final for c in cmds)
+            ]
+            if len(runs) == 1:
+                await runs[0]  # one device (most executions): in this task, not in a task of its own
+            else:
+                await asyncio.gather(*runs)
         except asyncio.CancelledError:
             pass  # cancelled by the user: _finish says so
         except Exception:
@@ -310,32 +319,34 @@ class Executor:
                     high_priority=high,
                     on_progress=lambda eta: self._progress(execution, command, eta),
                 )
+                deadlines = self._deadlines.get(driver.command_timeout_s)
+                if deadlines is None:
+                    deadlines = self._deadlines[driver.command_timeout_s] = Deadlines(driver.command_timeout_s)
+                # A deadline, not asyncio.timeout or wait_for: no timer nor task of its own per command.
+                deadline = deadlines.arm()
                 try:
-                    # asyncio.timeout, not wait_for: no extra task per command.
-                    async with asyncio.timeout(driver.command_timeout_s):
-                        if command.name == "setName" and self._states is not None:
-                            # The name is the gateway's, not the radio's: no driver hears of it.
-                            self._states.report(device, {"core:NameState": str(command.parameters[0])}, strict=False)
-                        else:
-                            await driver.execute(call)
+                    if command.name == "setName" and self._states is not None:
+                        # The name is the gateway's, not the radio's: no driver hears of it.
+                        self._states.report(device, {"core:NameState": str(command.parameters[0])}, strict=False)
+                    else:
+                        await driver.execute(call)
+                except asyncio.CancelledError:
+                    if not deadline.timed_out():
+                        raise
+                    self._timed_out(execution, command, driver.command_timeout_s)
+                    return
                 except CommandFailed as exc:
                     self._set(execution, command, S.FAILED, exc.failure, exc.message)
                     return
-                except TimeoutError:
-                    self._set(
-                        execution,
-                        command,
-                        S.FAILED,
-                        FailureType.TIME_OUT_ON_COMMAND_PROGRESS,
-                        f"no answer within {driver.command_timeout_s:g} s",
-                    )
+                except TimeoutError:  # the driver's own
+                    self._timed_out(execution, command, driver.command_timeout_s)
                     return
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:
                     log.exception("driver %s failed on %s", device.url.protocol, command.name)
                     self._set(execution, command, S.FAILED, FailureType.UNKNOWN_ERROR, f"driver error: {exc}")
                     return
+                finally:
+                    deadlines.disarm(deadline)
                 self._set(execution, command, S.COMPLETED)
                 if command.lock_level:
                     self._locks[command.device_url] = (command.lock_level, time.monotonic() + self.lock_hold_s)
@@ -343,6 +354,11 @@ class Executor:
                 radio_gate.release()
         finally:
             device_gate.release()
+
+    def _timed_out(self, execution: Execution, command: CommandRun, timeout_s: float) -> None:
+        self._set(
+            execution, command, S.FAILED, FailureType.TIME_OUT_ON_COMMAND_PROGRESS, f"no answer within {timeout_s:g} s"
+        )
 
     def _lock_allows(self, command: CommandRun, high_priority: bool) -> bool:
         lock = self._locks.get(command.device_url)
@@ -522,3 +538,5 @@ class Executor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for deadlines in self._deadlines.values():
+            deadlines.close()

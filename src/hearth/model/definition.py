@@ -34,22 +34,25 @@ class ParamSpec:
     optional: bool = False
     sensitive: bool = False
 
+    def _where(self, command: str, index: int) -> str:
+        return f"command {command!r} parameter {index + 1} ({self.name})"
+
     def check(self, command: str, index: int, value: Any) -> Any:
-        where = f"command {command!r} parameter {index + 1} ({self.name})"
+        # The error messages' "where" is made only for an error: this runs for every parameter of every command.
         if self.type == "json":
-            return self._check_json(where, value)
+            return self._check_json(self._where(command, index), value)
         try:
             native = coerce_value(PARAM_DATATYPE[self.type], value)
         except InvalidValue as exc:
-            raise CommandRejected(f"{where}: {exc}") from None
+            raise CommandRejected(f"{self._where(command, index)}: {exc}") from None
         if self.min is not None and native < self.min:
-            raise CommandRejected(f"{where}: {native!r} is below the minimum {self.min:g}")
+            raise CommandRejected(f"{self._where(command, index)}: {native!r} is below the minimum {self.min:g}")
         if self.max is not None and native > self.max:
-            raise CommandRejected(f"{where}: {native!r} is above the maximum {self.max:g}")
+            raise CommandRejected(f"{self._where(command, index)}: {native!r} is above the maximum {self.max:g}")
         if self.values and native not in self.values:
-            raise CommandRejected(f"{where}: {native!r} is not one of {', '.join(self.values)}")
+            raise CommandRejected(f"{self._where(command, index)}: {native!r} is not one of {', '.join(self.values)}")
         if self.max_length is not None and len(native) > self.max_length:
-            raise CommandRejected(f"{where}: longer than {self.max_length} characters")
+            raise CommandRejected(f"{self._where(command, index)}: longer than {self.max_length} characters")
         return native
 
     def _check_json(self, where: str, value: Any) -> Any:
@@ -92,18 +95,15 @@ class ParamSpec:
 class CommandSpec:
     name: str
     parameters: tuple[ParamSpec, ...] = ()
+    # Derived from the parameters once (every command of every execution reads them), not at each read.
+    nparams: int = field(init=False, repr=False, compare=False)
+    min_params: int = field(init=False, repr=False, compare=False)
+    sensitive_indexes: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def nparams(self) -> int:
-        return len(self.parameters)
-
-    @property
-    def min_params(self) -> int:
-        return sum(1 for p in self.parameters if not p.optional)
-
-    @property
-    def sensitive_indexes(self) -> tuple[int, ...]:
-        return tuple(i for i, p in enumerate(self.parameters) if p.sensitive)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nparams", len(self.parameters))
+        object.__setattr__(self, "min_params", sum(1 for p in self.parameters if not p.optional))
+        object.__setattr__(self, "sensitive_indexes", tuple(i for i, p in enumerate(self.parameters) if p.sensitive))
 
     def check(self, parameters: list[Any]) -> list[Any]:
         """Return the parameters as native values, or raise CommandRejected."""

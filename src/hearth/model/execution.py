@@ -16,7 +16,12 @@ class ExecutionState(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self in (ExecutionState.COMPLETED, ExecutionState.FAILED)
+        # A set of the two, made once: read several times per command, and on 3.11 each ExecutionState.X in
+        # the method body would go through the enum's class attribute lookup.
+        return self in _FINAL_STATES
+
+
+_FINAL_STATES = frozenset((ExecutionState.COMPLETED, ExecutionState.FAILED))
 
 
 class FailureType(IntEnum):

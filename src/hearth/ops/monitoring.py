@@ -23,6 +23,7 @@ from hearth.model.events import (
 from hearth.model.execution import ExecutionState
 from hearth.ops.device_health import DeviceHealthBook
 from hearth.ops.logbuffer import LogBuffer
+from hearth.ops.memory import MemoryTrimmer
 from hearth.ops.metrics import CommandMetrics, EventRate, LoopLagSampler, MetricsEndpoint, ScrapeInputs
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Monitoring:
         self.logs = LogBuffer()
         self.lag = LoopLagSampler()
         self.rate = EventRate()
+        self.memory = MemoryTrimmer()
         self.started = time.monotonic()
         self._bus = bus
         self._sent: dict[tuple[str, int], float] = {}  # (exec id, rank) -> perf_counter when handed over
@@ -65,9 +67,11 @@ class Monitoring:
         self.started = time.monotonic()
         self.logs.install()
         self._sampler = asyncio.create_task(self.lag.run(self._tick), name="loop-lag")
+        self.memory.start()
 
     async def stop(self) -> None:
         self.logs.uninstall()
+        await self.memory.stop()
         if self._sampler is not None:
             self._sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,13 @@ UPSERT_COMMAND = (
     "failure = excluded.failure, message = excluded.message"
 )
 
+# The clean end of a run of commands (COMPLETED, no failure, no message): one statement for many rows. Their
+# parameters are left as they are: the row was last written TRANSMITTED, which is masked already.
+COMPLETE_COMMANDS = (
+    "UPDATE execution_commands SET state = 'COMPLETED', failure = 0, message = NULL "
+    "WHERE exec_id = ? AND rank BETWEEN ? AND ?"
+)
+
 _EXEC_COLUMNS = (
     "id, state, failure, internal, owner, source, type, sub_type, label, metadata, action_group_oid, "
     "trigger_id, high_priority, start_time, effective_start_time, end_time, action_group"
@@ -73,10 +80,29 @@ def _command_row(exec_id: str, c: CommandRun) -> tuple[Any, ...]:
     )
 
 
+def _runs(ranks: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of ranks, (first, last) each: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    ordered = sorted(set(ranks))
+    runs: list[tuple[int, int]] = []
+    first = last = ordered[0]
+    for rank in ordered[1:]:
+        if rank != last + 1:
+            runs.append((first, last))
+            first = rank
+        last = rank
+    runs.append((first, last))
+    return runs
+
+
 class ExecutionJournal:
     def __init__(self, db: Database, writer: BatchWriter) -> None:
         self._db = db
         self._writer = writer
+        # Commands that completed cleanly since the last journal flush, by execution: written at that flush as
+        # one UPDATE per run of ranks instead of one upsert per command (an action group of 50 lights: one
+        # statement, not 50). They wait no longer than a row of ``note_command`` would.
+        self._completed: dict[str, list[int]] = {}
+        writer.before_durable_flush(self._queue_completed)
 
     async def register(self, execution: Execution) -> None:
         """On disk before the execution id is given out."""
@@ -89,7 +115,24 @@ class ExecutionJournal:
         await self._writer.commit(UPSERT_COMMAND, _command_row(execution.id, command))
 
     def note_command(self, execution: Execution, command: CommandRun) -> None:
+        """Queue the command's row for the next journal flush (a transition nothing has to wait for)."""
+        if command.state is ExecutionState.COMPLETED and command.message is None:
+            # The last write of this row: every earlier one (registration, before_send) is on disk already or
+            # queued before it, so the UPDATE queued at flush time (after them) cannot be overtaken.
+            ranks = self._completed.get(execution.id)
+            if ranks is None:
+                ranks = self._completed[execution.id] = []
+            ranks.append(command.rank)
+            return
         self._writer.commit_later(UPSERT_COMMAND, _command_row(execution.id, command))
+
+    def _queue_completed(self) -> None:
+        if not self._completed:
+            return
+        completed, self._completed = self._completed, {}
+        for exec_id, ranks in completed.items():
+            for first, last in _runs(ranks):
+                self._writer.commit_later(COMPLETE_COMMANDS, (exec_id, first, last))
 
     def note_execution(self, execution: Execution) -> None:
         self._writer.commit_later(UPSERT_EXECUTION, _execution_row(execution))

@@ -46,6 +46,7 @@ class BatchWriter:
         self.last_flush_ms = 0.0
         self.failures = 0
         self._before_stream: list[Callable[[], None]] = []
+        self._before_durable: list[Callable[[], None]] = []
 
     def queue(self, sql: str, row: Sequence[Any]) -> None:
         rows = self._pending.get(sql)
@@ -73,6 +74,11 @@ class BatchWriter:
     def before_stream_flush(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` before each stream flush: a producer that coalesces rows in memory queues them then."""
         self._before_stream.append(hook)
+
+    def before_durable_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` before each journal flush: a producer that holds journal rows in memory (to write many as
+        one) queues them then, with ``commit_later``; they go in that flush, after the rows already queued."""
+        self._before_durable.append(hook)
 
     @property
     def backlog(self) -> int:
@@ -105,6 +111,8 @@ class BatchWriter:
         await self._flush_stream()
 
     async def _flush_durable(self) -> None:
+        for hook in self._before_durable:
+            hook()
         if not self._durable:
             return
         durable, self._durable = self._durable, {}
