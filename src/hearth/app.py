@@ -32,7 +32,7 @@ from hearth.core.location import LocationStore
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
 from hearth.core.schedule import DelayedRunScheduler
-from hearth.core.state_store import StateStore
+from hearth.core.state_updates import StateUpdater
 from hearth.core.sun import system_timezone
 from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
@@ -102,7 +102,7 @@ class Gateway:
         # Wall-clock time for schedules, dawn and dusk; tests inject a ManualClock.
         self.clock: Clock = clock or SystemClock()
         self.bus = EventBus()
-        self.states = StateStore(self.bus)
+        self.states = StateUpdater(self.bus)
         self.db = Database(settings.data_dir() / "hearth.db", settings.store.synchronous)
         self.writer = BatchWriter(self.db, settings.store.batch_window_ms, settings.store.batch_max_rows)
         hs = settings.history

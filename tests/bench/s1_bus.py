@@ -4,7 +4,7 @@ What is measured: the whole loop, timed from the first publish to the return of 
 listeners run inline, so when the loop ends every listener has run; nothing is left queued):
 - 1M ``DeviceStateChangedEvent`` objects, **pre-built** (a pool of 1024 distinct, fully populated events
   cycled through, so the figure is the bus and not the allocator), 1 subscriber;
-- the same with the events **built in the loop** (one dataclass per publish, as StateStore.report does);
+- the same with the events **built in the loop** (one dataclass per publish, as StateUpdater.report does);
 - 200k pre-built events with 50 subscribers.
 Each subscriber is the same trivial counter. Each figure is the best of 3 passes, interleaved with the
 baseline's passes (the machine may be shared: best-of filters out the neighbours' noise).

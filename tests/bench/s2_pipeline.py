@@ -1,4 +1,4 @@
-"""S2 state pipeline: virtual devices -> StateStore -> bus -> 50 subscribers -> SQLite history.
+"""S2 state pipeline: virtual devices -> StateUpdater -> bus -> 50 subscribers -> SQLite history.
 
 A real ``hearth.app.Gateway`` runs on this loop (temp data folder, real SQLite file with its migrations,
 the default ``synchronous=FULL``, the virtual driver with 1000 generated devices, no API). A paced producer

@@ -8,7 +8,7 @@ as the API does it), each of 3 to 5 conditions on distinct random devices: numer
 NOT_EQUALS). The conditions name their device (Hearth's deviceURL extension): the generator's 1000 devices
 share 4 controllables, so a controllable condition would cover 250 devices, which no real home has.
 
-Then 10,000 state changes go through the real ``StateStore.report`` (random device, random state of its
+Then 10,000 state changes go through the real ``StateUpdater.report`` (random device, random state of its
 kind, random value in its range, so truths flip) and the bus. The ConditionIndex is what production runs: it
 answers conditional runs (``POST /exec/{oid}?conditionGroupOID=``, ``ConditionGroupStore.require``) without
 looking at a device, and it is what each state change pays for. Its bus handler is wrapped
@@ -183,7 +183,7 @@ async def _run(results: Results) -> None:
     results.note(
         f"S3: {GROUPS} groups of 3-5 deviceURL conditions over {len(devices)} devices "
         f"({per_device:.1f} conditions per device); {changes} timed state changes through "
-        f"StateStore.report and the bus ({flips[0] - flips_before} group truth flips announced); "
+        f"StateUpdater.report and the bus ({flips[0] - flips_before} group truth flips announced); "
         f"baseline = full scan (evaluate every group) on every {SCAN_EVERY}th change; the rebuild "
         f"rows: {REBUILDS} runs, baseline = that scan's p50."
     )

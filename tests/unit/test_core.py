@@ -10,7 +10,7 @@ from hearth.config import REPO_CONFIG_DIR
 from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
 from hearth.core.gates import PriorityGate
-from hearth.core.state_store import InvalidStateValue, StateStore
+from hearth.core.state_updates import InvalidStateValue, StateUpdater
 from hearth.model.device import Device
 from hearth.model.device_url import DeviceURL
 from hearth.model.events import DeviceStateChangedEvent, DeviceUnavailableEvent, Event
@@ -58,11 +58,11 @@ async def test_slow_async_consumer_drops_oldest_and_never_blocks() -> None:
     assert isinstance(first, DeviceStateChangedEvent) and first.device_url == "15"
 
 
-def test_state_store_dedupes_stamps_and_validates() -> None:
+def test_state_updater_dedupes_stamps_and_validates() -> None:
     bus = EventBus()
     events: list[DeviceStateChangedEvent] = []
     bus.subscribe(events.append, DeviceStateChangedEvent)
-    store = StateStore(bus)
+    store = StateUpdater(bus)
     device = make_device()
     store.report(device, {"core:LightIntensityState": 40, "core:OnOffState": "on"})
     store.report(device, {"core:LightIntensityState": 40})  # unchanged: no event
@@ -77,11 +77,11 @@ def test_state_store_dedupes_stamps_and_validates() -> None:
     assert device.states["core:LightIntensityState"].value == 41
 
 
-def test_state_store_availability() -> None:
+def test_state_updater_availability() -> None:
     bus = EventBus()
     events: list[Event] = []
     bus.subscribe(events.append)
-    store = StateStore(bus)
+    store = StateUpdater(bus)
     device = make_device()
     assert store.set_available(device, False)
     assert not store.set_available(device, False)

@@ -1,7 +1,7 @@
 """``AGG.<stateName>/<H|D|M>``: min, max, sum, count and mean of a state's numbers over the current bucket.
 
 A bucket is the current UTC hour, day or month. Each numeric value a device reports for the state (a
-change: the state store drops repeats) is one data point; text and booleans are not counted. When the
+change: the state updater drops repeats) is one data point; text and booleans are not counted. When the
 clock passes the end of a bucket the aggregate starts again empty: ``CNT`` and ``SUM`` are 0, ``MIN``,
 ``MAX`` and ``MEAN`` unknown. Only the aggregates some rule names are kept, from the moment that rule
 exists (earlier values of the bucket are not counted).

@@ -2,7 +2,7 @@
 
 Building the whole body at each request cost 16 ms of event loop at 1,000 devices, and 488 ms with a 305 MB
 peak at 20,000. Here each device's JSON is kept as text in two parts:
-- its states, dropped when a ``DeviceStateChangedEvent`` names the device (StateStore publishes one for every
+- its states, dropped when a ``DeviceStateChangedEvent`` names the device (StateUpdater publishes one for every
   change; a dict pop is all a state change costs here) or when the number of its states changes;
 - the rest, rebuilt from ``Device.to_json`` when its fingerprint (the fields that ``to_json`` reads) differs;
 - its controllable's ``definition``, shared by every device of that controllable (the catalogue does not

@@ -1,1 +1,1 @@
-"""The runtime core: registry, state store, event bus, catalogue, executor."""
+"""The runtime core: registry, state updates, event bus, catalogue, executor."""

@@ -13,7 +13,7 @@ from hearth.core.bus import EventBus
 from hearth.core.catalogue import Catalogue
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
-from hearth.core.state_store import StateStore
+from hearth.core.state_updates import StateUpdater
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.errors import ApiError, ErrorCode
@@ -63,7 +63,7 @@ class Context:
         config: Mapping[str, Any],
         catalogue: Catalogue,
         registry: DeviceRegistry,
-        states: StateStore,
+        states: StateUpdater,
         places: PlaceTree,
         storage: DriverDataRepository,
         data_dir: Path | None = None,

@@ -36,7 +36,7 @@ from hearth.core.execution import CommandRun, Execution
 from hearth.core.gates import PriorityGate
 from hearth.core.read_back import UNKNOWN_OUTCOME, ReadBack
 from hearth.core.registry import DeviceRegistry
-from hearth.core.state_store import StateStore
+from hearth.core.state_updates import StateUpdater
 from hearth.model.action import ActionGroup
 from hearth.model.definition import CommandRejected
 from hearth.model.errors import ApiError
@@ -68,7 +68,7 @@ class Executor:
         *,
         lock_hold_s: float = 900.0,
         missed_grace_s: float = 900.0,
-        states: StateStore | None = None,
+        states: StateUpdater | None = None,
     ) -> None:
         self._registry = registry
         self._states = states

@@ -15,7 +15,7 @@ from hearth.api.errors import json_response
 from hearth.api.routes import device as device_routes
 from hearth.api.routes import setup_settings
 from hearth.api.setup_json import SetupJson
-from hearth.core.state_store import InvalidStateValue
+from hearth.core.state_updates import InvalidStateValue
 from hearth.model.action import Action as WireAction
 from hearth.model.action import ActionGroup, Command
 from hearth.model.datatype import DataType, InvalidValue, coerce_value

@@ -18,7 +18,13 @@ class InvalidStateValue(ValueError):
     """A reported value does not fit its state; names the device, the state and the reason."""
 
 
-class StateStore:
+class StateUpdater:
+    """Applies state reports to the devices' states (held on each Device) and announces what changed.
+
+    It keeps no states of its own (the registry's devices do; the SQLite history records them from the events),
+    hence the name: it was called StateStore, which it never was.
+    """
+
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
 
