@@ -8,17 +8,42 @@ would install them; nothing of ``[dev]``.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 import venv
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.support.process import REPO
 
 
+@contextmanager
+def _checkout_build_lock() -> Iterator[None]:
+    """One build of this checkout at a time: pip builds a local folder in place (its build/ and *.egg-info), so
+    two installs at once (pytest-xdist workers) would write over each other's files."""
+    lock_path = REPO / "build" / ".user-install.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
     """Build a fresh venv under ``root`` with Hearth installed from this checkout; returns its python."""
+    with _checkout_build_lock():
+        return _install(root, extras)
+
+
+def _install(root: Path, extras: tuple[str, ...]) -> Path:
     venv.EnvBuilder(with_pip=True).create(root)
     python = root / "bin" / "python"
     target = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
@@ -47,12 +72,24 @@ def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
 
 
 _MADE: dict[tuple[str, ...], Path] = {}
+_COMPLETE = ".hearth-user-install-complete"
 
 
-def shared_user_install(root_factory: Callable[[], Path], extras: tuple[str, ...] = ()) -> Path:
-    """One user install per set of extras for the whole test session (each takes about a minute to make)."""
+def shared_user_install(tmp_path_factory: pytest.TempPathFactory, extras: tuple[str, ...] = ()) -> Path:
+    """One user install per set of extras for the whole run (each takes 20 s to a minute to make), for the tests
+    that only run it. Under pytest-xdist the workers of a run share it: it is made in their common temporary
+    folder (xdist gives each worker a folder below it), by the first worker that needs it, under the build lock.
+    """
     if extras not in _MADE:
-        _MADE[extras] = user_install(root_factory(), extras)
+        base = tmp_path_factory.getbasetemp()
+        run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        root = run_folder / f"user-venv-{'-'.join(extras) or 'plain'}"
+        with _checkout_build_lock():
+            if not (root / _COMPLETE).exists():  # not made yet, or cut half-way by a failure: made anew
+                shutil.rmtree(root, ignore_errors=True)
+                _install(root, extras)
+                (root / _COMPLETE).touch()
+        _MADE[extras] = root / "bin" / "python"
     return _MADE[extras]
 
 
