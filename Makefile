@@ -40,8 +40,13 @@ run: $(VENV)/.run-installed
 peers:
 	@./deploy/install-test-peers.sh
 
-# The suite takes about 40 minutes on one Python now (it grew 1.5x this session): twice in a row would not fit
-# CI's budget, so CI (make test) runs it on the main Python and test-all on every supported Python found here.
+# The suite runs on TEST_WORKERS pytest-xdist workers, a test file to a worker (--dist loadfile: a module's
+# gateway is started once, its tests keep their order). Most of its time is waiting (gateways and radio peers
+# starting, timers running out), so two workers overlap their waits even on two cores.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# About 20 minutes on one Python with one worker: CI (make test) runs it on the main Python, test-all on every
+# supported Python found here.
 test: test-one
 
 test-all: test-one
@@ -53,7 +58,7 @@ test-all: test-one
 
 test-one: peers $(VENV)/.dev-installed
 	@echo "make test: Python $$($(BIN)/python -V)"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 bench: peers $(VENV)/.dev-installed
 	$(BIN)/python -m tests.bench

@@ -22,13 +22,12 @@ import pytest
 
 from tests.support.process import REPO
 
+# What the package is built from (pyproject.toml's packages, package data and data files, and its readme).
+_PACKAGE_FILES = ("pyproject.toml", "README.md", "src", "drivers", "config")
+
 
 @contextmanager
-def _checkout_build_lock() -> Iterator[None]:
-    """One build of this checkout at a time: pip builds a local folder in place (its build/ and *.egg-info), so
-    two installs at once (pytest-xdist workers) would write over each other's files."""
-    lock_path = REPO / "build" / ".user-install.lock"
-    lock_path.parent.mkdir(exist_ok=True)
+def _exclusive(lock_path: Path) -> Iterator[None]:
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -37,16 +36,25 @@ def _checkout_build_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _copy_of_the_checkout(into: Path) -> Path:
+    """The package's files copied: pip builds a local folder in place (build/ and hearth.egg-info beside
+    pyproject.toml), and a build in the checkout would write there while other tests (pytest-xdist workers) start
+    gateways from it, which read the entry points of the hearth.egg-info found in their working folder."""
+    for name in _PACKAGE_FILES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            into.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / name, into / name)
+    return into
+
+
 def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
-    """Build a fresh venv under ``root`` with Hearth installed from this checkout; returns its python."""
-    with _checkout_build_lock():
-        return _install(root, extras)
-
-
-def _install(root: Path, extras: tuple[str, ...]) -> Path:
+    """Build a fresh venv under ``root`` with Hearth installed from (a copy of) this checkout; returns its python."""
+    source = _copy_of_the_checkout(root.with_name(root.name + "-source"))
     venv.EnvBuilder(with_pip=True).create(root)
     python = root / "bin" / "python"
-    target = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
+    target = f"{source}[{','.join(extras)}]" if extras else str(source)
     # Not editable: the package as its metadata declares it, files copied, dependencies resolved by pip.
     # With the project's constraints, as make run and deploy/install.sh install it.
     result = subprocess.run(
@@ -78,16 +86,17 @@ _COMPLETE = ".hearth-user-install-complete"
 def shared_user_install(tmp_path_factory: pytest.TempPathFactory, extras: tuple[str, ...] = ()) -> Path:
     """One user install per set of extras for the whole run (each takes 20 s to a minute to make), for the tests
     that only run it. Under pytest-xdist the workers of a run share it: it is made in their common temporary
-    folder (xdist gives each worker a folder below it), by the first worker that needs it, under the build lock.
+    folder (xdist gives each worker a folder below it), by the first worker that needs it, the others waiting.
     """
     if extras not in _MADE:
         base = tmp_path_factory.getbasetemp()
         run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
         root = run_folder / f"user-venv-{'-'.join(extras) or 'plain'}"
-        with _checkout_build_lock():
+        with _exclusive(root.with_name(root.name + ".lock")):
             if not (root / _COMPLETE).exists():  # not made yet, or cut half-way by a failure: made anew
                 shutil.rmtree(root, ignore_errors=True)
-                _install(root, extras)
+                shutil.rmtree(root.with_name(root.name + "-source"), ignore_errors=True)
+                user_install(root, extras)
                 (root / _COMPLETE).touch()
         _MADE[extras] = root / "bin" / "python"
     return _MADE[extras]
