@@ -22,6 +22,7 @@ import os
 import re
 import ssl
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -440,6 +441,15 @@ def _one_request_session() -> requests.Session:
     return session
 
 
+def _described(exc: BaseException) -> str:
+    """The failure with what it groups (a FlakyFailure or a FailureGroup says little of itself: which check
+    failed, and how, is in its sub-exceptions)."""
+    text = "".join(traceback.format_exception_only(exc)).rstrip()
+    if isinstance(exc, BaseExceptionGroup):
+        text += "".join("\n  " + _described(sub).replace("\n", "\n  ") for sub in exc.exceptions)
+    return text
+
+
 # Not ``schemathesis.pytest.from_fixture(...)`` + ``@schema.parametrize()``: with pytest 9 its lazy loader
 # dies on ``request.node._nodeid`` (AttributeError, schemathesis/pytest/lazy.py:212), and the schema is only
 # known once the gateway runs. So each operation's Hypothesis strategy is run by hand, failures collected.
@@ -477,7 +487,7 @@ def test_api(fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any)
             run()
         # schemathesis' FailureGroup is a BaseExceptionGroup, not an Exception.
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - try every operation, then report all
-            failures.append(f"=== {operation.label}\n{exc}")
+            failures.append(f"=== {operation.label}\n{_described(exc)}")
     print(f"{operations} operations, responses by status: {dict(sorted(statuses.items()))}")
     assert operations > 50
     assert not failures, f"{len(failures)} operation(s) failed:\n" + "\n".join(failures)
