@@ -1,6 +1,6 @@
 # make run   - install what the demo needs into .venv and start the gateway on the demo house (data in ./var)
-# make test  - install the test peers and the dev tools, then run the whole suite (on the main python3)
-# make test-all - the same on every supported Python the machine has (3.11 and 3.13)
+# make test  - install the test peers and the dev tools, then run the whole suite on every supported Python the
+#              machine has (3.11 and 3.13, each in its own venv); make test-one: on the main python3 only
 # make bench - run the benchmarks and print a table
 # make lint  - ruff (lint and format) and mypy
 # make lock  - write constraints.txt anew from a fresh install of every extra (after changing a dependency)
@@ -40,9 +40,14 @@ run: $(VENV)/.run-installed
 peers:
 	@./deploy/install-test-peers.sh
 
-# The suite takes about 40 minutes on one Python now (it grew 1.5x this session): twice in a row would not fit
-# CI's budget, so CI (make test) runs it on the main Python and test-all on every supported Python found here.
-test: test-one
+# The suite runs on TEST_WORKERS pytest-xdist workers, a test file to a worker (--dist loadfile: a module's
+# gateway is started once, its tests keep their order). Most of its time is waiting (gateways and radio peers
+# starting, timers running out), so two workers overlap their waits even on two cores.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# About 9 minutes a Python on two cores (20 with one worker): make test (and CI) runs it on every supported Python
+# the machine has, one after the other; test-one on the main Python only. test-all is make test's old name.
+test: test-all
 
 test-all: test-one
 	@for v in $(filter-out $(MAIN_VERSION),$(SUPPORTED_PYTHONS)); do \
@@ -53,7 +58,7 @@ test-all: test-one
 
 test-one: peers $(VENV)/.dev-installed
 	@echo "make test: Python $$($(BIN)/python -V)"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 bench: peers $(VENV)/.dev-installed
 	$(BIN)/python -m tests.bench

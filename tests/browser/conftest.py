@@ -43,7 +43,7 @@ async def cul(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CulEmul
 @pytest.fixture(scope="session")
 def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Hearth as a user with an RTS transmitter installs it."""
-    return shared_user_install(lambda: tmp_path_factory.mktemp("user-venv"), extras=("rts",))
+    return shared_user_install(tmp_path_factory, extras=("rts",))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -21,7 +21,7 @@ from tests.support.process import HearthProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
-RESULTS: list[sweep.OperationResult] = []  # read by conftest.py's summary
+RESULTS: list[sweep.OperationResult] = []  # read by the summary in tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="session")
 def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shared_user_install(lambda: tmp_path_factory.mktemp("user-venv"), extras=("rts",))
+    return shared_user_install(tmp_path_factory, extras=("rts",))
 
 
 def hearth(

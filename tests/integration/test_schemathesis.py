@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -28,11 +30,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from requests.adapters import HTTPAdapter
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.transport.requests import SameHostRedirectsSession
 
 from tests.support.process import UNLIMITED_RATES, HearthProcess
 
@@ -373,6 +378,10 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
             if _hostile_already(case):
                 return  # a "valid" case with a control character in its path or query: no base for one fault
             request, mentions = _hostile_request(case, mutation, data.draw, spec, token, fuzzed_hearth.root_url)
+            if mentions and _CONTROL.search(request.url.path):
+                # Schemathesis sends path values percent-encoded: "%17" reaches the edge as a control character,
+                # refused before the added fault could be named (seen in two clean-clone runs).
+                return
             # A connection per request: a refusal may close it (Connection: close).
             with httpx.Client(verify=False, timeout=15) as client:
                 response = client.send(request)
@@ -409,6 +418,38 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
     assert all(refused[m] > 0 for m in MUTATIONS), refused
 
 
+# TLS without verification, one context for every request. Left to itself, each request of test_api (schemathesis
+# makes a requests session per call) built a context and loaded the system's CA store into it: ~45 ms of CPU a
+# request, unused with verification off, two thirds of the module's time.
+_UNVERIFIED_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+_UNVERIFIED_TLS.check_hostname = False
+_UNVERIFIED_TLS.verify_mode = ssl.CERT_NONE
+
+
+class _UnverifiedTlsAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, ssl_context=_UNVERIFIED_TLS, **kwargs)
+
+
+def _one_request_session() -> requests.Session:
+    """What schemathesis makes for a call given no session (a SameHostRedirectsSession, closed after the call, so
+    a new connection each request), with the shared TLS context. No default headers: schemathesis sends none of
+    a session it makes itself, and would merge those of one it is given into the request."""
+    session = SameHostRedirectsSession()
+    session.headers.clear()
+    session.mount("https://", _UnverifiedTlsAdapter())
+    return session
+
+
+def _described(exc: BaseException) -> str:
+    """The failure with what it groups (a FlakyFailure or a FailureGroup says little of itself: which check
+    failed, and how, is in its sub-exceptions)."""
+    text = "".join(traceback.format_exception_only(exc)).rstrip()
+    if isinstance(exc, BaseExceptionGroup):
+        text += "".join("\n  " + _described(sub).replace("\n", "\n  ") for sub in exc.exceptions)
+    return text
+
+
 # Not ``schemathesis.pytest.from_fixture(...)`` + ``@schema.parametrize()``: with pytest 9 its lazy loader
 # dies on ``request.node._nodeid`` (AttributeError, schemathesis/pytest/lazy.py:212), and the schema is only
 # known once the gateway runs. So each operation's Hypothesis strategy is run by hand, failures collected.
@@ -436,16 +477,17 @@ def test_api(fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any)
             suppress_health_check=list(HealthCheck),
         )
         def run(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(
-                verify=False, timeout=15, checks=[not_a_server_error, response_schema_conformance]
-            )
+            with _one_request_session() as session:
+                response = case.call_and_validate(
+                    session=session, verify=False, timeout=15, checks=[not_a_server_error, response_schema_conformance]
+                )
             statuses[response.status_code] += 1
 
         try:
             run()
         # schemathesis' FailureGroup is a BaseExceptionGroup, not an Exception.
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - try every operation, then report all
-            failures.append(f"=== {operation.label}\n{exc}")
+            failures.append(f"=== {operation.label}\n{_described(exc)}")
     print(f"{operations} operations, responses by status: {dict(sorted(statuses.items()))}")
     assert operations > 50
     assert not failures, f"{len(failures)} operation(s) failed:\n" + "\n".join(failures)

@@ -8,20 +8,53 @@ would install them; nothing of ``[dev]``.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 import venv
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.support.process import REPO
 
+# What the package is built from (pyproject.toml's packages, package data and data files, and its readme).
+_PACKAGE_FILES = ("pyproject.toml", "README.md", "src", "drivers", "config")
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _copy_of_the_checkout(into: Path) -> Path:
+    """The package's files copied: pip builds a local folder in place (build/ and hearth.egg-info beside
+    pyproject.toml), and a build in the checkout would write there while other tests (pytest-xdist workers) start
+    gateways from it, which read the entry points of the hearth.egg-info found in their working folder."""
+    for name in _PACKAGE_FILES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            into.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / name, into / name)
+    return into
+
 
 def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
-    """Build a fresh venv under ``root`` with Hearth installed from this checkout; returns its python."""
+    """Build a fresh venv under ``root`` with Hearth installed from (a copy of) this checkout; returns its python."""
+    source = _copy_of_the_checkout(root.with_name(root.name + "-source"))
     venv.EnvBuilder(with_pip=True).create(root)
     python = root / "bin" / "python"
-    target = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
+    target = f"{source}[{','.join(extras)}]" if extras else str(source)
     # Not editable: the package as its metadata declares it, files copied, dependencies resolved by pip.
     # With the project's constraints, as make run and deploy/install.sh install it.
     result = subprocess.run(
@@ -47,12 +80,25 @@ def user_install(root: Path, extras: tuple[str, ...] = ()) -> Path:
 
 
 _MADE: dict[tuple[str, ...], Path] = {}
+_COMPLETE = ".hearth-user-install-complete"
 
 
-def shared_user_install(root_factory: Callable[[], Path], extras: tuple[str, ...] = ()) -> Path:
-    """One user install per set of extras for the whole test session (each takes about a minute to make)."""
+def shared_user_install(tmp_path_factory: pytest.TempPathFactory, extras: tuple[str, ...] = ()) -> Path:
+    """One user install per set of extras for the whole run (each takes 20 s to a minute to make), for the tests
+    that only run it. Under pytest-xdist the workers of a run share it: it is made in their common temporary
+    folder (xdist gives each worker a folder below it), by the first worker that needs it, the others waiting.
+    """
     if extras not in _MADE:
-        _MADE[extras] = user_install(root_factory(), extras)
+        base = tmp_path_factory.getbasetemp()
+        run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        root = run_folder / f"user-venv-{'-'.join(extras) or 'plain'}"
+        with _exclusive(root.with_name(root.name + ".lock")):
+            if not (root / _COMPLETE).exists():  # not made yet, or cut half-way by a failure: made anew
+                shutil.rmtree(root, ignore_errors=True)
+                shutil.rmtree(root.with_name(root.name + "-source"), ignore_errors=True)
+                user_install(root, extras)
+                (root / _COMPLETE).touch()
+        _MADE[extras] = root / "bin" / "python"
     return _MADE[extras]
 
 
