@@ -44,6 +44,10 @@ from tests.support.process import UNLIMITED_RATES, HearthProcess
 # The API grew from ~110 to ~280 operations: 10 examples each keeps the module within a few minutes on a quiet
 # machine, and the suite runs it on two Pythons. HEARTH_FUZZ_EXAMPLES raises it for a longer hunt.
 MAX_EXAMPLES = int(os.environ.get("HEARTH_FUZZ_EXAMPLES", "10"))
+# The suite's runs draw the same cases every time (Hypothesis' derandomize): with 10 examples an operation the
+# statistics asserted below varied from run to run (2xx answers: 230 to 296 for 273 operations), and a failure
+# found once must be found again to be fixed. HEARTH_FUZZ_RANDOM=1 draws new cases for a hunt.
+DERANDOMIZE = os.environ.get("HEARTH_FUZZ_RANDOM", "") != "1"
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -368,6 +372,7 @@ def test_hostile_variants_of_every_operation_are_refused_and_change_nothing(
             max_examples=HOSTILE_EXAMPLES,
             deadline=None,
             database=None,
+            derandomize=DERANDOMIZE,
             print_blob=False,
             suppress_health_check=list(HealthCheck),
             phases=[Phase.generate],
@@ -473,6 +478,7 @@ def test_api(fuzzed_hearth: HearthProcess, admin: httpx.Client, api_schema: Any)
             max_examples=MAX_EXAMPLES,
             deadline=None,
             database=None,
+            derandomize=DERANDOMIZE,
             print_blob=False,
             suppress_health_check=list(HealthCheck),
         )
