@@ -6,6 +6,7 @@ declare devices, report what they say, keep crash-safe data and read its configu
 """
 
 from hearth.core.backoff import Backoff
+from hearth.core.tasks import cancel_and_wait
 from hearth.model import events
 from hearth.model.datatype import DataType
 from hearth.model.definition import Controllable
@@ -55,6 +56,7 @@ __all__ = [
     "JsonObject",
     "JsonValue",
     "NetworkBackupCapable",
+    "cancel_and_wait",
     "describe_error",
     "events",
 ]
