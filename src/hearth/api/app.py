@@ -19,6 +19,7 @@ from hearth.api.docs import install_docs
 from hearth.api.edge import BodyGate, HeaderGate, raw_body_paths
 from hearth.api.errors import install_error_handlers, json_response
 from hearth.api.listeners import ListenerRegistry
+from hearth.api.route_index import index_routes
 from hearth.api.routes import (
     action_groups_execution,
     alerts,
@@ -224,4 +225,5 @@ def build_app(gateway: Gateway) -> FastAPI:
     app.add_middleware(AuthenticationGate, auth=ctx.auth)
     app.add_middleware(HeaderGate)
     app.add_middleware(DoubleSlashFix)  # added last: runs first, before the path is matched
+    index_routes(app, BASE)
     return app
