@@ -103,6 +103,9 @@ class Execution:
     end_time: int | None = None
     cancelled: bool = False
     devices: list[str] = field(default_factory=list)
+    # The journal's copy of ``action_group``, made once: only the row's first write stores it (later writes of the
+    # execution's row update its state and times only), so re-encoding it at every transition was wasted.
+    action_group_json: str | None = field(default=None, repr=False)
 
     def advance(self, state: ExecutionState) -> bool:
         """Move forward to ``state``; False if that would be a step back (or nothing new)."""

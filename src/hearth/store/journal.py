@@ -39,6 +39,8 @@ _EXEC_COLUMNS = (
 
 
 def _execution_row(e: Execution) -> tuple[Any, ...]:
+    if e.action_group_json is None:
+        e.action_group_json = json.dumps(e.action_group)
     return (
         e.id,
         e.state.value,
@@ -56,7 +58,7 @@ def _execution_row(e: Execution) -> tuple[Any, ...]:
         e.start_time,
         e.effective_start_time,
         e.end_time,
-        json.dumps(e.action_group),
+        e.action_group_json,
     )
 
 
