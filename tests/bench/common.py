@@ -7,6 +7,7 @@ Nothing here measures anything by itself; each scenario module documents what it
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import math
 import os
@@ -176,6 +177,7 @@ async def in_process_gateway(
     gateway = Gateway(settings)
     try:
         await gateway.start()
+        gc.freeze()  # as `hearth run` does after start (hearth/cli.py): what start made is out of full passes
         yield gateway
     finally:
         await gateway.stop()
