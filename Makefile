@@ -60,7 +60,10 @@ test-one: peers $(VENV)/.dev-installed
 	@echo "make test: Python $$($(BIN)/python -V)"
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
+# wrk (Debian's package) is S6's load generator; without it S6 falls back to Python clients (noisier).
 bench: peers $(VENV)/.dev-installed
+	@command -v wrk >/dev/null || $$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq wrk >/dev/null \
+		|| echo "bench: wrk not installed; S6 uses the Python load generator"
 	$(BIN)/python -m tests.bench
 
 SOAK_DURATION_S ?= 3600

@@ -14,17 +14,17 @@ the store, stopped, then started COLD_STARTS more times.
   difference is Hearth's code, catalogue, 1034 devices and their states. (No 1 h soak here.) After the S6
   load: VmRSS at once, and SETTLE_S later (target < 80 MB), once the gateway's periodic ``malloc_trim`` has
   handed back what the 50 connections' buffers left free in the heap.
-- S6 REST: 50 concurrent ``httpx.AsyncClient`` (one keep-alive HTTP/1.1 connection each, TLS, verify off),
-  each looping for S6_SECONDS on ``GET /setup/devices/{deviceURL}/states`` (its own device), then
-  separately on ``POST /exec/apply`` (one ``on``/``off`` command on its own light or plug). Latency is
-  measured in the client, per request. Baseline: ``bare_app`` (one trivial GET route and one POST route
-  that reads a JSON body) in a subprocess over the same TLS, under the same load generator. The exec rate
-  limit (50/s per token by default) is raised for this run through HEARTH_API__RATE_EXEC_*, otherwise 50
+- S6 REST: 50 keep-alive HTTP/1.1 TLS connections, each on ``GET /setup/devices/{deviceURL}/states`` (50
+  devices), then separately on ``POST /exec/apply`` (one ``on`` command on a light or plug), for S6_SECONDS
+  each, closed loop (saturation) and paced (a request every PACE_S per connection: 200 req/s). The load
+  generator is wrk when the machine has it (``tests/bench/wrk_load.py``; ``make bench`` installs Debian's
+  package), else 50 ``httpx.AsyncClient`` in this process, which take most of a core themselves (the bare
+  app's POST p99 was 15-32 ms under them, 2-3 ms under wrk). Baseline: ``bare_app`` (one trivial GET route and
+  one POST route that reads a JSON body) in a subprocess over the same TLS, under the same generator. The exec
+  rate limit (50/s per token by default) is raised for this run through HEARTH_API__RATE_EXEC_*, otherwise 50
   clients on one token would measure 429s; any non-2xx answer is counted and reported.
 
-The load generator is Python in this process and shares the machine's cores with the server; with 50
-clients in a closed loop, latency ~= 50 / throughput (Little's law), so the p99 target needs a server that
-turns requests around far faster than h11 on one core usually does. The baseline shows that ceiling.
+With a closed loop, latency ~= 50 / throughput (Little's law), so only the paced p99 has a target.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import httpx
 
+from tests.bench import wrk_load
 from tests.bench.common import REPO, Results, Row, median, percentile, rss_mb
 from tests.support.process import HearthProcess
 
@@ -178,6 +179,26 @@ async def _load(
     }
 
 
+def _measure(
+    requests: list[tuple[str, str, dict | None]],
+    headers: dict[str, str],
+    seconds: float,
+    server_pid: int,
+    interval_s: float | None = None,
+) -> dict[str, float]:
+    """One S6 load: through wrk when the machine has it (see wrk_load), else the Python clients of ``_load``."""
+    if not wrk_load.available():
+        return asyncio.run(_load(requests, headers, seconds, server_pid, interval_s))
+    server0, started = _cpu_s(server_pid), time.perf_counter()
+    out = wrk_load.run(requests, headers, seconds, len(requests), interval_s)
+    elapsed = time.perf_counter() - started
+    server_cpu = _cpu_s(server_pid) - server0
+    out["server_us"] = 1e6 * server_cpu / max(1, out["n"])
+    out["server_pct"] = 100 * server_cpu / elapsed
+    out["client_pct"] = float("nan")  # wrk's own CPU is not read (a separate process, a few % of a core)
+    return out
+
+
 def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key: Path, seconds: float) -> None:
     gid = gateway.gateway_id
     actuators = [1000 + i for i in range(GENERATED) if i % 4 in (1, 3)][:CLIENTS]  # dimmable lights, plugs
@@ -199,20 +220,20 @@ def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key:
     auth = {"Authorization": f"Bearer {token}"}
     assert gateway.proc is not None
     pid = gateway.proc.pid
-    g_get = asyncio.run(_load(get_reqs, auth, seconds, pid))
-    g_post = asyncio.run(_load(post_reqs, auth, seconds, pid))
-    g_get_paced = asyncio.run(_load(get_reqs, auth, seconds, pid, PACE_S))
-    g_post_paced = asyncio.run(_load(post_reqs, auth, seconds, pid, PACE_S))
+    g_get = _measure(get_reqs, auth, seconds, pid)
+    g_post = _measure(post_reqs, auth, seconds, pid)
+    g_get_paced = _measure(get_reqs, auth, seconds, pid, PACE_S)
+    g_post_paced = _measure(post_reqs, auth, seconds, pid, PACE_S)
     bare = BareServer(cert, key)
     try:
         root = f"https://127.0.0.1:{bare.port}"
         bare_pid = bare.proc.pid
         bare_get = [("GET", f"{root}/states", None)] * CLIENTS
         bare_post = [("POST", f"{root}/apply", post_reqs[0][2])] * CLIENTS
-        b_get = asyncio.run(_load(bare_get, {}, seconds, bare_pid))
-        b_post = asyncio.run(_load(bare_post, {}, seconds, bare_pid))
-        b_get_paced = asyncio.run(_load(bare_get, {}, seconds, bare_pid, PACE_S))
-        b_post_paced = asyncio.run(_load(bare_post, {}, seconds, bare_pid, PACE_S))
+        b_get = _measure(bare_get, {}, seconds, bare_pid)
+        b_post = _measure(bare_post, {}, seconds, bare_pid)
+        b_get_paced = _measure(bare_get, {}, seconds, bare_pid, PACE_S)
+        b_post_paced = _measure(bare_post, {}, seconds, bare_pid, PACE_S)
     finally:
         bare.stop()
     rate = CLIENTS / PACE_S
@@ -234,19 +255,29 @@ def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key:
             Row("S6 REST", f"{label}, 50 clients saturating: p99", g["p99"], "ms", "", None, b["p99"]),
             Row("S6 REST", f"{label}: server CPU per request", g["server_us"], "us", "", None, b["server_us"]),
         )
+        generator = (
+            "wrk"
+            if wrk_load.available()
+            else f"load generator at {g['client_pct']:.0f} % (bare run {b['client_pct']:.0f} %)"
+        )
         results.note(
             f"S6 {label}: server process at {g['server_pct']:.0f} % of a core (bare app "
-            f"{b['server_pct']:.0f} %), load generator at {g['client_pct']:.0f} % (bare run "
-            f"{b['client_pct']:.0f} %); {g['n']} requests timed."
+            f"{b['server_pct']:.0f} %), {generator}; {g['n']} requests timed."
         )
     results.note(
         f"S6: paced = each client sends one request every {PACE_S:g} s ({rate:.0f} req/s in all), the "
         "latency 50 clients see; saturating = closed loop, where latency is only clients / throughput, so "
         "its p99 is reported without a target."
     )
+    generator = (
+        f"wrk (2 threads, {CLIENTS} keep-alive TLS connections; paced: a random 50-150 % of the interval "
+        "before each request)"
+        if wrk_load.available()
+        else f"{CLIENTS} httpx clients in the bench process (no wrk on this machine: apt install wrk)"
+    )
     results.note(
-        f"S6: {seconds:g} s per load, {CLIENTS} httpx clients in the bench process (they share the "
-        f"{os.cpu_count()} cores with the server under test); exec rate limit raised for the run."
+        f"S6: {seconds:g} s per load, {generator}, sharing the {os.cpu_count()} cores with the server under "
+        "test; exec rate limit raised for the run."
     )
 
 
