@@ -5,7 +5,6 @@ and the API; ``stop`` undoes each step in exact reverse. ``build`` makes the gat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 import time
@@ -34,6 +33,7 @@ from hearth.core.registry import DeviceRegistry
 from hearth.core.schedule import DelayedRunScheduler
 from hearth.core.state_updates import StateUpdater
 from hearth.core.sun import system_timezone
+from hearth.core.tasks import cancel_and_wait
 from hearth.core.triggers import TriggerEngine
 from hearth.core.zones import ZoneStore
 from hearth.extensions import CoreParts, Extension, ExtensionRegistry, GatewayParts
@@ -293,13 +293,7 @@ class Gateway:
     def _background(work: Coroutine[Any, Any, None], name: str) -> Callable[[], Awaitable[None]]:
         """A task of the gateway's own, running until stop; what cancels it."""
         task = asyncio.create_task(work, name=name)
-
-        async def cancel() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        return cancel
+        return lambda: cancel_and_wait(task)
 
     async def _start_drivers(self) -> None:
         data = DriverDataRepository(self.db)

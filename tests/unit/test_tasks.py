@@ -1,4 +1,5 @@
-"""cancel_and_wait: a task ends, its own cancellation is swallowed, the caller's is not, its crash is raised."""
+"""cancel_and_wait: a task ends, its own cancellation is swallowed, the caller's is not, its crash is raised.
+cancel_all_and_wait: all are cancelled before any is waited for, and no crash stops the stop."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from hearth.core.tasks import cancel_and_wait
+from hearth.core.tasks import cancel_all_and_wait, cancel_and_wait
 
 
 async def test_cancels_and_waits_for_the_end() -> None:
@@ -64,3 +65,72 @@ async def test_the_callers_own_cancellation_goes_on_up() -> None:
     with pytest.raises(asyncio.CancelledError):
         await stopper
     assert stopper.cancelled()
+
+
+async def test_cancel_all_cancels_every_task_before_waiting_for_any() -> None:
+    # Each task, once cancelled, waits for the other's cancellation: one after the other would never end.
+    cancelled = [asyncio.Event(), asyncio.Event()]
+
+    async def worker(mine: asyncio.Event, other: asyncio.Event) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            mine.set()
+            await other.wait()
+            raise
+
+    tasks = {
+        asyncio.create_task(worker(cancelled[0], cancelled[1])),
+        asyncio.create_task(worker(cancelled[1], cancelled[0])),
+    }
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_all_and_wait(tasks), 5)
+    assert all(task.cancelled() for task in tasks)
+
+
+async def test_cancel_all_goes_through_a_crash_none_and_finished_tasks() -> None:
+    ended = asyncio.Event()
+
+    async def crashes() -> None:
+        raise RuntimeError("boom")
+
+    async def sleeps() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0)
+            ended.set()
+
+    crashed = asyncio.create_task(crashes())
+    finished = asyncio.create_task(asyncio.sleep(0))
+    sleeping = asyncio.create_task(sleeps())
+    await finished
+    await cancel_all_and_wait([crashed, None, finished, sleeping])
+    assert isinstance(crashed.exception(), RuntimeError)
+    assert finished.done() and not finished.cancelled()
+    assert sleeping.cancelled() and ended.is_set()
+    await cancel_all_and_wait([])
+
+
+async def test_cancel_all_lets_the_callers_own_cancellation_go_on_up() -> None:
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await release.wait()
+            raise
+
+    inner = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    stopper = asyncio.create_task(cancel_all_and_wait([inner]))
+    await asyncio.sleep(0)
+    stopper.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await stopper
+    assert stopper.cancelled()
+    await asyncio.sleep(0)
+    assert inner.cancelled()

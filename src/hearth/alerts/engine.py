@@ -48,6 +48,7 @@ from hearth.core.clock import Clock
 from hearth.core.executor import Executor
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.model.errors import ApiError
 from hearth.model.events import (
     DeviceAvailableEvent,
@@ -202,10 +203,7 @@ class AlertEngine:
             await asyncio.wait_for(self._jobs.join(), STOP_DRAIN_S)
         except TimeoutError:
             log.warning("alert engine stopped with %d jobs unfinished", self._jobs.qsize())
-        tasks = [*self._tasks, *([self._sweep_task] if self._sweep_task else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all_and_wait([*self._tasks, self._sweep_task])
         self._tasks = []
 
     async def drained(self) -> None:

@@ -17,6 +17,7 @@ from hearth.api.listeners import ListenerRegistry
 from hearth.api.live import MISSING as NO_WEBSOCKETS
 from hearth.api.live import websocket_library
 from hearth.api.tls import ensure_self_signed
+from hearth.core.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from hearth.app import Gateway
@@ -92,8 +93,7 @@ class ApiServer:
             listeners.expire()
 
     async def stop(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
+        await cancel_and_wait(self._expiry)
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

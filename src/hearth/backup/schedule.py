@@ -20,6 +20,7 @@ from hearth.backup.builder import PARTIAL_SUFFIX, SNAPSHOTS_PREFIX, save_archive
 from hearth.backup.layout import DataLayout
 from hearth.backup.passphrase import ensure_passphrase
 from hearth.config import Settings
+from hearth.core.tasks import cancel_and_wait
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,7 @@ class BackupScheduler:
         return ExtensionStatus()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     def _first_delay(self, folder: Path, interval_s: float) -> float:
         archives = list_archives(folder)

@@ -23,7 +23,6 @@ states, never queued without bound.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -37,6 +36,7 @@ from hearth.bridge.discovery import COLOUR_MODE_KEY, MEASURED, DeviceDiscovery, 
 from hearth.bridge.motion import MOTION_KEY, MotionTracker
 from hearth.config import BridgeSettings
 from hearth.core.rate import TokenBucket
+from hearth.core.tasks import cancel_and_wait
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
@@ -102,10 +102,7 @@ class MqttBridge(BrokerLink):
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def status(self) -> ExtensionStatus:
         return ExtensionStatus(connected=self.connected)

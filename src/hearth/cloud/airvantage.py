@@ -54,6 +54,7 @@ from hearth.cloud.credentials import read_secret
 from hearth.cloud.https_connector import OutboxConnector
 from hearth.config import AirVantageSettings
 from hearth.core.backoff import Backoff
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.extensions import GatewayParts
 from hearth.model.action import ActionGroup
 from hearth.model.errors import ApiError
@@ -101,9 +102,7 @@ class AirVantageConnector(OutboxConnector):
         parts.alerts.operation_sink = self._on_cloud_trigger  # the local operations route reads outcomes()
 
     async def stop(self) -> None:
-        for task in list(self._work):
-            task.cancel()
-        await asyncio.gather(*self._work, return_exceptions=True)
+        await cancel_all_and_wait(self._work)
         await super().stop()
 
     async def _run(self) -> None:

@@ -25,7 +25,6 @@ logged once per reason, and retried after a jittered back-off (``hearth.core.bac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -41,6 +40,7 @@ from hearth.cloud.answers import CloudFailure, SyncLoop, check_status, expect_di
 from hearth.cloud.credentials import read_secret
 from hearth.config import BagtowerSettings
 from hearth.core.backoff import Backoff
+from hearth.core.tasks import cancel_and_wait
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,7 @@ class BagtowerConnector:
         self._task = asyncio.create_task(self._run(), name="cloud-bagtower")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def _keys(self) -> dict[str, str]:
         path = self.folder / KEYS_FILE

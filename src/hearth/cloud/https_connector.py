@@ -4,11 +4,11 @@ the inbound log, a recorder of the streams they send, and one background task, s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
 from hearth.cloud.recorder import Recorder
+from hearth.core.tasks import cancel_and_wait
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.store.outbox import InboundLog, Outbox
 
@@ -51,8 +51,5 @@ class OutboxConnector:
         raise NotImplementedError
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.recorder.stop()

@@ -21,7 +21,6 @@ Topic contract, per gateway (``<p>`` is ``[cloud.mqtt] topic_prefix``, ``<gw>`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -32,6 +31,7 @@ import aiomqtt
 from hearth.cloud.objects import CloudObjects
 from hearth.cloud.recorder import Recorder
 from hearth.config import CloudSettings
+from hearth.core.tasks import cancel_and_wait
 from hearth.extensions import CoreParts, ExtensionStatus, GatewayParts
 from hearth.model import events as ev
 from hearth.model.action import ActionGroup
@@ -99,10 +99,7 @@ class MqttSync(BrokerLink):
             log.warning("cloud command %s was interrupted by a restart: reported", command_id)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self.objects.close()
         await self.recorder.stop()
 

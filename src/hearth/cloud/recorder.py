@@ -16,6 +16,7 @@ import contextlib
 import logging
 from typing import Any
 
+from hearth.core.tasks import cancel_and_wait
 from hearth.model import events as ev
 from hearth.store.outbox import NewRecord, Outbox
 
@@ -64,10 +65,7 @@ class Recorder:
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush(telemetry=True)
 
     def _on_event(self, event: ev.Event) -> None:

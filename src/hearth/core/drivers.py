@@ -14,6 +14,7 @@ from hearth.core.catalogue import Catalogue
 from hearth.core.places import PlaceTree
 from hearth.core.registry import DeviceRegistry
 from hearth.core.state_updates import StateUpdater
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.model.definition import Controllable
 from hearth.model.device_url import DeviceURL
 from hearth.model.errors import ApiError, ErrorCode
@@ -162,9 +163,7 @@ class Context:
             self.log.error("driver task %s failed", task.get_name(), exc_info=task.exception())
 
     async def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all_and_wait(self._tasks)
 
 
 class DriverManager:

@@ -10,12 +10,12 @@ it was, in the journal (``GET /history/executions/{execId}``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hearth.core.drivers import DriverManager
 from hearth.core.execution import CommandRun, Execution
 from hearth.core.registry import DeviceRegistry
+from hearth.core.tasks import cancel_and_wait
 from hearth.model.errors import ApiError
 from hearth.sdk.driver import CommandFailed
 from hearth.store.journal import ExecutionJournal
@@ -57,10 +57,7 @@ class ReadBack:
         self._task = asyncio.create_task(self._run(), name="read-back")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         try:

@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Any
 
+from hearth.core.tasks import cancel_and_wait
+
 INTERVAL_S = 10.0
 
 
@@ -71,10 +73,5 @@ class MemoryTrimmer:
             await asyncio.to_thread(self.trim)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -8,12 +8,12 @@ Made with the gateway (its listener sees every event from the first), started at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hearth.core.bus import EventBus
+from hearth.core.tasks import cancel_and_wait
 from hearth.model.events import (
     CommandExecutionStateChangedEvent,
     DeviceRemovedEvent,
@@ -72,10 +72,7 @@ class Monitoring:
     async def stop(self) -> None:
         self.logs.uninstall()
         await self.memory.stop()
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
+        await cancel_and_wait(self._sampler)
 
     def uptime_s(self) -> float:
         return time.monotonic() - self.started

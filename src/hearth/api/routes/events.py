@@ -12,6 +12,7 @@ from starlette.responses import Response
 from hearth.api.auth import Caller
 from hearth.api.deps import ApiContext, Guard
 from hearth.api.errors import json_response
+from hearth.core.tasks import cancel_and_wait
 from hearth.model.errors import ApiError
 from hearth.store.tokens import Scope
 
@@ -65,7 +66,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
                 getter = asyncio.create_task(consumer.get())
                 done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
-                    getter.cancel()
+                    await cancel_and_wait(getter)
                     break
                 batch = [getter.result(), *consumer.drain()]
                 await ws.send_text(json.dumps([listeners.render(e) for e in batch], separators=(",", ":")))
@@ -73,7 +74,7 @@ def routes(ctx: ApiContext, guard: Guard) -> APIRouter:
             pass
         finally:
             consumer.close()
-            closed.cancel()
+            await cancel_and_wait(closed)
 
     return router
 

@@ -23,6 +23,7 @@ from hearth.core.calendar.planning import Planning, Run
 from hearth.core.clock import Clock
 from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.model.errors import ApiError
 from hearth.model.events import DelayedTriggerCancelledEvent, GroupTriggeredEvent, now_ms
 from hearth.model.execution import ExecutionSubType, ExecutionType
@@ -86,9 +87,7 @@ class CalendarRunner:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_all_and_wait([task])  # its crash not raised: a stop goes on (_sleep logs its own failures)
 
     def _wait(self, after: float, *, persist: bool) -> None:
         if self._task is not None and self._task is not asyncio.current_task():

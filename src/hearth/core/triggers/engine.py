@@ -62,6 +62,7 @@ from hearth.core.clock import Clock
 from hearth.core.executor import Executor
 from hearth.core.location import LocationStore
 from hearth.core.registry import DeviceRegistry
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.core.triggers.blocks import StateKey
 from hearth.core.triggers.command_schedules import CommandSchedules
 from hearth.core.triggers.delays import ActivationDelays
@@ -202,10 +203,9 @@ class TriggerEngine:
             unsubscribe()
         self._unsubscribe.clear()
         self.kinds.close()
-        tasks = [task for t in self._triggers.values() for task in t.timers.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, *self.runner.tasks, return_exceptions=True)
+        running = list(self.runner.tasks)  # the runs already started are not cancelled: they finish
+        await cancel_all_and_wait([task for t in self._triggers.values() for task in t.timers.values()])
+        await asyncio.gather(*running, return_exceptions=True)
         for trigger in self._triggers.values():
             trigger.timers.clear()
 
