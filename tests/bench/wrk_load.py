@@ -4,7 +4,7 @@ Why: the Python load generator (50 httpx clients in one process) takes most of a
 scheduling is in every latency it reports: the bare FastAPI app, which does nothing, showed a POST p99 of 15-32
 ms under it. wrk's two threads spend a few per cent of a core on the same load.
 
-One run = ``wrk -t2 -c<connections> -d<seconds>s --latency`` with a Lua script made here: each request is the
+One run = ``wrk -t2 -c<connections> -d<seconds>s -s <script>`` with a Lua script made here: each request is the
 next of the given (method, url, JSON body) list, round robin from a per-thread offset, with the given headers.
 Paced (``interval_s``): each connection waits a random 50 %-150 % of the interval before each request (mean:
 the interval), so 50 connections at 0.25 s make about 200 req/s in all without sending in step; the latency

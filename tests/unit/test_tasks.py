@@ -4,6 +4,8 @@ cancel_all_and_wait: all are cancelled before any is waited for, and no crash st
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -44,7 +46,14 @@ async def test_a_crash_of_the_task_is_raised() -> None:
         await cancel_and_wait(task)
 
 
-async def test_the_callers_own_cancellation_goes_on_up() -> None:
+@pytest.mark.parametrize(
+    "stop",
+    [cancel_and_wait, lambda task: cancel_all_and_wait([task])],
+    ids=["cancel_and_wait", "cancel_all_and_wait"],
+)
+async def test_the_callers_own_cancellation_goes_on_up(
+    stop: Callable[[asyncio.Task[None]], Coroutine[Any, Any, None]],
+) -> None:
     release = asyncio.Event()
 
     async def stubborn() -> None:
@@ -57,7 +66,7 @@ async def test_the_callers_own_cancellation_goes_on_up() -> None:
 
     inner = asyncio.create_task(stubborn())
     await asyncio.sleep(0)
-    stopper = asyncio.create_task(cancel_and_wait(inner))
+    stopper = asyncio.create_task(stop(inner))
     await asyncio.sleep(0)
     stopper.cancel()
     await asyncio.sleep(0)
@@ -65,6 +74,8 @@ async def test_the_callers_own_cancellation_goes_on_up() -> None:
     with pytest.raises(asyncio.CancelledError):
         await stopper
     assert stopper.cancelled()
+    await asyncio.sleep(0)
+    assert inner.cancelled()
 
 
 async def test_cancel_all_cancels_every_task_before_waiting_for_any() -> None:
@@ -110,27 +121,3 @@ async def test_cancel_all_goes_through_a_crash_none_and_finished_tasks() -> None
     assert finished.done() and not finished.cancelled()
     assert sleeping.cancelled() and ended.is_set()
     await cancel_all_and_wait([])
-
-
-async def test_cancel_all_lets_the_callers_own_cancellation_go_on_up() -> None:
-    release = asyncio.Event()
-
-    async def stubborn() -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            await release.wait()
-            raise
-
-    inner = asyncio.create_task(stubborn())
-    await asyncio.sleep(0)
-    stopper = asyncio.create_task(cancel_all_and_wait([inner]))
-    await asyncio.sleep(0)
-    stopper.cancel()
-    await asyncio.sleep(0)
-    release.set()
-    with pytest.raises(asyncio.CancelledError):
-        await stopper
-    assert stopper.cancelled()
-    await asyncio.sleep(0)
-    assert inner.cancelled()
