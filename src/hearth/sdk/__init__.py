@@ -33,6 +33,7 @@ from hearth.sdk.driver import (
     DriverContext,
     DriverStorage,
 )
+from hearth.sdk.link import LinkLog, SupervisedLink
 
 __all__ = [
     "AssociationCapable",
@@ -55,7 +56,9 @@ __all__ = [
     "HasStackDevice",
     "JsonObject",
     "JsonValue",
+    "LinkLog",
     "NetworkBackupCapable",
+    "SupervisedLink",
     "cancel_and_wait",
     "describe_error",
     "events",
