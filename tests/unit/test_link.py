@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hearth.sdk import Backoff, CommandFailed, FailureType, LinkLog, SupervisedLink
+from hearth.sdk import Backoff, CommandFailed, DeviceURL, FailureType, LinkLog, SupervisedLink
 
 LOG = logging.getLogger("test.link")
 
@@ -46,12 +46,22 @@ class Peer:
         await self.gone.wait()
 
 
-def spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[Any]:
-    return asyncio.create_task(coro, name=name)
+STACK = DeviceURL("test", "0000-0000-0000", "stack")
 
 
-def down_error() -> Exception:
-    return CommandFailed(FailureType.SERIAL_IO_ERROR, "the test link is not connected")
+class Owner:
+    """What a driver's context gives a link: its log, its tasks, and the availability it was told."""
+
+    log = LOG
+
+    def __init__(self) -> None:
+        self.available: dict[str, bool] = {}
+
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        return asyncio.create_task(coro, name=name)
+
+    def set_available(self, url: DeviceURL, available: bool) -> None:
+        self.available[str(url)] = available
 
 
 SAYS = LinkLog(
@@ -75,17 +85,24 @@ class Health:
         self.downs += 1
 
 
+UNAVAILABLE = (FailureType.SERIAL_IO_ERROR, "the test link is not connected")
+
+
 def make_link(
-    peer: Peer, health: Health, says: LinkLog = SAYS, backoff: Backoff | None = None, **kwargs: Any
+    peer: Peer,
+    health: Health,
+    says: LinkLog = SAYS,
+    backoff: Backoff | None = None,
+    owner: Owner | None = None,
+    **kwargs: Any,
 ) -> SupervisedLink:
     return SupervisedLink(
         peer.connect,
         peer.disconnect,
         backoff or Backoff(0.01, 0.02),
-        log=LOG,
+        owner=owner or Owner(),
         says=says,
-        down_error=down_error,
-        spawn=spawn,
+        unavailable=UNAVAILABLE,
         on_up=health.up,
         on_down=health.down,
         **kwargs,
@@ -115,16 +132,18 @@ async def test_a_link_up_at_start_is_required_and_stopped(caplog: pytest.LogCapt
 
 async def test_down_at_start_then_up_after_retries(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, LOG.name)
-    peer, health = Peer(failures=3), Health()
-    link = make_link(peer, health)
+    peer, health, owner = Peer(failures=3), Health(), Owner()
+    link = make_link(peer, health, owner=owner, stack=STACK)
     await link.start()
     assert not link.up and peer.connects == 1
     with pytest.raises(CommandFailed) as failed:
         link.require()
     assert failed.value.failure is FailureType.SERIAL_IO_ERROR
-    assert health.downs == 1
+    assert failed.value.message == "the test link is not connected"
+    assert health.downs == 1 and owner.available == {str(STACK): False}
     await asyncio.wait_for(link.wait_up(), 5)
     assert link.up and peer.connects == 4 and health.ups == 1 and health.downs == 1
+    assert owner.available == {str(STACK): True}
     said = messages(caplog)
     assert said[0] == "peer at 100% not usable (ConnectionRefusedError: refused (1)); retrying in the background"
     assert said[1].startswith("peer still unreachable (attempt 1: ConnectionRefusedError: refused (2)); next try in ")
@@ -162,12 +181,12 @@ async def test_start_in_background_does_not_wait_for_the_peer() -> None:
 
 async def test_a_loss_fails_at_once_and_reconnects(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, LOG.name)
-    peer, health = Peer(), Health()
-    link = make_link(peer, health)
+    peer, health, owner = Peer(), Health(), Owner()
+    link = make_link(peer, health, owner=owner, stack=STACK)
     await link.start()
     peer.failures = 3  # the next two connects (the 2nd and 3rd in all) fail
     link.lost("closed")
-    assert not link.up and health.downs == 1
+    assert not link.up and health.downs == 1 and owner.available == {str(STACK): False}
     with pytest.raises(CommandFailed):
         link.require()
     link.lost("again")  # already known: nothing more
@@ -193,10 +212,9 @@ async def test_a_loss_while_connecting_counts_once_connected() -> None:
         connect_and_lose,
         peer.disconnect,
         Backoff(0.01, 0.02),
-        log=LOG,
+        owner=Owner(),
         says=SAYS,
-        down_error=down_error,
-        spawn=spawn,
+        unavailable=UNAVAILABLE,
         on_down=health.down,
     )
     await link.start()

@@ -33,7 +33,7 @@ from hearth.sdk.driver import (
     DriverContext,
     DriverStorage,
 )
-from hearth.sdk.link import LinkLog, SupervisedLink
+from hearth.sdk.link import LinkLog, LinkOwner, SupervisedLink, reconnect_backoff
 
 __all__ = [
     "AssociationCapable",
@@ -57,9 +57,11 @@ __all__ = [
     "JsonObject",
     "JsonValue",
     "LinkLog",
+    "LinkOwner",
     "NetworkBackupCapable",
     "SupervisedLink",
     "cancel_and_wait",
     "describe_error",
     "events",
+    "reconnect_backoff",
 ]

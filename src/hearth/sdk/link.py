@@ -21,14 +21,33 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from hearth.core.backoff import Backoff
 from hearth.core.tasks import cancel_and_wait
+from hearth.model.device_url import DeviceURL
+from hearth.model.execution import FailureType
 from hearth.sdk.describe import describe_error
+from hearth.sdk.driver import CommandFailed
 
 T = TypeVar("T")
 _NOTHING: Any = object()
+
+
+class LinkOwner(Protocol):
+    """What a link needs of its driver's context (a ``DriverContext`` is one)."""
+
+    @property
+    def log(self) -> logging.Logger: ...
+
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> Any: ...
+
+    def set_available(self, url: DeviceURL, available: bool) -> None: ...
+
+
+def reconnect_backoff(min_s: float, max_s: float) -> Backoff:
+    """The back-off of a driver's ``reconnect_min_s``/``reconnect_max_s`` (a cap below the floor is the floor)."""
+    return Backoff(min_s, max(min_s, max_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,9 @@ class SupervisedLink:
     a failed attempt too, after a loss and at stop), with nothing open it does nothing. ``watch``, if given,
     returns when an open link is gone; without it the driver calls ``lost()``. ``on_up`` runs each time the link
     has come up, ``on_down`` each time it is found down (the first attempt failed, or it was lost); neither at
-    stop. ``spawn`` starts the retry task (the driver context's ``create_task``, so its crash is logged).
+    stop; the ``stack`` device, if given, is available while the link is up. ``owner`` (the driver's context)
+    logs and starts the retry task (so that its crash is logged). While the link is down, ``require()`` raises
+    ``CommandFailed(*unavailable)``.
     """
 
     def __init__(
@@ -79,10 +100,10 @@ class SupervisedLink:
         disconnect: Callable[[], Awaitable[None]],
         backoff: Backoff,
         *,
-        log: logging.Logger,
+        owner: LinkOwner,
         says: LinkLog,
-        down_error: Callable[[], Exception],
-        spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[Any]],
+        unavailable: tuple[FailureType, str],
+        stack: DeviceURL | None = None,
         watch: Callable[[], Awaitable[None]] | None = None,
         on_up: Callable[[], None] | None = None,
         on_down: Callable[[], None] | None = None,
@@ -91,10 +112,11 @@ class SupervisedLink:
         self._connect = connect
         self._disconnect = disconnect
         self._backoff = backoff
-        self._log = log
+        self._owner = owner
+        self._log = owner.log
         self._says = says
-        self._down_error = down_error
-        self._spawn = spawn
+        self._unavailable = unavailable
+        self._stack = stack
         self._watch = watch
         self._on_up = on_up
         self._on_down = on_down
@@ -135,7 +157,7 @@ class SupervisedLink:
     def require(self, thing: T | None) -> T: ...
 
     def require(self, thing: Any = _NOTHING) -> Any:
-        """The driver's error (``down_error``) unless the link is up; ``thing`` (the driver's handle on the
+        """``CommandFailed(*unavailable)`` unless the link is up; ``thing`` (the driver's handle on the
         link: its application, its client), if given, must be there too, and is returned."""
         if not self._up or thing is None:
             raise self._down_error()
@@ -146,7 +168,7 @@ class SupervisedLink:
         peer that may hang); if it fails, the link is down and retried in the background."""
         if not in_background:
             await self._first_attempt()
-        self._task = self._spawn(self._supervise(first_attempt=in_background), "link")
+        self._task = self._owner.create_task(self._supervise(first_attempt=in_background), "link")
 
     def lost(self, reason: str) -> None:
         """The driver's library says the link is gone: commands fail from now on, and it is connected again.
@@ -214,8 +236,7 @@ class SupervisedLink:
             self._lost_reason = describe_error(failure)
             self._say(logging.WARNING, self._says.lost, reason=self._lost_reason)
             self._down_spell()
-            if self._on_down is not None:
-                self._on_down()
+            self._found_down()
             if not restart.done():
                 restart.set_exception(failure)
 
@@ -229,8 +250,7 @@ class SupervisedLink:
             self._say(logging.WARNING, self._says.start_failed, **self._failure_fields(failure, self._delay))
         else:
             self._failed(failure, self._delay)
-        if self._on_down is not None:
-            self._on_down()
+        self._found_down()
 
     async def _retry_until_up(self, *, at_once: bool) -> None:
         while True:
@@ -258,6 +278,8 @@ class SupervisedLink:
         self._up = True
         self._up_event.set()
         self._backoff.reset()
+        if self._stack is not None:
+            self._owner.set_available(self._stack, True)
         if self._on_up is not None:
             self._on_up()
         return None
@@ -289,8 +311,16 @@ class SupervisedLink:
         self._mark_down()
         self._say(logging.WARNING, self._says.lost, reason=reason)
         self._down_spell()
+        self._found_down()
+
+    def _found_down(self) -> None:
+        if self._stack is not None:
+            self._owner.set_available(self._stack, False)
         if self._on_down is not None:
             self._on_down()
+
+    def _down_error(self) -> CommandFailed:
+        return CommandFailed(*self._unavailable)
 
     def _down_spell(self) -> None:
         self._failures = 1 if self._says.loss_is_first_failure else 0
