@@ -219,7 +219,7 @@ class BleDriver(Driver, HasStackDevice):
         self._report_scanning()
         for spec in self.settings.link:
             link = CharacteristicLink(
-                spec, self.settings, self._ble_device, functools.partial(self._on_link_value, spec), self.log
+                spec, self.settings, self._ble_device, functools.partial(self._on_link_value, spec), self.ctx
             )
             self._links[spec.address] = link
             self._link_tasks.append(self.ctx.create_task(link.run(), f"link {spec.address}"))

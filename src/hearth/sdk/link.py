@@ -90,8 +90,8 @@ class SupervisedLink:
     returns when an open link is gone; without it the driver calls ``lost()``. ``on_up`` runs each time the link
     has come up, ``on_down`` each time it is found down (the first attempt failed, or it was lost); neither at
     stop; the ``stack`` device, if given, is available while the link is up. ``owner`` (the driver's context)
-    logs and starts the retry task (so that its crash is logged). While the link is down, ``require()`` raises
-    ``CommandFailed(*unavailable)``.
+    logs and starts the retry task, ``name`` (so that its crash is logged). While the link is down,
+    ``require()`` raises ``CommandFailed(*unavailable)``.
     """
 
     def __init__(
@@ -108,6 +108,7 @@ class SupervisedLink:
         on_up: Callable[[], None] | None = None,
         on_down: Callable[[], None] | None = None,
         retry_at_once_after_loss: bool = False,
+        name: str = "link",
     ) -> None:
         self._connect = connect
         self._disconnect = disconnect
@@ -121,6 +122,7 @@ class SupervisedLink:
         self._on_up = on_up
         self._on_down = on_down
         self._at_once_after_loss = retry_at_once_after_loss
+        self._name = name
         self._up = False
         self._up_event = asyncio.Event()
         # Set by a loss (or a reconnect's request); cleared before each attempt.
@@ -168,7 +170,7 @@ class SupervisedLink:
         peer that may hang); if it fails, the link is down and retried in the background."""
         if not in_background:
             await self._first_attempt()
-        self._task = self._owner.create_task(self._supervise(first_attempt=in_background), "link")
+        self._task = self._owner.create_task(self._supervise(first_attempt=in_background), self._name)
 
     def lost(self, reason: str) -> None:
         """The driver's library says the link is gone: commands fail from now on, and it is connected again.
