@@ -124,8 +124,6 @@ class BleDriver(Driver, HasStackDevice):
                 # failure, then at every tenth if the last was said WARN_AGAIN_S ago; a loss says itself, once.
                 retry_failed="Bluetooth adapter %(adapter)s not usable (%(error)s); retrying in %(delay).1f s",
                 lost="Bluetooth adapter %(adapter)s is gone; BLE devices are unavailable until it is back",
-                retry_level=logging.WARNING,
-                repeat_every=10,
                 repeat_after_s=WARN_AGAIN_S,
                 loss_is_first_failure=True,
                 fields={"adapter": s.adapter},

@@ -45,8 +45,6 @@ class CharacteristicLink:
                 # bleak's errors, D-Bus errors, timeouts: all mean "not now".
                 retry_failed="BLE %(address)s: cannot connect (%(error)s); retrying with back-off",
                 lost="BLE %(address)s: link lost; reconnecting",
-                retry_level=logging.WARNING,
-                repeat_every=10,
                 fields={"address": spec.address},
             ),
             unavailable=(FailureType.DEVICE_NO_ANSWER, f"BLE {spec.address} is not connected"),

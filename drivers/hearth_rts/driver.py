@@ -116,8 +116,6 @@ class RtsDriver(Driver, ChannelAllocating, HasStackDevice):
                 # The start's failure is the first; then every tenth, and the first again after a loss.
                 retry_failed="RTS transmitter not usable (%(message)s); retrying in %(delay).1f s",
                 lost="RTS transmitter on %(port)s is gone; commands fail until it is back",
-                retry_level=logging.WARNING,
-                repeat_every=10,
                 fields={"port": s.port},
             ),
             unavailable=(FailureType.SERIAL_IO_ERROR, f"the RTS transmitter ({s.port}) is gone"),

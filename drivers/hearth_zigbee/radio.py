@@ -93,6 +93,8 @@ class Radio:
                 ),
                 back="zigbee radio back after %(attempt)d attempt(s)",
                 lost="zigbee radio lost (%(reason)s); commands fail until it is back",
+                retry_level=logging.INFO,
+                repeat_every=1,
                 fields={"port": s.port},
             ),
             unavailable=(FailureType.SERIAL_IO_ERROR, f"the Zigbee radio ({s.port}) is not connected"),

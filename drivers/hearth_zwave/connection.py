@@ -61,7 +61,7 @@ class ServerConnection:
                 retry_failed="zwave-js server still unreachable (attempt %(attempt)d: %(error)s)",
                 back="zwave-js server back after %(attempt)d attempt(s)",
                 lost="lost the zwave-js server (%(reason)s); Z-Wave commands fail until it is back",
-                repeat_every=10,
+                retry_level=logging.INFO,
                 fields={"url": s.url},
             ),
             unavailable=(FailureType.PEER_DOWN, f"the zwave-js server ({s.url}) is not connected"),

@@ -69,6 +69,8 @@ SAYS = LinkLog(
     retry_failed="peer still unreachable (attempt %(attempt)d: %(error)s); next try in %(delay).1f s",
     back="peer back after %(attempt)d attempt(s)",
     lost="peer lost (%(reason)s)",
+    retry_level=logging.INFO,
+    repeat_every=1,
     fields={"where": "at 100%"},  # a field with a per-cent sign is a value, never part of the format
 )
 
@@ -247,7 +249,7 @@ def quiet_says(**kwargs: Any) -> LinkLog:
 async def test_failures_are_said_the_first_time_and_every_tenth(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, LOG.name)
     peer, health = Peer(failures=21), Health()
-    link = make_link(peer, health, says=quiet_says(repeat_every=10, retry_level=logging.WARNING))
+    link = make_link(peer, health, says=quiet_says())  # the defaults: a warning at the 1st and every 10th
     await link.start()
     await asyncio.wait_for(link.wait_up(), 5)
     said = messages(caplog)
@@ -264,7 +266,7 @@ async def test_failures_are_said_the_first_time_and_every_tenth(caplog: pytest.L
 async def test_a_loss_said_once_keeps_the_retries_quiet(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, LOG.name)
     peer, health = Peer(), Health()
-    says = quiet_says(repeat_every=10, repeat_after_s=60.0, loss_is_first_failure=True)
+    says = quiet_says(repeat_after_s=60.0, loss_is_first_failure=True)
     link = make_link(peer, health, says=says, watch=peer.watch, retry_at_once_after_loss=True)
     await link.start()
     peer.failures = 15

@@ -73,8 +73,9 @@ class LinkLog:
     start_failed: str | None = None
     # Up again after retries (info): %(attempt)d. None: nothing said (the driver's connect says it is up).
     back: str | None = None
-    retry_level: int = logging.INFO
-    repeat_every: int = 1
+    # The common way: a warning at the first failure, then at every tenth.
+    retry_level: int = logging.WARNING
+    repeat_every: int = 10
     repeat_after_s: float = 0.0
     # The loss's own message counts as the first failure of its spell: the retries after it are quiet until
     # the ``repeat_every``-th.
