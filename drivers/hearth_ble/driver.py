@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearth.sdk import (
-    Backoff,
     CommandCall,
     CommandFailed,
     DeviceSpec,
@@ -31,6 +30,10 @@ from hearth.sdk import (
     DriverContext,
     FailureType,
     HasStackDevice,
+    LinkLog,
+    SupervisedLink,
+    cancel_and_wait,
+    reconnect_backoff,
 )
 from hearth_ble.adapter import AdapterWatch
 from hearth_ble.formats import (
@@ -106,10 +109,32 @@ class BleDriver(Driver, HasStackDevice):
         self._window: asyncio.TimerHandle | None = None
         self._links: dict[str, CharacteristicLink] = {}
         self._link_tasks: list[asyncio.Task[None]] = []
-        self._up = False
-        self._stopping = False
-        self._scan_task: asyncio.Task[None] | None = None
         self._silence_task: asyncio.Task[None] | None = None
+        # The adapter while it is there: its watch on the system bus, and the scanner on it.
+        self._watch: AdapterWatch | None = None
+        self._scanner_on: BleakScanner | None = None
+        s = self.settings
+        self.link = SupervisedLink(
+            self._open_adapter,
+            self._close_adapter,
+            reconnect_backoff(s.reconnect_min_s, s.reconnect_max_s),
+            owner=ctx,
+            says=LinkLog(
+                # No system bus, no bluetoothd, no adapter, adapter busy: all "not now". Said at the first
+                # failure, then at every tenth if the last was said WARN_AGAIN_S ago; a loss says itself, once.
+                retry_failed="Bluetooth adapter %(adapter)s not usable (%(error)s); retrying in %(delay).1f s",
+                lost="Bluetooth adapter %(adapter)s is gone; BLE devices are unavailable until it is back",
+                repeat_after_s=WARN_AGAIN_S,
+                loss_is_first_failure=True,
+                fields={"adapter": s.adapter},
+            ),
+            unavailable=(FailureType.SERIAL_IO_ERROR, f"the Bluetooth adapter {s.adapter} is not usable"),
+            stack=self.stack_url,
+            watch=self._adapter_gone,
+            on_up=self._set_up,
+            on_down=self._down,
+            retry_at_once_after_loss=True,
+        )
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> None:
@@ -133,69 +158,40 @@ class BleDriver(Driver, HasStackDevice):
         for link in self.settings.link:
             if link.address not in self.sensors:
                 await self._create(link.address, controllable_for([link.state]), _label(link.label, link.address))
-        self._scan_task = self.ctx.create_task(self._keep_scanning(), "scan")
+        await self.link.start(in_background=True)  # a D-Bus that does not answer must not hold the start
         self._silence_task = self.ctx.create_task(self._watch_silence(), "silence")
 
     async def stop(self) -> None:
-        self._stopping = True
         self._close_window()
-        for task in (self._scan_task, self._silence_task, *self._link_tasks):
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._scan_task, *self._link_tasks) if t is not None), return_exceptions=True
-        )
+        await self.link.stop()
+        for task in (self._silence_task, *self._link_tasks):
+            await cancel_and_wait(task)
 
     # ------------------------------------------------------------------ the adapter and the scanner
 
-    async def _keep_scanning(self) -> None:
-        """Scan while the adapter is there; when it leaves, mark everything unavailable and wait for it."""
+    async def _open_adapter(self) -> None:
+        """The adapter there and powered (watched from now on), and the scanner started on it."""
         s = self.settings
-        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
-        failures = 0
-        warned_at = 0.0
-        while not self._stopping:
-            watch = AdapterWatch(s.adapter)
-            try:
-                await watch.open()
-                scanner = self._scanner()
-                await scanner.start()
-            except asyncio.CancelledError:
-                watch.close()
-                raise
-            except Exception as exc:  # no system bus, no bluetoothd, no adapter, adapter busy: all "not now"
-                watch.close()
-                failures += 1
-                delay = backoff.next_delay()
-                # A reminder by time, not by count: with jittered waits ten failures may take one second.
-                now = time.monotonic()
-                if failures == 1 or (failures % 10 == 0 and now - warned_at >= WARN_AGAIN_S):
-                    warned_at = now
-                    self.log.warning(
-                        "Bluetooth adapter %s not usable (%s: %s); retrying in %.1f s",
-                        s.adapter,
-                        type(exc).__name__,
-                        exc,
-                        delay,
-                    )
-                self._down()
-                await asyncio.sleep(delay)
-                continue
-            self.log.info("BLE scanning on %s", s.adapter)
-            failures = 0
-            backoff.reset()
-            self._set_up()
-            try:
-                await watch.gone()
-            finally:
-                watch.close()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(5):
-                        await scanner.stop()  # the adapter may be gone already: nothing to stop then
-            self.log.warning("Bluetooth adapter %s is gone; BLE devices are unavailable until it is back", s.adapter)
-            # Said once: the retries that follow are quiet until the tenth.
-            failures = 1
-            self._down()
+        self._watch = watch = AdapterWatch(s.adapter)
+        await watch.open()
+        scanner = self._scanner()
+        await scanner.start()
+        self._scanner_on = scanner
+        self.log.info("BLE scanning on %s", s.adapter)
+
+    async def _adapter_gone(self) -> None:
+        assert self._watch is not None
+        await self._watch.gone()
+
+    async def _close_adapter(self) -> None:
+        watch, scanner = self._watch, self._scanner_on
+        self._watch = self._scanner_on = None
+        if watch is not None:
+            watch.close()
+        if scanner is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await scanner.stop()  # the adapter may be gone already: nothing to stop then
 
     def _scanner(self) -> BleakScanner:
         from bleak import BleakScanner
@@ -217,25 +213,22 @@ class BleDriver(Driver, HasStackDevice):
         )
 
     def _set_up(self) -> None:
-        self._up = True
-        self.ctx.set_available(self.stack_url, True)
+        """The adapter is there (the link made the stack available): scanning shown, active links started."""
         self._report_scanning()
         for spec in self.settings.link:
             link = CharacteristicLink(
-                spec, self.settings, self._ble_device, functools.partial(self._on_link_value, spec), self.log
+                spec, self.settings, self._ble_device, functools.partial(self._on_link_value, spec), self.ctx
             )
             self._links[spec.address] = link
             self._link_tasks.append(self.ctx.create_task(link.run(), f"link {spec.address}"))
 
     def _down(self) -> None:
         """No adapter (gone, or not there yet): nothing can be heard, so nothing is available."""
-        self._up = False
         for task in self._link_tasks:
             task.cancel()
         self._link_tasks.clear()
         self._links.clear()
         self._seen.clear()
-        self.ctx.set_available(self.stack_url, False)
         self._report_scanning()
         for sensor in self.sensors.values():
             self.ctx.set_available(sensor.url, False)
@@ -400,7 +393,7 @@ class BleDriver(Driver, HasStackDevice):
 
     def _report_scanning(self) -> None:
         # ble:ScanningState: new sensors are being looked for (auto_add, or a startScan window) on a working adapter.
-        looking = self._up and (self.settings.auto_add or self._window is not None)
+        looking = self.link.up and (self.settings.auto_add or self._window is not None)
         self.ctx.report_states(self.stack_url, {SCANNING_STATE: looking})
 
     async def delete_device(self, url: DeviceURL) -> None:

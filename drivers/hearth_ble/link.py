@@ -7,6 +7,7 @@ lost link is retried with a back-off; a device out of range simply waits for its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 
-from hearth.sdk import Backoff
+from hearth.sdk import FailureType, LinkLog, LinkOwner, SupervisedLink, reconnect_backoff
 from hearth_ble.formats.characteristic import decode_characteristic
 from hearth_ble.settings import BleSettings, LinkSettings
 
@@ -26,48 +27,63 @@ class CharacteristicLink:
         settings: BleSettings,
         find: Callable[[str], Awaitable[BLEDevice]],
         report: Callable[[float], None],
-        log: logging.Logger,
+        owner: LinkOwner,
     ) -> None:
         self.spec = spec
         self._settings = settings
         self._find = find
         self._report = report
-        self._log = log
-        self.connected = False
+        self._log: logging.Logger = owner.log
+        self._client: BleakClient | None = None
+        self._lost = asyncio.Event()
+        self.link = SupervisedLink(
+            self._connect,
+            self._disconnect,
+            reconnect_backoff(settings.reconnect_min_s, settings.reconnect_max_s),
+            owner=owner,
+            says=LinkLog(
+                # bleak's errors, D-Bus errors, timeouts: all mean "not now".
+                retry_failed="BLE %(address)s: cannot connect (%(error)s); retrying with back-off",
+                lost="BLE %(address)s: link lost; reconnecting",
+                fields={"address": spec.address},
+            ),
+            unavailable=(FailureType.DEVICE_NO_ANSWER, f"BLE {spec.address} is not connected"),
+            watch=self._gone,
+            name=f"link {spec.address} retries",
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self.link.up
 
     async def run(self) -> None:
         """Connect, read, follow; on loss, wait and connect again. Ends only when cancelled."""
+        await self.link.start(in_background=True)  # the device may not have been heard yet: no waiting here
+        try:
+            await asyncio.Future()  # until cancelled (the adapter gone, the driver stopping)
+        finally:
+            await self.link.stop()
+
+    async def _connect(self) -> None:
         s, spec = self._settings, self.spec
-        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
-        failures = 0
-        while True:
-            device = await self._find(spec.address)
-            lost = asyncio.Event()
-            try:
-                async with BleakClient(
-                    device, disconnected_callback=_setting(lost), timeout=s.connect_timeout_s
-                ) as client:
-                    self.connected = True
-                    failures = 0
-                    backoff.reset()
-                    self._log.info("BLE %s connected", spec.address)
-                    if spec.read:
-                        self._take(bytes(await client.read_gatt_char(spec.characteristic)))
-                    if spec.notify:
-                        await client.start_notify(spec.characteristic, self._on_notify)
-                    await lost.wait()
-                self._log.warning("BLE %s: link lost; reconnecting", spec.address)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # bleak's errors, D-Bus errors, timeouts: all mean "not now"
-                failures += 1
-                if failures == 1 or failures % 10 == 0:
-                    self._log.warning(
-                        "BLE %s: cannot connect (%s: %s); retrying with back-off", spec.address, type(exc).__name__, exc
-                    )
-            finally:
-                self.connected = False
-            await asyncio.sleep(backoff.next_delay())
+        device = await self._find(spec.address)
+        lost = self._lost = asyncio.Event()
+        self._client = client = BleakClient(device, disconnected_callback=_setting(lost), timeout=s.connect_timeout_s)
+        await client.connect()
+        self._log.info("BLE %s connected", spec.address)
+        if spec.read:
+            self._take(bytes(await client.read_gatt_char(spec.characteristic)))
+        if spec.notify:
+            await client.start_notify(spec.characteristic, self._on_notify)
+
+    async def _gone(self) -> None:
+        await self._lost.wait()  # this connection's own event (each connection has a new one)
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
 
     def _on_notify(self, _characteristic: Any, data: bytearray) -> None:
         self._take(bytes(data))

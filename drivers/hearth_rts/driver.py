@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hearth.sdk import (
-    Backoff,
     ChannelAllocating,
     CommandCall,
     CommandFailed,
@@ -30,6 +29,10 @@ from hearth.sdk import (
     DriverContext,
     FailureType,
     HasStackDevice,
+    LinkLog,
+    SupervisedLink,
+    cancel_and_wait,
+    reconnect_backoff,
 )
 from hearth_rts.motion import DOWN, STILL, UP, Motion
 from hearth_rts.remotes import Frame, RollingCodeStore
@@ -100,12 +103,32 @@ class RtsDriver(Driver, ChannelAllocating, HasStackDevice):
         self.devices: dict[str, RtsDevice] = {}
         self.stack_url: DeviceURL = ctx.device_url(STACK_ADDRESS)
         self.transmitter: Transmitter | None = None
-        self.up = False
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._seq = 0
-        self._stopping = False
         self._worker: asyncio.Task[None] | None = None
-        self._link: asyncio.Task[None] | None = None
+        s = self.settings
+        self.link = SupervisedLink(
+            self._open,
+            self._close,
+            reconnect_backoff(s.reconnect_min_s, s.reconnect_max_s),
+            owner=ctx,
+            says=LinkLog(
+                # The start's failure is the first; then every tenth, and the first again after a loss.
+                retry_failed="RTS transmitter not usable (%(message)s); retrying in %(delay).1f s",
+                lost="RTS transmitter on %(port)s is gone; commands fail until it is back",
+                fields={"port": s.port},
+            ),
+            unavailable=(FailureType.SERIAL_IO_ERROR, f"the RTS transmitter ({s.port}) is gone"),
+            stack=self.stack_url,
+            watch=self._watch,
+            on_down=self._fail_queued,
+            # A stick gone is opened again at once (replugged, it is back before any wait would end).
+            retry_at_once_after_loss=True,
+        )
+
+    @property
+    def up(self) -> bool:
+        return self.link.up
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> None:
@@ -121,55 +144,42 @@ class RtsDriver(Driver, ChannelAllocating, HasStackDevice):
             if key.startswith("device."):
                 await self._load(key)
         self._worker = self.ctx.create_task(self._transmit(), "transmit")
-        self._link = self.ctx.create_task(self._keep_link(), "link")
+        # In the background: a stick that does not answer must not hold the gateway's start.
+        await self.link.start(in_background=True)
 
     async def stop(self) -> None:
-        self._stopping = True
         for device in self.devices.values():
             self._halt(device)
-        for task in (self._link, self._worker):
-            if task is not None:
-                task.cancel()
+        await cancel_and_wait(self._worker)  # no frame on its way when the port closes
+        await self.link.stop()
+
+    async def _open(self) -> None:
+        """The transmitter opened and checked (its handshake); TransmitterError if it is not usable."""
+        s = self.settings
+        transmitter = make_transmitter(
+            s.transmitter,
+            port=s.port,
+            baudrate=s.baudrate,
+            repeats=s.repeats,
+            frame_s=s.frame_s,
+            gap_s=s.gap_s,
+            answer_timeout_s=s.answer_timeout_s,
+        )
+        await transmitter.open()
+        self.log.info("RTS transmitter %s on %s ready (%s)", transmitter.name, s.port, transmitter.version)
+        self.transmitter = transmitter
+
+    async def _watch(self) -> None:
+        """Returns when the transmitter goes away."""
+        assert self.transmitter is not None
+        await self.transmitter.watch()
+
+    async def _close(self) -> None:
         if self.transmitter is not None:
             await self.transmitter.close()
 
-    async def _keep_link(self) -> None:
-        """Open the transmitter, watch it, and when it goes away fail what is queued and open it again."""
-        s = self.settings
-        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
-        attempt = 0
-        while not self._stopping:
-            transmitter = make_transmitter(
-                s.transmitter,
-                port=s.port,
-                baudrate=s.baudrate,
-                repeats=s.repeats,
-                frame_s=s.frame_s,
-                gap_s=s.gap_s,
-                answer_timeout_s=s.answer_timeout_s,
-            )
-            try:
-                await transmitter.open()
-            except TransmitterError as exc:
-                attempt += 1
-                delay = backoff.next_delay()
-                if attempt == 1 or attempt % 10 == 0:
-                    self.log.warning("RTS transmitter not usable (%s); retrying in %.1f s", exc, delay)
-                self.ctx.set_available(self.stack_url, False)
-                await asyncio.sleep(delay)
-                continue
-            self.log.info("RTS transmitter %s on %s ready (%s)", transmitter.name, s.port, transmitter.version)
-            self.transmitter, self.up, attempt = transmitter, True, 0
-            backoff.reset()
-            self.ctx.set_available(self.stack_url, True)
-            await transmitter.watch()
-            self.up = False
-            self.ctx.set_available(self.stack_url, False)
-            self.log.warning("RTS transmitter on %s is gone; commands fail until it is back", s.port)
-            await transmitter.close()
-            self._fail_queued("the RTS transmitter is gone")
-
-    def _fail_queued(self, reason: str) -> None:
+    def _fail_queued(self, reason: str = "the RTS transmitter is gone") -> None:
+        """What is queued failed: with no transmitter it cannot go on air."""
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if not job.done.done():

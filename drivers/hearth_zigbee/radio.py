@@ -20,7 +20,15 @@ import zigpy.exceptions
 import zigpy.types as zt
 from zigpy.application import ControllerApplication
 
-from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType, describe_error
+from hearth.sdk import (
+    DeviceURL,
+    DriverContext,
+    FailureType,
+    LinkLog,
+    SupervisedLink,
+    describe_error,
+    reconnect_backoff,
+)
 from hearth_zigbee.settings import ZigbeeSettings
 
 # Storage keys. The network key is a secret: it lives here and in zigpy's database only.
@@ -71,44 +79,58 @@ class Radio:
         self.stack_url = stack_url
         self._on_connected = on_connected
         self.app: ControllerApplication | None = None
-        self.up = False
         self.formed_at_start: bool | None = None
-        self._reconnecting: asyncio.Task[Any] | None = None
-        self._stopping = False
+        s = settings
+        self.link = SupervisedLink(
+            self.connect,
+            self._shutdown,
+            reconnect_backoff(s.reconnect_min_s, s.reconnect_max_s),
+            owner=ctx,
+            says=LinkLog(
+                start_failed="zigbee radio on %(port)s not usable (%(error)s); retrying in the background",
+                retry_failed=(
+                    "zigbee radio still unreachable (attempt %(attempt)d: %(error)s); next try in %(delay).1f s"
+                ),
+                back="zigbee radio back after %(attempt)d attempt(s)",
+                lost="zigbee radio lost (%(reason)s); commands fail until it is back",
+                retry_level=logging.INFO,
+                repeat_every=1,
+                fields={"port": s.port},
+            ),
+            unavailable=(FailureType.SERIAL_IO_ERROR, f"the Zigbee radio ({s.port}) is not connected"),
+            stack=stack_url,
+        )
+
+    @property
+    def up(self) -> bool:
+        return self.link.up
 
     def require(self) -> ControllerApplication:
         """The application of a connected radio; SERIAL_IO_ERROR if it is not."""
-        if not self.up or self.app is None:
-            raise CommandFailed(
-                FailureType.SERIAL_IO_ERROR, f"the Zigbee radio ({self.settings.port}) is not connected"
-            )
-        return self.app
+        return self.link.require(self.app)
 
     async def start(self) -> None:
         data_dir = self.ctx.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data_dir, 0o700)  # zigpy's database holds the network key
-        try:
-            await self.connect()
-        except Exception as exc:
-            self.log.warning(
-                "zigbee radio on %s not usable (%s); retrying in the background",
-                self.settings.port,
-                describe_error(exc),
-            )
-            self.ctx.set_available(self.stack_url, False)
-            self._schedule_reconnect()
+        await self.link.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-        app, self.app, self.up = self.app, None, False
-        if app is not None:
-            try:
+        await self.link.stop()
+
+    async def _shutdown(self) -> None:
+        """zigpy's application shut down (after a failed attempt, a loss, or at stop), no more its listener."""
+        app, self.app = self.app, None
+        if app is None:
+            return
+        app.remove_listener(self)  # a closing port's late connection_lost is not a loss of the next one
+        try:
+            # A lost radio may never answer its shutdown; at stop, zigpy is given the time it takes.
+            async with asyncio.timeout(None if self.link.stopping else 10):
                 await app.shutdown()
-            except Exception as exc:
+        except Exception as exc:
+            if self.link.stopping:
                 self.log.warning("zigbee radio did not shut down cleanly: %s", describe_error(exc))
 
     # ------------------------------------------------------------------ the network
@@ -190,8 +212,8 @@ class Radio:
             with contextlib.suppress(Exception):
                 await app.shutdown()
             raise
+        # Ours from here: a failure below is released by _shutdown, as after a loss.
         self.app = app
-        self.up = True
         if self.formed_at_start is None:
             self.formed_at_start = formed
         if formed:
@@ -214,49 +236,8 @@ class Radio:
 
     def connection_lost(self, exc: Exception | None) -> None:
         """zigpy: the serial port closed or the radio stopped answering its watchdog."""
-        if not self.up or self._stopping:
-            return
-        self.up = False
-        self.log.warning("zigbee radio lost (%s); commands fail until it is back", describe_error(exc))
-        self.ctx.set_available(self.stack_url, False)
-        self._schedule_reconnect()
-
-    def _schedule_reconnect(self) -> None:
-        if self._stopping or (self._reconnecting is not None and not self._reconnecting.done()):
-            return
-        self._reconnecting = self.ctx.create_task(self._reconnect(), "reconnect")
-
-    async def _reconnect(self) -> None:
-        app, self.app = self.app, None
-        if app is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(10):
-                    await app.shutdown()
-        s = self.settings
-        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
-        delay = backoff.next_delay()
-        attempt = 0
-        while not self._stopping:
-            await asyncio.sleep(delay)
-            attempt += 1
-            try:
-                await self.connect()
-            except Exception as exc:
-                delay = backoff.next_delay()
-                self.log.info(
-                    "zigbee radio still unreachable (attempt %d: %s); next try in %.1f s",
-                    attempt,
-                    describe_error(exc),
-                    delay,
-                )
-                continue
-            self.log.info("zigbee radio back after %d attempt(s)", attempt)
-            return
+        self.link.lost(describe_error(exc))
 
     async def restart(self, app: ControllerApplication) -> None:
-        """Start again on what the coordinator now holds, as after a power cycle."""
-        self.up = False
-        self.app = None
-        with contextlib.suppress(Exception):
-            await app.shutdown()
-        await self.connect()
+        """Start again on what the coordinator now holds, as after a power cycle (``app``: the one in use)."""
+        await self.link.reconnect()

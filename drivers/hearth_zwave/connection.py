@@ -17,7 +17,16 @@ import aiohttp
 from zwave_js_server.client import Client
 from zwave_js_server.model.driver import Driver as ServerDriver
 
-from hearth.sdk import Backoff, CommandFailed, DeviceURL, DriverContext, FailureType, describe_error
+from hearth.sdk import (
+    DeviceURL,
+    DriverContext,
+    FailureType,
+    LinkLog,
+    SupervisedLink,
+    cancel_and_wait,
+    describe_error,
+    reconnect_backoff,
+)
 from hearth_zwave.settings import ZWaveSettings
 
 
@@ -37,37 +46,41 @@ class ServerConnection:
         self.stack_url = stack_url
         self._on_ready = on_ready
         self.client: Client | None = None
-        self.up = False
         # Unsubscribe functions of what this connection listens to (controller and node events).
         self.subscriptions: list[Callable[[], None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._reconnecting: asyncio.Task[None] | None = None
-        self._stopping = False
+        s = settings
+        self.link = SupervisedLink(
+            self._connect,
+            self._disconnect,
+            reconnect_backoff(s.reconnect_min_s, s.reconnect_max_s),
+            owner=ctx,
+            says=LinkLog(
+                start_failed="zwave-js server at %(url)s not reachable (%(error)s); retrying in the background",
+                retry_failed="zwave-js server still unreachable (attempt %(attempt)d: %(error)s)",
+                back="zwave-js server back after %(attempt)d attempt(s)",
+                lost="lost the zwave-js server (%(reason)s); Z-Wave commands fail until it is back",
+                retry_level=logging.INFO,
+                fields={"url": s.url},
+            ),
+            unavailable=(FailureType.PEER_DOWN, f"the zwave-js server ({s.url}) is not connected"),
+            stack=stack_url,
+        )
+
+    @property
+    def up(self) -> bool:
+        return self.link.up
 
     def require(self) -> ServerDriver:
         """The server's driver (controller, nodes) while connected; PEER_DOWN otherwise."""
-        if not self.up or self.client is None or self.client.driver is None:
-            raise CommandFailed(FailureType.PEER_DOWN, f"the zwave-js server ({self.settings.url}) is not connected")
-        return self.client.driver
+        return self.link.require(self.client.driver if self.client is not None else None)
 
     async def start(self) -> None:
-        try:
-            await self._connect()
-        except Exception as exc:
-            self.log.warning(
-                "zwave-js server at %s not reachable (%s); retrying in the background",
-                self.settings.url,
-                describe_error(exc),
-            )
-            self.ctx.set_available(self.stack_url, False)
-            self._schedule_reconnect()
+        await self.link.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-        await self._disconnect()
+        await self.link.stop()
 
     async def _connect(self) -> None:
         session = aiohttp.ClientSession()
@@ -88,23 +101,18 @@ class ServerConnection:
                 await client.disconnect()
             await session.close()
             raise
+        # Ours from here: a failure below (in on_ready) is released by _disconnect, as after a loss.
         self.client, self._session, self._listener = client, session, listener
         listener.add_done_callback(self._listener_ended)
         await self._on_ready(client)
-        self.up = True
 
     def _listener_ended(self, task: asyncio.Task[None]) -> None:
-        if self._stopping or task is not self._listener:
+        if task is not self._listener:
             return
         reason = "closed" if task.cancelled() or task.exception() is None else describe_error(task.exception())
-        self.log.warning("lost the zwave-js server (%s); Z-Wave commands fail until it is back", reason)
-        self.up = False
-        self.ctx.set_available(self.stack_url, False)
-        self.ctx.create_task(self._disconnect(), "disconnect")
-        self._schedule_reconnect()
+        self.link.lost(reason)
 
     async def _disconnect(self) -> None:
-        self.up = False
         for unsubscribe in self.subscriptions:
             with contextlib.suppress(Exception):
                 unsubscribe()
@@ -114,28 +122,8 @@ class ServerConnection:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.disconnect()
-        if listener is not None and not listener.done():
-            listener.cancel()
+        if listener is not None:
+            with contextlib.suppress(Exception):  # how it ended was the loss's reason, said already
+                await cancel_and_wait(listener)
         if session is not None:
             await session.close()
-
-    def _schedule_reconnect(self) -> None:
-        if self._stopping or (self._reconnecting is not None and not self._reconnecting.done()):
-            return
-        self._reconnecting = self.ctx.create_task(self._reconnect(), "reconnect")
-
-    async def _reconnect(self) -> None:
-        s = self.settings
-        backoff = Backoff(s.reconnect_min_s, max(s.reconnect_min_s, s.reconnect_max_s))
-        attempt = 0
-        while not self._stopping:
-            await asyncio.sleep(backoff.next_delay())
-            attempt += 1
-            try:
-                await self._connect()
-            except Exception as exc:
-                if attempt == 1 or attempt % 10 == 0:
-                    self.log.info("zwave-js server still unreachable (attempt %d: %s)", attempt, describe_error(exc))
-                continue
-            self.log.info("zwave-js server back after %d attempt(s)", attempt)
-            return

@@ -17,7 +17,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from hearth.sdk import Backoff
+from hearth.sdk import Backoff, cancel_and_wait
 
 # The security classes zwave-js needs a key for (the server refuses to start without S0_Legacy).
 KEY_NAMES = ("S0_Legacy", "S2_Unauthenticated", "S2_Authenticated", "S2_AccessControl")
@@ -138,10 +138,7 @@ class ManagedServer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -33,6 +33,7 @@ from hearth.sdk.driver import (
     DriverContext,
     DriverStorage,
 )
+from hearth.sdk.link import LinkLog, LinkOwner, SupervisedLink, reconnect_backoff
 
 __all__ = [
     "AssociationCapable",
@@ -55,8 +56,12 @@ __all__ = [
     "HasStackDevice",
     "JsonObject",
     "JsonValue",
+    "LinkLog",
+    "LinkOwner",
     "NetworkBackupCapable",
+    "SupervisedLink",
     "cancel_and_wait",
     "describe_error",
     "events",
+    "reconnect_backoff",
 ]
