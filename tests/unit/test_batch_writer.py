@@ -61,7 +61,7 @@ class Recorder:
 
 async def test_a_flush_under_a_steady_stream_writes_its_window_and_ends(db: Database) -> None:
     writer = BatchWriter(db, window_ms=10_000)
-    writer.CHUNK = 50
+    writer.chunk_rows = 50
     recorder = Recorder(db)
     for n in range(200):
         writer.queue(INSERT_POINT, (n,))
@@ -93,7 +93,7 @@ async def test_a_flush_under_a_steady_stream_writes_its_window_and_ends(db: Data
 
 async def test_a_commit_goes_between_the_chunks_of_a_stream_flush(db: Database) -> None:
     writer = BatchWriter(db, window_ms=10_000)
-    writer.CHUNK = 50
+    writer.chunk_rows = 50
     recorder = Recorder(db)
     writer.start()
     try:
@@ -115,7 +115,7 @@ async def test_a_commit_goes_between_the_chunks_of_a_stream_flush(db: Database) 
 
 async def test_rows_a_hook_holds_go_with_the_window_they_summarise(db: Database) -> None:
     writer = BatchWriter(db, window_ms=10_000)
-    writer.CHUNK = 10
+    writer.chunk_rows = 10
     held: list[int] = []
 
     def queue_summaries() -> None:
@@ -136,7 +136,7 @@ async def test_rows_a_hook_holds_go_with_the_window_they_summarise(db: Database)
 
 async def test_a_failed_chunk_goes_back_in_front_of_the_queue(db: Database) -> None:
     writer = BatchWriter(db, window_ms=10)
-    writer.CHUNK = 10
+    writer.chunk_rows = 10
     original = db.run_batch
     calls = 0
 
@@ -163,3 +163,31 @@ async def test_a_failed_chunk_goes_back_in_front_of_the_queue(db: Database) -> N
         conn.close()
     # Nothing lost, nothing twice, and the failed rows kept their place before the newer one.
     assert order == [*range(30), 99]
+
+
+async def test_the_chunks_shrink_on_a_slow_disk_and_grow_on_a_fast_one(db: Database) -> None:
+    # A chunk is sized to take about CHUNK_MS: that bounds how long a commit waits behind the stream.
+    writer = BatchWriter(db, window_ms=10_000)
+    writer.chunk_rows = 200
+    original = db.run_batch
+    slow = True
+
+    async def timed_disk(batches: Sequence[Any], *, sync: bool = True) -> None:
+        work = [(sql, list(rows)) for sql, rows in batches]
+        if slow:  # 0.1 ms a row: ten rows fit in CHUNK_MS
+            await asyncio.sleep(sum(len(rows) for _, rows in work) * 0.0001)
+        await original(work, sync=sync)
+
+    db.run_batch = timed_disk  # type: ignore[method-assign,assignment]
+    for _ in range(6):
+        for n in range(1000):
+            writer.queue(INSERT_POINT, (n,))
+        await writer._flush_stream()
+    assert writer.chunk_rows == writer.CHUNK_MIN
+    slow = False
+    for _ in range(12):
+        for n in range(2000):
+            writer.queue(INSERT_POINT, (n,))
+        await writer._flush_stream()
+    assert writer.chunk_rows > 200  # SQLite writes a bare row here in a few microseconds
+    assert _count(db.path, "points") == 6 * 1000 + 12 * 2000

@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 
 class BatchWriter:
-    CHUNK = 250
+    # A stream chunk is sized to take about CHUNK_MS on the database thread: that is how long a commit (an
+    # execution about to be sent) can find itself waiting behind one. The rows a chunk can take are learnt from
+    # the chunks written (the cost of a row depends on the disk, the board and the indexes), within bounds.
+    CHUNK_MS = 1.0
+    CHUNK_MIN = 25
+    CHUNK_MAX = 1000
 
     def __init__(self, db: Database, window_ms: int = 250, max_rows: int = 5000) -> None:
         self._db = db
@@ -41,6 +46,7 @@ class BatchWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.chunk_rows = 250  # the rows of the next stream chunk (see CHUNK_MS)
         self.rows_written = 0
         self.batches_written = 0
         self.last_flush_ms = 0.0
@@ -149,7 +155,7 @@ class BatchWriter:
         self._count = 0
         chunks: list[dict[str, list[Sequence[Any]]]] = []
         chunk: dict[str, list[Sequence[Any]]] = {}
-        room = self.CHUNK
+        size = room = self.chunk_rows
         for sql, rows in pending.items():
             start = 0
             while start < len(rows):
@@ -159,15 +165,18 @@ class BatchWriter:
                 room -= len(part)
                 if room == 0:
                     chunks.append(chunk)
-                    chunk, room = {}, self.CHUNK
+                    chunk, room = {}, size
         if chunk:
             chunks.append(chunk)
         for index, batch in enumerate(chunks):
             last = index == len(chunks) - 1
+            rows_in_batch = sum(map(len, batch.values()))
             try:
                 # Only the last chunk syncs: its sync makes the whole window durable, the documented bargain
                 # (a power cut loses at most a window), without a disk sync per chunk.
                 await self._timed(batch.items(), sync=last)
+                if not last:  # the synced chunk's time is mostly the disk's, not its rows'
+                    self._learn_chunk(rows_in_batch, self.last_flush_ms)
             except Exception:
                 # This chunk and the ones after it go back in front of the queue for the next window; a full
                 # disk is reported, not fatal.
@@ -185,9 +194,16 @@ class BatchWriter:
                 if not self._closing:
                     await asyncio.sleep(min(5.0, self.window_s * 5))
                 return
-            self.rows_written += sum(map(len, batch.values()))
+            self.rows_written += rows_in_batch
             if self._durable and self._waiters:
                 await self._flush_durable()  # a commit that arrived meanwhile goes next, not after the stream
+
+    def _learn_chunk(self, rows: int, took_ms: float) -> None:
+        """Move the chunk size halfway towards the rows that would have taken CHUNK_MS at this chunk's pace."""
+        if rows < self.CHUNK_MIN or took_ms <= 0:
+            return
+        fits = rows * self.CHUNK_MS / took_ms
+        self.chunk_rows = int(min(self.CHUNK_MAX, max(self.CHUNK_MIN, (self.chunk_rows + fits) / 2)))
 
     async def _timed(self, batches: Any, *, sync: bool = True) -> None:
         started = time.perf_counter()
