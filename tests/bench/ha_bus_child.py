@@ -82,7 +82,8 @@ async def main() -> None:
         start = time.thread_time()
         if built:
             for i in range(n):
-                publish(DeviceStateChangedEvent(timestamp=now_ms(), device_url=urls[i & 1023], device_states=states))
+                # As the state updater builds it (positionally: see DeviceStateChangedEvent).
+                publish(DeviceStateChangedEvent(urls[i & 1023], states, now_ms()))
         else:
             for i in range(n):
                 publish(events[i & 1023])

@@ -68,9 +68,7 @@ class StateUpdater:
         if changed:
             self._bus.publish(
                 DeviceStateChangedEvent(
-                    timestamp=now,
-                    device_url=device.url_text,
-                    device_states=[{"name": s.name, "type": int(s.type), "value": s.value} for s in changed],
+                    device.url_text, [{"name": s.name, "type": int(s.type), "value": s.value} for s in changed], now
                 )
             )
         return changed
