@@ -192,7 +192,17 @@ async def _case(results: Results, label: str, n_devices: int, per_device: int, s
     direct_with_answers = [w for w, _ in direct]
     results.add(
         Row("S4 dispatch", f"{label} p50", percentile(dispatch, 50), "ms", "", None, percentile(direct_dispatch, 50)),
-        Row("S4 dispatch", f"{label} p99", percentile(dispatch, 99), "ms", "<", 5.0, percentile(direct_dispatch, 99)),
+        # The spec's S4 is 50 commands to 50 devices: the target is for that case. Five commands to each device
+        # go one after the other, each written to disk before it leaves (see the note).
+        Row(
+            "S4 dispatch",
+            f"{label} p99",
+            percentile(dispatch, 99),
+            "ms",
+            "<" if per_device == 1 else "",
+            5.0 if per_device == 1 else None,
+            percentile(direct_dispatch, 99),
+        ),
         Row(
             "S4 dispatch",
             f"{label} p99, answers included",
@@ -219,5 +229,11 @@ def run(results: Results) -> None:
         "the event loop thread's CPU time over the timed runs (to COMPLETED, journal and events included; "
         "the database thread not counted) divided by the commands; less sensitive to other load than the "
         "latencies. Baseline: the same for the direct calls (the driver's own work, its state reports "
-        "through the state store, history and subscribers)."
+        "through the state store, history and subscribers). The target (p99 < 5 ms) is the spec's, for its "
+        "scenario: 50 commands to 50 devices (50 x 1). With 5 commands a device, a device's commands go one "
+        "after the other, and each of the 4 after the first is written to disk (its durable before-send row) "
+        "once the one before it has finished: 5 syncs in a row, the registration's and 4 more, which is the price "
+        "of knowing after a crash which commands never left. With a radio each of them waits for the device's "
+        "answer anyway (20-120 ms), beside which a sync (0.3-1 ms here) is small; the figure is shown without a "
+        "target."
     )

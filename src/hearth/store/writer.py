@@ -11,14 +11,24 @@ Rows of one statement are applied in the order they were given. Statements that 
 therefore be one statement (an upsert), never an insert followed by an update.
 
 A commit does not carry the stream's rows: those go in their own transactions, in chunks, on the window's
-tick, so that a commit never waits behind a large stream flush nor makes one bigger.
+tick, so that a commit never waits behind a large stream flush nor makes one bigger. Two things keep a commit
+(an execution about to be sent) from waiting behind the stream at all:
+- It is sent to the database thread at once, by a task of its own (one journal flush in flight at a time; the
+  rows committed meanwhile go together in the next), not by the writer's loop: it queues right behind the chunk
+  on the thread, not after that chunk's answer has come back to the loop and woken the writer.
+- A chunk on the thread looks, every ``STEP`` rows, whether a journal flush has been queued behind it, and if so
+  commits what it has written and hands the rest back, to go after the journal's rows. Without it a commit
+  waited for the whole chunk, which takes several ms while the loop holds the GIL (each row's step gives the GIL
+  up and waits to get it back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,13 +37,12 @@ from hearth.store.database import Database
 log = logging.getLogger(__name__)
 
 
+Rows = list[Sequence[Any]]
+
+
 class BatchWriter:
-    # A stream chunk is sized to take about CHUNK_MS on the database thread: that is how long a commit (an
-    # execution about to be sent) can find itself waiting behind one. The rows a chunk can take are learnt from
-    # the chunks written (the cost of a row depends on the disk, the board and the indexes), within bounds.
-    CHUNK_MS = 1.0
-    CHUNK_MIN = 25
-    CHUNK_MAX = 1000
+    CHUNK = 250  # rows of the stream in one transaction
+    STEP = 25  # rows a chunk writes between two looks for a journal flush waiting behind it
 
     def __init__(self, db: Database, window_ms: int = 250, max_rows: int = 5000) -> None:
         self._db = db
@@ -45,8 +54,10 @@ class BatchWriter:
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None  # the journal flushes a commit started
+        # Journal flushes queued that someone waits for: a stream chunk on the thread that sees it move yields.
+        self._commits_queued = 0
         self._closing = False
-        self.chunk_rows = 250  # the rows of the next stream chunk (see CHUNK_MS)
         self.rows_written = 0
         self.batches_written = 0
         self.last_flush_ms = 0.0
@@ -68,10 +79,19 @@ class BatchWriter:
         self._durable.setdefault(sql, []).append(row)
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        self._wake.set()
         if self._task is None or self._task.done():
             await self.flush()  # not started (or closed): write through
+        elif self._sender is None:
+            self._sender = asyncio.create_task(self._send_commits(), name="journal-commit")
         await waiter
+
+    async def _send_commits(self) -> None:
+        """Journal flushes, one after the other, while commits wait for one (see the module's docstring)."""
+        try:
+            while self._waiters:
+                await self._flush_durable()
+        finally:
+            self._sender = None
 
     def commit_later(self, sql: str, row: Sequence[Any]) -> None:
         """Queue a journal row for the next commit or window tick, whichever comes first; nobody waits."""
@@ -124,6 +144,8 @@ class BatchWriter:
         durable, self._durable = self._durable, {}
         waiters, self._waiters = self._waiters, []
         rows = sum(map(len, durable.values()))
+        if waiters:
+            self._commits_queued += 1  # read by a stream chunk on the database thread: it yields
         try:
             await self._timed(durable.items())
         except Exception as exc:
@@ -153,57 +175,61 @@ class BatchWriter:
             return
         pending, self._pending = self._pending, {}
         self._count = 0
-        chunks: list[dict[str, list[Sequence[Any]]]] = []
-        chunk: dict[str, list[Sequence[Any]]] = {}
-        size = room = self.chunk_rows
-        for sql, rows in pending.items():
-            start = 0
-            while start < len(rows):
-                part = rows[start : start + room]
-                chunk.setdefault(sql, []).extend(part)
-                start += len(part)
-                room -= len(part)
-                if room == 0:
-                    chunks.append(chunk)
-                    chunk, room = {}, size
-        if chunk:
-            chunks.append(chunk)
-        for index, batch in enumerate(chunks):
-            last = index == len(chunks) - 1
-            rows_in_batch = sum(map(len, batch.values()))
+        # (statement, rows) in the order given; a chunk takes from the front, and what it hands back goes back
+        # in front, so the rows of a statement are written in their order.
+        segments: deque[tuple[str, Rows]] = deque(pending.items())
+        while segments:
+            batch: list[tuple[str, Rows]] = []
+            room = self.CHUNK
+            while segments and room:
+                sql, rows = segments.popleft()
+                if len(rows) > room:
+                    segments.appendleft((sql, rows[room:]))
+                    rows = rows[:room]
+                batch.append((sql, rows))
+                room -= len(rows)
             try:
                 # Only the last chunk syncs: its sync makes the whole window durable, the documented bargain
                 # (a power cut loses at most a window), without a disk sync per chunk.
-                await self._timed(batch.items(), sync=last)
-                if not last:  # the synced chunk's time is mostly the disk's, not its rows'
-                    self._learn_chunk(rows_in_batch, self.last_flush_ms)
+                left = await self._write_chunk(batch, sync=not segments)
             except Exception:
                 # This chunk and the ones after it go back in front of the queue for the next window; a full
                 # disk is reported, not fatal.
                 self.failures += 1
-                rest = sum(sum(map(len, c.values())) for c in chunks[index:])
-                log.exception("batch write of %d rows failed; will retry", rest)
-                requeued: dict[str, list[Sequence[Any]]] = {}
-                for failed in chunks[index:]:
-                    for sql, rows in failed.items():
-                        requeued.setdefault(sql, []).extend(rows)
-                for sql, rows in self._pending.items():
+                requeued: dict[str, Rows] = {}
+                for sql, rows in [*batch, *segments, *self._pending.items()]:
                     requeued.setdefault(sql, []).extend(rows)
+                rest = sum(map(len, requeued.values())) - self._count
+                log.exception("batch write of %d rows failed; will retry", rest)
                 self._pending = requeued
                 self._count += rest
                 if not self._closing:
                     await asyncio.sleep(min(5.0, self.window_s * 5))
                 return
-            self.rows_written += rows_in_batch
-            if self._durable and self._waiters:
-                await self._flush_durable()  # a commit that arrived meanwhile goes next, not after the stream
+            self.rows_written += sum(len(rows) for _, rows in batch) - sum(len(rows) for _, rows in left)
+            segments.extendleft(reversed(left))
 
-    def _learn_chunk(self, rows: int, took_ms: float) -> None:
-        """Move the chunk size halfway towards the rows that would have taken CHUNK_MS at this chunk's pace."""
-        if rows < self.CHUNK_MIN or took_ms <= 0:
-            return
-        fits = rows * self.CHUNK_MS / took_ms
-        self.chunk_rows = int(min(self.CHUNK_MAX, max(self.CHUNK_MIN, (self.chunk_rows + fits) / 2)))
+    async def _write_chunk(self, batch: list[tuple[str, Rows]], *, sync: bool) -> list[tuple[str, Rows]]:
+        """One transaction of the stream; returns the rows it left to let a journal flush go first."""
+        seen = self._commits_queued
+
+        def apply(conn: sqlite3.Connection) -> list[tuple[str, Rows]]:
+            steps = 0
+            for index, (sql, rows) in enumerate(batch):
+                for start in range(0, len(rows), self.STEP):
+                    # A journal flush queued behind: end here. Never before the first step, so that the stream
+                    # moves on however many commits come.
+                    if steps and self._commits_queued != seen:
+                        return [(sql, rows[start:]), *batch[index + 1 :]]
+                    conn.executemany(sql, rows[start : start + self.STEP])
+                    steps += 1
+            return []
+
+        started = time.perf_counter()
+        left = await self._db.atomic(apply, sync=sync)
+        self.batches_written += 1
+        self.last_flush_ms = (time.perf_counter() - started) * 1000
+        return left
 
     async def _timed(self, batches: Any, *, sync: bool = True) -> None:
         started = time.perf_counter()
@@ -216,4 +242,6 @@ class BatchWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._sender is not None:
+            await self._sender
         await self.flush()
