@@ -66,11 +66,10 @@ def _drive_built(publish: Callable[[Any], None], n: int) -> float:
     gc.collect()
     start = time.perf_counter()
     for i in range(n):
+        # As the state updater builds it (positionally: see DeviceStateChangedEvent).
         publish(
             DeviceStateChangedEvent(
-                timestamp=now_ms(),
-                device_url=urls[i & mask],
-                device_states=[{"name": "core:TemperatureState", "type": 2, "value": 20.5}],
+                urls[i & mask], [{"name": "core:TemperatureState", "type": 2, "value": 20.5}], now_ms()
             )
         )
     return time.perf_counter() - start
