@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 # The read buffer of each TLS connection asyncio serves (``asyncio.sslproto.SSLProtocol.max_size``). asyncio's is
 # 256 KiB: a bytearray that size per connection, and each read of clear text allocates that much before shrinking
-# it to what came. A TLS record carries at most 16 KiB, so 32 KiB reads as much per call. Measured here after 50
-# TLS clients on the API (wrk, 5 s of GET then POST, 1034 devices): peak RSS 130 -> 93 MB and 12 s later (after
-# the gateway's malloc_trim) 101-110 -> 85-90 MB, with the same request rate. It is a class attribute of the
+# it to what came. A TLS record carries at most 16 KiB, so 32 KiB reads as much per call. Measured here on a first
+# start with 1034 devices, after 50 TLS clients (wrk, 5 s of GET then of POST): peak RSS 130 -> 93 MB, and 12 s
+# later (after the gateway's malloc_trim) 101-110 -> 85-90 MB, at the same request rate; make bench's figures are
+# in the README ("Memory"). It is a class attribute of the
 # standard library, not an API: if a Python has no such attribute, nothing is set and the default stays. It
 # applies to every TLS connection asyncio makes in this process, the clouds' too: one gateway per process.
 TLS_READ_BUFFER = 32 * 1024
