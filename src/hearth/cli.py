@@ -73,18 +73,22 @@ async def _run(settings: Settings) -> int:
     host = lan_address() if settings.api.host in ("0.0.0.0", "::") else settings.api.host
     port = api.port if api is not None else settings.api.port
     drivers = ", ".join(report.drivers) or "none"
-    print(
+    banner = [
         f'Hearth {__version__} "{settings.gateway.name}": gateway {report.gateway_id} started in '
-        f"{report.start_seconds:.2f} s: {report.devices} devices, drivers: {drivers}",
-        flush=True,
-    )
+        f"{report.start_seconds:.2f} s: {report.devices} devices, drivers: {drivers}"
+    ]
     if api is not None:
-        print(f"  End-User API: {scheme}://{host}:{port}/enduser-mobile-web/1/enduserAPI/", flush=True)
-        print(f"  Web page:     {scheme}://{host}:{port}/", flush=True)
-    print(f"  Data:         {settings.data_dir()}", flush=True)
+        banner.append(f"  End-User API: {scheme}://{host}:{port}/enduser-mobile-web/1/enduserAPI/")
+        banner.append(f"  Web page:     {scheme}://{host}:{port}/")
+    banner.append(f"  Data:         {settings.data_dir()}")
     if report.first_admin_token:
-        print("  First admin token (shown once; keep it, or make another with `hearth token create`):", flush=True)
-        print(f"  {report.first_admin_token}", flush=True)
+        banner.append("  First admin token (shown once; keep it, or make another with `hearth token create`):")
+        banner.append(f"  {report.first_admin_token}")
+    # One write. Unbuffered (PYTHONUNBUFFERED, as under systemd or docker) print() writes a line and its newline
+    # apart, and a log line of another thread (stderr, often the same pipe) landed between them: on the token's
+    # line, which then read as "hth_...2026-12-08 00:59:19,243 DEBUG ...".
+    sys.stdout.write("\n".join(banner) + "\n")
+    sys.stdout.flush()
     notifier.ready(f"gateway {report.gateway_id}: {report.devices} devices, drivers: {drivers}, port {port}")
     await stop.wait()
     print("Hearth stopping", flush=True)
