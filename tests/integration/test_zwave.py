@@ -317,10 +317,11 @@ async def test_hearth_runs_and_supervises_its_own_server(
         # A crash of the server: Hearth starts it again and reconnects by itself.
         os.kill(int(started[0].group(1)), signal.SIGKILL)
         await wait_for(lambda: any("zwave-js server exited" in line for line in own.proc.output), timeout=20)
+        outcomes: list[str] = []
         try:
-            await wait_for(lambda: _restarted(own), timeout=60, interval=0.5)
-        except AssertionError:  # seen twice in CI: say what the gateway and its server said meanwhile
-            raise AssertionError(_said(own)) from None
+            await wait_for(lambda: _restarted(own, outcomes), timeout=60, interval=0.5)
+        except AssertionError:  # seen in CI: say what the gateway, its server and the last command said meanwhile
+            raise AssertionError(f"{_said(own)}\nlast refreshState outcomes: {outcomes[-3:]}") from None
         outcome = await own.run(own.url("3"), "setIntensity", 10)
         assert outcome["newState"] == "COMPLETED", str(outcome)[-300:]
         assert await mock_state(peer, 3, "MultilevelSwitch_currentValue") == 10
@@ -341,8 +342,9 @@ def _said(own: GatewayClient) -> str:
     return "".join(said[-80:])
 
 
-async def _restarted(own: GatewayClient) -> bool:
+async def _restarted(own: GatewayClient, outcomes: list[str]) -> bool:
     if not any("zwave-js server back" in line for line in own.proc.output):
         return False
     outcome = await own.run(own.url("3"), "refreshState")
+    outcomes.append(str(outcome)[-300:])
     return bool(outcome["newState"] == "COMPLETED")
