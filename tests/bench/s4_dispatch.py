@@ -2,7 +2,9 @@
 
 What is measured: a real ``hearth.app.Gateway`` on this loop (temp data folder, real SQLite with the
 default ``synchronous=FULL``, the virtual driver with 200 generated devices, no API). The driver's
-``execute`` is wrapped to timestamp each command as it is handed over and as the driver returns. One run =
+``execute`` is wrapped to timestamp each command as it is handed over and as the driver returns, and to
+yield one loop turn before the virtual device answers, as a radio's answer comes after its frame (see
+``Stopwatch``). One run =
 ``submit`` of one action group of 50 commands, then waiting for the execution to finish. Two figures:
 - the spec's: submit -> last command handed to the driver, minus transport time, that is minus the time spent
   inside the driver's ``execute`` before that moment. A virtual light answers inside ``execute`` itself
