@@ -118,7 +118,7 @@ def _cpu_s(pid: int) -> float:
 
 
 async def _load(
-    requests: list[tuple[str, str, dict | None]],
+    requests: list[wrk_load.Request],
     headers: dict[str, str],
     seconds: float,
     server_pid: int,
@@ -166,21 +166,27 @@ async def _load(
     elapsed = time.perf_counter() - t_start
     server_cpu, client_cpu = _cpu_s(server_pid) - server0, time.process_time() - client0
     bad = sum(n for code, n in statuses.items() if not 200 <= code < 300) + errors[0]
-    return {
+    out = {
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "bad": bad,
         "n": len(latencies),
         "codes": dict(statuses),  # type: ignore[dict-item]
-        "server_us": 1e6 * server_cpu / max(1, len(latencies)),
-        "server_pct": 100 * server_cpu / elapsed,
         "client_pct": 100 * client_cpu / elapsed,
     }
+    return _with_server_cpu(out, server_cpu, elapsed)
+
+
+def _with_server_cpu(out: dict[str, float], server_cpu: float, elapsed: float) -> dict[str, float]:
+    """The server's CPU during a load beside its figures: per request timed, and as a share of a core."""
+    out["server_us"] = 1e6 * server_cpu / max(1, out["n"])
+    out["server_pct"] = 100 * server_cpu / elapsed
+    return out
 
 
 def _measure(
-    requests: list[tuple[str, str, dict | None]],
+    requests: list[wrk_load.Request],
     headers: dict[str, str],
     seconds: float,
     server_pid: int,
@@ -192,11 +198,8 @@ def _measure(
     server0, started = _cpu_s(server_pid), time.perf_counter()
     out = wrk_load.run(requests, headers, seconds, len(requests), interval_s)
     elapsed = time.perf_counter() - started
-    server_cpu = _cpu_s(server_pid) - server0
-    out["server_us"] = 1e6 * server_cpu / max(1, out["n"])
-    out["server_pct"] = 100 * server_cpu / elapsed
     out["client_pct"] = float("nan")  # wrk's own CPU is not read (a separate process, a few % of a core)
-    return out
+    return _with_server_cpu(out, _cpu_s(server_pid) - server0, elapsed)
 
 
 def _rest(results: Results, gateway: HearthProcess, token: str, cert: Path, key: Path, seconds: float) -> None:

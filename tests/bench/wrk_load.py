@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 LINE = re.compile(r"^WRK (.*)$", re.MULTILINE)
+# One request of a load: method, URL, JSON body (None: no body).
+Request = tuple[str, str, dict[str, Any] | None]
 
 SCRIPT = """
 local specs = {specs}
@@ -70,7 +72,7 @@ def _lua_string(text: str) -> str:
 
 
 def run(
-    requests: list[tuple[str, str, dict[str, Any] | None]],
+    requests: list[Request],
     headers: dict[str, str],
     seconds: float,
     connections: int,

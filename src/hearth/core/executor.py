@@ -37,6 +37,7 @@ from hearth.core.gates import PriorityGate
 from hearth.core.read_back import UNKNOWN_OUTCOME, ReadBack
 from hearth.core.registry import DeviceRegistry
 from hearth.core.state_updates import StateUpdater
+from hearth.core.tasks import cancel_all_and_wait
 from hearth.model.action import ActionGroup
 from hearth.model.definition import CommandRejected
 from hearth.model.errors import ApiError
@@ -534,9 +535,6 @@ class Executor:
         self._stopping = True
         if self.read_back is not None:
             await self.read_back.stop()
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all_and_wait(self._tasks.values())
         for deadlines in self._deadlines.values():
             deadlines.close()

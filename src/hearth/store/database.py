@@ -153,12 +153,12 @@ class Database:
         # One hop to the database thread for the whole transaction.
         return await self.conn._execute(run, self.conn._conn)  # type: ignore[no-untyped-call,no-any-return]
 
-    async def run_batch(self, batches: Iterable[tuple[str, list[Sequence[Any]]]], *, sync: bool = True) -> None:
-        """Several executemany in one transaction (``sync``: as for ``atomic``)."""
+    async def run_batch(self, batches: Iterable[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Several executemany in one transaction."""
         work = list(batches)
 
         def apply(conn: sqlite3.Connection) -> None:
             for sql, rows in work:
                 conn.executemany(sql, rows)
 
-        await self.atomic(apply, sync=sync)
+        await self.atomic(apply)

@@ -29,8 +29,8 @@ import logging
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from hearth.store.database import Database
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 
 Rows = list[Sequence[Any]]
+T = TypeVar("T")
 
 
 class BatchWriter:
@@ -48,9 +49,9 @@ class BatchWriter:
         self._db = db
         self.window_s = window_ms / 1000
         self.max_rows = max_rows
-        self._pending: dict[str, list[Sequence[Any]]] = {}
+        self._pending: dict[str, Rows] = {}
         self._count = 0
-        self._durable: dict[str, list[Sequence[Any]]] = {}
+        self._durable: dict[str, Rows] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -147,7 +148,7 @@ class BatchWriter:
         if waiters:
             self._commits_queued += 1  # read by a stream chunk on the database thread: it yields
         try:
-            await self._timed(durable.items())
+            await self._timed(self._db.run_batch(durable.items()))
         except Exception as exc:
             # Not retried: the callers are told, and must not see their rows land later.
             self.failures += 1
@@ -196,10 +197,11 @@ class BatchWriter:
                 # This chunk and the ones after it go back in front of the queue for the next window; a full
                 # disk is reported, not fatal.
                 self.failures += 1
+                unwritten = [*batch, *segments]
+                rest = sum(len(rows) for _, rows in unwritten)
                 requeued: dict[str, Rows] = {}
-                for sql, rows in [*batch, *segments, *self._pending.items()]:
+                for sql, rows in [*unwritten, *self._pending.items()]:
                     requeued.setdefault(sql, []).extend(rows)
-                rest = sum(map(len, requeued.values())) - self._count
                 log.exception("batch write of %d rows failed; will retry", rest)
                 self._pending = requeued
                 self._count += rest
@@ -225,17 +227,15 @@ class BatchWriter:
                     steps += 1
             return []
 
-        started = time.perf_counter()
-        left = await self._db.atomic(apply, sync=sync)
-        self.batches_written += 1
-        self.last_flush_ms = (time.perf_counter() - started) * 1000
-        return left
+        return await self._timed(self._db.atomic(apply, sync=sync))
 
-    async def _timed(self, batches: Any, *, sync: bool = True) -> None:
+    async def _timed(self, write: Awaitable[T]) -> T:
+        """Await one transaction, counted and timed (``batches_written``, ``last_flush_ms``)."""
         started = time.perf_counter()
-        await self._db.run_batch(batches, sync=sync)
+        result = await write
         self.batches_written += 1
         self.last_flush_ms = (time.perf_counter() - started) * 1000
+        return result
 
     async def close(self) -> None:
         self._closing = True
